@@ -1,0 +1,1 @@
+//! actix adapter for [`webhook-core`](webhook_core); see the `webhook` crate.
