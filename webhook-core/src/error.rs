@@ -22,7 +22,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(message: impl Into<Cow<'static, str>>) -> Self {
-        Self { message: message.into(), source: None }
+        Self {
+            message: message.into(),
+            source: None,
+        }
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
@@ -39,7 +42,9 @@ impl ConfigError {
 
 impl fmt::Debug for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConfigError").field("message", &self.message).finish_non_exhaustive()
+        f.debug_struct("ConfigError")
+            .field("message", &self.message)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,7 +56,9 @@ impl fmt::Display for ConfigError {
 
 impl StdError for ConfigError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -207,7 +214,13 @@ impl VerifyError {
     /// An error of `kind` with its default message.
     #[must_use]
     pub fn new(kind: VerifyErrorKind) -> Self {
-        Self { kind, message: None, retry_after: None, www_authenticate: None, source: None }
+        Self {
+            kind,
+            message: None,
+            retry_after: None,
+            www_authenticate: None,
+            source: None,
+        }
     }
 
     /// Replace the message. It is shown to the sender: keep secrets, signatures and payload
@@ -280,7 +293,9 @@ impl VerifyError {
     /// The client-safe message.
     #[must_use]
     pub fn message(&self) -> &str {
-        self.message.as_deref().unwrap_or(self.kind.default_message())
+        self.message
+            .as_deref()
+            .unwrap_or(self.kind.default_message())
     }
 
     /// The `Retry-After` delay, where the status has one.
@@ -344,7 +359,9 @@ impl fmt::Display for VerifyError {
 
 impl StdError for VerifyError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -383,7 +400,11 @@ mod tests {
         ];
         for (kind, status) in table {
             assert_eq!(kind.status(), status, "{kind:?}");
-            assert!(kind.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(
+                kind.code()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_')
+            );
         }
     }
 
@@ -395,7 +416,10 @@ mod tests {
         let err = VerifyError::new(VerifyErrorKind::RateLimited)
             .with_retry_after(Duration::from_millis(0));
         assert_eq!(err.retry_after_secs(), Some(1));
-        assert_eq!(err.response_headers(), vec![("retry-after", "1".to_owned())]);
+        assert_eq!(
+            err.response_headers(),
+            vec![("retry-after", "1".to_owned())]
+        );
     }
 
     #[test]

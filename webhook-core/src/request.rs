@@ -42,7 +42,13 @@ impl<'a> WebhookRequest<'a> {
     /// A `POST` request with this body, no headers, no URL and no peer address.
     #[must_use]
     pub fn new(body: &'a [u8]) -> Self {
-        Self { method: "POST", url: None, headers: Vec::new(), peer: None, body }
+        Self {
+            method: "POST",
+            url: None,
+            headers: Vec::new(),
+            peer: None,
+            body,
+        }
     }
 
     /// Set the method.
@@ -75,7 +81,8 @@ impl<'a> WebhookRequest<'a> {
         N: AsRef<str> + 'a,
         V: AsRef<[u8]> + 'a,
     {
-        self.headers.extend(headers.into_iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
+        self.headers
+            .extend(headers.into_iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
         self
     }
 
@@ -141,7 +148,9 @@ impl<'a> WebhookRequest<'a> {
     /// `MissingHeader` when absent; `MalformedHeader` when repeated, empty, or not visible ASCII.
     pub fn require_single(&self, name: &str) -> Result<&'a str, VerifyError> {
         let mut values = self.header_values(name);
-        let value = values.next().ok_or_else(|| VerifyError::missing_header(name))?;
+        let value = values
+            .next()
+            .ok_or_else(|| VerifyError::missing_header(name))?;
         if values.next().is_some() {
             return Err(VerifyError::malformed_header(name, "repeated"));
         }
@@ -171,7 +180,10 @@ impl<'a> WebhookRequest<'a> {
 
 /// A header value as text: visible ASCII and spaces only, trimmed, not empty.
 pub(crate) fn header_text<'a>(name: &str, value: &'a [u8]) -> Result<&'a str, VerifyError> {
-    if !value.iter().all(|b| (0x20..0x7f).contains(b) || *b == b'\t') {
+    if !value
+        .iter()
+        .all(|b| (0x20..0x7f).contains(b) || *b == b'\t')
+    {
         return Err(VerifyError::malformed_header(name, "not visible ascii"));
     }
     let text = std::str::from_utf8(value)
@@ -203,20 +215,37 @@ mod tests {
 
     #[test]
     fn headers_are_case_insensitive_and_repeatable() {
-        let req = WebhookRequest::new(b"").with_header("X-A", "1").with_header("x-a", "2").with_header("B", "3");
+        let req = WebhookRequest::new(b"")
+            .with_header("X-A", "1")
+            .with_header("x-a", "2")
+            .with_header("B", "3");
         let all: Vec<_> = req.header_values("X-a").collect();
         assert_eq!(all, vec![&b"1"[..], &b"2"[..]]);
-        assert_eq!(req.require_single("x-a").unwrap_err().kind(), VerifyErrorKind::MalformedHeader);
+        assert_eq!(
+            req.require_single("x-a").unwrap_err().kind(),
+            VerifyErrorKind::MalformedHeader
+        );
         assert_eq!(req.require_single("b").unwrap(), "3");
-        assert_eq!(req.require_single("c").unwrap_err().kind(), VerifyErrorKind::MissingHeader);
+        assert_eq!(
+            req.require_single("c").unwrap_err().kind(),
+            VerifyErrorKind::MissingHeader
+        );
         assert_eq!(req.optional_single("c").unwrap(), None);
     }
 
     #[test]
     fn rejects_non_ascii_and_empty_values() {
-        let req = WebhookRequest::new(b"").with_header("a", b"\xff\xfe").with_header("b", "  ");
-        assert_eq!(req.require_single("a").unwrap_err().kind(), VerifyErrorKind::MalformedHeader);
-        assert_eq!(req.require_single("b").unwrap_err().kind(), VerifyErrorKind::MalformedHeader);
+        let req = WebhookRequest::new(b"")
+            .with_header("a", b"\xff\xfe")
+            .with_header("b", "  ");
+        assert_eq!(
+            req.require_single("a").unwrap_err().kind(),
+            VerifyErrorKind::MalformedHeader
+        );
+        assert_eq!(
+            req.require_single("b").unwrap_err().kind(),
+            VerifyErrorKind::MalformedHeader
+        );
     }
 
     #[test]
@@ -230,7 +259,8 @@ mod tests {
 
     #[test]
     fn content_type_essence() {
-        let req = WebhookRequest::new(b"").with_header("Content-Type", "application/json; charset=utf-8");
+        let req =
+            WebhookRequest::new(b"").with_header("Content-Type", "application/json; charset=utf-8");
         assert_eq!(req.content_type(), Some("application/json"));
     }
 }

@@ -1,0 +1,809 @@
+//! The configurable HMAC building block that most providers are parameters of.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use subtle::ConstantTimeEq;
+
+use crate::clock::{self, SharedClock};
+use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
+use crate::freshness::{Freshness, TimeFormat};
+use crate::request::{WebhookRequest, header_text};
+use crate::secret::{KeyRing, Secret};
+use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
+use crate::verify::{Proof, Verifier};
+
+/// Longest signature header accepted, in bytes: generous for rotation lists, small enough that
+/// a flood of huge headers costs nothing.
+pub(crate) const MAX_SIGNATURE_HEADER: usize = 8 * 1024;
+/// Most signature entries tried from one request; more is rejected as malformed.
+pub(crate) const MAX_SIGNATURES: usize = 16;
+
+/// The hash under the HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HmacAlgorithm {
+    /// HMAC-SHA1 (Twilio, Intercom, Vercel, GitHub's legacy header): still sound as a MAC.
+    Sha1,
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA512.
+    Sha512,
+}
+
+impl HmacAlgorithm {
+    /// Length of the tag in bytes.
+    #[must_use]
+    pub const fn output_len(self) -> usize {
+        match self {
+            Self::Sha1 => 20,
+            Self::Sha256 => 32,
+            Self::Sha512 => 64,
+        }
+    }
+}
+
+/// How signature bytes are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Hexadecimal; lower case when signing, either case accepted.
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+impl Encoding {
+    pub(crate) fn decode(self, text: &str) -> Option<Vec<u8>> {
+        match self {
+            Self::Hex => hex::decode(text).ok(),
+            Self::Base64 => STANDARD.decode(text).ok(),
+        }
+    }
+
+    pub(crate) fn encode(self, bytes: &[u8]) -> String {
+        match self {
+            Self::Hex => hex::encode(bytes),
+            Self::Base64 => STANDARD.encode(bytes),
+        }
+    }
+}
+
+/// One piece of the signed content, fed to the MAC in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Part {
+    /// The raw body bytes.
+    Body,
+    /// The timestamp exactly as received (its text, not a re-formatting).
+    Timestamp,
+    /// The message id header's value.
+    MessageId,
+    /// The full URL as the sender addressed it.
+    Url,
+    /// The method, e.g. `POST`.
+    Method,
+    /// The form-encoded body's parameters: names sorted, and for each name its distinct values
+    /// sorted, written as `name‖value` with no separators (Twilio, Mandrill).
+    SortedFormParams,
+    /// Fixed text, e.g. a separator `.` or a version `v0:`.
+    Literal(Cow<'static, str>),
+}
+
+impl Part {
+    /// Fixed text.
+    #[must_use]
+    pub fn lit(text: &'static str) -> Self {
+        Self::Literal(Cow::Borrowed(text))
+    }
+}
+
+/// How the signature header is laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureFormat {
+    /// The value is one signature after a fixed prefix, e.g. `sha256=<hex>` (GitHub) or no
+    /// prefix at all (Shopify).
+    Single {
+        /// Text before the encoded signature; may be empty.
+        prefix: Cow<'static, str>,
+    },
+    /// `key=value` pairs, e.g. Stripe's `t=…,v1=…,v1=…` or Paddle's `ts=…;h1=…`. Every pair
+    /// with the signature key is a candidate; unknown keys are ignored.
+    KeyValue {
+        /// Between pairs: `,` (Stripe) or `;` (Paddle).
+        separator: char,
+        /// The key of signature entries: `v1` (Stripe), `h1` (Paddle).
+        signature_key: Cow<'static, str>,
+        /// The key of the timestamp, when the timestamp travels in this header: `t`, `ts`.
+        timestamp_key: Option<Cow<'static, str>>,
+    },
+    /// Space-separated `version,signature` entries (Standard Webhooks `v1,…`). Entries of other
+    /// versions are ignored.
+    Versioned {
+        /// The version accepted, e.g. `v1`.
+        version: Cow<'static, str>,
+    },
+}
+
+impl SignatureFormat {
+    /// A single signature after `prefix`.
+    #[must_use]
+    pub fn prefixed(prefix: &'static str) -> Self {
+        Self::Single {
+            prefix: Cow::Borrowed(prefix),
+        }
+    }
+
+    /// `key=value` pairs with the timestamp inside.
+    #[must_use]
+    pub fn key_value(
+        separator: char,
+        timestamp_key: &'static str,
+        signature_key: &'static str,
+    ) -> Self {
+        Self::KeyValue {
+            separator,
+            signature_key: Cow::Borrowed(signature_key),
+            timestamp_key: Some(Cow::Borrowed(timestamp_key)),
+        }
+    }
+
+    /// Space-separated `version,signature` entries.
+    #[must_use]
+    pub fn versioned(version: &'static str) -> Self {
+        Self::Versioned {
+            version: Cow::Borrowed(version),
+        }
+    }
+}
+
+/// Where the timestamp comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimestampSource {
+    /// The scheme signs no timestamp; no freshness check is possible (use a replay store).
+    None,
+    /// A header of its own.
+    Header(Cow<'static, str>, TimeFormat),
+    /// Inside the signature header ([`SignatureFormat::KeyValue`] with a timestamp key).
+    SignatureHeader(TimeFormat),
+}
+
+/// A configuration of the HMAC building block: algorithm, headers, signature layout and the
+/// signed content. Turn it into a [`HmacVerifier`] with keys, or a [`HmacSigner`] with a
+/// secret.
+///
+/// # Examples
+///
+/// A scheme like GitHub's: `X-Hub-Signature-256: sha256=<hex of HMAC-SHA256(body)>`.
+///
+/// ```
+/// use webhook_core::{HmacAlgorithm, HmacScheme, Encoding, Outgoing, Part, Secret,
+///     SignatureFormat, Signer, Verifier, WebhookRequest};
+///
+/// let scheme = HmacScheme::new("github", HmacAlgorithm::Sha256, "x-hub-signature-256")
+///     .format(SignatureFormat::prefixed("sha256="))
+///     .encoding(Encoding::Hex)
+///     .content([Part::Body]);
+/// let secret = Secret::from_text("It's a Secret to Everybody")?;
+///
+/// let body = b"Hello, World!";
+/// let headers = scheme.clone().signer(secret.clone()).sign(&Outgoing::new(body)).unwrap();
+/// assert_eq!(
+///     headers.get("x-hub-signature-256"),
+///     Some("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"),
+/// );
+///
+/// let verifier = scheme.verifier(secret)?;
+/// let request = headers.apply(WebhookRequest::new(body));
+/// assert_eq!(verifier.verify(&request).unwrap().scheme(), "github");
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HmacScheme {
+    name: Cow<'static, str>,
+    algorithm: HmacAlgorithm,
+    signature_header: Cow<'static, str>,
+    format: SignatureFormat,
+    encoding: Encoding,
+    content: Vec<Part>,
+    timestamp: TimestampSource,
+    message_id_header: Option<Cow<'static, str>>,
+    replay_by_signature: bool,
+}
+
+impl HmacScheme {
+    /// A scheme named `name` (reported in proofs), signing the body alone with a bare hex
+    /// signature in `signature_header` until told otherwise.
+    #[must_use]
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        algorithm: HmacAlgorithm,
+        signature_header: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            algorithm,
+            signature_header: signature_header.into(),
+            format: SignatureFormat::prefixed(""),
+            encoding: Encoding::Hex,
+            content: vec![Part::Body],
+            timestamp: TimestampSource::None,
+            message_id_header: None,
+            replay_by_signature: true,
+        }
+    }
+
+    /// The signature header's layout.
+    #[must_use]
+    pub fn format(mut self, format: SignatureFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// How signature bytes are written.
+    #[must_use]
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The signed content, in order.
+    #[must_use]
+    pub fn content(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
+        self.content = parts.into_iter().collect();
+        self
+    }
+
+    /// Where the timestamp comes from.
+    #[must_use]
+    pub fn timestamp(mut self, source: TimestampSource) -> Self {
+        self.timestamp = source;
+        self
+    }
+
+    /// The header carrying the sender's message id.
+    #[must_use]
+    pub fn message_id_header(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.message_id_header = Some(name.into());
+        self
+    }
+
+    /// The scheme's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let needs_ts = self.content.contains(&Part::Timestamp);
+        let has_ts = !matches!(self.timestamp, TimestampSource::None);
+        if needs_ts && !has_ts {
+            return Err(ConfigError::new(format!(
+                "scheme `{}` signs a timestamp but has no timestamp source",
+                self.name
+            )));
+        }
+        if self.content.contains(&Part::MessageId) && self.message_id_header.is_none() {
+            return Err(ConfigError::new(format!(
+                "scheme `{}` signs a message id but has no message id header",
+                self.name
+            )));
+        }
+        let ts_in_sig = matches!(self.timestamp, TimestampSource::SignatureHeader(_));
+        let format_has_ts = matches!(
+            &self.format,
+            SignatureFormat::KeyValue {
+                timestamp_key: Some(_),
+                ..
+            }
+        );
+        if ts_in_sig != format_has_ts {
+            return Err(ConfigError::new(format!(
+                "scheme `{}`: a timestamp in the signature header needs a key-value format with a \
+                 timestamp key, and only then",
+                self.name
+            )));
+        }
+        if self.content.is_empty() {
+            return Err(ConfigError::new(format!(
+                "scheme `{}` signs nothing",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// A verifier accepting signatures by any active key of `keys`, with the default
+    /// [`Freshness`] (5 minutes either way).
+    ///
+    /// # Errors
+    ///
+    /// An empty key ring, or an inconsistent scheme (a signed timestamp with no source…).
+    pub fn verifier(self, keys: impl Into<KeyRing>) -> Result<HmacVerifier, ConfigError> {
+        self.check()?;
+        let keys = keys.into();
+        keys.ensure_not_empty()?;
+        Ok(HmacVerifier {
+            scheme: Arc::new(self),
+            keys,
+            freshness: Freshness::default(),
+        })
+    }
+
+    /// A signer using `secret`, reading the system clock for unset timestamps.
+    #[must_use]
+    pub fn signer(self, secret: Secret) -> HmacSigner {
+        HmacSigner {
+            scheme: Arc::new(self),
+            secret,
+            clock: clock::system(),
+        }
+    }
+
+    /// The timestamp's text and value, from the request.
+    fn read_timestamp<'r>(
+        &self,
+        request: &WebhookRequest<'r>,
+        from_sig: Option<&'r str>,
+    ) -> Result<Option<(&'r str, i64)>, VerifyError> {
+        match &self.timestamp {
+            TimestampSource::None => Ok(None),
+            TimestampSource::Header(name, format) => {
+                let text = request.require_single(name)?;
+                Ok(Some((text, format.parse_ms(name, text)?)))
+            }
+            TimestampSource::SignatureHeader(format) => {
+                let text = from_sig.ok_or_else(|| {
+                    VerifyError::malformed_header(&self.signature_header, "no timestamp")
+                })?;
+                Ok(Some((text, format.parse_ms(&self.signature_header, text)?)))
+            }
+        }
+    }
+
+    /// The candidate signatures (decoded, of the right length) and the timestamp text found in
+    /// the signature header.
+    fn read_signatures<'r>(
+        &self,
+        request: &WebhookRequest<'r>,
+    ) -> Result<(Vec<Vec<u8>>, Option<&'r str>), VerifyError> {
+        let name = &*self.signature_header;
+        let mut values = request.header_values(name).peekable();
+        if values.peek().is_none() {
+            return Err(VerifyError::missing_header(name));
+        }
+        let mut candidates = Vec::new();
+        let mut timestamp: Option<&'r str> = None;
+        let mut total = 0usize;
+        let expected_len = self.algorithm.output_len();
+        for raw in values {
+            total = total.saturating_add(raw.len());
+            if total > MAX_SIGNATURE_HEADER {
+                return Err(VerifyError::malformed_header(name, "too long"));
+            }
+            let value = header_text(name, raw)?;
+            let mut push = |text: &str| {
+                if let Some(bytes) = self.encoding.decode(text.trim()) {
+                    if bytes.len() == expected_len {
+                        candidates.push(bytes);
+                    }
+                }
+            };
+            match &self.format {
+                SignatureFormat::Single { prefix } => match value.strip_prefix(&**prefix) {
+                    Some(sig) => push(sig),
+                    None => return Err(VerifyError::malformed_header(name, "missing prefix")),
+                },
+                SignatureFormat::KeyValue {
+                    separator,
+                    signature_key,
+                    timestamp_key,
+                } => {
+                    for pair in value.split(*separator) {
+                        let Some((k, v)) = pair.split_once('=') else {
+                            continue;
+                        };
+                        let (k, v) = (k.trim(), v.trim());
+                        if k == signature_key {
+                            push(v);
+                        } else if timestamp_key.as_deref() == Some(k) {
+                            if timestamp.is_some_and(|t| t != v) {
+                                return Err(VerifyError::malformed_header(
+                                    name,
+                                    "conflicting timestamps",
+                                ));
+                            }
+                            timestamp = Some(v);
+                        }
+                    }
+                }
+                SignatureFormat::Versioned { version } => {
+                    for entry in value.split(' ') {
+                        if let Some((v, sig)) = entry.split_once(',') {
+                            if v == version {
+                                push(sig);
+                            }
+                        }
+                    }
+                }
+            }
+            if candidates.len() > MAX_SIGNATURES {
+                return Err(VerifyError::malformed_header(name, "too many signatures"));
+            }
+        }
+        Ok((candidates, timestamp))
+    }
+
+    /// Feed the signed content into `mac`.
+    fn feed(&self, mac: &mut MacState, input: &Content<'_>) {
+        for part in &self.content {
+            match part {
+                Part::Body => mac.update(input.body),
+                Part::Timestamp => mac.update(input.timestamp.unwrap_or_default().as_bytes()),
+                Part::MessageId => mac.update(input.message_id.unwrap_or_default().as_bytes()),
+                Part::Url => mac.update(input.url.unwrap_or_default().as_bytes()),
+                Part::Method => mac.update(input.method.as_bytes()),
+                Part::SortedFormParams => {
+                    for (k, v) in input.form.iter().flatten() {
+                        mac.update(k.as_bytes());
+                        mac.update(v.as_bytes());
+                    }
+                }
+                Part::Literal(text) => mac.update(text.as_bytes()),
+            }
+        }
+    }
+
+    fn signed_content<'c>(
+        &self,
+        body: &'c [u8],
+        method: &'c str,
+        url: Option<&'c str>,
+        timestamp: Option<&'c str>,
+        message_id: Option<&'c str>,
+    ) -> Result<Content<'c>, Cow<'static, str>> {
+        if self.content.contains(&Part::Url) && url.is_none() {
+            return Err(Cow::Borrowed(
+                "the public url of this endpoint is not configured",
+            ));
+        }
+        let form = if self.content.contains(&Part::SortedFormParams) {
+            Some(sorted_form_params(body))
+        } else {
+            None
+        };
+        Ok(Content {
+            body,
+            method,
+            url,
+            timestamp,
+            message_id,
+            form,
+        })
+    }
+}
+
+/// What the signed content is built from.
+struct Content<'c> {
+    body: &'c [u8],
+    method: &'c str,
+    url: Option<&'c str>,
+    timestamp: Option<&'c str>,
+    message_id: Option<&'c str>,
+    form: Option<Vec<(String, String)>>,
+}
+
+/// Form parameters sorted by name, each name's distinct values sorted (Twilio's rule).
+pub(crate) fn sorted_form_params(body: &[u8]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    pairs
+}
+
+/// An HMAC in progress, for whichever hash the scheme uses.
+pub(crate) enum MacState {
+    Sha1(Hmac<sha1::Sha1>),
+    Sha256(Hmac<sha2::Sha256>),
+    Sha512(Hmac<sha2::Sha512>),
+}
+
+impl MacState {
+    pub(crate) fn new(algorithm: HmacAlgorithm, key: &[u8]) -> Self {
+        // HMAC accepts keys of any length, so `new_from_slice` cannot fail here; the fallback
+        // arms keep that a non-panicking fact.
+        match algorithm {
+            HmacAlgorithm::Sha1 => Self::Sha1(
+                Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
+            ),
+            HmacAlgorithm::Sha256 => Self::Sha256(
+                Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
+            ),
+            HmacAlgorithm::Sha512 => Self::Sha512(
+                Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
+            ),
+        }
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Sha1(m) => m.update(data),
+            Self::Sha256(m) => m.update(data),
+            Self::Sha512(m) => m.update(data),
+        }
+    }
+
+    /// The tag, in a fixed buffer with its length.
+    pub(crate) fn finalize(self) -> Tag {
+        let mut tag = Tag {
+            bytes: [0u8; 64],
+            len: 0,
+        };
+        let out: &[u8] = match self {
+            Self::Sha1(m) => &m.finalize().into_bytes(),
+            Self::Sha256(m) => &m.finalize().into_bytes(),
+            Self::Sha512(m) => &m.finalize().into_bytes(),
+        };
+        tag.len = out.len().min(64);
+        if let (Some(dst), Some(src)) = (tag.bytes.get_mut(..tag.len), out.get(..tag.len)) {
+            dst.copy_from_slice(src);
+        }
+        tag
+    }
+}
+
+/// A finished MAC tag.
+pub(crate) struct Tag {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Tag {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    /// Constant-time comparison with a candidate (lengths are public).
+    pub(crate) fn matches(&self, candidate: &[u8]) -> bool {
+        self.as_slice().ct_eq(candidate).into()
+    }
+}
+
+/// Verifies requests of one [`HmacScheme`] against a [`KeyRing`].
+///
+/// Every active key is tried against every signature entry; comparison is constant-time.
+/// The signature is checked first, then the timestamp's freshness.
+#[derive(Clone)]
+pub struct HmacVerifier {
+    scheme: Arc<HmacScheme>,
+    keys: KeyRing,
+    freshness: Freshness,
+}
+
+impl fmt::Debug for HmacVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HmacVerifier")
+            .field("scheme", &self.scheme.name)
+            .field("keys", &self.keys.len())
+            .field("freshness", &self.freshness)
+            .finish()
+    }
+}
+
+impl HmacVerifier {
+    /// Use this freshness policy (tolerance and clock).
+    #[must_use]
+    pub fn freshness(mut self, freshness: Freshness) -> Self {
+        self.freshness = freshness;
+        self
+    }
+
+    /// The scheme.
+    #[must_use]
+    pub fn scheme(&self) -> &HmacScheme {
+        &self.scheme
+    }
+}
+
+impl Verifier for HmacVerifier {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        let scheme = &*self.scheme;
+        let (candidates, ts_in_sig) = scheme.read_signatures(request)?;
+        let timestamp = scheme.read_timestamp(request, ts_in_sig)?;
+        let message_id = match &scheme.message_id_header {
+            Some(name) => Some(request.require_single(name)?),
+            None => None,
+        };
+        if candidates.is_empty() {
+            return Err(VerifyError::invalid_signature());
+        }
+        let content = scheme
+            .signed_content(
+                request.body(),
+                request.method(),
+                request.url(),
+                timestamp.map(|(text, _)| text),
+                message_id,
+            )
+            .map_err(|why| VerifyError::new(VerifyErrorKind::NotConfigured).with_message(why))?;
+        let now = self.freshness.now_ms();
+        let mut matched = None;
+        for key in self.keys.active(now) {
+            let mut mac = MacState::new(scheme.algorithm, key.secret().expose_secret());
+            scheme.feed(&mut mac, &content);
+            let tag = mac.finalize();
+            // Compare with every candidate, without stopping early.
+            let mut hit = None;
+            for candidate in &candidates {
+                if tag.matches(candidate) {
+                    hit = Some(candidate);
+                }
+            }
+            if let Some(candidate) = hit {
+                matched = Some((key, candidate));
+                break;
+            }
+        }
+        let (key, signature) = matched.ok_or_else(VerifyError::invalid_signature)?;
+        let mut proof = Proof::new(scheme.name.clone()).with_key_id(key.id());
+        if let Some((_, ms)) = timestamp {
+            self.freshness.check_ms(ms)?;
+            proof = proof.with_timestamp_ms(ms);
+        }
+        if let Some(id) = message_id {
+            proof = proof.with_message_id(id);
+        }
+        if scheme.replay_by_signature {
+            proof = proof.with_signature(signature);
+        }
+        Ok(proof)
+    }
+}
+
+/// Signs deliveries for one [`HmacScheme`], producing the headers a real sender sends.
+#[derive(Clone)]
+pub struct HmacSigner {
+    scheme: Arc<HmacScheme>,
+    secret: Secret,
+    clock: SharedClock,
+}
+
+impl fmt::Debug for HmacSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HmacSigner")
+            .field("scheme", &self.scheme.name)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HmacSigner {
+    /// Read unset timestamps from this clock.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The encoded signature over `message` with an explicit timestamp text and id (used by
+    /// presets that lay out headers of their own).
+    pub(crate) fn signature(
+        &self,
+        message: &Outgoing<'_>,
+        timestamp: Option<&str>,
+        message_id: Option<&str>,
+    ) -> Result<String, SignError> {
+        let scheme = &*self.scheme;
+        let content = scheme
+            .signed_content(
+                message.body(),
+                message.method_str(),
+                message.url_str(),
+                timestamp,
+                message_id,
+            )
+            .map_err(SignError::new)?;
+        let mut mac = MacState::new(scheme.algorithm, self.secret.expose_secret());
+        scheme.feed(&mut mac, &content);
+        Ok(scheme.encoding.encode(mac.finalize().as_slice()))
+    }
+}
+
+impl Signer for HmacSigner {
+    fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
+        let scheme = &*self.scheme;
+        let ts_ms = message.timestamp().unwrap_or_else(|| self.clock.now_ms());
+        let timestamp = match &scheme.timestamp {
+            TimestampSource::None => None,
+            TimestampSource::Header(_, format) | TimestampSource::SignatureHeader(format) => {
+                Some(format.format_ms(ts_ms))
+            }
+        };
+        let id = scheme
+            .message_id_header
+            .as_ref()
+            .map(|_| message.id_or_random());
+        let sig = self.signature(message, timestamp.as_deref(), id.as_deref())?;
+        let mut headers = SignedHeaders::new();
+        if let (Some(name), Some(id)) = (&scheme.message_id_header, &id) {
+            headers.push(name.to_string(), id.to_string());
+        }
+        if let (TimestampSource::Header(name, _), Some(ts)) = (&scheme.timestamp, &timestamp) {
+            headers.push(name.to_string(), ts.clone());
+        }
+        let value = match &scheme.format {
+            SignatureFormat::Single { prefix } => format!("{prefix}{sig}"),
+            SignatureFormat::KeyValue {
+                separator,
+                signature_key,
+                timestamp_key,
+            } => match (timestamp_key, &timestamp) {
+                (Some(tk), Some(ts)) => format!("{tk}={ts}{separator}{signature_key}={sig}"),
+                _ => format!("{signature_key}={sig}"),
+            },
+            SignatureFormat::Versioned { version } => format!("{version},{sig}"),
+        };
+        headers.push(scheme.signature_header.to_string(), value);
+        Ok(headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+
+    fn stripe_like() -> HmacScheme {
+        HmacScheme::new("stripe", HmacAlgorithm::Sha256, "stripe-signature")
+            .format(SignatureFormat::key_value(',', "t", "v1"))
+            .timestamp(TimestampSource::SignatureHeader(TimeFormat::UnixSeconds))
+            .content([Part::Timestamp, Part::lit("."), Part::Body])
+    }
+
+    #[test]
+    fn inconsistent_schemes_are_config_errors() {
+        let secret = Secret::from_text("s").unwrap();
+        let no_ts = HmacScheme::new("x", HmacAlgorithm::Sha256, "sig")
+            .content([Part::Timestamp, Part::Body]);
+        assert!(no_ts.verifier(secret.clone()).is_err());
+        let no_id = HmacScheme::new("x", HmacAlgorithm::Sha256, "sig").content([Part::MessageId]);
+        assert!(no_id.verifier(secret.clone()).is_err());
+        assert!(
+            HmacScheme::new("x", HmacAlgorithm::Sha256, "sig")
+                .verifier(KeyRing::new())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn rotation_and_many_signatures() {
+        let clock = FixedClock::at_secs(1_700_000_000);
+        let old = Secret::from_text("old").unwrap();
+        let new = Secret::from_text("new").unwrap();
+        let signed = stripe_like()
+            .signer(old.clone())
+            .sign(&Outgoing::new(b"{}").timestamp_secs(1_700_000_000))
+            .unwrap();
+        let header = signed.get("stripe-signature").unwrap();
+        let with_garbage = format!("t=1700000000,v1=zzzz,v0=abc,v1=,{}", &header[13..]);
+        let ring = KeyRing::new()
+            .with(crate::Key::new("new", new))
+            .with(crate::Key::new("old", old));
+        let v = stripe_like()
+            .verifier(ring)
+            .unwrap()
+            .freshness(Freshness::default().with_clock(clock));
+        let req = WebhookRequest::new(b"{}").with_header("stripe-signature", &with_garbage);
+        let proof = v.verify(&req).unwrap();
+        assert_eq!(proof.key_id(), Some("old"));
+        assert_eq!(proof.timestamp_ms(), Some(1_700_000_000_000));
+    }
+}

@@ -1,0 +1,4 @@
+//! Scheme building blocks.
+
+pub(crate) mod hmac;
+pub(crate) mod standard;

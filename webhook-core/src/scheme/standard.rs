@@ -1,0 +1,187 @@
+//! Standard Webhooks (and Svix, its origin) symmetric `v1` signatures.
+
+use std::fmt;
+
+use crate::clock::SharedClock;
+use crate::error::{ConfigError, VerifyError};
+use crate::freshness::{Freshness, TimeFormat};
+use crate::request::WebhookRequest;
+use crate::scheme::hmac::{
+    Encoding, HmacAlgorithm, HmacScheme, HmacSigner, HmacVerifier, Part, SignatureFormat,
+    TimestampSource,
+};
+use crate::secret::{KeyRing, Secret};
+use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
+use crate::verify::{Proof, Verifier};
+
+/// The header names of one branding of the scheme.
+#[derive(Debug, Clone, Copy)]
+struct Names {
+    id: &'static str,
+    timestamp: &'static str,
+    signature: &'static str,
+}
+
+const STANDARD: Names = Names {
+    id: "webhook-id",
+    timestamp: "webhook-timestamp",
+    signature: "webhook-signature",
+};
+const SVIX: Names = Names {
+    id: "svix-id",
+    timestamp: "svix-timestamp",
+    signature: "svix-signature",
+};
+
+fn scheme(names: Names) -> HmacScheme {
+    HmacScheme::new(
+        "standard-webhooks-v1",
+        HmacAlgorithm::Sha256,
+        names.signature,
+    )
+    .format(SignatureFormat::versioned("v1"))
+    .encoding(Encoding::Base64)
+    .message_id_header(names.id)
+    .timestamp(TimestampSource::Header(
+        names.timestamp.into(),
+        TimeFormat::UnixSeconds,
+    ))
+    .content([
+        Part::MessageId,
+        Part::lit("."),
+        Part::Timestamp,
+        Part::lit("."),
+        Part::Body,
+    ])
+}
+
+/// Verifies [Standard Webhooks](https://www.standardwebhooks.com/) `v1` (HMAC-SHA256)
+/// signatures: `webhook-id`, `webhook-timestamp` and `webhook-signature` headers, or their
+/// Svix-branded `svix-*` twins (Svix, Resend, Clerk, GitLab signing tokens…).
+///
+/// The signed content is `{id}.{timestamp}.{body}`; the header holds space-separated
+/// `v1,<base64>` entries, every one tried against every active key; other versions are
+/// ignored. The timestamp must be within 5 minutes either way by default.
+///
+/// # Examples
+///
+/// ```
+/// use webhook_core::{FixedClock, Freshness, Secret, StandardWebhooks, Verifier, WebhookRequest};
+///
+/// // The official vector of the Standard Webhooks libraries.
+/// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+/// let verifier = StandardWebhooks::new(secret)?
+///     .freshness(Freshness::default().with_clock(FixedClock::at_secs(1614265330)));
+/// let body = br#"{"test": 2432232314}"#;
+/// let request = WebhookRequest::new(body)
+///     .with_header("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+///     .with_header("webhook-timestamp", "1614265330")
+///     .with_header("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+/// let proof = verifier.verify(&request).expect("valid");
+/// assert_eq!(proof.message_id(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+///
+/// # Security
+///
+/// Reject a request first on its signature, then on its timestamp; pair this verifier with a
+/// replay store keyed by `webhook-id` so a captured delivery cannot be replayed inside the
+/// tolerance window.
+#[derive(Clone)]
+pub struct StandardWebhooks {
+    standard: HmacVerifier,
+    svix: HmacVerifier,
+}
+
+impl fmt::Debug for StandardWebhooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StandardWebhooks")
+            .field("verifier", &self.standard)
+            .finish()
+    }
+}
+
+impl StandardWebhooks {
+    /// A verifier for these keys. Build each key with [`Secret::from_whsec`] (or
+    /// [`Secret::from_env_whsec`]): the key is the base64-decoded bytes after `whsec_`.
+    ///
+    /// # Errors
+    ///
+    /// An empty key ring.
+    pub fn new(keys: impl Into<KeyRing>) -> Result<Self, ConfigError> {
+        let keys = keys.into();
+        Ok(Self {
+            standard: scheme(STANDARD).verifier(keys.clone())?,
+            svix: scheme(SVIX).verifier(keys)?,
+        })
+    }
+
+    /// Use this freshness policy (tolerance and clock).
+    #[must_use]
+    pub fn freshness(self, freshness: Freshness) -> Self {
+        Self {
+            standard: self.standard.freshness(freshness.clone()),
+            svix: self.svix.freshness(freshness),
+        }
+    }
+}
+
+impl Verifier for StandardWebhooks {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        let svix_only = request.header(STANDARD.id).is_none() && request.header(SVIX.id).is_some();
+        if svix_only {
+            self.svix.verify(request)
+        } else {
+            self.standard.verify(request)
+        }
+    }
+}
+
+/// Signs deliveries the way a Standard Webhooks sender does: `webhook-id`,
+/// `webhook-timestamp` and `webhook-signature: v1,<base64>`.
+///
+/// ```
+/// use webhook_core::{Outgoing, Secret, Signer, StandardWebhooksSigner};
+/// let signer = StandardWebhooksSigner::new(Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// let headers = signer
+///     .sign(&Outgoing::new(br#"{"test": 2432232314}"#).id("msg_p5jXN8AQM9LWM0D4loKWxJek").timestamp_secs(1614265330))
+///     .unwrap();
+/// assert_eq!(headers.get("webhook-signature"), Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="));
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct StandardWebhooksSigner {
+    inner: HmacSigner,
+}
+
+impl StandardWebhooksSigner {
+    /// A signer with `secret` (the decoded `whsec_` bytes).
+    #[must_use]
+    pub fn new(secret: Secret) -> Self {
+        Self {
+            inner: scheme(STANDARD).signer(secret),
+        }
+    }
+
+    /// Sign with the `svix-*` header names instead.
+    #[must_use]
+    pub fn svix(secret: Secret) -> Self {
+        Self {
+            inner: scheme(SVIX).signer(secret),
+        }
+    }
+
+    /// Read unset timestamps from this clock.
+    #[must_use]
+    pub fn clock(self, clock: SharedClock) -> Self {
+        Self {
+            inner: self.inner.clock(clock),
+        }
+    }
+}
+
+impl Signer for StandardWebhooksSigner {
+    fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
+        self.inner.sign(message)
+    }
+}

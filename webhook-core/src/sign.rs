@@ -1,0 +1,228 @@
+//! Signers: the twin of every verifier, producing exactly the headers a real sender sends, so
+//! applications can test their own handlers end to end.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+use rand_core::{OsRng, RngCore};
+
+use crate::request::WebhookRequest;
+
+/// One outgoing delivery to sign.
+///
+/// Unset fields are filled by the signer: the id with a random `msg_…`, the timestamp from the
+/// signer's clock.
+///
+/// # Examples
+///
+/// ```
+/// use webhook_core::Outgoing;
+/// let message = Outgoing::new(br#"{"type":"ping"}"#).id("msg_1").timestamp_secs(1_700_000_000);
+/// assert_eq!(message.body(), br#"{"type":"ping"}"#);
+/// ```
+#[derive(Clone)]
+pub struct Outgoing<'a> {
+    body: &'a [u8],
+    method: &'a str,
+    url: Option<&'a str>,
+    id: Option<Cow<'a, str>>,
+    timestamp_ms: Option<i64>,
+}
+
+impl<'a> Outgoing<'a> {
+    /// A `POST` of `body`.
+    #[must_use]
+    pub fn new(body: &'a [u8]) -> Self {
+        Self {
+            body,
+            method: "POST",
+            url: None,
+            id: None,
+            timestamp_ms: None,
+        }
+    }
+
+    /// The method (signed by HubSpot v2/v3).
+    #[must_use]
+    pub fn method(mut self, method: &'a str) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The URL the sender addresses (signed by URL-based schemes).
+    #[must_use]
+    pub fn url(mut self, url: &'a str) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// The message id.
+    #[must_use]
+    pub fn id(mut self, id: impl Into<Cow<'a, str>>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// The timestamp, in Unix seconds.
+    #[must_use]
+    pub fn timestamp_secs(mut self, secs: i64) -> Self {
+        self.timestamp_ms = Some(secs.saturating_mul(1000));
+        self
+    }
+
+    /// The timestamp, in Unix milliseconds.
+    #[must_use]
+    pub fn timestamp_ms(mut self, ms: i64) -> Self {
+        self.timestamp_ms = Some(ms);
+        self
+    }
+
+    /// The body.
+    #[must_use]
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The method.
+    #[must_use]
+    pub fn method_str(&self) -> &'a str {
+        self.method
+    }
+
+    /// The URL, if set.
+    #[must_use]
+    pub fn url_str(&self) -> Option<&'a str> {
+        self.url
+    }
+
+    /// The message id, if set.
+    #[must_use]
+    pub fn id_str(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The timestamp in Unix milliseconds, if set.
+    #[must_use]
+    pub fn timestamp(&self) -> Option<i64> {
+        self.timestamp_ms
+    }
+
+    /// The message id, or a fresh random `msg_…` one.
+    pub(crate) fn id_or_random(&self) -> Cow<'_, str> {
+        match &self.id {
+            Some(id) => Cow::Borrowed(id),
+            None => Cow::Owned(random_message_id()),
+        }
+    }
+}
+
+impl fmt::Debug for Outgoing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("method", &self.method)
+            .field("has_url", &self.url.is_some())
+            .field("id", &self.id)
+            .field("timestamp_ms", &self.timestamp_ms)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// A random message id, `msg_` and 32 hex digits.
+#[must_use]
+pub fn random_message_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    format!("msg_{}", hex::encode(bytes))
+}
+
+/// The headers a signer produced, in the order a sender would send them.
+///
+/// `Debug` shows header names only: the values include signatures.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SignedHeaders(Vec<(String, String)>);
+
+impl SignedHeaders {
+    pub(crate) fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    pub(crate) fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// The first value of a header (case-insensitive).
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every header.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The headers as owned pairs.
+    #[must_use]
+    pub fn into_vec(self) -> Vec<(String, String)> {
+        self.0
+    }
+
+    /// Add these headers to a request view.
+    #[must_use]
+    pub fn apply<'a>(&'a self, request: WebhookRequest<'a>) -> WebhookRequest<'a> {
+        request.with_headers(&self.0)
+    }
+}
+
+impl fmt::Debug for SignedHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n))
+            .finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a SignedHeaders {
+    type Item = &'a (String, String);
+    type IntoIter = std::slice::Iter<'a, (String, String)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Signing failed: the message lacks something the scheme signs (a URL, a form body).
+#[derive(Debug, Clone)]
+pub struct SignError {
+    message: Cow<'static, str>,
+}
+
+impl SignError {
+    pub(crate) fn new(message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for SignError {}
+
+/// Signs an outgoing delivery the way a real sender does.
+pub trait Signer: fmt::Debug + Send + Sync + 'static {
+    /// The headers to send with `message`.
+    ///
+    /// # Errors
+    ///
+    /// The message lacks something the scheme signs.
+    fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError>;
+}

@@ -1,0 +1,268 @@
+//! The [`Verifier`] trait, what a verifier proves ([`Proof`]), and the combinators.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{VerifyError, VerifyErrorKind};
+use crate::request::WebhookRequest;
+
+/// Proves that a request came from its sender and was not altered.
+///
+/// A verifier checks the raw bytes exactly as received, tries every active key against every
+/// signature the request carries, compares in constant time, and checks freshness where the
+/// scheme signs a timestamp. It returns what it proved.
+///
+/// Implement it for a scheme of your own; combine several with [`AnyOf`] and [`AllOf`].
+pub trait Verifier: fmt::Debug + Send + Sync + 'static {
+    /// Verify one request.
+    ///
+    /// # Errors
+    ///
+    /// A [`VerifyError`] whose kind says why (missing or malformed header, no matching
+    /// signature, stale timestamp, bad credentials…).
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError>;
+}
+
+impl<V: Verifier + ?Sized> Verifier for Box<V> {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        (**self).verify(request)
+    }
+}
+
+impl<V: Verifier + ?Sized> Verifier for Arc<V> {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        (**self).verify(request)
+    }
+}
+
+/// What a verifier proved about a request.
+///
+/// `Debug` shows the scheme, key id, message id and timestamp; the replay token is a digest
+/// and is shown only as present or absent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Proof {
+    scheme: Cow<'static, str>,
+    key_id: Option<String>,
+    message_id: Option<String>,
+    timestamp_ms: Option<i64>,
+    subject: Option<String>,
+    replay_token: Option<[u8; 32]>,
+}
+
+impl Proof {
+    /// A proof for `scheme` with nothing else known yet.
+    #[must_use]
+    pub fn new(scheme: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            scheme: scheme.into(),
+            key_id: None,
+            message_id: None,
+            timestamp_ms: None,
+            subject: None,
+            replay_token: None,
+        }
+    }
+
+    /// Record the id of the key that matched.
+    #[must_use]
+    pub fn with_key_id(mut self, key_id: impl Into<String>) -> Self {
+        self.key_id = Some(key_id.into());
+        self
+    }
+
+    /// Record the sender's message id.
+    #[must_use]
+    pub fn with_message_id(mut self, id: impl Into<String>) -> Self {
+        self.message_id = Some(id.into());
+        self
+    }
+
+    /// Record the signed timestamp (Unix milliseconds).
+    #[must_use]
+    pub fn with_timestamp_ms(mut self, ms: i64) -> Self {
+        self.timestamp_ms = Some(ms);
+        self
+    }
+
+    /// Record the authenticated subject (Basic user name, JWT `sub`).
+    #[must_use]
+    pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Record the signature that matched, as a digest usable as a replay key when the scheme
+    /// has no message id. Only for signatures unique to a message (not for static credentials).
+    #[must_use]
+    pub fn with_signature(mut self, signature: &[u8]) -> Self {
+        self.replay_token = Some(Sha256::digest(signature).into());
+        self
+    }
+
+    /// The scheme that verified the request, e.g. `standard-webhooks-v1`, `github`.
+    #[must_use]
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The id of the key that matched.
+    #[must_use]
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    /// The sender's message id, where the scheme signs one.
+    #[must_use]
+    pub fn message_id(&self) -> Option<&str> {
+        self.message_id.as_deref()
+    }
+
+    /// The signed timestamp in Unix milliseconds, where the scheme signs one.
+    #[must_use]
+    pub fn timestamp_ms(&self) -> Option<i64> {
+        self.timestamp_ms
+    }
+
+    /// The authenticated subject, where the scheme has one.
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    /// A SHA-256 digest of the matched signature, hex-encoded, when the scheme's signature is
+    /// unique per message.
+    #[must_use]
+    pub fn replay_token(&self) -> Option<String> {
+        self.replay_token.map(hex::encode)
+    }
+
+    /// Fill what `self` lacks from `other` and join the scheme names (for [`AllOf`]).
+    fn merge(mut self, other: Self) -> Self {
+        self.scheme = Cow::Owned(format!("{}+{}", self.scheme, other.scheme));
+        self.key_id = self.key_id.or(other.key_id);
+        self.message_id = self.message_id.or(other.message_id);
+        self.timestamp_ms = self.timestamp_ms.or(other.timestamp_ms);
+        self.subject = self.subject.or(other.subject);
+        self.replay_token = self.replay_token.or(other.replay_token);
+        self
+    }
+}
+
+impl fmt::Debug for Proof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Proof")
+            .field("scheme", &self.scheme)
+            .field("key_id", &self.key_id)
+            .field("message_id", &self.message_id)
+            .field("timestamp_ms", &self.timestamp_ms)
+            .field("subject", &self.subject)
+            .field("replay_token", &self.replay_token.is_some())
+            .finish()
+    }
+}
+
+/// Accepts a request that any one of its verifiers accepts (the first that passes wins).
+///
+/// Use it for migrations between schemes, or for a route several senders call. When all
+/// fail, the error of the most specific failure is returned: a verifier that found its
+/// credentials but rejected them outranks one that found nothing to check.
+///
+/// # Examples
+///
+/// ```
+/// use webhook_core::{AnyOf, ApiKey, Secret, Verifier, WebhookRequest};
+///
+/// let either = AnyOf::new()
+///     .or(ApiKey::new("x-api-key", [Secret::from_text("key-one")?])?)
+///     .or(ApiKey::new("x-token", [Secret::from_text("key-two")?])?);
+/// let request = WebhookRequest::new(b"{}").with_header("x-token", "key-two");
+/// assert!(either.verify(&request).is_ok());
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct AnyOf {
+    verifiers: Vec<Box<dyn Verifier>>,
+}
+
+impl AnyOf {
+    /// No verifiers yet; a request is rejected until one is added.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a verifier.
+    #[must_use]
+    pub fn or(mut self, verifier: impl Verifier) -> Self {
+        self.verifiers.push(Box::new(verifier));
+        self
+    }
+}
+
+fn specificity(kind: VerifyErrorKind) -> u8 {
+    match kind {
+        VerifyErrorKind::MissingHeader | VerifyErrorKind::MissingCredentials => 0,
+        _ => 1,
+    }
+}
+
+impl Verifier for AnyOf {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        let mut best: Option<VerifyError> = None;
+        for verifier in &self.verifiers {
+            match verifier.verify(request) {
+                Ok(proof) => return Ok(proof),
+                Err(err) => {
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|b| specificity(err.kind()) > specificity(b.kind()));
+                    if better {
+                        best = Some(err);
+                    }
+                }
+            }
+        }
+        Err(best.unwrap_or_else(|| {
+            VerifyError::new(VerifyErrorKind::NotConfigured).with_message("no verifier configured")
+        }))
+    }
+}
+
+/// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
+/// signature. The proofs are merged; the first failure is returned.
+#[derive(Debug, Default)]
+pub struct AllOf {
+    verifiers: Vec<Box<dyn Verifier>>,
+}
+
+impl AllOf {
+    /// No verifiers yet; a request is rejected until one is added.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a verifier.
+    #[must_use]
+    pub fn and(mut self, verifier: impl Verifier) -> Self {
+        self.verifiers.push(Box::new(verifier));
+        self
+    }
+}
+
+impl Verifier for AllOf {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        let mut verifiers = self.verifiers.iter();
+        let first = verifiers.next().ok_or_else(|| {
+            VerifyError::new(VerifyErrorKind::NotConfigured).with_message("no verifier configured")
+        })?;
+        let mut proof = first.verify(request)?;
+        for verifier in verifiers {
+            proof = proof.merge(verifier.verify(request)?);
+        }
+        Ok(proof)
+    }
+}
