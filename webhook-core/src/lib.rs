@@ -10,6 +10,8 @@ mod secret;
 mod sign;
 mod verify;
 
+pub mod provider;
+
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};
 pub use error::{ConfigError, VerifyError, VerifyErrorKind};
 pub use freshness::{Freshness, TimeFormat};

@@ -389,10 +389,10 @@ impl HmacScheme {
             }
             let value = header_text(name, raw)?;
             let mut push = |text: &str| {
-                if let Some(bytes) = self.encoding.decode(text.trim()) {
-                    if bytes.len() == expected_len {
-                        candidates.push(bytes);
-                    }
+                if let Some(bytes) = self.encoding.decode(text.trim())
+                    && bytes.len() == expected_len
+                {
+                    candidates.push(bytes);
                 }
             };
             match &self.format {
@@ -425,10 +425,10 @@ impl HmacScheme {
                 }
                 SignatureFormat::Versioned { version } => {
                     for entry in value.split(' ') {
-                        if let Some((v, sig)) = entry.split_once(',') {
-                            if v == version {
-                                push(sig);
-                            }
+                        if let Some((v, sig)) = entry.split_once(',')
+                            && v == version
+                        {
+                            push(sig);
                         }
                     }
                 }

@@ -1,0 +1,14 @@
+//! MailerSend: `Signature: <hex>` over the raw body (HMAC-SHA256). No timestamp is signed. Never deploy with the public `webhook.test` secret of the documentation.
+
+use crate::{Encoding, HmacAlgorithm, HmacScheme, Part, SignatureFormat};
+
+/// The scheme: `Signature: <hex>` over the raw body (HMAC-SHA256). No timestamp is signed. Never deploy with the public `webhook.test` secret of the documentation.
+#[must_use]
+pub fn scheme() -> HmacScheme {
+    HmacScheme::new("mailersend", HmacAlgorithm::Sha256, "signature")
+        .format(SignatureFormat::prefixed(""))
+        .encoding(Encoding::Hex)
+        .content([Part::Body])
+}
+
+hmac_preset!("MailerSend");

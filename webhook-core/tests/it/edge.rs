@@ -1,0 +1,188 @@
+//! Edge cases: inputs that must never be accepted, and inputs that must not break verification.
+
+use webhook_core::provider::{github, stripe};
+use webhook_core::{
+    FixedClock, Freshness, Outgoing, Secret, Signer, StandardWebhooks, StandardWebhooksSigner,
+    Verifier, VerifyErrorKind, WebhookRequest,
+};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const NOW: i64 = 1_614_265_330;
+
+fn sw() -> StandardWebhooks {
+    StandardWebhooks::new(Secret::from_whsec(SECRET).unwrap())
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)))
+}
+
+fn signed(body: &[u8]) -> Vec<(String, String)> {
+    StandardWebhooksSigner::new(Secret::from_whsec(SECRET).unwrap())
+        .sign(&Outgoing::new(body).id("msg_1").timestamp_secs(NOW))
+        .unwrap()
+        .into_vec()
+}
+
+fn with(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| if n == name { (n.clone(), value.to_owned()) } else { (n.clone(), v.clone()) })
+        .collect()
+}
+
+fn kind(body: &[u8], headers: &[(String, String)]) -> Result<(), VerifyErrorKind> {
+    sw().verify(&WebhookRequest::new(body).with_headers(headers)).map(|_| ()).map_err(|e| e.kind())
+}
+
+#[test]
+fn empty_body_round_trips_and_is_bound() {
+    let headers = signed(b"");
+    assert_eq!(kind(b"", &headers), Ok(()));
+    assert_eq!(kind(b" ", &headers), Err(VerifyErrorKind::InvalidSignature));
+}
+
+#[test]
+fn non_utf8_body_is_verified_as_bytes() {
+    let body = [0xff, 0xfe, 0x00, 0x80, b'{'];
+    let headers = signed(&body);
+    assert_eq!(kind(&body, &headers), Ok(()));
+}
+
+#[test]
+fn one_mebibyte_body() {
+    let body = vec![b'a'; 1 << 20];
+    let headers = signed(&body);
+    assert_eq!(kind(&body, &headers), Ok(()));
+    let mut tampered = body.clone();
+    tampered[(1 << 20) - 1] = b'b';
+    assert_eq!(kind(&tampered, &headers), Err(VerifyErrorKind::InvalidSignature));
+}
+
+#[test]
+fn empty_secret_and_unpadded_secret() {
+    assert!(Secret::from_text("").is_err());
+    assert!(Secret::from_whsec("whsec_").is_err());
+    assert!(Secret::from_bytes(Vec::new()).is_err());
+    // The same key, padded and not.
+    let padded = Secret::from_whsec("whsec_dGVzdA==").unwrap();
+    let unpadded = Secret::from_whsec("whsec_dGVzdA").unwrap();
+    assert_eq!(padded.expose_secret(), unpadded.expose_secret());
+}
+
+#[test]
+fn garbage_before_a_valid_signature_is_tolerated() {
+    let headers = signed(b"{}");
+    let sig = headers.iter().find(|(n, _)| n == "webhook-signature").unwrap().1.clone();
+    let noisy = format!("v1,!!!notbase64 v2,abc v1, v1a,xyz v1,AAAA {sig}");
+    assert_eq!(kind(b"{}", &with(&headers, "webhook-signature", &noisy)), Ok(()));
+}
+
+#[test]
+fn empty_signature_entries_are_never_accepted() {
+    let headers = signed(b"{}");
+    for bad in ["v1,", "v1, ", "v1", ",", "v1,=", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="] {
+        let got = kind(b"{}", &with(&headers, "webhook-signature", bad));
+        assert!(got.is_err(), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn duplicated_headers() {
+    let headers = signed(b"{}");
+    // A second timestamp or id is ambiguous: refuse.
+    for name in ["webhook-timestamp", "webhook-id"] {
+        let mut dup = headers.clone();
+        let value = headers.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        dup.push((name.to_owned(), value));
+        assert_eq!(kind(b"{}", &dup), Err(VerifyErrorKind::MalformedHeader), "{name}");
+    }
+    // A repeated signature header is a list of candidates: the valid one still counts, a
+    // wrong one alone does not.
+    let mut dup = headers.clone();
+    dup.insert(0, ("webhook-signature".into(), "v1,AAAA".into()));
+    assert_eq!(kind(b"{}", &dup), Ok(()));
+}
+
+#[test]
+fn extreme_timestamps() {
+    let headers = signed(b"{}");
+    for ts in ["9223372036854775807", "-9223372036854775808", "-1", "0", "99999999999999999999", "1e9", ""] {
+        let got = kind(b"{}", &with(&headers, "webhook-timestamp", ts));
+        assert!(got.is_err(), "{ts:?} accepted");
+    }
+    // Signed by the sender, so the signature is right, but the time is not.
+    for (ts, want) in [
+        (0_i64, VerifyErrorKind::TimestampTooOld),
+        (i64::MAX / 1000, VerifyErrorKind::TimestampInFuture),
+        (NOW - 301, VerifyErrorKind::TimestampTooOld),
+        (NOW + 301, VerifyErrorKind::TimestampInFuture),
+    ] {
+        let headers = StandardWebhooksSigner::new(Secret::from_whsec(SECRET).unwrap())
+            .sign(&Outgoing::new(b"{}").id("msg_1").timestamp_secs(ts))
+            .unwrap()
+            .into_vec();
+        assert_eq!(kind(b"{}", &headers), Err(want), "ts {ts}");
+    }
+}
+
+#[test]
+fn missing_and_malformed_headers_have_the_right_kind() {
+    let headers = signed(b"{}");
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        let without: Vec<_> = headers.iter().filter(|(n, _)| n != name).cloned().collect();
+        assert_eq!(kind(b"{}", &without), Err(VerifyErrorKind::MissingHeader), "{name}");
+    }
+    let huge = "v1,".to_owned() + &"A".repeat(10_000);
+    assert_eq!(
+        kind(b"{}", &with(&headers, "webhook-signature", &huge)),
+        Err(VerifyErrorKind::MalformedHeader)
+    );
+    let many = vec!["v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; 20].join(" ");
+    assert_eq!(
+        kind(b"{}", &with(&headers, "webhook-signature", &many)),
+        Err(VerifyErrorKind::MalformedHeader)
+    );
+}
+
+#[test]
+fn stripe_conflicting_timestamps_are_refused() {
+    let secret = Secret::from_text("whsec_test").unwrap();
+    let headers = stripe::signer(secret.clone())
+        .sign(&Outgoing::new(b"{}").timestamp_secs(NOW))
+        .unwrap();
+    let value = headers.get("stripe-signature").unwrap();
+    let conflicting = format!("t=1,{value}");
+    let v = stripe::verifier(secret)
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let req = WebhookRequest::new(b"{}").with_header("stripe-signature", &conflicting);
+    assert_eq!(v.verify(&req).unwrap_err().kind(), VerifyErrorKind::MalformedHeader);
+}
+
+#[test]
+fn github_requires_its_prefix_and_accepts_upper_case_hex() {
+    let secret = Secret::from_text("It's a Secret to Everybody").unwrap();
+    let v = github::verifier(secret).unwrap();
+    let sig = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let ok = WebhookRequest::new(b"Hello, World!")
+        .with_header("X-Hub-Signature-256", "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17");
+    assert!(v.verify(&ok).is_ok());
+    let no_prefix = WebhookRequest::new(b"Hello, World!").with_header("X-Hub-Signature-256", sig);
+    assert_eq!(v.verify(&no_prefix).unwrap_err().kind(), VerifyErrorKind::MalformedHeader);
+    let short = WebhookRequest::new(b"Hello, World!").with_header("X-Hub-Signature-256", "sha256=7571");
+    assert_eq!(v.verify(&short).unwrap_err().kind(), VerifyErrorKind::InvalidSignature);
+}
+
+#[test]
+fn expired_keys_are_not_accepted() {
+    use std::time::{Duration, UNIX_EPOCH};
+    use webhook_core::{Key, KeyRing};
+    let old = Secret::from_whsec(SECRET).unwrap();
+    let ring = KeyRing::new()
+        .with(Key::new("old", old).expires_at(UNIX_EPOCH + Duration::from_secs(NOW as u64)));
+    let v = StandardWebhooks::new(ring)
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let headers = signed(b"{}");
+    let err = v.verify(&WebhookRequest::new(b"{}").with_headers(&headers)).unwrap_err();
+    assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
+}

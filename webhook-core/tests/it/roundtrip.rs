@@ -1,0 +1,248 @@
+//! Property tests: for every HMAC-family scheme, sign → verify round-trips, and any one-byte
+//! change of the body, a signed header (signature, timestamp, id) or the URL is rejected.
+
+use proptest::prelude::*;
+use webhook_core::provider::{
+    bitbucket, calendly, github, hubspot, intercom, mailersend, mailtrap, mandrill, paddle,
+    sentry, shopify, slack, square, stripe, twilio, twitch, typeform, vercel, zoom,
+};
+use webhook_core::{
+    Encoding, FixedClock, Freshness, HmacAlgorithm, HmacScheme, Outgoing, Part, Secret,
+    SignatureFormat, Signer, StandardWebhooks, StandardWebhooksSigner, TimeFormat,
+    TimestampSource, Verifier, WebhookRequest,
+};
+
+const NOW: i64 = 1_700_000_000;
+const URL: &str = "https://hooks.example.com/webhooks/in?tenant=7";
+
+struct Case {
+    name: &'static str,
+    verifier: Box<dyn Verifier>,
+    signer: Box<dyn Signer>,
+    /// The scheme signs parsed form parameters, not raw body bytes.
+    form: bool,
+    /// Hex signatures: a change of letter case is the same signature.
+    hex: bool,
+}
+
+fn fresh() -> Freshness {
+    Freshness::default().with_clock(FixedClock::at_secs(NOW))
+}
+
+fn generic(alg: HmacAlgorithm, enc: Encoding) -> HmacScheme {
+    HmacScheme::new("generic", alg, "x-sig")
+        .format(SignatureFormat::prefixed("v=" ))
+        .encoding(enc)
+        .message_id_header("x-id")
+        .timestamp(TimestampSource::Header("x-ts".into(), TimeFormat::UnixMillis))
+        .content([
+            Part::Method,
+            Part::lit(" "),
+            Part::Url,
+            Part::lit("\n"),
+            Part::MessageId,
+            Part::lit("\n"),
+            Part::Timestamp,
+            Part::lit("\n"),
+            Part::Body,
+        ])
+}
+
+macro_rules! case {
+    ($name:literal, $module:ident, $form:expr, $hex:expr) => {{
+        let s = Secret::from_text(concat!($name, "-secret")).unwrap();
+        Case {
+            name: $name,
+            verifier: Box::new($module::verifier(s.clone()).unwrap().freshness(fresh())),
+            signer: Box::new($module::signer(s)),
+            form: $form,
+            hex: $hex,
+        }
+    }};
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases = vec![
+        case!("github", github, false, true),
+        case!("bitbucket", bitbucket, false, true),
+        case!("intercom", intercom, false, true),
+        case!("calendly", calendly, false, true),
+        case!("stripe", stripe, false, true),
+        case!("paddle", paddle, false, true),
+        case!("slack", slack, false, true),
+        case!("zoom", zoom, false, true),
+        case!("twitch", twitch, false, true),
+        case!("shopify", shopify, false, false),
+        case!("square", square, false, false),
+        case!("mailtrap", mailtrap, false, true),
+        case!("mailersend", mailersend, false, true),
+        case!("sentry", sentry, false, true),
+        case!("vercel", vercel, false, true),
+        case!("typeform", typeform, false, false),
+        case!("hubspot-v3", hubspot, false, false),
+        case!("mandrill", mandrill, true, false),
+        case!("twilio", twilio, true, false),
+    ];
+    let sw = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    cases.push(Case {
+        name: "standard-webhooks",
+        verifier: Box::new(StandardWebhooks::new(sw.clone()).unwrap().freshness(fresh())),
+        signer: Box::new(StandardWebhooksSigner::new(sw.clone())),
+        form: false,
+        hex: false,
+    });
+    cases.push(Case {
+        name: "svix",
+        verifier: Box::new(StandardWebhooks::new(sw.clone()).unwrap().freshness(fresh())),
+        signer: Box::new(StandardWebhooksSigner::svix(sw)),
+        form: false,
+        hex: false,
+    });
+    for alg in [HmacAlgorithm::Sha1, HmacAlgorithm::Sha256, HmacAlgorithm::Sha512] {
+        for enc in [Encoding::Hex, Encoding::Base64] {
+            let s = Secret::from_bytes(vec![7u8; 40]).unwrap();
+            cases.push(Case {
+                name: "generic",
+                verifier: Box::new(generic(alg, enc).verifier(s.clone()).unwrap().freshness(fresh())),
+                signer: Box::new(generic(alg, enc).signer(s)),
+                form: false,
+                hex: enc == Encoding::Hex,
+            });
+        }
+    }
+    for legacy in [hubspot::Legacy::V1, hubspot::Legacy::V2] {
+        let s = Secret::from_text("hubspot-legacy").unwrap();
+        cases.push(Case {
+            name: "hubspot-legacy",
+            verifier: Box::new(hubspot::legacy_verifier(legacy, s.clone()).unwrap()),
+            signer: Box::new(hubspot::legacy_signer(legacy, s)),
+            form: false,
+            hex: true,
+        });
+    }
+    cases
+}
+
+fn form_body(pairs: &[(String, String)]) -> Vec<u8> {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        form.append_pair(k, v);
+    }
+    form.finish().into_bytes()
+}
+
+fn sign(case: &Case, body: &[u8]) -> Vec<(String, String)> {
+    let message = Outgoing::new(body).url(URL).id("msg_2f1b").timestamp_secs(NOW);
+    case.signer.sign(&message).unwrap().into_vec()
+}
+
+fn verify(case: &Case, body: &[u8], url: &str, headers: &[(String, String)]) -> bool {
+    let request = WebhookRequest::new(body).with_url(url).with_headers(headers);
+    case.verifier.verify(&request).is_ok()
+}
+
+fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), 1..512)
+}
+
+fn params_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
+    prop::collection::vec(("[A-Za-z]{1,8}", "[ -~]{0,16}"), 1..6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sign_then_verify_round_trips(body in body_strategy(), params in params_strategy()) {
+        for case in cases() {
+            let body = if case.form { form_body(&params) } else { body.clone() };
+            let headers = sign(&case, &body);
+            prop_assert!(verify(&case, &body, URL, &headers), "{}: own signature rejected", case.name);
+        }
+    }
+
+    #[test]
+    fn one_byte_of_body_changed_is_rejected(body in body_strategy(), at in any::<prop::sample::Index>(), flip in 1u8..=255) {
+        for case in cases().into_iter().filter(|c| !c.form) {
+            let headers = sign(&case, &body);
+            let mut tampered = body.clone();
+            let i = at.index(tampered.len());
+            tampered[i] ^= flip;
+            prop_assert!(!verify(&case, &tampered, URL, &headers), "{}: tampered body accepted", case.name);
+        }
+    }
+
+    #[test]
+    fn one_form_value_changed_is_rejected(params in params_strategy(), extra in "[a-z]{1,4}") {
+        for case in cases().into_iter().filter(|c| c.form) {
+            let body = form_body(&params);
+            let headers = sign(&case, &body);
+            let mut changed = params.clone();
+            changed[0].1.push_str(&extra);
+            prop_assert!(!verify(&case, &form_body(&changed), URL, &headers), "{}: changed params accepted", case.name);
+        }
+    }
+
+    #[test]
+    fn one_byte_of_any_signed_header_changed_is_rejected(
+        body in body_strategy(),
+        which in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        replacement in any::<u8>(),
+    ) {
+        for case in cases() {
+            let body = if case.form { form_body(&[("k".into(), "v".into())]) } else { body.clone() };
+            let headers = sign(&case, &body);
+            let h = which.index(headers.len());
+            let original = headers[h].1.clone();
+            let mut bytes = original.clone().into_bytes();
+            let i = at.index(bytes.len());
+            if bytes[i] == replacement {
+                continue;
+            }
+            bytes[i] = replacement;
+            let Ok(mutated) = String::from_utf8(bytes) else { continue };
+            // A change of letter case in a hex signature, or of a version header's case, is the
+            // same value.
+            if (case.hex || headers[h].0.ends_with("Version")) && mutated.eq_ignore_ascii_case(&original) {
+                continue;
+            }
+            let mut tampered = headers.clone();
+            tampered[h].1 = mutated;
+            prop_assert!(
+                !verify(&case, &body, URL, &tampered),
+                "{}: header `{}` changed and still accepted", case.name, headers[h].0
+            );
+        }
+    }
+
+    #[test]
+    fn one_byte_of_url_changed_is_rejected(at in 8usize..URL.len(), replacement in "[a-z0-9/?=&.]") {
+        let cases = cases();
+        let url_schemes = cases.iter().filter(|c| {
+            matches!(c.name, "square" | "twilio" | "mandrill" | "hubspot-v3" | "generic" | "hubspot-legacy")
+        });
+        for case in url_schemes {
+            let body = if case.form { form_body(&[("k".into(), "v".into())]) } else { b"{}".to_vec() };
+            let headers = sign(case, &body);
+            let mut url = URL.as_bytes().to_vec();
+            let r = replacement.as_bytes()[0];
+            if url[at] == r {
+                continue;
+            }
+            url[at] = r;
+            let url = String::from_utf8(url).unwrap();
+            // HubSpot v1 does not sign the URL.
+            let signs_url = !(case.name == "hubspot-legacy" && headers.iter().any(|(_, v)| v == "v1"));
+            if signs_url {
+                prop_assert!(!verify(case, &body, &url, &headers), "{}: changed url accepted", case.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_case_list_covers_every_family() {
+    let names: Vec<_> = cases().iter().map(|c| c.name).collect();
+    assert!(names.len() >= 27, "{names:?}");
+}
