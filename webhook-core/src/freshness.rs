@@ -179,7 +179,12 @@ impl Freshness {
     ///
     /// `TimestampTooOld` or `TimestampInFuture`.
     pub fn check_ms(&self, ts_ms: i64) -> Result<(), VerifyError> {
-        let now = i128::from(self.now_ms());
+        self.check_ms_at(ts_ms, self.now_ms())
+    }
+
+    /// Check a timestamp against a "now" already read from the clock.
+    pub(crate) fn check_ms_at(&self, ts_ms: i64, now_ms: i64) -> Result<(), VerifyError> {
+        let now = i128::from(now_ms);
         let ts = i128::from(ts_ms);
         let past = i128::try_from(self.past.as_millis()).unwrap_or(i128::MAX);
         let future = i128::try_from(self.future.as_millis()).unwrap_or(i128::MAX);

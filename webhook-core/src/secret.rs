@@ -228,6 +228,10 @@ impl Key {
         &self.id
     }
 
+    pub(crate) fn id_cow(&self) -> Cow<'static, str> {
+        self.id.clone()
+    }
+
     /// The secret.
     #[must_use]
     pub fn secret(&self) -> &Secret {

@@ -45,11 +45,11 @@ impl<V: Verifier + ?Sized> Verifier for Arc<V> {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proof {
     scheme: Cow<'static, str>,
-    key_id: Option<String>,
+    key_id: Option<Cow<'static, str>>,
     message_id: Option<String>,
     timestamp_ms: Option<i64>,
     subject: Option<String>,
-    replay_token: Option<[u8; 32]>,
+    replay: Option<ReplaySource>,
 }
 
 impl Proof {
@@ -62,14 +62,20 @@ impl Proof {
             message_id: None,
             timestamp_ms: None,
             subject: None,
-            replay_token: None,
+            replay: None,
         }
     }
 
     /// Record the id of the key that matched.
     #[must_use]
     pub fn with_key_id(mut self, key_id: impl Into<String>) -> Self {
-        self.key_id = Some(key_id.into());
+        self.key_id = Some(Cow::Owned(key_id.into()));
+        self
+    }
+
+    /// Record the id of the key that matched, without copying a static id.
+    pub(crate) fn with_key_id_cow(mut self, key_id: Cow<'static, str>) -> Self {
+        self.key_id = Some(key_id);
         self
     }
 
@@ -98,7 +104,14 @@ impl Proof {
     /// has no message id. Only for signatures unique to a message (not for static credentials).
     #[must_use]
     pub fn with_signature(mut self, signature: &[u8]) -> Self {
-        self.replay_token = Some(Sha256::digest(signature).into());
+        let mut raw = [0u8; 64];
+        self.replay = Some(match raw.get_mut(..signature.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(signature);
+                ReplaySource::Raw(raw, signature.len())
+            }
+            None => ReplaySource::Digest(Sha256::digest(signature).into()),
+        });
         self
     }
 
@@ -136,7 +149,12 @@ impl Proof {
     /// unique per message.
     #[must_use]
     pub fn replay_token(&self) -> Option<String> {
-        self.replay_token.map(hex::encode)
+        self.replay.as_ref().map(|source| match source {
+            ReplaySource::Raw(raw, len) => {
+                hex::encode(Sha256::digest(raw.get(..*len).unwrap_or_default()))
+            }
+            ReplaySource::Digest(digest) => hex::encode(digest),
+        })
     }
 
     /// Fill what `self` lacks from `other` and join the scheme names (for [`AllOf`]).
@@ -146,7 +164,7 @@ impl Proof {
         self.message_id = self.message_id.or(other.message_id);
         self.timestamp_ms = self.timestamp_ms.or(other.timestamp_ms);
         self.subject = self.subject.or(other.subject);
-        self.replay_token = self.replay_token.or(other.replay_token);
+        self.replay = self.replay.or(other.replay);
         self
     }
 }
@@ -159,9 +177,17 @@ impl fmt::Debug for Proof {
             .field("message_id", &self.message_id)
             .field("timestamp_ms", &self.timestamp_ms)
             .field("subject", &self.subject)
-            .field("replay_token", &self.replay_token.is_some())
+            .field("replay_token", &self.replay.is_some())
             .finish()
     }
+}
+
+/// The matched signature, kept until a replay token is asked for: short signatures raw (the
+/// digest is computed only when used), long ones (RSA, DER ECDSA) as their digest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReplaySource {
+    Raw([u8; 64], usize),
+    Digest([u8; 32]),
 }
 
 /// Accepts a request that any one of its verifiers accepts (the first that passes wins).

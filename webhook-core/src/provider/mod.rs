@@ -31,6 +31,7 @@ macro_rules! hmac_preset {
 
 pub mod bitbucket;
 pub mod calendly;
+pub mod discord;
 pub mod github;
 pub mod hubspot;
 pub mod intercom;
@@ -40,6 +41,8 @@ pub mod mailgun;
 pub mod mailtrap;
 pub mod mandrill;
 pub mod paddle;
+pub mod postal;
+pub mod sendgrid;
 pub mod sentry;
 pub mod shopify;
 pub mod slack;

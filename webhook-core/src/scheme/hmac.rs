@@ -372,72 +372,12 @@ impl HmacScheme {
     fn read_signatures<'r>(
         &self,
         request: &WebhookRequest<'r>,
-    ) -> Result<(Vec<Vec<u8>>, Option<&'r str>), VerifyError> {
-        let name = &*self.signature_header;
-        let mut values = request.header_values(name).peekable();
-        if values.peek().is_none() {
-            return Err(VerifyError::missing_header(name));
-        }
-        let mut candidates = Vec::new();
-        let mut timestamp: Option<&'r str> = None;
-        let mut total = 0usize;
+        candidates: &mut Candidates,
+    ) -> Result<Option<&'r str>, VerifyError> {
         let expected_len = self.algorithm.output_len();
-        for raw in values {
-            total = total.saturating_add(raw.len());
-            if total > MAX_SIGNATURE_HEADER {
-                return Err(VerifyError::malformed_header(name, "too long"));
-            }
-            let value = header_text(name, raw)?;
-            let mut push = |text: &str| {
-                if let Some(bytes) = self.encoding.decode(text.trim())
-                    && bytes.len() == expected_len
-                {
-                    candidates.push(bytes);
-                }
-            };
-            match &self.format {
-                SignatureFormat::Single { prefix } => match value.strip_prefix(&**prefix) {
-                    Some(sig) => push(sig),
-                    None => return Err(VerifyError::malformed_header(name, "missing prefix")),
-                },
-                SignatureFormat::KeyValue {
-                    separator,
-                    signature_key,
-                    timestamp_key,
-                } => {
-                    for pair in value.split(*separator) {
-                        let Some((k, v)) = pair.split_once('=') else {
-                            continue;
-                        };
-                        let (k, v) = (k.trim(), v.trim());
-                        if k == signature_key {
-                            push(v);
-                        } else if timestamp_key.as_deref() == Some(k) {
-                            if timestamp.is_some_and(|t| t != v) {
-                                return Err(VerifyError::malformed_header(
-                                    name,
-                                    "conflicting timestamps",
-                                ));
-                            }
-                            timestamp = Some(v);
-                        }
-                    }
-                }
-                SignatureFormat::Versioned { version } => {
-                    for entry in value.split(' ') {
-                        if let Some((v, sig)) = entry.split_once(',')
-                            && v == version
-                        {
-                            push(sig);
-                        }
-                    }
-                }
-            }
-            if candidates.len() > MAX_SIGNATURES {
-                return Err(VerifyError::malformed_header(name, "too many signatures"));
-            }
-        }
-        Ok((candidates, timestamp))
+        for_each_signature_entry(&self.format, &self.signature_header, request, |text| {
+            candidates.push_decoded(self.encoding, text, expected_len);
+        })
     }
 
     /// Feed the signed content into `mac`.
@@ -486,6 +426,127 @@ impl HmacScheme {
             message_id,
             form,
         })
+    }
+}
+
+/// Walk the signature entries of `name` in `request` laid out as `format`, calling `entry` with
+/// each encoded signature text (trimmed, not yet decoded), and return the timestamp text found
+/// in the header, if the format carries one.
+///
+/// Bounded: the header's total length and the number of entries; a missing header, a missing
+/// prefix or conflicting timestamps are errors. Shared by every signature building block.
+pub(crate) fn for_each_signature_entry<'r>(
+    format: &SignatureFormat,
+    name: &str,
+    request: &WebhookRequest<'r>,
+    mut entry: impl FnMut(&'r str),
+) -> Result<Option<&'r str>, VerifyError> {
+    let mut values = request.header_values(name).peekable();
+    if values.peek().is_none() {
+        return Err(VerifyError::missing_header(name));
+    }
+    let mut timestamp: Option<&'r str> = None;
+    let mut total = 0usize;
+    let mut count = 0usize;
+    let mut emit = |text: &'r str| -> Result<(), VerifyError> {
+        count += 1;
+        if count > MAX_SIGNATURES {
+            return Err(VerifyError::malformed_header(name, "too many signatures"));
+        }
+        entry(text.trim());
+        Ok(())
+    };
+    for raw in values {
+        total = total.saturating_add(raw.len());
+        if total > MAX_SIGNATURE_HEADER {
+            return Err(VerifyError::malformed_header(name, "too long"));
+        }
+        let value = header_text(name, raw)?;
+        match format {
+            SignatureFormat::Single { prefix } => match value.strip_prefix(&**prefix) {
+                Some(sig) => emit(sig)?,
+                None => return Err(VerifyError::malformed_header(name, "missing prefix")),
+            },
+            SignatureFormat::KeyValue { separator, signature_key, timestamp_key } => {
+                for pair in value.split(*separator) {
+                    let Some((k, v)) = pair.split_once('=') else { continue };
+                    let (k, v) = (k.trim(), v.trim());
+                    if k == signature_key {
+                        emit(v)?;
+                    } else if timestamp_key.as_deref() == Some(k) {
+                        if timestamp.is_some_and(|t| t != v) {
+                            return Err(VerifyError::malformed_header(
+                                name,
+                                "conflicting timestamps",
+                            ));
+                        }
+                        timestamp = Some(v);
+                    }
+                }
+            }
+            SignatureFormat::Versioned { version } => {
+                for item in value.split(' ') {
+                    if let Some((v, sig)) = item.split_once(',')
+                        && v == version
+                    {
+                        emit(sig)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(timestamp)
+}
+
+/// Decoded candidate signatures, on the stack: at most [`MAX_SIGNATURES`] of at most 64 bytes.
+pub(crate) struct Candidates {
+    bytes: [[u8; 64]; MAX_SIGNATURES],
+    lens: [usize; MAX_SIGNATURES],
+    count: usize,
+}
+
+impl Candidates {
+    pub(crate) fn new() -> Self {
+        Self { bytes: [[0; 64]; MAX_SIGNATURES], lens: [0; MAX_SIGNATURES], count: 0 }
+    }
+
+    /// Decode `text`; keep it only when it decodes to exactly `len` bytes.
+    fn push_decoded(&mut self, encoding: Encoding, text: &str, len: usize) {
+        let (Some(slot), Some(slot_len)) =
+            (self.bytes.get_mut(self.count), self.lens.get_mut(self.count))
+        else {
+            return;
+        };
+        let Some(out) = slot.get_mut(..len) else { return };
+        let ok = match encoding {
+            Encoding::Hex => text.len() == len * 2 && hex::decode_to_slice(text, out).is_ok(),
+            Encoding::Base64 => {
+                // A 64-byte tag is 88 base64 characters: decode into a scratch buffer with room
+                // for the decoder's worst case, then check the length.
+                let mut scratch = [0u8; 66];
+                matches!(STANDARD.decode_slice(text, &mut scratch), Ok(n) if n == len)
+                    && scratch.get(..len).is_some_and(|d| {
+                        out.copy_from_slice(d);
+                        true
+                    })
+            }
+        };
+        if ok {
+            *slot_len = len;
+            self.count += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.bytes
+            .iter()
+            .zip(self.lens.iter())
+            .take(self.count)
+            .map(|(b, l)| b.get(..*l).unwrap_or_default())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
     }
 }
 
@@ -616,7 +677,8 @@ impl HmacVerifier {
 impl Verifier for HmacVerifier {
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let scheme = &*self.scheme;
-        let (candidates, ts_in_sig) = scheme.read_signatures(request)?;
+        let mut candidates = Candidates::new();
+        let ts_in_sig = scheme.read_signatures(request, &mut candidates)?;
         let timestamp = scheme.read_timestamp(request, ts_in_sig)?;
         let message_id = match &scheme.message_id_header {
             Some(name) => Some(request.require_single(name)?),
@@ -642,7 +704,7 @@ impl Verifier for HmacVerifier {
             let tag = mac.finalize();
             // Compare with every candidate, without stopping early.
             let mut hit = None;
-            for candidate in &candidates {
+            for candidate in candidates.iter() {
                 if tag.matches(candidate) {
                     hit = Some(candidate);
                 }
@@ -653,9 +715,9 @@ impl Verifier for HmacVerifier {
             }
         }
         let (key, signature) = matched.ok_or_else(VerifyError::invalid_signature)?;
-        let mut proof = Proof::new(scheme.name.clone()).with_key_id(key.id());
+        let mut proof = Proof::new(scheme.name.clone()).with_key_id_cow(key.id_cow());
         if let Some((_, ms)) = timestamp {
-            self.freshness.check_ms(ms)?;
+            self.freshness.check_ms_at(ms, now)?;
             proof = proof.with_timestamp_ms(ms);
         }
         if let Some(id) = message_id {

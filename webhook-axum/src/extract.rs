@@ -1,0 +1,218 @@
+//! The extractors: [`Webhook<E>`] (typed event), [`Verified`] (raw bytes and proof) and
+//! [`WebhookProof`] (the proof, next to another body extractor, under the layer).
+
+use std::fmt;
+
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use bytes::Bytes;
+use http::request::Parts;
+use webhook_core::{
+    Claimed, DedupeKey, Proof, Receiver, Reply, VerifyError, VerifyErrorKind, WebhookEvent,
+};
+
+use crate::WebhookRejection;
+use crate::body::{Authenticated, authenticate, fail, view};
+use crate::service::Layered;
+
+/// Extracts a verified, fresh, deduplicated, decoded and validated event.
+///
+/// The [`Receiver`] comes from the router's state (`Receiver: FromRef<S>`; without one the
+/// handler does not compile). Behind a [`VerifyWebhookLayer`](crate::VerifyWebhookLayer), the
+/// layer has already verified and claimed the delivery, and this only decodes it (claiming
+/// the event's id too when the scheme has no message id); the handler's response then
+/// decides whether the claim is completed (2xx) or released.
+///
+/// - Succeeds with the event.
+/// - Rejects with 413 when the body exceeds the receiver's limit or axum's
+///   `DefaultBodyLimit`; 415 for a content type the receiver does not accept; 403 for a
+///   source not allowed or HTTP where HTTPS is required; 429 (+ `Retry-After`) when the
+///   source is rate limited; 401 for missing, malformed or wrong credentials or signatures
+///   and stale timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`)
+///   while the same delivery is in flight; 503 (+ `Retry-After`) when the replay store is
+///   unavailable; 400 for a body that is not JSON; 422 for an unknown event type or a failed
+///   rule.
+/// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
+///   delivery, without running the handler.
+///
+/// # Idempotency without the layer
+///
+/// Without the layer nothing sees the handler's response, so the claim is marked done as
+/// soon as extraction succeeds: replays are still refused, but a handler failure is not
+/// retried. Add [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) to the route for
+/// "done on 2xx, released on failure or panic".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook<E>(pub E);
+
+/// Extracts the raw body, verified and deduplicated, with what the verifier proved — for
+/// handlers that decode by themselves.
+///
+/// Outcomes as [`Webhook`], without the decoding ones (400 / 422).
+#[derive(Clone)]
+pub struct Verified {
+    proof: Proof,
+    body: Bytes,
+}
+
+impl Verified {
+    /// What the verifier proved (scheme, key id, message id, timestamp, subject).
+    #[must_use]
+    pub fn proof(&self) -> &Proof {
+        &self.proof
+    }
+
+    /// The body exactly as received and verified.
+    #[must_use]
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Proof and body.
+    #[must_use]
+    pub fn into_parts(self) -> (Proof, Bytes) {
+        (self.proof, self.body)
+    }
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("proof", &self.proof)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Extracts what the verifier proved, next to another body extractor (`Json<T>`,
+/// [`Webhook<E>`]), on a route behind [`VerifyWebhookLayer`](crate::VerifyWebhookLayer).
+///
+/// - Succeeds behind the layer.
+/// - Rejects with 500 (`not_configured`, logged) on a route without the layer.
+#[derive(Debug, Clone)]
+pub struct WebhookProof(pub Proof);
+
+impl<S: Send + Sync> FromRequestParts<S> for WebhookProof {
+    type Rejection = WebhookRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, WebhookRejection> {
+        match parts.extensions.get::<Layered>() {
+            Some(layered) => Ok(Self(layered.proof.clone())),
+            None => {
+                let error = VerifyError::new(VerifyErrorKind::NotConfigured)
+                    .with_message("the route has no webhook layer");
+                tracing::error!("WebhookProof used on a route without VerifyWebhookLayer");
+                Err(WebhookRejection::error(Reply::from_error(&error), error))
+            }
+        }
+    }
+}
+
+fn layered_error(layered: &Layered, error: VerifyError) -> WebhookRejection {
+    WebhookRejection::error(layered.receiver.reply_for(&error), error)
+}
+
+impl<E, S> FromRequest<S> for Webhook<E>
+where
+    E: WebhookEvent + Send + 'static,
+    S: Send + Sync,
+    Receiver: FromRef<S>,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, WebhookRejection> {
+        if let Some(layered) = request.extensions().get::<Layered>().cloned() {
+            let (parts, _) = request.into_parts();
+            let view = view(&parts, &layered.body, layered.url.as_deref());
+            if layered.proof.message_id().is_none()
+                && let Some(id) =
+                    E::event_id(&view).map_err(|e| layered_error(&layered, e.into()))?
+            {
+                tracing::Span::current().record("message_id", id.as_str());
+                match layered
+                    .receiver
+                    .claim(&DedupeKey::EventId(id.clone()))
+                    .await
+                {
+                    Ok(Claimed::Fresh(lease)) => {
+                        if let Some(lease) = lease {
+                            layered.slot.park(lease);
+                        }
+                    }
+                    Ok(Claimed::Duplicate) => {
+                        let event_type = E::decode(&view).ok().map(|e| e.event_type().to_owned());
+                        let reply = Reply::duplicate(event_type.as_deref(), Some(&id));
+                        return Err(WebhookRejection::duplicate(reply));
+                    }
+                    Err(error) => return Err(layered_error(&layered, error)),
+                }
+            }
+            let event = E::decode(&view).map_err(|e| layered_error(&layered, e.into()))?;
+            tracing::Span::current().record("event_type", event.event_type());
+            return Ok(Self(event));
+        }
+
+        let receiver = Receiver::from_ref(state);
+        let Authenticated {
+            parts,
+            body,
+            url,
+            mut delivery,
+        } = authenticate(&receiver, request).await?;
+        let view = view(&parts, &body, url.as_deref());
+        let has_message_id = delivery.proof().and_then(Proof::message_id).is_some();
+        let event_id = if has_message_id {
+            None
+        } else {
+            delivery
+                .event_id::<E>(&view)
+                .map_err(|e| fail(&delivery, e))?
+        };
+        if !delivery
+            .claim(event_id.as_deref())
+            .await
+            .map_err(|e| fail(&delivery, e))?
+        {
+            if let Ok(event) = E::decode(&view) {
+                delivery.record_event_type(event.event_type());
+            }
+            return Err(WebhookRejection::duplicate(delivery.duplicate_reply()));
+        }
+        let event = delivery
+            .decode::<E>(&view)
+            .map_err(|e| fail(&delivery, e))?;
+        delivery.finish(true).await;
+        Ok(Self(event))
+    }
+}
+
+impl<S> FromRequest<S> for Verified
+where
+    S: Send + Sync,
+    Receiver: FromRef<S>,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, WebhookRejection> {
+        if let Some(layered) = request.extensions().get::<Layered>() {
+            return Ok(Self {
+                proof: layered.proof.clone(),
+                body: layered.body.clone(),
+            });
+        }
+        let receiver = Receiver::from_ref(state);
+        let Authenticated {
+            body, mut delivery, ..
+        } = authenticate(&receiver, request).await?;
+        if !delivery.claim(None).await.map_err(|e| fail(&delivery, e))? {
+            return Err(WebhookRejection::duplicate(delivery.duplicate_reply()));
+        }
+        let proof = delivery.proof().cloned();
+        delivery.finish(true).await;
+        match proof {
+            Some(proof) => Ok(Self { proof, body }),
+            None => {
+                let error = VerifyError::new(VerifyErrorKind::NotConfigured);
+                Err(WebhookRejection::error(receiver.reply_for(&error), error))
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! [`VerifyWebhook`], the service of [`VerifyWebhookLayer`](crate::VerifyWebhookLayer).
+
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use tower_service::Service;
+use tracing::Instrument as _;
+use webhook_core::{LeaseSlot, Proof, Receiver, VerifyError, VerifyErrorKind};
+
+use crate::body::{Authenticated, authenticate, fail};
+use crate::future::ResponseFuture;
+use crate::rejection::{RejectedKind, reply_response};
+
+/// What the layer verified, for the extractors behind it.
+#[derive(Clone)]
+pub(crate) struct Layered {
+    pub(crate) receiver: Receiver,
+    pub(crate) proof: Proof,
+    pub(crate) body: Bytes,
+    pub(crate) url: Option<String>,
+    pub(crate) slot: LeaseSlot,
+}
+
+/// Verifies requests before `S` sees them and finishes their claims by `S`'s response.
+/// Made by [`VerifyWebhookLayer`](crate::VerifyWebhookLayer).
+#[derive(Debug, Clone)]
+pub struct VerifyWebhook<S> {
+    inner: S,
+    receiver: Receiver,
+}
+
+impl<S> VerifyWebhook<S> {
+    /// Wrap `inner`.
+    pub fn new(inner: S, receiver: Receiver) -> Self {
+        Self { inner, receiver }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S> Service<Request> for VerifyWebhook<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The clone is not ready; keep it and call the ready one (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let receiver = self.receiver.clone();
+        ResponseFuture::new(async move {
+            let Authenticated {
+                parts,
+                body,
+                url,
+                mut delivery,
+            } = match authenticate(&receiver, request).await {
+                Ok(authenticated) => authenticated,
+                Err(rejection) => return Ok(rejection.into_response()),
+            };
+            match delivery.claim(None).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(reply_response(delivery.duplicate_reply())),
+                Err(error) => return Ok(fail(&delivery, error).into_response()),
+            }
+            let Some(proof) = delivery.proof().cloned() else {
+                let error = VerifyError::new(VerifyErrorKind::NotConfigured);
+                return Ok(fail(&delivery, error).into_response());
+            };
+            let slot = LeaseSlot::new();
+            let mut request = Request::from_parts(parts, Body::from(body.clone()));
+            request.extensions_mut().insert(Layered {
+                receiver,
+                proof,
+                body,
+                url,
+                slot: slot.clone(),
+            });
+            let span = delivery.span().clone();
+            let result = inner.call(request).instrument(span).await;
+            delivery.adopt_leases(slot.take());
+            match &result {
+                Ok(response) => match response.extensions().get::<RejectedKind>() {
+                    Some(RejectedKind(kind)) => {
+                        let _ = delivery.reject(VerifyError::new(*kind));
+                    }
+                    None => delivery.finish(response.status().is_success()).await,
+                },
+                Err(_) => delivery.finish(false).await,
+            }
+            result
+        })
+    }
+}

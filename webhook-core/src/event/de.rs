@@ -1,0 +1,620 @@
+//! The decode runtime behind derived [`WebhookEvent`](super::WebhookEvent) impls: find the
+//! event type (body field or header), deserialize the variant straight from the bytes, then
+//! validate. The fast path keeps no diagnostics; when it fails, a second, tracking pass finds
+//! the field path and a client-safe message.
+
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::schema::Tagging;
+use super::{DecodeError, EventTimestamp, FieldPath, ValidationErrors};
+use crate::WebhookRequest;
+
+/// What the set does with an event type it does not list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchAll {
+    /// Reject it: `UnknownEventType` (422).
+    None,
+    /// A unit catch-all variant: the payload is skipped.
+    Unit,
+    /// A catch-all that keeps the type name and the payload as JSON.
+    Keep,
+}
+
+/// The per-variant half of a derived event set, implemented by the derive.
+pub trait Dispatch: Sized {
+    /// Where the event type is.
+    const TAGGING: Tagging;
+    /// What an unlisted event type becomes.
+    const CATCH_ALL: CatchAll;
+    /// The variant for an event type name (canonical or alias).
+    fn variant_index(event_type: &str) -> Option<usize>;
+    /// Whether the variant carries no payload (its content may be absent).
+    fn is_unit(index: usize) -> bool;
+    /// Deserialize the payload of variant `index`.
+    ///
+    /// # Errors
+    ///
+    /// The deserializer's, for a payload of the wrong shape.
+    fn deserialize_variant<'de, D: Deserializer<'de>>(index: usize, deserializer: D) -> Result<Self, D::Error>;
+    /// The catch-all event, if the set has one.
+    fn catch_all(event_type: String, payload: Value) -> Option<Self>;
+    /// Run the field rules of the decoded variant.
+    fn validate_variant(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors);
+}
+
+enum Target {
+    Variant(usize),
+    CatchAll(String),
+}
+
+fn resolve<E: Dispatch>(event_type: &str) -> Option<Target> {
+    match E::variant_index(event_type) {
+        Some(index) => Some(Target::Variant(index)),
+        None => match E::CATCH_ALL {
+            CatchAll::None => None,
+            CatchAll::Unit => Some(Target::CatchAll(String::new())),
+            CatchAll::Keep => Some(Target::CatchAll(event_type.to_owned())),
+        },
+    }
+}
+
+struct ContentSeed<E>(Target, PhantomData<E>);
+
+impl<'de, E: Dispatch> DeserializeSeed<'de> for ContentSeed<E> {
+    type Value = E;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<E, D::Error> {
+        match self.0 {
+            Target::Variant(index) => E::deserialize_variant(index, deserializer),
+            Target::CatchAll(name) => {
+                let payload = if E::CATCH_ALL == CatchAll::Keep {
+                    Value::deserialize(deserializer)?
+                } else {
+                    IgnoredAny::deserialize(deserializer)?;
+                    Value::Null
+                };
+                E::catch_all(name, payload).ok_or_else(|| de::Error::custom("no catch-all"))
+            }
+        }
+    }
+}
+
+use serde::Deserialize as _;
+
+fn missing_content<E: Dispatch, Er: de::Error>(target: Target) -> Result<E, Er> {
+    match target {
+        Target::Variant(index) if E::is_unit(index) => {
+            E::deserialize_variant(index, ().into_deserializer())
+        }
+        Target::Variant(_) => Err(Er::custom("missing content")),
+        Target::CatchAll(name) => E::catch_all(name, Value::Null).ok_or_else(|| Er::custom("no catch-all")),
+    }
+}
+
+enum Key {
+    Tag,
+    Content,
+    Other,
+}
+
+struct KeySeed {
+    tag: &'static str,
+    content: Option<&'static str>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<Er: de::Error>(self, key: &str) -> Result<Key, Er> {
+        Ok(if key == self.tag {
+            Key::Tag
+        } else if Some(key) == self.content {
+            Key::Content
+        } else {
+            Key::Other
+        })
+    }
+}
+
+struct TagSeed<E>(PhantomData<E>);
+
+impl<'de, E: Dispatch> DeserializeSeed<'de> for TagSeed<E> {
+    type Value = Target;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Target, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<E: Dispatch> Visitor<'_> for TagSeed<E> {
+    type Value = Target;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<Er: de::Error>(self, name: &str) -> Result<Target, Er> {
+        resolve::<E>(name).ok_or_else(|| Er::custom("unknown event type"))
+    }
+}
+
+/// The fast adjacent pass: tag then content streams the payload straight into the variant;
+/// content before the tag is held as raw JSON and decoded after.
+struct AdjacentVisitor<E> {
+    tag: &'static str,
+    content: &'static str,
+    _event: PhantomData<E>,
+}
+
+impl<'de, E: Dispatch> Visitor<'de> for AdjacentVisitor<E> {
+    type Value = E;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<E, A::Error> {
+        let mut target: Option<Target> = None;
+        let mut event: Option<E> = None;
+        let mut raw: Option<&'de RawValue> = None;
+        let (mut seen_tag, mut seen_content) = (false, false);
+        while let Some(key) = map.next_key_seed(KeySeed { tag: self.tag, content: Some(self.content) })? {
+            match key {
+                Key::Tag => {
+                    if seen_tag {
+                        return Err(de::Error::duplicate_field(self.tag));
+                    }
+                    seen_tag = true;
+                    target = Some(map.next_value_seed(TagSeed::<E>(PhantomData))?);
+                }
+                Key::Content => {
+                    if seen_content {
+                        return Err(de::Error::duplicate_field(self.content));
+                    }
+                    seen_content = true;
+                    match target.take() {
+                        Some(t) => event = Some(map.next_value_seed(ContentSeed::<E>(t, PhantomData))?),
+                        None => raw = Some(map.next_value()?),
+                    }
+                }
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if let Some(event) = event {
+            return Ok(event);
+        }
+        let target = target.ok_or_else(|| de::Error::missing_field(self.tag))?;
+        match raw {
+            Some(raw) => {
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                ContentSeed::<E>(target, PhantomData).deserialize(&mut de).map_err(de::Error::custom)
+            }
+            None => missing_content(target),
+        }
+    }
+}
+
+/// Decode an event of the set `E` from a request: dispatch on the tag, deserialize, validate.
+///
+/// # Errors
+///
+/// `MalformedBody` for a body that is not JSON, `UnknownEventType` for an unlisted type
+/// without a catch-all, `Validation` with every failing field path otherwise.
+pub fn decode<E: Dispatch>(request: &WebhookRequest<'_>) -> Result<E, DecodeError> {
+    let body = request.body();
+    let root = FieldPath::root();
+    match E::TAGGING {
+        Tagging::Adjacent { tag, content } => {
+            let visitor = AdjacentVisitor::<E> { tag, content, _event: PhantomData };
+            let mut de = serde_json::Deserializer::from_slice(body);
+            let fast = de.deserialize_map(visitor).and_then(|event| de.end().map(|()| event));
+            match fast {
+                Ok(event) => validated(event, &root.field(content)),
+                Err(_) => Err(diagnose_adjacent::<E>(body, tag, content)),
+            }
+        }
+        Tagging::Internal { tag } => {
+            let scan = scan(body, tag, None)?;
+            let target = read_tag::<E>(scan.tag, tag, tag)?;
+            let event = match target {
+                Target::Variant(index) => deserialize_body::<E>(index, body, &root)?,
+                Target::CatchAll(name) => {
+                    let payload = if E::CATCH_ALL == CatchAll::Keep { parse_value(body)? } else { Value::Null };
+                    catch_all::<E>(name, payload)?
+                }
+            };
+            validated(event, &root)
+        }
+        Tagging::Header { header } => {
+            let name = match request.optional_single(header) {
+                Ok(Some(name)) => name,
+                Ok(None) => return Err(DecodeError::field(format!("header `{header}`"), "is required")),
+                Err(_) => return Err(DecodeError::field(format!("header `{header}`"), "malformed header")),
+            };
+            let label = format!("header `{header}`");
+            let target = resolve::<E>(name).ok_or_else(|| DecodeError::unknown_event_type(&label))?;
+            let event = match target {
+                Target::Variant(index) => deserialize_body::<E>(index, body, &root)?,
+                Target::CatchAll(name) => {
+                    let payload = parse_value(body)?;
+                    catch_all::<E>(name, payload)?
+                }
+            };
+            validated(event, &root)
+        }
+    }
+}
+
+fn validated<E: Dispatch>(event: E, path: &FieldPath<'_>) -> Result<E, DecodeError> {
+    let mut errors = ValidationErrors::new();
+    event.validate_variant(path, &mut errors);
+    if errors.is_empty() { Ok(event) } else { Err(DecodeError::validation(errors)) }
+}
+
+fn catch_all<E: Dispatch>(name: String, payload: Value) -> Result<E, DecodeError> {
+    E::catch_all(name, payload).ok_or_else(|| DecodeError::field("", "event does not match its schema"))
+}
+
+fn parse_value(json: &[u8]) -> Result<Value, DecodeError> {
+    serde_json::from_slice(json).map_err(|e| json_error(&e, None, &FieldPath::root()))
+}
+
+/// Deserialize variant `index` from `json`; on failure, decode again with path tracking.
+fn deserialize_body<E: Dispatch>(index: usize, json: &[u8], base: &FieldPath<'_>) -> Result<E, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let fast = E::deserialize_variant(index, &mut de).and_then(|event| de.end().map(|()| event));
+    fast.map_err(|_| {
+        let mut track = serde_path_to_error::Track::new();
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let tracked = E::deserialize_variant(index, serde_path_to_error::Deserializer::new(&mut de, &mut track))
+            .and_then(|_| de.end());
+        match tracked {
+            Err(err) => json_error(&err, Some(&track.path()), base),
+            Ok(()) => DecodeError::field(base.to_string(), "event does not match its schema"),
+        }
+    })
+}
+
+/// The top-level fields found by a scan: raw tag and content.
+struct Scanned<'a> {
+    tag: Option<&'a RawValue>,
+    content: Option<&'a RawValue>,
+}
+
+struct ScanVisitor {
+    tag: &'static str,
+    content: Option<&'static str>,
+}
+
+impl<'de> Visitor<'de> for ScanVisitor {
+    type Value = Scanned<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scanned<'de>, A::Error> {
+        let mut out = Scanned { tag: None, content: None };
+        while let Some(key) = map.next_key_seed(KeySeed { tag: self.tag, content: self.content })? {
+            match key {
+                Key::Tag => {
+                    if out.tag.is_some() {
+                        return Err(de::Error::duplicate_field(self.tag));
+                    }
+                    out.tag = Some(map.next_value()?);
+                }
+                Key::Content => {
+                    if out.content.is_some() {
+                        return Err(de::Error::duplicate_field(self.content.unwrap_or_default()));
+                    }
+                    out.content = Some(map.next_value()?);
+                }
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn scan<'a>(body: &'a [u8], tag: &'static str, content: Option<&'static str>) -> Result<Scanned<'a>, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    de.deserialize_map(ScanVisitor { tag, content })
+        .and_then(|s| de.end().map(|()| s))
+        .map_err(|e| json_error(&e, None, &FieldPath::root()))
+}
+
+fn read_tag<E: Dispatch>(raw: Option<&RawValue>, tag: &str, label: &str) -> Result<Target, DecodeError> {
+    let raw = raw.ok_or_else(|| DecodeError::field(tag, "is required"))?;
+    let name: std::borrow::Cow<'_, str> =
+        serde_json::from_str(raw.get()).map_err(|_| DecodeError::field(tag, "invalid type, expected a string"))?;
+    resolve::<E>(&name).ok_or_else(|| DecodeError::unknown_event_type(label))
+}
+
+/// The slow adjacent pass: the exact reason the fast one failed.
+fn diagnose_adjacent<E: Dispatch>(body: &[u8], tag: &'static str, content: &'static str) -> DecodeError {
+    let scanned = match scan(body, tag, Some(content)) {
+        Ok(scanned) => scanned,
+        Err(err) => return err,
+    };
+    let target = match read_tag::<E>(scanned.tag, tag, tag) {
+        Ok(target) => target,
+        Err(err) => return err,
+    };
+    let base = FieldPath::root();
+    let base = base.field(content);
+    match (target, scanned.content) {
+        (Target::Variant(index), Some(raw)) => match deserialize_body::<E>(index, raw.get().as_bytes(), &base) {
+            Ok(_) => DecodeError::field(content, "event does not match its schema"),
+            Err(err) => err,
+        },
+        (Target::Variant(index), None) if !E::is_unit(index) => DecodeError::field(content, "is required"),
+        _ => DecodeError::field("", "event does not match its schema"),
+    }
+}
+
+const MAX_SEGMENT: usize = 64;
+
+fn push_key(path: &mut String, key: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    for (i, c) in key.chars().enumerate() {
+        if i == MAX_SEGMENT {
+            path.push('…');
+            break;
+        }
+        path.push(if c.is_control() { '?' } else { c });
+    }
+}
+
+/// A serde_json error as a client-safe [`DecodeError`]: syntax → `MalformedBody`; shape →
+/// `Validation` at the tracked path, with the value the sender sent left out of the message.
+fn json_error(err: &serde_json::Error, tracked: Option<&serde_path_to_error::Path>, base: &FieldPath<'_>) -> DecodeError {
+    if !err.is_data() {
+        return DecodeError::malformed_body();
+    }
+    let mut path = base.to_string();
+    if let Some(tracked) = tracked {
+        for segment in tracked {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => {
+                    let _ = write!(path, "[{index}]");
+                }
+                serde_path_to_error::Segment::Map { key } => push_key(&mut path, key),
+                serde_path_to_error::Segment::Enum { variant } => push_key(&mut path, variant),
+                serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+    }
+    let text = err.to_string();
+    let text = text.rfind(" at line ").and_then(|i| text.get(..i)).unwrap_or(&text);
+    let (field, message) = sanitize(text);
+    if let Some(field) = field {
+        push_key(&mut path, field);
+    }
+    DecodeError::field(path, message)
+}
+
+fn between_backticks(text: &str) -> Option<&str> {
+    let start = text.find('`')?;
+    let rest = text.get(start + 1..)?;
+    rest.get(..rest.find('`')?)
+}
+
+fn expected_part(text: &str) -> Option<&str> {
+    text.rfind(", expected ").and_then(|i| text.get(i + ", expected ".len()..))
+}
+
+/// serde's messages echo the offending value (`invalid type: string "x", expected u32`);
+/// keep the field and what was expected, drop the value.
+fn sanitize(text: &str) -> (Option<&str>, String) {
+    if text.starts_with("missing field `") {
+        return (between_backticks(text), "is required".to_owned());
+    }
+    if text.starts_with("duplicate field `") {
+        return (between_backticks(text), "duplicate field".to_owned());
+    }
+    if text.starts_with("unknown field `") {
+        // the tracked path already ends with the key
+        return (None, "unknown field".to_owned());
+    }
+    for (prefix, label) in [
+        ("invalid type", "invalid type"),
+        ("invalid value", "invalid value"),
+        ("invalid length", "invalid length"),
+        ("unknown variant", "unknown variant"),
+    ] {
+        if text.starts_with(prefix) {
+            return match expected_part(text) {
+                Some(expected) => (None, format!("{label}, expected {expected}")),
+                None => (None, label.to_owned()),
+            };
+        }
+    }
+    (None, "invalid value".to_owned())
+}
+
+/// A scalar read at a dotted path of the body.
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar {
+    String(String),
+    Integer(i64),
+    Other,
+}
+
+struct Walk<'p> {
+    rest: &'p [&'p str],
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = Option<Scalar>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Scalar>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Walk<'_> {
+    fn leaf(&self, scalar: Scalar) -> Option<Scalar> {
+        self.rest.is_empty().then_some(scalar)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = Option<Scalar>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_bool<Er: de::Error>(self, _: bool) -> Result<Self::Value, Er> {
+        Ok(self.leaf(Scalar::Other))
+    }
+    fn visit_i64<Er: de::Error>(self, v: i64) -> Result<Self::Value, Er> {
+        Ok(self.leaf(Scalar::Integer(v)))
+    }
+    fn visit_u64<Er: de::Error>(self, v: u64) -> Result<Self::Value, Er> {
+        Ok(self.leaf(i64::try_from(v).map_or(Scalar::Other, Scalar::Integer)))
+    }
+    fn visit_f64<Er: de::Error>(self, _: f64) -> Result<Self::Value, Er> {
+        Ok(self.leaf(Scalar::Other))
+    }
+    fn visit_str<Er: de::Error>(self, v: &str) -> Result<Self::Value, Er> {
+        Ok(self.leaf(Scalar::String(v.to_owned())))
+    }
+    fn visit_unit<Er: de::Error>(self) -> Result<Self::Value, Er> {
+        Ok(None)
+    }
+    fn visit_none<Er: de::Error>(self) -> Result<Self::Value, Er> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(self.leaf(Scalar::Other))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Some((first, rest)) = self.rest.split_first() else {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(Some(Scalar::Other));
+        };
+        let mut found = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == *first && found.is_none() {
+                found = map.next_value_seed(Walk { rest })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn read_path(body: &[u8], path: &[&str]) -> Result<Option<Scalar>, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    Walk { rest: path }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| json_error(&e, None, &FieldPath::root()))
+}
+
+/// The event id at a dotted path of the body (a string, or an integer as text).
+///
+/// # Errors
+///
+/// `MalformedBody` for a body that is not JSON; `Validation` when the value is neither a
+/// string nor an integer.
+pub fn event_id_at(request: &WebhookRequest<'_>, path: &[&str]) -> Result<Option<String>, DecodeError> {
+    match read_path(request.body(), path)? {
+        None => Ok(None),
+        Some(Scalar::String(s)) => Ok(Some(s)),
+        Some(Scalar::Integer(n)) => Ok(Some(n.to_string())),
+        Some(Scalar::Other) => Err(DecodeError::field(path.join("."), "invalid type, expected a string or an integer")),
+    }
+}
+
+/// The event id from a header.
+///
+/// # Errors
+///
+/// `Validation` when the header is repeated or not visible ASCII.
+pub fn event_id_header(request: &WebhookRequest<'_>, header: &str) -> Result<Option<String>, DecodeError> {
+    request
+        .optional_single(header)
+        .map(|v| v.map(str::to_owned))
+        .map_err(|_| DecodeError::field(format!("header `{header}`"), "malformed header"))
+}
+
+/// The event timestamp at a dotted path of the body (unix seconds, or text such as RFC 3339).
+///
+/// # Errors
+///
+/// `MalformedBody` for a body that is not JSON; `Validation` when the value is neither a
+/// string nor an integer.
+pub fn event_timestamp_at(request: &WebhookRequest<'_>, path: &[&str]) -> Result<Option<EventTimestamp>, DecodeError> {
+    match read_path(request.body(), path)? {
+        None => Ok(None),
+        Some(Scalar::String(s)) => Ok(Some(EventTimestamp::Text(s))),
+        Some(Scalar::Integer(n)) => Ok(Some(EventTimestamp::Unix(n))),
+        Some(Scalar::Other) => Err(DecodeError::field(path.join("."), "invalid type, expected a string or an integer")),
+    }
+}
+
+/// Decode a payload type on its own, with the same error handling as events.
+///
+/// # Errors
+///
+/// As [`decode`].
+pub(crate) fn decode_payload<T: serde::de::DeserializeOwned + super::WebhookPayload>(json: &[u8]) -> Result<T, DecodeError> {
+    let root = FieldPath::root();
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let value = match T::deserialize(&mut de).and_then(|v| de.end().map(|()| v)) {
+        Ok(value) => value,
+        Err(_) => {
+            let mut track = serde_path_to_error::Track::new();
+            let mut de = serde_json::Deserializer::from_slice(json);
+            let res = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+                .and_then(|_| de.end());
+            return Err(match res {
+                Err(err) => json_error(&err, Some(&track.path()), &root),
+                Ok(()) => DecodeError::field("", "payload does not match its schema"),
+            });
+        }
+    };
+    let mut errors = ValidationErrors::new();
+    value.validate_at(&root, &mut errors);
+    if errors.is_empty() { Ok(value) } else { Err(DecodeError::validation(errors)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_drops_values() {
+        assert_eq!(sanitize("invalid type: string \"secret\", expected u32"), (None, "invalid type, expected u32".to_owned()));
+        assert_eq!(sanitize("missing field `recipient`"), (Some("recipient"), "is required".to_owned()));
+        assert_eq!(
+            sanitize("unknown variant `secret`, expected `a` or `b`"),
+            (None, "unknown variant, expected `a` or `b`".to_owned())
+        );
+        assert_eq!(sanitize("my custom error with secret"), (None, "invalid value".to_owned()));
+    }
+
+    #[test]
+    fn reads_paths() {
+        let body = br#"{"a":{"b":"x","c":[1,2]},"n":7,"f":1.5}"#;
+        assert_eq!(read_path(body, &["a", "b"]).ok(), Some(Some(Scalar::String("x".into()))));
+        assert_eq!(read_path(body, &["n"]).ok(), Some(Some(Scalar::Integer(7))));
+        assert_eq!(read_path(body, &["f"]).ok(), Some(Some(Scalar::Other)));
+        assert_eq!(read_path(body, &["a", "zz"]).ok(), Some(None));
+        assert_eq!(read_path(body, &["n", "deeper"]).ok(), Some(None));
+        assert!(read_path(b"{nope", &["a"]).is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! Typed event sets: the [`WebhookEvent`] trait, payload validation and JSON Schema export.
+//!
+//! Handlers receive a Rust enum with one variant per event type, already checked against its
+//! rules. `#[derive(WebhookEvent)]` (crate `webhook-derive`, re-exported by `webhook`) writes
+//! the impl; this module holds the runtime it calls.
+
+mod de;
+mod error;
+mod path;
+#[cfg(feature = "derive")]
+pub mod rules;
+pub mod schema;
+
+use crate::WebhookRequest;
+
+pub use error::{DecodeError, DecodeErrorKind, FieldError, ValidationErrors};
+pub use path::FieldPath;
+
+/// A set of webhook events: an enum with one variant per event type.
+///
+/// Usually derived with `#[derive(WebhookEvent)]`; see the `webhook` crate for the attribute
+/// grammar. Event types the set does not list are rejected (`UnknownEventType`, 422) unless the
+/// set has a catch-all variant, so a provider adding a type never breaks decoding by surprise.
+pub trait WebhookEvent: Sized {
+    /// The canonical name of every event type in the set (aliases and the catch-all excluded).
+    fn event_types() -> &'static [&'static str];
+
+    /// The event type of this value: its canonical name, or the name a keeping catch-all
+    /// received.
+    fn event_type(&self) -> &str;
+
+    /// Decode and validate an event from the request's headers and body.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeErrorKind::MalformedBody`] when the body is not JSON;
+    /// [`DecodeErrorKind::UnknownEventType`] for a type the set does not list and no catch-all;
+    /// [`DecodeErrorKind::Validation`] for a missing tag, a wrong shape or a failed rule, with
+    /// every failing field's path.
+    fn decode(request: &WebhookRequest<'_>) -> Result<Self, DecodeError>;
+
+    /// The event's id, for idempotency, read without decoding the whole event (the receive
+    /// pipeline claims it before decoding). `None` when the set declares no id or the body
+    /// has none.
+    ///
+    /// # Errors
+    ///
+    /// When the body is not JSON or the id is neither a string nor an integer.
+    fn event_id(request: &WebhookRequest<'_>) -> Result<Option<String>, DecodeError> {
+        let _ = request;
+        Ok(None)
+    }
+
+    /// The event's own timestamp, read without decoding the whole event. `None` when the set
+    /// declares none or the body has none.
+    ///
+    /// # Errors
+    ///
+    /// When the body is not JSON or the value is neither a string nor an integer.
+    fn event_timestamp(request: &WebhookRequest<'_>) -> Result<Option<EventTimestamp>, DecodeError> {
+        let _ = request;
+        Ok(None)
+    }
+
+    /// The JSON Schema (draft 2020-12) of the whole set: a `oneOf` over its event types with
+    /// each payload's required fields, formats and bounds.
+    fn json_schema() -> serde_json::Value;
+}
+
+/// A payload type with its own field rules, for newtype variants (`Bounced(Bounce)`) and
+/// `#[webhook(nested)]` fields. Derived with `#[derive(WebhookPayload)]` next to serde's
+/// `Deserialize`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a webhook payload",
+    label = "needs `#[derive(WebhookPayload)]`",
+    note = "derive `WebhookPayload` (with serde's `Deserialize`) on the payload type"
+)]
+pub trait WebhookPayload: Sized {
+    /// Check every rule, appending each failure with its path below `path`.
+    fn validate_at(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors);
+
+    /// Check every rule.
+    ///
+    /// # Errors
+    ///
+    /// Every failing field, at once.
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        self.validate_at(&FieldPath::root(), &mut errors);
+        errors.into_result()
+    }
+
+    /// Deserialize from JSON and validate, with the same client-safe errors as events.
+    ///
+    /// # Errors
+    ///
+    /// `MalformedBody` when not JSON, `Validation` for a wrong shape or a failed rule.
+    fn from_json(json: &[u8]) -> Result<Self, DecodeError>
+    where
+        Self: serde::de::DeserializeOwned,
+    {
+        de::decode_payload(json)
+    }
+
+    /// The JSON Schema of the payload: an object with its fields, formats and bounds.
+    fn json_schema() -> serde_json::Value;
+}
+
+/// Any JSON: no rules, schema `true`.
+impl WebhookPayload for serde_json::Value {
+    fn validate_at(&self, _: &FieldPath<'_>, _: &mut ValidationErrors) {}
+    fn json_schema() -> serde_json::Value {
+        serde_json::Value::Bool(true)
+    }
+}
+
+/// An event's own timestamp, as the body carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventTimestamp {
+    /// An integer: seconds since the Unix epoch.
+    Unix(i64),
+    /// Text, e.g. RFC 3339 `2024-05-01T12:00:00Z`.
+    Text(String),
+}
+
+impl EventTimestamp {
+    /// Seconds since the Unix epoch: the integer itself, or the text parsed as an integer or
+    /// as RFC 3339. `None` when the text is neither.
+    ///
+    /// ```
+    /// use webhook_core::EventTimestamp;
+    /// assert_eq!(EventTimestamp::Text("1970-01-01T00:01:00Z".into()).unix_seconds(), Some(60));
+    /// assert_eq!(EventTimestamp::Unix(5).unix_seconds(), Some(5));
+    /// assert_eq!(EventTimestamp::Text("yesterday".into()).unix_seconds(), None);
+    /// ```
+    #[must_use]
+    pub fn unix_seconds(&self) -> Option<i64> {
+        match self {
+            Self::Unix(seconds) => Some(*seconds),
+            Self::Text(text) => text.trim().parse::<i64>().ok().or_else(|| {
+                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(time::OffsetDateTime::unix_timestamp)
+            }),
+        }
+    }
+}
+
+/// What generated code reaches through `webhook::__private`. Not a public API.
+#[doc(hidden)]
+pub(crate) mod private {
+    pub use serde;
+    pub use serde_json;
+
+    pub use super::de::{CatchAll, Dispatch, decode, event_id_at, event_id_header, event_timestamp_at};
+    pub use super::schema::{
+        self as schema, EventSchema, FieldSchema, ObjectSchema, Payload, SchemaOf, Tagging, ViaFallback,
+        ViaFieldSchema,
+    };
+    #[cfg(feature = "derive")]
+    pub use super::rules;
+    pub use super::{
+        DecodeError, EventTimestamp, FieldPath, ValidationErrors, WebhookEvent, WebhookPayload,
+    };
+    pub use crate::WebhookRequest;
+
+    pub use core::option::Option::{self, None, Some};
+    pub use core::result::Result::{self, Err, Ok};
+    pub use std::string::String;
+}

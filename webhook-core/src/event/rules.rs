@@ -1,0 +1,438 @@
+//! The validation rules behind `#[webhook(email)]`, `#[webhook(length(..))]` and friends.
+//!
+//! Generated code calls these through `__private::rules`; the traits decide which field types
+//! a rule applies to (a rule on an `Option` skips `None`).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::OnceLock;
+
+use super::{FieldError, FieldPath, ValidationErrors, WebhookPayload};
+
+/// A field the `email`, `url`, `pattern` and `one_of` rules can read as text.
+#[diagnostic::on_unimplemented(
+    message = "the `email`, `url`, `pattern` and `one_of` rules apply to string fields, not `{Self}`",
+    label = "not a string field"
+)]
+pub trait StrRule {
+    /// The text, or `None` to skip the rule (an absent `Option`).
+    fn rule_str(&self) -> Option<&str>;
+}
+
+impl StrRule for str {
+    fn rule_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl StrRule for String {
+    fn rule_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl StrRule for Box<str> {
+    fn rule_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl StrRule for Cow<'_, str> {
+    fn rule_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl<T: StrRule + ?Sized> StrRule for &T {
+    fn rule_str(&self) -> Option<&str> {
+        (**self).rule_str()
+    }
+}
+impl<T: StrRule> StrRule for Option<T> {
+    fn rule_str(&self) -> Option<&str> {
+        self.as_ref().and_then(StrRule::rule_str)
+    }
+}
+
+/// A field the `length` and `non_empty` rules can measure.
+#[diagnostic::on_unimplemented(
+    message = "the `length` and `non_empty` rules apply to strings, lists and maps, not `{Self}`",
+    label = "has no length"
+)]
+pub trait LengthRule {
+    /// The JSON Schema keywords for the lower and upper bound (`minLength`/`maxLength`, …).
+    const KEYWORDS: (&'static str, &'static str);
+    /// The length (characters for text, items for lists, entries for maps), or `None` to skip.
+    fn rule_len(&self) -> Option<usize>;
+}
+
+macro_rules! length_text {
+    ($($ty:ty),*) => {$(
+        impl LengthRule for $ty {
+            const KEYWORDS: (&'static str, &'static str) = ("minLength", "maxLength");
+            fn rule_len(&self) -> Option<usize> {
+                Some(self.chars().count())
+            }
+        }
+    )*};
+}
+length_text!(str, String, Box<str>, Cow<'_, str>);
+
+macro_rules! length_items {
+    ($kw:expr; $($ty:ty => [$($gen:tt)*]),*) => {$(
+        impl<$($gen)*> LengthRule for $ty {
+            const KEYWORDS: (&'static str, &'static str) = $kw;
+            fn rule_len(&self) -> Option<usize> {
+                Some(self.len())
+            }
+        }
+    )*};
+}
+length_items!(("minItems", "maxItems");
+    Vec<T> => [T], [T] => [T], VecDeque<T> => [T], HashSet<T, S> => [T, S], BTreeSet<T> => [T]);
+length_items!(("minProperties", "maxProperties");
+    HashMap<K, V, S> => [K, V, S], BTreeMap<K, V> => [K, V],
+    serde_json::Map<String, serde_json::Value> => []);
+
+impl<T: LengthRule + ?Sized> LengthRule for &T {
+    const KEYWORDS: (&'static str, &'static str) = T::KEYWORDS;
+    fn rule_len(&self) -> Option<usize> {
+        (**self).rule_len()
+    }
+}
+impl<T: LengthRule> LengthRule for Option<T> {
+    const KEYWORDS: (&'static str, &'static str) = T::KEYWORDS;
+    fn rule_len(&self) -> Option<usize> {
+        self.as_ref().and_then(LengthRule::rule_len)
+    }
+}
+
+/// A number the `range` rule can compare.
+#[diagnostic::on_unimplemented(
+    message = "the `range` rule applies to number fields, not `{Self}`",
+    label = "not a number field"
+)]
+pub trait RangeRule {
+    /// The value, or `None` to skip.
+    fn rule_number(&self) -> Option<f64>;
+}
+
+macro_rules! range_number {
+    ($($ty:ty),*) => {$(
+        impl RangeRule for $ty {
+            #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
+            fn rule_number(&self) -> Option<f64> {
+                Some(*self as f64)
+            }
+        }
+    )*};
+}
+range_number!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64);
+
+impl<T: RangeRule + ?Sized> RangeRule for &T {
+    fn rule_number(&self) -> Option<f64> {
+        (**self).rule_number()
+    }
+}
+impl<T: RangeRule> RangeRule for Option<T> {
+    fn rule_number(&self) -> Option<f64> {
+        self.as_ref().and_then(RangeRule::rule_number)
+    }
+}
+
+/// A field the `nested` rule descends into: a [`WebhookPayload`], or an `Option` or `Vec` of
+/// one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a webhook payload, so `#[webhook(nested)]` cannot validate it",
+    label = "needs `#[derive(WebhookPayload)]`",
+    note = "derive `WebhookPayload` on the field's type, or remove `nested`"
+)]
+pub trait NestedRule {
+    /// Validate the nested value(s) below `path`.
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors);
+    /// The JSON Schema of the field.
+    fn nested_schema() -> serde_json::Value;
+}
+
+impl<T: WebhookPayload> NestedRule for T {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        self.validate_at(path, errors);
+    }
+    fn nested_schema() -> serde_json::Value {
+        T::json_schema()
+    }
+}
+impl<T: NestedRule> NestedRule for Option<T> {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        if let Some(value) = self {
+            value.validate_nested(path, errors);
+        }
+    }
+    fn nested_schema() -> serde_json::Value {
+        super::schema::nullable(T::nested_schema())
+    }
+}
+impl<T: NestedRule> NestedRule for Vec<T> {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        for (i, value) in self.iter().enumerate() {
+            value.validate_nested(&path.index(i), errors);
+        }
+    }
+    fn nested_schema() -> serde_json::Value {
+        serde_json::json!({ "type": "array", "items": T::nested_schema() })
+    }
+}
+fn fail(errors: &mut ValidationErrors, path: &FieldPath<'_>, message: impl Into<Cow<'static, str>>) {
+    errors.push(FieldError::new(path.to_string(), message));
+}
+
+/// Whether `text` is an email address: `local@domain` by RFC 5321/5322 (the `email_address`
+/// crate) with a domain that is a valid host name or address literal, as JSON Schema's
+/// `email` format.
+#[must_use]
+pub fn is_email(text: &str) -> bool {
+    let Ok(address) = email_address::EmailAddress::parse_with_options(text, email_address::Options::default())
+    else {
+        return false;
+    };
+    let domain = address.domain();
+    if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+        return match literal.strip_prefix("IPv6:") {
+            Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => literal.parse::<std::net::Ipv4Addr>().is_ok(),
+        };
+    }
+    is_hostname(domain)
+}
+
+fn is_hostname(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// Whether `text` is an absolute URL: it parses (the `url` crate) and is written only with the
+/// characters RFC 3986 allows, with well-formed `%XX` escapes.
+#[must_use]
+pub fn is_url(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        let allowed = b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b);
+        if !allowed {
+            return false;
+        }
+        i += 1;
+    }
+    url::Url::parse(text).is_ok()
+}
+
+/// `email`: the field must be an email address.
+pub fn email<T: StrRule + ?Sized>(value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+    if let Some(text) = value.rule_str()
+        && !is_email(text)
+    {
+        fail(errors, path, "not a valid email address");
+    }
+}
+
+/// `url`: the field must be an absolute URL.
+pub fn url<T: StrRule + ?Sized>(value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+    if let Some(text) = value.rule_str()
+        && !is_url(text)
+    {
+        fail(errors, path, "not a valid url");
+    }
+}
+
+/// `length(min = .., max = ..)`: characters, items or entries within the bounds.
+pub fn length<T: LengthRule + ?Sized>(
+    value: &T,
+    min: Option<usize>,
+    max: Option<usize>,
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
+    let Some(len) = value.rule_len() else { return };
+    if min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m) {
+        let message = match (min, max) {
+            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
+            (Some(min), None) => format!("length must be at least {min}"),
+            (None, Some(max)) => format!("length must be at most {max}"),
+            (None, None) => return,
+        };
+        fail(errors, path, message);
+    }
+}
+
+/// `non_empty`: at least one character, item or entry.
+pub fn non_empty<T: LengthRule + ?Sized>(value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+    if value.rule_len() == Some(0) {
+        fail(errors, path, "must not be empty");
+    }
+}
+
+/// `range(min = .., max = ..)`: a number within the bounds (inclusive).
+pub fn range<T: RangeRule + ?Sized>(
+    value: &T,
+    min: Option<f64>,
+    max: Option<f64>,
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
+    let Some(number) = value.rule_number() else { return };
+    let below = min.is_some_and(|m| number < m);
+    let above = max.is_some_and(|m| number > m);
+    if below || above || number.is_nan() {
+        let message = match (min, max) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            (Some(min), None) => format!("must be at least {min}"),
+            (None, Some(max)) => format!("must be at most {max}"),
+            (None, None) => "must be a number".to_owned(),
+        };
+        fail(errors, path, message);
+    }
+}
+
+/// `one_of("a", "b")`: one of the listed strings.
+pub fn one_of<T: StrRule + ?Sized>(
+    value: &T,
+    allowed: &'static [&'static str],
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
+    if let Some(text) = value.rule_str()
+        && !allowed.contains(&text)
+    {
+        let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+        fail(errors, path, format!("must be one of {}", list.join(", ")));
+    }
+}
+
+/// A regular expression checked at compile time by the derive and compiled once, on first use.
+#[derive(Debug)]
+pub struct Pattern {
+    source: &'static str,
+    compiled: OnceLock<Option<regex::Regex>>,
+}
+
+impl Pattern {
+    /// A pattern from its source; compiled lazily.
+    #[must_use]
+    pub const fn new(source: &'static str) -> Self {
+        Self { source, compiled: OnceLock::new() }
+    }
+
+    /// The pattern's source.
+    #[must_use]
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
+    /// Whether `text` contains a match. A pattern that cannot be compiled (over the size
+    /// limit) matches nothing: the rule fails closed.
+    #[must_use]
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| regex::Regex::new(self.source).ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(text))
+    }
+}
+
+/// `pattern = "…"`: the text contains a match of the regular expression (use `^…$` to anchor).
+pub fn pattern<T: StrRule + ?Sized>(
+    value: &T,
+    pattern: &Pattern,
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
+    if let Some(text) = value.rule_str()
+        && !pattern.is_match(text)
+    {
+        fail(errors, path, format!("does not match the pattern `{}`", pattern.source()));
+    }
+}
+
+/// `nested`: validate a nested payload (or an `Option`/`Vec`/`Box` of payloads).
+pub fn nested<T: NestedRule + ?Sized>(value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+    value.validate_nested(path, errors);
+}
+
+/// `custom = path::to_fn`: the function returns `Err(message)` to fail. Keep field values out
+/// of the message: it is sent to the client.
+pub fn custom<E: Into<Cow<'static, str>>>(
+    result: Result<(), E>,
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
+    if let Err(message) = result {
+        fail(errors, path, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for ok in ["a@example.com", "first.last+tag@sub.example.org", "x@[127.0.0.1]", "a@localhost"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@", "@b.com", "a@b..com", "a@-b.com", "a b@c.com", "a@b_c.com"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        for ok in ["https://example.com", "http://a.b/c?d=e#f", "mailto:a@b.com", "https://x.io/%20"] {
+            assert!(is_url(ok), "{ok}");
+        }
+        for bad in ["", "example.com", "/relative", "https://a b", "https://x.io/%zz", "http://x/é"] {
+            assert!(!is_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_name_the_rule_and_path() {
+        let root = FieldPath::root();
+        let data = root.field("data");
+        let mut errors = ValidationErrors::new();
+        email("nope", &data.field("recipient"), &mut errors);
+        length("ab", Some(3), Some(5), &data.field("name"), &mut errors);
+        range(&11_u8, Some(1.0), Some(10.0), &data.field("n"), &mut errors);
+        one_of("medium", &["hard", "soft"], &data.field("bounce_type"), &mut errors);
+        non_empty(&Vec::<u8>::new(), &data.field("tags"), &mut errors);
+        pattern("ABC", &Pattern::new("^[a-z]+$"), &data.field("slug"), &mut errors);
+        custom::<&str>(Err("too late"), &data.field("at"), &mut errors);
+        assert_eq!(
+            errors.to_string(),
+            "data.recipient: not a valid email address; data.name: length must be between 3 and 5; \
+             data.n: must be between 1 and 10; data.bounce_type: must be one of `hard`, `soft`; \
+             data.tags: must not be empty; data.slug: does not match the pattern `^[a-z]+$`; data.at: too late"
+        );
+    }
+
+    #[test]
+    fn options_skip_none() {
+        let mut errors = ValidationErrors::new();
+        email(&None::<String>, &FieldPath::root(), &mut errors);
+        range(&None::<u8>, Some(1.0), None, &FieldPath::root(), &mut errors);
+        assert!(errors.is_empty());
+        email(&Some("x".to_owned()), &FieldPath::root(), &mut errors);
+        assert_eq!(errors.len(), 1);
+    }
+}

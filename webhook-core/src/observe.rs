@@ -1,0 +1,167 @@
+//! Observation: one tracing span per delivery and counters by outcome.
+//!
+//! The span is named `webhook.delivery` and carries `route`, `scheme`, `outcome`, `reason`,
+//! `event_type`, `message_id`, `key_id` and `latency_ms`. It never carries a secret, a
+//! signature or a byte of the payload.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tracing::Span;
+use tracing::field::Empty;
+
+use crate::error::VerifyErrorKind;
+
+/// Every rejection kind, in the order of the counters.
+const KINDS: [VerifyErrorKind; 18] = [
+    VerifyErrorKind::MissingHeader,
+    VerifyErrorKind::MalformedHeader,
+    VerifyErrorKind::InvalidSignature,
+    VerifyErrorKind::MissingCredentials,
+    VerifyErrorKind::InvalidCredentials,
+    VerifyErrorKind::TimestampTooOld,
+    VerifyErrorKind::TimestampInFuture,
+    VerifyErrorKind::SourceNotAllowed,
+    VerifyErrorKind::HttpsRequired,
+    VerifyErrorKind::BodyTooLarge,
+    VerifyErrorKind::UnsupportedContentType,
+    VerifyErrorKind::MalformedBody,
+    VerifyErrorKind::UnknownEventType,
+    VerifyErrorKind::Validation,
+    VerifyErrorKind::RateLimited,
+    VerifyErrorKind::InFlight,
+    VerifyErrorKind::StoreUnavailable,
+    VerifyErrorKind::NotConfigured,
+];
+
+/// The outcome of one delivery, as recorded in its span and counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Accepted,
+    Duplicate,
+    HandlerFailed,
+    Rejected(VerifyErrorKind),
+}
+
+impl Outcome {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Duplicate => "duplicate",
+            Self::HandlerFailed => "handler_failed",
+            Self::Rejected(_) => "rejected",
+        }
+    }
+}
+
+/// Counters of one receiver.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    accepted: AtomicU64,
+    duplicates: AtomicU64,
+    handler_failures: AtomicU64,
+    rejected: [AtomicU64; KINDS.len()],
+}
+
+impl Counters {
+    fn count(&self, outcome: Outcome) {
+        let counter = match outcome {
+            Outcome::Accepted => &self.accepted,
+            Outcome::Duplicate => &self.duplicates,
+            Outcome::HandlerFailed => &self.handler_failures,
+            Outcome::Rejected(kind) => {
+                match KINDS
+                    .iter()
+                    .position(|k| *k == kind)
+                    .and_then(|i| self.rejected.get(i))
+                {
+                    Some(counter) => counter,
+                    None => return,
+                }
+            }
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            accepted: self.accepted.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+            handler_failures: self.handler_failures.load(Ordering::Relaxed),
+            rejected: KINDS
+                .iter()
+                .zip(&self.rejected)
+                .map(|(kind, n)| (*kind, n.load(Ordering::Relaxed)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+        }
+    }
+}
+
+/// A snapshot of a receiver's counters, from [`Receiver::stats`](crate::Receiver::stats).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Deliveries whose handler succeeded.
+    pub accepted: u64,
+    /// Duplicates answered without running the handler.
+    pub duplicates: u64,
+    /// Deliveries whose handler failed (non-2xx, error or panic); their claim was released.
+    pub handler_failures: u64,
+    /// Rejections by kind (kinds never seen are left out).
+    pub rejected: Vec<(VerifyErrorKind, u64)>,
+}
+
+impl Stats {
+    /// Rejections of one kind.
+    #[must_use]
+    pub fn rejected(&self, kind: VerifyErrorKind) -> u64 {
+        self.rejected
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Every rejection.
+    #[must_use]
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// The span of one delivery.
+pub(crate) fn delivery_span(route: &str) -> Span {
+    tracing::info_span!(
+        "webhook.delivery",
+        route = %route,
+        scheme = Empty,
+        outcome = Empty,
+        reason = Empty,
+        event_type = Empty,
+        message_id = Empty,
+        key_id = Empty,
+        latency_ms = Empty,
+    )
+}
+
+/// Record the end of a delivery: its outcome in the span and the counters, and one event.
+pub(crate) fn finish(span: &Span, counters: &Counters, outcome: Outcome, latency_ms: u64) {
+    counters.count(outcome);
+    span.record("outcome", outcome.name());
+    span.record("latency_ms", latency_ms);
+    match outcome {
+        Outcome::Rejected(kind) => {
+            span.record("reason", kind.code());
+            if kind == VerifyErrorKind::NotConfigured || kind == VerifyErrorKind::StoreUnavailable {
+                tracing::error!(parent: span, reason = kind.code(), "webhook delivery refused");
+            } else {
+                tracing::warn!(parent: span, reason = kind.code(), "webhook delivery rejected");
+            }
+        }
+        Outcome::HandlerFailed => {
+            tracing::warn!(parent: span, "webhook handler failed; claim released");
+        }
+        Outcome::Accepted | Outcome::Duplicate => {
+            tracing::info!(parent: span, outcome = outcome.name(), "webhook delivery");
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! The receive pipeline: one [`Delivery`] walks a request through the steps of the design, in
+//! order, each cheap before the next is expensive, and nothing unauthenticated reaches a store.
+//!
+//! 1. [`admit`](Delivery::admit), before the body is read: declared length (413), content type
+//!    (415), source — allowlist and HTTPS (403) — and rate limit (429);
+//! 2. [`authenticate`](Delivery::authenticate) the raw body with the verifier (401; freshness
+//!    is checked inside verifiers);
+//! 3. [`claim`](Delivery::claim) the delivery's key in the replay store (duplicate → 200
+//!    without the handler; in flight → 409; store down → 503);
+//! 4. [`decode`](Delivery::decode) into a typed [`WebhookEvent`] (400 / 422);
+//! 5. [`finish`](Delivery::finish) with the handler's outcome: success marks the key done,
+//!    failure releases it. Dropping an unfinished delivery releases too (errors, panics).
+//!
+//! Adapters call these in order and map every error through [`Receiver::reply_for`].
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use tracing::Span;
+
+use crate::error::{VerifyError, VerifyErrorKind};
+use crate::event::WebhookEvent;
+use crate::observe::{self, Outcome};
+use crate::receiver::{Receiver, Reply};
+use crate::request::WebhookRequest;
+use crate::store::{Claim, Lease};
+use crate::verify::Proof;
+
+/// Ids longer than this are stored as their SHA-256, so store keys stay bounded.
+const MAX_ID_LEN: usize = 128;
+
+/// Which key deduplicates a delivery: the sender's message id, else the event's own id, else
+/// (for schemes whose signature is unique per message) the signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DedupeKey {
+    /// The message id header the verifier authenticated (`webhook-id`, `X-GitHub-Delivery`…).
+    MessageId(String),
+    /// The event's declared id, read from the body (`evt_…`).
+    EventId(String),
+    /// A digest of the matched signature.
+    Signature(String),
+}
+
+impl DedupeKey {
+    /// The key for a delivery, in order of preference; `None` when the scheme proves no
+    /// message id or unique signature and the event declares no id (static credentials):
+    /// such deliveries have no replay protection beyond their credentials.
+    #[must_use]
+    pub fn select(proof: &Proof, event_id: Option<&str>) -> Option<Self> {
+        if let Some(id) = proof.message_id() {
+            return Some(Self::MessageId(id.to_owned()));
+        }
+        if let Some(id) = event_id {
+            return Some(Self::EventId(id.to_owned()));
+        }
+        proof.replay_token().map(Self::Signature)
+    }
+
+    /// The id as reported to the sender in a duplicate answer (`None` for signatures).
+    #[must_use]
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::MessageId(id) | Self::EventId(id) => Some(id),
+            Self::Signature(_) => None,
+        }
+    }
+
+    /// The store key: `{route}:{m|e|s}:{id}`, the id hashed when longer than 128 bytes.
+    fn store_key(&self, route: &str) -> String {
+        let (tag, id) = match self {
+            Self::MessageId(id) => ("m", id),
+            Self::EventId(id) => ("e", id),
+            Self::Signature(id) => ("s", id),
+        };
+        if id.len() > MAX_ID_LEN || id.bytes().any(|b| b.is_ascii_control()) {
+            format!(
+                "{route}:{tag}:h{}",
+                hex::encode(Sha256::digest(id.as_bytes()))
+            )
+        } else {
+            format!("{route}:{tag}:{id}")
+        }
+    }
+}
+
+/// The result of a successful claim.
+#[derive(Debug)]
+pub enum Claimed {
+    /// First time: go on; the lease (if the delivery has a key) is completed or released by
+    /// the handler's outcome.
+    Fresh(Option<Lease>),
+    /// Already processed: answer [`Reply::duplicate`] without running the handler.
+    Duplicate,
+}
+
+impl Receiver {
+    /// Start one delivery: opens its span and starts its clock.
+    #[must_use]
+    pub fn delivery(&self) -> Delivery {
+        Delivery {
+            receiver: self.clone(),
+            span: observe::delivery_span(self.route()),
+            started: Instant::now(),
+            client: None,
+            proof: None,
+            key: None,
+            event_type: None,
+            leases: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Claim `key` in the replay store (lease-based): see [`Claimed`].
+    ///
+    /// # Errors
+    ///
+    /// `InFlight` (409 + `Retry-After`) while another delivery with this key is processed;
+    /// `StoreUnavailable` (503 + `Retry-After`) when the store cannot answer — fail closed.
+    pub async fn claim(&self, key: &DedupeKey) -> Result<Claimed, VerifyError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(Claimed::Fresh(None));
+        };
+        let store_key = key.store_key(self.route());
+        match store.claim(&store_key, self.inner.lease).await? {
+            Claim::New(token) => Ok(Claimed::Fresh(Some(Lease::new(
+                Arc::clone(store),
+                store_key,
+                token,
+                self.inner.retention,
+            )))),
+            Claim::Done => Ok(Claimed::Duplicate),
+            Claim::InFlight { retry_after } => Err(VerifyError::new(VerifyErrorKind::InFlight)
+                .with_retry_after(retry_after.max(std::time::Duration::from_secs(1)))),
+        }
+    }
+}
+
+/// A shared place where claims made while a handler's request is extracted wait for the
+/// handler's response: the layer / middleware / fairing puts one in the request, extractors
+/// [`park`](Self::park) their leases in it, and the response decides done or released.
+#[derive(Clone, Default)]
+pub struct LeaseSlot(Arc<Mutex<Vec<Lease>>>);
+
+impl fmt::Debug for LeaseSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.lock().map_or(0, |v| v.len());
+        f.debug_tuple("LeaseSlot").field(&n).finish()
+    }
+}
+
+impl LeaseSlot {
+    /// An empty slot.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Leave a lease for the response phase to finish.
+    pub fn park(&self, lease: Lease) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(lease);
+    }
+
+    /// Take every parked lease.
+    #[must_use]
+    pub fn take(&self) -> Vec<Lease> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// One delivery going through the pipeline. See the [module docs](self) for the steps.
+///
+/// Every step that fails records its reason in the delivery's span and counters before
+/// returning the error; answer it with [`Receiver::reply_for`] (or [`Delivery::reply_for`]).
+/// Dropping a delivery without [`finish`](Self::finish) releases its claims, so a failure,
+/// an early return or a panic never leaves a key blocked beyond its lease.
+#[must_use = "a delivery releases its claim when dropped; finish it with the handler's outcome"]
+pub struct Delivery {
+    receiver: Receiver,
+    span: Span,
+    started: Instant,
+    client: Option<IpAddr>,
+    proof: Option<Proof>,
+    key: Option<DedupeKey>,
+    event_type: Option<String>,
+    leases: Vec<Lease>,
+    done: bool,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("route", &self.receiver.route())
+            .field("client", &self.client)
+            .field("proof", &self.proof)
+            .field("key", &self.key)
+            .field("event_type", &self.event_type)
+            .field("leases", &self.leases.len())
+            .finish()
+    }
+}
+
+impl Delivery {
+    /// The receiver this delivery belongs to.
+    #[must_use]
+    pub fn receiver(&self) -> &Receiver {
+        &self.receiver
+    }
+
+    /// The delivery's span: instrument the handler with it.
+    #[must_use]
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// The client address found by [`admit`](Self::admit).
+    #[must_use]
+    pub fn client(&self) -> Option<IpAddr> {
+        self.client
+    }
+
+    /// What the verifier proved, after [`authenticate`](Self::authenticate).
+    #[must_use]
+    pub fn proof(&self) -> Option<&Proof> {
+        self.proof.as_ref()
+    }
+
+    /// The dedupe key chosen by [`claim`](Self::claim).
+    #[must_use]
+    pub fn key(&self) -> Option<&DedupeKey> {
+        self.key.as_ref()
+    }
+
+    /// The largest body to buffer.
+    #[must_use]
+    pub fn body_limit(&self) -> usize {
+        self.receiver.body_limit()
+    }
+
+    fn fail(&mut self, error: VerifyError) -> VerifyError {
+        if !self.done {
+            self.done = true;
+            self.leases.clear();
+            observe::finish(
+                &self.span,
+                &self.receiver.inner.counters,
+                Outcome::Rejected(error.kind()),
+                self.elapsed_ms(),
+            );
+        }
+        error
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Reject the delivery for a reason found outside the pipeline (e.g. the adapter failed
+    /// to read the body): records it and returns the error.
+    pub fn reject(&mut self, error: VerifyError) -> VerifyError {
+        self.fail(error)
+    }
+
+    /// The response for an error (the receiver's custom rejection, or the standard JSON).
+    #[must_use]
+    pub fn reply_for(&self, error: &VerifyError) -> Reply {
+        self.receiver.reply_for(error)
+    }
+
+    /// Step 1, before reading the body: the declared `Content-Length` against the limit (413),
+    /// the content type (415), the source — allowlist, HTTPS — (403) and the rate limit (429).
+    ///
+    /// `head` is the request view without its body (or with it); `https` says whether the
+    /// connection itself is TLS.
+    ///
+    /// # Errors
+    ///
+    /// As above; the first failing step.
+    pub fn admit(&mut self, head: &WebhookRequest<'_>, https: bool) -> Result<(), VerifyError> {
+        let inner = &self.receiver.inner;
+        if let Some(length) = head.header("content-length")
+            && let Some(length) = std::str::from_utf8(length)
+                .ok()
+                .and_then(|l| l.trim().parse::<u64>().ok())
+            && length > u64::try_from(inner.body_limit).unwrap_or(u64::MAX)
+        {
+            return Err(self.fail(body_too_large(inner.body_limit)));
+        }
+        if !inner.content_types.is_empty() {
+            let accepted = head.content_type().is_some_and(|ct| {
+                inner
+                    .content_types
+                    .iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(ct))
+            });
+            if !accepted {
+                let message = format!("content type must be {}", inner.content_types.join(" or "));
+                return Err(self.fail(
+                    VerifyError::new(VerifyErrorKind::UnsupportedContentType).with_message(message),
+                ));
+            }
+        }
+        let client = match inner.source.check(head, https) {
+            Ok(client) => client,
+            Err(e) => return Err(self.fail(e)),
+        };
+        self.client = client;
+        if let Some(limiter) = &self.receiver.inner.limiter
+            && let Err(e) = limiter.check(client)
+        {
+            return Err(self.fail(e));
+        }
+        Ok(())
+    }
+
+    /// Step 2: verify the raw body exactly as received (and its freshness, inside the verifier).
+    ///
+    /// # Errors
+    ///
+    /// `BodyTooLarge` (413) when the body exceeds the limit; the verifier's error (401).
+    pub fn authenticate(&mut self, request: &WebhookRequest<'_>) -> Result<&Proof, VerifyError> {
+        let limit = self.receiver.body_limit();
+        if request.body().len() > limit {
+            return Err(self.fail(body_too_large(limit)));
+        }
+        let proof = match self.receiver.inner.verifier.verify(request) {
+            Ok(proof) => proof,
+            Err(e) => return Err(self.fail(e)),
+        };
+        self.span.record("scheme", proof.scheme());
+        if let Some(key_id) = proof.key_id() {
+            self.span.record("key_id", key_id);
+        }
+        if let Some(id) = proof.message_id() {
+            self.span.record("message_id", id);
+        }
+        Ok(self.proof.insert(proof))
+    }
+
+    /// Step 3: claim the delivery's [`DedupeKey`] — the message id, else `event_id`, else the
+    /// signature. Returns `true` for a fresh delivery (the claim is held by this delivery
+    /// until [`finish`](Self::finish)) and `false` for a duplicate of a processed one
+    /// (answer [`duplicate_reply`](Self::duplicate_reply); the delivery is finished).
+    ///
+    /// # Errors
+    ///
+    /// `NotConfigured` (500) before [`authenticate`](Self::authenticate); `InFlight` (409);
+    /// `StoreUnavailable` (503).
+    pub async fn claim(&mut self, event_id: Option<&str>) -> Result<bool, VerifyError> {
+        let Some(proof) = &self.proof else {
+            return Err(self.fail(not_authenticated()));
+        };
+        let Some(key) = DedupeKey::select(proof, event_id) else {
+            return Ok(true);
+        };
+        if let DedupeKey::EventId(id) = &key
+            && proof.message_id().is_none()
+        {
+            self.span.record("message_id", id.as_str());
+        }
+        let claimed = self.receiver.claim(&key).await;
+        self.key = Some(key);
+        match claimed {
+            Ok(Claimed::Fresh(lease)) => {
+                self.leases.extend(lease);
+                Ok(true)
+            }
+            Ok(Claimed::Duplicate) => {
+                self.finish_as(Outcome::Duplicate);
+                Ok(false)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Claim an additional key (e.g. the event id, when a layer already claimed by
+    /// signature); the lease is held with the others. Returns `false` for a duplicate.
+    ///
+    /// # Errors
+    ///
+    /// As [`claim`](Self::claim).
+    pub async fn claim_also(&mut self, key: DedupeKey) -> Result<bool, VerifyError> {
+        match self.receiver.claim(&key).await {
+            Ok(Claimed::Fresh(lease)) => {
+                self.leases.extend(lease);
+                Ok(true)
+            }
+            Ok(Claimed::Duplicate) => {
+                self.key = Some(key);
+                self.finish_as(Outcome::Duplicate);
+                Ok(false)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Step 4: decode and validate the body into `E`; records its event type.
+    ///
+    /// # Errors
+    ///
+    /// `MalformedBody` (400), `UnknownEventType` or `Validation` (422), with the field paths.
+    pub fn decode<E: WebhookEvent>(
+        &mut self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<E, VerifyError> {
+        match E::decode(request) {
+            Ok(event) => {
+                self.record_event_type(event.event_type());
+                Ok(event)
+            }
+            Err(e) => Err(self.fail(e.into())),
+        }
+    }
+
+    /// The event's declared id (for [`claim`](Self::claim)), read without decoding.
+    ///
+    /// # Errors
+    ///
+    /// `MalformedBody` (400) or `Validation` (422) when the body or the id is malformed.
+    pub fn event_id<E: WebhookEvent>(
+        &mut self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<Option<String>, VerifyError> {
+        E::event_id(request).map_err(|e| self.fail(e.into()))
+    }
+
+    /// Record the event type (for adapters that decode by themselves).
+    pub fn record_event_type(&mut self, event_type: &str) {
+        self.span.record("event_type", event_type);
+        self.event_type = Some(event_type.to_owned());
+    }
+
+    /// The answer to a duplicate: 200 `{"event_type","id","duplicate":true}`.
+    #[must_use]
+    pub fn duplicate_reply(&self) -> Reply {
+        Reply::duplicate(
+            self.event_type.as_deref(),
+            self.key.as_ref().and_then(DedupeKey::id),
+        )
+    }
+
+    /// Take the claims this delivery holds, for a [`LeaseSlot`] or another delivery.
+    #[must_use]
+    pub fn take_leases(&mut self) -> Vec<Lease> {
+        std::mem::take(&mut self.leases)
+    }
+
+    /// Hold these claims too (from a [`LeaseSlot`]), finished with this delivery.
+    pub fn adopt_leases(&mut self, leases: impl IntoIterator<Item = Lease>) {
+        self.leases.extend(leases);
+    }
+
+    fn finish_as(&mut self, outcome: Outcome) {
+        if !self.done {
+            self.done = true;
+            observe::finish(
+                &self.span,
+                &self.receiver.inner.counters,
+                outcome,
+                self.elapsed_ms(),
+            );
+        }
+    }
+
+    /// Step 5: the handler's outcome. Success marks every claimed key done (a store failure
+    /// then is logged, and the claim released: the sender's retry is processed again — at
+    /// least once rather than lost); failure releases them so the sender's retry is processed.
+    pub async fn finish(mut self, success: bool) {
+        let leases = std::mem::take(&mut self.leases);
+        if success {
+            for lease in leases {
+                if let Err(error) = lease.complete().await {
+                    tracing::error!(parent: &self.span, %error, "could not mark the delivery done");
+                }
+            }
+            self.finish_as(Outcome::Accepted);
+        } else {
+            drop(leases);
+            self.finish_as(Outcome::HandlerFailed);
+        }
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if !self.done && self.proof.is_some() {
+            // Dropped mid-way (error path the adapter did not report, or a panic): release.
+            self.leases.clear();
+            self.finish_as(Outcome::HandlerFailed);
+        }
+    }
+}
+
+fn body_too_large(limit: usize) -> VerifyError {
+    VerifyError::new(VerifyErrorKind::BodyTooLarge)
+        .with_message(format!("body is larger than {limit} bytes"))
+}
+
+fn not_authenticated() -> VerifyError {
+    VerifyError::new(VerifyErrorKind::NotConfigured)
+        .with_message("the delivery was not authenticated before its claim")
+}

@@ -1,0 +1,714 @@
+//! The [`Receiver`]: everything one webhook route needs to accept a delivery, configured once
+//! from code or the environment and shared cheaply by every request.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{self, SharedClock};
+use crate::error::{ConfigError, VerifyError};
+use crate::observe::{Counters, Stats};
+use crate::rate::{Limiter, RateLimit};
+use crate::source::{SourcePolicy, parse_nets};
+use crate::store::{MemoryStore, ReplayStore};
+use crate::verify::Verifier;
+
+/// The neutral form of an HTTP response the pipeline answers with by itself: a rejection or a
+/// duplicate. Adapters render it with their framework's types.
+///
+/// ```
+/// use webhook_core::{Reply, VerifyError, VerifyErrorKind};
+/// let reply = Reply::from_error(&VerifyError::new(VerifyErrorKind::RateLimited)
+///     .with_retry_after(std::time::Duration::from_secs(2)));
+/// assert_eq!(reply.status(), 429);
+/// assert!(reply.headers().iter().any(|(n, v)| n == "retry-after" && v == "2"));
+/// assert_eq!(reply.body(), r#"{"error":"rate_limited","message":"too many requests"}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    status: u16,
+    headers: Vec<(Cow<'static, str>, String)>,
+    body: String,
+}
+
+impl Reply {
+    /// A JSON reply with this status and body.
+    #[must_use]
+    pub fn json(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".to_owned())],
+            body: body.into(),
+        }
+    }
+
+    /// The standard rejection: the status table's status, `Retry-After` and
+    /// `WWW-Authenticate` where they apply, and `{"error","message"}`.
+    #[must_use]
+    pub fn from_error(error: &VerifyError) -> Self {
+        let mut reply = Self::json(error.status(), error.to_json());
+        for (name, value) in error.response_headers() {
+            reply.headers.push((name.into(), value));
+        }
+        reply
+    }
+
+    /// The answer to a duplicate of a delivery already processed: 200 with
+    /// `{"event_type","id","duplicate":true}`, so the sender stops retrying.
+    #[must_use]
+    pub fn duplicate(event_type: Option<&str>, id: Option<&str>) -> Self {
+        let body = serde_json::json!({ "event_type": event_type, "id": id, "duplicate": true });
+        Self::json(200, body.to_string())
+    }
+
+    /// Add a header.
+    #[must_use]
+    pub fn with_header(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The status code.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers, content type included.
+    #[must_use]
+    pub fn headers(&self) -> &[(Cow<'static, str>, String)] {
+        &self.headers
+    }
+
+    /// The body.
+    #[must_use]
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// Status, headers and body.
+    #[must_use]
+    pub fn into_parts(self) -> (u16, Vec<(Cow<'static, str>, String)>, String) {
+        (self.status, self.headers, self.body)
+    }
+}
+
+type RejectionFn = dyn Fn(&VerifyError) -> Reply + Send + Sync;
+
+pub(crate) struct Inner {
+    pub(crate) route: Cow<'static, str>,
+    pub(crate) verifier: Box<dyn Verifier>,
+    pub(crate) store: Option<Arc<dyn ReplayStore>>,
+    pub(crate) body_limit: usize,
+    pub(crate) content_types: Vec<String>,
+    pub(crate) source: SourcePolicy,
+    pub(crate) limiter: Option<Limiter>,
+    pub(crate) lease: Duration,
+    pub(crate) retention: Duration,
+    pub(crate) rejection: Option<Arc<RejectionFn>>,
+    pub(crate) public_base_url: Option<String>,
+    pub(crate) counters: Counters,
+}
+
+/// Everything one webhook route needs to accept a delivery: the verifier, the replay store,
+/// the body limit and content types, the source rules (trusted proxies, allowlist, HTTPS),
+/// the rate limit, the lease and retention, and the rejection response.
+///
+/// Built once at start-up with [`Receiver::builder`] — mistakes (no verifier, a bad CIDR, a
+/// retention shorter than the freshness window) are a [`ConfigError`] then, not at the first
+/// request. Cheap to clone (one `Arc`); put it in your framework's state.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use webhook_core::{RateLimit, Receiver, Secret, StandardWebhooks};
+///
+/// let receiver = Receiver::builder()
+///     .route("email")
+///     .verifier(StandardWebhooks::new(Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)?)
+///     .max_body_bytes(64 * 1024)
+///     .content_type("application/json")
+///     .trusted_proxies(["10.0.0.0/8"])
+///     .rate_limit(RateLimit::per_second(20))
+///     .build()?;
+/// assert_eq!(receiver.body_limit(), 64 * 1024);
+/// assert!(Receiver::builder().allow_sources(["10.0.0.0/33"]).build().is_err());
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Receiver {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("route", &self.inner.route)
+            .field("verifier", &self.inner.verifier)
+            .field("store", &self.inner.store)
+            .field("body_limit", &self.inner.body_limit)
+            .field("content_types", &self.inner.content_types)
+            .field("source", &self.inner.source)
+            .field("limiter", &self.inner.limiter)
+            .field("lease", &self.inner.lease)
+            .field("retention", &self.inner.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// Start configuring a receiver.
+    #[must_use]
+    pub fn builder() -> ReceiverBuilder {
+        ReceiverBuilder::default()
+    }
+
+    /// The route name (span field and store key namespace).
+    #[must_use]
+    pub fn route(&self) -> &str {
+        &self.inner.route
+    }
+
+    /// The largest body accepted, in bytes; adapters buffer at most this much.
+    #[must_use]
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit
+    }
+
+    /// The response for a rejection: the configured custom response, else
+    /// [`Reply::from_error`].
+    #[must_use]
+    pub fn reply_for(&self, error: &VerifyError) -> Reply {
+        match &self.inner.rejection {
+            Some(custom) => custom(error),
+            None => Reply::from_error(error),
+        }
+    }
+
+    /// The URL the sender addressed, for URL-signing schemes: the configured public base URL
+    /// followed by `path_and_query` when one is set, else built from the connection's scheme
+    /// and `Host`. `None` when neither a base URL nor a host is known.
+    #[must_use]
+    pub fn request_url(
+        &self,
+        https: bool,
+        host: Option<&str>,
+        path_and_query: &str,
+    ) -> Option<String> {
+        match &self.inner.public_base_url {
+            Some(base) => Some(format!("{}{path_and_query}", base.trim_end_matches('/'))),
+            None => {
+                let host =
+                    host.filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))?;
+                let scheme = if https { "https" } else { "http" };
+                Some(format!("{scheme}://{host}{path_and_query}"))
+            }
+        }
+    }
+
+    /// Counters by outcome since start-up.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.snapshot()
+    }
+
+    /// The number of sources the rate limiter tracks now (0 without a rate limit).
+    #[must_use]
+    pub fn rate_limited_sources(&self) -> usize {
+        self.inner.limiter.as_ref().map_or(0, Limiter::len)
+    }
+}
+
+#[derive(Default)]
+enum StoreChoice {
+    #[default]
+    Memory,
+    Custom(Arc<dyn ReplayStore>),
+    Disabled,
+}
+
+/// Configures a [`Receiver`]; see [`Receiver::builder`].
+///
+/// Every setter takes and returns the builder; nothing is checked until
+/// [`build`](Self::build), which reports the first mistake.
+#[must_use]
+pub struct ReceiverBuilder {
+    route: Cow<'static, str>,
+    verifier: Option<Box<dyn Verifier>>,
+    store: StoreChoice,
+    memory_capacity: usize,
+    body_limit: usize,
+    content_types: Vec<String>,
+    trusted_proxies: Vec<String>,
+    allow: Vec<String>,
+    require_https: bool,
+    rate: Option<RateLimit>,
+    lease: Duration,
+    retention: Option<Duration>,
+    tolerance: Duration,
+    clock: SharedClock,
+    rejection: Option<Arc<RejectionFn>>,
+    public_base_url: Option<String>,
+    error: Option<ConfigError>,
+}
+
+impl fmt::Debug for ReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverBuilder")
+            .field("route", &self.route)
+            .field("has_verifier", &self.verifier.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Default body limit: 1 MiB.
+const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Default lease: how long a claim blocks duplicates while its handler runs.
+const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// Default freshness tolerance (each way), matching `Freshness::default()`.
+const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+impl Default for ReceiverBuilder {
+    fn default() -> Self {
+        Self {
+            route: Cow::Borrowed("webhook"),
+            verifier: None,
+            store: StoreChoice::Memory,
+            memory_capacity: 100_000,
+            body_limit: DEFAULT_BODY_LIMIT,
+            content_types: Vec::new(),
+            trusted_proxies: Vec::new(),
+            allow: Vec::new(),
+            require_https: false,
+            rate: None,
+            lease: DEFAULT_LEASE,
+            retention: None,
+            tolerance: DEFAULT_TOLERANCE,
+            clock: clock::system(),
+            rejection: None,
+            public_base_url: None,
+            error: None,
+        }
+    }
+}
+
+impl ReceiverBuilder {
+    /// Name the route (default `webhook`): shown in the span, and the namespace of its keys in
+    /// a shared store, so two routes never collide.
+    pub fn route(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.route = name.into();
+        self
+    }
+
+    /// The verifier (required). Combine several with [`AnyOf`](crate::AnyOf) /
+    /// [`AllOf`](crate::AllOf).
+    pub fn verifier(mut self, verifier: impl Verifier) -> Self {
+        self.verifier = Some(Box::new(verifier));
+        self
+    }
+
+    /// Use this replay and idempotency store (default: a [`MemoryStore`] of 100 000 keys).
+    pub fn replay(mut self, store: impl ReplayStore) -> Self {
+        self.store = StoreChoice::Custom(Arc::new(store));
+        self
+    }
+
+    /// Use a shared store handle.
+    pub fn replay_shared(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        self.store = StoreChoice::Custom(store);
+        self
+    }
+
+    /// Capacity of the default in-memory store.
+    pub fn memory_capacity(mut self, capacity: usize) -> Self {
+        self.memory_capacity = capacity;
+        self
+    }
+
+    /// Turn replay and idempotency protection off. Only for schemes with their own replay
+    /// protection; a captured delivery can otherwise be replayed inside the freshness window.
+    pub fn without_replay_protection(mut self) -> Self {
+        self.store = StoreChoice::Disabled;
+        self
+    }
+
+    /// The largest body accepted (default 1 MiB); larger is 413.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
+    }
+
+    /// Accept this content type (essence, e.g. `application/json`); call again for more. With
+    /// none set, any content type is accepted; otherwise others are 415.
+    pub fn content_type(mut self, essence: impl Into<String>) -> Self {
+        self.content_types.push(essence.into().to_ascii_lowercase());
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For`/`Forwarded`/`X-Forwarded-Proto` are believed
+    /// (addresses or CIDR blocks). The client is the rightmost hop not in this list.
+    pub fn trusted_proxies<I, S>(mut self, nets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.trusted_proxies
+            .extend(nets.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accept deliveries only from these addresses or CIDR blocks (IPv4 and IPv6; IPv4-mapped
+    /// IPv6 clients match IPv4 blocks). Others are 403.
+    pub fn allow_sources<I, S>(mut self, nets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allow.extend(nets.into_iter().map(Into::into));
+        self
+    }
+
+    /// Require HTTPS: on the connection, or as a trusted proxy reports it. Otherwise 403.
+    pub fn require_https(mut self, required: bool) -> Self {
+        self.require_https = required;
+        self
+    }
+
+    /// Rate-limit each source (429 with `Retry-After` beyond it).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate = Some(limit);
+        self
+    }
+
+    /// How long a claim blocks duplicates while its handler runs (default 30 s). A crashed
+    /// handler's claim is freed after this.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How long a processed delivery's key is remembered (default: twice the tolerance, the
+    /// whole window in which its timestamp is accepted). Shorter than that is a
+    /// [`ConfigError`].
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// The freshness tolerance the verifiers use, each way (default 5 minutes): sets the
+    /// minimum retention. Keep it equal to the verifiers' [`Freshness`](crate::Freshness).
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// The clock of the rate limiter and the default store (tests).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Answer rejections with this response instead of the standard JSON.
+    pub fn rejection(
+        mut self,
+        respond: impl Fn(&VerifyError) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        self.rejection = Some(Arc::new(respond));
+        self
+    }
+
+    /// The public base URL senders address (e.g. `https://hooks.example.com`); URL-signing
+    /// schemes (Twilio…) verify against it plus the request's path and query.
+    pub fn public_base_url(mut self, url: impl Into<String>) -> Self {
+        self.public_base_url = Some(url.into());
+        self
+    }
+
+    /// Read settings from environment variables named `{prefix}_…`; see
+    /// [`env_with`](Self::env_with).
+    pub fn env(self, prefix: &str) -> Self {
+        self.env_with(prefix, |name| std::env::var(name).ok())
+    }
+
+    /// Read settings through `lookup` (an environment, a config map). Unset variables keep
+    /// the current value; a malformed one makes [`build`](Self::build) fail naming it.
+    ///
+    /// | variable | meaning |
+    /// | --- | --- |
+    /// | `{prefix}_MAX_BODY_BYTES` | body limit in bytes |
+    /// | `{prefix}_CONTENT_TYPES` | comma-separated accepted content types |
+    /// | `{prefix}_TRUSTED_PROXIES` | comma-separated addresses / CIDR blocks |
+    /// | `{prefix}_ALLOWED_SOURCES` | comma-separated addresses / CIDR blocks |
+    /// | `{prefix}_REQUIRE_HTTPS` | `true` / `false` |
+    /// | `{prefix}_RATE_LIMIT` | `N/s`, `N/min` or `N/h`, optionally `burst B` |
+    /// | `{prefix}_TOLERANCE_SECS` | freshness tolerance each way |
+    /// | `{prefix}_RETENTION_SECS` | how long processed keys are remembered |
+    /// | `{prefix}_LEASE_SECS` | how long a claim blocks duplicates |
+    /// | `{prefix}_PUBLIC_BASE_URL` | the URL senders address |
+    ///
+    /// ```
+    /// use webhook_core::{Receiver, Secret, StandardWebhooks};
+    /// let verifier = StandardWebhooks::new(Secret::random(24))?;
+    /// let vars = |name: &str| match name {
+    ///     "HOOKS_MAX_BODY_BYTES" => Some("4096".to_owned()),
+    ///     "HOOKS_TRUSTED_PROXIES" => Some("10.0.0.0/8, fd00::/8".to_owned()),
+    ///     _ => None,
+    /// };
+    /// let receiver = Receiver::builder().verifier(verifier).env_with("HOOKS", vars).build()?;
+    /// assert_eq!(receiver.body_limit(), 4096);
+    /// let bad = Receiver::builder()
+    ///     .verifier(StandardWebhooks::new(Secret::random(24))?)
+    ///     .env_with("HOOKS", |n| (n == "HOOKS_REQUIRE_HTTPS").then(|| "maybe".to_owned()))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(bad.to_string().contains("HOOKS_REQUIRE_HTTPS"));
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    pub fn env_with(mut self, prefix: &str, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |suffix: &str| {
+            let name = format!("{prefix}_{suffix}");
+            lookup(&name).map(|v| (name, v))
+        };
+        let bad = |name: &str, why: &str| {
+            ConfigError::new(format!("environment variable `{name}`: {why}"))
+        };
+        let secs = |name: &str, v: &str| {
+            v.trim()
+                .parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| bad(name, "expected whole seconds"))
+        };
+        let list = |v: &str| -> Vec<String> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut first_error: Option<ConfigError> = None;
+        let mut note = |e: ConfigError| {
+            if first_error.is_none() {
+                first_error = Some(e);
+            }
+        };
+        if let Some((name, v)) = get("MAX_BODY_BYTES") {
+            match v.trim().parse::<usize>() {
+                Ok(n) => self.body_limit = n,
+                Err(_) => note(bad(&name, "expected a number of bytes")),
+            }
+        }
+        if let Some((_, v)) = get("CONTENT_TYPES") {
+            self.content_types = list(&v)
+                .into_iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect();
+        }
+        if let Some((name, v)) = get("TRUSTED_PROXIES") {
+            match parse_nets(&name, list(&v)) {
+                Ok(_) => self.trusted_proxies = list(&v),
+                Err(e) => note(e),
+            }
+        }
+        if let Some((name, v)) = get("ALLOWED_SOURCES") {
+            match parse_nets(&name, list(&v)) {
+                Ok(_) => self.allow = list(&v),
+                Err(e) => note(e),
+            }
+        }
+        if let Some((name, v)) = get("REQUIRE_HTTPS") {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => self.require_https = true,
+                "0" | "false" | "no" | "off" => self.require_https = false,
+                _ => note(bad(&name, "expected true or false")),
+            }
+        }
+        if let Some((name, v)) = get("RATE_LIMIT") {
+            match v.parse::<RateLimit>() {
+                Ok(limit) => self.rate = Some(limit),
+                Err(e) => note(bad(&name, &e.to_string())),
+            }
+        }
+        if let Some((name, v)) = get("TOLERANCE_SECS") {
+            match secs(&name, &v) {
+                Ok(d) => self.tolerance = d,
+                Err(e) => note(e),
+            }
+        }
+        if let Some((name, v)) = get("RETENTION_SECS") {
+            match secs(&name, &v) {
+                Ok(d) => self.retention = Some(d),
+                Err(e) => note(e),
+            }
+        }
+        if let Some((name, v)) = get("LEASE_SECS") {
+            match secs(&name, &v) {
+                Ok(d) => self.lease = d,
+                Err(e) => note(e),
+            }
+        }
+        if let Some((_, v)) = get("PUBLIC_BASE_URL") {
+            self.public_base_url = Some(v.trim().to_owned());
+        }
+        if self.error.is_none() {
+            self.error = first_error;
+        }
+        self
+    }
+
+    /// Check the configuration and build the receiver.
+    ///
+    /// # Errors
+    ///
+    /// No verifier; a bad address or CIDR block; a zero rate, body limit or lease; a retention
+    /// shorter than twice the tolerance; a malformed environment variable; a public base URL
+    /// that is not `http(s)://…`.
+    pub fn build(self) -> Result<Receiver, ConfigError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let verifier = self.verifier.ok_or_else(|| {
+            ConfigError::new(format!("receiver `{}`: no verifier configured", self.route))
+        })?;
+        if self.body_limit == 0 {
+            return Err(ConfigError::new(
+                "receiver: the body limit must be at least 1 byte",
+            ));
+        }
+        if self.lease.is_zero() {
+            return Err(ConfigError::new(
+                "receiver: the lease must be longer than zero",
+            ));
+        }
+        let window = self.tolerance.saturating_mul(2);
+        let retention = self.retention.unwrap_or(window);
+        if retention < window {
+            return Err(ConfigError::new(format!(
+                "receiver: retention {} s is shorter than the freshness window {} s (twice the tolerance); \
+                 a replay could slip through",
+                retention.as_secs(),
+                window.as_secs()
+            )));
+        }
+        if let Some(url) = &self.public_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::new(
+                "receiver: the public base URL must start with http:// or https://",
+            ));
+        }
+        let source = SourcePolicy {
+            trusted_proxies: parse_nets("trusted proxies", &self.trusted_proxies)?,
+            allow: parse_nets("allowed sources", &self.allow)?,
+            require_https: self.require_https,
+        };
+        let limiter = self
+            .rate
+            .map(|limit| Limiter::new(&limit, Arc::clone(&self.clock)))
+            .transpose()?;
+        let store: Option<Arc<dyn ReplayStore>> = match self.store {
+            StoreChoice::Memory => Some(Arc::new(MemoryStore::with_clock(
+                self.memory_capacity,
+                Arc::clone(&self.clock),
+            ))),
+            StoreChoice::Custom(store) => Some(store),
+            StoreChoice::Disabled => None,
+        };
+        Ok(Receiver {
+            inner: Arc::new(Inner {
+                route: self.route,
+                verifier,
+                store,
+                body_limit: self.body_limit,
+                content_types: self.content_types,
+                source,
+                limiter,
+                lease: self.lease,
+                retention,
+                rejection: self.rejection,
+                public_base_url: self.public_base_url,
+                counters: Counters::default(),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Secret, StandardWebhooks};
+
+    fn verifier() -> StandardWebhooks {
+        StandardWebhooks::new(Secret::random(24)).unwrap()
+    }
+
+    #[test]
+    fn build_reports_mistakes() {
+        let no_verifier = Receiver::builder().build().unwrap_err();
+        assert!(no_verifier.to_string().contains("no verifier"));
+        let short = Receiver::builder()
+            .verifier(verifier())
+            .retention(Duration::from_secs(60))
+            .build()
+            .unwrap_err();
+        assert!(short.to_string().contains("retention"));
+        assert!(
+            Receiver::builder()
+                .verifier(verifier())
+                .trusted_proxies(["300.0.0.1"])
+                .build()
+                .is_err()
+        );
+        assert!(
+            Receiver::builder()
+                .verifier(verifier())
+                .rate_limit(RateLimit::per_second(0))
+                .build()
+                .is_err()
+        );
+        assert!(
+            Receiver::builder()
+                .verifier(verifier())
+                .public_base_url("ftp://x")
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn request_url_prefers_the_public_base() {
+        let r = Receiver::builder()
+            .verifier(verifier())
+            .public_base_url("https://hooks.example.com/")
+            .build()
+            .unwrap();
+        assert_eq!(
+            r.request_url(false, Some("internal:3000"), "/webhooks/twilio?a=1")
+                .as_deref(),
+            Some("https://hooks.example.com/webhooks/twilio?a=1")
+        );
+        let r = Receiver::builder().verifier(verifier()).build().unwrap();
+        assert_eq!(
+            r.request_url(true, Some("h.example"), "/x").as_deref(),
+            Some("https://h.example/x")
+        );
+        assert_eq!(r.request_url(true, None, "/x"), None);
+        assert_eq!(r.request_url(true, Some("bad host"), "/x"), None);
+    }
+
+    #[test]
+    fn custom_rejection_is_used() {
+        let r = Receiver::builder()
+            .verifier(verifier())
+            .rejection(|e| Reply::json(e.status(), "{}"))
+            .build()
+            .unwrap();
+        let reply = r.reply_for(&VerifyError::invalid_signature());
+        assert_eq!((reply.status(), reply.body()), (401, "{}"));
+    }
+}

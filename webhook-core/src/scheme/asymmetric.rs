@@ -1,0 +1,667 @@
+//! The asymmetric building block: Ed25519, ECDSA P-256 and RSA PKCS#1 v1.5 signatures over
+//! the same configurable signed content as the HMAC block.
+
+mod keys;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use ed25519_dalek::Signer as _;
+use p256::ecdsa::signature::hazmat::{PrehashSigner as _, PrehashVerifier as _};
+use rsa::Pkcs1v15Sign;
+use sha2::{Digest as _, Sha256};
+
+use keys::{KeyKind, PrivateMaterial, PublicMaterial};
+pub use keys::{PrivateKey, PublicKey, PublicKeyRing};
+
+use crate::clock::{self, SharedClock};
+use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
+use crate::freshness::Freshness;
+use crate::request::WebhookRequest;
+use crate::scheme::hmac::{
+    Encoding, Part, SignatureFormat, TimestampSource, for_each_signature_entry,
+    sorted_form_params,
+};
+use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
+use crate::verify::{Proof, Verifier};
+
+/// `DigestInfo` prefix of SHA-1 for PKCS#1 v1.5 signatures (RFC 8017 §9.2, note 1). The
+/// `rsa` crate builds it from the digest's OID, which `sha1` only provides behind a feature
+/// this workspace does not enable; the Postal vector pins these bytes.
+const SHA1_DIGEST_INFO: [u8; 15] = [
+    0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
+];
+/// Longest DER ECDSA P-256 signature: `SEQUENCE { INTEGER (33), INTEGER (33) }`.
+const MAX_P256_DER: usize = 72;
+/// Longest RSA signature accepted (a 4096-bit modulus).
+const MAX_RSA_SIGNATURE: usize = keys::MAX_RSA_BITS / 8;
+
+/// The signature algorithm of an [`AsymmetricScheme`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AsymmetricAlgorithm {
+    /// Ed25519 (RFC 8032), pure, over the whole signed content (Discord, Standard Webhooks
+    /// `v1a`). Verified strictly: non-canonical signatures are rejected.
+    Ed25519,
+    /// ECDSA over P-256 with SHA-256, signatures in ASN.1 DER only (SendGrid). The raw
+    /// fixed-size `r ‖ s` form is rejected.
+    ///
+    /// High-S signatures are **accepted**: SendGrid does not normalise S (one of its two
+    /// published vectors is high-S). ECDSA signatures are malleable in S, so the replay token
+    /// of the proof is computed from the low-S form: both forms of one signature count as the
+    /// same delivery.
+    EcdsaP256Sha256,
+    /// RSA PKCS#1 v1.5 with SHA-256 (Postal's `X-Postal-Signature-256`).
+    RsaPkcs1v15Sha256,
+    /// RSA PKCS#1 v1.5 with SHA-1. Only for verifying legacy senders (Postal's
+    /// `X-Postal-Signature`): SHA-1 is not collision resistant.
+    RsaPkcs1v15Sha1,
+}
+
+impl AsymmetricAlgorithm {
+    const fn key_kind(self) -> KeyKind {
+        match self {
+            Self::Ed25519 => KeyKind::Ed25519,
+            Self::EcdsaP256Sha256 => KeyKind::P256,
+            Self::RsaPkcs1v15Sha256 | Self::RsaPkcs1v15Sha1 => KeyKind::Rsa,
+        }
+    }
+
+    const fn label(self) -> &'static str {
+        match self {
+            Self::Ed25519 => "Ed25519",
+            Self::EcdsaP256Sha256 => "ECDSA P-256",
+            Self::RsaPkcs1v15Sha256 | Self::RsaPkcs1v15Sha1 => "RSA",
+        }
+    }
+}
+
+/// A configuration of the asymmetric building block: algorithm, headers, signature layout and
+/// the signed content, described with the same [`Part`], [`Encoding`], [`SignatureFormat`] and
+/// [`TimestampSource`] as an [`HmacScheme`](crate::HmacScheme). Turn it into an
+/// [`AsymmetricVerifier`] with public keys, or an [`AsymmetricSigner`] with a private key.
+///
+/// # Examples
+///
+/// A scheme like Discord's: `X-Signature-Ed25519: <hex of Ed25519(timestamp ‖ body)>`.
+///
+/// ```
+/// use webhook_core::{AsymmetricAlgorithm, AsymmetricScheme, Encoding, FixedClock, Freshness,
+///     Outgoing, Part, PrivateKey, Signer, TimeFormat, TimestampSource, Verifier, WebhookRequest};
+///
+/// let scheme = AsymmetricScheme::new("discord", AsymmetricAlgorithm::Ed25519, "x-signature-ed25519")
+///     .encoding(Encoding::Hex)
+///     .timestamp(TimestampSource::Header("x-signature-timestamp".into(), TimeFormat::UnixSeconds))
+///     .content([Part::Timestamp, Part::Body]);
+///
+/// let private = PrivateKey::generate_ed25519();
+/// let signer = scheme.clone().signer(private.clone())?;
+/// let verifier = scheme
+///     .verifier(private.public_key())?
+///     .freshness(Freshness::default().with_clock(FixedClock::at_secs(1_700_000_000)));
+///
+/// let body = br#"{"type":1}"#;
+/// let headers = signer.sign(&Outgoing::new(body).timestamp_secs(1_700_000_000)).unwrap();
+/// let proof = verifier.verify(&headers.apply(WebhookRequest::new(body))).unwrap();
+/// assert_eq!(proof.scheme(), "discord");
+/// assert!(verifier.verify(&headers.apply(WebhookRequest::new(b"{}"))).is_err());
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct AsymmetricScheme {
+    name: Cow<'static, str>,
+    algorithm: AsymmetricAlgorithm,
+    signature_header: Cow<'static, str>,
+    format: SignatureFormat,
+    encoding: Encoding,
+    content: Vec<Part>,
+    timestamp: TimestampSource,
+    message_id_header: Option<Cow<'static, str>>,
+}
+
+impl AsymmetricScheme {
+    /// A scheme named `name` (reported in proofs), signing the body alone with a bare base64
+    /// signature in `signature_header` until told otherwise.
+    #[must_use]
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        algorithm: AsymmetricAlgorithm,
+        signature_header: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            algorithm,
+            signature_header: signature_header.into(),
+            format: SignatureFormat::prefixed(""),
+            encoding: Encoding::Base64,
+            content: vec![Part::Body],
+            timestamp: TimestampSource::None,
+            message_id_header: None,
+        }
+    }
+
+    /// The signature header's layout.
+    #[must_use]
+    pub fn format(mut self, format: SignatureFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// How signature bytes are written.
+    #[must_use]
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The signed content, in order.
+    #[must_use]
+    pub fn content(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
+        self.content = parts.into_iter().collect();
+        self
+    }
+
+    /// Where the timestamp comes from.
+    #[must_use]
+    pub fn timestamp(mut self, source: TimestampSource) -> Self {
+        self.timestamp = source;
+        self
+    }
+
+    /// The header carrying the sender's message id.
+    #[must_use]
+    pub fn message_id_header(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.message_id_header = Some(name.into());
+        self
+    }
+
+    /// The scheme's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The signature algorithm.
+    #[must_use]
+    pub fn algorithm(&self) -> AsymmetricAlgorithm {
+        self.algorithm
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let name = &self.name;
+        if self.content.is_empty() {
+            return Err(ConfigError::new(format!("scheme `{name}` signs nothing")));
+        }
+        if self.content.contains(&Part::Timestamp)
+            && matches!(self.timestamp, TimestampSource::None)
+        {
+            return Err(ConfigError::new(format!(
+                "scheme `{name}` signs a timestamp but has no timestamp source"
+            )));
+        }
+        if self.content.contains(&Part::MessageId) && self.message_id_header.is_none() {
+            return Err(ConfigError::new(format!(
+                "scheme `{name}` signs a message id but has no message id header"
+            )));
+        }
+        let ts_in_sig = matches!(self.timestamp, TimestampSource::SignatureHeader(_));
+        let format_has_ts = matches!(
+            &self.format,
+            SignatureFormat::KeyValue {
+                timestamp_key: Some(_),
+                ..
+            }
+        );
+        if ts_in_sig != format_has_ts {
+            return Err(ConfigError::new(format!(
+                "scheme `{name}`: a timestamp in the signature header needs a key-value format \
+                 with a timestamp key, and only then"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_key(&self, id: &str, kind: KeyKind) -> Result<(), ConfigError> {
+        if kind == self.algorithm.key_kind() {
+            Ok(())
+        } else {
+            Err(ConfigError::new(format!(
+                "scheme `{}` uses {} but key `{id}` is {} key",
+                self.name,
+                self.algorithm.label(),
+                kind.label()
+            )))
+        }
+    }
+
+    /// A verifier accepting signatures by any active key of `keys`, with the default
+    /// [`Freshness`] (5 minutes either way).
+    ///
+    /// # Errors
+    ///
+    /// An empty ring, a key of another type than the algorithm's, or an inconsistent scheme
+    /// (a signed timestamp with no source…).
+    pub fn verifier(
+        self,
+        keys: impl Into<PublicKeyRing>,
+    ) -> Result<AsymmetricVerifier, ConfigError> {
+        self.check()?;
+        let keys = keys.into();
+        if keys.is_empty() {
+            return Err(ConfigError::new("public key ring is empty"));
+        }
+        for key in keys.keys() {
+            self.check_key(key.id(), key.material().kind())?;
+        }
+        Ok(AsymmetricVerifier {
+            scheme: Arc::new(self),
+            keys,
+            freshness: Freshness::default(),
+        })
+    }
+
+    /// A signer using `key`, reading the system clock for unset timestamps.
+    ///
+    /// # Errors
+    ///
+    /// A key of another type than the algorithm's, or an inconsistent scheme.
+    pub fn signer(self, key: PrivateKey) -> Result<AsymmetricSigner, ConfigError> {
+        self.check()?;
+        self.check_key("signing", key.kind())?;
+        Ok(AsymmetricSigner {
+            scheme: Arc::new(self),
+            key,
+            clock: clock::system(),
+        })
+    }
+
+    /// The encoded signature texts of the request and the timestamp text found in the
+    /// signature header (bounded by the shared entry parser).
+    fn read_entries<'r>(
+        &self,
+        request: &WebhookRequest<'r>,
+    ) -> Result<(Vec<&'r str>, Option<&'r str>), VerifyError> {
+        let mut entries = Vec::new();
+        let timestamp = for_each_signature_entry(
+            &self.format,
+            &self.signature_header,
+            request,
+            |text| entries.push(text),
+        )?;
+        Ok((entries, timestamp))
+    }
+
+    /// Decode the entries into signatures of this algorithm; undecodable ones are skipped.
+    fn decode_entries(&self, entries: &[&str]) -> Vec<Candidate> {
+        entries
+            .iter()
+            .filter_map(|text| {
+                let bytes = self.encoding.decode(text)?;
+                Candidate::parse(self.algorithm, bytes)
+            })
+            .collect()
+    }
+
+    /// The signed content.
+    fn signed_content(
+        &self,
+        body: &[u8],
+        method: &str,
+        url: Option<&str>,
+        timestamp: Option<&str>,
+        message_id: Option<&str>,
+    ) -> Result<Vec<u8>, &'static str> {
+        let mut out = Vec::with_capacity(body.len().saturating_add(64));
+        for part in &self.content {
+            match part {
+                Part::Body => out.extend_from_slice(body),
+                Part::Timestamp => out.extend_from_slice(timestamp.unwrap_or_default().as_bytes()),
+                Part::MessageId => out.extend_from_slice(message_id.unwrap_or_default().as_bytes()),
+                Part::Url => match url {
+                    Some(url) => out.extend_from_slice(url.as_bytes()),
+                    None => return Err("the public url of this endpoint is not configured"),
+                },
+                Part::Method => out.extend_from_slice(method.as_bytes()),
+                Part::SortedFormParams => {
+                    for (k, v) in sorted_form_params(body) {
+                        out.extend_from_slice(k.as_bytes());
+                        out.extend_from_slice(v.as_bytes());
+                    }
+                }
+                Part::Literal(text) => out.extend_from_slice(text.as_bytes()),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One decoded signature of the scheme's algorithm.
+enum Candidate {
+    Ed25519(ed25519_dalek::Signature),
+    P256(p256::ecdsa::Signature),
+    Rsa(Vec<u8>),
+}
+
+impl Candidate {
+    fn parse(algorithm: AsymmetricAlgorithm, bytes: Vec<u8>) -> Option<Self> {
+        match algorithm {
+            AsymmetricAlgorithm::Ed25519 => ed25519_dalek::Signature::from_slice(&bytes)
+                .ok()
+                .map(Self::Ed25519),
+            // DER only: a raw 64-byte `r ‖ s` is not a DER sequence and fails here.
+            AsymmetricAlgorithm::EcdsaP256Sha256 => (bytes.len() <= MAX_P256_DER)
+                .then(|| p256::ecdsa::Signature::from_der(&bytes).ok())
+                .flatten()
+                .map(Self::P256),
+            AsymmetricAlgorithm::RsaPkcs1v15Sha256 | AsymmetricAlgorithm::RsaPkcs1v15Sha1 => {
+                (!bytes.is_empty() && bytes.len() <= MAX_RSA_SIGNATURE).then_some(Self::Rsa(bytes))
+            }
+        }
+    }
+
+    /// The bytes that identify this signature for replay detection: the low-S form for ECDSA
+    /// (so the malleated twin of a signature is the same delivery), the signature otherwise.
+    fn replay_bytes(&self) -> Vec<u8> {
+        match self {
+            Self::Ed25519(sig) => sig.to_bytes().to_vec(),
+            Self::P256(sig) => sig.normalize_s().unwrap_or(*sig).to_bytes().to_vec(),
+            Self::Rsa(bytes) => bytes.clone(),
+        }
+    }
+}
+
+/// The content in the form each algorithm verifies: the message itself for Ed25519, its
+/// digest (computed once per request) for ECDSA and RSA.
+enum Prepared {
+    Message(Vec<u8>),
+    Sha256([u8; 32]),
+    Sha1([u8; 20]),
+}
+
+impl Prepared {
+    fn new(algorithm: AsymmetricAlgorithm, content: Vec<u8>) -> Self {
+        match algorithm {
+            AsymmetricAlgorithm::Ed25519 => Self::Message(content),
+            AsymmetricAlgorithm::EcdsaP256Sha256 | AsymmetricAlgorithm::RsaPkcs1v15Sha256 => {
+                Self::Sha256(Sha256::digest(&content).into())
+            }
+            AsymmetricAlgorithm::RsaPkcs1v15Sha1 => Self::Sha1(sha1::Sha1::digest(&content).into()),
+        }
+    }
+
+    fn verifies(&self, key: &PublicMaterial, candidate: &Candidate) -> bool {
+        match (self, key, candidate) {
+            (Self::Message(msg), PublicMaterial::Ed25519(key), Candidate::Ed25519(sig)) => {
+                key.verify_strict(msg, sig).is_ok()
+            }
+            (Self::Sha256(digest), PublicMaterial::P256(key), Candidate::P256(sig)) => {
+                key.verify_prehash(digest, sig).is_ok()
+            }
+            (Self::Sha256(digest), PublicMaterial::Rsa(key), Candidate::Rsa(sig)) => key
+                .verify(Pkcs1v15Sign::new::<Sha256>(), digest, sig)
+                .is_ok(),
+            (Self::Sha1(digest), PublicMaterial::Rsa(key), Candidate::Rsa(sig)) => {
+                key.verify(sha1_padding(), digest, sig).is_ok()
+            }
+            _ => false,
+        }
+    }
+}
+
+fn signing_failed<E>(_: E) -> SignError {
+    SignError::new("signing failed")
+}
+
+fn sha1_padding() -> Pkcs1v15Sign {
+    Pkcs1v15Sign {
+        hash_len: Some(20),
+        prefix: Box::new(SHA1_DIGEST_INFO),
+    }
+}
+
+/// Verifies requests of one [`AsymmetricScheme`] against a [`PublicKeyRing`].
+///
+/// Every entry of the signature header (at most 16, in at most 8 KiB) is tried against every
+/// active key; entries that do not decode, or are not a signature of the algorithm, are
+/// skipped. No match is `InvalidSignature` (401). The signature is checked first, then the
+/// timestamp's freshness. `Debug` shows the scheme, the number of keys and the freshness
+/// policy, never a key.
+///
+/// Build one with [`AsymmetricScheme::verifier`] or a preset (`provider::sendgrid`,
+/// `provider::discord`, …).
+#[derive(Clone)]
+pub struct AsymmetricVerifier {
+    scheme: Arc<AsymmetricScheme>,
+    keys: PublicKeyRing,
+    freshness: Freshness,
+}
+
+impl fmt::Debug for AsymmetricVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsymmetricVerifier")
+            .field("scheme", &self.scheme.name)
+            .field("algorithm", &self.scheme.algorithm)
+            .field("keys", &self.keys.len())
+            .field("freshness", &self.freshness)
+            .finish()
+    }
+}
+
+impl AsymmetricVerifier {
+    /// Use this freshness policy (tolerance and clock). The clock also decides which keys
+    /// have expired.
+    #[must_use]
+    pub fn freshness(mut self, freshness: Freshness) -> Self {
+        self.freshness = freshness;
+        self
+    }
+
+    /// The scheme.
+    #[must_use]
+    pub fn scheme(&self) -> &AsymmetricScheme {
+        &self.scheme
+    }
+}
+
+impl Verifier for AsymmetricVerifier {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        let scheme = &*self.scheme;
+        let (entries, ts_in_sig) = scheme.read_entries(request)?;
+        let timestamp = match &scheme.timestamp {
+            TimestampSource::None => None,
+            TimestampSource::Header(name, format) => {
+                let text = request.require_single(name)?;
+                Some((text, format.parse_ms(name, text)?))
+            }
+            TimestampSource::SignatureHeader(format) => {
+                let name = &*scheme.signature_header;
+                let text =
+                    ts_in_sig.ok_or_else(|| VerifyError::malformed_header(name, "no timestamp"))?;
+                Some((text, format.parse_ms(name, text)?))
+            }
+        };
+        let message_id = match &scheme.message_id_header {
+            Some(name) => Some(request.require_single(name)?),
+            None => None,
+        };
+        let candidates = scheme.decode_entries(&entries);
+        if candidates.is_empty() {
+            return Err(VerifyError::invalid_signature());
+        }
+        let content = scheme
+            .signed_content(
+                request.body(),
+                request.method(),
+                request.url(),
+                timestamp.map(|(text, _)| text),
+                message_id,
+            )
+            .map_err(|why| VerifyError::new(VerifyErrorKind::NotConfigured).with_message(why))?;
+        let prepared = Prepared::new(scheme.algorithm, content);
+        let now = self.freshness.now_ms();
+        let (key, candidate) = self
+            .keys
+            .active(now)
+            .find_map(|key| {
+                candidates
+                    .iter()
+                    .find(|c| prepared.verifies(key.material(), c))
+                    .map(|c| (key, c))
+            })
+            .ok_or_else(VerifyError::invalid_signature)?;
+        let mut proof = Proof::new(scheme.name.clone()).with_key_id(key.id());
+        if let Some((_, ms)) = timestamp {
+            self.freshness.check_ms(ms)?;
+            proof = proof.with_timestamp_ms(ms);
+        }
+        if let Some(id) = message_id {
+            proof = proof.with_message_id(id);
+        }
+        Ok(proof.with_signature(&candidate.replay_bytes()))
+    }
+}
+
+/// Signs deliveries for one [`AsymmetricScheme`], producing the headers a real sender sends.
+///
+/// Ed25519 and RSA PKCS#1 v1.5 signatures are deterministic; ECDSA signatures here are too
+/// (RFC 6979), but a real sender's are usually random: compare ECDSA signatures by verifying
+/// them, never byte for byte. `Debug` never shows the key.
+///
+/// # Security
+///
+/// See [`PrivateKey`] about RSA signing: meant for tests.
+#[derive(Clone)]
+pub struct AsymmetricSigner {
+    scheme: Arc<AsymmetricScheme>,
+    key: PrivateKey,
+    clock: SharedClock,
+}
+
+impl fmt::Debug for AsymmetricSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsymmetricSigner")
+            .field("scheme", &self.scheme.name)
+            .field("algorithm", &self.scheme.algorithm)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsymmetricSigner {
+    /// Read unset timestamps from this clock.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The scheme.
+    #[must_use]
+    pub fn scheme(&self) -> &AsymmetricScheme {
+        &self.scheme
+    }
+
+    /// The raw signature bytes over `content`.
+    fn raw_signature(&self, content: &[u8]) -> Result<Vec<u8>, SignError> {
+        match (self.scheme.algorithm, self.key.material()) {
+            (AsymmetricAlgorithm::Ed25519, PrivateMaterial::Ed25519(key)) => {
+                Ok(key.sign(content).to_bytes().to_vec())
+            }
+            (AsymmetricAlgorithm::EcdsaP256Sha256, PrivateMaterial::P256(key)) => {
+                let digest: [u8; 32] = Sha256::digest(content).into();
+                let sig: p256::ecdsa::Signature =
+                    key.sign_prehash(&digest).map_err(signing_failed)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            (AsymmetricAlgorithm::RsaPkcs1v15Sha256, PrivateMaterial::Rsa(key)) => key
+                .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(content))
+                .map_err(signing_failed),
+            (AsymmetricAlgorithm::RsaPkcs1v15Sha1, PrivateMaterial::Rsa(key)) => key
+                .sign(sha1_padding(), &sha1::Sha1::digest(content))
+                .map_err(signing_failed),
+            // Construction checked the key type; stay total anyway.
+            _ => Err(SignError::new(
+                "the key does not match the scheme's algorithm",
+            )),
+        }
+    }
+
+    /// The encoded signature over `message` with an explicit timestamp text and id (used by
+    /// presets that lay out headers of their own).
+    pub(crate) fn signature(
+        &self,
+        message: &Outgoing<'_>,
+        timestamp: Option<&str>,
+        message_id: Option<&str>,
+    ) -> Result<String, SignError> {
+        let scheme = &*self.scheme;
+        let content = scheme
+            .signed_content(
+                message.body(),
+                message.method_str(),
+                message.url_str(),
+                timestamp,
+                message_id,
+            )
+            .map_err(SignError::new)?;
+        Ok(scheme.encoding.encode(&self.raw_signature(&content)?))
+    }
+}
+
+impl Signer for AsymmetricSigner {
+    fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
+        let scheme = &*self.scheme;
+        let ts_ms = message.timestamp().unwrap_or_else(|| self.clock.now_ms());
+        let timestamp = match &scheme.timestamp {
+            TimestampSource::None => None,
+            TimestampSource::Header(_, format) | TimestampSource::SignatureHeader(format) => {
+                Some(format.format_ms(ts_ms))
+            }
+        };
+        let id = scheme
+            .message_id_header
+            .as_ref()
+            .map(|_| message.id_or_random());
+        let sig = self.signature(message, timestamp.as_deref(), id.as_deref())?;
+        let mut headers = SignedHeaders::new();
+        if let (Some(name), Some(id)) = (&scheme.message_id_header, &id) {
+            headers.push(name.to_string(), id.to_string());
+        }
+        if let (TimestampSource::Header(name, _), Some(ts)) = (&scheme.timestamp, &timestamp) {
+            headers.push(name.to_string(), ts.clone());
+        }
+        let value = match &scheme.format {
+            SignatureFormat::Single { prefix } => format!("{prefix}{sig}"),
+            SignatureFormat::KeyValue {
+                separator,
+                signature_key,
+                timestamp_key,
+            } => match (timestamp_key, &timestamp) {
+                (Some(tk), Some(ts)) => format!("{tk}={ts}{separator}{signature_key}={sig}"),
+                _ => format!("{signature_key}={sig}"),
+            },
+            SignatureFormat::Versioned { version } => format!("{version},{sig}"),
+        };
+        headers.push(scheme.signature_header.to_string(), value);
+        Ok(headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_types_must_match_the_algorithm() {
+        let ed = PrivateKey::generate_ed25519();
+        let scheme = AsymmetricScheme::new("x", AsymmetricAlgorithm::EcdsaP256Sha256, "sig");
+        let err = scheme
+            .clone()
+            .verifier(ed.public_key())
+            .expect_err("wrong key type");
+        assert!(err.to_string().contains("Ed25519"), "{err}");
+        assert!(scheme.clone().signer(ed).is_err());
+        assert!(scheme.verifier(PublicKeyRing::new()).is_err());
+    }
+}

@@ -1,0 +1,1216 @@
+//! JWT bearer tokens ([`JwtBearer`]) and their signer twin ([`JwtSigner`]), on `jsonwebtoken`.
+//!
+//! `jsonwebtoken` checks the signature; every claim (`exp`, `nbf`, `iat`, `iss`, `aud`, the
+//! body digest) is checked here, against the injected clock, with arithmetic that cannot
+//! overflow.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind, EncodingKey, Header, Validation};
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
+use rsa::traits::PublicKeyParts as _;
+use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::clock::{self, SharedClock};
+use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
+use crate::request::WebhookRequest;
+use crate::scheme::token::{DEFAULT_REALM, authorization_credentials, quoted};
+use crate::secret::Secret;
+use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
+use crate::verify::{Proof, Verifier};
+
+/// Longest `Authorization` header accepted for a bearer token, in bytes. An RS512 token with a
+/// generous set of claims stays well under it.
+const MAX_TOKEN_HEADER: usize = 8 * 1024;
+/// Most keys one verifier holds: a token without `kid` may be tried against each.
+const MAX_KEYS: usize = 64;
+/// Largest JWKS document accepted, in bytes.
+const MAX_JWKS: usize = 256 * 1024;
+
+/// A JWS signature algorithm. `none` does not exist here, by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JwtAlgorithm {
+    /// HMAC with SHA-256.
+    Hs256,
+    /// HMAC with SHA-384.
+    Hs384,
+    /// HMAC with SHA-512.
+    Hs512,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    Rs384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    Rs512,
+    /// RSASSA-PSS with SHA-256.
+    Ps256,
+    /// RSASSA-PSS with SHA-384.
+    Ps384,
+    /// RSASSA-PSS with SHA-512.
+    Ps512,
+    /// ECDSA on P-256 with SHA-256.
+    Es256,
+    /// EdDSA on Ed25519.
+    EdDsa,
+}
+
+/// What kind of key an algorithm needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Hmac,
+    Rsa,
+    Ec,
+    Ed,
+}
+
+impl Family {
+    fn algorithms(self) -> &'static [JwtAlgorithm] {
+        use JwtAlgorithm as A;
+        match self {
+            Self::Hmac => &[A::Hs256, A::Hs384, A::Hs512],
+            Self::Rsa => &[A::Rs256, A::Rs384, A::Rs512, A::Ps256, A::Ps384, A::Ps512],
+            Self::Ec => &[A::Es256],
+            Self::Ed => &[A::EdDsa],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Hmac => "hmac",
+            Self::Rsa => "rsa",
+            Self::Ec => "ec p-256",
+            Self::Ed => "ed25519",
+        }
+    }
+}
+
+impl JwtAlgorithm {
+    /// The name used in a JWS header, e.g. `RS256`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256",
+            Self::Hs384 => "HS384",
+            Self::Hs512 => "HS512",
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Ps384 => "PS384",
+            Self::Ps512 => "PS512",
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    fn family(self) -> Family {
+        match self {
+            Self::Hs256 | Self::Hs384 | Self::Hs512 => Family::Hmac,
+            Self::Rs256 | Self::Rs384 | Self::Rs512 | Self::Ps256 | Self::Ps384 | Self::Ps512 => {
+                Family::Rsa
+            }
+            Self::Es256 => Family::Ec,
+            Self::EdDsa => Family::Ed,
+        }
+    }
+
+    fn to_jwt(self) -> Algorithm {
+        match self {
+            Self::Hs256 => Algorithm::HS256,
+            Self::Hs384 => Algorithm::HS384,
+            Self::Hs512 => Algorithm::HS512,
+            Self::Rs256 => Algorithm::RS256,
+            Self::Rs384 => Algorithm::RS384,
+            Self::Rs512 => Algorithm::RS512,
+            Self::Ps256 => Algorithm::PS256,
+            Self::Ps384 => Algorithm::PS384,
+            Self::Ps512 => Algorithm::PS512,
+            Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
+        }
+    }
+
+    /// The algorithm of a token header; `None` for ones this crate does not accept (ES384).
+    fn from_jwt(alg: Algorithm) -> Option<Self> {
+        Some(match alg {
+            Algorithm::HS256 => Self::Hs256,
+            Algorithm::HS384 => Self::Hs384,
+            Algorithm::HS512 => Self::Hs512,
+            Algorithm::RS256 => Self::Rs256,
+            Algorithm::RS384 => Self::Rs384,
+            Algorithm::RS512 => Self::Rs512,
+            Algorithm::PS256 => Self::Ps256,
+            Algorithm::PS384 => Self::Ps384,
+            Algorithm::PS512 => Self::Ps512,
+            Algorithm::ES256 => Self::Es256,
+            Algorithm::EdDSA => Self::EdDsa,
+            _ => return None,
+        })
+    }
+
+    fn from_jwk(alg: KeyAlgorithm) -> Option<Self> {
+        Some(match alg {
+            KeyAlgorithm::HS256 => Self::Hs256,
+            KeyAlgorithm::HS384 => Self::Hs384,
+            KeyAlgorithm::HS512 => Self::Hs512,
+            KeyAlgorithm::RS256 => Self::Rs256,
+            KeyAlgorithm::RS384 => Self::Rs384,
+            KeyAlgorithm::RS512 => Self::Rs512,
+            KeyAlgorithm::PS256 => Self::Ps256,
+            KeyAlgorithm::PS384 => Self::Ps384,
+            KeyAlgorithm::PS512 => Self::Ps512,
+            KeyAlgorithm::ES256 => Self::Es256,
+            KeyAlgorithm::EdDSA => Self::EdDsa,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for JwtAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Smallest RSA modulus accepted, in bits.
+const MIN_RSA_BITS: usize = 2048;
+
+/// Whether `key` can verify `alg` signatures: checked once at start-up, so a key of the wrong
+/// shape is a configuration error rather than a rejection of every delivery.
+fn decoding_key_fits(key: &DecodingKey, alg: JwtAlgorithm) -> bool {
+    match alg.family() {
+        // jsonwebtoken parses RSA keys only when verifying: parse here, and refuse short ones.
+        Family::Rsa => {
+            let public = match key.kind() {
+                DecodingKeyKind::SecretOrDer(der) => RsaPublicKey::from_pkcs1_der(der).ok(),
+                DecodingKeyKind::RsaModulusExponent { n, e } => {
+                    RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e)).ok()
+                }
+            };
+            public.is_some_and(|k| k.n().bits() >= MIN_RSA_BITS)
+        }
+        // Its Ed25519 verifier slices the first 32 bytes without checking the length.
+        Family::Ed => {
+            key.try_get_as_bytes().is_ok_and(|b| b.len() == 32)
+                && jsonwebtoken::crypto::verify("", b"", key, alg.to_jwt()).is_ok()
+        }
+        // With an empty signature the only error path is building the verifier from the key.
+        Family::Hmac | Family::Ec => {
+            jsonwebtoken::crypto::verify("", b"", key, alg.to_jwt()).is_ok()
+        }
+    }
+}
+
+/// One key a [`JwtBearer`] accepts signatures of: the key material, bound to its algorithm
+/// family, an optional key id (matched against the token's `kid`), and the algorithms
+/// allowed with it.
+///
+/// The allowlist defaults to every algorithm of the key's family (HMAC: HS256/384/512; RSA:
+/// RS256/384/512 and PS256/384/512; P-256: ES256; Ed25519: EdDSA) and can only be narrowed
+/// within it, so a public RSA key can never be used as an HMAC secret.
+///
+/// `Debug` shows the id, family and algorithms, never key material.
+#[derive(Clone)]
+pub struct JwtKey {
+    id: Option<String>,
+    family: Family,
+    key: DecodingKey,
+    algorithms: Vec<JwtAlgorithm>,
+}
+
+impl JwtKey {
+    fn of(family: Family, key: DecodingKey) -> Self {
+        Self {
+            id: None,
+            family,
+            key,
+            algorithms: family.algorithms().to_vec(),
+        }
+    }
+
+    /// A shared HMAC secret (HS256, HS384, HS512).
+    #[must_use]
+    pub fn hmac(secret: Secret) -> Self {
+        Self::of(
+            Family::Hmac,
+            DecodingKey::from_secret(secret.expose_secret()),
+        )
+    }
+
+    /// An RSA public key in PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`), for RS256/384/512 and
+    /// PS256/384/512.
+    ///
+    /// # Errors
+    ///
+    /// The PEM is not an RSA public key, or its modulus is shorter than 2048 bits.
+    pub fn rsa_pem(pem: &[u8]) -> Result<Self, ConfigError> {
+        let key = DecodingKey::from_rsa_pem(pem)
+            .map_err(|_| ConfigError::new("jwt key is not an rsa public key pem"))?;
+        Self::checked(Family::Rsa, key, "jwt key is not an rsa public key pem")
+    }
+
+    /// An ECDSA P-256 public key in PEM (`PUBLIC KEY`), for ES256.
+    ///
+    /// # Errors
+    ///
+    /// The PEM is not a P-256 public key (other curves are refused).
+    pub fn ec_pem(pem: &[u8]) -> Result<Self, ConfigError> {
+        let key = DecodingKey::from_ec_pem(pem)
+            .map_err(|_| ConfigError::new("jwt key is not an ec public key pem"))?;
+        Self::checked(Family::Ec, key, "jwt key is not a p-256 public key pem")
+    }
+
+    /// An Ed25519 public key in PEM (`PUBLIC KEY`), for EdDSA.
+    ///
+    /// # Errors
+    ///
+    /// The PEM is not an Ed25519 public key.
+    pub fn ed25519_pem(pem: &[u8]) -> Result<Self, ConfigError> {
+        let key = DecodingKey::from_ed_pem(pem)
+            .map_err(|_| ConfigError::new("jwt key is not an ed25519 public key pem"))?;
+        Self::checked(Family::Ed, key, "jwt key is not an ed25519 public key pem")
+    }
+
+    fn checked(family: Family, key: DecodingKey, why: &'static str) -> Result<Self, ConfigError> {
+        let fits = family
+            .algorithms()
+            .first()
+            .is_some_and(|alg| decoding_key_fits(&key, *alg));
+        if fits {
+            Ok(Self::of(family, key))
+        } else {
+            Err(ConfigError::new(why))
+        }
+    }
+
+    /// The signature keys of a JWKS document (RFC 7517), each with its `kid`.
+    ///
+    /// Usable keys are RSA (2048 bits or more), EC P-256 and Ed25519 public keys. A key's `alg`, when present,
+    /// becomes its only allowed algorithm. Keys marked for encryption (`"use": "enc"`), keys of
+    /// other curves or algorithms, and symmetric (`oct`) keys, which do not belong in a
+    /// published key set, are skipped.
+    ///
+    /// # Errors
+    ///
+    /// The document is not a JWKS, is larger than 256 KiB, or holds no usable key.
+    pub fn from_jwks(json: &str) -> Result<Vec<Self>, ConfigError> {
+        if json.len() > MAX_JWKS {
+            return Err(ConfigError::new("jwks document is larger than 256 KiB"));
+        }
+        // The parser's message may quote the document; report only the position.
+        let set: JwkSet = serde_json::from_str(json).map_err(|e| {
+            ConfigError::new(format!(
+                "jwks document is not valid (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let keys: Vec<Self> = set.keys.iter().filter_map(Self::from_jwk).collect();
+        if keys.is_empty() {
+            return Err(ConfigError::new(
+                "jwks document has no usable signature key",
+            ));
+        }
+        Ok(keys)
+    }
+
+    fn from_jwk(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Self> {
+        if matches!(
+            jwk.common.public_key_use,
+            Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
+        ) {
+            return None;
+        }
+        let family = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Family::Rsa,
+            AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Family::Ec,
+            AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => Family::Ed,
+            _ => return None,
+        };
+        let algorithms = match jwk.common.key_algorithm {
+            None => family.algorithms().to_vec(),
+            Some(alg) => {
+                let alg = JwtAlgorithm::from_jwk(alg)?;
+                if alg.family() != family {
+                    return None;
+                }
+                vec![alg]
+            }
+        };
+        let key = DecodingKey::from_jwk(jwk).ok()?;
+        if !algorithms.iter().all(|alg| decoding_key_fits(&key, *alg)) {
+            return None;
+        }
+        Some(Self {
+            id: jwk.common.key_id.clone(),
+            family,
+            key,
+            algorithms,
+        })
+    }
+
+    /// Name this key; a token whose header has a `kid` is checked only against keys of that
+    /// id and keys without one.
+    #[must_use]
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Narrow the algorithms allowed with this key.
+    ///
+    /// # Errors
+    ///
+    /// An empty list, or an algorithm of another family than the key's (e.g. HS256 with an
+    /// RSA key): that is the key-confusion mistake this type exists to prevent.
+    pub fn with_algorithms(
+        mut self,
+        algorithms: impl IntoIterator<Item = JwtAlgorithm>,
+    ) -> Result<Self, ConfigError> {
+        let mut list: Vec<JwtAlgorithm> = Vec::new();
+        for alg in algorithms {
+            if alg.family() != self.family {
+                return Err(ConfigError::new(format!(
+                    "jwt algorithm {alg} cannot be used with an {} key",
+                    self.family.name()
+                )));
+            }
+            if !list.contains(&alg) {
+                list.push(alg);
+            }
+        }
+        if list.is_empty() {
+            return Err(ConfigError::new("jwt key has an empty algorithm list"));
+        }
+        self.algorithms = list;
+        Ok(self)
+    }
+
+    /// The key id, if any.
+    #[must_use]
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The algorithms allowed with this key.
+    #[must_use]
+    pub fn algorithms(&self) -> &[JwtAlgorithm] {
+        &self.algorithms
+    }
+}
+
+impl fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtKey")
+            .field("id", &self.id)
+            .field("family", &self.family.name())
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Verifies a JWT sent as `Authorization: Bearer <token>` (RFC 7519, RFC 6750).
+///
+/// In order: the token's header `alg` must be allowed for the key that verifies it (`none`
+/// never is; a key is bound to its family, so an HS256 token is never checked with an RSA
+/// public key); the signature is checked by `jsonwebtoken`; then the claims, here, against the
+/// injected clock:
+///
+/// - `exp` is required and must be a number (integer or not); the token is refused from
+///   `exp + leeway` on.
+/// - `nbf`, when present, must be a number, and the token is refused before `nbf - leeway`.
+/// - `iat`, when present, must be a number no later than `now + leeway`.
+/// - `iss` must be one of the configured issuers, when any is configured.
+/// - `aud` (a string or an array of strings) must name a configured audience, when any is
+///   configured. A token naming an audience is refused when none is configured
+///   (RFC 7519 §4.1.3).
+/// - `sub` and `jti`, when present, must be strings; no claim may appear twice.
+/// - the body-digest claim, when configured ([`body_digest_claim`](Self::body_digest_claim)),
+///   must equal the unpadded base64url SHA-256 of the raw body, compared in constant time.
+///
+/// Leeway defaults to 60 s. Time arithmetic is done in 128-bit milliseconds with huge and
+/// fractional values clamped, so no claim can overflow it; non-numeric time claims are
+/// refused. Header fields `jwk`, `jku`, `x5u` and `x5c` are ignored (keys come only from the
+/// configuration) and a `crit` header is refused, as no extension is understood.
+///
+/// Key selection: a token with a `kid` is checked against the keys of that id plus keys
+/// configured without an id; an unknown `kid` is refused. A token without `kid` is checked
+/// against every key whose allowlist holds its `alg` (at most 64 keys), the first that
+/// verifies wins.
+///
+/// Outcomes:
+/// - Succeeds with a [`Proof`] of scheme `jwt`: key id the token's `kid` (or the matched key's
+///   id), subject `sub`, message id `jti`, timestamp `iat`.
+/// - Rejects with 401 `MissingCredentials` when there is no `Authorization` header or it names
+///   another scheme, with `WWW-Authenticate: Bearer realm="webhook"`.
+/// - Rejects with 401 `InvalidCredentials` for any bad token, with `WWW-Authenticate: Bearer
+///   realm="webhook", error="invalid_token"`.
+///
+/// Errors name the failed check (``claim `exp` ``…), never the token or a claim's value.
+///
+/// A sender that sets `jti` should mint one token per delivery: the pipeline uses the message
+/// id for replay protection.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use webhook_core::{FixedClock, JwtBearer, JwtSigner, Outgoing, Secret, Signer, Verifier,
+///     VerifyErrorKind, WebhookRequest};
+///
+/// let secret = Secret::from_text("a shared secret of at least 32 bytes!")?;
+/// let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+/// let verifier = JwtBearer::hmac(secret.clone())
+///     .issuer("https://sender.example")
+///     .audience("orders-webhook")
+///     .body_digest_claim("body_sha256")
+///     .clock(clock.clone());
+///
+/// // The sender's side: a token bound to this body, valid for 5 minutes.
+/// let signer = JwtSigner::hmac(secret.clone())
+///     .issuer("https://sender.example")
+///     .audience("orders-webhook")
+///     .body_digest_claim("body_sha256")
+///     .ttl(Duration::from_secs(300))
+///     .clock(clock.clone());
+/// let body = br#"{"order":42}"#;
+/// let headers = signer.sign(&Outgoing::new(body).id("msg_1")).unwrap();
+///
+/// let proof = verifier.verify(&headers.apply(WebhookRequest::new(body))).unwrap();
+/// assert_eq!((proof.scheme(), proof.message_id()), ("jwt", Some("msg_1")));
+///
+/// // Another body: the token does not cover it.
+/// let tampered = headers.apply(WebhookRequest::new(br#"{"order":43}"#));
+/// assert_eq!(verifier.verify(&tampered).unwrap_err().kind(), VerifyErrorKind::InvalidCredentials);
+///
+/// // Ten minutes later the token has expired.
+/// clock.advance(Duration::from_secs(600));
+/// let err = verifier.verify(&headers.apply(WebhookRequest::new(body))).unwrap_err();
+/// assert_eq!(err.www_authenticate(), Some(r#"Bearer realm="webhook", error="invalid_token""#));
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct JwtBearer {
+    keys: Vec<JwtKey>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: Duration,
+    clock: SharedClock,
+    body_digest_claim: Option<Cow<'static, str>>,
+    realm: String,
+}
+
+impl JwtBearer {
+    /// Accept tokens signed by any of `keys`.
+    ///
+    /// # Errors
+    ///
+    /// No key, or more than 64.
+    pub fn new(keys: impl IntoIterator<Item = JwtKey>) -> Result<Self, ConfigError> {
+        let keys: Vec<JwtKey> = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Err(ConfigError::new("jwt verifier has no key"));
+        }
+        if keys.len() > MAX_KEYS {
+            return Err(ConfigError::new("jwt verifier has more than 64 keys"));
+        }
+        Ok(Self {
+            keys,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: Duration::from_secs(60),
+            clock: clock::system(),
+            body_digest_claim: None,
+            realm: quoted(DEFAULT_REALM),
+        })
+    }
+
+    /// Accept HS256/HS384/HS512 tokens signed with a shared `secret`.
+    #[must_use]
+    pub fn hmac(secret: Secret) -> Self {
+        Self {
+            keys: vec![JwtKey::hmac(secret)],
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: Duration::from_secs(60),
+            clock: clock::system(),
+            body_digest_claim: None,
+            realm: quoted(DEFAULT_REALM),
+        }
+    }
+
+    /// Accept tokens signed by the keys of a JWKS document; see [`JwtKey::from_jwks`].
+    ///
+    /// # Errors
+    ///
+    /// As [`JwtKey::from_jwks`], or more than 64 usable keys.
+    pub fn from_jwks(json: &str) -> Result<Self, ConfigError> {
+        Self::new(JwtKey::from_jwks(json)?)
+    }
+
+    /// Accept this issuer (`iss`); call again to accept several. Once one is set, `iss` is
+    /// required.
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accept this audience (`aud`); call again to accept several. Once one is set, `aud` is
+    /// required and must name one of them.
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s).
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Read "now" from this clock.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Require the claim `name` to hold the SHA-256 of the raw body, encoded as unpadded
+    /// base64url (43 characters), binding the token to this one body. Nothing else (hex,
+    /// padding, the standard alphabet) is accepted.
+    #[must_use]
+    pub fn body_digest_claim(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.body_digest_claim = Some(name.into());
+        self
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges (default `webhook`).
+    #[must_use]
+    pub fn realm(mut self, realm: &str) -> Self {
+        self.realm = quoted(realm);
+        self
+    }
+
+    fn missing(&self) -> VerifyError {
+        VerifyError::new(VerifyErrorKind::MissingCredentials)
+            .with_message("missing bearer token in header `authorization`")
+            .with_www_authenticate(format!("Bearer realm={}", self.realm))
+    }
+
+    fn invalid(&self, why: impl Into<Cow<'static, str>>) -> VerifyError {
+        VerifyError::new(VerifyErrorKind::InvalidCredentials)
+            .with_message(why)
+            .with_www_authenticate(format!(
+                "Bearer realm={}, error=\"invalid_token\"",
+                self.realm
+            ))
+    }
+
+    /// The token text, or why there is none.
+    fn token<'a>(&self, request: &WebhookRequest<'a>) -> Result<&'a str, VerifyError> {
+        let raw = match authorization_credentials(request, "Bearer", MAX_TOKEN_HEADER) {
+            Ok(Some(raw)) => raw,
+            Ok(None) => return Err(self.missing()),
+            Err(why) => return Err(self.invalid(why)),
+        };
+        if raw.is_empty() {
+            return Err(self.invalid("empty bearer token"));
+        }
+        // A JWS compact serialization: three base64url segments.
+        let well_formed = raw
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && raw.iter().filter(|b| **b == b'.').count() == 2;
+        if !well_formed {
+            return Err(self.invalid("bearer token is not a jwt"));
+        }
+        std::str::from_utf8(raw).map_err(|_| self.invalid("bearer token is not a jwt"))
+    }
+
+    /// Check the claims of a token whose signature verified.
+    fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        body: &[u8],
+    ) -> Result<Checked, VerifyError> {
+        let now = i128::from(self.clock.now_ms());
+        let leeway = i128::try_from(self.leeway.as_millis()).unwrap_or(i128::MAX);
+
+        let exp = self
+            .time_claim(claims, "exp")?
+            .ok_or_else(|| self.invalid("claim `exp` is missing"))?;
+        if now >= exp.saturating_add(leeway) {
+            return Err(self.invalid("bearer token has expired"));
+        }
+        if let Some(nbf) = self.time_claim(claims, "nbf")?
+            && now < nbf.saturating_sub(leeway)
+        {
+            return Err(self.invalid("bearer token is not valid yet (`nbf`)"));
+        }
+        let iat = match self.time_claim(claims, "iat")? {
+            Some(iat) => {
+                if iat > now.saturating_add(leeway) {
+                    return Err(self.invalid("claim `iat` is in the future"));
+                }
+                Some(i64::try_from(iat).map_err(|_| self.invalid("claim `iat` is out of range"))?)
+            }
+            None => None,
+        };
+
+        if !self.issuers.is_empty() {
+            let iss = self
+                .string_claim(claims, "iss")?
+                .ok_or_else(|| self.invalid("claim `iss` is missing"))?;
+            if !self.issuers.iter().any(|i| i == iss) {
+                return Err(self.invalid("claim `iss` is not an accepted issuer"));
+            }
+        }
+
+        self.check_audience(claims)?;
+
+        if let Some(name) = &self.body_digest_claim {
+            let claimed = match claims.get(name.as_ref()) {
+                None => return Err(self.invalid(format!("claim `{name}` is missing"))),
+                Some(Value::String(s)) => s.as_bytes(),
+                Some(_) => return Err(self.invalid(format!("claim `{name}` is not a string"))),
+            };
+            let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(body));
+            if !bool::from(claimed.ct_eq(expected.as_bytes())) {
+                return Err(self.invalid(format!("claim `{name}` does not match the body")));
+            }
+        }
+
+        Ok(Checked {
+            iat_ms: iat,
+            subject: self.string_claim(claims, "sub")?.map(str::to_owned),
+            jti: self.string_claim(claims, "jti")?.map(str::to_owned),
+        })
+    }
+
+    fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), VerifyError> {
+        let named: Vec<&str> = match claims.get("aud") {
+            None => Vec::new(),
+            Some(Value::String(aud)) => vec![aud.as_str()],
+            Some(Value::Array(list)) => list
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Option<Vec<&str>>>()
+                .ok_or_else(|| self.invalid("claim `aud` is not a string or string array"))?,
+            Some(_) => {
+                return Err(self.invalid("claim `aud` is not a string or string array"));
+            }
+        };
+        if self.audiences.is_empty() {
+            if named.is_empty() {
+                return Ok(());
+            }
+            return Err(self.invalid("claim `aud` names an audience but none is configured"));
+        }
+        if named.is_empty() {
+            return Err(self.invalid("claim `aud` is missing"));
+        }
+        if named
+            .iter()
+            .any(|aud| self.audiences.iter().any(|a| a == aud))
+        {
+            Ok(())
+        } else {
+            Err(self.invalid("claim `aud` does not name this receiver"))
+        }
+    }
+
+    fn string_claim<'c>(
+        &self,
+        claims: &'c Map<String, Value>,
+        name: &'static str,
+    ) -> Result<Option<&'c str>, VerifyError> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.invalid(format!("claim `{name}` is not a string"))),
+        }
+    }
+
+    /// A NumericDate claim in Unix milliseconds, if present.
+    fn time_claim(
+        &self,
+        claims: &Map<String, Value>,
+        name: &'static str,
+    ) -> Result<Option<i128>, VerifyError> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(value) => numeric_date_ms(value)
+                .map(Some)
+                .ok_or_else(|| self.invalid(format!("claim `{name}` is not a number"))),
+        }
+    }
+}
+
+/// The claims object, refusing a repeated claim name: parsers disagree on which copy wins,
+/// so a token that repeats `exp` or `aud` is ambiguous and refused rather than guessed at.
+struct Claims(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Unique;
+        impl<'de> Visitor<'de> for Unique {
+            type Value = Claims;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Claims, A::Error> {
+                let mut map = Map::new();
+                while let Some((name, value)) = access.next_entry::<String, Value>()? {
+                    if map.contains_key(&name) {
+                        return Err(de::Error::custom("repeated claim"));
+                    }
+                    map.insert(name, value);
+                }
+                Ok(Claims(map))
+            }
+        }
+        deserializer.deserialize_map(Unique)
+    }
+}
+
+/// What the claims proved.
+struct Checked {
+    iat_ms: Option<i64>,
+    subject: Option<String>,
+    jti: Option<String>,
+}
+
+/// Bound of fractional NumericDates, in milliseconds (10^30 s).
+const CLAMP_MS: f64 = 1e33;
+
+/// A JSON number of seconds as milliseconds, without overflow: integers are exact, fractions
+/// are floored to the millisecond, and anything beyond ±10^30 s is clamped there (far outside
+/// any real date, well inside `i128`). Not a number, or not finite: `None`.
+fn numeric_date_ms(value: &Value) -> Option<i128> {
+    let Value::Number(n) = value else {
+        return None;
+    };
+    if let Some(secs) = n.as_i64() {
+        return Some(i128::from(secs).saturating_mul(1000));
+    }
+    if let Some(secs) = n.as_u64() {
+        return Some(i128::from(secs).saturating_mul(1000));
+    }
+    let secs = n.as_f64()?;
+    if !secs.is_finite() {
+        return None;
+    }
+    let ms = (secs * 1000.0).clamp(-CLAMP_MS, CLAMP_MS).floor();
+    // In range by the clamp; `as` from a float saturates and cannot panic.
+    #[allow(clippy::cast_possible_truncation)]
+    Some(ms as i128)
+}
+
+impl fmt::Debug for JwtBearer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtBearer")
+            .field("keys", &self.keys)
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("leeway", &self.leeway)
+            .field("body_digest_claim", &self.body_digest_claim)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier for JwtBearer {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        let token = self.token(request)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            self.invalid("bearer token header is malformed or its `alg` unsupported")
+        })?;
+        if header.crit.is_some() {
+            return Err(self.invalid("bearer token has a `crit` header, which is not supported"));
+        }
+        let alg = JwtAlgorithm::from_jwt(header.alg)
+            .ok_or_else(|| self.invalid("bearer token `alg` is not supported"))?;
+        let kid = header.kid.as_deref();
+
+        let by_id: Vec<&JwtKey> = self
+            .keys
+            .iter()
+            .filter(|key| match (kid, key.id.as_deref()) {
+                (Some(kid), Some(id)) => kid == id,
+                _ => true,
+            })
+            .collect();
+        if by_id.is_empty() {
+            return Err(self.invalid("bearer token `kid` names no known key"));
+        }
+        let candidates: Vec<&JwtKey> = by_id
+            .into_iter()
+            .filter(|key| key.algorithms.contains(&alg))
+            .collect();
+        if candidates.is_empty() {
+            return Err(self.invalid(format!(
+                "bearer token `alg` {alg} is not allowed for its key"
+            )));
+        }
+
+        // Signature only: every claim is checked below, against the injected clock.
+        let mut validation = Validation::new(alg.to_jwt());
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+
+        let mut bad_signature = false;
+        let mut verified = None;
+        for key in candidates {
+            match jsonwebtoken::decode::<Claims>(token, &key.key, &validation) {
+                Ok(data) => {
+                    verified = Some((key, data.claims.0));
+                    break;
+                }
+                Err(e) => {
+                    bad_signature |=
+                        matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature);
+                }
+            }
+        }
+        let Some((key, claims)) = verified else {
+            return Err(self.invalid(if bad_signature {
+                "bearer token signature does not verify"
+            } else {
+                "bearer token is malformed"
+            }));
+        };
+
+        let checked = self.check_claims(&claims, request.body())?;
+        let mut proof = Proof::new("jwt");
+        if let Some(id) = kid.or(key.id.as_deref()) {
+            proof = proof.with_key_id(id);
+        }
+        if let Some(subject) = checked.subject {
+            proof = proof.with_subject(subject);
+        }
+        if let Some(jti) = checked.jti {
+            proof = proof.with_message_id(jti);
+        }
+        if let Some(iat) = checked.iat_ms {
+            proof = proof.with_timestamp_ms(iat);
+        }
+        Ok(proof)
+    }
+}
+
+/// Mints a JWT per delivery and sends it as `Authorization: Bearer <token>`, the way a real
+/// sender does. The twin of [`JwtBearer`].
+///
+/// Claims: `iat` (the message's timestamp, or the clock's now), `exp = iat + ttl` (default
+/// 5 minutes), `jti` (the message id, random when unset), and `iss`, `aud`, `sub` and the
+/// body-digest claim when configured. The header carries `kid` when set.
+///
+/// # Examples
+///
+/// ```
+/// use webhook_core::{JwtBearer, JwtSigner, Outgoing, Secret, Signer, Verifier, WebhookRequest};
+///
+/// let secret = Secret::from_text("a shared secret of at least 32 bytes!")?;
+/// let headers = JwtSigner::hmac(secret.clone()).subject("billing").sign(&Outgoing::new(b"{}")).unwrap();
+/// assert!(headers.get("authorization").is_some_and(|v| v.starts_with("Bearer ey")));
+///
+/// let proof = JwtBearer::hmac(secret.clone()).verify(&headers.apply(WebhookRequest::new(b"{}"))).unwrap();
+/// assert_eq!(proof.subject(), Some("billing"));
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct JwtSigner {
+    key: EncodingKey,
+    algorithm: JwtAlgorithm,
+    key_id: Option<String>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    subject: Option<String>,
+    ttl: Duration,
+    clock: SharedClock,
+    body_digest_claim: Option<Cow<'static, str>>,
+}
+
+impl JwtSigner {
+    fn of(key: EncodingKey, algorithm: JwtAlgorithm) -> Self {
+        Self {
+            key,
+            algorithm,
+            key_id: None,
+            issuer: None,
+            audience: None,
+            subject: None,
+            ttl: Duration::from_secs(300),
+            clock: clock::system(),
+            body_digest_claim: None,
+        }
+    }
+
+    /// Sign HS256 tokens with a shared `secret`.
+    #[must_use]
+    pub fn hmac(secret: Secret) -> Self {
+        Self::of(
+            EncodingKey::from_secret(secret.expose_secret()),
+            JwtAlgorithm::Hs256,
+        )
+    }
+
+    /// Sign RS256 tokens with an RSA private key in PEM (`PRIVATE KEY` or `RSA PRIVATE KEY`).
+    ///
+    /// # Errors
+    ///
+    /// The PEM is not an RSA private key, or its modulus is shorter than 2048 bits.
+    pub fn rsa_pem(pem: &[u8]) -> Result<Self, ConfigError> {
+        let key = EncodingKey::from_rsa_pem(pem)
+            .map_err(|_| ConfigError::new("jwt signing key is not an rsa private key pem"))?;
+        Self::checked(
+            key,
+            JwtAlgorithm::Rs256,
+            "jwt signing key is not an rsa private key pem",
+        )
+    }
+
+    /// Sign ES256 tokens with a P-256 private key in PKCS#8 PEM (`PRIVATE KEY`).
+    ///
+    /// # Errors
+    ///
+    /// The PEM is not a P-256 private key.
+    pub fn ec_pem(pem: &[u8]) -> Result<Self, ConfigError> {
+        let key = EncodingKey::from_ec_pem(pem)
+            .map_err(|_| ConfigError::new("jwt signing key is not an ec private key pem"))?;
+        Self::checked(
+            key,
+            JwtAlgorithm::Es256,
+            "jwt signing key is not a p-256 private key pem",
+        )
+    }
+
+    /// Sign EdDSA tokens with an Ed25519 private key in PKCS#8 PEM (`PRIVATE KEY`).
+    ///
+    /// # Errors
+    ///
+    /// The PEM is not an Ed25519 private key.
+    pub fn ed25519_pem(pem: &[u8]) -> Result<Self, ConfigError> {
+        let key = EncodingKey::from_ed_pem(pem)
+            .map_err(|_| ConfigError::new("jwt signing key is not an ed25519 private key pem"))?;
+        Self::checked(
+            key,
+            JwtAlgorithm::EdDsa,
+            "jwt signing key is not an ed25519 private key pem",
+        )
+    }
+
+    fn checked(
+        key: EncodingKey,
+        algorithm: JwtAlgorithm,
+        why: &'static str,
+    ) -> Result<Self, ConfigError> {
+        let fits = if algorithm.family() == Family::Rsa {
+            // Parse rather than sign: an RSA signature is slow in debug builds.
+            RsaPrivateKey::from_pkcs1_der(key.as_bytes())
+                .is_ok_and(|k| k.n().bits() >= MIN_RSA_BITS)
+        } else {
+            // Signing once proves the key fits the algorithm, at start-up rather than per
+            // delivery.
+            jsonwebtoken::crypto::sign(b"", &key, algorithm.to_jwt()).is_ok()
+        };
+        if fits {
+            Ok(Self::of(key, algorithm))
+        } else {
+            Err(ConfigError::new(why))
+        }
+    }
+
+    /// Sign with another algorithm of the key's family (e.g. HS512, PS256).
+    ///
+    /// # Errors
+    ///
+    /// The algorithm belongs to another family than the key.
+    pub fn algorithm(mut self, algorithm: JwtAlgorithm) -> Result<Self, ConfigError> {
+        if algorithm.family() != self.algorithm.family() {
+            return Err(ConfigError::new(format!(
+                "jwt algorithm {algorithm} cannot be used with an {} key",
+                self.algorithm.family().name()
+            )));
+        }
+        self.algorithm = algorithm;
+        Ok(self)
+    }
+
+    /// Put this `kid` in the token header.
+    #[must_use]
+    pub fn key_id(mut self, id: impl Into<String>) -> Self {
+        self.key_id = Some(id.into());
+        self
+    }
+
+    /// Set `iss`.
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Set `aud`.
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Set `sub`.
+    #[must_use]
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// How long a token stays valid: `exp = iat + ttl`, whole seconds, at least 1 (default
+    /// 5 minutes).
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Read "now" from this clock when the message has no timestamp.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Put the unpadded base64url SHA-256 of the body in the claim `name` (see
+    /// [`JwtBearer::body_digest_claim`]).
+    #[must_use]
+    pub fn body_digest_claim(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.body_digest_claim = Some(name.into());
+        self
+    }
+
+    /// The signed token for `message`.
+    fn token(&self, message: &Outgoing<'_>) -> Result<String, SignError> {
+        let now_ms = message.timestamp().unwrap_or_else(|| self.clock.now_ms());
+        let iat = now_ms.div_euclid(1000);
+        let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX).max(1);
+        let mut claims = Map::new();
+        claims.insert("iat".to_owned(), Value::from(iat));
+        claims.insert("exp".to_owned(), Value::from(iat.saturating_add(ttl)));
+        claims.insert(
+            "jti".to_owned(),
+            Value::from(message.id_or_random().as_ref()),
+        );
+        for (name, value) in [
+            ("iss", &self.issuer),
+            ("aud", &self.audience),
+            ("sub", &self.subject),
+        ] {
+            if let Some(value) = value {
+                claims.insert(name.to_owned(), Value::from(value.as_str()));
+            }
+        }
+        if let Some(name) = &self.body_digest_claim {
+            let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(message.body()));
+            claims.insert(name.to_string(), Value::from(digest));
+        }
+        let mut header = Header::new(self.algorithm.to_jwt());
+        header.kid.clone_from(&self.key_id);
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|_| SignError::new("jwt signing failed"))
+    }
+}
+
+impl fmt::Debug for JwtSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtSigner")
+            .field("algorithm", &self.algorithm)
+            .field("key_id", &self.key_id)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .field("body_digest_claim", &self.body_digest_claim)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer for JwtSigner {
+    fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
+        let token = self.token(message)?;
+        let mut headers = SignedHeaders::new();
+        headers.push("Authorization", format!("Bearer {token}"));
+        Ok(headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_dates_are_exact_clamped_or_refused() {
+        let cases = [
+            (serde_json::json!(1), Some(1000)),
+            (serde_json::json!(-1), Some(-1000)),
+            (serde_json::json!(1.5), Some(1500)),
+            (serde_json::json!(-0.0005), Some(-1)),
+            (
+                serde_json::json!(i64::MAX),
+                Some(i128::from(i64::MAX) * 1000),
+            ),
+            (
+                serde_json::json!(i64::MIN),
+                Some(i128::from(i64::MIN) * 1000),
+            ),
+            (
+                serde_json::json!(u64::MAX),
+                Some(i128::from(u64::MAX) * 1000),
+            ),
+            (serde_json::json!(1e300), Some(CLAMP_MS as i128)),
+            (serde_json::json!(-1e300), Some(-CLAMP_MS as i128)),
+            (serde_json::json!("1"), None),
+            (serde_json::json!(true), None),
+            (serde_json::json!(null), None),
+            (serde_json::json!([1]), None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(numeric_date_ms(&value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn families_bind_algorithms() {
+        for family in [Family::Hmac, Family::Rsa, Family::Ec, Family::Ed] {
+            for alg in family.algorithms() {
+                assert_eq!(alg.family(), family);
+                assert_eq!(JwtAlgorithm::from_jwt(alg.to_jwt()), Some(*alg));
+            }
+        }
+        assert_eq!(JwtAlgorithm::from_jwt(Algorithm::ES384), None);
+        let key = JwtKey::hmac(Secret::random(8));
+        assert!(key.clone().with_algorithms([JwtAlgorithm::Rs256]).is_err());
+        assert!(key.clone().with_algorithms([]).is_err());
+        assert_eq!(
+            key.with_algorithms([JwtAlgorithm::Hs512])
+                .map(|k| k.algorithms().to_vec())
+                .ok(),
+            Some(vec![JwtAlgorithm::Hs512])
+        );
+    }
+}

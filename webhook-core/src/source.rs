@@ -1,0 +1,304 @@
+//! Where a delivery came from: the client address (through trusted proxies only), the address
+//! allowlist and the HTTPS requirement.
+
+use std::net::{IpAddr, SocketAddr};
+
+use ipnet::{IpNet, Ipv4Net};
+
+use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
+use crate::request::WebhookRequest;
+
+/// At most this many forwarding hops are examined; a longer chain stops at the last trusted hop.
+const MAX_HOPS: usize = 32;
+
+/// Parse a list of addresses or CIDR blocks (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`).
+///
+/// IPv4-mapped IPv6 blocks (`::ffff:10.0.0.0/104`) become their IPv4 equivalent, because
+/// addresses are compared in canonical form.
+pub(crate) fn parse_nets<I, S>(what: &str, items: I) -> Result<Vec<IpNet>, ConfigError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut nets = Vec::new();
+    for item in items {
+        let text = item.as_ref().trim();
+        if text.is_empty() {
+            continue;
+        }
+        let net = match text.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) => match text.parse::<IpAddr>() {
+                Ok(ip) => IpNet::from(ip),
+                Err(_) => {
+                    return Err(ConfigError::new(format!(
+                        "{what}: `{text}` is not an IP address or CIDR block"
+                    )));
+                }
+            },
+        };
+        nets.push(canonical_net(net));
+    }
+    Ok(nets)
+}
+
+fn canonical_net(net: IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && v6.prefix_len() >= 96
+        && let Ok(v4net) = Ipv4Net::new(v4, v6.prefix_len() - 96)
+    {
+        return IpNet::V4(v4net.trunc());
+    }
+    net.trunc()
+}
+
+/// The source rules of a receiver.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourcePolicy {
+    pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) allow: Vec<IpNet>,
+    pub(crate) require_https: bool,
+}
+
+impl SourcePolicy {
+    fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client address: the peer, or — when the peer is a trusted proxy — the rightmost
+    /// untrusted hop of `Forwarded` (preferred) or `X-Forwarded-For`.
+    ///
+    /// A hop that cannot be parsed stops the walk at the last trusted address, so a malformed
+    /// or obfuscated entry never lets a client choose its own address.
+    pub(crate) fn client_ip(&self, request: &WebhookRequest<'_>) -> Option<IpAddr> {
+        let peer = request.peer()?.ip().to_canonical();
+        if !self.is_trusted(peer) {
+            return Some(peer);
+        }
+        let hops = if request.header("forwarded").is_some() {
+            forwarded_hops(request)
+        } else {
+            xff_hops(request)
+        };
+        let mut candidate = peer;
+        for hop in hops.iter().rev().take(MAX_HOPS) {
+            match hop {
+                Some(ip) if self.is_trusted(*ip) => candidate = *ip,
+                Some(ip) => return Some(*ip),
+                None => return Some(candidate),
+            }
+        }
+        Some(candidate)
+    }
+
+    /// Whether the request arrived over HTTPS: on the connection itself, or — when the peer is
+    /// a trusted proxy — as that proxy reports in `X-Forwarded-Proto` or `Forwarded: proto=`.
+    fn is_https(&self, request: &WebhookRequest<'_>, connection_https: bool) -> bool {
+        if connection_https {
+            return true;
+        }
+        let Some(peer) = request.peer() else {
+            return false;
+        };
+        if !self.is_trusted(peer.ip().to_canonical()) {
+            return false;
+        }
+        let forwarded_proto = request
+            .header_values("forwarded")
+            .flat_map(|v| v.split(|b| *b == b','))
+            .filter_map(|element| forwarded_param(element, "proto"))
+            .last();
+        let proto = forwarded_proto.or_else(|| {
+            request
+                .header_values("x-forwarded-proto")
+                .flat_map(|v| v.split(|b| *b == b','))
+                .last()
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(|v| v.trim().to_owned())
+        });
+        proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    }
+
+    /// Apply the allowlist and the HTTPS requirement; returns the client address.
+    ///
+    /// # Errors
+    ///
+    /// `SourceNotAllowed` (403) when an allowlist is set and the client is not on it (or is
+    /// unknown); `HttpsRequired` (403) when HTTPS is required and not proven.
+    pub(crate) fn check(
+        &self,
+        request: &WebhookRequest<'_>,
+        connection_https: bool,
+    ) -> Result<Option<IpAddr>, VerifyError> {
+        let client = self.client_ip(request);
+        if !self.allow.is_empty() {
+            let allowed = client.is_some_and(|ip| self.allow.iter().any(|net| net.contains(&ip)));
+            if !allowed {
+                return Err(VerifyError::new(VerifyErrorKind::SourceNotAllowed));
+            }
+        }
+        if self.require_https && !self.is_https(request, connection_https) {
+            return Err(VerifyError::new(VerifyErrorKind::HttpsRequired));
+        }
+        Ok(client)
+    }
+}
+
+/// The hops of every `X-Forwarded-For` value, left to right; `None` for an unparsable hop.
+fn xff_hops(request: &WebhookRequest<'_>) -> Vec<Option<IpAddr>> {
+    request
+        .header_values("x-forwarded-for")
+        .flat_map(|v| v.split(|b| *b == b','))
+        .map(|hop| {
+            std::str::from_utf8(hop)
+                .ok()
+                .and_then(|h| parse_node(h.trim()))
+        })
+        .collect()
+}
+
+/// The `for=` hops of every `Forwarded` value (RFC 7239), left to right.
+fn forwarded_hops(request: &WebhookRequest<'_>) -> Vec<Option<IpAddr>> {
+    request
+        .header_values("forwarded")
+        .flat_map(|v| v.split(|b| *b == b','))
+        .map(|element| forwarded_param(element, "for").and_then(|node| parse_node(&node)))
+        .collect()
+}
+
+/// The value of `name=` in one `Forwarded` element, unquoted.
+fn forwarded_param(element: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(element).ok()?;
+    text.split(';').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        if !key.trim().eq_ignore_ascii_case(name) {
+            return None;
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        Some(value.to_owned())
+    })
+}
+
+/// An address as a proxy writes it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,
+/// `[2001:db8::1]`, `[2001:db8::1]:4711`. Anything else (`unknown`, `_hidden`) is `None`.
+fn parse_node(text: &str) -> Option<IpAddr> {
+    if text.is_empty() || text.len() > 64 {
+        return None;
+    }
+    let ip = if let Ok(ip) = text.parse::<IpAddr>() {
+        ip
+    } else if let Ok(sock) = text.parse::<SocketAddr>() {
+        sock.ip()
+    } else {
+        let inner = text.strip_prefix('[')?.strip_suffix(']')?;
+        inner.parse::<IpAddr>().ok()?
+    };
+    Some(ip.to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(trusted: &[&str]) -> SourcePolicy {
+        SourcePolicy {
+            trusted_proxies: parse_nets("trusted", trusted).unwrap(),
+            ..SourcePolicy::default()
+        }
+    }
+
+    fn peer(ip: &str) -> SocketAddr {
+        SocketAddr::new(ip.parse().unwrap(), 4000)
+    }
+
+    #[test]
+    fn parses_nodes() {
+        for (text, want) in [
+            ("192.0.2.1", Some("192.0.2.1")),
+            ("192.0.2.1:80", Some("192.0.2.1")),
+            ("2001:db8::1", Some("2001:db8::1")),
+            ("[2001:db8::1]", Some("2001:db8::1")),
+            ("[2001:db8::1]:443", Some("2001:db8::1")),
+            ("::ffff:10.1.2.3", Some("10.1.2.3")),
+            ("unknown", None),
+            ("_hidden", None),
+            ("", None),
+            ("[::1", None),
+        ] {
+            assert_eq!(parse_node(text), want.map(|w| w.parse().unwrap()), "{text}");
+        }
+    }
+
+    #[test]
+    fn untrusted_peer_ignores_forwarding_headers() {
+        let p = policy(&["10.0.0.0/8"]);
+        let req = WebhookRequest::new(b"")
+            .with_peer(peer("203.0.113.9"))
+            .with_header("x-forwarded-for", "1.2.3.4");
+        assert_eq!(p.client_ip(&req), Some("203.0.113.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn rightmost_untrusted_hop_wins() {
+        let p = policy(&["10.0.0.0/8"]);
+        let req = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("x-forwarded-for", "6.6.6.6, 198.51.100.7")
+            .with_header("x-forwarded-for", "10.0.0.2");
+        assert_eq!(p.client_ip(&req), Some("198.51.100.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn forwarded_header_is_preferred_and_unparsable_stops() {
+        let p = policy(&["10.0.0.0/8"]);
+        let req = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("x-forwarded-for", "9.9.9.9")
+            .with_header(
+                "forwarded",
+                r#"for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711";proto=https"#,
+            );
+        assert_eq!(
+            p.client_ip(&req),
+            Some("2001:db8:cafe::17".parse().unwrap())
+        );
+        assert!(p.is_https(&req, false));
+        let req = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("forwarded", "for=192.0.2.60, for=unknown");
+        assert_eq!(p.client_ip(&req), Some("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn mapped_networks_are_canonical() {
+        let nets = parse_nets("allow", ["::ffff:10.0.0.0/104", "2001:db8::/32"]).unwrap();
+        assert_eq!(nets[0], "10.0.0.0/8".parse::<IpNet>().unwrap());
+        assert!(parse_nets("allow", ["10.0.0.0/33"]).is_err());
+        assert!(parse_nets("allow", ["nonsense"]).is_err());
+    }
+
+    #[test]
+    fn https_only_from_trusted_proxy() {
+        let p = SourcePolicy {
+            require_https: true,
+            ..policy(&["10.0.0.0/8"])
+        };
+        let spoofed = WebhookRequest::new(b"")
+            .with_peer(peer("203.0.113.9"))
+            .with_header("x-forwarded-proto", "https");
+        assert_eq!(
+            p.check(&spoofed, false).unwrap_err().kind(),
+            VerifyErrorKind::HttpsRequired
+        );
+        let proxied = WebhookRequest::new(b"")
+            .with_peer(peer("10.1.1.1"))
+            .with_header("x-forwarded-proto", "https");
+        assert!(p.check(&proxied, false).is_ok());
+        assert!(p.check(&spoofed, true).is_ok());
+    }
+}

@@ -1,0 +1,958 @@
+//! `JwtBearer` and `JwtSigner`: algorithms and key binding, time claims against the injected
+//! clock, issuer and audience, JWKS, body binding, malformed tokens, and leakage.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use webhook_core::{
+    FixedClock, JwtAlgorithm, JwtBearer, JwtKey, JwtSigner, Outgoing, Proof, Secret, Signer,
+    Verifier, VerifyError, VerifyErrorKind, WebhookRequest,
+};
+
+const NOW: i64 = 1_700_000_000;
+const HS_SECRET: &str = "jwt-test-secret-hunter2-0123456789";
+const BEARER_CHALLENGE: &str = r#"Bearer realm="webhook""#;
+const BEARER_INVALID: &str = r#"Bearer realm="webhook", error="invalid_token""#;
+
+const RSA_PRIVATE: &[u8] = include_bytes!("../fixtures/auth/rsa-private.pem");
+const RSA_PUBLIC: &[u8] = include_bytes!("../fixtures/auth/rsa-public.pem");
+const RSA2_PRIVATE: &[u8] = include_bytes!("../fixtures/auth/rsa2-private.pem");
+const RSA2_PUBLIC: &[u8] = include_bytes!("../fixtures/auth/rsa2-public.pem");
+const EC_PRIVATE: &[u8] = include_bytes!("../fixtures/auth/ec-private.pem");
+const EC_PUBLIC: &[u8] = include_bytes!("../fixtures/auth/ec-public.pem");
+const EC384_PRIVATE: &[u8] = include_bytes!("../fixtures/auth/ec384-private.pem");
+const EC384_PUBLIC: &[u8] = include_bytes!("../fixtures/auth/ec384-public.pem");
+const ED_PRIVATE: &[u8] = include_bytes!("../fixtures/auth/ed25519-private.pem");
+const ED_PUBLIC: &[u8] = include_bytes!("../fixtures/auth/ed25519-public.pem");
+
+fn secret() -> Secret {
+    Secret::from_text(HS_SECRET).unwrap()
+}
+
+fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::at_secs(NOW))
+}
+
+fn hs_verifier() -> JwtBearer {
+    JwtBearer::hmac(secret()).clock(clock())
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A token from raw header and claims JSON text, HS256-signed with `key`: for claims no
+/// serializer would write (`alg: none`, 1e400, duplicate names).
+fn craft(header: &str, claims: &str, key: &[u8]) -> String {
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", b64(&mac.finalize().into_bytes()))
+}
+
+/// An HS256 token with these claims, signed with the test secret.
+fn hs(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(HS_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn check(verifier: &JwtBearer, token: &str) -> Result<Proof, VerifyError> {
+    check_body(verifier, token, b"{}")
+}
+
+fn check_body(verifier: &JwtBearer, token: &str, body: &[u8]) -> Result<Proof, VerifyError> {
+    let value = format!("Bearer {token}");
+    verifier.verify(&WebhookRequest::new(body).with_header("Authorization", &value))
+}
+
+#[track_caller]
+fn assert_invalid(result: Result<Proof, VerifyError>, mentions: &str) -> VerifyError {
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), VerifyErrorKind::InvalidCredentials, "{err:?}");
+    assert_eq!(err.status(), 401);
+    assert_eq!(err.www_authenticate(), Some(BEARER_INVALID));
+    assert!(
+        err.message().contains(mentions),
+        "{:?} should mention {mentions:?}",
+        err.message()
+    );
+    err
+}
+
+// ---------------------------------------------------------------- round trips
+
+#[test]
+fn hs256_round_trip_reports_kid_sub_jti_and_iat() {
+    let signer = JwtSigner::hmac(secret())
+        .key_id("k-2026")
+        .subject("billing")
+        .clock(clock());
+    let headers = signer
+        .sign(&Outgoing::new(b"{}").id("msg_42").timestamp_secs(NOW - 5))
+        .unwrap();
+    let proof = hs_verifier()
+        .verify(&headers.apply(WebhookRequest::new(b"{}")))
+        .unwrap();
+    assert_eq!(proof.scheme(), "jwt");
+    assert_eq!(proof.key_id(), Some("k-2026"));
+    assert_eq!(proof.subject(), Some("billing"));
+    assert_eq!(proof.message_id(), Some("msg_42"));
+    assert_eq!(proof.timestamp_ms(), Some((NOW - 5) * 1000));
+    assert_eq!(proof.replay_token(), None);
+}
+
+#[test]
+fn signer_writes_the_claims_a_sender_writes() {
+    let signer = JwtSigner::hmac(secret())
+        .issuer("https://sender.example")
+        .audience("receiver")
+        .ttl(Duration::from_secs(120))
+        .body_digest_claim("body_sha256")
+        .clock(clock());
+    let headers = signer.sign(&Outgoing::new(b"hello").id("msg_1")).unwrap();
+    let value = headers.get("authorization").unwrap();
+    let token = value.strip_prefix("Bearer ").unwrap();
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["iat"], json!(NOW));
+    assert_eq!(claims["exp"], json!(NOW + 120));
+    assert_eq!(claims["jti"], json!("msg_1"));
+    assert_eq!(claims["iss"], json!("https://sender.example"));
+    assert_eq!(claims["aud"], json!("receiver"));
+    assert_eq!(claims["body_sha256"], json!(b64(&Sha256::digest(b"hello"))));
+    // Without a message id, a random one.
+    let a = signer.sign(&Outgoing::new(b"x")).unwrap();
+    let b = signer.sign(&Outgoing::new(b"x")).unwrap();
+    assert_ne!(a.get("authorization"), b.get("authorization"));
+}
+
+fn round_trip(signer: JwtSigner, key: JwtKey, alg: &str) {
+    let headers = signer
+        .clock(clock())
+        .sign(&Outgoing::new(b"{}").id("m"))
+        .unwrap();
+    let token = headers
+        .get("authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap()
+        .to_owned();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(format!("{:?}", header.alg), alg);
+    let verifier = JwtBearer::new([key]).unwrap().clock(clock());
+    assert_eq!(check(&verifier, &token).unwrap().message_id(), Some("m"));
+    // One changed byte of the signature is refused.
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_invalid(check(&verifier, &tampered), "");
+}
+
+#[test]
+fn rs256_round_trip() {
+    round_trip(
+        JwtSigner::rsa_pem(RSA_PRIVATE).unwrap(),
+        JwtKey::rsa_pem(RSA_PUBLIC).unwrap(),
+        "RS256",
+    );
+}
+
+#[test]
+fn ps256_round_trip() {
+    round_trip(
+        JwtSigner::rsa_pem(RSA_PRIVATE)
+            .unwrap()
+            .algorithm(JwtAlgorithm::Ps256)
+            .unwrap(),
+        JwtKey::rsa_pem(RSA_PUBLIC).unwrap(),
+        "PS256",
+    );
+}
+
+#[test]
+fn es256_round_trip() {
+    round_trip(
+        JwtSigner::ec_pem(EC_PRIVATE).unwrap(),
+        JwtKey::ec_pem(EC_PUBLIC).unwrap(),
+        "ES256",
+    );
+}
+
+#[test]
+fn eddsa_round_trip() {
+    round_trip(
+        JwtSigner::ed25519_pem(ED_PRIVATE).unwrap(),
+        JwtKey::ed25519_pem(ED_PUBLIC).unwrap(),
+        "EdDSA",
+    );
+}
+
+#[test]
+fn hs512_round_trip_and_narrowed_allowlist() {
+    let signer = JwtSigner::hmac(secret())
+        .algorithm(JwtAlgorithm::Hs512)
+        .unwrap()
+        .clock(clock());
+    let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    let request = headers.apply(WebhookRequest::new(b"{}"));
+    assert!(hs_verifier().verify(&request).is_ok());
+    let only_256 = JwtBearer::new([JwtKey::hmac(secret())
+        .with_algorithms([JwtAlgorithm::Hs256])
+        .unwrap()])
+    .unwrap()
+    .clock(clock());
+    assert_invalid(only_256.verify(&request), "`alg` HS512 is not allowed");
+}
+
+#[test]
+fn wrong_key_is_refused() {
+    let token = JwtSigner::rsa_pem(RSA2_PRIVATE)
+        .unwrap()
+        .clock(clock())
+        .sign(&Outgoing::new(b"{}"))
+        .unwrap();
+    let verifier = JwtBearer::new([JwtKey::rsa_pem(RSA_PUBLIC).unwrap()])
+        .unwrap()
+        .clock(clock());
+    assert_invalid(
+        verifier.verify(&token.apply(WebhookRequest::new(b"{}"))),
+        "signature",
+    );
+    let other = JwtBearer::hmac(Secret::from_text("another secret").unwrap()).clock(clock());
+    assert_invalid(check(&other, &hs(&json!({"exp": NOW + 60}))), "signature");
+}
+
+// ---------------------------------------------------------------- algorithms and keys
+
+#[test]
+fn alg_none_is_refused_in_every_spelling() {
+    let verifier = hs_verifier();
+    let claims = json!({"exp": NOW + 60}).to_string();
+    for alg in ["none", "None", "NONE", "", "nOnE"] {
+        let header = json!({"alg": alg, "typ": "JWT"}).to_string();
+        let unsigned = format!("{}.{}.", b64(header.as_bytes()), b64(claims.as_bytes()));
+        assert_invalid(check(&verifier, &unsigned), "header");
+        // Even with a valid HMAC over it.
+        let signed = craft(&header, &claims, HS_SECRET.as_bytes());
+        assert_invalid(check(&verifier, &signed), "header");
+    }
+    let no_alg = craft(r#"{"typ":"JWT"}"#, &claims, HS_SECRET.as_bytes());
+    assert_invalid(check(&verifier, &no_alg), "header");
+}
+
+#[test]
+fn hmac_token_signed_with_the_rsa_public_key_is_refused() {
+    // The classic key confusion: the attacker knows the public key and uses its PEM bytes as
+    // an HMAC secret, hoping the verifier feeds the same bytes to HMAC.
+    let claims = json!({"exp": NOW + 60, "sub": "attacker"}).to_string();
+    let forged = craft(r#"{"alg":"HS256","typ":"JWT"}"#, &claims, RSA_PUBLIC);
+    let verifier = JwtBearer::new([JwtKey::rsa_pem(RSA_PUBLIC).unwrap()])
+        .unwrap()
+        .clock(clock());
+    assert_invalid(check(&verifier, &forged), "`alg` HS256 is not allowed");
+    // And the key cannot be configured for HMAC at all.
+    assert!(
+        JwtKey::rsa_pem(RSA_PUBLIC)
+            .unwrap()
+            .with_algorithms([JwtAlgorithm::Hs256])
+            .is_err()
+    );
+    // With an HMAC key next to the RSA key, the forgery still fails: it is checked only against
+    // the HMAC key, whose secret is not the PEM.
+    let both = JwtBearer::new([JwtKey::rsa_pem(RSA_PUBLIC).unwrap(), JwtKey::hmac(secret())])
+        .unwrap()
+        .clock(clock());
+    assert_invalid(check(&both, &forged), "signature");
+}
+
+#[test]
+fn tokens_of_another_family_are_refused() {
+    let es = JwtSigner::ec_pem(EC_PRIVATE)
+        .unwrap()
+        .clock(clock())
+        .sign(&Outgoing::new(b"{}"))
+        .unwrap();
+    let rsa_only = JwtBearer::new([JwtKey::rsa_pem(RSA_PUBLIC).unwrap()])
+        .unwrap()
+        .clock(clock());
+    assert_invalid(
+        rsa_only.verify(&es.apply(WebhookRequest::new(b"{}"))),
+        "`alg` ES256 is not allowed",
+    );
+    // ES384 is not supported at all.
+    let es384 = jsonwebtoken::encode(
+        &Header::new(Algorithm::ES384),
+        &json!({"exp": NOW + 60}),
+        &EncodingKey::from_ec_pem(EC384_PRIVATE).unwrap(),
+    )
+    .unwrap();
+    assert_invalid(check(&rsa_only, &es384), "not supported");
+}
+
+#[test]
+fn key_config_errors() {
+    assert!(JwtKey::rsa_pem(b"not a pem").is_err());
+    assert!(JwtKey::rsa_pem(EC_PUBLIC).is_err());
+    assert!(JwtKey::ec_pem(RSA_PUBLIC).is_err());
+    assert!(JwtKey::ec_pem(EC384_PUBLIC).is_err(), "only P-256");
+    assert!(JwtKey::ed25519_pem(EC_PUBLIC).is_err());
+    assert!(JwtKey::ed25519_pem(RSA_PUBLIC).is_err());
+    assert!(
+        JwtSigner::rsa_pem(RSA_PUBLIC).is_err(),
+        "a public key cannot sign"
+    );
+    assert!(JwtSigner::ec_pem(EC384_PRIVATE).is_err());
+    assert!(JwtSigner::ec_pem(ED_PRIVATE).is_err());
+    assert!(JwtSigner::ed25519_pem(EC_PRIVATE).is_err());
+    assert!(
+        JwtSigner::hmac(secret())
+            .algorithm(JwtAlgorithm::Rs256)
+            .is_err()
+    );
+    assert!(JwtBearer::new(Vec::new()).is_err());
+    assert!(JwtBearer::new(std::iter::repeat_n(JwtKey::hmac(secret()), 65)).is_err());
+    assert!(
+        JwtKey::ec_pem(EC_PUBLIC)
+            .unwrap()
+            .with_algorithms([JwtAlgorithm::EdDsa])
+            .is_err()
+    );
+}
+
+#[test]
+fn crit_header_is_refused() {
+    let token = craft(
+        r#"{"alg":"HS256","crit":["exp"]}"#,
+        &json!({"exp": NOW + 60}).to_string(),
+        HS_SECRET.as_bytes(),
+    );
+    assert_invalid(check(&hs_verifier(), &token), "`crit`");
+}
+
+#[test]
+fn embedded_key_headers_are_ignored() {
+    // An attacker's own key in the header (`jwk`, `jku`, `x5u`) must never verify the token.
+    let attacker = b"attacker-chosen-secret";
+    let header = json!({
+        "alg": "HS256",
+        "jwk": {"kty": "oct", "k": b64(attacker)},
+        "jku": "https://attacker.example/jwks.json",
+    })
+    .to_string();
+    let token = craft(&header, &json!({"exp": NOW + 60}).to_string(), attacker);
+    assert_invalid(check(&hs_verifier(), &token), "signature");
+    // The same header signed with the configured secret is fine: the fields are ignored.
+    let token = craft(
+        &header,
+        &json!({"exp": NOW + 60}).to_string(),
+        HS_SECRET.as_bytes(),
+    );
+    assert!(check(&hs_verifier(), &token).is_ok());
+}
+
+// ---------------------------------------------------------------- time claims
+
+#[test]
+fn exp_is_required_and_checked_with_leeway() {
+    let v = hs_verifier();
+    assert_invalid(check(&v, &hs(&json!({"sub": "x"}))), "`exp` is missing");
+    assert_invalid(check(&v, &hs(&json!({"exp": NOW - 61}))), "expired");
+    assert_invalid(check(&v, &hs(&json!({"exp": NOW - 60}))), "expired");
+    assert!(
+        check(&v, &hs(&json!({"exp": NOW - 59}))).is_ok(),
+        "within leeway"
+    );
+    let strict = hs_verifier().leeway(Duration::ZERO);
+    assert_invalid(check(&strict, &hs(&json!({"exp": NOW}))), "expired");
+    assert!(check(&strict, &hs(&json!({"exp": NOW + 1}))).is_ok());
+    let lenient = hs_verifier().leeway(Duration::from_secs(3600));
+    assert!(check(&lenient, &hs(&json!({"exp": NOW - 3599}))).is_ok());
+}
+
+#[test]
+fn time_comes_from_the_injected_clock() {
+    let clock = clock();
+    let v = JwtBearer::hmac(secret())
+        .leeway(Duration::ZERO)
+        .clock(clock.clone());
+    let token = hs(&json!({"exp": NOW + 10}));
+    assert!(check(&v, &token).is_ok());
+    clock.advance(Duration::from_secs(10));
+    assert_invalid(check(&v, &token), "expired");
+    // A token valid by the system clock but not by the injected one.
+    let far_past = JwtBearer::hmac(secret()).clock(Arc::new(FixedClock::at_secs(0)));
+    assert_invalid(
+        check(&far_past, &hs(&json!({"exp": 60, "nbf": 100}))),
+        "`nbf`",
+    );
+}
+
+#[test]
+fn nbf_and_iat_in_the_future_are_refused() {
+    let v = hs_verifier();
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 600, "nbf": NOW + 61}))),
+        "`nbf`",
+    );
+    assert!(check(&v, &hs(&json!({"exp": NOW + 600, "nbf": NOW + 59}))).is_ok());
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 600, "iat": NOW + 61}))),
+        "`iat` is in the future",
+    );
+    let proof = check(&v, &hs(&json!({"exp": NOW + 600, "iat": NOW + 59}))).unwrap();
+    assert_eq!(proof.timestamp_ms(), Some((NOW + 59) * 1000));
+}
+
+#[test]
+fn time_claims_must_be_numbers() {
+    let v = hs_verifier();
+    for bad in [json!("9999999999"), json!(true), json!(null)] {
+        assert_invalid(
+            check(&v, &hs(&json!({"exp": bad}))),
+            "`exp` is not a number",
+        );
+        assert_invalid(
+            check(&v, &hs(&json!({"exp": NOW + 60, "nbf": bad}))),
+            "`nbf` is not a number",
+        );
+        assert_invalid(
+            check(&v, &hs(&json!({"exp": NOW + 60, "iat": bad}))),
+            "`iat` is not a number",
+        );
+    }
+    // Arrays and objects already fail jsonwebtoken's own claim parsing: refused all the same.
+    for bad in [json!([NOW + 60]), json!({"n": NOW + 60})] {
+        for name in ["exp", "nbf", "iat"] {
+            let mut claims = json!({"exp": NOW + 60});
+            claims[name] = bad.clone();
+            assert_invalid(check(&v, &hs(&claims)), "");
+        }
+    }
+}
+
+#[test]
+fn extreme_numbers_never_overflow() {
+    let v = hs_verifier();
+    let ok = |claims: Value| assert!(check(&v, &hs(&claims)).is_ok(), "{claims}");
+    ok(json!({"exp": i64::MAX}));
+    ok(json!({"exp": u64::MAX}));
+    ok(json!({"exp": 1e300}));
+    ok(json!({"exp": NOW as f64 + 0.5, "nbf": i64::MIN, "iat": NOW as f64 - 0.25}));
+    ok(json!({"exp": i64::MAX, "nbf": -1e300}));
+    assert_invalid(check(&v, &hs(&json!({"exp": i64::MIN}))), "expired");
+    assert_invalid(check(&v, &hs(&json!({"exp": -1e300}))), "expired");
+    assert_invalid(check(&v, &hs(&json!({"exp": -0.5}))), "expired");
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": i64::MAX, "nbf": i64::MAX}))),
+        "`nbf`",
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": i64::MAX, "nbf": 1e300}))),
+        "`nbf`",
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": i64::MAX, "iat": i64::MAX}))),
+        "`iat` is in the future",
+    );
+    // In the past, but not representable as milliseconds in an i64.
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": i64::MAX, "iat": i64::MIN}))),
+        "`iat` is out of range",
+    );
+    // Fractions are honoured to the millisecond.
+    let strict = hs_verifier().leeway(Duration::ZERO);
+    assert!(check(&strict, &hs(&json!({"exp": NOW as f64 + 0.002}))).is_ok());
+    assert_invalid(
+        check(&strict, &hs(&json!({"exp": NOW as f64 - 0.002}))),
+        "expired",
+    );
+    // Numbers beyond f64, written by hand: out of range for the JSON parser, refused.
+    let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+    for claims in [r#"{"exp":1e400}"#, r#"{"exp":-1e400}"#] {
+        let token = craft(header, claims, HS_SECRET.as_bytes());
+        assert!(check(&v, &token).is_err(), "{claims}");
+    }
+    // A long integer beyond u64 parses as a float: far future, accepted.
+    let token = craft(
+        header,
+        r#"{"exp":123456789012345678901234567890}"#,
+        HS_SECRET.as_bytes(),
+    );
+    assert!(check(&v, &token).is_ok());
+}
+
+#[test]
+fn duplicate_claim_names_are_refused() {
+    let token = craft(
+        r#"{"alg":"HS256"}"#,
+        &format!(r#"{{"exp":{},"exp":{}}}"#, NOW - 1000, NOW + 1000),
+        HS_SECRET.as_bytes(),
+    );
+    assert!(check(&hs_verifier(), &token).is_err());
+}
+
+// ---------------------------------------------------------------- issuer and audience
+
+#[test]
+fn issuer_is_checked_when_configured() {
+    let v = hs_verifier()
+        .issuer("https://a.example")
+        .issuer("https://b.example");
+    assert!(
+        check(
+            &v,
+            &hs(&json!({"exp": NOW + 60, "iss": "https://b.example"}))
+        )
+        .is_ok()
+    );
+    assert_invalid(
+        check(
+            &v,
+            &hs(&json!({"exp": NOW + 60, "iss": "https://evil.example"})),
+        ),
+        "`iss` is not an accepted issuer",
+    );
+    assert_invalid(
+        check(
+            &v,
+            &hs(&json!({"exp": NOW + 60, "iss": "https://A.example"})),
+        ),
+        "`iss`",
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 60}))),
+        "`iss` is missing",
+    );
+    assert_invalid(
+        check(
+            &v,
+            &hs(&json!({"exp": NOW + 60, "iss": ["https://a.example"]})),
+        ),
+        "`iss` is not a string",
+    );
+    // Not configured: any issuer.
+    assert!(
+        check(
+            &hs_verifier(),
+            &hs(&json!({"exp": NOW + 60, "iss": "anyone"}))
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn audience_is_checked_when_configured() {
+    let v = hs_verifier().audience("orders");
+    assert!(check(&v, &hs(&json!({"exp": NOW + 60, "aud": "orders"}))).is_ok());
+    assert!(
+        check(
+            &v,
+            &hs(&json!({"exp": NOW + 60, "aud": ["billing", "orders"]}))
+        )
+        .is_ok()
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 60, "aud": "billing"}))),
+        "`aud` does not name this receiver",
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 60, "aud": ["billing"]}))),
+        "`aud` does not name",
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 60}))),
+        "`aud` is missing",
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 60, "aud": []}))),
+        "`aud` is missing",
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 60, "aud": ["orders", 1]}))),
+        "`aud` is not a string",
+    );
+    // A token for some audience is refused by a receiver that has none configured.
+    assert_invalid(
+        check(
+            &hs_verifier(),
+            &hs(&json!({"exp": NOW + 60, "aud": "orders"})),
+        ),
+        "none is configured",
+    );
+}
+
+#[test]
+fn sub_and_jti_must_be_strings() {
+    let v = hs_verifier();
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 60, "sub": 7}))),
+        "`sub` is not a string",
+    );
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 60, "jti": {"a": 1}}))),
+        "`jti` is not a string",
+    );
+}
+
+// ---------------------------------------------------------------- key ids and JWKS
+
+#[test]
+fn static_keys_are_selected_by_kid() {
+    let a = Secret::from_text("key-a-secret").unwrap();
+    let b = Secret::from_text("key-b-secret").unwrap();
+    let v = JwtBearer::new([
+        JwtKey::hmac(a.clone()).with_id("a"),
+        JwtKey::hmac(b.clone()).with_id("b"),
+    ])
+    .unwrap()
+    .clock(clock());
+    let sign = |key: &Secret, kid: Option<&str>| {
+        let mut signer = JwtSigner::hmac(key.clone()).clock(clock());
+        if let Some(kid) = kid {
+            signer = signer.key_id(kid);
+        }
+        let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+        headers.get("authorization").unwrap()[7..].to_owned()
+    };
+    assert_eq!(check(&v, &sign(&b, Some("b"))).unwrap().key_id(), Some("b"));
+    assert_invalid(check(&v, &sign(&b, Some("a"))), "signature");
+    assert_invalid(check(&v, &sign(&b, Some("c"))), "`kid` names no known key");
+    // Without kid every key is tried; the proof names the one that verified.
+    assert_eq!(check(&v, &sign(&b, None)).unwrap().key_id(), Some("b"));
+    assert_eq!(check(&v, &sign(&a, None)).unwrap().key_id(), Some("a"));
+}
+
+fn jwk(private_pem: &[u8], alg: Algorithm, kid: &str, ed: bool) -> Value {
+    let key = if ed {
+        EncodingKey::from_ed_pem(private_pem).unwrap()
+    } else if alg == Algorithm::ES256 {
+        EncodingKey::from_ec_pem(private_pem).unwrap()
+    } else {
+        EncodingKey::from_rsa_pem(private_pem).unwrap()
+    };
+    let mut jwk = Jwk::from_encoding_key(&key, alg).unwrap();
+    jwk.common.key_id = Some(kid.to_owned());
+    serde_json::to_value(&jwk).unwrap()
+}
+
+fn jwks() -> String {
+    let mut rsa_no_alg = jwk(RSA2_PRIVATE, Algorithm::RS256, "rsa-2", false);
+    rsa_no_alg.as_object_mut().unwrap().remove("alg");
+    let mut enc = jwk(RSA_PRIVATE, Algorithm::RS256, "enc-1", false);
+    enc["use"] = json!("enc");
+    json!({"keys": [
+        jwk(RSA_PRIVATE, Algorithm::RS256, "rsa-1", false),
+        rsa_no_alg,
+        jwk(EC_PRIVATE, Algorithm::ES256, "ec-1", false),
+        jwk(ED_PRIVATE, Algorithm::EdDSA, "ed-1", true),
+        enc,
+        {"kty": "oct", "kid": "sym", "k": b64(HS_SECRET.as_bytes()), "alg": "HS256"},
+        {"kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA"},
+        {"kty": "OKP", "crv": "Ed25519", "kid": "short", "x": "AAAA"},
+        {"kty": "RSA", "kid": "junk", "n": "AQAB", "e": "AQAB"},
+    ]})
+    .to_string()
+}
+
+fn sign_with(signer: JwtSigner, kid: Option<&str>) -> String {
+    let signer = match kid {
+        Some(kid) => signer.key_id(kid),
+        None => signer,
+    };
+    let headers = signer.clock(clock()).sign(&Outgoing::new(b"{}")).unwrap();
+    headers.get("authorization").unwrap()[7..].to_owned()
+}
+
+#[test]
+fn jwks_keys_are_selected_by_kid() {
+    let keys = JwtKey::from_jwks(&jwks()).unwrap();
+    let ids: Vec<_> = keys.iter().map(|k| k.id().unwrap()).collect();
+    // Encryption, symmetric, unsupported-curve and malformed keys are skipped.
+    assert_eq!(ids, ["rsa-1", "rsa-2", "ec-1", "ed-1"]);
+    assert_eq!(keys[0].algorithms(), [JwtAlgorithm::Rs256]);
+    assert_eq!(
+        keys[1].algorithms().len(),
+        6,
+        "no `alg`: the whole RSA family"
+    );
+
+    let v = JwtBearer::from_jwks(&jwks()).unwrap().clock(clock());
+    let rsa1 = || JwtSigner::rsa_pem(RSA_PRIVATE).unwrap();
+    let rsa2 = || JwtSigner::rsa_pem(RSA2_PRIVATE).unwrap();
+    assert_eq!(
+        check(&v, &sign_with(rsa1(), Some("rsa-1")))
+            .unwrap()
+            .key_id(),
+        Some("rsa-1")
+    );
+    assert_eq!(
+        check(&v, &sign_with(rsa2(), Some("rsa-2")))
+            .unwrap()
+            .key_id(),
+        Some("rsa-2")
+    );
+    assert_eq!(
+        check(
+            &v,
+            &sign_with(JwtSigner::ec_pem(EC_PRIVATE).unwrap(), Some("ec-1"))
+        )
+        .unwrap()
+        .key_id(),
+        Some("ec-1")
+    );
+    assert!(
+        check(
+            &v,
+            &sign_with(JwtSigner::ed25519_pem(ED_PRIVATE).unwrap(), Some("ed-1"))
+        )
+        .is_ok()
+    );
+    // The right key under the wrong kid, an unknown kid, a skipped key's kid.
+    assert_invalid(check(&v, &sign_with(rsa1(), Some("rsa-2"))), "signature");
+    assert_invalid(
+        check(&v, &sign_with(rsa1(), Some("nope"))),
+        "`kid` names no known key",
+    );
+    assert_invalid(
+        check(&v, &sign_with(rsa1(), Some("enc-1"))),
+        "`kid` names no known key",
+    );
+    // rsa-1 allows RS256 only.
+    let ps = rsa1().algorithm(JwtAlgorithm::Ps256).unwrap();
+    assert_invalid(check(&v, &sign_with(ps, Some("rsa-1"))), "not allowed");
+    // The symmetric key of the set is never used: an HS256 token naming it is refused.
+    let hs_token = sign_with(JwtSigner::hmac(secret()), Some("sym"));
+    assert_invalid(check(&v, &hs_token), "`kid` names no known key");
+    // Without kid, every key allowing the token's alg is tried.
+    assert_eq!(
+        check(&v, &sign_with(rsa2(), None)).unwrap().key_id(),
+        Some("rsa-2")
+    );
+}
+
+#[test]
+fn jwks_config_errors() {
+    assert!(JwtKey::from_jwks("not json").is_err());
+    assert!(JwtKey::from_jwks(r#"{"keys": []}"#).is_err());
+    let only_symmetric = json!({"keys": [{"kty": "oct", "k": b64(b"hunter2-jwks")}]}).to_string();
+    let err = JwtKey::from_jwks(&only_symmetric).unwrap_err();
+    assert!(err.to_string().contains("no usable"), "{err}");
+    // The parser's complaint does not echo the document.
+    let err = JwtKey::from_jwks(r#"{"keys": "hunter2-jwks"}"#).unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    let huge = format!(r#"{{"keys": [], "pad": "{}"}}"#, "x".repeat(300 * 1024));
+    assert!(JwtKey::from_jwks(&huge).is_err());
+}
+
+// ---------------------------------------------------------------- body binding
+
+#[test]
+fn body_digest_binds_the_token_to_the_body() {
+    let v = hs_verifier().body_digest_claim("body_sha256");
+    let signer = JwtSigner::hmac(secret())
+        .body_digest_claim("body_sha256")
+        .clock(clock());
+    let body = br#"{"amount":100}"#;
+    let headers = signer.sign(&Outgoing::new(body)).unwrap();
+    assert!(v.verify(&headers.apply(WebhookRequest::new(body))).is_ok());
+    assert_invalid(
+        v.verify(&headers.apply(WebhookRequest::new(br#"{"amount":900}"#))),
+        "`body_sha256` does not match the body",
+    );
+    assert_invalid(
+        v.verify(&headers.apply(WebhookRequest::new(b""))),
+        "does not match",
+    );
+
+    let digest = Sha256::digest(body);
+    let with = |value: Value| hs(&json!({"exp": NOW + 60, "body_sha256": value}));
+    assert!(check_body(&v, &with(json!(b64(&digest))), body).is_ok());
+    // Only unpadded base64url is accepted: not hex, not padded, not the standard alphabet.
+    let padded = format!("{}=", b64(&digest));
+    let standard = base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest);
+    for wrong in [json!(hex::encode(digest)), json!(padded), json!(standard)] {
+        if wrong == json!(b64(&digest)) {
+            continue; // the digest happened to need no url-safe characters
+        }
+        assert_invalid(check_body(&v, &with(wrong), body), "does not match");
+    }
+    assert_invalid(
+        check_body(&v, &with(json!(digest.to_vec())), body),
+        "`body_sha256` is not a string",
+    );
+    assert_invalid(
+        check_body(&v, &hs(&json!({"exp": NOW + 60})), body),
+        "`body_sha256` is missing",
+    );
+}
+
+// ---------------------------------------------------------------- malformed requests
+
+#[test]
+fn missing_or_foreign_authorization_is_missing_credentials() {
+    let v = hs_verifier();
+    for request in [
+        WebhookRequest::new(b"{}"),
+        WebhookRequest::new(b"{}").with_header("Authorization", "Basic dTpw"),
+        WebhookRequest::new(b"{}").with_header("Authorization", "eyJhbGciOi.x.y"),
+        WebhookRequest::new(b"{}").with_header("X-Token", "Bearer a.b.c"),
+    ] {
+        let err = v.verify(&request).unwrap_err();
+        assert_eq!(err.kind(), VerifyErrorKind::MissingCredentials);
+        assert_eq!(err.status(), 401);
+        assert_eq!(err.www_authenticate(), Some(BEARER_CHALLENGE));
+    }
+    let custom = hs_verifier().realm("orders");
+    assert_eq!(
+        custom
+            .verify(&WebhookRequest::new(b"{}"))
+            .unwrap_err()
+            .www_authenticate(),
+        Some(r#"Bearer realm="orders""#)
+    );
+}
+
+#[test]
+fn malformed_tokens_are_invalid_never_a_panic() {
+    let v = hs_verifier();
+    let good = hs(&json!({"exp": NOW + 60}));
+    let parts: Vec<&str> = good.split('.').collect();
+    let huge = format!("{}.{}.{}", parts[0], "A".repeat(9000), parts[2]);
+    let cases: Vec<Vec<u8>> = vec![
+        b"Bearer".to_vec(),
+        b"Bearer ".to_vec(),
+        b"Bearer a".to_vec(),
+        b"Bearer a.b".to_vec(),
+        b"Bearer ..".to_vec(),
+        b"Bearer a.b.c".to_vec(),
+        b"Bearer a.b.c.d.e".to_vec(),
+        b"Bearer !!!.###.$$$".to_vec(),
+        b"Bearer \xff\xfe.\xfd.x".to_vec(),
+        format!("Bearer {good} extra").into_bytes(),
+        format!("Bearer {}.{}.{}", parts[0], parts[1], "").into_bytes(),
+        format!("Bearer {}.{}==.{}", parts[0], parts[1], parts[2]).into_bytes(),
+        format!("Bearer {}.{}.{}", parts[0], b64(b"[1,2]"), parts[2]).into_bytes(),
+        format!("Bearer {}.{}", parts[0], parts[1]).into_bytes(),
+        format!("Bearer {}", huge).into_bytes(),
+        // A valid signature over a payload that is not a JSON object.
+        format!(
+            "Bearer {}",
+            craft(r#"{"alg":"HS256"}"#, "[1]", HS_SECRET.as_bytes())
+        )
+        .into_bytes(),
+        format!(
+            "Bearer {}",
+            craft(r#"{"alg":"HS256"}"#, "null", HS_SECRET.as_bytes())
+        )
+        .into_bytes(),
+        format!("Bearer {}", craft("[]", "{}", HS_SECRET.as_bytes())).into_bytes(),
+    ];
+    for value in &cases {
+        let request = WebhookRequest::new(b"{}").with_header("authorization", value);
+        let err = v.verify(&request).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            VerifyErrorKind::InvalidCredentials,
+            "{}",
+            String::from_utf8_lossy(value)
+        );
+        assert_eq!(err.www_authenticate(), Some(BEARER_INVALID));
+    }
+    // The valid token itself passes, lower-case scheme word included.
+    let value = format!("bearer {good}");
+    assert!(
+        v.verify(&WebhookRequest::new(b"{}").with_header("authorization", &value))
+            .is_ok()
+    );
+    let twice = WebhookRequest::new(b"{}")
+        .with_header("authorization", &value)
+        .with_header("authorization", &value);
+    assert_invalid(v.verify(&twice), "repeated");
+}
+
+#[test]
+fn tampered_payload_is_refused() {
+    let v = hs_verifier();
+    let good = hs(&json!({"exp": NOW + 60, "sub": "user"}));
+    let parts: Vec<&str> = good.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(json!({"exp": NOW + 60, "sub": "admin"})
+            .to_string()
+            .as_bytes()),
+        parts[2]
+    );
+    assert_invalid(check(&v, &forged), "signature");
+}
+
+// ---------------------------------------------------------------- leakage
+
+#[test]
+fn nothing_secret_in_debug_display_or_json() {
+    let hmac_key = JwtKey::hmac(secret());
+    let v = hs_verifier()
+        .issuer("https://issuer.example")
+        .audience("aud-1");
+    let signer = JwtSigner::hmac(secret()).clock(clock());
+    let rsa_signer = JwtSigner::rsa_pem(RSA_PRIVATE).unwrap();
+    let mut texts = vec![
+        format!("{hmac_key:?}"),
+        format!("{v:?}"),
+        format!("{signer:?}"),
+        format!("{rsa_signer:?}"),
+        format!("{:?}", signer.sign(&Outgoing::new(b"{}")).unwrap()),
+    ];
+    let claim_value = "claim-value-hunter2";
+    let tokens = [
+        hs(&json!({"exp": NOW - 1000, "sub": claim_value})),
+        hs(&json!({"exp": NOW + 60, "iss": claim_value})),
+        hs(&json!({"exp": NOW + 60, "aud": claim_value})),
+        hs(&json!({"exp": claim_value})),
+        hs(&json!({"exp": NOW + 60, "sub": [claim_value]})),
+        craft(r#"{"alg":"HS256"}"#, claim_value, HS_SECRET.as_bytes()),
+        format!(
+            "{}.{}.x",
+            b64(b"{\"alg\":\"none\"}"),
+            b64(claim_value.as_bytes())
+        ),
+    ];
+    for token in &tokens {
+        let err = check(&v, token).unwrap_err();
+        texts.push(format!("{err:?}"));
+        texts.push(err.to_string());
+        texts.push(err.to_json());
+        texts.push(format!("{:?}", std::error::Error::source(&err)));
+        for text in &texts {
+            assert!(!text.contains(token.as_str()), "token leaked in {text}");
+            let payload = token.split('.').nth(1).unwrap();
+            assert!(!text.contains(payload), "payload leaked in {text}");
+        }
+    }
+    let pem_body = std::str::from_utf8(RSA_PRIVATE)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap();
+    for text in &texts {
+        assert!(
+            !text.contains("hunter2"),
+            "secret or claim leaked in {text}"
+        );
+        assert!(!text.contains(pem_body), "private key leaked in {text}");
+    }
+    assert!(texts.iter().any(|t| t.contains("JwtBearer")));
+    assert!(texts.iter().any(|t| t.contains("invalid_credentials")));
+}

@@ -1,0 +1,440 @@
+//! The receive pipeline end to end: step order and statuses, typed decode, idempotency leases,
+//! floods, and what the tracing span shows.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use webhook_core::{
+    DecodeError, Delivery, MemoryStore, RateLimit, Receiver, ReplayStore, VerifyError,
+    VerifyErrorKind, WebhookEvent, WebhookRequest,
+};
+
+use crate::support_pipeline::{Rig, peer, request};
+
+const BODY: &[u8] = br#"{"type":"email.sent","id":"evt_1","data":{"to":"a@example.com"}}"#;
+
+/// A hand-written event set (the derive is tested in its own crate).
+#[derive(Debug, PartialEq)]
+enum Mail {
+    Sent { to: String },
+}
+
+impl WebhookEvent for Mail {
+    fn event_types() -> &'static [&'static str] {
+        &["email.sent"]
+    }
+    fn event_type(&self) -> &str {
+        "email.sent"
+    }
+    fn decode(request: &WebhookRequest<'_>) -> Result<Self, DecodeError> {
+        let v: serde_json::Value =
+            serde_json::from_slice(request.body()).map_err(|_| DecodeError::malformed_body())?;
+        match v["type"].as_str() {
+            Some("email.sent") => match v["data"]["to"].as_str() {
+                Some(to) if to.contains('@') => Ok(Self::Sent { to: to.to_owned() }),
+                _ => Err(DecodeError::field("data.to", "not a valid email address")),
+            },
+            _ => Err(DecodeError::unknown_event_type("type")),
+        }
+    }
+    fn event_id(request: &WebhookRequest<'_>) -> Result<Option<String>, DecodeError> {
+        let v: serde_json::Value =
+            serde_json::from_slice(request.body()).map_err(|_| DecodeError::malformed_body())?;
+        Ok(v["id"].as_str().map(str::to_owned))
+    }
+    fn json_schema() -> serde_json::Value {
+        serde_json::Value::Bool(true)
+    }
+}
+
+/// One full delivery as an adapter runs it; `Ok(None)` for a duplicate.
+async fn run(
+    receiver: &Receiver,
+    request: &WebhookRequest<'_>,
+) -> Result<(Option<Mail>, Delivery), VerifyError> {
+    let mut delivery = receiver.delivery();
+    delivery.admit(request, false)?;
+    let has_message_id = delivery.authenticate(request)?.message_id().is_some();
+    let event_id = if has_message_id {
+        None
+    } else {
+        delivery.event_id::<Mail>(request)?
+    };
+    if !delivery.claim(event_id.as_deref()).await? {
+        return Ok((None, delivery));
+    }
+    let event = delivery.decode::<Mail>(request)?;
+    Ok((Some(event), delivery))
+}
+
+#[tokio::test]
+async fn accepts_then_answers_the_duplicate() {
+    let rig = Rig::new();
+    let receiver = rig.builder().build().unwrap();
+    let headers = rig.sign("msg_1", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let (event, delivery) = run(&receiver, &req).await.unwrap();
+    assert_eq!(
+        event,
+        Some(Mail::Sent {
+            to: "a@example.com".into()
+        })
+    );
+    delivery.finish(true).await;
+    let (event, delivery) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_none());
+    let reply = delivery.duplicate_reply();
+    assert_eq!(reply.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(reply.body()).unwrap();
+    assert_eq!(body["duplicate"], true);
+    assert_eq!(body["id"], "msg_1");
+    let stats = receiver.stats();
+    assert_eq!((stats.accepted, stats.duplicates), (1, 1));
+}
+
+#[tokio::test]
+async fn steps_run_in_order_with_their_statuses() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .max_body_bytes(256)
+        .content_type("application/json")
+        .allow_sources(["192.0.2.0/24"])
+        .build()
+        .unwrap();
+    let headers = rig.sign("msg_2", BODY);
+    let status = |r: Result<(Option<Mail>, Delivery), VerifyError>| r.err().map(|e| e.status());
+
+    // 413 from the declared length, before anything else (even from a forbidden source).
+    let mut big = headers.clone();
+    big.push(("content-length".into(), "100000".into()));
+    let req = request(&big, BODY, peer("203.0.113.1"));
+    assert_eq!(status(run(&receiver, &req).await), Some(413));
+    // 413 from the actual body.
+    let huge = vec![b'x'; 300];
+    let req = request(&headers, &huge, peer("192.0.2.1"));
+    assert_eq!(status(run(&receiver, &req).await), Some(413));
+    // 415 before the source.
+    let req = WebhookRequest::new(BODY)
+        .with_headers(&headers)
+        .with_header("content-type", "text/plain")
+        .with_peer(peer("203.0.113.1"));
+    assert_eq!(status(run(&receiver, &req).await), Some(415));
+    // 403 before authentication.
+    let req = request(&[], BODY, peer("203.0.113.1"));
+    assert_eq!(status(run(&receiver, &req).await), Some(403));
+    // 401 for a bad signature, missing headers, or a stale timestamp.
+    let req = request(&[], BODY, peer("192.0.2.1"));
+    assert_eq!(status(run(&receiver, &req).await), Some(401));
+    let tampered = br#"{"type":"email.sent","id":"evt_1","data":{"to":"b@example.com"}}"#;
+    let req = request(&headers, tampered, peer("192.0.2.1"));
+    assert_eq!(status(run(&receiver, &req).await), Some(401));
+    rig.clock.advance(Duration::from_secs(301));
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let err = run(&receiver, &req).await.err().unwrap();
+    assert_eq!(err.kind(), VerifyErrorKind::TimestampTooOld);
+
+    // 400 and 422 after authentication.
+    let rig = Rig::new();
+    let receiver = rig.builder().build().unwrap();
+    for (body, want) in [
+        (&b"not json"[..], VerifyErrorKind::MalformedBody),
+        (
+            &br#"{"type":"email.lost","id":"e"}"#[..],
+            VerifyErrorKind::UnknownEventType,
+        ),
+        (
+            &br#"{"type":"email.sent","id":"e2","data":{"to":"nobody"}}"#[..],
+            VerifyErrorKind::Validation,
+        ),
+    ] {
+        let headers = rig.sign(&format!("msg_{}", body.len()), body);
+        let req = request(&headers, body, peer("192.0.2.1"));
+        let err = run(&receiver, &req).await.err().unwrap();
+        assert_eq!(err.kind(), want);
+        if want == VerifyErrorKind::Validation {
+            assert_eq!(err.to_string(), "data.to: not a valid email address");
+        }
+    }
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_of_one_id_run_the_handler_once() {
+    let rig = Rig::new();
+    let receiver = rig.builder().build().unwrap();
+    let headers = Arc::new(rig.sign("msg_same", BODY));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (receiver, headers, ran) = (receiver.clone(), Arc::clone(&headers), Arc::clone(&ran));
+        tasks.push(tokio::spawn(async move {
+            let req = request(&headers, BODY, peer("192.0.2.1"));
+            match run(&receiver, &req).await {
+                Ok((Some(_), delivery)) => {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    delivery.finish(true).await;
+                    200
+                }
+                Ok((None, _)) => 200,
+                Err(e) => e.status(),
+            }
+        }));
+    }
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(status == 200 || status == 409, "{status}");
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failing_handler_releases_so_the_retry_is_processed() {
+    let rig = Rig::new();
+    let receiver = rig.builder().build().unwrap();
+    let headers = rig.sign("msg_fail", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let (event, delivery) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_some());
+    // While in flight, a duplicate is 409 with Retry-After.
+    let err = run(&receiver, &req).await.err().unwrap();
+    assert_eq!(err.status(), 409);
+    assert!(err.retry_after_secs().is_some());
+    delivery.finish(false).await;
+    let (event, delivery) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_some(), "the retry runs the handler");
+    delivery.finish(true).await;
+    assert_eq!(receiver.stats().handler_failures, 1);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_releases_the_claim() {
+    let rig = Rig::new();
+    let receiver = rig.builder().build().unwrap();
+    let headers = Arc::new(rig.sign("msg_panic", BODY));
+    let task = {
+        let (receiver, headers) = (receiver.clone(), Arc::clone(&headers));
+        tokio::spawn(async move {
+            let req = request(&headers, BODY, peer("192.0.2.1"));
+            let (_event, _delivery) = run(&receiver, &req).await.unwrap();
+            panic!("handler bug");
+        })
+    };
+    assert!(task.await.unwrap_err().is_panic());
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let (event, _delivery) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_some());
+}
+
+#[tokio::test]
+async fn an_expired_lease_frees_the_id() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .lease(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let headers = rig.sign("msg_crash", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let (_event, delivery) = run(&receiver, &req).await.unwrap();
+    // The process "crashes": the delivery is never finished nor dropped.
+    std::mem::forget(delivery);
+    assert_eq!(
+        run(&receiver, &req).await.err().map(|e| e.status()),
+        Some(409)
+    );
+    rig.clock.advance(Duration::from_secs(10));
+    let (event, _delivery) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_some());
+}
+
+#[tokio::test]
+async fn event_id_dedupes_when_there_is_no_message_id() {
+    // A verifier without a message id: wrap Standard Webhooks and drop the id from the proof.
+    #[derive(Debug)]
+    struct NoId(webhook_core::StandardWebhooks);
+    impl webhook_core::Verifier for NoId {
+        fn verify(&self, request: &WebhookRequest<'_>) -> Result<webhook_core::Proof, VerifyError> {
+            self.0.verify(request)?;
+            Ok(webhook_core::Proof::new("no-id").with_signature(b"sig"))
+        }
+    }
+    let rig = Rig::new();
+    let inner = webhook_core::StandardWebhooks::new(rig.secret.clone())
+        .unwrap()
+        .freshness(webhook_core::Freshness::default().with_shared_clock(rig.shared()));
+    let receiver = Receiver::builder()
+        .verifier(NoId(inner))
+        .clock(rig.shared())
+        .build()
+        .unwrap();
+    let first = rig.sign("msg_a", BODY);
+    let (_, d) = run(&receiver, &request(&first, BODY, peer("192.0.2.1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        d.key(),
+        Some(&webhook_core::DedupeKey::EventId("evt_1".into()))
+    );
+    d.finish(true).await;
+    // A retry with a new signature but the same event id is a duplicate.
+    let retry = rig.sign("msg_b", BODY);
+    let (event, _) = run(&receiver, &request(&retry, BODY, peer("192.0.2.1")))
+        .await
+        .unwrap();
+    assert!(event.is_none());
+}
+
+#[tokio::test]
+async fn a_store_failure_fails_closed_with_503() {
+    #[derive(Debug)]
+    struct Down;
+    impl ReplayStore for Down {
+        fn claim<'a>(
+            &'a self,
+            _: &'a str,
+            _: Duration,
+        ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
+            Box::pin(async { Err(webhook_core::StoreError::new("connection refused")) })
+        }
+        fn complete<'a>(
+            &'a self,
+            _: &'a str,
+            _: webhook_core::LeaseToken,
+            _: Duration,
+        ) -> webhook_core::StoreFuture<'a, ()> {
+            Box::pin(async { Err(webhook_core::StoreError::new("connection refused")) })
+        }
+        fn release(&self, _: &str, _: webhook_core::LeaseToken) {}
+    }
+    let rig = Rig::new();
+    let receiver = rig.builder().replay(Down).build().unwrap();
+    let headers = rig.sign("msg_x", BODY);
+    let err = run(&receiver, &request(&headers, BODY, peer("192.0.2.1")))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.status(), 503);
+    assert_eq!(err.retry_after_secs(), Some(5));
+    assert!(!err.to_json().contains("connection refused"));
+}
+
+#[tokio::test]
+async fn a_flood_of_bad_signatures_leaves_the_store_empty_and_memory_flat() {
+    let rig = Rig::new();
+    let store = MemoryStore::with_clock(1_000, rig.shared());
+    let receiver = rig
+        .builder()
+        .replay(store.clone())
+        .rate_limit(RateLimit::per_second(1_000_000).max_sources(1_000))
+        .build()
+        .unwrap();
+    let mut headers = rig.sign("msg_flood", BODY);
+    for (name, value) in &mut headers {
+        if name == "webhook-signature" {
+            *value = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+        }
+    }
+    for i in 0..10_000u32 {
+        let from = std::net::SocketAddr::new(std::net::Ipv4Addr::from(0x0a00_0000 + i).into(), 1);
+        let err = run(&receiver, &request(&headers, BODY, from))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
+    }
+    assert_eq!(store.len(), 0);
+    assert!(
+        receiver.rate_limited_sources() <= 1_001,
+        "{}",
+        receiver.rate_limited_sources()
+    );
+    assert_eq!(
+        receiver.stats().rejected(VerifyErrorKind::InvalidSignature),
+        10_000
+    );
+}
+
+/// A `Write` into a shared buffer, for a captured subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_span_shows_the_delivery_but_no_secret_signature_or_payload() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_span_events(FmtSpan::CLOSE)
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let rig = Rig::new();
+    let receiver = rig.builder().build().unwrap();
+    let body = br#"{"type":"email.sent","id":"evt_1","data":{"to":"payload-marker@example.com"}}"#;
+    let headers = rig.sign("msg_traced", body);
+    let signature = headers
+        .iter()
+        .find(|(n, _)| n == "webhook-signature")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let req = request(&headers, body, peer("192.0.2.1"));
+            let (_, delivery) = run(&receiver, &req).await.unwrap();
+            delivery.finish(true).await;
+            let mut bad = headers.clone();
+            bad.retain(|(n, _)| n != "webhook-signature");
+            bad.push((
+                "webhook-signature".into(),
+                "v1,c2lnbmF0dXJlLW1hcmtlcg==".into(),
+            ));
+            let req = request(&bad, body, peer("192.0.2.1"));
+            assert!(run(&receiver, &req).await.is_err());
+        });
+    });
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for expected in [
+        "webhook.delivery",
+        r#"scheme="standard-webhooks-v1""#,
+        r#"outcome="accepted""#,
+        r#"outcome="rejected""#,
+        r#"reason="invalid_signature""#,
+        r#"event_type="email.sent""#,
+        r#"message_id="msg_traced""#,
+        "latency_ms=",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+    let secret_b64 = rig.secret.expose_base64();
+    for forbidden in [
+        secret_b64.as_str(),
+        "0123456789abcdef",
+        signature.as_str(),
+        signature.trim_start_matches("v1,"),
+        "c2lnbmF0dXJlLW1hcmtlcg",
+        "payload-marker",
+        "email.sent\",",
+    ] {
+        assert!(
+            !text.contains(forbidden),
+            "leaked {forbidden:?} in:\n{text}"
+        );
+    }
+}

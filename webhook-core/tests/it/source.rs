@@ -1,0 +1,156 @@
+//! Source checks through the pipeline: trusted proxies, allowlists over IPv4, IPv6 and
+//! IPv4-mapped IPv6, HTTPS, and the rate limit with its recovery.
+
+use std::time::Duration;
+
+use webhook_core::{RateLimit, Receiver, VerifyErrorKind, WebhookRequest};
+
+use crate::support_pipeline::{Rig, peer};
+
+fn admit(
+    receiver: &Receiver,
+    request: &WebhookRequest<'_>,
+    https: bool,
+) -> Result<(), VerifyErrorKind> {
+    let mut delivery = receiver.delivery();
+    delivery.admit(request, https).map_err(|e| e.kind())
+}
+
+#[test]
+fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .trusted_proxies(["10.0.0.0/8"])
+        .allow_sources(["198.51.100.0/24"])
+        .build()
+        .unwrap();
+    // The attacker claims to be an allowed address; it is not a trusted proxy.
+    let spoofed = WebhookRequest::new(b"")
+        .with_peer(peer("203.0.113.66"))
+        .with_header("x-forwarded-for", "198.51.100.7")
+        .with_header("forwarded", "for=198.51.100.7");
+    assert_eq!(
+        admit(&receiver, &spoofed, false),
+        Err(VerifyErrorKind::SourceNotAllowed)
+    );
+    // Through the trusted proxy, the rightmost untrusted hop is the client; a hop the client
+    // prepended itself is ignored.
+    let proxied = WebhookRequest::new(b"")
+        .with_peer(peer("10.1.2.3"))
+        .with_header("x-forwarded-for", "203.0.113.66, 198.51.100.7");
+    assert_eq!(admit(&receiver, &proxied, false), Ok(()));
+    let prepended = WebhookRequest::new(b"")
+        .with_peer(peer("10.1.2.3"))
+        .with_header("x-forwarded-for", "198.51.100.7, 203.0.113.66");
+    assert_eq!(
+        admit(&receiver, &prepended, false),
+        Err(VerifyErrorKind::SourceNotAllowed)
+    );
+}
+
+#[test]
+fn allowlists_cover_ipv4_ipv6_and_mapped_addresses() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .allow_sources(["192.0.2.0/24", "2001:db8:1::/48"])
+        .build()
+        .unwrap();
+    for (ip, ok) in [
+        ("192.0.2.10", true),
+        ("192.0.3.10", false),
+        ("2001:db8:1::5", true),
+        ("2001:db8:2::5", false),
+        ("::ffff:192.0.2.10", true),
+        ("::ffff:192.0.3.10", false),
+    ] {
+        let req = WebhookRequest::new(b"").with_peer(peer(ip));
+        assert_eq!(admit(&receiver, &req, false).is_ok(), ok, "{ip}");
+    }
+    // No peer address known: fail closed.
+    assert_eq!(
+        admit(&receiver, &WebhookRequest::new(b""), false),
+        Err(VerifyErrorKind::SourceNotAllowed)
+    );
+}
+
+#[test]
+fn https_is_required_from_the_connection_or_a_trusted_proxy() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .require_https(true)
+        .trusted_proxies(["::1"])
+        .build()
+        .unwrap();
+    let direct = WebhookRequest::new(b"").with_peer(peer("192.0.2.1"));
+    assert_eq!(
+        admit(&receiver, &direct, false),
+        Err(VerifyErrorKind::HttpsRequired)
+    );
+    assert_eq!(admit(&receiver, &direct, true), Ok(()));
+    let spoofed = direct.clone().with_header("x-forwarded-proto", "https");
+    assert_eq!(
+        admit(&receiver, &spoofed, false),
+        Err(VerifyErrorKind::HttpsRequired)
+    );
+    let proxied = WebhookRequest::new(b"")
+        .with_peer(peer("::1"))
+        .with_header("x-forwarded-proto", "https");
+    assert_eq!(admit(&receiver, &proxied, false), Ok(()));
+}
+
+#[test]
+fn rate_limit_answers_429_with_retry_after_then_recovers() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .rate_limit(RateLimit::per_minute(2))
+        .build()
+        .unwrap();
+    let a = WebhookRequest::new(b"").with_peer(peer("192.0.2.1"));
+    let b = WebhookRequest::new(b"").with_peer(peer("192.0.2.2"));
+    assert!(admit(&receiver, &a, false).is_ok());
+    assert!(admit(&receiver, &a, false).is_ok());
+    let mut delivery = receiver.delivery();
+    let err = delivery.admit(&a, false).unwrap_err();
+    assert_eq!(err.status(), 429);
+    assert_eq!(err.retry_after_secs(), Some(30));
+    assert!(
+        err.response_headers()
+            .contains(&("retry-after", "30".to_owned()))
+    );
+    // Another source is unaffected.
+    assert!(admit(&receiver, &b, false).is_ok());
+    rig.clock.advance(Duration::from_secs(30));
+    assert!(admit(&receiver, &a, false).is_ok());
+    assert_eq!(
+        admit(&receiver, &a, false),
+        Err(VerifyErrorKind::RateLimited)
+    );
+}
+
+#[test]
+fn rate_limit_keys_ipv6_by_prefix_and_mapped_as_ipv4() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .rate_limit(RateLimit::per_hour(1))
+        .build()
+        .unwrap();
+    let v6a = WebhookRequest::new(b"").with_peer(peer("2001:db8::1"));
+    let v6b = WebhookRequest::new(b"").with_peer(peer("2001:db8::ffff"));
+    assert!(admit(&receiver, &v6a, false).is_ok());
+    assert_eq!(
+        admit(&receiver, &v6b, false),
+        Err(VerifyErrorKind::RateLimited)
+    );
+    let v4 = WebhookRequest::new(b"").with_peer(peer("192.0.2.9"));
+    let mapped = WebhookRequest::new(b"").with_peer(peer("::ffff:192.0.2.9"));
+    assert!(admit(&receiver, &v4, false).is_ok());
+    assert_eq!(
+        admit(&receiver, &mapped, false),
+        Err(VerifyErrorKind::RateLimited)
+    );
+}

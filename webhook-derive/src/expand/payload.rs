@@ -1,0 +1,35 @@
+//! `#[derive(WebhookPayload)]`: the rules of each field and the struct's JSON Schema.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::fields;
+use crate::ast::{Container, Field};
+
+pub(crate) fn expand(container: &Container<'_>, fields: &[Field<'_>], private: &TokenStream) -> TokenStream {
+    let ident = container.ident;
+    let validate = fields.iter().map(|field| {
+        let member = &field.member;
+        fields::validate(field, &quote!(&self.#member), private)
+    });
+    let serde = &container.attrs.serde;
+    let schema = fields::object_schema(fields, serde.deny_unknown_fields, serde.default, private);
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #private::WebhookPayload for #ident {
+                fn validate_at(
+                    &self,
+                    __path: &#private::FieldPath<'_>,
+                    __errors: &mut #private::ValidationErrors,
+                ) {
+                    #(#validate)*
+                }
+
+                fn json_schema() -> #private::serde_json::Value {
+                    #schema
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,131 @@
+//! Every attribute of the grammar, one behaviour each.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use webhook::{DecodeErrorKind, WebhookEvent, WebhookPayload, WebhookRequest};
+
+pub fn not_reserved(name: &String) -> Result<(), &'static str> {
+    if name == "admin" { Err("is a reserved name") } else { Ok(()) }
+}
+
+#[derive(Debug, PartialEq, Deserialize, WebhookPayload)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    #[webhook(custom = not_reserved, length(min = 2))]
+    pub user_name: String,
+    #[serde(default)]
+    #[webhook(range(min = -1.5, max = 2.5))]
+    pub score: f64,
+    #[webhook(email)]
+    pub backup_email: Option<String>,
+}
+
+/// Internally tagged (`tag` only), kebab-case names, aliases, closed payloads.
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "kind", rename_all = "kebab-case", deny_unknown_fields, id = "meta.id", crate = "webhook")]
+pub enum Shop {
+    #[webhook(alias = "order.new", alias = "order_created")]
+    OrderCreated {
+        #[webhook(range(min = 1, max = 100))]
+        quantity: u8,
+        #[webhook(non_empty, length(max = 3))]
+        items: Vec<String>,
+        #[serde(rename = "sku-code")]
+        #[webhook(pattern = r"^[A-Z]{3}-\d+$")]
+        sku: String,
+        #[webhook(one_of("eur", "usd"))]
+        currency: Option<String>,
+        #[serde(default)]
+        #[webhook(length(max = 2))]
+        tags: BTreeMap<String, String>,
+    },
+    #[webhook(rename = "customer.updated")]
+    CustomerUpdated(Customer),
+    Heartbeat,
+    #[webhook(other)]
+    Unknown,
+}
+
+fn decode(body: &str) -> Result<Shop, webhook::DecodeError> {
+    Shop::decode(&WebhookRequest::new(body.as_bytes()))
+}
+
+#[test]
+fn internal_tag_rename_all_and_aliases() {
+    let body = r#"{"kind":"order-created","quantity":2,"items":["a"],"sku-code":"ABC-1","meta":{"id":9}}"#;
+    let expected = Shop::OrderCreated {
+        quantity: 2,
+        items: vec!["a".into()],
+        sku: "ABC-1".into(),
+        currency: None,
+        tags: BTreeMap::new(),
+    };
+    // deny_unknown_fields: `meta` is not a field of the variant
+    assert_eq!(decode(body).unwrap_err().to_string(), "meta: unknown field");
+    let body = r#"{"kind":"order-created","quantity":2,"items":["a"],"sku-code":"ABC-1"}"#;
+    assert_eq!(decode(body).unwrap(), expected);
+    for alias in ["order.new", "order_created"] {
+        let body = body.replace("order-created", alias);
+        assert_eq!(decode(&body).unwrap(), expected);
+    }
+    assert_eq!(decode(&body).unwrap().event_type(), "order-created");
+    assert_eq!(Shop::event_types(), ["order-created", "customer.updated", "heartbeat"]);
+    assert_eq!(decode(r#"{"kind":"heartbeat"}"#).unwrap(), Shop::Heartbeat);
+    assert_eq!(decode(r#"{"kind":"refund"}"#).unwrap(), Shop::Unknown);
+    assert_eq!(Shop::Unknown.event_type(), "unknown");
+    let id = Shop::event_id(&WebhookRequest::new(br#"{"meta":{"id":9}}"#)).unwrap();
+    assert_eq!(id.as_deref(), Some("9"));
+}
+
+#[test]
+fn each_rule_reports_its_message() {
+    let body = r#"{"kind":"order-created","quantity":0,"items":[],"sku-code":"abc","currency":"gbp","tags":{"a":"","b":"","c":""}}"#;
+    let err = decode(body).unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::Validation);
+    let messages: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            "quantity: must be between 1 and 100",
+            "items: must not be empty",
+            r"sku-code: does not match the pattern `^[A-Z]{3}-\d+$`",
+            "currency: must be one of `eur`, `usd`",
+            "tags: length must be at most 2",
+        ]
+    );
+    let err = decode(r#"{"kind":"order-created","quantity":1,"items":["a","b","c","d"],"sku-code":"ABC-1"}"#);
+    assert_eq!(err.unwrap_err().to_string(), "items: length must be at most 3");
+}
+
+#[test]
+fn newtype_payload_with_serde_attributes_and_custom_rule() {
+    let ok = decode(r#"{"kind":"customer.updated","userName":"bob","backupEmail":null}"#).unwrap();
+    assert_eq!(ok, Shop::CustomerUpdated(Customer { user_name: "bob".into(), score: 0.0, backup_email: None }));
+    let err = decode(r#"{"kind":"customer.updated","userName":"admin","score":3,"backupEmail":"x"}"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "userName: is a reserved name; score: must be between -1.5 and 2.5; backupEmail: not a valid email address"
+    );
+    let err = decode(r#"{"kind":"customer.updated","userName":"a"}"#).unwrap_err();
+    assert_eq!(err.to_string(), "userName: length must be at least 2");
+    assert_eq!(decode(r#"{"kind":"customer.updated"}"#).unwrap_err().to_string(), "userName: is required");
+}
+
+/// Unknown extra fields are accepted by default (providers add fields all the time).
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "type", content = "data", timestamp = "created")]
+pub enum Open {
+    #[webhook(rename = "thing")]
+    Thing { n: i32 },
+}
+
+#[test]
+fn extra_fields_are_accepted_unless_denied() {
+    let event = Open::decode(&WebhookRequest::new(br#"{"type":"thing","created":1700000000,"data":{"n":-3,"new_field":true}}"#));
+    assert_eq!(event.unwrap(), Open::Thing { n: -3 });
+    let ts = Open::event_timestamp(&WebhookRequest::new(br#"{"created":1700000000}"#)).unwrap();
+    assert_eq!(ts, Some(webhook::EventTimestamp::Unix(1_700_000_000)));
+    let unknown = Open::decode(&WebhookRequest::new(br#"{"type":"other","data":{}}"#)).unwrap_err();
+    assert_eq!(unknown.kind(), DecodeErrorKind::UnknownEventType);
+}

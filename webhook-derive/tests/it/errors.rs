@@ -1,0 +1,110 @@
+//! Every decode error: its kind, status and exact client-safe message.
+
+use serde::Deserialize;
+use webhook::{DecodeErrorKind, VerifyError, WebhookEvent, WebhookPayload, WebhookRequest};
+
+#[derive(Debug, PartialEq, Deserialize, WebhookPayload)]
+pub struct Link {
+    #[webhook(url)]
+    pub href: String,
+}
+
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "type", content = "data")]
+pub enum Strict {
+    #[webhook(rename = "a")]
+    A {
+        id: u32,
+        #[webhook(email)]
+        to: String,
+        #[webhook(nested)]
+        links: Vec<Link>,
+    },
+    #[webhook(rename = "ping")]
+    Ping,
+}
+
+fn decode(body: &str) -> Result<Strict, webhook::DecodeError> {
+    Strict::decode(&WebhookRequest::new(body.as_bytes()))
+}
+
+fn fails(body: &str, kind: DecodeErrorKind, status: u16, message: &str) {
+    let err = decode(body).unwrap_err();
+    assert_eq!(err.kind(), kind, "{body}");
+    assert_eq!(err.to_string(), message, "{body}");
+    assert_eq!(VerifyError::from(err).status(), status, "{body}");
+}
+
+#[test]
+fn malformed_json_is_400() {
+    for body in ["", "{", "{\"type\":\"a\",}", "nul", "{\"type\":\"a\"} trailing", "\u{feff}{}"] {
+        fails(body, DecodeErrorKind::MalformedBody, 400, "body is not valid json");
+    }
+}
+
+#[test]
+fn unknown_type_without_catch_all_is_422() {
+    fails(r#"{"type":"b","data":{}}"#, DecodeErrorKind::UnknownEventType, 422, "type: unknown event type");
+}
+
+#[test]
+fn shape_errors_name_the_path_and_never_the_value() {
+    use DecodeErrorKind::Validation as V;
+    fails(r#"{"data":{}}"#, V, 422, "type: is required");
+    fails(r#"{"type":7,"data":{}}"#, V, 422, "type: invalid type, expected a string");
+    fails(r#"[1,2]"#, V, 422, "invalid type, expected an object");
+    fails(r#"{"type":"a"}"#, V, 422, "data: is required");
+    fails(r#"{"type":"a","type":"a","data":{}}"#, V, 422, "type: duplicate field");
+    fails(r#"{"type":"a","data":{"to":"x@y.z","links":[]}}"#, V, 422, "data.id: is required");
+    fails(
+        r#"{"type":"a","data":{"id":"SECRET","to":"x@y.z","links":[]}}"#,
+        V,
+        422,
+        "data.id: invalid type, expected u32",
+    );
+    fails(
+        r#"{"type":"a","data":{"id":-1,"to":"x@y.z","links":[]}}"#,
+        V,
+        422,
+        "data.id: invalid value, expected u32",
+    );
+    fails(
+        r#"{"type":"a","data":{"id":1,"to":"x@y.z","links":[{"href":"https://a.b"},{"href":5}]}}"#,
+        V,
+        422,
+        "data.links[1].href: invalid type, expected a string",
+    );
+    fails(r#"{"type":"a","data":"SECRET"}"#, V, 422, "data: invalid type, expected an object");
+    // content before tag takes the buffered path: same answers
+    fails(r#"{"data":{"id":true,"to":"x@y.z","links":[]},"type":"a"}"#, V, 422, "data.id: invalid type, expected u32");
+}
+
+#[test]
+fn rule_failures_are_all_reported_including_nested_ones() {
+    let err = decode(
+        r#"{"type":"a","data":{"id":1,"to":"nope","links":[{"href":"https://ok.example"},{"href":"SECRET"},{"href":"x"}]}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::Validation);
+    assert_eq!(
+        err.to_string(),
+        "data.to: not a valid email address; data.links[1].href: not a valid url; data.links[2].href: not a valid url"
+    );
+    assert!(!format!("{err:?}").contains("SECRET"));
+    assert_eq!(err.errors().len(), 3);
+}
+
+#[test]
+fn unit_events_ignore_their_payload() {
+    assert_eq!(decode(r#"{"type":"ping"}"#).unwrap(), Strict::Ping);
+    assert_eq!(decode(r#"{"type":"ping","data":{"anything":[1]}}"#).unwrap(), Strict::Ping);
+    assert_eq!(decode(r#"{"data":null,"type":"ping","extra":1}"#).unwrap(), Strict::Ping);
+}
+
+#[test]
+fn no_input_panics() {
+    let inputs = ["{}", "{\"type\":null}", "{\"type\":\"a\",\"data\":[]}", "{\"type\":\"a\",\"data\":{\"links\":null}}", "\"\"", "0"];
+    for input in inputs {
+        assert!(decode(input).is_err(), "{input}");
+    }
+}

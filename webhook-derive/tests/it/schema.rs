@@ -1,0 +1,213 @@
+//! JSON Schema export: valid against the draft 2020-12 meta-schema, and on a corpus of valid
+//! and invalid payloads (fixed and generated) `jsonschema` and our decoder agree on each one.
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use webhook::{WebhookEvent, WebhookRequest};
+
+use crate::attributes::Shop;
+use crate::email::EmailEvent;
+use crate::errors::Strict;
+use crate::github::GitHubEvent;
+
+fn validator(schema: &Value) -> jsonschema::Validator {
+    jsonschema::draft202012::meta::validate(schema).unwrap_or_else(|e| panic!("meta-schema: {e}\n{schema:#}"));
+    jsonschema::options().should_validate_formats(true).build(schema).unwrap()
+}
+
+fn agree<E: WebhookEvent + std::fmt::Debug>(validator: &jsonschema::Validator, payload: &Value) {
+    let body = payload.to_string();
+    let ours = E::decode(&WebhookRequest::new(body.as_bytes()));
+    let theirs = validator.is_valid(payload);
+    assert_eq!(ours.is_ok(), theirs, "disagreement on {body}: ours {ours:?}");
+}
+
+#[test]
+fn schemas_are_valid_draft_2020_12() {
+    for schema in [EmailEvent::json_schema(), Strict::json_schema(), Shop::json_schema(), GitHubEvent::json_schema()] {
+        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+        jsonschema::draft202012::meta::validate(&schema).unwrap();
+    }
+}
+
+#[test]
+fn email_schema_shape() {
+    let schema = EmailEvent::json_schema();
+    let one_of = schema["oneOf"].as_array().unwrap();
+    assert_eq!(one_of.len(), 8, "7 event types and the catch-all");
+    let clicked = &one_of[4];
+    assert_eq!(clicked["properties"]["event_type"], json!({"const": "email.clicked"}));
+    assert_eq!(clicked["required"], json!(["event_type", "data"]));
+    let data = &clicked["properties"]["data"];
+    assert_eq!(data["properties"]["recipient"], json!({"type": "string", "format": "email"}));
+    assert_eq!(data["properties"]["url"], json!({"type": "string", "format": "uri"}));
+    assert_eq!(data["required"], json!(["message_id", "recipient", "url", "timestamp"]));
+    let bounce = &one_of[2]["properties"]["data"]["properties"]["bounce_type"];
+    assert_eq!(bounce, &json!({"type": "string", "enum": ["hard", "soft"]}));
+    assert_eq!(one_of[7]["properties"]["event_type"]["not"]["enum"].as_array().unwrap().len(), 7);
+}
+
+fn email_corpus() -> Vec<Value> {
+    let mut corpus = vec![
+        json!({"event_type": "email.sent", "data": {"message_id": "m", "recipient": "a@example.com", "timestamp": "t"}}),
+        json!({"event_type": "email.sent", "data": {"message_id": "m", "recipient": "not an email", "timestamp": "t"}}),
+        json!({"event_type": "email.sent", "data": {"message_id": "m", "timestamp": "t"}}),
+        json!({"event_type": "email.sent", "data": {"message_id": 1, "recipient": "a@example.com", "timestamp": "t"}}),
+        json!({"event_type": "email.sent"}),
+        json!({"event_type": "email.sent", "data": "x"}),
+        json!({"event_type": 5, "data": {}}),
+        json!({"data": {}}),
+        json!([]),
+        json!("email.sent"),
+        json!({"event_type": "email.new_thing", "data": {"anything": 1}}),
+        json!({"event_type": "email.bounced", "data": {"message_id": "m", "recipient": "a@b.co", "bounce_type": "soft", "reason": "r"}}),
+        json!({"event_type": "email.bounced", "data": {"message_id": "m", "recipient": "a@b.co", "bounce_type": "other", "reason": "r"}}),
+        json!({"event_type": "email.bounced", "data": {"message_id": "m", "recipient": "a@b.co", "bounce_type": "soft"}}),
+        json!({"event_type": "email.clicked", "data": {"message_id": "m", "recipient": "a@b.co", "url": "https://x.io/a?b=c", "timestamp": "t"}}),
+        json!({"event_type": "email.clicked", "data": {"message_id": "m", "recipient": "a@b.co", "url": "/relative", "timestamp": "t"}}),
+        json!({"event_type": "email.clicked", "data": {"message_id": "m", "recipient": "a@b.co", "url": "https://a b", "timestamp": "t"}}),
+        json!({"event_type": "email.unsubscribed", "data": {"recipient": "a@b.co", "timestamp": "t", "extra": [1]}}),
+        json!({"event_type": "email.opened", "data": {"message_id": "m", "recipient": "a@b.co", "timestamp": "t", "user_agent": null}}),
+    ];
+    for email in ["a@b", "a.b@c.d", "@b.co", "a@", "a@b..co", "a b@c.co", "\"q\"@b.co", "a@[127.0.0.1]", "a@-x.co", "x@y_z.co"] {
+        corpus.push(json!({"event_type": "email.delivered", "data": {"message_id": "m", "recipient": email, "timestamp": "t"}}));
+    }
+    for url in ["http://a", "mailto:x@y.z", "urn:isbn:1", "https://x.io/%20", "https://x.io/%zz", "ftp://[::1]/", "http://ex ample.com", "no-scheme"] {
+        corpus.push(json!({"event_type": "email.clicked", "data": {"message_id": "m", "recipient": "a@b.co", "url": url, "timestamp": "t"}}));
+    }
+    corpus
+}
+
+#[test]
+fn email_schema_agrees_with_decoding_on_the_corpus() {
+    let v = validator(&EmailEvent::json_schema());
+    for payload in email_corpus() {
+        agree::<EmailEvent>(&v, &payload);
+    }
+}
+
+#[test]
+fn other_sets_agree_on_their_corpora() {
+    let strict = validator(&Strict::json_schema());
+    for payload in [
+        json!({"type": "a", "data": {"id": 1, "to": "a@b.co", "links": [{"href": "https://x.io"}]}}),
+        json!({"type": "a", "data": {"id": 1, "to": "a@b.co", "links": [{"href": "nope"}]}}),
+        json!({"type": "a", "data": {"id": 4_294_967_296_u64, "to": "a@b.co", "links": []}}),
+        json!({"type": "a", "data": {"id": -1, "to": "a@b.co", "links": []}}),
+        json!({"type": "a", "data": {"id": 1, "to": "a@b.co"}}),
+        json!({"type": "ping"}),
+        json!({"type": "ping", "data": 7}),
+        json!({"type": "pong"}),
+    ] {
+        agree::<Strict>(&strict, &payload);
+    }
+    let shop = validator(&Shop::json_schema());
+    for payload in [
+        json!({"kind": "order-created", "quantity": 2, "items": ["a"], "sku-code": "ABC-1"}),
+        json!({"kind": "order.new", "quantity": 2, "items": ["a"], "sku-code": "ABC-1", "currency": "eur", "tags": {"x": "y"}}),
+        json!({"kind": "order-created", "quantity": 2, "items": ["a"], "sku-code": "ABC-1", "currency": null}),
+        json!({"kind": "order-created", "quantity": 0, "items": ["a"], "sku-code": "ABC-1"}),
+        json!({"kind": "order-created", "quantity": 101, "items": ["a"], "sku-code": "ABC-1"}),
+        json!({"kind": "order-created", "quantity": 2, "items": [], "sku-code": "ABC-1"}),
+        json!({"kind": "order-created", "quantity": 2, "items": ["a", "b", "c", "d"], "sku-code": "ABC-1"}),
+        json!({"kind": "order-created", "quantity": 2, "items": ["a"], "sku-code": "abc-1"}),
+        json!({"kind": "order-created", "quantity": 2, "items": ["a"], "sku-code": "ABC-1", "currency": "gbp"}),
+        json!({"kind": "order-created", "quantity": 2, "items": ["a"], "sku-code": "ABC-1", "tags": {"a": "", "b": "", "c": ""}}),
+        json!({"kind": "order-created", "quantity": 2, "items": ["a"], "sku-code": "ABC-1", "unknown": 1}),
+        json!({"kind": "customer.updated", "userName": "bob", "score": 1.5}),
+        json!({"kind": "customer.updated", "userName": "bob", "score": 2.6}),
+        json!({"kind": "customer.updated", "userName": "b"}),
+        json!({"kind": "customer.updated", "userName": "bob", "backupEmail": "nope"}),
+        json!({"kind": "customer.updated"}),
+        json!({"kind": "heartbeat", "anything": true}),
+        json!({"kind": "whatever"}),
+        json!({"kind": 1}),
+    ] {
+        agree::<Shop>(&shop, &payload);
+    }
+}
+
+#[test]
+fn header_tagged_schema_has_one_definition_per_event() {
+    let schema = GitHubEvent::json_schema();
+    assert_eq!(schema["x-webhook-tag-header"], "X-GitHub-Event");
+    let defs = schema["$defs"].as_object().unwrap();
+    assert_eq!(defs.keys().collect::<Vec<_>>(), ["issues", "ping", "pull_request", "push"]);
+    let issues = validator(&defs["issues"]);
+    for (body, ok) in [
+        (json!({"action": "opened", "number": 1}), true),
+        (json!({"action": "opened", "number": 0}), false),
+        (json!({"action": "deleted", "number": 1}), false),
+        (json!({"action": "opened"}), false),
+    ] {
+        assert_eq!(issues.is_valid(&body), ok, "{body}");
+        let decoded = GitHubEvent::decode(
+            &WebhookRequest::new(body.to_string().as_bytes()).with_header("X-GitHub-Event", "issues"),
+        );
+        assert_eq!(decoded.is_ok(), ok, "{body}");
+    }
+}
+
+fn text() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        "[a-z]{1,8}@[a-z]{1,8}\\.(com|org|io)".prop_map(Value::from),
+        "https://[a-z]{1,10}\\.(com|io)/[a-z0-9]{0,8}".prop_map(Value::from),
+        "[a-zA-Z0-9 ._@:/-]{0,12}".prop_map(Value::from),
+        Just(json!("hard")),
+        Just(json!("soft")),
+    ]
+}
+
+fn any_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => text(),
+        1 => any::<i32>().prop_map(Value::from),
+        1 => any::<bool>().prop_map(Value::from),
+        1 => Just(Value::Null),
+        1 => Just(json!([])),
+        1 => Just(json!({})),
+    ]
+}
+
+fn email_payload() -> impl Strategy<Value = Value> {
+    let names = prop_oneof![
+        Just("email.sent"),
+        Just("email.delivered"),
+        Just("email.bounced"),
+        Just("email.opened"),
+        Just("email.clicked"),
+        Just("email.unsubscribed"),
+        Just("email.spam_reported"),
+        Just("email.future"),
+    ];
+    let fields = ["message_id", "recipient", "timestamp", "bounce_type", "reason", "user_agent", "url"];
+    let data = proptest::collection::vec(proptest::option::weighted(0.85, any_value()), fields.len()).prop_map(
+        move |values| {
+            let mut map = serde_json::Map::new();
+            for (key, value) in fields.iter().zip(values) {
+                if let Some(value) = value {
+                    map.insert((*key).to_owned(), value);
+                }
+            }
+            Value::Object(map)
+        },
+    );
+    (names, data, any::<u8>()).prop_map(|(name, data, shape)| match shape % 16 {
+        0 => json!({"event_type": name}),
+        1 => json!({"data": data}),
+        2 => json!({"event_type": name, "data": "x"}),
+        _ => json!({"event_type": name, "timestamp": "t", "data": data}),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn generated_email_payloads_agree(payload in email_payload()) {
+        let v = validator(&EmailEvent::json_schema());
+        let body = payload.to_string();
+        let ours = EmailEvent::decode(&WebhookRequest::new(body.as_bytes())).is_ok();
+        prop_assert_eq!(ours, v.is_valid(&payload), "disagreement on {}", body);
+    }
+}

@@ -1,0 +1,20 @@
+use webhook::WebhookEvent;
+
+#[derive(WebhookEvent)]
+#[webhook(tag = "type")]
+enum Events {
+    A {
+        #[webhook(length)]
+        a: String,
+        #[webhook(length(min = 5, max = 2))]
+        b: String,
+        #[webhook(range(low = 1))]
+        c: u8,
+        #[webhook(range(min = "one"))]
+        d: u8,
+        #[webhook(one_of())]
+        e: String,
+    },
+}
+
+fn main() {}

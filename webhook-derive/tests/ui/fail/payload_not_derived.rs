@@ -1,0 +1,14 @@
+use webhook::WebhookEvent;
+
+#[derive(serde::Deserialize)]
+struct Bounce {
+    reason: String,
+}
+
+#[derive(WebhookEvent)]
+#[webhook(tag = "type", content = "data")]
+enum Events {
+    Bounced(Bounce),
+}
+
+fn main() {}
