@@ -1,2 +1,87 @@
-//! Placeholder until the receiver example lands.
-fn main() {}
+//! The example webhook receiver (axum): `POST /webhooks/<route>` for Standard Webhooks,
+//! GitHub, Stripe, Slack, Shopify, Twilio, JWT, Basic, SendGrid, Mailgun and a typed `email`
+//! event set.
+//!
+//! ```text
+//! cargo run --example receiver --features axum
+//! cargo run --example receiver --features axum -- sign github   # a fresh test command
+//! ```
+//!
+//! Configuration (environment): `WEBHOOK_ADDR` (default `127.0.0.1:3000`), `PUBLIC_BASE_URL`,
+//! `<ROUTE>_WEBHOOK_SECRET` (e.g. `GITHUB_WEBHOOK_SECRET`, `STANDARD_WEBHOOKS_WEBHOOK_SECRET`),
+//! `TWILIO_AUTH_TOKEN`, `SENDGRID_PUBLIC_KEY`, `JWT_HS256_SECRET`, `JWT_PUBLIC_KEY_FILE`,
+//! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, and the receiver settings
+//! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`,
+//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY` (see
+//! `ReceiverBuilder::env_with`). A route whose secret is unset gets a random
+//! one, printed at start-up with a ready-to-paste signed `curl`.
+
+#[path = "support/axum_app.rs"]
+mod axum_app;
+#[path = "support/email.rs"]
+mod email;
+#[path = "support/routes.rs"]
+mod routes;
+
+use std::net::SocketAddr;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_target(false).init();
+    let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, route] = args.as_slice()
+        && command == "sign"
+    {
+        // A fresh test command for a running receiver configured with the same environment.
+        let base = env("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
+        let routes = routes::routes(&env, &base)?;
+        let spec = routes
+            .iter()
+            .find(|r| r.name == route)
+            .ok_or("unknown route")?;
+        match spec.curl(&base) {
+            Some(line) => println!("{line}"),
+            None => eprintln!("route `{route}` has no signing key in this environment"),
+        }
+        return Ok(());
+    }
+
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let local = listener.local_addr()?;
+    let base = format!("http://{local}");
+    let routes = routes::routes(&env, &base)?;
+    println!("webhook receiver listening on {base}");
+    for route in &routes {
+        println!("  POST {base}{}", route.path());
+    }
+    for route in &routes {
+        let Some((var, value)) = &route.generated else {
+            continue;
+        };
+        println!(
+            "\n# {}: {var} is unset; generated for this run:",
+            route.name
+        );
+        if route.name != "sendgrid" {
+            println!("export {var}='{value}'");
+        }
+        if let Some(line) = route.curl(&base) {
+            println!("{line}");
+        }
+    }
+    let app = axum_app::app(&routes);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

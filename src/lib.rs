@@ -63,11 +63,6 @@ pub use webhook_core::*;
 #[cfg(feature = "derive")]
 pub use webhook_derive::{WebhookEvent, WebhookPayload};
 
-pub use webhook_core::{
-    DecodeError, DecodeErrorKind, EventTimestamp, FieldError, FieldPath, ValidationErrors, VerifyError,
-    VerifyErrorKind, WebhookEvent, WebhookPayload, WebhookRequest,
-};
-
 #[doc(hidden)]
 pub use webhook_core::__private;
 // --- end derive ---
@@ -78,4 +73,14 @@ pub use webhook_core::__private;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use webhook_axum as axum;
+/// The rocket adapter: `Webhook<E>` and `Verified` data guards, `WebhookRejection`,
+/// `WebhookFairing` and `Receivers`.
+#[cfg(feature = "rocket")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rocket")))]
+pub use webhook_rocket as rocket;
+/// The actix-web adapter: `Webhook<E>` and `Verified` extractors, `WebhookRejection`, and the
+/// `VerifyWebhook` middleware.
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub use webhook_actix as actix;
 // --- end adapters ---

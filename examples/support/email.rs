@@ -1,13 +1,19 @@
 //! The email event set of the example receivers (the `email` route): envelope
 //! `{ "event_type", "timestamp", "data" }`, every `recipient` a valid address, every `url` a
 //! valid URL. Without a catch-all variant, an unknown event type is a 422.
+#![allow(unreachable_pub)]
 
 use serde::Deserialize;
 use webhook::{WebhookEvent, WebhookPayload};
 
 /// Events of an email delivery service.
 #[derive(Debug, Clone, PartialEq, WebhookEvent)]
-#[webhook(tag = "event_type", content = "data", id = "data.message_id", timestamp = "timestamp")]
+#[webhook(
+    tag = "event_type",
+    content = "data",
+    id = "data.message_id",
+    timestamp = "timestamp"
+)]
 pub enum EmailEvent {
     /// The message left the service.
     #[webhook(rename = "email.sent")]

@@ -32,6 +32,14 @@ impl WebhookRejection {
         Self { reply, error: None }
     }
 
+    /// A rejection for `error`, answered as `receiver` answers rejections (for handlers that
+    /// find a problem of their own, e.g. a body their own decoding refuses). Behind the layer,
+    /// its reason is recorded and the claim released.
+    #[must_use]
+    pub fn from_error(receiver: &webhook_core::Receiver, error: VerifyError) -> Self {
+        Self::error(receiver.reply_for(&error), error)
+    }
+
     /// Why the delivery was rejected; `None` for a duplicate.
     #[must_use]
     pub fn kind(&self) -> Option<VerifyErrorKind> {

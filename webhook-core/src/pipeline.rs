@@ -98,7 +98,6 @@ pub enum Claimed {
 
 impl Receiver {
     /// Start one delivery: opens its span and starts its clock.
-    #[must_use]
     pub fn delivery(&self) -> Delivery {
         Delivery {
             receiver: self.clone(),
@@ -179,6 +178,36 @@ impl LeaseSlot {
 /// returning the error; answer it with [`Receiver::reply_for`] (or [`Delivery::reply_for`]).
 /// Dropping a delivery without [`finish`](Self::finish) releases its claims, so a failure,
 /// an early return or a panic never leaves a key blocked beyond its lease.
+///
+/// # Examples
+///
+/// What an adapter does for one request (here without a framework):
+///
+/// ```
+/// use webhook_core::{Outgoing, Receiver, Secret, Signer, StandardWebhooks, StandardWebhooksSigner, WebhookRequest};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let secret = Secret::random(24);
+/// let receiver = Receiver::builder().verifier(StandardWebhooks::new(secret.clone())?).build()?;
+/// let body = br#"{"type":"ping"}"#;
+/// let headers = StandardWebhooksSigner::new(secret).sign(&Outgoing::new(body).id("msg_1"))?;
+/// let request = headers.apply(WebhookRequest::new(body));
+///
+/// let mut delivery = receiver.delivery();
+/// delivery.admit(&request, false)?;                 // before reading the body
+/// delivery.authenticate(&request)?;                 // the buffered body
+/// assert!(delivery.claim(None).await?);             // fresh: run the handler…
+/// delivery.finish(true).await;                      // …and report its outcome
+///
+/// let mut again = receiver.delivery();
+/// again.admit(&request, false)?;
+/// again.authenticate(&request)?;
+/// assert!(!again.claim(None).await?);               // a duplicate: 200 without the handler
+/// assert_eq!(again.duplicate_reply().status(), 200);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "a delivery releases its claim when dropped; finish it with the handler's outcome"]
 pub struct Delivery {
     receiver: Receiver,

@@ -164,7 +164,6 @@ impl fmt::Debug for Receiver {
 
 impl Receiver {
     /// Start configuring a receiver.
-    #[must_use]
     pub fn builder() -> ReceiverBuilder {
         ReceiverBuilder::default()
     }
@@ -450,6 +449,7 @@ impl ReceiverBuilder {
     /// | `{prefix}_TOLERANCE_SECS` | freshness tolerance each way |
     /// | `{prefix}_RETENTION_SECS` | how long processed keys are remembered |
     /// | `{prefix}_LEASE_SECS` | how long a claim blocks duplicates |
+    /// | `{prefix}_REPLAY_CAPACITY` | keys the default in-memory store holds |
     /// | `{prefix}_PUBLIC_BASE_URL` | the URL senders address |
     ///
     /// ```
@@ -550,6 +550,12 @@ impl ReceiverBuilder {
             match secs(&name, &v) {
                 Ok(d) => self.lease = d,
                 Err(e) => note(e),
+            }
+        }
+        if let Some((name, v)) = get("REPLAY_CAPACITY") {
+            match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => self.memory_capacity = n,
+                _ => note(bad(&name, "expected a number of keys")),
             }
         }
         if let Some((_, v)) = get("PUBLIC_BASE_URL") {

@@ -129,9 +129,7 @@ impl Secret {
         var: &str,
         decode: impl FnOnce(&str) -> Result<Self, ConfigError>,
     ) -> Result<Self, ConfigError> {
-        let value = Zeroizing::new(std::env::var(var).map_err(|e| {
-            ConfigError::new(format!("environment variable `{var}`: {e}")).with_source(e)
-        })?);
+        let value = env_var(var)?;
         decode(&value).map_err(|e| ConfigError::new(format!("environment variable `{var}`: {e}")))
     }
 
@@ -182,6 +180,21 @@ impl Secret {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// The value of an environment variable holding a secret or key. The error names the
+/// variable and says what is wrong with it, never its value (the standard library's
+/// `VarError::NotUnicode` prints the value, so it is neither shown nor kept as a source).
+pub(crate) fn env_var(var: &str) -> Result<Zeroizing<String>, ConfigError> {
+    match std::env::var(var) {
+        Ok(value) => Ok(Zeroizing::new(value)),
+        Err(std::env::VarError::NotPresent) => Err(ConfigError::new(format!(
+            "environment variable `{var}` is not set"
+        ))),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::new(format!(
+            "environment variable `{var}` is not valid unicode"
+        ))),
     }
 }
 

@@ -6,11 +6,13 @@ use std::collections::{HashMap, VecDeque};
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 use crate::clock::{self, SharedClock};
 use crate::error::{VerifyError, VerifyErrorKind};
@@ -289,14 +291,13 @@ pub struct MemoryStore {
 struct MemoryInner {
     shards: Vec<Mutex<Shard>>,
     per_shard: usize,
-    hasher: RandomState,
     clock: SharedClock,
     next: AtomicU64,
 }
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Arc<str>, Entry>,
+    map: HashMap<u128, Entry, BuildHasherDefault<DigestHasher>>,
     leases: VecDeque<Expiry>,
     done: VecDeque<Expiry>,
 }
@@ -315,7 +316,7 @@ struct Entry {
 
 struct Expiry {
     at: i64,
-    key: Arc<str>,
+    key: u128,
     generation: u64,
 }
 
@@ -354,7 +355,6 @@ impl MemoryStore {
             inner: Arc::new(MemoryInner {
                 shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
                 per_shard,
-                hasher: RandomState::new(),
                 clock,
                 next: AtomicU64::new(1),
             }),
@@ -379,9 +379,8 @@ impl MemoryStore {
         self.inner.per_shard.saturating_mul(SHARDS)
     }
 
-    fn shard(&self, key: &str) -> Result<MutexGuard<'_, Shard>, StoreError> {
-        let hash = self.inner.hasher.hash_one(key);
-        let index = usize::try_from(hash % SHARDS as u64).unwrap_or(0);
+    fn shard(&self, key: u128) -> Result<MutexGuard<'_, Shard>, StoreError> {
+        let index = usize::try_from((key >> 64) % SHARDS as u128).unwrap_or(0);
         self.inner
             .shards
             .get(index)
@@ -394,10 +393,11 @@ impl MemoryStore {
     }
 
     fn claim_now(&self, key: &str, lease: Duration) -> Result<Claim, StoreError> {
+        let key = digest(key);
         let now = self.inner.clock.now_ms();
         let mut shard = self.shard(key)?;
         shard.sweep(now);
-        if let Some(entry) = shard.map.get(key) {
+        if let Some(entry) = shard.map.get(&key) {
             if entry.expires_at > now {
                 return Ok(match entry.state {
                     State::Done => Claim::Done,
@@ -408,7 +408,7 @@ impl MemoryStore {
                     },
                 });
             }
-            shard.map.remove(key);
+            shard.map.remove(&key);
         }
         if shard.map.len() >= self.inner.per_shard {
             let wait = shard
@@ -418,10 +418,9 @@ impl MemoryStore {
                 .with_retry_after(Duration::from_millis(u64::try_from(wait).unwrap_or(0))));
         }
         let generation = self.generation();
-        let key: Arc<str> = Arc::from(key);
         let expires_at = now.saturating_add(ms(lease));
         shard.map.insert(
-            Arc::clone(&key),
+            key,
             Entry {
                 state: State::InFlight,
                 generation,
@@ -443,10 +442,11 @@ impl MemoryStore {
         token: LeaseToken,
         retention: Duration,
     ) -> Result<(), StoreError> {
+        let key = digest(key);
         let now = self.inner.clock.now_ms();
         let mut shard = self.shard(key)?;
         shard.sweep(now);
-        match shard.map.get(key) {
+        match shard.map.get(&key) {
             Some(entry) if entry.expires_at > now => {
                 let ours = entry.state == State::InFlight && entry.generation == token.0;
                 if !ours {
@@ -461,10 +461,9 @@ impl MemoryStore {
             }
         }
         let generation = self.generation();
-        let key: Arc<str> = Arc::from(key);
         let expires_at = now.saturating_add(ms(retention));
         shard.map.insert(
-            Arc::clone(&key),
+            key,
             Entry {
                 state: State::Done,
                 generation,
@@ -481,16 +480,47 @@ impl MemoryStore {
     }
 
     fn release_now(&self, key: &str, token: LeaseToken) {
+        let key = digest(key);
         let Ok(mut shard) = self.shard(key) else {
             return;
         };
         let ours = shard
             .map
-            .get(key)
+            .get(&key)
             .is_some_and(|e| e.state == State::InFlight && e.generation == token.0);
         if ours {
-            shard.map.remove(key);
+            shard.map.remove(&key);
         }
+    }
+}
+
+/// Keys are held as the first 128 bits of their SHA-256: fixed-size entries (bounded memory
+/// whatever the id's length, no allocation per key), and collisions are out of reach.
+fn digest(key: &str) -> u128 {
+    let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    let first = hash.first_chunk::<16>().copied().unwrap_or_default();
+    u128::from_le_bytes(first)
+}
+
+/// The map's hasher: keys are already uniform digests, so their low bits are the hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            for (w, b) in word.iter_mut().zip(chunk) {
+                *w = *b;
+            }
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
     }
 }
 

@@ -60,22 +60,36 @@ pub(crate) struct Field<'a> {
     pub(crate) key: String,
 }
 
-fn fields<'a>(cx: &Ctxt, fields: &'a Fields, rename_all: Option<crate::case::RenameRule>) -> Vec<Field<'a>> {
+fn fields<'a>(
+    cx: &Ctxt,
+    fields: &'a Fields,
+    rename_all: Option<crate::case::RenameRule>,
+) -> Vec<Field<'a>> {
     fields
         .iter()
         .enumerate()
         .map(|(i, field)| {
             let attrs = attr::field(cx, &field.attrs);
-            let member = field.ident.clone().map_or_else(|| Member::Unnamed(i.into()), Member::Named);
+            let member = field
+                .ident
+                .clone()
+                .map_or_else(|| Member::Unnamed(i.into()), Member::Named);
             let ident = field.ident.as_ref().map(|id| {
                 let text = id.to_string();
-                text.strip_prefix("r#").map_or_else(|| text.clone(), str::to_owned)
+                text.strip_prefix("r#")
+                    .map_or_else(|| text.clone(), str::to_owned)
             });
             let key = attrs.serde.rename.clone().unwrap_or_else(|| {
                 let ident = ident.unwrap_or_else(|| i.to_string());
                 rename_all.map_or_else(|| ident.clone(), |rule| rule.apply_to_field(&ident))
             });
-            Field { member, ty: &field.ty, attrs, original: field, key }
+            Field {
+                member,
+                ty: &field.ty,
+                attrs,
+                original: field,
+                key,
+            }
         })
         .collect()
 }
@@ -149,10 +163,17 @@ impl<'a> Container<'a> {
                 return None;
             }
             (SynData::Union(u), _) => {
-                cx.error_at(u.union_token.span(), "webhook derives do not support unions");
+                cx.error_at(
+                    u.union_token.span(),
+                    "webhook derives do not support unions",
+                );
                 return None;
             }
         };
-        Some(Self { ident: &input.ident, attrs, data })
+        Some(Self {
+            ident: &input.ident,
+            attrs,
+            data,
+        })
     }
 }

@@ -19,16 +19,6 @@ pub(crate) enum Position {
     Field,
 }
 
-impl Position {
-    fn noun(self) -> &'static str {
-        match self {
-            Self::EventContainer | Self::PayloadContainer => "container",
-            Self::Variant => "variant",
-            Self::Field => "field",
-        }
-    }
-}
-
 /// `#[webhook(...)]` on the enum or struct.
 #[derive(Default)]
 pub(crate) struct ContainerAttrs {
@@ -62,8 +52,14 @@ pub(crate) struct Rule {
 pub(crate) enum RuleKind {
     Email,
     Url,
-    Length { min: Option<usize>, max: Option<usize> },
-    Range { min: Option<f64>, max: Option<f64> },
+    Length {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
+    Range {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     Pattern(LitStr),
     OneOf(Vec<LitStr>),
     NonEmpty,
@@ -100,7 +96,9 @@ fn is_webhook(attr: &Attribute) -> bool {
 }
 
 fn path_name(meta: &ParseNestedMeta<'_>) -> String {
-    meta.path.get_ident().map_or_else(|| quote::quote!(#(meta.path)).to_string(), Ident::to_string)
+    meta.path
+        .get_ident()
+        .map_or_else(|| quote::quote!(#(meta.path)).to_string(), Ident::to_string)
 }
 
 /// Skip the value of an attribute we do not understand (`= expr` or `(...)`).
@@ -129,14 +127,20 @@ fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
         }
         prev.last().copied().unwrap_or(usize::MAX)
     }
-    candidates.iter().copied().map(|c| (distance(name, c), c)).filter(|(d, _)| *d <= 2).min().map(|(_, c)| c)
+    candidates
+        .iter()
+        .copied()
+        .map(|c| (distance(name, c), c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| c)
 }
 
 fn unknown(cx: &Ctxt, meta: &ParseNestedMeta<'_>, position: Position) -> syn::Result<()> {
     let name = path_name(meta);
     let elsewhere = [
         (CONTAINER_ATTRS, "a container attribute: put it on the enum"),
-        (VARIANT_ATTRS, "a variant attribute"),
+        (VARIANT_ATTRS, "a variant attribute: put it on a variant"),
         (FIELD_ATTRS, "a field rule: put it on a field"),
     ];
     let own: &[&str] = match position {
@@ -145,11 +149,16 @@ fn unknown(cx: &Ctxt, meta: &ParseNestedMeta<'_>, position: Position) -> syn::Re
         Position::Variant => VARIANT_ATTRS,
         Position::Field => FIELD_ATTRS,
     };
-    let message = if let Some((_, what)) = elsewhere.iter().find(|(set, _)| set.contains(&name.as_str())) {
+    let message = if let Some((_, what)) = elsewhere
+        .iter()
+        .find(|(set, _)| set.contains(&name.as_str()))
+    {
         if position == Position::PayloadContainer && CONTAINER_ATTRS.contains(&name.as_str()) {
-            format!("`{name}` is not a payload attribute: payload structs take only `crate`; serde's own attributes shape their JSON")
+            format!(
+                "`{name}` is not a payload attribute: payload structs take only `crate`; serde's own attributes shape their JSON"
+            )
         } else {
-            format!("`{name}` is {what}, not a {} attribute", position.noun())
+            format!("`{name}` is {what}")
         }
     } else if let Some(suggestion) = closest(&name, own) {
         format!("unknown webhook attribute `{name}`; did you mean `{suggestion}`?")
@@ -162,7 +171,10 @@ fn unknown(cx: &Ctxt, meta: &ParseNestedMeta<'_>, position: Position) -> syn::Re
 
 fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: T) {
     if slot.is_some() {
-        cx.error_spanned_by(&meta.path, format!("duplicate webhook attribute `{}`", path_name(meta)));
+        cx.error_spanned_by(
+            &meta.path,
+            format!("duplicate webhook attribute `{}`", path_name(meta)),
+        );
     } else {
         *slot = Some(value);
     }
@@ -173,13 +185,21 @@ fn parse_rename_rule(cx: &Ctxt, lit: &LitStr) -> Option<RenameRule> {
     if rule.is_none() {
         cx.error_spanned_by(
             lit,
-            format!("unknown rename rule `{}`; expected one of {}", lit.value(), RULE_NAMES.join(", ")),
+            format!(
+                "unknown rename rule `{}`; expected one of {}",
+                lit.value(),
+                RULE_NAMES.join(", ")
+            ),
         );
     }
     rule
 }
 
-fn each_webhook_attr(cx: &Ctxt, attrs: &[Attribute], mut f: impl FnMut(&ParseNestedMeta<'_>) -> syn::Result<()>) {
+fn each_webhook_attr(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+    mut f: impl FnMut(&ParseNestedMeta<'_>) -> syn::Result<()>,
+) {
     for attr in attrs.iter().filter(|a| is_webhook(a)) {
         if let syn::Meta::Path(path) = &attr.meta {
             cx.error_spanned_by(path, "expected `#[webhook(...)]`");
@@ -270,9 +290,17 @@ pub(crate) fn variant(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
 
 fn number(expr: &Expr) -> Option<f64> {
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse::<f64>().ok(),
-        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => f.base10_parse::<f64>().ok(),
-        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => number(expr).map(|n| -n),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<f64>().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse::<f64>().ok(),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => number(expr).map(|n| -n),
         Expr::Group(g) => number(&g.expr),
         _ => None,
     }
@@ -286,9 +314,13 @@ fn bounds<T>(
     expected: &str,
 ) -> syn::Result<(Option<T>, Option<T>)> {
     let (mut min, mut max) = (None, None);
+    let mut any = false;
     let rule = path_name(meta);
     if !meta.input.peek(syn::token::Paren) {
-        cx.error_spanned_by(&meta.path, format!("`{rule}` needs bounds: `{rule}(min = .., max = ..)`"));
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`{rule}` needs bounds: `{rule}(min = .., max = ..)`"),
+        );
         return Ok((None, None));
     }
     meta.parse_nested_meta(|inner| {
@@ -297,9 +329,17 @@ fn bounds<T>(
         } else if inner.path.is_ident(MAX) {
             &mut max
         } else {
-            cx.error_spanned_by(&inner.path, format!("unknown `{rule}` bound `{}`; expected `min` or `max`", path_name(&inner)));
+            any = true;
+            cx.error_spanned_by(
+                &inner.path,
+                format!(
+                    "unknown `{rule}` bound `{}`; expected `min` or `max`",
+                    path_name(&inner)
+                ),
+            );
             return skip_value(&inner);
         };
+        any = true;
         let expr: Expr = inner.value()?.parse()?;
         match parse(&expr) {
             Some(v) => set_once(cx, &inner, slot, v),
@@ -307,7 +347,7 @@ fn bounds<T>(
         }
         Ok(())
     })?;
-    if min.is_none() && max.is_none() {
+    if !any {
         cx.error_spanned_by(&meta.path, format!("`{rule}` needs `min`, `max` or both"));
     }
     Ok((min, max))
@@ -326,14 +366,24 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
             NON_EMPTY => RuleKind::NonEmpty,
             NESTED => RuleKind::Nested,
             LENGTH => {
-                let (min, max) = bounds(cx, meta, |e| match e {
-                    Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse::<usize>().ok(),
-                    _ => None,
-                }, "a non-negative integer")?;
+                let (min, max) = bounds(
+                    cx,
+                    meta,
+                    |e| match e {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Int(i), ..
+                        }) => i.base10_parse::<usize>().ok(),
+                        _ => None,
+                    },
+                    "a non-negative integer",
+                )?;
                 if let (Some(min), Some(max)) = (min, max)
                     && min > max
                 {
-                    cx.error_spanned_by(&keyword, format!("`length` bounds are reversed: min {min} > max {max}"));
+                    cx.error_spanned_by(
+                        &keyword,
+                        format!("`length` bounds are reversed: min {min} > max {max}"),
+                    );
                 }
                 RuleKind::Length { min, max }
             }
@@ -342,7 +392,10 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 if let (Some(min), Some(max)) = (min, max)
                     && min > max
                 {
-                    cx.error_spanned_by(&keyword, format!("`range` bounds are reversed: min {min} > max {max}"));
+                    cx.error_spanned_by(
+                        &keyword,
+                        format!("`range` bounds are reversed: min {min} > max {max}"),
+                    );
                 }
                 RuleKind::Range { min, max }
             }
@@ -350,7 +403,10 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 let lit: LitStr = meta.value()?.parse()?;
                 if let Err(err) = regex_syntax::Parser::new().parse(&lit.value()) {
                     let detail = err.to_string();
-                    let last = detail.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("invalid");
+                    let last = detail
+                        .lines()
+                        .rfind(|l| !l.trim().is_empty())
+                        .unwrap_or("invalid");
                     let last = last.trim().trim_start_matches("error: ");
                     cx.error_spanned_by(&lit, format!("invalid regular expression: {last}"));
                 }
@@ -361,19 +417,25 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 if meta.input.peek(syn::token::Paren) {
                     let content;
                     syn::parenthesized!(content in meta.input);
-                    let list = content.parse_terminated(<LitStr as syn::parse::Parse>::parse, Token![,])?;
+                    let list = content
+                        .parse_terminated(<LitStr as syn::parse::Parse>::parse, Token![,])?;
                     values.extend(list);
                 }
                 if values.is_empty() {
-                    cx.error_spanned_by(&keyword, "`one_of` needs at least one value: `one_of(\"a\", \"b\")`");
+                    cx.error_spanned_by(
+                        &keyword,
+                        "`one_of` needs at least one value: `one_of(\"a\", \"b\")`",
+                    );
                 }
                 RuleKind::OneOf(values)
             }
             CUSTOM => RuleKind::Custom(meta.value()?.parse()?),
             _ => return unknown(cx, meta, Position::Field),
         };
-        if matches!(kind, RuleKind::Email | RuleKind::Url | RuleKind::NonEmpty | RuleKind::Nested)
-            && !meta.input.is_empty()
+        if matches!(
+            kind,
+            RuleKind::Email | RuleKind::Url | RuleKind::NonEmpty | RuleKind::Nested
+        ) && !meta.input.is_empty()
             && !meta.input.peek(Token![,])
         {
             cx.error_spanned_by(&keyword, format!("`{keyword}` takes no value"));
@@ -421,7 +483,9 @@ fn serde_container(attrs: &[Attribute]) -> SerdeContainer {
     let mut out = SerdeContainer::default();
     each_serde(attrs, |meta| {
         if meta.path.is_ident(RENAME_ALL) {
-            out.rename_all = deserialize_name(meta)?.as_deref().and_then(RenameRule::from_str);
+            out.rename_all = deserialize_name(meta)?
+                .as_deref()
+                .and_then(RenameRule::from_str);
         } else if meta.path.is_ident(DEFAULT) {
             out.default = true;
             return Ok(false);

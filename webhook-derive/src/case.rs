@@ -45,7 +45,9 @@ impl RenameRule {
             Self::Upper => variant.to_ascii_uppercase(),
             Self::Camel => {
                 let mut chars = variant.chars();
-                chars.next().map_or_else(String::new, |c| c.to_ascii_lowercase().to_string() + chars.as_str())
+                chars.next().map_or_else(String::new, |c| {
+                    c.to_ascii_lowercase().to_string() + chars.as_str()
+                })
             }
             Self::Snake => {
                 let mut snake = String::new();
@@ -59,7 +61,9 @@ impl RenameRule {
             }
             Self::ScreamingSnake => Self::Snake.apply_to_variant(variant).to_ascii_uppercase(),
             Self::Kebab => Self::Snake.apply_to_variant(variant).replace('_', "-"),
-            Self::ScreamingKebab => Self::ScreamingSnake.apply_to_variant(variant).replace('_', "-"),
+            Self::ScreamingKebab => Self::ScreamingSnake
+                .apply_to_variant(variant)
+                .replace('_', "-"),
         }
     }
 
@@ -85,7 +89,9 @@ impl RenameRule {
             Self::Camel => {
                 let pascal = Self::Pascal.apply_to_field(field);
                 let mut chars = pascal.chars();
-                chars.next().map_or_else(String::new, |c| c.to_ascii_lowercase().to_string() + chars.as_str())
+                chars.next().map_or_else(String::new, |c| {
+                    c.to_ascii_lowercase().to_string() + chars.as_str()
+                })
             }
             Self::Kebab => field.replace('_', "-"),
             Self::ScreamingKebab => field.to_ascii_uppercase().replace('_', "-"),
@@ -99,12 +105,27 @@ mod tests {
 
     #[test]
     fn variants_and_fields() {
-        assert_eq!(RenameRule::Snake.apply_to_variant("PullRequest"), "pull_request");
-        assert_eq!(RenameRule::Kebab.apply_to_variant("PullRequest"), "pull-request");
-        assert_eq!(RenameRule::Camel.apply_to_variant("PullRequest"), "pullRequest");
-        assert_eq!(RenameRule::ScreamingSnake.apply_to_variant("PullRequest"), "PULL_REQUEST");
+        assert_eq!(
+            RenameRule::Snake.apply_to_variant("PullRequest"),
+            "pull_request"
+        );
+        assert_eq!(
+            RenameRule::Kebab.apply_to_variant("PullRequest"),
+            "pull-request"
+        );
+        assert_eq!(
+            RenameRule::Camel.apply_to_variant("PullRequest"),
+            "pullRequest"
+        );
+        assert_eq!(
+            RenameRule::ScreamingSnake.apply_to_variant("PullRequest"),
+            "PULL_REQUEST"
+        );
         assert_eq!(RenameRule::Camel.apply_to_field("message_id"), "messageId");
         assert_eq!(RenameRule::Pascal.apply_to_field("message_id"), "MessageId");
-        assert_eq!(RenameRule::ScreamingKebab.apply_to_field("message_id"), "MESSAGE-ID");
+        assert_eq!(
+            RenameRule::ScreamingKebab.apply_to_field("message_id"),
+            "MESSAGE-ID"
+        );
     }
 }

@@ -50,8 +50,15 @@ fn check_tagging(cx: &Ctxt, container: &Container<'_>, variants: &[Variant<'_>])
     }
     if let Some(content) = &attrs.content {
         if attrs.tag.is_none() {
-            cx.error_spanned_by(content, "`content` needs `tag`: `#[webhook(tag = \"type\", content = \"data\")]`");
-        } else if attrs.tag.as_ref().is_some_and(|t| t.value() == content.value()) {
+            cx.error_spanned_by(
+                content,
+                "`content` needs `tag`: `#[webhook(tag = \"type\", content = \"data\")]`",
+            );
+        } else if attrs
+            .tag
+            .as_ref()
+            .is_some_and(|t| t.value() == content.value())
+        {
             cx.error_spanned_by(content, "`content` and `tag` must be different fields");
         }
     }
@@ -62,11 +69,17 @@ fn check_tagging(cx: &Ctxt, container: &Container<'_>, variants: &[Variant<'_>])
         if let Some(lit) = lit
             && lit.value().split('.').any(str::is_empty)
         {
-            cx.error_spanned_by(lit, format!("`{name}` is a dotted path such as \"data.id\", without empty segments"));
+            cx.error_spanned_by(
+                lit,
+                format!("`{name}` is a dotted path such as \"data.id\", without empty segments"),
+            );
         }
     }
     if variants.is_empty() {
-        cx.error_spanned_by(container.ident, "an event set needs at least one event type");
+        cx.error_spanned_by(
+            container.ident,
+            "an event set needs at least one event type",
+        );
     }
 }
 
@@ -85,10 +98,16 @@ fn check_names(cx: &Ctxt, variants: &[Variant<'_>]) {
         for (name, tokens) in spans {
             match seen.get(&name) {
                 Some(owner) if *owner == variant.ident => {
-                    cx.error_spanned_by(tokens, format!("event name \"{name}\" is listed twice for variant `{owner}`"));
+                    cx.error_spanned_by(
+                        tokens,
+                        format!("event name \"{name}\" is listed twice for variant `{owner}`"),
+                    );
                 }
                 Some(owner) => {
-                    cx.error_spanned_by(tokens, format!("event name \"{name}\" is already used by variant `{owner}`"));
+                    cx.error_spanned_by(
+                        tokens,
+                        format!("event name \"{name}\" is already used by variant `{owner}`"),
+                    );
                 }
                 None => {
                     seen.insert(name, variant.ident);
@@ -101,7 +120,9 @@ fn check_names(cx: &Ctxt, variants: &[Variant<'_>]) {
 fn check_catch_all(cx: &Ctxt, variants: &[Variant<'_>]) {
     let mut first: Option<&syn::Ident> = None;
     for variant in variants {
-        let Some(other) = &variant.attrs.other else { continue };
+        let Some(other) = &variant.attrs.other else {
+            continue;
+        };
         if let Some(first) = first {
             cx.error_spanned_by(
                 other,
@@ -111,10 +132,16 @@ fn check_catch_all(cx: &Ctxt, variants: &[Variant<'_>]) {
             first = Some(variant.ident);
         }
         if let Some(rename) = &variant.attrs.rename {
-            cx.error_spanned_by(rename, "a catch-all has no event name of its own: remove `rename`");
+            cx.error_spanned_by(
+                rename,
+                "a catch-all has no event name of its own: remove `rename`",
+            );
         }
         if let Some(alias) = variant.attrs.aliases.first() {
-            cx.error_spanned_by(alias, "a catch-all has no event name of its own: remove `alias`");
+            cx.error_spanned_by(
+                alias,
+                "a catch-all has no event name of its own: remove `alias`",
+            );
         }
         if catch_all_shape(variant).is_none() {
             cx.error_spanned_by(
@@ -131,8 +158,11 @@ pub(crate) fn catch_all_shape(variant: &Variant<'_>) -> Option<bool> {
     match variant.style {
         Style::Unit => Some(false),
         Style::Struct => {
-            let mut names: Vec<String> =
-                variant.fields.iter().map(|f| f.member.to_token_stream().to_string()).collect();
+            let mut names: Vec<String> = variant
+                .fields
+                .iter()
+                .map(|f| f.member.to_token_stream().to_string())
+                .collect();
             names.sort();
             (names == ["event_type", "payload"]).then_some(true)
         }
@@ -167,7 +197,9 @@ fn unwrap_type(ty: &Type) -> &Type {
         _ => match last_segment(ty) {
             Some(seg) if seg.ident == "Option" || seg.ident == "Box" => match &seg.arguments {
                 PathArguments::AngleBracketed(args) => match args.args.first() {
-                    Some(GenericArgument::Type(inner)) if args.args.len() == 1 => unwrap_type(inner),
+                    Some(GenericArgument::Type(inner)) if args.args.len() == 1 => {
+                        unwrap_type(inner)
+                    }
                     _ => ty,
                 },
                 _ => ty,
@@ -182,12 +214,16 @@ fn kind(ty: &Type) -> Kind {
     if matches!(ty, Type::Slice(_) | Type::Array(_)) {
         return Kind::Collection;
     }
-    let Some(seg) = last_segment(ty) else { return Kind::Unknown };
+    let Some(seg) = last_segment(ty) else {
+        return Kind::Unknown;
+    };
     match seg.ident.to_string().as_str() {
         "String" | "str" | "Cow" => Kind::Text,
-        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize"
-        | "f32" | "f64" => Kind::Number,
-        "Vec" | "VecDeque" | "HashSet" | "BTreeSet" | "HashMap" | "BTreeMap" | "Map" => Kind::Collection,
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+        | "usize" | "f32" | "f64" => Kind::Number,
+        "Vec" | "VecDeque" | "HashSet" | "BTreeSet" | "HashMap" | "BTreeMap" | "Map" => {
+            Kind::Collection
+        }
         "bool" | "char" => Kind::Scalar,
         "Value" => Kind::Json,
         _ => Kind::Unknown,
@@ -203,9 +239,10 @@ fn check_rule(cx: &Ctxt, field: &Field<'_>, rule: &Rule) {
         RuleKind::Email | RuleKind::Url | RuleKind::Pattern(_) | RuleKind::OneOf(_) => {
             (kind == Kind::Text, "it checks strings")
         }
-        RuleKind::Length { .. } | RuleKind::NonEmpty => {
-            (matches!(kind, Kind::Text | Kind::Collection), "it measures strings, lists and maps")
-        }
+        RuleKind::Length { .. } | RuleKind::NonEmpty => (
+            matches!(kind, Kind::Text | Kind::Collection),
+            "it measures strings, lists and maps",
+        ),
         RuleKind::Range { .. } => (kind == Kind::Number, "it bounds numbers"),
         RuleKind::Nested => (
             !matches!(kind, Kind::Text | Kind::Number | Kind::Scalar | Kind::Json),
@@ -214,10 +251,19 @@ fn check_rule(cx: &Ctxt, field: &Field<'_>, rule: &Rule) {
         RuleKind::Custom(_) => (true, ""),
     };
     if !fits {
-        let ty = field.ty.to_token_stream().to_string().replace(" < ", "<").replace(" >", ">").replace("< ", "<");
+        let ty = field
+            .ty
+            .to_token_stream()
+            .to_string()
+            .replace(" < ", "<")
+            .replace(" >", ">")
+            .replace("< ", "<");
         cx.error_spanned_by(
             &rule.keyword,
-            format!("`{}` cannot apply to a field of type `{ty}`: {needs}", rule.keyword),
+            format!(
+                "`{}` cannot apply to a field of type `{ty}`: {needs}",
+                rule.keyword
+            ),
         );
     }
 }
@@ -225,7 +271,10 @@ fn check_rule(cx: &Ctxt, field: &Field<'_>, rule: &Rule) {
 fn check_field(cx: &Ctxt, field: &Field<'_>) {
     if let (Some(span), Some(rule)) = (field.attrs.serde.skip, field.attrs.rules.first()) {
         let _ = span;
-        cx.error_spanned_by(&rule.keyword, "a `#[serde(skip)]` field is never read, so its rules would never run");
+        cx.error_spanned_by(
+            &rule.keyword,
+            "a `#[serde(skip)]` field is never read, so its rules would never run",
+        );
     }
     for rule in &field.attrs.rules {
         check_rule(cx, field, rule);

@@ -19,12 +19,16 @@ impl Ctxt {
 
     /// An error spanned on `tokens` (the smallest offending token).
     pub(crate) fn error_spanned_by<T: ToTokens, M: Display>(&self, tokens: T, message: M) {
-        self.errors.borrow_mut().push(syn::Error::new_spanned(tokens.into_token_stream(), message));
+        self.errors
+            .borrow_mut()
+            .push(syn::Error::new_spanned(tokens.into_token_stream(), message));
     }
 
     /// An error at `span`.
     pub(crate) fn error_at<M: Display>(&self, span: Span, message: M) {
-        self.errors.borrow_mut().push(syn::Error::new(span, message));
+        self.errors
+            .borrow_mut()
+            .push(syn::Error::new(span, message));
     }
 
     /// A parse error.
@@ -35,7 +39,9 @@ impl Ctxt {
     /// All errors, combined, if any.
     pub(crate) fn check(self) -> Result<(), syn::Error> {
         let mut errors = self.errors.into_inner().into_iter();
-        let Some(mut first) = errors.next() else { return Ok(()) };
+        let Some(mut first) = errors.next() else {
+            return Ok(());
+        };
         for error in errors {
             first.combine(error);
         }

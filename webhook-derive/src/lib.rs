@@ -17,14 +17,162 @@ mod symbol;
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
-/// Derive `webhook::WebhookEvent` for an enum of event types.
+/// Derive `webhook::WebhookEvent` for an enum of event types: one variant per event type.
+///
+/// Struct variants list their fields directly (serde attributes on them work as usual);
+/// newtype variants carry a payload type that derives `Deserialize` and `WebhookPayload`; unit
+/// variants carry nothing (their payload, if any, is skipped).
+///
+/// # Attributes
+///
+/// On the enum, `#[webhook(...)]`:
+///
+/// | attribute | meaning |
+/// | --- | --- |
+/// | `tag = "type"` | the event type is the body field `type`, beside the payload fields (internally tagged) |
+/// | `tag = "type", content = "data"` | the payload is under `data` (adjacently tagged) |
+/// | `tag_header = "X-GitHub-Event"` | the event type is a header; the whole body is the payload |
+/// | `id = "data.id"` / `id_header = "…"` | where the event id is, for idempotency (dotted path into the body) |
+/// | `timestamp = "created_at"` | where the event's own timestamp is (dotted path) |
+/// | `rename_all = "snake_case"` | event names from variant names, with serde's rules |
+/// | `deny_unknown_fields` | reject unknown payload fields (by default extra fields are accepted) |
+/// | `crate = "path"` | the crate root to use instead of `::webhook` |
+///
+/// On a variant: `rename = "email.sent"`, any number of `alias = "…"`, and `other` for the
+/// catch-all: a unit variant (drops the unknown event) or `Other { event_type: String,
+/// payload: serde_json::Value }` (keeps its name and JSON). Without a catch-all an unknown
+/// type is rejected with `UnknownEventType` (422).
+///
+/// On a field: `email`, `url`, `length(min = 1, max = 64)`, `range(min = 0, max = 100)`,
+/// `pattern = "^[a-z]+$"` (checked at compile time), `one_of("hard", "soft")`, `non_empty`,
+/// `nested` (a `WebhookPayload` field, or an `Option`/`Vec` of them) and
+/// `custom = path::to_fn` (`fn(&T) -> Result<(), E>` with `E: Into<Cow<'static, str>>`).
+/// A rule on an `Option` skips `None`. Every failing field is reported at once, with its path:
+/// `data.recipient: not a valid email address`.
+///
+/// # Examples
+///
+/// The email event set (envelope `{ "event_type", "timestamp", "data" }`):
+///
+/// ```
+/// use serde::Deserialize;
+/// use webhook::{DecodeErrorKind, WebhookEvent, WebhookPayload, WebhookRequest};
+///
+/// #[derive(Debug, PartialEq, WebhookEvent)]
+/// #[webhook(tag = "event_type", content = "data", id = "data.message_id", timestamp = "timestamp")]
+/// enum EmailEvent {
+///     #[webhook(rename = "email.sent")]
+///     Sent { message_id: String, #[webhook(email)] recipient: String, timestamp: String },
+///     #[webhook(rename = "email.delivered")]
+///     Delivered { message_id: String, #[webhook(email)] recipient: String, timestamp: String },
+///     #[webhook(rename = "email.bounced")]
+///     Bounced(Bounce),
+///     #[webhook(rename = "email.opened")]
+///     Opened {
+///         message_id: String,
+///         #[webhook(email)]
+///         recipient: String,
+///         timestamp: String,
+///         user_agent: String,
+///     },
+///     #[webhook(rename = "email.clicked")]
+///     Clicked {
+///         message_id: String,
+///         #[webhook(email)]
+///         recipient: String,
+///         #[webhook(url)]
+///         url: String,
+///         timestamp: String,
+///     },
+///     #[webhook(rename = "email.unsubscribed")]
+///     Unsubscribed { #[webhook(email)] recipient: String, timestamp: String },
+///     #[webhook(rename = "email.spam_reported")]
+///     SpamReported { message_id: String, #[webhook(email)] recipient: String, timestamp: String },
+///     #[webhook(other)]
+///     Other { event_type: String, payload: serde_json::Value },
+/// }
+///
+/// #[derive(Debug, PartialEq, Deserialize, WebhookPayload)]
+/// struct Bounce {
+///     message_id: String,
+///     #[webhook(email)]
+///     recipient: String,
+///     #[webhook(one_of("hard", "soft"))]
+///     bounce_type: String,
+///     reason: String,
+/// }
+///
+/// let body = br#"{"event_type":"email.clicked","timestamp":"2024-05-01T12:00:00Z",
+///     "data":{"message_id":"m1","recipient":"a@example.com","url":"https://example.com/x","timestamp":"t"}}"#;
+/// let request = WebhookRequest::new(body);
+/// let event = EmailEvent::decode(&request)?;
+/// assert_eq!(event.event_type(), "email.clicked");
+/// assert_eq!(EmailEvent::event_id(&request)?.as_deref(), Some("m1"));
+///
+/// let bad = br#"{"event_type":"email.clicked","data":{"message_id":"m1","recipient":"nope","url":"nope","timestamp":"t"}}"#;
+/// let err = EmailEvent::decode(&WebhookRequest::new(bad)).unwrap_err();
+/// assert_eq!(err.kind(), DecodeErrorKind::Validation);
+/// assert_eq!(err.to_string(), "data.recipient: not a valid email address; data.url: not a valid url");
+///
+/// let schema = EmailEvent::json_schema();
+/// assert_eq!(schema["oneOf"].as_array().map(Vec::len), Some(8));
+/// # Ok::<(), webhook::DecodeError>(())
+/// ```
+///
+/// A header-tagged set, GitHub style:
+///
+/// ```
+/// use serde::Deserialize;
+/// use webhook::{WebhookEvent, WebhookPayload, WebhookRequest};
+///
+/// #[derive(Debug, Deserialize, WebhookPayload)]
+/// struct Push {
+///     #[serde(rename = "ref")]
+///     #[webhook(pattern = "^refs/")]
+///     git_ref: String,
+/// }
+///
+/// #[derive(Debug, WebhookEvent)]
+/// #[webhook(tag_header = "X-GitHub-Event", id_header = "X-GitHub-Delivery", rename_all = "snake_case")]
+/// enum GitHubEvent {
+///     Push(Push),
+///     Ping { zen: String },
+///     Issues(serde_json::Value),
+///     #[webhook(other)]
+///     Unsupported,
+/// }
+///
+/// let request = WebhookRequest::new(br#"{"ref":"refs/heads/main"}"#)
+///     .with_header("X-GitHub-Event", "push")
+///     .with_header("X-GitHub-Delivery", "72d3162e");
+/// assert!(matches!(GitHubEvent::decode(&request)?, GitHubEvent::Push(p) if p.git_ref == "refs/heads/main"));
+/// assert_eq!(GitHubEvent::event_id(&request)?.as_deref(), Some("72d3162e"));
+/// # Ok::<(), webhook::DecodeError>(())
+/// ```
 #[proc_macro_derive(WebhookEvent, attributes(webhook, serde))]
 pub fn derive_webhook_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input, ast::Derive::Event).into()
 }
 
-/// Derive `webhook::WebhookPayload` for a payload struct (next to serde's `Deserialize`).
+/// Derive `webhook::WebhookPayload` for a payload struct (next to serde's `Deserialize`, which
+/// shapes its JSON): the field rules of [`derive@WebhookEvent`] and the struct's JSON Schema.
+///
+/// ```
+/// use serde::Deserialize;
+/// use webhook::WebhookPayload;
+///
+/// #[derive(Deserialize, WebhookPayload)]
+/// struct Bounce {
+///     #[webhook(email)]
+///     recipient: String,
+///     #[webhook(one_of("hard", "soft"))]
+///     bounce_type: String,
+/// }
+///
+/// let err = Bounce::from_json(br#"{"recipient":"x","bounce_type":"maybe"}"#).err().map(|e| e.to_string());
+/// assert_eq!(err.as_deref(), Some("recipient: not a valid email address; bounce_type: must be one of `hard`, `soft`"));
+/// ```
 #[proc_macro_derive(WebhookPayload, attributes(webhook))]
 pub fn derive_webhook_payload(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -39,7 +39,18 @@ pub(crate) const SKIP_DESERIALIZING: &str = "skip_deserializing";
 pub(crate) const FLATTEN: &str = "flatten";
 pub(crate) const DESERIALIZE: &str = "deserialize";
 
-pub(crate) const CONTAINER_ATTRS: &[&str] =
-    &[TAG, CONTENT, TAG_HEADER, ID, ID_HEADER, TIMESTAMP, RENAME_ALL, CRATE, DENY_UNKNOWN_FIELDS];
+pub(crate) const CONTAINER_ATTRS: &[&str] = &[
+    TAG,
+    CONTENT,
+    TAG_HEADER,
+    ID,
+    ID_HEADER,
+    TIMESTAMP,
+    RENAME_ALL,
+    CRATE,
+    DENY_UNKNOWN_FIELDS,
+];
 pub(crate) const VARIANT_ATTRS: &[&str] = &[RENAME, ALIAS, OTHER];
-pub(crate) const FIELD_ATTRS: &[&str] = &[EMAIL, URL, LENGTH, RANGE, PATTERN, ONE_OF, NON_EMPTY, NESTED, CUSTOM];
+pub(crate) const FIELD_ATTRS: &[&str] = &[
+    EMAIL, URL, LENGTH, RANGE, PATTERN, ONE_OF, NON_EMPTY, NESTED, CUSTOM,
+];

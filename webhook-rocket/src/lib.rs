@@ -1,1 +1,88 @@
-//! rocket adapter for [`webhook-core`](webhook_core); see the `webhook` crate.
+//! rocket adapter for [`webhook-core`](webhook_core): receive webhooks that are verified, fresh,
+//! deduplicated, decoded and validated before the handler runs.
+//!
+//! - [`Webhook<E>`]: the data guard of a typed event (with the [`Proof`](webhook_core::Proof));
+//! - [`Verified`]: the data guard of the raw body and the proof, for handlers that decode by
+//!   themselves;
+//! - [`WebhookRejection`]: every answer given without the handler (its `Responder` renders core's
+//!   status table);
+//! - [`WebhookFairing`]: attach it once; it answers rejected deliveries with their JSON body and
+//!   headers, and completes (2xx) or releases (anything else, a handler error or a panic) the
+//!   idempotency claim by the handler's response;
+//! - [`Receivers`]: one [`Receiver`](webhook_core::Receiver) per route path, when an app has
+//!   several webhook routes.
+//!
+//! The receiver is looked up in rocket's managed state: a [`Receivers`] entry for the matched
+//! route's path, else a managed [`Receiver`](webhook_core::Receiver). Bodies are read under the
+//! smaller of the receiver's limit and rocket's named data limit `webhook` (`limits.webhook` in
+//! the configuration); a longer body is 413. The peer address is the socket's
+//! ([`Request::remote`](rocket::Request::remote), never `X-Real-IP`); forwarded headers count
+//! only through the receiver's trusted proxies; HTTPS is whether rocket serves TLS.
+//!
+//! # Examples
+//!
+//! ```
+//! use rocket::local::blocking::Client;
+//! use rocket::{http::{ContentType, Status}, post, routes};
+//! use webhook_core::{Outgoing, Receiver, Secret, Signer, StandardWebhooks, StandardWebhooksSigner};
+//! use webhook_rocket::{Verified, WebhookFairing};
+//!
+//! #[post("/webhooks/email", data = "<hook>")]
+//! fn on_delivery(hook: Verified) -> Status {
+//!     let _body: &[u8] = hook.body();
+//!     Status::NoContent
+//! }
+//!
+//! let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+//! let receiver = Receiver::builder().verifier(StandardWebhooks::new(secret.clone())?).build()?;
+//! let rocket = rocket::build()
+//!     .manage(receiver)
+//!     .attach(WebhookFairing)
+//!     .mount("/", routes![on_delivery]);
+//! let client = Client::tracked(rocket)?;
+//!
+//! // A correctly signed delivery reaches the handler…
+//! let body = br#"{"type":"ping"}"#;
+//! let signed = StandardWebhooksSigner::new(secret).sign(&Outgoing::new(body).id("msg_1"))?;
+//! let mut request = client.post("/webhooks/email").header(ContentType::JSON).body(body);
+//! for (name, value) in signed.iter() {
+//!     request = request.header(rocket::http::Header::new(name.to_owned(), value.to_owned()));
+//! }
+//! assert_eq!(request.dispatch().status(), Status::NoContent);
+//!
+//! // …an unsigned one is answered from the status table, JSON included.
+//! let response = client.post("/webhooks/email").body(body).dispatch();
+//! assert_eq!(response.status(), Status::Unauthorized);
+//! assert!(response.into_string().unwrap_or_default().contains(r#""error":"missing_header""#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Rejections and the fairing
+//!
+//! rocket answers a failed data guard through its catcher, which only knows the status. The
+//! guards therefore keep their rejection in the request-local cache, and [`WebhookFairing`]
+//! replaces the catcher's page by it (status, `{"error","message"}`, `Retry-After`,
+//! `WWW-Authenticate`, or the receiver's custom rejection): the answer is the one the axum and
+//! actix-web adapters give. A guard whose fairing is not attached fails closed (500
+//! `not_configured`, logged), since nothing would complete or release its claim.
+//!
+//! A handler taking `Result<Webhook<E>, WebhookRejection>` still answers a rejected delivery with
+//! the rejection: a delivery that failed a check is never answered as processed.
+//!
+//! # Security
+//!
+//! The adapter does no parsing, crypto or time logic of its own: it builds the request view,
+//! reads the body with a bound, and calls the core pipeline, whose rejections never echo a
+//! secret, a signature or a payload byte. Guards never forward a failed request to another
+//! route.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod fairing;
+mod guard;
+mod receivers;
+mod rejection;
+
+pub use fairing::WebhookFairing;
+pub use guard::{Verified, Webhook};
+pub use receivers::Receivers;
+pub use rejection::WebhookRejection;

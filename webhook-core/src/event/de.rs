@@ -6,7 +6,10 @@
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess,
+    Visitor,
+};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -40,7 +43,10 @@ pub trait Dispatch: Sized {
     /// # Errors
     ///
     /// The deserializer's, for a payload of the wrong shape.
-    fn deserialize_variant<'de, D: Deserializer<'de>>(index: usize, deserializer: D) -> Result<Self, D::Error>;
+    fn deserialize_variant<'de, D: Deserializer<'de>>(
+        index: usize,
+        deserializer: D,
+    ) -> Result<Self, D::Error>;
     /// The catch-all event, if the set has one.
     fn catch_all(event_type: String, payload: Value) -> Option<Self>;
     /// Run the field rules of the decoded variant.
@@ -91,7 +97,9 @@ fn missing_content<E: Dispatch, Er: de::Error>(target: Target) -> Result<E, Er> 
             E::deserialize_variant(index, ().into_deserializer())
         }
         Target::Variant(_) => Err(Er::custom("missing content")),
-        Target::CatchAll(name) => E::catch_all(name, Value::Null).ok_or_else(|| Er::custom("no catch-all")),
+        Target::CatchAll(name) => {
+            E::catch_all(name, Value::Null).ok_or_else(|| Er::custom("no catch-all"))
+        }
     }
 }
 
@@ -166,7 +174,10 @@ impl<'de, E: Dispatch> Visitor<'de> for AdjacentVisitor<E> {
         let mut event: Option<E> = None;
         let mut raw: Option<&'de RawValue> = None;
         let (mut seen_tag, mut seen_content) = (false, false);
-        while let Some(key) = map.next_key_seed(KeySeed { tag: self.tag, content: Some(self.content) })? {
+        while let Some(key) = map.next_key_seed(KeySeed {
+            tag: self.tag,
+            content: Some(self.content),
+        })? {
             match key {
                 Key::Tag => {
                     if seen_tag {
@@ -181,7 +192,9 @@ impl<'de, E: Dispatch> Visitor<'de> for AdjacentVisitor<E> {
                     }
                     seen_content = true;
                     match target.take() {
-                        Some(t) => event = Some(map.next_value_seed(ContentSeed::<E>(t, PhantomData))?),
+                        Some(t) => {
+                            event = Some(map.next_value_seed(ContentSeed::<E>(t, PhantomData))?)
+                        }
                         None => raw = Some(map.next_value()?),
                     }
                 }
@@ -197,7 +210,9 @@ impl<'de, E: Dispatch> Visitor<'de> for AdjacentVisitor<E> {
         match raw {
             Some(raw) => {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
-                ContentSeed::<E>(target, PhantomData).deserialize(&mut de).map_err(de::Error::custom)
+                ContentSeed::<E>(target, PhantomData)
+                    .deserialize(&mut de)
+                    .map_err(de::Error::custom)
             }
             None => missing_content(target),
         }
@@ -215,9 +230,15 @@ pub fn decode<E: Dispatch>(request: &WebhookRequest<'_>) -> Result<E, DecodeErro
     let root = FieldPath::root();
     match E::TAGGING {
         Tagging::Adjacent { tag, content } => {
-            let visitor = AdjacentVisitor::<E> { tag, content, _event: PhantomData };
+            let visitor = AdjacentVisitor::<E> {
+                tag,
+                content,
+                _event: PhantomData,
+            };
             let mut de = serde_json::Deserializer::from_slice(body);
-            let fast = de.deserialize_map(visitor).and_then(|event| de.end().map(|()| event));
+            let fast = de
+                .deserialize_map(visitor)
+                .and_then(|event| de.end().map(|()| event));
             match fast {
                 Ok(event) => validated(event, &root.field(content)),
                 Err(_) => Err(diagnose_adjacent::<E>(body, tag, content)),
@@ -229,7 +250,11 @@ pub fn decode<E: Dispatch>(request: &WebhookRequest<'_>) -> Result<E, DecodeErro
             let event = match target {
                 Target::Variant(index) => deserialize_body::<E>(index, body, &root)?,
                 Target::CatchAll(name) => {
-                    let payload = if E::CATCH_ALL == CatchAll::Keep { parse_value(body)? } else { Value::Null };
+                    let payload = if E::CATCH_ALL == CatchAll::Keep {
+                        parse_value(body)?
+                    } else {
+                        Value::Null
+                    };
                     catch_all::<E>(name, payload)?
                 }
             };
@@ -238,11 +263,22 @@ pub fn decode<E: Dispatch>(request: &WebhookRequest<'_>) -> Result<E, DecodeErro
         Tagging::Header { header } => {
             let name = match request.optional_single(header) {
                 Ok(Some(name)) => name,
-                Ok(None) => return Err(DecodeError::field(format!("header `{header}`"), "is required")),
-                Err(_) => return Err(DecodeError::field(format!("header `{header}`"), "malformed header")),
+                Ok(None) => {
+                    return Err(DecodeError::field(
+                        format!("header `{header}`"),
+                        "is required",
+                    ));
+                }
+                Err(_) => {
+                    return Err(DecodeError::field(
+                        format!("header `{header}`"),
+                        "malformed header",
+                    ));
+                }
             };
             let label = format!("header `{header}`");
-            let target = resolve::<E>(name).ok_or_else(|| DecodeError::unknown_event_type(&label))?;
+            let target =
+                resolve::<E>(name).ok_or_else(|| DecodeError::unknown_event_type(&label))?;
             let event = match target {
                 Target::Variant(index) => deserialize_body::<E>(index, body, &root)?,
                 Target::CatchAll(name) => {
@@ -258,11 +294,16 @@ pub fn decode<E: Dispatch>(request: &WebhookRequest<'_>) -> Result<E, DecodeErro
 fn validated<E: Dispatch>(event: E, path: &FieldPath<'_>) -> Result<E, DecodeError> {
     let mut errors = ValidationErrors::new();
     event.validate_variant(path, &mut errors);
-    if errors.is_empty() { Ok(event) } else { Err(DecodeError::validation(errors)) }
+    if errors.is_empty() {
+        Ok(event)
+    } else {
+        Err(DecodeError::validation(errors))
+    }
 }
 
 fn catch_all<E: Dispatch>(name: String, payload: Value) -> Result<E, DecodeError> {
-    E::catch_all(name, payload).ok_or_else(|| DecodeError::field("", "event does not match its schema"))
+    E::catch_all(name, payload)
+        .ok_or_else(|| DecodeError::field("", "event does not match its schema"))
 }
 
 fn parse_value(json: &[u8]) -> Result<Value, DecodeError> {
@@ -270,14 +311,21 @@ fn parse_value(json: &[u8]) -> Result<Value, DecodeError> {
 }
 
 /// Deserialize variant `index` from `json`; on failure, decode again with path tracking.
-fn deserialize_body<E: Dispatch>(index: usize, json: &[u8], base: &FieldPath<'_>) -> Result<E, DecodeError> {
+fn deserialize_body<E: Dispatch>(
+    index: usize,
+    json: &[u8],
+    base: &FieldPath<'_>,
+) -> Result<E, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let fast = E::deserialize_variant(index, &mut de).and_then(|event| de.end().map(|()| event));
     fast.map_err(|_| {
         let mut track = serde_path_to_error::Track::new();
         let mut de = serde_json::Deserializer::from_slice(json);
-        let tracked = E::deserialize_variant(index, serde_path_to_error::Deserializer::new(&mut de, &mut track))
-            .and_then(|_| de.end());
+        let tracked = E::deserialize_variant(
+            index,
+            serde_path_to_error::Deserializer::new(&mut de, &mut track),
+        )
+        .and_then(|_| de.end());
         match tracked {
             Err(err) => json_error(&err, Some(&track.path()), base),
             Ok(()) => DecodeError::field(base.to_string(), "event does not match its schema"),
@@ -302,8 +350,14 @@ impl<'de> Visitor<'de> for ScanVisitor {
         f.write_str("an object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scanned<'de>, A::Error> {
-        let mut out = Scanned { tag: None, content: None };
-        while let Some(key) = map.next_key_seed(KeySeed { tag: self.tag, content: self.content })? {
+        let mut out = Scanned {
+            tag: None,
+            content: None,
+        };
+        while let Some(key) = map.next_key_seed(KeySeed {
+            tag: self.tag,
+            content: self.content,
+        })? {
             match key {
                 Key::Tag => {
                     if out.tag.is_some() {
@@ -326,22 +380,34 @@ impl<'de> Visitor<'de> for ScanVisitor {
     }
 }
 
-fn scan<'a>(body: &'a [u8], tag: &'static str, content: Option<&'static str>) -> Result<Scanned<'a>, DecodeError> {
+fn scan<'a>(
+    body: &'a [u8],
+    tag: &'static str,
+    content: Option<&'static str>,
+) -> Result<Scanned<'a>, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     de.deserialize_map(ScanVisitor { tag, content })
         .and_then(|s| de.end().map(|()| s))
         .map_err(|e| json_error(&e, None, &FieldPath::root()))
 }
 
-fn read_tag<E: Dispatch>(raw: Option<&RawValue>, tag: &str, label: &str) -> Result<Target, DecodeError> {
+fn read_tag<E: Dispatch>(
+    raw: Option<&RawValue>,
+    tag: &str,
+    label: &str,
+) -> Result<Target, DecodeError> {
     let raw = raw.ok_or_else(|| DecodeError::field(tag, "is required"))?;
-    let name: std::borrow::Cow<'_, str> =
-        serde_json::from_str(raw.get()).map_err(|_| DecodeError::field(tag, "invalid type, expected a string"))?;
+    let name: std::borrow::Cow<'_, str> = serde_json::from_str(raw.get())
+        .map_err(|_| DecodeError::field(tag, "invalid type, expected a string"))?;
     resolve::<E>(&name).ok_or_else(|| DecodeError::unknown_event_type(label))
 }
 
 /// The slow adjacent pass: the exact reason the fast one failed.
-fn diagnose_adjacent<E: Dispatch>(body: &[u8], tag: &'static str, content: &'static str) -> DecodeError {
+fn diagnose_adjacent<E: Dispatch>(
+    body: &[u8],
+    tag: &'static str,
+    content: &'static str,
+) -> DecodeError {
     let scanned = match scan(body, tag, Some(content)) {
         Ok(scanned) => scanned,
         Err(err) => return err,
@@ -353,11 +419,15 @@ fn diagnose_adjacent<E: Dispatch>(body: &[u8], tag: &'static str, content: &'sta
     let base = FieldPath::root();
     let base = base.field(content);
     match (target, scanned.content) {
-        (Target::Variant(index), Some(raw)) => match deserialize_body::<E>(index, raw.get().as_bytes(), &base) {
-            Ok(_) => DecodeError::field(content, "event does not match its schema"),
-            Err(err) => err,
-        },
-        (Target::Variant(index), None) if !E::is_unit(index) => DecodeError::field(content, "is required"),
+        (Target::Variant(index), Some(raw)) => {
+            match deserialize_body::<E>(index, raw.get().as_bytes(), &base) {
+                Ok(_) => DecodeError::field(content, "event does not match its schema"),
+                Err(err) => err,
+            }
+        }
+        (Target::Variant(index), None) if !E::is_unit(index) => {
+            DecodeError::field(content, "is required")
+        }
         _ => DecodeError::field("", "event does not match its schema"),
     }
 }
@@ -379,7 +449,11 @@ fn push_key(path: &mut String, key: &str) {
 
 /// A serde_json error as a client-safe [`DecodeError`]: syntax → `MalformedBody`; shape →
 /// `Validation` at the tracked path, with the value the sender sent left out of the message.
-fn json_error(err: &serde_json::Error, tracked: Option<&serde_path_to_error::Path>, base: &FieldPath<'_>) -> DecodeError {
+fn json_error(
+    err: &serde_json::Error,
+    tracked: Option<&serde_path_to_error::Path>,
+    base: &FieldPath<'_>,
+) -> DecodeError {
     if !err.is_data() {
         return DecodeError::malformed_body();
     }
@@ -397,7 +471,10 @@ fn json_error(err: &serde_json::Error, tracked: Option<&serde_path_to_error::Pat
         }
     }
     let text = err.to_string();
-    let text = text.rfind(" at line ").and_then(|i| text.get(..i)).unwrap_or(&text);
+    let text = text
+        .rfind(" at line ")
+        .and_then(|i| text.get(..i))
+        .unwrap_or(&text);
     let (field, message) = sanitize(text);
     if let Some(field) = field {
         push_key(&mut path, field);
@@ -412,7 +489,8 @@ fn between_backticks(text: &str) -> Option<&str> {
 }
 
 fn expected_part(text: &str) -> Option<&str> {
-    text.rfind(", expected ").and_then(|i| text.get(i + ", expected ".len()..))
+    text.rfind(", expected ")
+        .and_then(|i| text.get(i + ", expected ".len()..))
 }
 
 /// serde's messages echo the offending value (`invalid type: string "x", expected u32`);
@@ -458,7 +536,10 @@ struct Walk<'p> {
 
 impl<'de> DeserializeSeed<'de> for Walk<'_> {
     type Value = Option<Scalar>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Scalar>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<Scalar>, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
@@ -530,12 +611,18 @@ fn read_path(body: &[u8], path: &[&str]) -> Result<Option<Scalar>, DecodeError> 
 ///
 /// `MalformedBody` for a body that is not JSON; `Validation` when the value is neither a
 /// string nor an integer.
-pub fn event_id_at(request: &WebhookRequest<'_>, path: &[&str]) -> Result<Option<String>, DecodeError> {
+pub fn event_id_at(
+    request: &WebhookRequest<'_>,
+    path: &[&str],
+) -> Result<Option<String>, DecodeError> {
     match read_path(request.body(), path)? {
         None => Ok(None),
         Some(Scalar::String(s)) => Ok(Some(s)),
         Some(Scalar::Integer(n)) => Ok(Some(n.to_string())),
-        Some(Scalar::Other) => Err(DecodeError::field(path.join("."), "invalid type, expected a string or an integer")),
+        Some(Scalar::Other) => Err(DecodeError::field(
+            path.join("."),
+            "invalid type, expected a string or an integer",
+        )),
     }
 }
 
@@ -544,7 +631,10 @@ pub fn event_id_at(request: &WebhookRequest<'_>, path: &[&str]) -> Result<Option
 /// # Errors
 ///
 /// `Validation` when the header is repeated or not visible ASCII.
-pub fn event_id_header(request: &WebhookRequest<'_>, header: &str) -> Result<Option<String>, DecodeError> {
+pub fn event_id_header(
+    request: &WebhookRequest<'_>,
+    header: &str,
+) -> Result<Option<String>, DecodeError> {
     request
         .optional_single(header)
         .map(|v| v.map(str::to_owned))
@@ -557,12 +647,18 @@ pub fn event_id_header(request: &WebhookRequest<'_>, header: &str) -> Result<Opt
 ///
 /// `MalformedBody` for a body that is not JSON; `Validation` when the value is neither a
 /// string nor an integer.
-pub fn event_timestamp_at(request: &WebhookRequest<'_>, path: &[&str]) -> Result<Option<EventTimestamp>, DecodeError> {
+pub fn event_timestamp_at(
+    request: &WebhookRequest<'_>,
+    path: &[&str],
+) -> Result<Option<EventTimestamp>, DecodeError> {
     match read_path(request.body(), path)? {
         None => Ok(None),
         Some(Scalar::String(s)) => Ok(Some(EventTimestamp::Text(s))),
         Some(Scalar::Integer(n)) => Ok(Some(EventTimestamp::Unix(n))),
-        Some(Scalar::Other) => Err(DecodeError::field(path.join("."), "invalid type, expected a string or an integer")),
+        Some(Scalar::Other) => Err(DecodeError::field(
+            path.join("."),
+            "invalid type, expected a string or an integer",
+        )),
     }
 }
 
@@ -571,25 +667,28 @@ pub fn event_timestamp_at(request: &WebhookRequest<'_>, path: &[&str]) -> Result
 /// # Errors
 ///
 /// As [`decode`].
-pub(crate) fn decode_payload<T: serde::de::DeserializeOwned + super::WebhookPayload>(json: &[u8]) -> Result<T, DecodeError> {
+pub(crate) fn decode_payload<T: serde::de::DeserializeOwned + super::WebhookPayload>(
+    json: &[u8],
+) -> Result<T, DecodeError> {
     let root = FieldPath::root();
     let mut de = serde_json::Deserializer::from_slice(json);
-    let value = match T::deserialize(&mut de).and_then(|v| de.end().map(|()| v)) {
-        Ok(value) => value,
-        Err(_) => {
-            let mut track = serde_path_to_error::Track::new();
-            let mut de = serde_json::Deserializer::from_slice(json);
-            let res = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
-                .and_then(|_| de.end());
-            return Err(match res {
-                Err(err) => json_error(&err, Some(&track.path()), &root),
-                Ok(()) => DecodeError::field("", "payload does not match its schema"),
-            });
-        }
+    let Ok(value) = T::deserialize(&mut de).and_then(|v| de.end().map(|()| v)) else {
+        let mut track = serde_path_to_error::Track::new();
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let res = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+            .and_then(|_| de.end());
+        return Err(match res {
+            Err(err) => json_error(&err, Some(&track.path()), &root),
+            Ok(()) => DecodeError::field("", "payload does not match its schema"),
+        });
     };
     let mut errors = ValidationErrors::new();
     value.validate_at(&root, &mut errors);
-    if errors.is_empty() { Ok(value) } else { Err(DecodeError::validation(errors)) }
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(DecodeError::validation(errors))
+    }
 }
 
 #[cfg(test)]
@@ -598,19 +697,31 @@ mod tests {
 
     #[test]
     fn sanitize_drops_values() {
-        assert_eq!(sanitize("invalid type: string \"secret\", expected u32"), (None, "invalid type, expected u32".to_owned()));
-        assert_eq!(sanitize("missing field `recipient`"), (Some("recipient"), "is required".to_owned()));
+        assert_eq!(
+            sanitize("invalid type: string \"secret\", expected u32"),
+            (None, "invalid type, expected u32".to_owned())
+        );
+        assert_eq!(
+            sanitize("missing field `recipient`"),
+            (Some("recipient"), "is required".to_owned())
+        );
         assert_eq!(
             sanitize("unknown variant `secret`, expected `a` or `b`"),
             (None, "unknown variant, expected `a` or `b`".to_owned())
         );
-        assert_eq!(sanitize("my custom error with secret"), (None, "invalid value".to_owned()));
+        assert_eq!(
+            sanitize("my custom error with secret"),
+            (None, "invalid value".to_owned())
+        );
     }
 
     #[test]
     fn reads_paths() {
         let body = br#"{"a":{"b":"x","c":[1,2]},"n":7,"f":1.5}"#;
-        assert_eq!(read_path(body, &["a", "b"]).ok(), Some(Some(Scalar::String("x".into()))));
+        assert_eq!(
+            read_path(body, &["a", "b"]).ok(),
+            Some(Some(Scalar::String("x".into())))
+        );
         assert_eq!(read_path(body, &["n"]).ok(), Some(Some(Scalar::Integer(7))));
         assert_eq!(read_path(body, &["f"]).ok(), Some(Some(Scalar::Other)));
         assert_eq!(read_path(body, &["a", "zz"]).ok(), Some(None));

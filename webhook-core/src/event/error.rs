@@ -19,7 +19,10 @@ impl FieldError {
     /// A failure at `path` (dotted, with `[i]` for array items; empty for the whole body).
     #[must_use]
     pub fn new(path: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { path: path.into(), message: message.into() }
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// Where the failure is, e.g. `data.recipient` or `data.items[2].url`; empty for the body.
@@ -191,7 +194,11 @@ impl DecodeError {
     /// One or more field failures (422).
     #[must_use]
     pub fn validation(errors: ValidationErrors) -> Self {
-        Self { kind: DecodeErrorKind::Validation, message: Cow::Borrowed(""), errors }
+        Self {
+            kind: DecodeErrorKind::Validation,
+            message: Cow::Borrowed(""),
+            errors,
+        }
     }
 
     /// A single field failure (422).
@@ -246,6 +253,8 @@ impl From<DecodeError> for VerifyError {
     fn from(error: DecodeError) -> Self {
         let kind = error.kind.verify_kind();
         let message = error.to_string();
-        VerifyError::new(kind).with_message(message).with_source(error)
+        VerifyError::new(kind)
+            .with_message(message)
+            .with_source(error)
     }
 }

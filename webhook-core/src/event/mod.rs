@@ -57,7 +57,9 @@ pub trait WebhookEvent: Sized {
     /// # Errors
     ///
     /// When the body is not JSON or the value is neither a string nor an integer.
-    fn event_timestamp(request: &WebhookRequest<'_>) -> Result<Option<EventTimestamp>, DecodeError> {
+    fn event_timestamp(
+        request: &WebhookRequest<'_>,
+    ) -> Result<Option<EventTimestamp>, DecodeError> {
         let _ = request;
         Ok(None)
     }
@@ -152,13 +154,15 @@ pub(crate) mod private {
     pub use serde;
     pub use serde_json;
 
-    pub use super::de::{CatchAll, Dispatch, decode, event_id_at, event_id_header, event_timestamp_at};
-    pub use super::schema::{
-        self as schema, EventSchema, FieldSchema, ObjectSchema, Payload, SchemaOf, Tagging, ViaFallback,
-        ViaFieldSchema,
+    pub use super::de::{
+        CatchAll, Dispatch, decode, event_id_at, event_id_header, event_timestamp_at,
     };
     #[cfg(feature = "derive")]
     pub use super::rules;
+    pub use super::schema::{
+        self as schema, EventSchema, FieldSchema, ObjectSchema, Payload, SchemaOf, Tagging,
+        ViaFallback, ViaFieldSchema,
+    };
     pub use super::{
         DecodeError, EventTimestamp, FieldPath, ValidationErrors, WebhookEvent, WebhookPayload,
     };

@@ -33,19 +33,28 @@ impl<'a> FieldPath<'a> {
     /// The body itself.
     #[must_use]
     pub const fn root() -> Self {
-        Self { parent: None, segment: Segment::Root }
+        Self {
+            parent: None,
+            segment: Segment::Root,
+        }
     }
 
     /// A named field below this path.
     #[must_use]
     pub fn field<'b>(&'b self, name: &'b str) -> FieldPath<'b> {
-        FieldPath { parent: Some(self), segment: Segment::Field(name) }
+        FieldPath {
+            parent: Some(self),
+            segment: Segment::Field(name),
+        }
     }
 
     /// An array item below this path.
     #[must_use]
     pub fn index(&self, index: usize) -> FieldPath<'_> {
-        FieldPath { parent: Some(self), segment: Segment::Index(index) }
+        FieldPath {
+            parent: Some(self),
+            segment: Segment::Index(index),
+        }
     }
 
     fn write_to(&self, out: &mut String) {

@@ -178,27 +178,32 @@ impl<T: NestedRule> NestedRule for Vec<T> {
         serde_json::json!({ "type": "array", "items": T::nested_schema() })
     }
 }
-fn fail(errors: &mut ValidationErrors, path: &FieldPath<'_>, message: impl Into<Cow<'static, str>>) {
+fn fail(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    message: impl Into<Cow<'static, str>>,
+) {
     errors.push(FieldError::new(path.to_string(), message));
 }
 
 /// Whether `text` is an email address: `local@domain` by RFC 5321/5322 (the `email_address`
-/// crate) with a domain that is a valid host name or address literal, as JSON Schema's
-/// `email` format.
+/// crate's local-part and domain grammar, no display name) with a domain that is a valid host
+/// name or address literal, as JSON Schema's `email` format. Allocates nothing.
 #[must_use]
 pub fn is_email(text: &str) -> bool {
-    let Ok(address) = email_address::EmailAddress::parse_with_options(text, email_address::Options::default())
-    else {
+    let Some((local, domain)) = text.rsplit_once('@') else {
         return false;
     };
-    let domain = address.domain();
+    if !email_address::EmailAddress::is_valid_local_part(local) {
+        return false;
+    }
     if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
         return match literal.strip_prefix("IPv6:") {
             Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
             None => literal.parse::<std::net::Ipv4Addr>().is_ok(),
         };
     }
-    is_hostname(domain)
+    is_hostname(domain) && email_address::EmailAddress::is_valid_domain(domain)
 }
 
 fn is_hostname(host: &str) -> bool {
@@ -210,32 +215,99 @@ fn is_hostname(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
-/// Whether `text` is an absolute URL: it parses (the `url` crate) and is written only with the
-/// characters RFC 3986 allows, with well-formed `%XX` escapes.
-#[must_use]
-pub fn is_url(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
+const PCHAR: u8 = 1; // unreserved, sub-delims, ':' and '@'
+const QUERY: u8 = 2; // pchar, '/' and '?'
+const AUTHORITY: u8 = 4; // unreserved, sub-delims, ':', '@', '[' and ']'
+const PATH: u8 = 8; // pchar and '/'
+
+const CLASSES: [u8; 256] = {
+    let mut table = [0_u8; 256];
+    let mut b = 0_usize;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation)]
+        let c = b as u8;
+        let unreserved = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        let sub_delims = matches!(
+            c,
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+        );
+        let pchar = unreserved || sub_delims || c == b':' || c == b'@';
+        let mut class = 0;
+        if pchar {
+            class |= PCHAR | QUERY | PATH;
+        }
+        if c == b'/' || c == b'?' {
+            class |= QUERY;
+        }
+        if c == b'/' {
+            class |= PATH;
+        }
+        if pchar || c == b'[' || c == b']' {
+            class |= AUTHORITY;
+        }
+        #[allow(clippy::indexing_slicing)] // b < 256 by the loop condition
+        {
+            table[b] = class;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// Every byte in `class`, or a well-formed `%XX` escape.
+fn all_in(text: &str, class: u8) -> bool {
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
         if b == b'%' {
-            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
-            if !(hex(i + 1) && hex(i + 2)) {
+            let hex = |h: Option<u8>| h.is_some_and(|h| h.is_ascii_hexdigit());
+            if !(hex(bytes.next()) && hex(bytes.next())) {
                 return false;
             }
-            i += 3;
-            continue;
-        }
-        let allowed = b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b);
-        if !allowed {
+        } else if CLASSES.get(usize::from(b)).copied().unwrap_or(0) & class == 0 {
             return false;
         }
-        i += 1;
     }
-    url::Url::parse(text).is_ok()
+    true
+}
+
+/// Whether `text` is an absolute URL: RFC 3986 syntax (`scheme:[//authority]path[?query][#fragment]`,
+/// only the characters it allows, well-formed `%XX`), with the authority also accepted by the
+/// `url` crate (host and port checks).
+#[must_use]
+pub fn is_url(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let mut scheme_bytes = scheme.bytes();
+    if !scheme_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        || !scheme_bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    {
+        return false;
+    }
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (hier, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if !all_in(fragment, QUERY) || !all_in(query, QUERY) {
+        return false;
+    }
+    match hier.strip_prefix("//") {
+        Some(after) => {
+            let end = after.find('/').unwrap_or(after.len());
+            let (authority, path) = after.split_at_checked(end).unwrap_or((after, ""));
+            let prefix_len = scheme.len() + 3 + authority.len();
+            all_in(authority, AUTHORITY)
+                && all_in(path, PATH)
+                && text
+                    .get(..prefix_len)
+                    .is_some_and(|prefix| url::Url::parse(prefix).is_ok())
+        }
+        None => all_in(hier, PATH),
+    }
 }
 
 /// `email`: the field must be an email address.
@@ -277,7 +349,11 @@ pub fn length<T: LengthRule + ?Sized>(
 }
 
 /// `non_empty`: at least one character, item or entry.
-pub fn non_empty<T: LengthRule + ?Sized>(value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+pub fn non_empty<T: LengthRule + ?Sized>(
+    value: &T,
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
     if value.rule_len() == Some(0) {
         fail(errors, path, "must not be empty");
     }
@@ -291,7 +367,9 @@ pub fn range<T: RangeRule + ?Sized>(
     path: &FieldPath<'_>,
     errors: &mut ValidationErrors,
 ) {
-    let Some(number) = value.rule_number() else { return };
+    let Some(number) = value.rule_number() else {
+        return;
+    };
     let below = min.is_some_and(|m| number < m);
     let above = max.is_some_and(|m| number > m);
     if below || above || number.is_nan() {
@@ -331,7 +409,10 @@ impl Pattern {
     /// A pattern from its source; compiled lazily.
     #[must_use]
     pub const fn new(source: &'static str) -> Self {
-        Self { source, compiled: OnceLock::new() }
+        Self {
+            source,
+            compiled: OnceLock::new(),
+        }
     }
 
     /// The pattern's source.
@@ -361,12 +442,20 @@ pub fn pattern<T: StrRule + ?Sized>(
     if let Some(text) = value.rule_str()
         && !pattern.is_match(text)
     {
-        fail(errors, path, format!("does not match the pattern `{}`", pattern.source()));
+        fail(
+            errors,
+            path,
+            format!("does not match the pattern `{}`", pattern.source()),
+        );
     }
 }
 
 /// `nested`: validate a nested payload (or an `Option`/`Vec`/`Box` of payloads).
-pub fn nested<T: NestedRule + ?Sized>(value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+pub fn nested<T: NestedRule + ?Sized>(
+    value: &T,
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
     value.validate_nested(path, errors);
 }
 
@@ -388,20 +477,46 @@ mod tests {
 
     #[test]
     fn emails() {
-        for ok in ["a@example.com", "first.last+tag@sub.example.org", "x@[127.0.0.1]", "a@localhost"] {
+        for ok in [
+            "a@example.com",
+            "first.last+tag@sub.example.org",
+            "x@[127.0.0.1]",
+            "a@localhost",
+        ] {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in ["", "a", "a@", "@b.com", "a@b..com", "a@-b.com", "a b@c.com", "a@b_c.com"] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.com",
+            "a@b..com",
+            "a@-b.com",
+            "a b@c.com",
+            "a@b_c.com",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
 
     #[test]
     fn urls() {
-        for ok in ["https://example.com", "http://a.b/c?d=e#f", "mailto:a@b.com", "https://x.io/%20"] {
+        for ok in [
+            "https://example.com",
+            "http://a.b/c?d=e#f",
+            "mailto:a@b.com",
+            "https://x.io/%20",
+        ] {
             assert!(is_url(ok), "{ok}");
         }
-        for bad in ["", "example.com", "/relative", "https://a b", "https://x.io/%zz", "http://x/é"] {
+        for bad in [
+            "",
+            "example.com",
+            "/relative",
+            "https://a b",
+            "https://x.io/%zz",
+            "http://x/é",
+        ] {
             assert!(!is_url(bad), "{bad}");
         }
     }
@@ -414,9 +529,19 @@ mod tests {
         email("nope", &data.field("recipient"), &mut errors);
         length("ab", Some(3), Some(5), &data.field("name"), &mut errors);
         range(&11_u8, Some(1.0), Some(10.0), &data.field("n"), &mut errors);
-        one_of("medium", &["hard", "soft"], &data.field("bounce_type"), &mut errors);
+        one_of(
+            "medium",
+            &["hard", "soft"],
+            &data.field("bounce_type"),
+            &mut errors,
+        );
         non_empty(&Vec::<u8>::new(), &data.field("tags"), &mut errors);
-        pattern("ABC", &Pattern::new("^[a-z]+$"), &data.field("slug"), &mut errors);
+        pattern(
+            "ABC",
+            &Pattern::new("^[a-z]+$"),
+            &data.field("slug"),
+            &mut errors,
+        );
         custom::<&str>(Err("too late"), &data.field("at"), &mut errors);
         assert_eq!(
             errors.to_string(),
@@ -430,7 +555,13 @@ mod tests {
     fn options_skip_none() {
         let mut errors = ValidationErrors::new();
         email(&None::<String>, &FieldPath::root(), &mut errors);
-        range(&None::<u8>, Some(1.0), None, &FieldPath::root(), &mut errors);
+        range(
+            &None::<u8>,
+            Some(1.0),
+            None,
+            &FieldPath::root(),
+            &mut errors,
+        );
         assert!(errors.is_empty());
         email(&Some("x".to_owned()), &FieldPath::root(), &mut errors);
         assert_eq!(errors.len(), 1);

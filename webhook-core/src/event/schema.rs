@@ -241,7 +241,11 @@ impl ObjectSchema {
     /// An object schema; `deny_unknown_fields` closes it (`additionalProperties: false`).
     #[must_use]
     pub fn new(deny_unknown_fields: bool) -> Self {
-        Self { properties: Map::new(), required: Vec::new(), closed: deny_unknown_fields }
+        Self {
+            properties: Map::new(),
+            required: Vec::new(),
+            closed: deny_unknown_fields,
+        }
     }
 
     /// Add a field under its JSON key.
@@ -338,8 +342,16 @@ fn pointer_escape(name: &str) -> String {
 /// The schema of a whole event set: a `oneOf` over its event types for body tags; `$defs` by
 /// event type and an `anyOf` for header tags (the body alone cannot say which type it is).
 #[must_use]
-pub fn event_set(title: &str, tagging: Tagging, events: Vec<EventSchema>, catch_all: bool) -> Value {
-    let all_names: Vec<&str> = events.iter().flat_map(|e| e.names.iter().copied()).collect();
+pub fn event_set(
+    title: &str,
+    tagging: Tagging,
+    events: Vec<EventSchema>,
+    catch_all: bool,
+) -> Value {
+    let all_names: Vec<&str> = events
+        .iter()
+        .flat_map(|e| e.names.iter().copied())
+        .collect();
     let mut root = Map::new();
     root.insert("$schema".to_owned(), Value::from(DRAFT_2020_12));
     root.insert("title".to_owned(), Value::from(title));
@@ -349,7 +361,9 @@ pub fn event_set(title: &str, tagging: Tagging, events: Vec<EventSchema>, catch_
             let mut defs = Map::new();
             let mut refs = Vec::new();
             for event in events {
-                let Some(first) = event.names.first() else { continue };
+                let Some(first) = event.names.first() else {
+                    continue;
+                };
                 let schema = match event.payload {
                     Payload::Unit => Value::Bool(true),
                     Payload::Fields(s) | Payload::Newtype(s) => s,
@@ -416,7 +430,10 @@ mod tests {
 
     #[test]
     fn nullable_adds_null() {
-        assert_eq!(nullable(json!({"type": "string"})), json!({"type": ["string", "null"]}));
+        assert_eq!(
+            nullable(json!({"type": "string"})),
+            json!({"type": ["string", "null"]})
+        );
         assert_eq!(nullable(Value::Bool(true)), Value::Bool(true));
         assert_eq!(
             nullable(json!({"allOf": []})),
@@ -425,6 +442,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrow is the autoref specialization
     fn probe_falls_back() {
         struct Opaque;
         let probe = SchemaOf::<Opaque>::new();

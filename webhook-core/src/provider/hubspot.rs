@@ -8,6 +8,14 @@
 //!   is signed: pair them with a replay store, and prefer v3.
 //!
 //! The URI is the full URL HubSpot called, exactly: give the request view the public URL.
+//!
+//! # Security
+//!
+//! v1 and v2 are plain hashes of `secret ‖ message`, which SHA-256's length extension lets
+//! anyone who saw one delivery extend into a forged one (`body ‖ padding ‖ anything`) without
+//! the secret. The padding always puts a `0x80` byte right after the body's last character
+//! and NUL bytes in the length field, so [`HubSpotLegacy`] refuses any body that is not UTF-8
+//! or contains NUL: HubSpot's bodies are JSON and never do. Prefer v3, a real HMAC.
 
 use std::fmt;
 
@@ -132,6 +140,11 @@ impl Verifier for HubSpotLegacy {
             ));
         }
         let header = request.require_single("x-hubspot-signature")?;
+        // Length-extension forgeries carry SHA-256 padding: `0x80` after the body and NULs.
+        let body = request.body();
+        if std::str::from_utf8(body).is_err() || body.contains(&0) {
+            return Err(VerifyError::invalid_signature());
+        }
         let signature = hex::decode(header)
             .ok()
             .filter(|s| s.len() == 32)

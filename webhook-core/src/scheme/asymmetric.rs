@@ -20,8 +20,7 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 use crate::freshness::Freshness;
 use crate::request::WebhookRequest;
 use crate::scheme::hmac::{
-    Encoding, Part, SignatureFormat, TimestampSource, for_each_signature_entry,
-    sorted_form_params,
+    Encoding, Part, SignatureFormat, TimestampSource, for_each_signature_entry, sorted_form_params,
 };
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
@@ -283,12 +282,10 @@ impl AsymmetricScheme {
         request: &WebhookRequest<'r>,
     ) -> Result<(Vec<&'r str>, Option<&'r str>), VerifyError> {
         let mut entries = Vec::new();
-        let timestamp = for_each_signature_entry(
-            &self.format,
-            &self.signature_header,
-            request,
-            |text| entries.push(text),
-        )?;
+        let timestamp =
+            for_each_signature_entry(&self.format, &self.signature_header, request, |text| {
+                entries.push(text)
+            })?;
         Ok((entries, timestamp))
     }
 
@@ -359,16 +356,6 @@ impl Candidate {
             }
         }
     }
-
-    /// The bytes that identify this signature for replay detection: the low-S form for ECDSA
-    /// (so the malleated twin of a signature is the same delivery), the signature otherwise.
-    fn replay_bytes(&self) -> Vec<u8> {
-        match self {
-            Self::Ed25519(sig) => sig.to_bytes().to_vec(),
-            Self::P256(sig) => sig.normalize_s().unwrap_or(*sig).to_bytes().to_vec(),
-            Self::Rsa(bytes) => bytes.clone(),
-        }
-    }
 }
 
 /// The content in the form each algorithm verifies: the message itself for Ed25519, its
@@ -380,6 +367,17 @@ enum Prepared {
 }
 
 impl Prepared {
+    /// What identifies the delivery for replay detection: the signed content (or its digest),
+    /// never the signature, which differs with the key that happened to match and, for ECDSA,
+    /// with the signer's randomness and S malleability.
+    fn replay_bytes(&self) -> &[u8] {
+        match self {
+            Self::Message(m) => m,
+            Self::Sha256(d) => d,
+            Self::Sha1(d) => d,
+        }
+    }
+
     fn new(algorithm: AsymmetricAlgorithm, content: Vec<u8>) -> Self {
         match algorithm {
             AsymmetricAlgorithm::Ed25519 => Self::Message(content),
@@ -500,14 +498,13 @@ impl Verifier for AsymmetricVerifier {
             .map_err(|why| VerifyError::new(VerifyErrorKind::NotConfigured).with_message(why))?;
         let prepared = Prepared::new(scheme.algorithm, content);
         let now = self.freshness.now_ms();
-        let (key, candidate) = self
+        let key = self
             .keys
             .active(now)
-            .find_map(|key| {
+            .find(|key| {
                 candidates
                     .iter()
-                    .find(|c| prepared.verifies(key.material(), c))
-                    .map(|c| (key, c))
+                    .any(|c| prepared.verifies(key.material(), c))
             })
             .ok_or_else(VerifyError::invalid_signature)?;
         let mut proof = Proof::new(scheme.name.clone()).with_key_id(key.id());
@@ -518,7 +515,7 @@ impl Verifier for AsymmetricVerifier {
         if let Some(id) = message_id {
             proof = proof.with_message_id(id);
         }
-        Ok(proof.with_signature(&candidate.replay_bytes()))
+        Ok(proof.with_signature(prepared.replay_bytes()))
     }
 }
 

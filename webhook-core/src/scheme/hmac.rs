@@ -467,9 +467,15 @@ pub(crate) fn for_each_signature_entry<'r>(
                 Some(sig) => emit(sig)?,
                 None => return Err(VerifyError::malformed_header(name, "missing prefix")),
             },
-            SignatureFormat::KeyValue { separator, signature_key, timestamp_key } => {
+            SignatureFormat::KeyValue {
+                separator,
+                signature_key,
+                timestamp_key,
+            } => {
                 for pair in value.split(*separator) {
-                    let Some((k, v)) = pair.split_once('=') else { continue };
+                    let Some((k, v)) = pair.split_once('=') else {
+                        continue;
+                    };
                     let (k, v) = (k.trim(), v.trim());
                     if k == signature_key {
                         emit(v)?;
@@ -507,17 +513,24 @@ pub(crate) struct Candidates {
 
 impl Candidates {
     pub(crate) fn new() -> Self {
-        Self { bytes: [[0; 64]; MAX_SIGNATURES], lens: [0; MAX_SIGNATURES], count: 0 }
+        Self {
+            bytes: [[0; 64]; MAX_SIGNATURES],
+            lens: [0; MAX_SIGNATURES],
+            count: 0,
+        }
     }
 
     /// Decode `text`; keep it only when it decodes to exactly `len` bytes.
     fn push_decoded(&mut self, encoding: Encoding, text: &str, len: usize) {
-        let (Some(slot), Some(slot_len)) =
-            (self.bytes.get_mut(self.count), self.lens.get_mut(self.count))
-        else {
+        let (Some(slot), Some(slot_len)) = (
+            self.bytes.get_mut(self.count),
+            self.lens.get_mut(self.count),
+        ) else {
             return;
         };
-        let Some(out) = slot.get_mut(..len) else { return };
+        let Some(out) = slot.get_mut(..len) else {
+            return;
+        };
         let ok = match encoding {
             Encoding::Hex => text.len() == len * 2 && hex::decode_to_slice(text, out).is_ok(),
             Encoding::Base64 => {
@@ -698,23 +711,27 @@ impl Verifier for HmacVerifier {
             .map_err(|why| VerifyError::new(VerifyErrorKind::NotConfigured).with_message(why))?;
         let now = self.freshness.now_ms();
         let mut matched = None;
+        // The replay token is the tag under the first active key, whichever key matched: a
+        // sender signing with several keys (rotation) may have any of its signatures stripped,
+        // and the same delivery must still map to the same token.
+        let mut first_tag = None;
         for key in self.keys.active(now) {
             let mut mac = MacState::new(scheme.algorithm, key.secret().expose_secret());
             scheme.feed(&mut mac, &content);
             let tag = mac.finalize();
             // Compare with every candidate, without stopping early.
-            let mut hit = None;
-            for candidate in candidates.iter() {
-                if tag.matches(candidate) {
-                    hit = Some(candidate);
-                }
+            let hit = candidates
+                .iter()
+                .fold(false, |hit, candidate| tag.matches(candidate) | hit);
+            if first_tag.is_none() {
+                first_tag = Some(tag);
             }
-            if let Some(candidate) = hit {
-                matched = Some((key, candidate));
+            if hit {
+                matched = Some(key);
                 break;
             }
         }
-        let (key, signature) = matched.ok_or_else(VerifyError::invalid_signature)?;
+        let key = matched.ok_or_else(VerifyError::invalid_signature)?;
         let mut proof = Proof::new(scheme.name.clone()).with_key_id_cow(key.id_cow());
         if let Some((_, ms)) = timestamp {
             self.freshness.check_ms_at(ms, now)?;
@@ -723,8 +740,10 @@ impl Verifier for HmacVerifier {
         if let Some(id) = message_id {
             proof = proof.with_message_id(id);
         }
-        if scheme.replay_by_signature {
-            proof = proof.with_signature(signature);
+        if scheme.replay_by_signature
+            && let Some(tag) = &first_tag
+        {
+            proof = proof.with_signature(tag.as_slice());
         }
         Ok(proof)
     }

@@ -200,9 +200,14 @@ fn decoding_key_fits(key: &DecodingKey, alg: JwtAlgorithm) -> bool {
             public.is_some_and(|k| k.n().bits() >= MIN_RSA_BITS)
         }
         // Its Ed25519 verifier slices the first 32 bytes without checking the length.
+        // Small-order ("weak") keys are refused: jsonwebtoken's non-strict Ed25519 check
+        // would accept a forged signature for every message under one.
         Family::Ed => {
-            key.try_get_as_bytes().is_ok_and(|b| b.len() == 32)
-                && jsonwebtoken::crypto::verify("", b"", key, alg.to_jwt()).is_ok()
+            key.try_get_as_bytes().is_ok_and(|b| {
+                <[u8; 32]>::try_from(b).ok().is_some_and(|bytes| {
+                    ed25519_dalek::VerifyingKey::from_bytes(&bytes).is_ok_and(|k| !k.is_weak())
+                })
+            }) && jsonwebtoken::crypto::verify("", b"", key, alg.to_jwt()).is_ok()
         }
         // With an empty signature the only error path is building the verifier from the key.
         Family::Hmac | Family::Ec => {
@@ -899,7 +904,9 @@ impl Verifier for JwtBearer {
 
         let checked = self.check_claims(&claims, request.body())?;
         let mut proof = Proof::new("jwt");
-        if let Some(id) = kid.or(key.id.as_deref()) {
+        // Only the matched key's configured id: the token's `kid` is chosen by whoever signed
+        // it, and a key without an id verifies tokens of any `kid`.
+        if let Some(id) = key.id.as_deref() {
             proof = proof.with_key_id(id);
         }
         if let Some(subject) = checked.subject {

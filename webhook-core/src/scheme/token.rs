@@ -538,9 +538,7 @@ impl BasicAuth {
     /// The variable is unset or not Unicode, or its list is invalid; the message names the
     /// variable, never its value.
     pub fn from_env(var: &str) -> Result<Self, ConfigError> {
-        let value = Zeroizing::new(std::env::var(var).map_err(|e| {
-            ConfigError::new(format!("environment variable `{var}`: {e}")).with_source(e)
-        })?);
+        let value = crate::secret::env_var(var)?;
         Self::from_list(&value)
             .map_err(|e| ConfigError::new(format!("environment variable `{var}`: {e}")))
     }

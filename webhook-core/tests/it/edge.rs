@@ -25,12 +25,20 @@ fn signed(body: &[u8]) -> Vec<(String, String)> {
 fn with(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
     headers
         .iter()
-        .map(|(n, v)| if n == name { (n.clone(), value.to_owned()) } else { (n.clone(), v.clone()) })
+        .map(|(n, v)| {
+            if n == name {
+                (n.clone(), value.to_owned())
+            } else {
+                (n.clone(), v.clone())
+            }
+        })
         .collect()
 }
 
 fn kind(body: &[u8], headers: &[(String, String)]) -> Result<(), VerifyErrorKind> {
-    sw().verify(&WebhookRequest::new(body).with_headers(headers)).map(|_| ()).map_err(|e| e.kind())
+    sw().verify(&WebhookRequest::new(body).with_headers(headers))
+        .map(|_| ())
+        .map_err(|e| e.kind())
 }
 
 #[test]
@@ -54,7 +62,10 @@ fn one_mebibyte_body() {
     assert_eq!(kind(&body, &headers), Ok(()));
     let mut tampered = body.clone();
     tampered[(1 << 20) - 1] = b'b';
-    assert_eq!(kind(&tampered, &headers), Err(VerifyErrorKind::InvalidSignature));
+    assert_eq!(
+        kind(&tampered, &headers),
+        Err(VerifyErrorKind::InvalidSignature)
+    );
 }
 
 #[test]
@@ -71,15 +82,30 @@ fn empty_secret_and_unpadded_secret() {
 #[test]
 fn garbage_before_a_valid_signature_is_tolerated() {
     let headers = signed(b"{}");
-    let sig = headers.iter().find(|(n, _)| n == "webhook-signature").unwrap().1.clone();
+    let sig = headers
+        .iter()
+        .find(|(n, _)| n == "webhook-signature")
+        .unwrap()
+        .1
+        .clone();
     let noisy = format!("v1,!!!notbase64 v2,abc v1, v1a,xyz v1,AAAA {sig}");
-    assert_eq!(kind(b"{}", &with(&headers, "webhook-signature", &noisy)), Ok(()));
+    assert_eq!(
+        kind(b"{}", &with(&headers, "webhook-signature", &noisy)),
+        Ok(())
+    );
 }
 
 #[test]
 fn empty_signature_entries_are_never_accepted() {
     let headers = signed(b"{}");
-    for bad in ["v1,", "v1, ", "v1", ",", "v1,=", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="] {
+    for bad in [
+        "v1,",
+        "v1, ",
+        "v1",
+        ",",
+        "v1,=",
+        "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    ] {
         let got = kind(b"{}", &with(&headers, "webhook-signature", bad));
         assert!(got.is_err(), "{bad:?} accepted");
     }
@@ -93,7 +119,11 @@ fn duplicated_headers() {
         let mut dup = headers.clone();
         let value = headers.iter().find(|(n, _)| n == name).unwrap().1.clone();
         dup.push((name.to_owned(), value));
-        assert_eq!(kind(b"{}", &dup), Err(VerifyErrorKind::MalformedHeader), "{name}");
+        assert_eq!(
+            kind(b"{}", &dup),
+            Err(VerifyErrorKind::MalformedHeader),
+            "{name}"
+        );
     }
     // A repeated signature header is a list of candidates: the valid one still counts, a
     // wrong one alone does not.
@@ -105,7 +135,15 @@ fn duplicated_headers() {
 #[test]
 fn extreme_timestamps() {
     let headers = signed(b"{}");
-    for ts in ["9223372036854775807", "-9223372036854775808", "-1", "0", "99999999999999999999", "1e9", ""] {
+    for ts in [
+        "9223372036854775807",
+        "-9223372036854775808",
+        "-1",
+        "0",
+        "99999999999999999999",
+        "1e9",
+        "",
+    ] {
         let got = kind(b"{}", &with(&headers, "webhook-timestamp", ts));
         assert!(got.is_err(), "{ts:?} accepted");
     }
@@ -129,7 +167,11 @@ fn missing_and_malformed_headers_have_the_right_kind() {
     let headers = signed(b"{}");
     for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
         let without: Vec<_> = headers.iter().filter(|(n, _)| n != name).cloned().collect();
-        assert_eq!(kind(b"{}", &without), Err(VerifyErrorKind::MissingHeader), "{name}");
+        assert_eq!(
+            kind(b"{}", &without),
+            Err(VerifyErrorKind::MissingHeader),
+            "{name}"
+        );
     }
     let huge = "v1,".to_owned() + &"A".repeat(10_000);
     assert_eq!(
@@ -155,7 +197,10 @@ fn stripe_conflicting_timestamps_are_refused() {
         .unwrap()
         .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
     let req = WebhookRequest::new(b"{}").with_header("stripe-signature", &conflicting);
-    assert_eq!(v.verify(&req).unwrap_err().kind(), VerifyErrorKind::MalformedHeader);
+    assert_eq!(
+        v.verify(&req).unwrap_err().kind(),
+        VerifyErrorKind::MalformedHeader
+    );
 }
 
 #[test]
@@ -163,13 +208,22 @@ fn github_requires_its_prefix_and_accepts_upper_case_hex() {
     let secret = Secret::from_text("It's a Secret to Everybody").unwrap();
     let v = github::verifier(secret).unwrap();
     let sig = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
-    let ok = WebhookRequest::new(b"Hello, World!")
-        .with_header("X-Hub-Signature-256", "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17");
+    let ok = WebhookRequest::new(b"Hello, World!").with_header(
+        "X-Hub-Signature-256",
+        "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17",
+    );
     assert!(v.verify(&ok).is_ok());
     let no_prefix = WebhookRequest::new(b"Hello, World!").with_header("X-Hub-Signature-256", sig);
-    assert_eq!(v.verify(&no_prefix).unwrap_err().kind(), VerifyErrorKind::MalformedHeader);
-    let short = WebhookRequest::new(b"Hello, World!").with_header("X-Hub-Signature-256", "sha256=7571");
-    assert_eq!(v.verify(&short).unwrap_err().kind(), VerifyErrorKind::InvalidSignature);
+    assert_eq!(
+        v.verify(&no_prefix).unwrap_err().kind(),
+        VerifyErrorKind::MalformedHeader
+    );
+    let short =
+        WebhookRequest::new(b"Hello, World!").with_header("X-Hub-Signature-256", "sha256=7571");
+    assert_eq!(
+        v.verify(&short).unwrap_err().kind(),
+        VerifyErrorKind::InvalidSignature
+    );
 }
 
 #[test]
@@ -183,6 +237,8 @@ fn expired_keys_are_not_accepted() {
         .unwrap()
         .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
     let headers = signed(b"{}");
-    let err = v.verify(&WebhookRequest::new(b"{}").with_headers(&headers)).unwrap_err();
+    let err = v
+        .verify(&WebhookRequest::new(b"{}").with_headers(&headers))
+        .unwrap_err();
     assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
 }

@@ -105,7 +105,8 @@ fn hs256_round_trip_reports_kid_sub_jti_and_iat() {
         .verify(&headers.apply(WebhookRequest::new(b"{}")))
         .unwrap();
     assert_eq!(proof.scheme(), "jwt");
-    assert_eq!(proof.key_id(), Some("k-2026"));
+    // The verifying key has no id of its own: the token's `kid` is not reported.
+    assert_eq!(proof.key_id(), None);
     assert_eq!(proof.subject(), Some("billing"));
     assert_eq!(proof.message_id(), Some("msg_42"));
     assert_eq!(proof.timestamp_ms(), Some((NOW - 5) * 1000));
@@ -229,6 +230,15 @@ fn wrong_key_is_refused() {
     assert_invalid(
         verifier.verify(&token.apply(WebhookRequest::new(b"{}"))),
         "signature",
+    );
+    // Control: the matching public key accepts it.
+    let right = JwtBearer::new([JwtKey::rsa_pem(RSA2_PUBLIC).unwrap()])
+        .unwrap()
+        .clock(clock());
+    assert!(
+        right
+            .verify(&token.apply(WebhookRequest::new(b"{}")))
+            .is_ok()
     );
     let other = JwtBearer::hmac(Secret::from_text("another secret").unwrap()).clock(clock());
     assert_invalid(check(&other, &hs(&json!({"exp": NOW + 60}))), "signature");
@@ -845,7 +855,7 @@ fn malformed_tokens_are_invalid_never_a_panic() {
         format!("Bearer {}.{}==.{}", parts[0], parts[1], parts[2]).into_bytes(),
         format!("Bearer {}.{}.{}", parts[0], b64(b"[1,2]"), parts[2]).into_bytes(),
         format!("Bearer {}.{}", parts[0], parts[1]).into_bytes(),
-        format!("Bearer {}", huge).into_bytes(),
+        format!("Bearer {huge}").into_bytes(),
         // A valid signature over a payload that is not a JSON object.
         format!(
             "Bearer {}",
@@ -955,4 +965,45 @@ fn nothing_secret_in_debug_display_or_json() {
     }
     assert!(texts.iter().any(|t| t.contains("JwtBearer")));
     assert!(texts.iter().any(|t| t.contains("invalid_credentials")));
+}
+
+/// The proof names the key that verified, never the `kid` a token claims: a holder of an
+/// id-less key must not be able to pass as another key's holder.
+#[test]
+fn proof_key_id_is_the_matched_keys_own_id() {
+    let a = JwtKey::hmac(Secret::from_text("tenant-a secret, long enough for hs256").unwrap())
+        .with_id("tenant-a");
+    let b = JwtKey::hmac(Secret::from_text("tenant-b secret, long enough for hs256").unwrap());
+    let verifier = JwtBearer::new([a, b]).unwrap().clock(clock());
+    let forged =
+        JwtSigner::hmac(Secret::from_text("tenant-b secret, long enough for hs256").unwrap())
+            .key_id("tenant-a")
+            .clock(clock())
+            .sign(&Outgoing::new(b"{}").timestamp_secs(NOW))
+            .unwrap();
+    let proof = verifier
+        .verify(&forged.apply(WebhookRequest::new(b"{}")))
+        .unwrap();
+    assert_eq!(proof.key_id(), None);
+    let genuine =
+        JwtSigner::hmac(Secret::from_text("tenant-a secret, long enough for hs256").unwrap())
+            .key_id("tenant-a")
+            .clock(clock())
+            .sign(&Outgoing::new(b"{}").timestamp_secs(NOW))
+            .unwrap();
+    let proof = verifier
+        .verify(&genuine.apply(WebhookRequest::new(b"{}")))
+        .unwrap();
+    assert_eq!(proof.key_id(), Some("tenant-a"));
+}
+
+/// A small-order Ed25519 key (the identity point) would accept one forged signature for
+/// every message: a JWKS holding only such a key is refused at start-up.
+#[test]
+fn weak_ed25519_keys_in_a_jwks_are_refused() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let jwks =
+        json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "kid": "weak", "x": b64(&identity) }] });
+    assert!(JwtBearer::from_jwks(&jwks.to_string()).is_err());
 }

@@ -11,10 +11,19 @@ const SECRET_TEXT: &str = "SECRETSECRETSECRET";
 const BODY: &[u8] = b"{\"card\":\"PAYLOADPAYLOAD\"}";
 
 fn assert_clean(what: &str, text: &str, signature: &str) {
-    assert!(!text.contains(SECRET_TEXT), "{what} leaks the secret: {text}");
-    assert!(!text.contains("PAYLOADPAYLOAD"), "{what} leaks the body: {text}");
+    assert!(
+        !text.contains(SECRET_TEXT),
+        "{what} leaks the secret: {text}"
+    );
+    assert!(
+        !text.contains("PAYLOADPAYLOAD"),
+        "{what} leaks the body: {text}"
+    );
     if signature.len() > 8 {
-        assert!(!text.contains(signature), "{what} leaks the signature: {text}");
+        assert!(
+            !text.contains(signature),
+            "{what} leaks the signature: {text}"
+        );
     }
 }
 
@@ -53,14 +62,32 @@ fn debug_and_display_leak_nothing() {
         ("error debug", format!("{err:?}")),
         ("error display", err.to_string()),
         ("error json", err.to_json()),
-        ("stripe", format!("{:?}", stripe::verifier(secret.clone()).unwrap())),
-        ("twilio", format!("{:?}", twilio::verifier(secret.clone()).unwrap())),
-        ("twilio signer", format!("{:?}", twilio::signer(secret.clone()))),
-        ("mailgun", format!("{:?}", mailgun::verifier(secret.clone()).unwrap())),
-        ("linear", format!("{:?}", linear::verifier(secret.clone()).unwrap())),
+        (
+            "stripe",
+            format!("{:?}", stripe::verifier(secret.clone()).unwrap()),
+        ),
+        (
+            "twilio",
+            format!("{:?}", twilio::verifier(secret.clone()).unwrap()),
+        ),
+        (
+            "twilio signer",
+            format!("{:?}", twilio::signer(secret.clone())),
+        ),
+        (
+            "mailgun",
+            format!("{:?}", mailgun::verifier(secret.clone()).unwrap()),
+        ),
+        (
+            "linear",
+            format!("{:?}", linear::verifier(secret.clone()).unwrap()),
+        ),
         (
             "hubspot",
-            format!("{:?}", hubspot::legacy_signer(hubspot::Legacy::V1, secret.clone())),
+            format!(
+                "{:?}",
+                hubspot::legacy_signer(hubspot::Legacy::V1, secret.clone())
+            ),
         ),
     ];
     for (what, text) in &texts {

@@ -1,14 +1,20 @@
 //! Integration tests of webhook-core.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 
-mod vectors;
-mod edge;
-mod leakage;
-mod roundtrip;
+mod asym;
 mod auth;
+mod edge;
 mod jwt;
+mod leakage;
 mod pipeline;
+mod regressions;
+mod roundtrip;
 mod source;
 mod store;
 mod support_pipeline;
-mod asym;
+mod vectors;

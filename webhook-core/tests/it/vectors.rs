@@ -31,7 +31,9 @@ pub(crate) fn rows() -> Vec<Value> {
 }
 
 fn s<'a>(row: &'a Value, key: &str) -> &'a str {
-    row[key].as_str().unwrap_or_else(|| panic!("row field `{key}`: {row}"))
+    row[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("row field `{key}`: {row}"))
 }
 
 fn secret(row: &Value) -> Secret {
@@ -46,7 +48,10 @@ fn freshness(row: &Value) -> Freshness {
         Some(ts) => TimeFormat::UnixSeconds.parse_ms("t", ts).unwrap(),
         None => {
             let h = &row["headers"];
-            if let Some(ts) = h.get("Twitch-Eventsub-Message-Timestamp").and_then(Value::as_str) {
+            if let Some(ts) = h
+                .get("Twitch-Eventsub-Message-Timestamp")
+                .and_then(Value::as_str)
+            {
                 TimeFormat::Rfc3339.parse_ms("t", ts).unwrap()
             } else if let Some(ts) = h.get("Linear-Timestamp").and_then(Value::as_str) {
                 TimeFormat::UnixMillis.parse_ms("t", ts).unwrap()
@@ -76,14 +81,19 @@ fn verifier_for(row: &Value) -> Option<Box<dyn Verifier>> {
     let provider = s(row, "provider");
     let v: Box<dyn Verifier> = match (provider, scheme) {
         (_, "standard_webhooks_v1_hmac_sha256") => Box::new(
-            StandardWebhooks::new(Secret::from_whsec(s(row, "secret")).unwrap()).unwrap().freshness(f),
+            StandardWebhooks::new(Secret::from_whsec(s(row, "secret")).unwrap())
+                .unwrap()
+                .freshness(f),
         ),
         ("github", "hub_signature_sha256_hex") => {
             Box::new(github::verifier(secret(row)).unwrap().freshness(f))
         }
-        ("github", "hub_signature_sha1_hex_legacy") => {
-            Box::new(github::legacy_sha1_scheme().verifier(secret(row)).unwrap().freshness(f))
-        }
+        ("github", "hub_signature_sha1_hex_legacy") => Box::new(
+            github::legacy_sha1_scheme()
+                .verifier(secret(row))
+                .unwrap()
+                .freshness(f),
+        ),
         ("bitbucket" | "atlassian-jira", "hub_signature_sha256_hex") => {
             Box::new(bitbucket::verifier(secret(row)).unwrap().freshness(f))
         }
@@ -104,7 +114,9 @@ fn verifier_for(row: &Value) -> Option<Box<dyn Verifier>> {
             Box::new(paddle::verifier(ring).unwrap().freshness(f))
         }
         ("slack", _) => Box::new(slack::verifier(secret(row)).unwrap().freshness(f)),
-        ("zoom", "zoom_v0_hmac_sha256") => Box::new(zoom::verifier(secret(row)).unwrap().freshness(f)),
+        ("zoom", "zoom_v0_hmac_sha256") => {
+            Box::new(zoom::verifier(secret(row)).unwrap().freshness(f))
+        }
         ("twitch", _) => Box::new(twitch::verifier(secret(row)).unwrap().freshness(f)),
         ("shopify", _) => Box::new(shopify::verifier(secret(row)).unwrap().freshness(f)),
         ("square", _) => Box::new(square::verifier(secret(row)).unwrap().freshness(f)),
@@ -118,10 +130,14 @@ fn verifier_for(row: &Value) -> Option<Box<dyn Verifier>> {
         ("twilio", _) => Box::new(twilio::verifier(secret(row)).unwrap().freshness(f)),
         ("mailgun", _) => Box::new(mailgun::verifier(secret(row)).unwrap().freshness(f)),
         ("hubspot", "hubspot_v1_sha256") => Box::new(
-            hubspot::legacy_verifier(hubspot::Legacy::V1, secret(row)).unwrap().freshness(f),
+            hubspot::legacy_verifier(hubspot::Legacy::V1, secret(row))
+                .unwrap()
+                .freshness(f),
         ),
         ("hubspot", "hubspot_v2_sha256") => Box::new(
-            hubspot::legacy_verifier(hubspot::Legacy::V2, secret(row)).unwrap().freshness(f),
+            hubspot::legacy_verifier(hubspot::Legacy::V2, secret(row))
+                .unwrap()
+                .freshness(f),
         ),
         ("hubspot", "hubspot_v3_hmac_sha256_b64") => {
             Box::new(hubspot::verifier(secret(row)).unwrap().freshness(f))
@@ -156,7 +172,11 @@ fn check_row(row: &Value) -> Result<(), String> {
     let body = body_for(row);
     let headers: Vec<(String, String)> = row["headers"]
         .as_object()
-        .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect())
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect()
+        })
         .unwrap_or_default();
     let mut request = WebhookRequest::new(&body)
         .with_method(row.get("method").and_then(Value::as_str).unwrap_or("POST"))
@@ -164,7 +184,10 @@ fn check_row(row: &Value) -> Result<(), String> {
     if let Some(url) = row.get("url").and_then(Value::as_str) {
         request = request.with_url(url);
     }
-    let form_ct = ("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned());
+    let form_ct = (
+        "Content-Type".to_owned(),
+        "application/x-www-form-urlencoded".to_owned(),
+    );
     let form_headers = [form_ct];
     if s(row, "provider") == "twilio" && row["body"].is_null() {
         request = request.with_headers(&form_headers);
@@ -237,11 +260,16 @@ fn every_row_rejects_a_tampered_body() {
 
 #[test]
 fn zoom_url_validation_row() {
-    let row = rows().into_iter().find(|r| s(r, "scheme") == "zoom_url_validation").unwrap();
+    let row = rows()
+        .into_iter()
+        .find(|r| s(r, "scheme") == "zoom_url_validation")
+        .unwrap();
     let answer = zoom::url_validation_response(&secret(&row), s(&row, "body").as_bytes()).unwrap();
     let answer: Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(answer, row["expected_response"]);
-    assert!(zoom::url_validation_response(&secret(&row), br#"{"event":"meeting.started"}"#).is_none());
+    assert!(
+        zoom::url_validation_response(&secret(&row), br#"{"event":"meeting.started"}"#).is_none()
+    );
 }
 
 #[test]
@@ -252,7 +280,9 @@ fn vectors_are_rejected_outside_their_time() {
         .find(|r| s(r, "scheme") == "standard_webhooks_v1_hmac_sha256" && r["official"] == true)
         .unwrap();
     let late = Freshness::default().with_clock(FixedClock::at_secs(1_614_265_330 + 301));
-    let v = StandardWebhooks::new(Secret::from_whsec(s(&row, "secret")).unwrap()).unwrap().freshness(late);
+    let v = StandardWebhooks::new(Secret::from_whsec(s(&row, "secret")).unwrap())
+        .unwrap()
+        .freshness(late);
     let body = body_for(&row);
     let headers: Vec<(String, String)> = row["headers"]
         .as_object()
@@ -260,6 +290,8 @@ fn vectors_are_rejected_outside_their_time() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
         .collect();
-    let err = v.verify(&WebhookRequest::new(&body).with_headers(&headers)).unwrap_err();
+    let err = v
+        .verify(&WebhookRequest::new(&body).with_headers(&headers))
+        .unwrap_err();
     assert_eq!(err.kind(), webhook_core::VerifyErrorKind::TimestampTooOld);
 }

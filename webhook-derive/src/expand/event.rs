@@ -15,20 +15,33 @@ fn lit_path(path: &str) -> TokenStream {
     quote!(&[#(#segments),*])
 }
 
-pub(crate) fn expand(container: &Container<'_>, variants: &[Variant<'_>], private: &TokenStream) -> TokenStream {
+pub(crate) fn expand(
+    container: &Container<'_>,
+    variants: &[Variant<'_>],
+    private: &TokenStream,
+) -> TokenStream {
     let ident = container.ident;
     let attrs = &container.attrs;
     let title = ident.to_string();
     let tagging = match (&attrs.tag, &attrs.content, &attrs.tag_header) {
-        (Some(tag), Some(content), _) => quote!(#private::Tagging::Adjacent { tag: #tag, content: #content }),
+        (Some(tag), Some(content), _) => {
+            quote!(#private::Tagging::Adjacent { tag: #tag, content: #content })
+        }
         (Some(tag), None, _) => quote!(#private::Tagging::Internal { tag: #tag }),
         (None, _, Some(header)) => quote!(#private::Tagging::Header { header: #header }),
         (None, _, None) => return TokenStream::new(),
     };
-    let internal_tag = if attrs.content.is_none() { attrs.tag.as_ref() } else { None };
+    let internal_tag = if attrs.content.is_none() {
+        attrs.tag.as_ref()
+    } else {
+        None
+    };
 
-    let events: Vec<(usize, &Variant<'_>)> =
-        variants.iter().filter(|v| v.attrs.other.is_none()).enumerate().collect();
+    let events: Vec<(usize, &Variant<'_>)> = variants
+        .iter()
+        .filter(|v| v.attrs.other.is_none())
+        .enumerate()
+        .collect();
     let catch_all = variants.iter().find(|v| v.attrs.other.is_some());
 
     let serde_crate = format!("{}", quote!(#private::serde));
@@ -62,7 +75,9 @@ pub(crate) fn expand(container: &Container<'_>, variants: &[Variant<'_>], privat
                 });
             }
             Style::Newtype => {
-                let Some(field) = variant.fields.first() else { continue };
+                let Some(field) = variant.fields.first() else {
+                    continue;
+                };
                 let ty = field.ty;
                 let span = ty.span();
                 deserialize_arms.push(quote_spanned! {span=>
@@ -90,8 +105,14 @@ pub(crate) fn expand(container: &Container<'_>, variants: &[Variant<'_>], privat
                     let ty = f.ty;
                     quote!(#(#serde_attrs)* #member: #ty,)
                 });
-                let variant_serde = variant.original.attrs.iter().filter(|a| a.path().is_ident(SERDE));
-                let deny = attrs.deny_unknown_fields.then(|| quote!(#[serde(deny_unknown_fields)]));
+                let variant_serde = variant
+                    .original
+                    .attrs
+                    .iter()
+                    .filter(|a| a.path().is_ident(SERDE));
+                let deny = attrs
+                    .deny_unknown_fields
+                    .then(|| quote!(#[serde(deny_unknown_fields)]));
                 let tag_field = match (internal_tag, attrs.deny_unknown_fields) {
                     (Some(tag), true) => quote! {
                         #[serde(rename = #tag, default)]
@@ -116,11 +137,22 @@ pub(crate) fn expand(container: &Container<'_>, variants: &[Variant<'_>], privat
                         #private::Ok(Self::#vident { #(#members: __fields.#members),* })
                     }
                 });
-                let ruled: Vec<_> = variant.fields.iter().filter(|f| !f.attrs.rules.is_empty()).collect();
+                let ruled: Vec<_> = variant
+                    .fields
+                    .iter()
+                    .filter(|f| !f.attrs.rules.is_empty())
+                    .collect();
                 if !ruled.is_empty() {
-                    let bindings: Vec<_> = (0..ruled.len()).map(|i| format_ident!("__field{}", i)).collect();
+                    let bindings: Vec<_> = ruled
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| format_ident!("__field{}", i, span = f.ty.span()))
+                        .collect();
                     let ruled_members = ruled.iter().map(|f| &f.member);
-                    let checks = ruled.iter().zip(&bindings).map(|(f, b)| fields::validate(f, &quote!(#b), private));
+                    let checks = ruled
+                        .iter()
+                        .zip(&bindings)
+                        .map(|(f, b)| fields::validate(f, &quote!(#b), private));
                     validate_arms.push(quote! {
                         Self::#vident { #(#ruled_members: #bindings,)* .. } => { #(#checks)* }
                     });
@@ -147,11 +179,17 @@ pub(crate) fn expand(container: &Container<'_>, variants: &[Variant<'_>], privat
                 type_arms.push(quote! {
                     Self::#vident { event_type, .. } => ::core::convert::AsRef::<str>::as_ref(event_type),
                 });
-                (quote!(#private::CatchAll::Keep), quote!(#private::Some(Self::#vident { event_type, payload })))
+                (
+                    quote!(#private::CatchAll::Keep),
+                    quote!(#private::Some(Self::#vident { event_type, payload })),
+                )
             } else {
                 let name = &variant.name;
                 type_arms.push(quote!(Self::#vident => #name,));
-                (quote!(#private::CatchAll::Unit), quote!(#private::Some(Self::#vident)))
+                (
+                    quote!(#private::CatchAll::Unit),
+                    quote!(#private::Some(Self::#vident)),
+                )
             }
         }
     };

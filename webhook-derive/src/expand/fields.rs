@@ -15,12 +15,16 @@ fn opt<T: quote::ToTokens>(value: Option<T>, private: &TokenStream) -> TokenStre
 }
 
 fn float(value: Option<f64>, private: &TokenStream) -> TokenStream {
-    opt(value.map(|v| proc_macro2::Literal::f64_suffixed(v)), private)
+    opt(value.map(proc_macro2::Literal::f64_suffixed), private)
 }
 
 /// The rule calls for one field. `value` is an expression of type `&FieldType`; `path` and
 /// `errors` name the parent path and the error list in scope.
-pub(crate) fn validate(field: &Field<'_>, value: &TokenStream, private: &TokenStream) -> TokenStream {
+pub(crate) fn validate(
+    field: &Field<'_>,
+    value: &TokenStream,
+    private: &TokenStream,
+) -> TokenStream {
     if field.attrs.rules.is_empty() {
         return TokenStream::new();
     }
@@ -72,14 +76,22 @@ pub(crate) fn validate(field: &Field<'_>, value: &TokenStream, private: &TokenSt
 
 /// Add this field to the object schema builder `__object` in scope. `container_default` is a
 /// container-level `#[serde(default)]`.
-pub(crate) fn schema(field: &Field<'_>, container_default: bool, private: &TokenStream) -> TokenStream {
+pub(crate) fn schema(
+    field: &Field<'_>,
+    container_default: bool,
+    private: &TokenStream,
+) -> TokenStream {
     if field.attrs.serde.skip.is_some() {
         return TokenStream::new();
     }
     let ty = field.ty;
     let span = ty.span();
     let key = &field.key;
-    let nested = field.attrs.rules.iter().any(|r| matches!(r.kind, RuleKind::Nested));
+    let nested = field
+        .attrs
+        .rules
+        .iter()
+        .any(|r| matches!(r.kind, RuleKind::Nested));
     if field.attrs.serde.flatten {
         return quote!(__object.flatten(););
     }

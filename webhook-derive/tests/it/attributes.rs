@@ -6,7 +6,11 @@ use serde::Deserialize;
 use webhook::{DecodeErrorKind, WebhookEvent, WebhookPayload, WebhookRequest};
 
 pub fn not_reserved(name: &String) -> Result<(), &'static str> {
-    if name == "admin" { Err("is a reserved name") } else { Ok(()) }
+    if name == "admin" {
+        Err("is a reserved name")
+    } else {
+        Ok(())
+    }
 }
 
 #[derive(Debug, PartialEq, Deserialize, WebhookPayload)]
@@ -23,7 +27,13 @@ pub struct Customer {
 
 /// Internally tagged (`tag` only), kebab-case names, aliases, closed payloads.
 #[derive(Debug, PartialEq, WebhookEvent)]
-#[webhook(tag = "kind", rename_all = "kebab-case", deny_unknown_fields, id = "meta.id", crate = "webhook")]
+#[webhook(
+    tag = "kind",
+    rename_all = "kebab-case",
+    deny_unknown_fields,
+    id = "meta.id",
+    crate = "webhook"
+)]
 pub enum Shop {
     #[webhook(alias = "order.new", alias = "order_created")]
     OrderCreated {
@@ -53,7 +63,8 @@ fn decode(body: &str) -> Result<Shop, webhook::DecodeError> {
 
 #[test]
 fn internal_tag_rename_all_and_aliases() {
-    let body = r#"{"kind":"order-created","quantity":2,"items":["a"],"sku-code":"ABC-1","meta":{"id":9}}"#;
+    let body =
+        r#"{"kind":"order-created","quantity":2,"items":["a"],"sku-code":"ABC-1","meta":{"id":9}}"#;
     let expected = Shop::OrderCreated {
         quantity: 2,
         items: vec!["a".into()],
@@ -69,8 +80,11 @@ fn internal_tag_rename_all_and_aliases() {
         let body = body.replace("order-created", alias);
         assert_eq!(decode(&body).unwrap(), expected);
     }
-    assert_eq!(decode(&body).unwrap().event_type(), "order-created");
-    assert_eq!(Shop::event_types(), ["order-created", "customer.updated", "heartbeat"]);
+    assert_eq!(decode(body).unwrap().event_type(), "order-created");
+    assert_eq!(
+        Shop::event_types(),
+        ["order-created", "customer.updated", "heartbeat"]
+    );
     assert_eq!(decode(r#"{"kind":"heartbeat"}"#).unwrap(), Shop::Heartbeat);
     assert_eq!(decode(r#"{"kind":"refund"}"#).unwrap(), Shop::Unknown);
     assert_eq!(Shop::Unknown.event_type(), "unknown");
@@ -94,22 +108,41 @@ fn each_rule_reports_its_message() {
             "tags: length must be at most 2",
         ]
     );
-    let err = decode(r#"{"kind":"order-created","quantity":1,"items":["a","b","c","d"],"sku-code":"ABC-1"}"#);
-    assert_eq!(err.unwrap_err().to_string(), "items: length must be at most 3");
+    let err = decode(
+        r#"{"kind":"order-created","quantity":1,"items":["a","b","c","d"],"sku-code":"ABC-1"}"#,
+    );
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "items: length must be at most 3"
+    );
 }
 
 #[test]
 fn newtype_payload_with_serde_attributes_and_custom_rule() {
     let ok = decode(r#"{"kind":"customer.updated","userName":"bob","backupEmail":null}"#).unwrap();
-    assert_eq!(ok, Shop::CustomerUpdated(Customer { user_name: "bob".into(), score: 0.0, backup_email: None }));
-    let err = decode(r#"{"kind":"customer.updated","userName":"admin","score":3,"backupEmail":"x"}"#).unwrap_err();
+    assert_eq!(
+        ok,
+        Shop::CustomerUpdated(Customer {
+            user_name: "bob".into(),
+            score: 0.0,
+            backup_email: None
+        })
+    );
+    let err =
+        decode(r#"{"kind":"customer.updated","userName":"admin","score":3,"backupEmail":"x"}"#)
+            .unwrap_err();
     assert_eq!(
         err.to_string(),
         "userName: is a reserved name; score: must be between -1.5 and 2.5; backupEmail: not a valid email address"
     );
     let err = decode(r#"{"kind":"customer.updated","userName":"a"}"#).unwrap_err();
     assert_eq!(err.to_string(), "userName: length must be at least 2");
-    assert_eq!(decode(r#"{"kind":"customer.updated"}"#).unwrap_err().to_string(), "userName: is required");
+    assert_eq!(
+        decode(r#"{"kind":"customer.updated"}"#)
+            .unwrap_err()
+            .to_string(),
+        "userName: is required"
+    );
 }
 
 /// Unknown extra fields are accepted by default (providers add fields all the time).
@@ -122,7 +155,9 @@ pub enum Open {
 
 #[test]
 fn extra_fields_are_accepted_unless_denied() {
-    let event = Open::decode(&WebhookRequest::new(br#"{"type":"thing","created":1700000000,"data":{"n":-3,"new_field":true}}"#));
+    let event = Open::decode(&WebhookRequest::new(
+        br#"{"type":"thing","created":1700000000,"data":{"n":-3,"new_field":true}}"#,
+    ));
     assert_eq!(event.unwrap(), Open::Thing { n: -3 });
     let ts = Open::event_timestamp(&WebhookRequest::new(br#"{"created":1700000000}"#)).unwrap();
     assert_eq!(ts, Some(webhook::EventTimestamp::Unix(1_700_000_000)));

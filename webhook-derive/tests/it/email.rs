@@ -1,11 +1,18 @@
 //! The email event set used by the docs, tests and the example receiver: ready to copy.
 
 use serde::Deserialize;
-use webhook::{DecodeErrorKind, VerifyError, VerifyErrorKind, WebhookEvent, WebhookPayload, WebhookRequest};
+use webhook::{
+    DecodeErrorKind, VerifyError, VerifyErrorKind, WebhookEvent, WebhookPayload, WebhookRequest,
+};
 
 /// Envelope `{ "event_type", "timestamp", "data" }`; the payload is under `data`.
 #[derive(Debug, Clone, PartialEq, WebhookEvent)]
-#[webhook(tag = "event_type", content = "data", id = "data.message_id", timestamp = "timestamp")]
+#[webhook(
+    tag = "event_type",
+    content = "data",
+    id = "data.message_id",
+    timestamp = "timestamp"
+)]
 pub enum EmailEvent {
     #[webhook(rename = "email.sent")]
     Sent {
@@ -55,7 +62,10 @@ pub enum EmailEvent {
     },
     /// Any event type the provider adds later: kept, not rejected.
     #[webhook(other)]
-    Other { event_type: String, payload: serde_json::Value },
+    Other {
+        event_type: String,
+        payload: serde_json::Value,
+    },
 }
 
 /// The payload of `email.bounced`, with its own rules.
@@ -78,11 +88,19 @@ fn every_email_event_decodes() {
     let cases = [
         (
             r#"{"event_type":"email.sent","timestamp":"2024-05-01T12:00:00Z","data":{"message_id":"m1","recipient":"a@example.com","timestamp":"t"}}"#,
-            EmailEvent::Sent { message_id: "m1".into(), recipient: "a@example.com".into(), timestamp: "t".into() },
+            EmailEvent::Sent {
+                message_id: "m1".into(),
+                recipient: "a@example.com".into(),
+                timestamp: "t".into(),
+            },
         ),
         (
             r#"{"event_type":"email.delivered","data":{"message_id":"m2","recipient":"b@example.com","timestamp":"t"}}"#,
-            EmailEvent::Delivered { message_id: "m2".into(), recipient: "b@example.com".into(), timestamp: "t".into() },
+            EmailEvent::Delivered {
+                message_id: "m2".into(),
+                recipient: "b@example.com".into(),
+                timestamp: "t".into(),
+            },
         ),
         (
             r#"{"data":{"message_id":"m3","recipient":"c@example.com","bounce_type":"hard","reason":"mailbox full"},"event_type":"email.bounced"}"#,
@@ -113,11 +131,18 @@ fn every_email_event_decodes() {
         ),
         (
             r#"{"event_type":"email.unsubscribed","data":{"recipient":"f@example.com","timestamp":"t"}}"#,
-            EmailEvent::Unsubscribed { recipient: "f@example.com".into(), timestamp: "t".into() },
+            EmailEvent::Unsubscribed {
+                recipient: "f@example.com".into(),
+                timestamp: "t".into(),
+            },
         ),
         (
             r#"{"event_type":"email.spam_reported","data":{"message_id":"m7","recipient":"g@example.com","timestamp":"t"}}"#,
-            EmailEvent::SpamReported { message_id: "m7".into(), recipient: "g@example.com".into(), timestamp: "t".into() },
+            EmailEvent::SpamReported {
+                message_id: "m7".into(),
+                recipient: "g@example.com".into(),
+                timestamp: "t".into(),
+            },
         ),
     ];
     for (body, expected) in cases {
@@ -132,11 +157,20 @@ fn unknown_types_are_kept_by_the_catch_all() {
     let event = decode(r#"{"event_type":"email.complained","data":{"x":1}}"#).unwrap();
     assert_eq!(
         event,
-        EmailEvent::Other { event_type: "email.complained".into(), payload: serde_json::json!({"x": 1}) }
+        EmailEvent::Other {
+            event_type: "email.complained".into(),
+            payload: serde_json::json!({"x": 1})
+        }
     );
     assert_eq!(event.event_type(), "email.complained");
     let event = decode(r#"{"event_type":"email.complained"}"#).unwrap();
-    assert_eq!(event, EmailEvent::Other { event_type: "email.complained".into(), payload: serde_json::Value::Null });
+    assert_eq!(
+        event,
+        EmailEvent::Other {
+            event_type: "email.complained".into(),
+            payload: serde_json::Value::Null
+        }
+    );
 }
 
 #[test]
@@ -146,7 +180,10 @@ fn every_failing_field_is_reported_with_its_path() {
     )
     .unwrap_err();
     assert_eq!(err.kind(), DecodeErrorKind::Validation);
-    assert_eq!(err.to_string(), "data.recipient: not a valid email address; data.url: not a valid url");
+    assert_eq!(
+        err.to_string(),
+        "data.recipient: not a valid email address; data.url: not a valid url"
+    );
     let paths: Vec<&str> = err.errors().iter().map(|e| e.path()).collect();
     assert_eq!(paths, ["data.recipient", "data.url"]);
     let verify = VerifyError::from(err);
@@ -161,20 +198,34 @@ fn bounce_rules_run_through_the_newtype() {
         r#"{"event_type":"email.bounced","data":{"message_id":"m","recipient":"x@example.com","bounce_type":"medium","reason":"r"}}"#,
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "data.bounce_type: must be one of `hard`, `soft`");
-    let bounce = Bounce::from_json(br#"{"message_id":"m","recipient":"bad","bounce_type":"soft","reason":"r"}"#);
-    assert_eq!(bounce.unwrap_err().to_string(), "recipient: not a valid email address");
+    assert_eq!(
+        err.to_string(),
+        "data.bounce_type: must be one of `hard`, `soft`"
+    );
+    let bounce = Bounce::from_json(
+        br#"{"message_id":"m","recipient":"bad","bounce_type":"soft","reason":"r"}"#,
+    );
+    assert_eq!(
+        bounce.unwrap_err().to_string(),
+        "recipient: not a valid email address"
+    );
 }
 
 #[test]
 fn id_and_timestamp_are_read_without_decoding() {
     let body = br#"{"event_type":"email.sent","timestamp":"2024-05-01T12:00:00Z","data":{"message_id":"m1"}}"#;
     let request = WebhookRequest::new(body);
-    assert_eq!(EmailEvent::event_id(&request).unwrap().as_deref(), Some("m1"));
+    assert_eq!(
+        EmailEvent::event_id(&request).unwrap().as_deref(),
+        Some("m1")
+    );
     let ts = EmailEvent::event_timestamp(&request).unwrap().unwrap();
     assert_eq!(ts.unix_seconds(), Some(1_714_564_800));
     let none = WebhookRequest::new(br#"{"event_type":"email.unsubscribed","data":{}}"#);
     assert_eq!(EmailEvent::event_id(&none).unwrap(), None);
     let bad = WebhookRequest::new(br#"{"data":{"message_id":[1]}}"#);
-    assert_eq!(EmailEvent::event_id(&bad).unwrap_err().to_string(), "data.message_id: invalid type, expected a string or an integer");
+    assert_eq!(
+        EmailEvent::event_id(&bad).unwrap_err().to_string(),
+        "data.message_id: invalid type, expected a string or an integer"
+    );
 }

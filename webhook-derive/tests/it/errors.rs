@@ -37,25 +37,57 @@ fn fails(body: &str, kind: DecodeErrorKind, status: u16, message: &str) {
 
 #[test]
 fn malformed_json_is_400() {
-    for body in ["", "{", "{\"type\":\"a\",}", "nul", "{\"type\":\"a\"} trailing", "\u{feff}{}"] {
-        fails(body, DecodeErrorKind::MalformedBody, 400, "body is not valid json");
+    for body in [
+        "",
+        "{",
+        "{\"type\":\"a\",}",
+        "nul",
+        "{\"type\":\"a\"} trailing",
+        "\u{feff}{}",
+    ] {
+        fails(
+            body,
+            DecodeErrorKind::MalformedBody,
+            400,
+            "body is not valid json",
+        );
     }
 }
 
 #[test]
 fn unknown_type_without_catch_all_is_422() {
-    fails(r#"{"type":"b","data":{}}"#, DecodeErrorKind::UnknownEventType, 422, "type: unknown event type");
+    fails(
+        r#"{"type":"b","data":{}}"#,
+        DecodeErrorKind::UnknownEventType,
+        422,
+        "type: unknown event type",
+    );
 }
 
 #[test]
 fn shape_errors_name_the_path_and_never_the_value() {
     use DecodeErrorKind::Validation as V;
     fails(r#"{"data":{}}"#, V, 422, "type: is required");
-    fails(r#"{"type":7,"data":{}}"#, V, 422, "type: invalid type, expected a string");
+    fails(
+        r#"{"type":7,"data":{}}"#,
+        V,
+        422,
+        "type: invalid type, expected a string",
+    );
     fails(r#"[1,2]"#, V, 422, "invalid type, expected an object");
     fails(r#"{"type":"a"}"#, V, 422, "data: is required");
-    fails(r#"{"type":"a","type":"a","data":{}}"#, V, 422, "type: duplicate field");
-    fails(r#"{"type":"a","data":{"to":"x@y.z","links":[]}}"#, V, 422, "data.id: is required");
+    fails(
+        r#"{"type":"a","type":"a","data":{}}"#,
+        V,
+        422,
+        "type: duplicate field",
+    );
+    fails(
+        r#"{"type":"a","data":{"to":"x@y.z","links":[]}}"#,
+        V,
+        422,
+        "data.id: is required",
+    );
     fails(
         r#"{"type":"a","data":{"id":"SECRET","to":"x@y.z","links":[]}}"#,
         V,
@@ -74,9 +106,19 @@ fn shape_errors_name_the_path_and_never_the_value() {
         422,
         "data.links[1].href: invalid type, expected a string",
     );
-    fails(r#"{"type":"a","data":"SECRET"}"#, V, 422, "data: invalid type, expected an object");
+    fails(
+        r#"{"type":"a","data":"SECRET"}"#,
+        V,
+        422,
+        "data: invalid type, expected an object",
+    );
     // content before tag takes the buffered path: same answers
-    fails(r#"{"data":{"id":true,"to":"x@y.z","links":[]},"type":"a"}"#, V, 422, "data.id: invalid type, expected u32");
+    fails(
+        r#"{"data":{"id":true,"to":"x@y.z","links":[]},"type":"a"}"#,
+        V,
+        422,
+        "data.id: invalid type, expected u32",
+    );
 }
 
 #[test]
@@ -97,13 +139,26 @@ fn rule_failures_are_all_reported_including_nested_ones() {
 #[test]
 fn unit_events_ignore_their_payload() {
     assert_eq!(decode(r#"{"type":"ping"}"#).unwrap(), Strict::Ping);
-    assert_eq!(decode(r#"{"type":"ping","data":{"anything":[1]}}"#).unwrap(), Strict::Ping);
-    assert_eq!(decode(r#"{"data":null,"type":"ping","extra":1}"#).unwrap(), Strict::Ping);
+    assert_eq!(
+        decode(r#"{"type":"ping","data":{"anything":[1]}}"#).unwrap(),
+        Strict::Ping
+    );
+    assert_eq!(
+        decode(r#"{"data":null,"type":"ping","extra":1}"#).unwrap(),
+        Strict::Ping
+    );
 }
 
 #[test]
 fn no_input_panics() {
-    let inputs = ["{}", "{\"type\":null}", "{\"type\":\"a\",\"data\":[]}", "{\"type\":\"a\",\"data\":{\"links\":null}}", "\"\"", "0"];
+    let inputs = [
+        "{}",
+        "{\"type\":null}",
+        "{\"type\":\"a\",\"data\":[]}",
+        "{\"type\":\"a\",\"data\":{\"links\":null}}",
+        "\"\"",
+        "0",
+    ];
     for input in inputs {
         assert!(decode(input).is_err(), "{input}");
     }

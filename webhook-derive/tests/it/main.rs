@@ -1,5 +1,11 @@
 //! Runtime tests of the derives: one binary, one module per concern.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
 
 mod attributes;
 mod email;

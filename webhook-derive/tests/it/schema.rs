@@ -11,21 +11,37 @@ use crate::errors::Strict;
 use crate::github::GitHubEvent;
 
 fn validator(schema: &Value) -> jsonschema::Validator {
-    jsonschema::draft202012::meta::validate(schema).unwrap_or_else(|e| panic!("meta-schema: {e}\n{schema:#}"));
-    jsonschema::options().should_validate_formats(true).build(schema).unwrap()
+    jsonschema::draft202012::meta::validate(schema)
+        .unwrap_or_else(|e| panic!("meta-schema: {e}\n{schema:#}"));
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .unwrap()
 }
 
 fn agree<E: WebhookEvent + std::fmt::Debug>(validator: &jsonschema::Validator, payload: &Value) {
     let body = payload.to_string();
     let ours = E::decode(&WebhookRequest::new(body.as_bytes()));
     let theirs = validator.is_valid(payload);
-    assert_eq!(ours.is_ok(), theirs, "disagreement on {body}: ours {ours:?}");
+    assert_eq!(
+        ours.is_ok(),
+        theirs,
+        "disagreement on {body}: ours {ours:?}"
+    );
 }
 
 #[test]
 fn schemas_are_valid_draft_2020_12() {
-    for schema in [EmailEvent::json_schema(), Strict::json_schema(), Shop::json_schema(), GitHubEvent::json_schema()] {
-        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    for schema in [
+        EmailEvent::json_schema(),
+        Strict::json_schema(),
+        Shop::json_schema(),
+        GitHubEvent::json_schema(),
+    ] {
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
         jsonschema::draft202012::meta::validate(&schema).unwrap();
     }
 }
@@ -36,15 +52,33 @@ fn email_schema_shape() {
     let one_of = schema["oneOf"].as_array().unwrap();
     assert_eq!(one_of.len(), 8, "7 event types and the catch-all");
     let clicked = &one_of[4];
-    assert_eq!(clicked["properties"]["event_type"], json!({"const": "email.clicked"}));
+    assert_eq!(
+        clicked["properties"]["event_type"],
+        json!({"const": "email.clicked"})
+    );
     assert_eq!(clicked["required"], json!(["event_type", "data"]));
     let data = &clicked["properties"]["data"];
-    assert_eq!(data["properties"]["recipient"], json!({"type": "string", "format": "email"}));
-    assert_eq!(data["properties"]["url"], json!({"type": "string", "format": "uri"}));
-    assert_eq!(data["required"], json!(["message_id", "recipient", "url", "timestamp"]));
+    assert_eq!(
+        data["properties"]["recipient"],
+        json!({"type": "string", "format": "email"})
+    );
+    assert_eq!(
+        data["properties"]["url"],
+        json!({"type": "string", "format": "uri"})
+    );
+    assert_eq!(
+        data["required"],
+        json!(["message_id", "recipient", "url", "timestamp"])
+    );
     let bounce = &one_of[2]["properties"]["data"]["properties"]["bounce_type"];
     assert_eq!(bounce, &json!({"type": "string", "enum": ["hard", "soft"]}));
-    assert_eq!(one_of[7]["properties"]["event_type"]["not"]["enum"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        one_of[7]["properties"]["event_type"]["not"]["enum"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
 }
 
 fn email_corpus() -> Vec<Value> {
@@ -69,10 +103,30 @@ fn email_corpus() -> Vec<Value> {
         json!({"event_type": "email.unsubscribed", "data": {"recipient": "a@b.co", "timestamp": "t", "extra": [1]}}),
         json!({"event_type": "email.opened", "data": {"message_id": "m", "recipient": "a@b.co", "timestamp": "t", "user_agent": null}}),
     ];
-    for email in ["a@b", "a.b@c.d", "@b.co", "a@", "a@b..co", "a b@c.co", "\"q\"@b.co", "a@[127.0.0.1]", "a@-x.co", "x@y_z.co"] {
+    for email in [
+        "a@b",
+        "a.b@c.d",
+        "@b.co",
+        "a@",
+        "a@b..co",
+        "a b@c.co",
+        "\"q\"@b.co",
+        "a@[127.0.0.1]",
+        "a@-x.co",
+        "x@y_z.co",
+    ] {
         corpus.push(json!({"event_type": "email.delivered", "data": {"message_id": "m", "recipient": email, "timestamp": "t"}}));
     }
-    for url in ["http://a", "mailto:x@y.z", "urn:isbn:1", "https://x.io/%20", "https://x.io/%zz", "ftp://[::1]/", "http://ex ample.com", "no-scheme"] {
+    for url in [
+        "http://a",
+        "mailto:x@y.z",
+        "urn:isbn:1",
+        "https://x.io/%20",
+        "https://x.io/%zz",
+        "ftp://[::1]/",
+        "http://ex ample.com",
+        "no-scheme",
+    ] {
         corpus.push(json!({"event_type": "email.clicked", "data": {"message_id": "m", "recipient": "a@b.co", "url": url, "timestamp": "t"}}));
     }
     corpus
@@ -132,7 +186,10 @@ fn header_tagged_schema_has_one_definition_per_event() {
     let schema = GitHubEvent::json_schema();
     assert_eq!(schema["x-webhook-tag-header"], "X-GitHub-Event");
     let defs = schema["$defs"].as_object().unwrap();
-    assert_eq!(defs.keys().collect::<Vec<_>>(), ["issues", "ping", "pull_request", "push"]);
+    assert_eq!(
+        defs.keys().collect::<Vec<_>>(),
+        ["issues", "ping", "pull_request", "push"]
+    );
     let issues = validator(&defs["issues"]);
     for (body, ok) in [
         (json!({"action": "opened", "number": 1}), true),
@@ -142,7 +199,8 @@ fn header_tagged_schema_has_one_definition_per_event() {
     ] {
         assert_eq!(issues.is_valid(&body), ok, "{body}");
         let decoded = GitHubEvent::decode(
-            &WebhookRequest::new(body.to_string().as_bytes()).with_header("X-GitHub-Event", "issues"),
+            &WebhookRequest::new(body.to_string().as_bytes())
+                .with_header("X-GitHub-Event", "issues"),
         );
         assert_eq!(decoded.is_ok(), ok, "{body}");
     }
@@ -180,18 +238,26 @@ fn email_payload() -> impl Strategy<Value = Value> {
         Just("email.spam_reported"),
         Just("email.future"),
     ];
-    let fields = ["message_id", "recipient", "timestamp", "bounce_type", "reason", "user_agent", "url"];
-    let data = proptest::collection::vec(proptest::option::weighted(0.85, any_value()), fields.len()).prop_map(
-        move |values| {
-            let mut map = serde_json::Map::new();
-            for (key, value) in fields.iter().zip(values) {
-                if let Some(value) = value {
-                    map.insert((*key).to_owned(), value);
+    let fields = [
+        "message_id",
+        "recipient",
+        "timestamp",
+        "bounce_type",
+        "reason",
+        "user_agent",
+        "url",
+    ];
+    let data =
+        proptest::collection::vec(proptest::option::weighted(0.85, any_value()), fields.len())
+            .prop_map(move |values| {
+                let mut map = serde_json::Map::new();
+                for (key, value) in fields.iter().zip(values) {
+                    if let Some(value) = value {
+                        map.insert((*key).to_owned(), value);
+                    }
                 }
-            }
-            Value::Object(map)
-        },
-    );
+                Value::Object(map)
+            });
     (names, data, any::<u8>()).prop_map(|(name, data, shape)| match shape % 16 {
         0 => json!({"event_type": name}),
         1 => json!({"data": data}),

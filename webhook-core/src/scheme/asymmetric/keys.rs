@@ -277,9 +277,7 @@ impl PublicKey {
         var: &str,
         decode: impl FnOnce(&str) -> Result<Self, ConfigError>,
     ) -> Result<Self, ConfigError> {
-        let value = std::env::var(var).map_err(|e| {
-            ConfigError::new(format!("environment variable `{var}`: {e}")).with_source(e)
-        })?;
+        let value = crate::secret::env_var(var)?;
         decode(&value).map_err(|e| ConfigError::new(format!("environment variable `{var}`: {e}")))
     }
 

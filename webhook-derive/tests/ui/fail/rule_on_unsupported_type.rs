@@ -1,6 +1,7 @@
 // A type the derive cannot see through: the trait bound decides, on the field's type.
 use webhook::WebhookEvent;
 
+#[derive(serde::Deserialize)]
 struct Opaque;
 
 #[derive(WebhookEvent)]

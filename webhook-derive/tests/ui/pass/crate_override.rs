@@ -1,7 +1,7 @@
 // `crate = "…"` points the generated code at another root, here `webhook_core` directly.
 use webhook_core::WebhookEvent;
 
-#[derive(webhook::WebhookEvent)]
+#[derive(Debug, webhook::WebhookEvent)]
 #[webhook(crate = "webhook_core", tag = "type")]
 enum Events {
     #[webhook(rename = "a.b")]

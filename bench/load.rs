@@ -1,0 +1,260 @@
+//! Load benchmark of the axum adapter (not a test): the `email` route — full verification,
+//! replay claim and typed decode behind `VerifyWebhookLayer` — against the same router
+//! serving a plain `Json<serde_json::Value>` handler on the same 1 KiB body, 64 keep-alive
+//! connections, loopback, one run. Every email request is signed with its own message id,
+//! so each one is a real claim.
+//!
+//! ```text
+//! cargo run --release --example load --features axum -- [seconds-per-round]
+//! ```
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+#[path = "../examples/support/email.rs"]
+mod email;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use webhook::axum::{VerifyWebhookLayer, Webhook};
+use webhook::{Outgoing, Receiver, Secret, Signer, StandardWebhooks, StandardWebhooksSigner};
+
+const CONNECTIONS: usize = 64;
+
+fn body(id: usize) -> Vec<u8> {
+    let head = format!(
+        r#"{{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{{"message_id":"m{id:012}","recipient":"someone@example.com","timestamp":"2024-05-01T12:00:00Z","pad":""#
+    );
+    let tail = r#""}}"#;
+    let pad = 1024 - head.len() - tail.len();
+    format!("{head}{}{tail}", "x".repeat(pad)).into_bytes()
+}
+
+async fn email_handler(Webhook(_event): Webhook<email::EmailEvent>) -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+async fn verified_handler(_: webhook::axum::Verified) -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+async fn plain_handler(Json(_value): Json<serde_json::Value>) -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+struct Round {
+    requests: usize,
+    seconds: f64,
+    latencies: Vec<Duration>,
+}
+
+async fn round(base: &str, path: &str, secret: &Secret, seconds: u64, offset: usize) -> Round {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()
+        .unwrap();
+    let signer = Arc::new(StandardWebhooksSigner::new(secret.clone()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicUsize::new(offset));
+    let url = format!("{base}{path}");
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (client, signer, stop, counter, url) = (
+            client.clone(),
+            signer.clone(),
+            Arc::clone(&stop),
+            Arc::clone(&counter),
+            url.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let payload = body(n);
+                let mut request = client.post(&url).header("content-type", "application/json");
+                // Both handlers get identical signed requests: the client does the same work.
+                let id = format!("msg_{n:012}");
+                for (name, value) in signer.sign(&Outgoing::new(&payload).id(id)).unwrap().iter() {
+                    request = request.header(name, value);
+                }
+                let sent = Instant::now();
+                let response = request.body(payload).send().await.unwrap();
+                assert_eq!(response.status(), 204, "{url}");
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Round {
+        requests: latencies.len(),
+        seconds,
+        latencies,
+    }
+}
+
+fn summary(rounds: &[Round]) -> (f64, Duration, Duration) {
+    let requests: usize = rounds.iter().map(|r| r.requests).sum();
+    let seconds: f64 = rounds.iter().map(|r| r.seconds).sum();
+    let mut all: Vec<Duration> = rounds
+        .iter()
+        .flat_map(|r| r.latencies.iter().copied())
+        .collect();
+    all.sort_unstable();
+    let p50 = all[all.len() / 2];
+    let p99 = all[all.len() * 99 / 100];
+    (requests as f64 / seconds, p50, p99)
+}
+
+/// Server-side cost per request without sockets: the router called in a loop.
+async fn inproc(app: &Router, secret: &Secret, target: &str) {
+    use tower::ServiceExt as _;
+    let signer = StandardWebhooksSigner::new(secret.clone());
+    let n = 100_000;
+    let requests = |path: &str, offset: usize| -> Vec<axum::http::Request<axum::body::Body>> {
+        (0..n)
+            .map(|i| {
+                let payload = body(offset + i);
+                let id = format!("msg_{:012}", offset + i);
+                let mut b =
+                    axum::http::Request::post(path).header("content-type", "application/json");
+                for (name, value) in signer.sign(&Outgoing::new(&payload).id(id)).unwrap().iter() {
+                    b = b.header(name, value);
+                }
+                b.body(axum::body::Body::from(payload)).unwrap()
+            })
+            .collect()
+    };
+    for (path, offset) in [
+        ("/plain", 0),
+        (target, 50_000_000),
+        ("/plain", 0),
+        (target, 60_000_000),
+    ] {
+        let batch = requests(path, offset);
+        let started = Instant::now();
+        for request in batch {
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 204);
+        }
+        println!(
+            "{path}: {:.2} us/request",
+            started.elapsed().as_secs_f64() * 1e6 / n as f64
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let target = std::env::var("BENCH_ROUTE").unwrap_or_else(|_| "/webhooks/email".to_owned());
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let secret = Secret::random(24);
+    let receiver = Receiver::builder()
+        .route("email")
+        .verifier(StandardWebhooks::new(secret.clone()).unwrap())
+        .content_type("application/json")
+        .memory_capacity(4_000_000)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/webhooks/email",
+            post(email_handler).layer(VerifyWebhookLayer::new(receiver.clone())),
+        )
+        .route("/plain", post(plain_handler))
+        .route(
+            "/diagnostic/email-without-store",
+            post(email_handler).layer(VerifyWebhookLayer::new(
+                Receiver::builder()
+                    .verifier(StandardWebhooks::new(secret.clone()).unwrap())
+                    .without_replay_protection()
+                    .build()
+                    .unwrap(),
+            )),
+        )
+        .route(
+            "/webhooks/verified",
+            post(verified_handler).layer(VerifyWebhookLayer::new(receiver.clone())),
+        )
+        .with_state(receiver.clone());
+    if std::env::var("BENCH_MODE").as_deref() == Ok("inproc") {
+        inproc(&app, &secret, &target).await;
+        return;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    // Warm-up, then alternate short rounds so drift and other load on the machine affect
+    // both handlers alike; report the aggregate and the median of the per-pair ratios.
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let _ = round(&base, "/plain", &secret, 1, 0).await;
+    let _ = round(&base, &target, &secret, 1, 10_000_000).await;
+    let (mut plain, mut hooks) = (Vec::new(), Vec::new());
+    let (mut rps_ratios, mut p99_ratios) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        let p = round(&base, "/plain", &secret, seconds, 90_000_000 * (i + 1)).await;
+        let h = round(&base, &target, &secret, seconds, 20_000_000 * (i + 1)).await;
+        let (prps, _, pp99) = summary(std::slice::from_ref(&p));
+        let (hrps, _, hp99) = summary(std::slice::from_ref(&h));
+        rps_ratios.push(hrps / prps);
+        p99_ratios.push(hp99.as_secs_f64() / pp99.as_secs_f64());
+        plain.push(p);
+        hooks.push(h);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (plain_rps, plain_p50, plain_p99) = summary(&plain);
+    let (hook_rps, hook_p50, hook_p99) = summary(&hooks);
+    println!(
+        "body 1024 B, {CONNECTIONS} connections, {rounds} x {seconds} s per handler, alternating, loopback"
+    );
+    println!("plain Json<Value> : {plain_rps:>9.0} req/s  p50 {plain_p50:?}  p99 {plain_p99:?}");
+    println!("{target:<18}: {hook_rps:>9.0} req/s  p50 {hook_p50:?}  p99 {hook_p99:?}");
+    println!(
+        "throughput ratio {:.3} aggregate, {:.3} median of pairs (target >= 0.90)",
+        hook_rps / plain_rps,
+        median(&mut rps_ratios)
+    );
+    println!(
+        "p99 latency ratio {:.3} aggregate, {:.3} median of pairs (target <= 1.2)",
+        hook_p99.as_secs_f64() / plain_p99.as_secs_f64(),
+        median(&mut p99_ratios)
+    );
+    println!(
+        "deliveries accepted (each a fresh claim) {}",
+        receiver.stats().accepted
+    );
+}

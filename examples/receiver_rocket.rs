@@ -1,0 +1,84 @@
+//! The example webhook receiver on rocket: the same routes, environment and answers as
+//! `examples/receiver.rs` (axum) — `POST /webhooks/<route>` for Standard Webhooks, GitHub,
+//! Stripe, Slack, Shopify, Twilio, JWT, Basic, SendGrid, Mailgun and a typed `email` event set.
+//!
+//! ```text
+//! cargo run --example receiver_rocket --features rocket
+//! cargo run --example receiver_rocket --features rocket -- sign github   # a fresh test command
+//! ```
+//!
+//! Configuration (environment): `WEBHOOK_ADDR` (default `127.0.0.1:3000`), `PUBLIC_BASE_URL`,
+//! `<ROUTE>_WEBHOOK_SECRET` (e.g. `GITHUB_WEBHOOK_SECRET`, `STANDARD_WEBHOOKS_WEBHOOK_SECRET`),
+//! `TWILIO_AUTH_TOKEN`, `SENDGRID_PUBLIC_KEY`, `JWT_HS256_SECRET`, `JWT_PUBLIC_KEY_FILE`,
+//! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, and the receiver settings
+//! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`,
+//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`. A route whose secret is unset gets a random
+//! one, printed at start-up with a ready-to-paste signed `curl`. rocket's own settings come from
+//! its figment (`ROCKET_*` variables, e.g. `ROCKET_LIMITS={webhook="64KiB"}`,
+//! `ROCKET_LOG_LEVEL=normal`); `WEBHOOK_ADDR` sets its address and port.
+
+#[path = "support/email.rs"]
+mod email;
+#[path = "support/rocket_app.rs"]
+mod rocket_app;
+#[path = "support/routes.rs"]
+mod routes;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[rocket::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_target(false).init();
+    let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, route] = args.as_slice()
+        && command == "sign"
+    {
+        // A fresh test command for a running receiver configured with the same environment.
+        let base = env("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
+        let routes = routes::routes(&env, &base)?;
+        let spec = routes
+            .iter()
+            .find(|r| r.name == route)
+            .ok_or("unknown route")?;
+        match spec.curl(&base) {
+            Some(line) => println!("{line}"),
+            None => eprintln!("route `{route}` has no signing key in this environment"),
+        }
+        return Ok(());
+    }
+
+    // Resolve the address (a host name, port 0) to the one rocket will bind.
+    let local = std::net::TcpListener::bind(&addr)?.local_addr()?;
+    let base = format!("http://{local}");
+    let routes = routes::routes(&env, &base)?;
+    println!("webhook receiver listening on {base}");
+    for route in &routes {
+        println!("  POST {base}{}", route.path());
+    }
+    for route in &routes {
+        let Some((var, value)) = &route.generated else {
+            continue;
+        };
+        println!(
+            "\n# {}: {var} is unset; generated for this run:",
+            route.name
+        );
+        if route.name != "sendgrid" {
+            println!("export {var}='{value}'");
+        }
+        if let Some(line) = route.curl(&base) {
+            println!("{line}");
+        }
+    }
+    let mut figment = rocket::Config::figment()
+        .merge(("address", local.ip()))
+        .merge(("port", local.port()));
+    if env("ROCKET_LOG_LEVEL").is_none() {
+        figment = figment.merge(("log_level", rocket::config::LogLevel::Critical));
+    }
+    let _rocket = rocket_app::app(&routes, figment).launch().await?;
+    Ok(())
+}

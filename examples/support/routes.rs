@@ -1,0 +1,520 @@
+//! The route table of the example receivers, framework-neutral: route name → `Receiver` from
+//! the environment, a test signer for routes whose secret was generated, sample deliveries,
+//! and the `{"event_type","id"}` summary of a verified body. The axum, actix-web and rocket
+//! receivers include this file with `#[path]`.
+#![allow(dead_code, unreachable_pub)]
+
+use std::fmt::Write as _;
+
+use webhook::Clock as _;
+
+use webhook::provider::{github, mailgun, sendgrid, shopify, slack, stripe, twilio};
+use webhook::{
+    BasicAuth, BasicAuthSigner, ConfigError, JwtBearer, JwtKey, JwtSigner, Outgoing, PrivateKey,
+    Proof, PublicKey, Receiver, Secret, Signer, StandardWebhooks, StandardWebhooksSigner,
+    VerifyError, VerifyErrorKind, WebhookRequest,
+};
+
+/// Every route the example receivers mount under `/webhooks/`.
+pub const ROUTES: [&str; 11] = [
+    "standard-webhooks",
+    "github",
+    "stripe",
+    "slack",
+    "shopify",
+    "twilio",
+    "jwt",
+    "basic",
+    "sendgrid",
+    "mailgun",
+    "email",
+];
+
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// How a route's handler reads the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Any well-formed body of the provider's content type, summarised by [`summarize`].
+    Raw,
+    /// The typed email event set.
+    Email,
+}
+
+/// Signs test deliveries for a route.
+pub enum TestSigner {
+    /// A signer that produces headers.
+    Headers(Box<dyn Signer>),
+    /// Mailgun signs inside the body.
+    Mailgun(Secret),
+}
+
+/// One signed test delivery.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub path: String,
+    pub content_type: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// One route.
+pub struct RouteSpec {
+    pub name: &'static str,
+    pub receiver: Receiver,
+    pub kind: Kind,
+    /// Set when the secret was generated (the start-up banner prints it with a test command);
+    /// also for configured symmetric secrets, so tests can sign.
+    pub signer: Option<TestSigner>,
+    /// The generated secret, to print as an `export` line.
+    pub generated: Option<(String, String)>,
+    base_url: String,
+}
+
+/// `<ROUTE>_WEBHOOK_SECRET`: the route upper-cased, `-` → `_`.
+pub fn secret_var(route: &str) -> String {
+    format!(
+        "{}_WEBHOOK_SECRET",
+        route.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+fn random_text() -> String {
+    hex::encode(Secret::random(24).expose_secret())
+}
+
+/// Build every route from `lookup` (the environment, or a map in tests). `base_url` is the
+/// public URL of the server (`PUBLIC_BASE_URL`, else `http://<listen address>`).
+pub fn routes(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    base_url: &str,
+) -> Result<Vec<RouteSpec>, ConfigError> {
+    let base_url = lookup("PUBLIC_BASE_URL").unwrap_or_else(|| base_url.to_owned());
+    ROUTES
+        .iter()
+        .map(|name| route(name, lookup, &base_url))
+        .collect()
+}
+
+fn text_secret(
+    var: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Secret, Option<(String, String)>), ConfigError> {
+    match lookup(var) {
+        Some(value) => Ok((
+            Secret::from_text(value.trim())
+                .map_err(|e| ConfigError::custom(format!("`{var}`: {e}")))?,
+            None,
+        )),
+        None => {
+            let value = random_text();
+            Ok((Secret::from_text(&value)?, Some((var.to_owned(), value))))
+        }
+    }
+}
+
+fn whsec_secret(
+    var: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Secret, Option<(String, String)>), ConfigError> {
+    match lookup(var) {
+        Some(value) => Ok((
+            Secret::from_whsec(&value).map_err(|e| ConfigError::custom(format!("`{var}`: {e}")))?,
+            None,
+        )),
+        None => {
+            let secret = Secret::random(24);
+            let text = format!("whsec_{}", secret.expose_base64().as_str());
+            Ok((secret, Some((var.to_owned(), text))))
+        }
+    }
+}
+
+fn route(
+    name: &'static str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    base_url: &str,
+) -> Result<RouteSpec, ConfigError> {
+    let builder = Receiver::builder().route(name).env_with("WEBHOOK", lookup);
+    let var = secret_var(name);
+    let (builder, signer, generated, kind) = match name {
+        "standard-webhooks" | "email" => {
+            let (secret, generated) = whsec_secret(&var, lookup)?;
+            let builder = builder
+                .verifier(StandardWebhooks::new(secret.clone())?)
+                .content_type(JSON);
+            let kind = if name == "email" {
+                Kind::Email
+            } else {
+                Kind::Raw
+            };
+            (
+                builder,
+                TestSigner::Headers(Box::new(StandardWebhooksSigner::new(secret))),
+                generated,
+                kind,
+            )
+        }
+        "github" | "stripe" | "slack" | "shopify" => {
+            let (secret, generated) = text_secret(&var, lookup)?;
+            let (builder, signer): (_, Box<dyn Signer>) = match name {
+                "github" => (
+                    builder
+                        .verifier(github::verifier(secret.clone())?)
+                        .content_type(JSON)
+                        .content_type(FORM),
+                    Box::new(github::signer(secret)),
+                ),
+                "stripe" => (
+                    builder
+                        .verifier(stripe::verifier(secret.clone())?)
+                        .content_type(JSON),
+                    Box::new(stripe::signer(secret)),
+                ),
+                "slack" => (
+                    builder
+                        .verifier(slack::verifier(secret.clone())?)
+                        .content_type(JSON)
+                        .content_type(FORM),
+                    Box::new(slack::signer(secret)),
+                ),
+                _ => (
+                    builder
+                        .verifier(shopify::verifier(secret.clone())?)
+                        .content_type(JSON),
+                    Box::new(shopify::signer(secret)),
+                ),
+            };
+            (builder, TestSigner::Headers(signer), generated, Kind::Raw)
+        }
+        "twilio" => {
+            let (secret, generated) = text_secret("TWILIO_AUTH_TOKEN", lookup)?;
+            let builder = builder
+                .verifier(twilio::verifier(secret.clone())?)
+                .content_type(FORM)
+                .content_type(JSON)
+                .public_base_url(base_url);
+            (
+                builder,
+                TestSigner::Headers(Box::new(twilio::signer(secret))),
+                generated,
+                Kind::Raw,
+            )
+        }
+        "jwt" => {
+            let mut keys = Vec::new();
+            let mut signer = None;
+            let mut generated = None;
+            let hs = lookup("JWT_HS256_SECRET");
+            let pem = lookup("JWT_PUBLIC_KEY_FILE");
+            let jwks = lookup("JWT_JWKS_FILE");
+            if let Some(file) = &pem {
+                let bytes = std::fs::read(file).map_err(|e| {
+                    ConfigError::custom(format!("`JWT_PUBLIC_KEY_FILE` {file}: {e}"))
+                })?;
+                keys.push(JwtKey::rsa_pem(&bytes).or_else(|_| JwtKey::ec_pem(&bytes))?);
+            }
+            if let Some(file) = &jwks {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| ConfigError::custom(format!("`JWT_JWKS_FILE` {file}: {e}")))?;
+                keys.extend(JwtKey::from_jwks(&text)?);
+            }
+            if hs.is_some() || (pem.is_none() && jwks.is_none()) {
+                let (secret, made) = text_secret("JWT_HS256_SECRET", lookup)?;
+                keys.push(JwtKey::hmac(secret.clone()));
+                let mut jwt_signer = JwtSigner::hmac(secret);
+                if let Some(aud) = lookup("JWT_AUDIENCE") {
+                    jwt_signer = jwt_signer.audience(aud);
+                }
+                if let Some(iss) = lookup("JWT_ISSUER") {
+                    jwt_signer = jwt_signer.issuer(iss);
+                }
+                signer = Some(TestSigner::Headers(Box::new(jwt_signer)));
+                generated = made;
+            }
+            let mut verifier = JwtBearer::new(keys)?;
+            if let Some(aud) = lookup("JWT_AUDIENCE") {
+                verifier = verifier.audience(aud);
+            }
+            if let Some(iss) = lookup("JWT_ISSUER") {
+                verifier = verifier.issuer(iss);
+            }
+            let builder = builder.verifier(verifier).content_type(JSON);
+            return Ok(RouteSpec {
+                name,
+                receiver: builder.build()?,
+                kind: Kind::Raw,
+                signer,
+                generated,
+                base_url: base_url.to_owned(),
+            });
+        }
+        "basic" => {
+            let (list, generated) = match lookup("BASIC_AUTH") {
+                Some(list) => (list, None),
+                None => {
+                    let list = format!("webhook:{}", random_text());
+                    (list.clone(), Some(("BASIC_AUTH".to_owned(), list)))
+                }
+            };
+            let verifier = BasicAuth::from_list(&list)?;
+            let first = list
+                .split(',')
+                .next()
+                .and_then(|e| e.trim().split_once(':'));
+            let signer = match first {
+                Some((user, password)) => Some(TestSigner::Headers(Box::new(
+                    BasicAuthSigner::new(user, Secret::from_text(password)?),
+                ))),
+                None => None,
+            };
+            let builder = builder.verifier(verifier).content_type(JSON);
+            return Ok(RouteSpec {
+                name,
+                receiver: builder.build()?,
+                kind: Kind::Raw,
+                signer,
+                generated,
+                base_url: base_url.to_owned(),
+            });
+        }
+        "sendgrid" => {
+            let (key, signer, generated) = match lookup("SENDGRID_PUBLIC_KEY") {
+                Some(text) => (PublicKey::from_spki_base64(text.trim())?, None, None),
+                None => {
+                    let private = PrivateKey::generate_p256();
+                    let public = private.public_key();
+                    let signer = TestSigner::Headers(Box::new(sendgrid::signer(private)?));
+                    (
+                        public,
+                        Some(signer),
+                        Some((
+                            "SENDGRID_PUBLIC_KEY".to_owned(),
+                            "(generated key pair, this run only)".to_owned(),
+                        )),
+                    )
+                }
+            };
+            let builder = builder
+                .verifier(sendgrid::verifier(key)?)
+                .content_type(JSON);
+            return Ok(RouteSpec {
+                name,
+                receiver: builder.build()?,
+                kind: Kind::Raw,
+                signer,
+                generated,
+                base_url: base_url.to_owned(),
+            });
+        }
+        _ => {
+            // mailgun
+            let (secret, generated) = text_secret(&var, lookup)?;
+            let builder = builder
+                .verifier(mailgun::verifier(secret.clone())?)
+                .content_type(JSON);
+            (builder, TestSigner::Mailgun(secret), generated, Kind::Raw)
+        }
+    };
+    Ok(RouteSpec {
+        name,
+        receiver: builder.build()?,
+        kind,
+        signer: Some(signer),
+        generated,
+        base_url: base_url.to_owned(),
+    })
+}
+
+fn unix_now() -> i64 {
+    webhook::SystemClock.now_ms() / 1000
+}
+
+impl RouteSpec {
+    /// The path, `/webhooks/<name>`.
+    pub fn path(&self) -> String {
+        format!("/webhooks/{}", self.name)
+    }
+
+    /// A sample body of the provider's shape, unique per `id`.
+    pub fn sample_body(&self, id: &str) -> (&'static str, Vec<u8>) {
+        let now = unix_now();
+        let json = match self.name {
+            "standard-webhooks" => format!(
+                r#"{{"type":"user.created","timestamp":"2024-05-01T12:00:00Z","data":{{"id":"{id}"}}}}"#
+            ),
+            "github" => {
+                format!(r#"{{"zen":"Keep it logically awesome.","hook_id":1,"delivery":"{id}"}}"#)
+            }
+            "stripe" => format!(
+                r#"{{"id":"{id}","object":"event","type":"payment_intent.succeeded","data":{{"object":{{}}}}}}"#
+            ),
+            "slack" => format!(
+                r#"{{"type":"event_callback","event_id":"{id}","event":{{"type":"app_mention"}}}}"#
+            ),
+            "shopify" => format!(r#"{{"id":"{id}","email":"buyer@example.com"}}"#),
+            "twilio" => {
+                return (
+                    FORM,
+                    format!("MessageSid={id}&MessageStatus=delivered&To=%2B15005550006")
+                        .into_bytes(),
+                );
+            }
+            "sendgrid" => format!(
+                r#"[{{"email":"a@example.com","event":"delivered","sg_event_id":"{id}","timestamp":{now}}}]"#
+            ),
+            "mailgun" => format!(r#"{{"event-data":{{"event":"delivered","id":"{id}"}}}}"#),
+            "email" => format!(
+                r#"{{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{{"message_id":"{id}","recipient":"a@example.com","timestamp":"2024-05-01T12:00:00Z"}}}}"#
+            ),
+            _ => format!(r#"{{"type":"ping","id":"{id}"}}"#),
+        };
+        (JSON, json.into_bytes())
+    }
+
+    /// Sign `body` as the provider would, with message id `id` and timestamp `at` (Unix
+    /// seconds; `None` for now). `None` when the route has no test signer.
+    pub fn sign(
+        &self,
+        content_type: &'static str,
+        body: &[u8],
+        id: &str,
+        at: Option<i64>,
+    ) -> Option<Signed> {
+        let signer = self.signer.as_ref()?;
+        let path = self.path();
+        let at = at.unwrap_or_else(unix_now);
+        let mut headers = Vec::new();
+        let body = match signer {
+            TestSigner::Mailgun(secret) => {
+                let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+                let object = value.as_object_mut()?;
+                object.insert("signature".into(), mailgun::signature_block(secret, at));
+                value.to_string().into_bytes()
+            }
+            TestSigner::Headers(signer) => {
+                let url = format!("{}{path}", self.base_url.trim_end_matches('/'));
+                let url = if self.name == "twilio" && content_type == JSON {
+                    twilio::json_url(&url, body)
+                } else {
+                    url
+                };
+                let message = Outgoing::new(body).id(id).timestamp_secs(at).url(&url);
+                headers = signer.sign(&message).ok()?.into_vec();
+                body.to_vec()
+            }
+        };
+        let path = if self.name == "twilio" && content_type == JSON {
+            twilio::json_url(&path, &body)
+        } else {
+            path
+        };
+        match self.name {
+            "github" => {
+                headers.push(("X-GitHub-Event".into(), "ping".into()));
+                headers.push(("X-GitHub-Delivery".into(), id.into()));
+            }
+            "shopify" => {
+                headers.push(("X-Shopify-Topic".into(), "orders/create".into()));
+                headers.push(("X-Shopify-Webhook-Id".into(), id.into()));
+            }
+            _ => {}
+        }
+        Some(Signed {
+            path,
+            content_type,
+            headers,
+            body,
+        })
+    }
+
+    /// A ready-to-paste `curl` sending a freshly signed sample to `base` (e.g.
+    /// `http://127.0.0.1:3000`).
+    pub fn curl(&self, base: &str) -> Option<String> {
+        let id = format!(
+            "test_{}",
+            random_text().chars().take(12).collect::<String>()
+        );
+        let (content_type, body) = self.sample_body(&id);
+        let signed = self.sign(content_type, &body, &id, None)?;
+        let mut line = format!(
+            "curl -sS -X POST '{}{}' -H 'content-type: {}'",
+            base.trim_end_matches('/'),
+            signed.path,
+            signed.content_type
+        );
+        for (name, value) in &signed.headers {
+            let _ = write!(line, " -H '{name}: {value}'");
+        }
+        let body = String::from_utf8_lossy(&signed.body);
+        let _ = write!(line, " --data-raw '{}'", body.replace('\'', r"'\''"));
+        Some(line)
+    }
+}
+
+/// `event_type` and `id` of a verified raw delivery, for the `{"event_type","id","duplicate"}`
+/// answer. A body that is not well-formed for its content type is a 400.
+pub fn summarize(
+    request: &WebhookRequest<'_>,
+    proof: &Proof,
+) -> Result<(Option<String>, Option<String>), VerifyError> {
+    let malformed = || {
+        VerifyError::new(VerifyErrorKind::MalformedBody)
+            .with_message("body is not well-formed for its content type")
+    };
+    let header = |name: &str| {
+        request
+            .header(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::to_owned)
+    };
+    let (event_type, id);
+    if request
+        .content_type()
+        .is_some_and(|ct| ct.eq_ignore_ascii_case(FORM))
+    {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(request.body())
+            .into_owned()
+            .collect();
+        let get = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        };
+        event_type = get(&[
+            "EventType",
+            "MessageStatus",
+            "CallStatus",
+            "SmsStatus",
+            "command",
+            "event",
+        ]);
+        id = get(&["MessageSid", "CallSid", "Sid", "trigger_id"]);
+    } else {
+        let value: serde_json::Value =
+            serde_json::from_slice(request.body()).map_err(|_| malformed())?;
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let first = value.get(0).unwrap_or(&value);
+        event_type = ["type", "event_type", "event"]
+            .iter()
+            .find_map(|k| first.get(k).and_then(text))
+            .or_else(|| value.pointer("/event-data/event").and_then(text));
+        id = ["id", "event_id", "sg_event_id"]
+            .iter()
+            .find_map(|k| first.get(k).and_then(text))
+            .or_else(|| value.pointer("/event-data/id").and_then(text));
+    }
+    let event_type = header("x-github-event")
+        .or_else(|| header("x-shopify-topic"))
+        .or(event_type);
+    let id = proof
+        .message_id()
+        .map(str::to_owned)
+        .or(id)
+        .or_else(|| header("x-github-delivery"));
+    Ok((event_type, id))
+}

@@ -1,0 +1,470 @@
+//! What only the actix-web adapter has: the receiver from `app_data` (and its absence), the
+//! middleware's lease (done on 2xx, released on failure, panic), forwarded headers actix's
+//! `connection_info()` would believe, chunked bodies, and `ResponseError`.
+
+use std::io::{Read as _, Write as _};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, test, web};
+use webhook::actix::{Verified, VerifyWebhook, Webhook, WebhookProof, WebhookRejection};
+use webhook::{
+    Outgoing, Receiver, Secret, Signer as _, StandardWebhooks, StandardWebhooksSigner, VerifyError,
+    VerifyErrorKind,
+};
+
+use crate::email::EmailEvent;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn builder() -> webhook::ReceiverBuilder {
+    Receiver::builder()
+        .route("email")
+        .verifier(StandardWebhooks::new(Secret::from_whsec(SECRET).unwrap()).unwrap())
+        .content_type("application/json")
+}
+
+fn receiver() -> Receiver {
+    builder().build().unwrap()
+}
+
+fn email_body(id: &str) -> String {
+    format!(
+        r#"{{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{{"message_id":"{id}","recipient":"a@example.com","timestamp":"2024-05-01T12:00:00Z"}}}}"#
+    )
+}
+
+/// A signed delivery of `body` with message id `id`, from `peer`.
+fn signed(path: &str, id: &str, body: &str, peer: &str) -> test::TestRequest {
+    let signer = StandardWebhooksSigner::new(Secret::from_whsec(SECRET).unwrap());
+    let headers = signer.sign(&Outgoing::new(body.as_bytes()).id(id)).unwrap();
+    let mut request = test::TestRequest::post()
+        .uri(path)
+        .insert_header(("content-type", "application/json"))
+        .peer_addr(SocketAddr::new(peer.parse().unwrap(), 40_000));
+    for (name, value) in headers.iter() {
+        request = request.append_header((name, value));
+    }
+    request.set_payload(body.to_owned())
+}
+
+async fn answer<B: actix_web::body::MessageBody>(
+    response: ServiceResponse<B>,
+) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let body = test::read_body(response).await;
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+async fn ok_event(Webhook(event): Webhook<EmailEvent>) -> HttpResponse {
+    use webhook::WebhookEvent as _;
+    HttpResponse::Ok().json(serde_json::json!({ "event_type": event.event_type() }))
+}
+
+async fn ok_verified(hook: Verified) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "len": hook.body().len() }))
+}
+
+#[actix_web::test]
+async fn a_failed_handler_releases_the_claim_and_the_retry_is_processed() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(receiver()))
+                .route(web::post().to(move |_: Webhook<EmailEvent>| {
+                    let n = counted.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if n == 0 {
+                            HttpResponse::InternalServerError().finish()
+                        } else {
+                            HttpResponse::NoContent().finish()
+                        }
+                    }
+                })),
+        ),
+    )
+    .await;
+    let body = email_body("m1");
+    let send = || signed("/hook", "msg_1", &body, "127.0.0.1").to_request();
+    assert_eq!(test::call_service(&app, send()).await.status(), 500);
+    assert_eq!(test::call_service(&app, send()).await.status(), 204);
+    let (status, json) = answer(test::call_service(&app, send()).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(json["duplicate"], true);
+    assert_eq!(json["id"], "msg_1");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the duplicate ran no handler"
+    );
+}
+
+#[actix_web::test]
+async fn a_handler_error_releases_the_claim() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(receiver()))
+                .route(web::post().to(move |_: Verified| {
+                    let n = counted.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if n == 0 {
+                            Err(actix_web::error::ErrorServiceUnavailable("later"))
+                        } else {
+                            Ok(HttpResponse::NoContent().finish())
+                        }
+                    }
+                })),
+        ),
+    )
+    .await;
+    let body = email_body("m2");
+    let send = || signed("/hook", "msg_2", &body, "127.0.0.1").to_request();
+    assert_eq!(test::call_service(&app, send()).await.status(), 503);
+    assert_eq!(test::call_service(&app, send()).await.status(), 204);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[actix_web::test]
+async fn a_panicking_handler_releases_the_claim() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let app = Rc::new(
+        test::init_service(
+            App::new().service(
+                web::resource("/hook")
+                    .wrap(VerifyWebhook::new(receiver()))
+                    .route(web::post().to(move |_: Verified| {
+                        let n = counted.fetch_add(1, Ordering::SeqCst);
+                        async move {
+                            assert!(n != 0, "handler panics on the first delivery");
+                            HttpResponse::NoContent().finish()
+                        }
+                    })),
+            ),
+        )
+        .await,
+    );
+    let body = email_body("m3");
+    let request = signed("/hook", "msg_3", &body, "127.0.0.1").to_request();
+    let first = Rc::clone(&app);
+    let panicked = actix_web::rt::spawn(async move { first.call(request).await.is_ok() }).await;
+    assert!(panicked.is_err(), "the handler panicked");
+    let retry = signed("/hook", "msg_3", &body, "127.0.0.1").to_request();
+    assert_eq!(test::call_service(&*app, retry).await.status(), 204);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[actix_web::test]
+async fn a_duplicate_in_flight_is_409_with_retry_after() {
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let (inside, held) = (Arc::clone(&entered), Arc::clone(&gate));
+    let app = Rc::new(
+        test::init_service(
+            App::new().service(
+                web::resource("/hook")
+                    .wrap(VerifyWebhook::new(receiver()))
+                    .route(web::post().to(move |_: Verified| {
+                        let (inside, held) = (Arc::clone(&inside), Arc::clone(&held));
+                        async move {
+                            inside.notify_one();
+                            held.notified().await;
+                            HttpResponse::NoContent().finish()
+                        }
+                    })),
+            ),
+        )
+        .await,
+    );
+    let body = email_body("m4");
+    let first = Rc::clone(&app);
+    let request = signed("/hook", "msg_4", &body, "127.0.0.1").to_request();
+    let running = actix_web::rt::spawn(async move { first.call(request).await.unwrap().status() });
+    entered.notified().await;
+    let second = signed("/hook", "msg_4", &body, "127.0.0.1").to_request();
+    let second = test::call_service(&*app, second).await;
+    assert_eq!(second.status(), StatusCode::CONFLICT);
+    assert!(second.headers().contains_key("retry-after"));
+    gate.notify_one();
+    assert_eq!(running.await.unwrap(), 204);
+}
+
+/// A subscriber writing into a buffer, for the log assertions.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
+
+#[actix_web::test]
+async fn missing_configuration_is_500_not_configured_and_logged() {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = test::init_service(
+        App::new()
+            .route("/event", web::post().to(ok_event))
+            .route("/verified", web::post().to(ok_verified))
+            .route(
+                "/proof",
+                web::post()
+                    .to(|WebhookProof(_): WebhookProof| async { HttpResponse::Ok().finish() }),
+            ),
+    )
+    .await;
+    let body = email_body("m5");
+    for path in ["/event", "/verified", "/proof"] {
+        let response =
+            test::call_service(&app, signed(path, "msg_5", &body, "127.0.0.1").to_request()).await;
+        let (status, json) = answer(response).await;
+        assert_eq!(
+            (status, &json["error"]),
+            (500, &serde_json::json!("not_configured")),
+            "{path}"
+        );
+    }
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(logs.matches("ERROR").count(), 3, "{logs}");
+    assert!(
+        !logs.contains("a@example.com") && !logs.contains("v1,"),
+        "{logs}"
+    );
+}
+
+#[actix_web::test]
+async fn extractors_without_the_middleware_find_the_receiver_in_app_data() {
+    let data = test::init_service(
+        App::new()
+            .app_data(web::Data::new(receiver()))
+            .route("/hook", web::post().to(ok_event)),
+    )
+    .await;
+    let bare = test::init_service(
+        App::new()
+            .app_data(receiver())
+            .route("/hook", web::post().to(ok_verified)),
+    )
+    .await;
+    let body = email_body("m6");
+    let send = || signed("/hook", "msg_6", &body, "127.0.0.1").to_request();
+    let (status, json) = answer(test::call_service(&data, send()).await).await;
+    assert_eq!(
+        (status, &json["event_type"]),
+        (200, &serde_json::json!("email.delivered"))
+    );
+    let (status, json) = answer(test::call_service(&data, send()).await).await;
+    assert_eq!(
+        (status, &json["duplicate"]),
+        (200, &serde_json::json!(true))
+    );
+    let (status, json) = answer(test::call_service(&bare, send()).await).await;
+    assert_eq!(
+        (status, &json["len"]),
+        (200, &serde_json::json!(body.len()))
+    );
+    let tampered = signed("/hook", "msg_7", &body, "127.0.0.1")
+        .set_payload(body.replace("m6", "m7"))
+        .to_request();
+    let (status, json) = answer(test::call_service(&bare, tampered).await).await;
+    assert_eq!(
+        (status, &json["error"]),
+        (401, &serde_json::json!("invalid_signature"))
+    );
+}
+
+#[actix_web::test]
+async fn forwarded_proto_is_believed_only_from_trusted_proxies() {
+    let strict = builder()
+        .require_https(true)
+        .trusted_proxies(["10.0.0.0/8"])
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(strict))
+                .route(web::post().to(ok_verified)),
+        ),
+    )
+    .await;
+    let body = email_body("m8");
+    // actix's connection_info().scheme() would say https here; the adapter must not.
+    let spoofed = signed("/hook", "msg_8", &body, "203.0.113.9")
+        .insert_header(("x-forwarded-proto", "https"))
+        .insert_header(("forwarded", "proto=https"))
+        .to_request();
+    let (status, json) = answer(test::call_service(&app, spoofed).await).await;
+    assert_eq!(
+        (status, &json["error"]),
+        (403, &serde_json::json!("https_required"))
+    );
+    let proxied = signed("/hook", "msg_8", &body, "10.0.0.7")
+        .insert_header(("x-forwarded-proto", "https"))
+        .to_request();
+    assert_eq!(test::call_service(&app, proxied).await.status(), 200);
+}
+
+#[actix_web::test]
+async fn body_extractors_behind_the_middleware_get_the_body_unchanged() {
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(receiver()))
+                .route(web::post().to(
+                |WebhookProof(proof): WebhookProof, json: web::Json<serde_json::Value>| async move {
+                    HttpResponse::Ok().json(serde_json::json!({
+                        "id": proof.message_id(),
+                        "type": json["event_type"],
+                    }))
+                },
+            )),
+        ),
+    )
+    .await;
+    let body = email_body("m9");
+    let (status, json) = answer(
+        test::call_service(
+            &app,
+            signed("/hook", "msg_9", &body, "127.0.0.1").to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        json,
+        serde_json::json!({ "id": "msg_9", "type": "email.delivered" })
+    );
+}
+
+#[actix_web::test]
+async fn rejections_implement_status_code_and_error_response() {
+    let receiver = receiver();
+    let limited = WebhookRejection::from_error(
+        &receiver,
+        VerifyError::new(VerifyErrorKind::RateLimited).with_retry_after(Duration::from_secs(2)),
+    );
+    assert_eq!(limited.status_code(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.kind(), Some(VerifyErrorKind::RateLimited));
+    let response = limited.error_response();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers().get("retry-after").unwrap(), "2");
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "application/json"
+    );
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    assert_eq!(
+        &body[..],
+        br#"{"error":"rate_limited","message":"too many requests"}"#
+    );
+    let basic = WebhookRejection::from_error(
+        &receiver,
+        VerifyError::new(VerifyErrorKind::MissingCredentials)
+            .with_www_authenticate(r#"Basic realm="webhook""#),
+    );
+    assert_eq!(basic.status_code(), 401);
+    assert_eq!(
+        basic
+            .error_response()
+            .headers()
+            .get("www-authenticate")
+            .unwrap(),
+        r#"Basic realm="webhook""#
+    );
+}
+
+/// Reads one HTTP response's status line from `stream`.
+fn status_line(stream: &mut std::net::TcpStream) -> String {
+    let mut response = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !response.windows(2).any(|w| w == b"\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn a_chunked_body_over_the_limit_is_413_without_buffering_it_all() {
+    let small = builder().max_body_bytes(16 * 1024).build().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = HttpServer::new(move || {
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(small.clone()))
+                .route(web::post().to(ok_verified)),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    let server = actix_web::rt::spawn(server);
+    let send_chunked = move |chunks: usize| {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let head = "POST /hook HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+                    webhook-id: msg_10\r\nwebhook-timestamp: 1\r\nwebhook-signature: v1,x\r\n\
+                    transfer-encoding: chunked\r\n\r\n";
+        stream.write_all(head.as_bytes()).unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 4096, "x".repeat(4096));
+        // Far more than the limit; the server answers once it has read past the limit.
+        for _ in 0..chunks {
+            if stream.write_all(chunk.as_bytes()).is_err() {
+                break;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+        status_line(&mut stream)
+    };
+    let (small, large) =
+        actix_web::rt::task::spawn_blocking(move || (send_chunked(2), send_chunked(64)))
+            .await
+            .unwrap();
+    // Under the limit the body is read and fails authentication; past it, 413.
+    assert!(small.starts_with("HTTP/1.1 401"), "{small}");
+    assert!(large.starts_with("HTTP/1.1 413"), "{large}");
+    handle.stop(true).await;
+    server.await.unwrap().unwrap();
+}

@@ -1,0 +1,42 @@
+//! Every row of the conformance table through actix-web's test client.
+
+use std::net::SocketAddr;
+
+use actix_web::{App, test};
+
+use crate::cases::{CASES, env};
+use crate::{actix_app, routes};
+
+#[actix_web::test]
+async fn the_conformance_table_holds_for_actix() {
+    let routes = routes::routes(&env, "http://localhost").unwrap();
+    let mounts = actix_app::mounts(&routes);
+    let app =
+        test::init_service(App::new().configure(|config| actix_app::configure(config, &mounts)))
+            .await;
+    for case in CASES {
+        let mut last = None;
+        for request in case.requests(&routes) {
+            let peer = SocketAddr::new(request.peer.parse().unwrap(), 50_000);
+            let mut builder = test::TestRequest::post()
+                .uri(&request.path)
+                .insert_header(("host", "localhost"))
+                .peer_addr(peer);
+            for (name, value) in &request.headers {
+                builder = builder.append_header((name.as_str(), value.as_str()));
+            }
+            let response =
+                test::call_service(&app, builder.set_payload(request.body).to_request()).await;
+            let status = response.status().as_u16();
+            let headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+                .collect();
+            let body = test::read_body(response).await;
+            last = Some((status, headers, body));
+        }
+        let (status, headers, body) = last.unwrap();
+        case.check(status, &headers, &body);
+    }
+}

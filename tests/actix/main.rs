@@ -1,0 +1,24 @@
+//! The actix-web example receiver under test: the conformance table through actix's own test
+//! client (`actix_web::test::init_service` / `call_service`), the loopback subset over real
+//! HTTP, and what only actix has (app data lookup, its middleware, forwarded headers it would
+//! otherwise believe, chunked bodies).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+#[path = "../../examples/support/actix_app.rs"]
+mod actix_app;
+#[path = "../conformance/cases.rs"]
+mod cases;
+#[path = "../../examples/support/email.rs"]
+mod email;
+#[path = "../../examples/support/routes.rs"]
+mod routes;
+
+mod adapter;
+mod conformance;
+mod loopback;

@@ -1,0 +1,21 @@
+//! The axum example receiver under test: the conformance table through axum's own test
+//! client (`tower::ServiceExt::oneshot`), and a subset over real loopback HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+#[path = "../../examples/support/axum_app.rs"]
+mod axum_app;
+#[path = "../conformance/cases.rs"]
+mod cases;
+#[path = "../../examples/support/email.rs"]
+mod email;
+#[path = "../../examples/support/routes.rs"]
+mod routes;
+
+mod conformance;
+mod loopback;

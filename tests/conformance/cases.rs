@@ -1,0 +1,466 @@
+//! The conformance table: one list of cases with the expected status and error code, run
+//! unchanged against every framework's example router (through its own test client) and,
+//! for the rows marked `loopback`, over real HTTP against the example receiver.
+//!
+//! Framework runners include this file with `#[path]`, turn each [`TestRequest`] into their
+//! request type, and check the last response with [`Case::check`].
+#![allow(dead_code, unreachable_pub)]
+
+use super::routes::RouteSpec;
+
+/// The environment of the routes under test.
+pub fn env(name: &str) -> Option<String> {
+    match name {
+        "WEBHOOK_MAX_BODY_BYTES" => Some("65536".into()),
+        "WEBHOOK_TRUSTED_PROXIES" => Some("10.0.0.0/8".into()),
+        "WEBHOOK_ALLOWED_SOURCES" => Some("127.0.0.0/8, ::1, 198.51.100.0/24".into()),
+        _ => None,
+    }
+}
+
+/// What to do to a correctly signed sample delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    None,
+    /// Send it twice; the second answer is checked.
+    Twice,
+    /// Change one byte of the body after signing.
+    TamperBody,
+    /// Remove the signature / credential headers.
+    DropAuth,
+    /// Sign with a timestamp an hour old.
+    Stale,
+    /// Sign with a timestamp an hour ahead.
+    Future,
+    /// Send it as `text/plain`.
+    TextPlain,
+    /// Sign a body larger than the limit.
+    Oversize,
+    /// Sign a body that is not JSON.
+    NotJson,
+    /// Sign an email event of a type the set does not have.
+    UnknownType,
+    /// Sign an email event whose recipient is not an address.
+    BadRecipient,
+    /// From an untrusted peer claiming an allowed address in `X-Forwarded-For`.
+    SpoofedForwardedFor,
+    /// Through a trusted proxy, from an allowed client.
+    ViaTrustedProxy,
+}
+
+/// One row.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    pub name: &'static str,
+    pub route: &'static str,
+    pub change: Change,
+    pub status: u16,
+    pub code: Option<&'static str>,
+    /// Also run over real HTTP (rows that need no chosen peer address).
+    pub loopback: bool,
+}
+
+const fn ok(name: &'static str, route: &'static str) -> Case {
+    Case {
+        name,
+        route,
+        change: Change::None,
+        status: 200,
+        code: None,
+        loopback: true,
+    }
+}
+
+const fn bad(
+    name: &'static str,
+    route: &'static str,
+    change: Change,
+    status: u16,
+    code: &'static str,
+    loopback: bool,
+) -> Case {
+    Case {
+        name,
+        route,
+        change,
+        status,
+        code: Some(code),
+        loopback,
+    }
+}
+
+/// The table.
+pub const CASES: &[Case] = &[
+    ok("standard webhooks accepted", "standard-webhooks"),
+    ok("github accepted", "github"),
+    ok("stripe accepted", "stripe"),
+    ok("slack accepted", "slack"),
+    ok("shopify accepted", "shopify"),
+    ok("twilio form accepted", "twilio"),
+    ok("jwt accepted", "jwt"),
+    ok("basic accepted", "basic"),
+    ok("sendgrid accepted", "sendgrid"),
+    ok("mailgun accepted", "mailgun"),
+    ok("email accepted", "email"),
+    Case {
+        name: "duplicate answered 200 without the handler",
+        route: "standard-webhooks",
+        change: Change::Twice,
+        status: 200,
+        code: None,
+        loopback: true,
+    },
+    Case {
+        name: "github duplicate",
+        route: "github",
+        change: Change::Twice,
+        status: 200,
+        code: None,
+        loopback: false,
+    },
+    Case {
+        name: "email duplicate",
+        route: "email",
+        change: Change::Twice,
+        status: 200,
+        code: None,
+        loopback: true,
+    },
+    bad(
+        "github tampered body",
+        "github",
+        Change::TamperBody,
+        401,
+        "invalid_signature",
+        true,
+    ),
+    bad(
+        "standard webhooks tampered body",
+        "standard-webhooks",
+        Change::TamperBody,
+        401,
+        "invalid_signature",
+        false,
+    ),
+    bad(
+        "sendgrid tampered body",
+        "sendgrid",
+        Change::TamperBody,
+        401,
+        "invalid_signature",
+        false,
+    ),
+    bad(
+        "twilio tampered body",
+        "twilio",
+        Change::TamperBody,
+        401,
+        "invalid_signature",
+        false,
+    ),
+    bad(
+        "shopify tampered body",
+        "shopify",
+        Change::TamperBody,
+        401,
+        "invalid_signature",
+        false,
+    ),
+    bad(
+        "stripe missing signature",
+        "stripe",
+        Change::DropAuth,
+        401,
+        "missing_header",
+        true,
+    ),
+    bad(
+        "standard webhooks missing headers",
+        "standard-webhooks",
+        Change::DropAuth,
+        401,
+        "missing_header",
+        false,
+    ),
+    bad(
+        "basic missing credentials",
+        "basic",
+        Change::DropAuth,
+        401,
+        "missing_credentials",
+        true,
+    ),
+    bad(
+        "jwt missing bearer",
+        "jwt",
+        Change::DropAuth,
+        401,
+        "missing_credentials",
+        false,
+    ),
+    bad(
+        "standard webhooks stale",
+        "standard-webhooks",
+        Change::Stale,
+        401,
+        "timestamp_too_old",
+        true,
+    ),
+    bad(
+        "slack stale",
+        "slack",
+        Change::Stale,
+        401,
+        "timestamp_too_old",
+        false,
+    ),
+    bad(
+        "stripe stale",
+        "stripe",
+        Change::Stale,
+        401,
+        "timestamp_too_old",
+        false,
+    ),
+    bad(
+        "mailgun stale",
+        "mailgun",
+        Change::Stale,
+        401,
+        "timestamp_too_old",
+        false,
+    ),
+    bad(
+        "email from the future",
+        "email",
+        Change::Future,
+        401,
+        "timestamp_in_future",
+        false,
+    ),
+    bad(
+        "email as text/plain",
+        "email",
+        Change::TextPlain,
+        415,
+        "unsupported_content_type",
+        true,
+    ),
+    bad(
+        "email too large",
+        "email",
+        Change::Oversize,
+        413,
+        "body_too_large",
+        true,
+    ),
+    bad(
+        "github too large",
+        "github",
+        Change::Oversize,
+        413,
+        "body_too_large",
+        false,
+    ),
+    bad(
+        "email not json",
+        "email",
+        Change::NotJson,
+        400,
+        "malformed_body",
+        true,
+    ),
+    bad(
+        "github not json",
+        "github",
+        Change::NotJson,
+        400,
+        "malformed_body",
+        false,
+    ),
+    bad(
+        "email unknown event type",
+        "email",
+        Change::UnknownType,
+        422,
+        "unknown_event_type",
+        true,
+    ),
+    bad(
+        "email bad recipient",
+        "email",
+        Change::BadRecipient,
+        422,
+        "validation_failed",
+        true,
+    ),
+    bad(
+        "spoofed x-forwarded-for from an untrusted peer",
+        "standard-webhooks",
+        Change::SpoofedForwardedFor,
+        403,
+        "source_not_allowed",
+        false,
+    ),
+    Case {
+        name: "allowed client through a trusted proxy",
+        route: "standard-webhooks",
+        change: Change::ViaTrustedProxy,
+        status: 200,
+        code: None,
+        loopback: false,
+    },
+];
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct TestRequest {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The peer address to present (test clients only; loopback is always 127.0.0.1).
+    pub peer: &'static str,
+}
+
+fn unique_id(case: &Case) -> String {
+    let mut bytes = [0u8; 6];
+    for (i, b) in case.name.bytes().enumerate() {
+        if let Some(slot) = bytes.get_mut(i % 6) {
+            *slot = slot.wrapping_mul(31).wrapping_add(b);
+        }
+    }
+    let nanos = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .map_or(0, |d| d.as_nanos());
+    format!("c{}{nanos}", hex::encode(bytes))
+}
+
+impl Case {
+    /// The requests of this case, in order (the last one's answer is checked).
+    pub fn requests(&self, routes: &[RouteSpec]) -> Vec<TestRequest> {
+        let route = routes
+            .iter()
+            .find(|r| r.name == self.route)
+            .expect("route exists");
+        let id = unique_id(self);
+        let now = std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map_or(0, |d| d.as_secs());
+        let now = i64::try_from(now).unwrap_or(0);
+        let (mut content_type, mut body) = route.sample_body(&id);
+        let mut at = None;
+        match self.change {
+            Change::Stale => at = Some(now - 3600),
+            Change::Future => at = Some(now + 3600),
+            Change::Oversize => {
+                body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(70_000)).into_bytes()
+            }
+            Change::NotJson => body = b"this is not json".to_vec(),
+            Change::UnknownType => {
+                body = br#"{"event_type":"email.teleported","timestamp":"t","data":{}}"#.to_vec();
+            }
+            Change::BadRecipient => {
+                body = format!(r#"{{"event_type":"email.sent","timestamp":"t","data":{{"message_id":"{id}","recipient":"not-an-address","timestamp":"t"}}}}"#).into_bytes();
+            }
+            _ => {}
+        }
+        if self.change == Change::TextPlain {
+            content_type = "text/plain";
+        }
+        let signed = route
+            .sign(content_type, &body, &id, at)
+            .expect("route can sign");
+        let mut headers: Vec<(String, String)> =
+            vec![("content-type".into(), signed.content_type.into())];
+        let auth_names = [
+            "signature",
+            "authorization",
+            "webhook-id",
+            "webhook-timestamp",
+        ];
+        for (name, value) in &signed.headers {
+            let auth = auth_names
+                .iter()
+                .any(|a| name.to_ascii_lowercase().contains(a));
+            if !(self.change == Change::DropAuth && auth) {
+                headers.push((name.clone(), value.clone()));
+            }
+        }
+        let mut body = signed.body;
+        if self.change == Change::TamperBody
+            && let Some(pos) = body.iter().position(|b| b.is_ascii_digit() || *b == b'a')
+            && let Some(b) = body.get_mut(pos)
+        {
+            *b = if *b == b'a' {
+                b'b'
+            } else {
+                b'0' + (*b - b'0' + 1) % 10
+            };
+        }
+        let mut peer = "127.0.0.1";
+        if self.change == Change::SpoofedForwardedFor {
+            peer = "203.0.113.9";
+            headers.push(("x-forwarded-for".into(), "127.0.0.1".into()));
+        }
+        if self.change == Change::ViaTrustedProxy {
+            peer = "10.0.0.7";
+            headers.push(("x-forwarded-for".into(), "203.0.113.9, 198.51.100.7".into()));
+        }
+        let request = TestRequest {
+            path: signed.path,
+            headers,
+            body,
+            peer,
+        };
+        if self.change == Change::Twice {
+            vec![request.clone(), request]
+        } else {
+            vec![request]
+        }
+    }
+
+    /// Check the answer to the last request.
+    pub fn check(&self, status: u16, headers: &[(String, String)], body: &[u8]) {
+        assert_eq!(
+            status,
+            self.status,
+            "{}: status (body {})",
+            self.name,
+            String::from_utf8_lossy(body)
+        );
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|_| {
+            panic!(
+                "{}: body is not json: {}",
+                self.name,
+                String::from_utf8_lossy(body)
+            )
+        });
+        match self.code {
+            Some(code) => {
+                assert_eq!(json["error"], code, "{}", self.name);
+                assert!(json["message"].is_string(), "{}", self.name);
+                let header = |n: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+                if code == "missing_credentials" {
+                    assert!(
+                        header("www-authenticate"),
+                        "{}: www-authenticate",
+                        self.name
+                    );
+                }
+            }
+            None => {
+                assert_eq!(
+                    json["duplicate"],
+                    self.change == Change::Twice,
+                    "{}",
+                    self.name
+                );
+                assert!(
+                    json.get("event_type").is_some() && json.get("id").is_some(),
+                    "{}",
+                    self.name
+                );
+            }
+        }
+    }
+}

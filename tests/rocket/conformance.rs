@@ -1,0 +1,86 @@
+//! Every row of the conformance table through rocket's test client, plus the rows only a test
+//! client can present (peer addresses) and the ones the table does not carry yet.
+
+use std::net::SocketAddr;
+
+use rocket::http::{Header, Status};
+use rocket::local::asynchronous::Client;
+
+use crate::cases::{CASES, TestRequest, env};
+use crate::{figment, rocket_app, routes};
+
+async fn send(client: &Client, request: TestRequest) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut local = client
+        .post(request.path)
+        .header(Header::new("host", "localhost"))
+        .remote(SocketAddr::new(request.peer.parse().unwrap(), 50_000))
+        .body(request.body);
+    for (name, value) in request.headers {
+        local = local.header(Header::new(name, value));
+    }
+    let response = local.dispatch().await;
+    let status = response.status().code;
+    let headers = response
+        .headers()
+        .iter()
+        .map(|h| (h.name.to_string(), h.value.to_string()))
+        .collect();
+    let body = response.into_bytes().await.unwrap_or_default();
+    (status, headers, body)
+}
+
+#[rocket::async_test]
+async fn the_conformance_table_holds_for_rocket() {
+    let routes = routes::routes(&env, "http://localhost").unwrap();
+    let client = Client::tracked(rocket_app::app(&routes, figment()))
+        .await
+        .unwrap();
+    for case in CASES {
+        let mut last = None;
+        for request in case.requests(&routes) {
+            last = Some(send(&client, request).await);
+        }
+        let (status, headers, body) = last.unwrap();
+        case.check(status, &headers, &body);
+    }
+}
+
+#[rocket::async_test]
+async fn an_unknown_route_is_404_and_a_get_is_not_a_delivery() {
+    let routes = routes::routes(&env, "http://localhost").unwrap();
+    let client = Client::tracked(rocket_app::app(&routes, figment()))
+        .await
+        .unwrap();
+    let response = client.post("/webhooks/nope").dispatch().await;
+    assert_eq!(response.status(), Status::NotFound);
+    let response = client.get("/webhooks/github").dispatch().await;
+    assert_eq!(response.status(), Status::NotFound);
+}
+
+#[rocket::async_test]
+async fn without_a_receiver_every_delivery_is_500_not_configured() {
+    let routes = routes::routes(&env, "http://localhost").unwrap();
+    // The same app without its `Receivers`.
+    let rocket = rocket::custom(figment())
+        .attach(webhook::rocket::WebhookFairing)
+        .mount("/webhooks/email", rocket::routes![email_route]);
+    let client = Client::tracked(rocket).await.unwrap();
+    let case = CASES.iter().find(|c| c.name == "email accepted").unwrap();
+    for request in case.requests(&routes) {
+        let (status, headers, body) = send(&client, request).await;
+        assert_eq!(status, 500);
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"], "not_configured");
+        assert!(
+            headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case("content-type") && v == "application/json")
+        );
+    }
+}
+
+#[rocket::post("/", data = "<hook>")]
+fn email_route(hook: webhook::rocket::Webhook<crate::email::EmailEvent>) -> Status {
+    let _ = hook.proof();
+    Status::NoContent
+}

@@ -1,0 +1,37 @@
+//! The rocket example receiver under test: the conformance table through rocket's own test
+//! client (`rocket::local::asynchronous::Client`), the loopback subset over real HTTP, and the
+//! rows the table does not carry yet (missing configuration, the lease after a failure).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+#[cfg(feature = "axum")]
+#[path = "../../examples/support/axum_app.rs"]
+mod axum_app;
+#[path = "../conformance/cases.rs"]
+mod cases;
+#[path = "../../examples/support/email.rs"]
+mod email;
+#[path = "../../examples/support/rocket_app.rs"]
+mod rocket_app;
+#[path = "../../examples/support/routes.rs"]
+mod routes;
+
+mod conformance;
+mod loopback;
+#[cfg(feature = "axum")]
+mod parity;
+
+/// rocket's configuration for tests: quiet, on a free loopback port when launched.
+fn figment() -> rocket::figment::Figment {
+    rocket::figment::Figment::from(rocket::Config {
+        log_level: rocket::config::LogLevel::Off,
+        port: 0,
+        address: std::net::Ipv4Addr::LOCALHOST.into(),
+        ..rocket::Config::debug_default()
+    })
+}

@@ -1,0 +1,131 @@
+//! Framework plumbing: find the receiver, build the core request view, read the body under
+//! the receiver's limit, and run admission and authentication.
+
+use actix_web::HttpRequest;
+use actix_web::body::{BodyStream, SizedStream, to_bytes_limited};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{Bytes, Data};
+use webhook_core::{Delivery, Receiver, Reply, VerifyError, VerifyErrorKind, WebhookRequest};
+
+use crate::WebhookRejection;
+
+/// A request that passed admission and authentication.
+pub(crate) struct Authenticated {
+    pub(crate) body: Bytes,
+    pub(crate) url: Option<String>,
+    pub(crate) delivery: Delivery,
+}
+
+/// The receiver registered with `app_data`: `web::Data<Receiver>` first, else a bare
+/// `Receiver`.
+pub(crate) fn receiver(request: &HttpRequest) -> Result<Receiver, WebhookRejection> {
+    if let Some(data) = request.app_data::<Data<Receiver>>() {
+        return Ok(Receiver::clone(data));
+    }
+    if let Some(receiver) = request.app_data::<Receiver>() {
+        return Ok(receiver.clone());
+    }
+    tracing::error!(
+        path = request.path(),
+        "webhook extractor on a route without a Receiver: register one with \
+         `app_data(web::Data::new(receiver))` or wrap the route in `VerifyWebhook`"
+    );
+    Err(not_configured(
+        "no webhook receiver is configured for this route",
+    ))
+}
+
+/// 500 `not_configured`, answered without a receiver (so with the standard JSON).
+pub(crate) fn not_configured(message: &'static str) -> WebhookRejection {
+    let error = VerifyError::new(VerifyErrorKind::NotConfigured).with_message(message);
+    WebhookRejection::error(Reply::from_error(&error), error)
+}
+
+/// The core view of `request` with `body`. The peer is the socket's address, never a
+/// forwarded header: core decides which forwarded hops to believe.
+pub(crate) fn view<'a>(
+    request: &'a HttpRequest,
+    body: &'a [u8],
+    url: Option<&'a str>,
+) -> WebhookRequest<'a> {
+    let mut view = WebhookRequest::new(body).with_method(request.method().as_str());
+    if let Some(url) = url {
+        view = view.with_url(url);
+    }
+    if let Some(peer) = request.peer_addr() {
+        view = view.with_peer(peer);
+    }
+    for (name, value) in request.headers() {
+        view.push_header(name.as_str(), value.as_bytes());
+    }
+    view
+}
+
+/// A rejection for an error the delivery has already recorded.
+pub(crate) fn fail(delivery: &Delivery, error: VerifyError) -> WebhookRejection {
+    WebhookRejection::error(delivery.reply_for(&error), error)
+}
+
+/// A rejection for an error found outside the pipeline: recorded, then answered.
+pub(crate) fn reject(delivery: &mut Delivery, error: VerifyError) -> WebhookRejection {
+    let error = delivery.reject(error);
+    fail(delivery, error)
+}
+
+/// Admission (413 by declared length, 415, 403, 429), the body read under the receiver's
+/// limit (413, the stream stops at the limit), then authentication (401).
+///
+/// HTTPS is the connection's own scheme (`AppConfig::secure`), not actix's
+/// `connection_info()`, which believes forwarded headers from anyone: core believes them
+/// only from trusted proxies.
+pub(crate) async fn authenticate(
+    receiver: &Receiver,
+    request: &HttpRequest,
+    payload: Payload,
+) -> Result<Authenticated, WebhookRejection> {
+    let mut delivery = receiver.delivery();
+    let https = request.app_config().secure();
+    if let Err(error) = delivery.admit(&view(request, b"", None), https) {
+        return Err(fail(&delivery, error));
+    }
+    let limit = delivery.body_limit();
+    // A declared length (already checked against the limit) sizes the buffer; the stream is
+    // still cut at the limit whatever it declared.
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .filter(|&length| length > 0);
+    let read = match declared {
+        Some(length) => to_bytes_limited(SizedStream::new(length, payload), limit).await,
+        None => to_bytes_limited(BodyStream::new(payload), limit).await,
+    };
+    let body = match read {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            let error = VerifyError::new(VerifyErrorKind::MalformedBody)
+                .with_message("the body could not be read");
+            return Err(reject(&mut delivery, error));
+        }
+        Err(_) => {
+            let error = VerifyError::new(VerifyErrorKind::BodyTooLarge);
+            return Err(reject(&mut delivery, error));
+        }
+    };
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let url = receiver.request_url(https, host, path_and_query);
+    if let Err(error) = delivery.authenticate(&view(request, &body, url.as_deref())) {
+        return Err(fail(&delivery, error));
+    }
+    Ok(Authenticated {
+        body,
+        url,
+        delivery,
+    })
+}

@@ -1,0 +1,322 @@
+//! The layer owns the idempotency lease: the handler's outcome decides done or released.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::routing::post;
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+use webhook_axum::{Verified, VerifyWebhookLayer, Webhook};
+use webhook_core::{
+    DecodeError, FixedClock, Freshness, Outgoing, RateLimit, Receiver, Secret, SharedClock, Signer,
+    StandardWebhooks, StandardWebhooksSigner, WebhookEvent, WebhookRequest,
+};
+
+const NOW: i64 = 1_700_000_000;
+const BODY: &[u8] = br#"{"type":"ping"}"#;
+
+struct Rig {
+    clock: FixedClock,
+    secret: Secret,
+}
+
+impl Rig {
+    fn new() -> Self {
+        Self {
+            clock: FixedClock::at_secs(NOW),
+            secret: Secret::random(24),
+        }
+    }
+    fn shared(&self) -> SharedClock {
+        Arc::new(self.clock.clone())
+    }
+    fn receiver(
+        &self,
+        tweak: impl FnOnce(webhook_core::ReceiverBuilder) -> webhook_core::ReceiverBuilder,
+    ) -> Receiver {
+        let verifier = StandardWebhooks::new(self.secret.clone())
+            .unwrap()
+            .freshness(Freshness::default().with_shared_clock(self.shared()));
+        tweak(Receiver::builder().verifier(verifier).clock(self.shared()))
+            .build()
+            .unwrap()
+    }
+    fn request(&self, id: &str, body: &[u8]) -> Request {
+        let headers = StandardWebhooksSigner::new(self.secret.clone())
+            .clock(self.shared())
+            .sign(&Outgoing::new(body).id(id))
+            .unwrap();
+        let mut builder = Request::post("/hook").header("content-type", "application/json");
+        for (name, value) in headers.iter() {
+            builder = builder.header(name, value);
+        }
+        let mut request = builder.body(Body::from(body.to_vec())).unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [192, 0, 2, 1],
+                5000,
+            ))));
+        request
+    }
+}
+
+async fn status_of(app: &Router, request: Request) -> (StatusCode, serde_json::Value) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A router whose handler counts runs and answers with the status in `outcome`.
+fn app(
+    receiver: &Receiver,
+    runs: &Arc<AtomicUsize>,
+    outcome: StatusCode,
+    delay: Duration,
+) -> Router {
+    let runs = Arc::clone(runs);
+    Router::new()
+        .route(
+            "/hook",
+            post(move |_: Verified| async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                (outcome, "{}")
+            }),
+        )
+        .layer(VerifyWebhookLayer::new(receiver.clone()))
+        .with_state(receiver.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deliveries_of_one_id_run_the_handler_exactly_once() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let app = app(&receiver, &runs, StatusCode::OK, Duration::from_millis(50));
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (app, request) = (app.clone(), rig.request("msg_once", BODY));
+        tasks.push(tokio::spawn(
+            async move { status_of(&app, request).await.0 },
+        ));
+    }
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT,
+            "{status}"
+        );
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let (status, body) = status_of(&app, rig.request("msg_once", BODY)).await;
+    assert_eq!(
+        (status, body["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failing_handler_is_retried_and_a_success_is_not() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let failing = app(
+        &receiver,
+        &runs,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Duration::ZERO,
+    );
+    assert_eq!(
+        status_of(&failing, rig.request("msg_r", BODY)).await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let working = app(&receiver, &runs, StatusCode::NO_CONTENT, Duration::ZERO);
+    assert_eq!(
+        status_of(&working, rig.request("msg_r", BODY)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        status_of(&working, rig.request("msg_r", BODY)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let stats = receiver.stats();
+    assert_eq!(
+        (stats.accepted, stats.handler_failures, stats.duplicates),
+        (1, 1, 1)
+    );
+}
+
+async fn boom(_: Verified) -> StatusCode {
+    panic!("handler bug")
+}
+
+#[tokio::test]
+async fn a_panicking_handler_releases_the_claim() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let panicking: Router = Router::new()
+        .route(
+            "/hook",
+            post(boom),
+        )
+        .layer(VerifyWebhookLayer::new(receiver.clone()))
+        .with_state(receiver.clone());
+    let request = rig.request("msg_p", BODY);
+    let outcome = tokio::spawn(async move { panicking.oneshot(request).await }).await;
+    assert!(outcome.unwrap_err().is_panic());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let working = app(&receiver, &runs, StatusCode::OK, Duration::ZERO);
+    assert_eq!(
+        status_of(&working, rig.request("msg_p", BODY)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_expired_lease_frees_the_id() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b.lease(Duration::from_secs(10)));
+    // A crashed claim: taken through the core and never finished.
+    let body = BODY;
+    let headers = StandardWebhooksSigner::new(rig.secret.clone())
+        .clock(rig.shared())
+        .sign(&Outgoing::new(body).id("msg_c"))
+        .unwrap();
+    let view = headers.apply(WebhookRequest::new(body));
+    let mut delivery = receiver.delivery();
+    delivery.authenticate(&view).unwrap();
+    assert!(delivery.claim(None).await.unwrap());
+    std::mem::forget(delivery);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let app = app(&receiver, &runs, StatusCode::OK, Duration::ZERO);
+    let (status, body) = status_of(&app, rig.request("msg_c", BODY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("in_flight"))
+    );
+    rig.clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        status_of(&app, rig.request("msg_c", BODY)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn default_body_limit_and_the_receivers_limit_are_both_honoured() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b.max_body_bytes(1_000));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1_500));
+    let app = app(&receiver, &runs, StatusCode::OK, Duration::ZERO);
+    let mut request = rig.request("msg_big", big.as_bytes());
+    request.headers_mut().remove("content-length");
+    let (status, body) = status_of(&app, request).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+    );
+    let smaller = app.clone().layer(DefaultBodyLimit::max(10));
+    let (status, _) = status_of(&smaller, rig.request("msg_small", BODY)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after_then_recovers() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b.rate_limit(RateLimit::per_minute(1)));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let app = app(&receiver, &runs, StatusCode::OK, Duration::ZERO);
+    assert_eq!(
+        status_of(&app, rig.request("a", BODY)).await.0,
+        StatusCode::OK
+    );
+    let response = app.clone().oneshot(rig.request("b", BODY)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "60");
+    rig.clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        status_of(&app, rig.request("c", BODY)).await.0,
+        StatusCode::OK
+    );
+}
+
+#[derive(Debug)]
+struct Ping;
+
+impl WebhookEvent for Ping {
+    fn event_types() -> &'static [&'static str] {
+        &["ping"]
+    }
+    fn event_type(&self) -> &str {
+        "ping"
+    }
+    fn decode(request: &WebhookRequest<'_>) -> Result<Self, DecodeError> {
+        match serde_json::from_slice::<serde_json::Value>(request.body()) {
+            Ok(v) if v["type"] == "ping" => Ok(Self),
+            Ok(_) => Err(DecodeError::unknown_event_type("type")),
+            Err(_) => Err(DecodeError::malformed_body()),
+        }
+    }
+    fn json_schema() -> serde_json::Value {
+        serde_json::Value::Bool(true)
+    }
+}
+
+#[tokio::test]
+async fn the_typed_extractor_works_with_and_without_the_layer() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let bare: Router = Router::new()
+        .route(
+            "/hook",
+            post(|Webhook(Ping): Webhook<Ping>| async { StatusCode::NO_CONTENT }),
+        )
+        .with_state(receiver.clone());
+    assert_eq!(
+        status_of(&bare, rig.request("t1", BODY)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    // Without the layer, the claim is done once extracted: the duplicate is answered 200.
+    let (status, body) = status_of(&bare, rig.request("t1", BODY)).await;
+    assert_eq!(
+        (status, body["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let other = br#"{"type":"pong"}"#;
+    let (status, body) = status_of(&bare, rig.request("t2", other)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_event_type"))
+    );
+    let layered = bare.layer(VerifyWebhookLayer::new(receiver.clone()));
+    assert_eq!(
+        status_of(&layered, rig.request("t3", BODY)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, body) = status_of(&layered, rig.request("t4", b"nope")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_body"))
+    );
+    // The decode failure released the claim: a fixed retry with the same id is processed.
+    let stats = receiver.stats();
+    assert_eq!(
+        stats.rejected(webhook_core::VerifyErrorKind::MalformedBody),
+        1
+    );
+}

@@ -1,0 +1,107 @@
+//! Regression tests for defects found in review: each test fails on the defect it names.
+
+use sha2::{Digest, Sha256};
+use webhook_core::provider::{hubspot, stripe, twilio};
+use webhook_core::{
+    FixedClock, Freshness, Key, KeyRing, Outgoing, Secret, Signer, Verifier, WebhookRequest,
+};
+
+const NOW: i64 = 1_700_000_000;
+
+/// Twilio's `I-Twilio-Idempotency-Token` is not signed: it must not change the replay key,
+/// or a captured request resent with fresh tokens passes the replay store every time.
+#[test]
+fn twilio_unsigned_idempotency_token_does_not_choose_the_replay_key() {
+    let secret = Secret::from_text("12345").unwrap();
+    let url = "https://example.com/sms";
+    let body = b"Body=hello&From=%2B15550001";
+    let headers = twilio::signer(secret.clone())
+        .sign(&Outgoing::new(body).url(url))
+        .unwrap()
+        .into_vec();
+    let verifier = twilio::verifier(secret).unwrap();
+    let tokens: Vec<_> = ["idem-1", "idem-2"]
+        .iter()
+        .map(|token| {
+            let request = WebhookRequest::new(body)
+                .with_url(url)
+                .with_headers(&headers)
+                .with_header("I-Twilio-Idempotency-Token", token);
+            let proof = verifier.verify(&request).unwrap();
+            assert_eq!(proof.message_id(), None);
+            proof.replay_token().unwrap()
+        })
+        .collect();
+    assert_eq!(tokens[0], tokens[1]);
+}
+
+/// SHA-256 padding of `secret ‖ body` for a 36-byte secret, as a length-extension attack
+/// appends it.
+fn sha256_padding(message_len: usize) -> Vec<u8> {
+    let mut pad = vec![0x80u8];
+    while (message_len + pad.len()) % 64 != 56 {
+        pad.push(0);
+    }
+    pad.extend_from_slice(&((message_len as u64) * 8).to_be_bytes());
+    pad
+}
+
+/// HubSpot legacy signatures are `sha256(secret ‖ …)`, open to length extension; a body
+/// carrying SHA-256 padding (a `0x80` byte, NULs) is refused whatever its signature.
+#[test]
+fn hubspot_legacy_refuses_length_extended_bodies() {
+    let secret_text = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
+    let secret = Secret::from_text(secret_text).unwrap();
+    let body = br#"[{"eventId":1}]"#;
+    let v1 = hubspot::legacy_verifier(hubspot::Legacy::V1, secret.clone()).unwrap();
+    let mut extended = body.to_vec();
+    extended.extend(sha256_padding(secret_text.len() + body.len()));
+    extended.extend_from_slice(br#",{"eventId":2}]"#);
+    // Whatever the attacker computes for the extended body, it is refused before comparing;
+    // here with the correct digest, which a length-extension attack can produce.
+    let mut full = secret_text.as_bytes().to_vec();
+    full.extend_from_slice(&extended);
+    let forged = hex::encode(Sha256::digest(&full));
+    let request = WebhookRequest::new(&extended)
+        .with_header("X-HubSpot-Signature-Version", "v1")
+        .with_header("X-HubSpot-Signature", &forged);
+    assert!(v1.verify(&request).is_err());
+    // The genuine body still verifies.
+    let headers = hubspot::legacy_signer(hubspot::Legacy::V1, secret)
+        .sign(&Outgoing::new(body))
+        .unwrap();
+    assert!(v1.verify(&headers.apply(WebhookRequest::new(body))).is_ok());
+}
+
+/// During rotation a sender signs with several keys; stripping one of the signatures must not
+/// give the same delivery a new replay token.
+#[test]
+fn replay_token_does_not_depend_on_which_signature_matched() {
+    let new = Secret::from_text("whsec_new").unwrap();
+    let old = Secret::from_text("whsec_old").unwrap();
+    let body = br#"{"id":"evt_1"}"#;
+    let sign = |s: &Secret| {
+        stripe::signer(s.clone())
+            .sign(&Outgoing::new(body).timestamp_secs(NOW))
+            .unwrap()
+            .get("stripe-signature")
+            .unwrap()
+            .to_owned()
+    };
+    let (with_new, with_old) = (sign(&new), sign(&old));
+    let v1_new = with_new.split_once(",v1=").unwrap().1;
+    let both = format!("{with_old},v1={v1_new}");
+    let ring = KeyRing::new()
+        .with(Key::new("new", new))
+        .with(Key::new("old", old));
+    let verifier = stripe::verifier(ring)
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let token = |header: &str| {
+        let request = WebhookRequest::new(body).with_header("stripe-signature", header);
+        verifier.verify(&request).unwrap().replay_token().unwrap()
+    };
+    let t_both = token(&both);
+    assert_eq!(t_both, token(&with_new));
+    assert_eq!(t_both, token(&with_old));
+}

@@ -1,0 +1,344 @@
+//! The data guards [`Webhook<E>`] and [`Verified`]: state lookup, body reading under the
+//! limits, the core request view, and one call into the pipeline ([`run_pipeline`]).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+
+use rocket::data::{self, ByteUnit, Data, FromData};
+use rocket::outcome::Outcome;
+use rocket::request::Request;
+use webhook_core::{
+    Delivery, Proof, Receiver, Reply, VerifyError, VerifyErrorKind, WebhookEvent, WebhookRequest,
+};
+
+use crate::Receivers;
+use crate::WebhookRejection;
+use crate::fairing::{Attached, Slot};
+
+/// The data guard of a verified, fresh, deduplicated, decoded and validated event.
+///
+/// The [`Receiver`] comes from managed state (a [`Receivers`] entry for the route's path, else
+/// a managed `Receiver`); [`WebhookFairing`](crate::WebhookFairing) must be attached. The
+/// handler's response decides whether the claim is completed (2xx) or released.
+///
+/// - Succeeds with the event and the [`Proof`].
+/// - Rejects with 413 when the body exceeds the receiver's limit or rocket's data limit
+///   `webhook`; 415 for a content type the receiver does not accept; 403 for a source not
+///   allowed or HTTP where HTTPS is required; 429 (+ `Retry-After`) when the source is rate
+///   limited; 401 for missing, malformed or wrong credentials or signatures and stale
+///   timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same
+///   delivery is in flight; 503 (+ `Retry-After`) when the replay store is unavailable; 400 for
+///   a body that is not JSON or cannot be read; 422 for an unknown event type or a failed rule;
+///   500 `not_configured` (logged) when no receiver is managed for the route or the fairing is
+///   not attached.
+/// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
+///   delivery, without running the handler.
+///
+/// It never forwards: a failed delivery is answered, never tried on another route.
+pub struct Webhook<E> {
+    event: E,
+    proof: Proof,
+}
+
+impl<E> Webhook<E> {
+    /// The event.
+    #[must_use]
+    pub fn event(&self) -> &E {
+        &self.event
+    }
+
+    /// What the verifier proved (scheme, key id, message id, timestamp, subject).
+    #[must_use]
+    pub fn proof(&self) -> &Proof {
+        &self.proof
+    }
+
+    /// The event.
+    #[must_use]
+    pub fn into_inner(self) -> E {
+        self.event
+    }
+
+    /// Event and proof.
+    #[must_use]
+    pub fn into_parts(self) -> (E, Proof) {
+        (self.event, self.proof)
+    }
+}
+
+impl<E> Deref for Webhook<E> {
+    type Target = E;
+
+    fn deref(&self) -> &E {
+        &self.event
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for Webhook<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("event", &self.event)
+            .field("proof", &self.proof)
+            .finish()
+    }
+}
+
+/// The data guard of the raw body, verified and deduplicated, with what the verifier proved —
+/// for handlers that decode by themselves.
+///
+/// Outcomes as [`Webhook`], without the decoding ones (400 for a body that is not JSON, 422).
+pub struct Verified {
+    proof: Proof,
+    body: Vec<u8>,
+    receiver: Receiver,
+}
+
+impl Verified {
+    /// What the verifier proved (scheme, key id, message id, timestamp, subject).
+    #[must_use]
+    pub fn proof(&self) -> &Proof {
+        &self.proof
+    }
+
+    /// The body exactly as received and verified.
+    #[must_use]
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The receiver that verified it, e.g. for
+    /// [`WebhookRejection::from_error`](crate::WebhookRejection::from_error).
+    #[must_use]
+    pub fn receiver(&self) -> &Receiver {
+        &self.receiver
+    }
+
+    /// Proof and body.
+    #[must_use]
+    pub fn into_parts(self) -> (Proof, Vec<u8>) {
+        (self.proof, self.body)
+    }
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("proof", &self.proof)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, E: WebhookEvent + Send + 'static> FromData<'r> for Webhook<E> {
+    type Error = WebhookRejection;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let outcome = receive::<E>(request, data).await;
+        answer(
+            request,
+            outcome.map(|(event, proof, _, _)| Self { event, proof }),
+        )
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for Verified {
+    type Error = WebhookRejection;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let outcome = receive::<Raw>(request, data).await;
+        answer(
+            request,
+            outcome.map(|(Raw, proof, body, receiver)| Self {
+                proof,
+                body,
+                receiver,
+            }),
+        )
+    }
+}
+
+/// Success, or an error whose rejection waits in the request's slot for the fairing.
+fn answer<'r, T>(
+    request: &'r Request<'_>,
+    result: Result<T, WebhookRejection>,
+) -> data::Outcome<'r, T, WebhookRejection> {
+    match result {
+        Ok(value) => Outcome::Success(value),
+        Err(rejection) => {
+            Slot::of(request).lock().rejection = Some(rejection.reply().clone());
+            Outcome::Error((rejection.status(), rejection))
+        }
+    }
+}
+
+fn not_configured(message: &'static str) -> WebhookRejection {
+    let error = VerifyError::new(VerifyErrorKind::NotConfigured).with_message(message);
+    WebhookRejection::error(Reply::from_error(&error), error)
+}
+
+/// The route's receiver: its [`Receivers`] entry, else the managed [`Receiver`].
+fn receiver<'r>(request: &'r Request<'_>) -> Option<&'r Receiver> {
+    let rocket = request.rocket();
+    rocket
+        .state::<Receivers>()
+        .zip(request.route())
+        .and_then(|(receivers, route)| receivers.get(route.uri.path()))
+        .or_else(|| rocket.state::<Receiver>())
+}
+
+/// The core view of `request` with `body`: method, URL, headers and the socket's peer.
+fn view<'a>(request: &'a Request<'_>, body: &'a [u8], url: Option<&'a str>) -> WebhookRequest<'a> {
+    let mut view = WebhookRequest::new(body).with_method(request.method().as_str());
+    if let Some(url) = url {
+        view = view.with_url(url);
+    }
+    if let Some(peer) = request.remote() {
+        view = view.with_peer(peer);
+    }
+    for header in request.headers().iter() {
+        // `iter` lends names and values from the request's map; an owned one cannot occur.
+        if let (Cow::Borrowed(name), Cow::Borrowed(value)) = (header.name.into_cow(), header.value)
+        {
+            view.push_header(name, value.as_bytes());
+        }
+    }
+    view
+}
+
+fn fail(delivery: &Delivery, error: VerifyError) -> WebhookRejection {
+    WebhookRejection::error(delivery.reply_for(&error), error)
+}
+
+fn reject(delivery: &mut Delivery, error: VerifyError) -> WebhookRejection {
+    let error = delivery.reject(error);
+    WebhookRejection::error(delivery.reply_for(&error), error)
+}
+
+/// Read the body under the smaller of the receiver's limit and the data limit `webhook`.
+async fn read_body(
+    request: &Request<'_>,
+    data: Data<'_>,
+    delivery: &mut Delivery,
+) -> Result<Vec<u8>, WebhookRejection> {
+    let own = ByteUnit::from(u64::try_from(delivery.body_limit()).unwrap_or(u64::MAX));
+    let limit = request
+        .limits()
+        .get("webhook")
+        .map_or(own, |named| named.min(own));
+    match data.open(limit).into_bytes().await {
+        Ok(body) if body.is_complete() => Ok(body.into_inner()),
+        Ok(_) => Err(reject(
+            delivery,
+            VerifyError::new(VerifyErrorKind::BodyTooLarge),
+        )),
+        Err(_) => Err(reject(
+            delivery,
+            VerifyError::new(VerifyErrorKind::MalformedBody)
+                .with_message("the body could not be read"),
+        )),
+    }
+}
+
+/// What a guard yields on success.
+type Received<A> = (A, Proof, Vec<u8>, Receiver);
+
+/// Framework plumbing around [`run_pipeline`]: receiver lookup, admission before the body is
+/// read, the body under the limits, the view; the accepted delivery is left in the request's
+/// slot for the fairing.
+async fn receive<A: Accept>(
+    request: &Request<'_>,
+    data: Data<'_>,
+) -> Result<Received<A>, WebhookRejection> {
+    let Some(receiver) = receiver(request) else {
+        tracing::error!(
+            route = request.route().map(|r| r.uri.path()),
+            "webhook guard on a route without a managed Receiver (nor a Receivers entry)"
+        );
+        return Err(not_configured(
+            "no webhook receiver is configured for this route",
+        ));
+    };
+    if request.rocket().state::<Attached>().is_none() {
+        tracing::error!("webhook guard used without WebhookFairing attached: refusing deliveries");
+        return Err(not_configured("the webhook fairing is not attached"));
+    }
+    let https = request.rocket().config().tls_enabled();
+    let mut delivery = receiver.delivery();
+    delivery
+        .admit(&view(request, b"", None), https)
+        .map_err(|e| fail(&delivery, e))?;
+    let body = read_body(request, data, &mut delivery).await?;
+    let path_and_query = request.uri().to_string();
+    let url = receiver.request_url(https, request.headers().get_one("host"), &path_and_query);
+    let accepted = run_pipeline::<A>(&mut delivery, &view(request, &body, url.as_deref())).await?;
+    let Some(proof) = delivery.proof().cloned() else {
+        let error = VerifyError::new(VerifyErrorKind::NotConfigured);
+        return Err(fail(&delivery, error));
+    };
+    Slot::of(request).lock().delivery = Some(delivery);
+    Ok((accepted, proof, body, receiver.clone()))
+}
+
+/// The pipeline after admission, in one place (it becomes one core call): authenticate,
+/// claim (by message id, else the event's id, else the signature), answer duplicates, decode.
+async fn run_pipeline<A: Accept>(
+    delivery: &mut Delivery,
+    view: &WebhookRequest<'_>,
+) -> Result<A, WebhookRejection> {
+    if let Err(error) = delivery.authenticate(view).map(drop) {
+        return Err(fail(delivery, error));
+    }
+    let has_message_id = delivery.proof().and_then(Proof::message_id).is_some();
+    let event_id = if has_message_id {
+        None
+    } else {
+        A::event_id(delivery, view).map_err(|e| fail(delivery, e))?
+    };
+    if !delivery
+        .claim(event_id.as_deref())
+        .await
+        .map_err(|e| fail(delivery, e))?
+    {
+        // Not decoded: the answer is the one the axum layer gives (`event_type` null).
+        return Err(WebhookRejection::duplicate(delivery.duplicate_reply()));
+    }
+    A::decode(delivery, view).map_err(|e| fail(delivery, e))
+}
+
+/// What a guard decodes: a [`WebhookEvent`], or nothing ([`Raw`]).
+trait Accept: Sized + Send {
+    fn event_id(
+        delivery: &mut Delivery,
+        view: &WebhookRequest<'_>,
+    ) -> Result<Option<String>, VerifyError>;
+    fn decode(delivery: &mut Delivery, view: &WebhookRequest<'_>) -> Result<Self, VerifyError>;
+}
+
+/// The body is not decoded.
+struct Raw;
+
+impl Accept for Raw {
+    fn event_id(_: &mut Delivery, _: &WebhookRequest<'_>) -> Result<Option<String>, VerifyError> {
+        Ok(None)
+    }
+
+    fn decode(_: &mut Delivery, _: &WebhookRequest<'_>) -> Result<Self, VerifyError> {
+        Ok(Self)
+    }
+}
+
+impl<E: WebhookEvent + Send> Accept for E {
+    fn event_id(
+        delivery: &mut Delivery,
+        view: &WebhookRequest<'_>,
+    ) -> Result<Option<String>, VerifyError> {
+        delivery.event_id::<E>(view)
+    }
+
+    fn decode(delivery: &mut Delivery, view: &WebhookRequest<'_>) -> Result<Self, VerifyError> {
+        delivery.decode::<E>(view)
+    }
+}

@@ -1,0 +1,149 @@
+//! The fairing owns the lease: the handler's response decides done or released.
+
+use std::time::Duration;
+
+use rocket::futures::future::join_all;
+use webhook_core::{Outgoing, Signer, StandardWebhooksSigner, VerifyErrorKind, WebhookRequest};
+
+use crate::support::{BODY, Rig, answer, client, rocket, runs};
+
+#[rocket::async_test]
+async fn concurrent_deliveries_of_one_id_run_the_handler_exactly_once() {
+    let rig = Rig::new();
+    let client = client(rocket(Some(rig.receiver(|b| b)), true)).await;
+    let answers = join_all((0..50).map(|_| {
+        answer(
+            rig.request(&client, "/slow", "msg_once", BODY),
+            "retry-after",
+        )
+    }))
+    .await;
+    for (status, body, retry_after) in answers {
+        match status {
+            200 => assert_eq!(body, serde_json::json!({})),
+            409 => {
+                assert_eq!(body["error"], "in_flight");
+                assert!(retry_after.is_some());
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(runs(&client), 1);
+    let (status, body, _) = answer(rig.request(&client, "/slow", "msg_once", BODY), "").await;
+    assert_eq!((status, body["duplicate"].as_bool()), (200, Some(true)));
+    assert_eq!(runs(&client), 1);
+}
+
+#[rocket::async_test]
+async fn a_failing_handler_is_retried_and_a_success_is_not() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let client = client(rocket(Some(receiver.clone()), true)).await;
+    assert_eq!(
+        answer(rig.request(&client, "/fail", "msg_r", BODY), "")
+            .await
+            .0,
+        500
+    );
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "msg_r", BODY), "")
+            .await
+            .0,
+        204
+    );
+    let (status, body, _) = answer(rig.request(&client, "/ok", "msg_r", BODY), "").await;
+    assert_eq!((status, body["duplicate"].as_bool()), (200, Some(true)));
+    assert_eq!(runs(&client), 2);
+    let stats = receiver.stats();
+    assert_eq!(
+        (stats.accepted, stats.handler_failures, stats.duplicates),
+        (1, 1, 1)
+    );
+}
+
+#[rocket::async_test]
+async fn a_panicking_handler_releases_the_claim() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let client = client(rocket(Some(receiver.clone()), true)).await;
+    assert_eq!(
+        answer(rig.request(&client, "/boom", "msg_p", BODY), "")
+            .await
+            .0,
+        500
+    );
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "msg_p", BODY), "")
+            .await
+            .0,
+        204
+    );
+    assert_eq!(runs(&client), 2);
+    assert_eq!(receiver.stats().handler_failures, 1);
+}
+
+#[rocket::async_test]
+async fn a_handler_rejection_is_answered_recorded_and_released() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let client = client(rocket(Some(receiver.clone()), true)).await;
+    let (status, body, content_type) = answer(
+        rig.request(&client, "/reject", "msg_x", BODY),
+        "content-type",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_body"))
+    );
+    assert_eq!(body["message"], "not for us");
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    assert_eq!(receiver.stats().rejected(VerifyErrorKind::MalformedBody), 1);
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "msg_x", BODY), "")
+            .await
+            .0,
+        204
+    );
+}
+
+#[rocket::async_test]
+async fn an_expired_lease_frees_the_id() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b.lease(Duration::from_secs(10)));
+    let client = client(rocket(Some(receiver.clone()), true)).await;
+    // A crashed claim: taken through the core and never finished.
+    let headers = StandardWebhooksSigner::new(rig.secret.clone())
+        .clock(rig.shared())
+        .sign(&Outgoing::new(BODY).id("msg_c"))
+        .unwrap();
+    let view = headers.apply(WebhookRequest::new(BODY));
+    let mut delivery = receiver.delivery();
+    delivery.authenticate(&view).unwrap();
+    assert!(delivery.claim(None).await.unwrap());
+    std::mem::forget(delivery);
+    let (status, body, retry_after) =
+        answer(rig.request(&client, "/ok", "msg_c", BODY), "retry-after").await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("in_flight")));
+    assert!(retry_after.is_some());
+    rig.clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "msg_c", BODY), "")
+            .await
+            .0,
+        204
+    );
+}
+
+#[rocket::async_test]
+async fn without_the_fairing_guards_fail_closed() {
+    let rig = Rig::new();
+    let client = client(rocket(Some(rig.receiver(|b| b)), false)).await;
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "msg_f", BODY), "")
+            .await
+            .0,
+        500
+    );
+    assert_eq!(runs(&client), 0);
+}

@@ -1,0 +1,278 @@
+//! The guards: configuration, limits, source, typed decoding, rejections that reach the client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rocket::http::{Header, Status};
+use webhook_core::{
+    Claim, LeaseToken, RateLimit, ReplayStore, StoreError, StoreFuture, VerifyErrorKind,
+};
+use webhook_rocket::{Receivers, WebhookFairing};
+
+use crate::support::{BODY, Rig, answer, client, rocket, runs};
+
+#[rocket::async_test]
+async fn a_missing_receiver_is_500_not_configured_with_json() {
+    let rig = Rig::new();
+    let client = client(rocket(None, true)).await;
+    let (status, body, content_type) =
+        answer(rig.request(&client, "/ok", "m", BODY), "content-type").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (500, Some("not_configured"))
+    );
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    assert_eq!(runs(&client), 0);
+}
+
+#[rocket::async_test]
+async fn rejections_reach_the_client_with_their_headers_and_never_echo_secrets() {
+    let rig = Rig::new();
+    let client = client(rocket(Some(rig.receiver(|b| b)), true)).await;
+    // Signed with another secret: the signature is well-formed and wrong.
+    let request = Rig::new().request(&client, "/ok", "m", BODY);
+    let signature = request
+        .inner()
+        .headers()
+        .get_one("webhook-signature")
+        .unwrap()
+        .to_owned();
+    let response = request.dispatch().await;
+    assert_eq!(response.status(), Status::Unauthorized);
+    assert_eq!(
+        response.content_type(),
+        Some(rocket::http::ContentType::JSON)
+    );
+    let text = response.into_string().await.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        json["error"].is_string() && json["message"].is_string(),
+        "{text}"
+    );
+    assert_eq!(json["error"], "invalid_signature");
+    let secret = rig.secret.expose_base64();
+    for leak in [signature.as_str(), secret.as_str(), "ping"] {
+        assert!(!text.contains(leak), "{text}");
+    }
+    assert_eq!(runs(&client), 0);
+}
+
+#[rocket::async_test]
+async fn a_handler_taking_result_still_answers_the_rejection() {
+    let rig = Rig::new();
+    let client = client(rocket(Some(rig.receiver(|b| b)), true)).await;
+    let (status, body, _) = answer(client.post("/wrapped").body(BODY), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("missing_header"))
+    );
+}
+
+#[rocket::async_test]
+async fn the_receivers_limit_and_the_named_data_limit_are_both_honoured() {
+    let rig = Rig::new();
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1_500));
+    let client = client(rocket(
+        Some(rig.receiver(|b| b.max_body_bytes(1_000))),
+        true,
+    ))
+    .await;
+    let (status, body, _) = answer(rig.request(&client, "/ok", "big", big.as_bytes()), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("body_too_large"))
+    );
+    // A body of exactly the limit is accepted.
+    let exact = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1_000 - 10));
+    assert_eq!(exact.len(), 1_000);
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "exact", exact.as_bytes()), "")
+            .await
+            .0,
+        204
+    );
+
+    let limited = rocket(Some(rig.receiver(|b| b)), true).configure(
+        rocket::Config::figment()
+            .merge(("log_level", rocket::config::LogLevel::Off))
+            .merge((
+                "limits",
+                rocket::data::Limits::default()
+                    .limit("webhook", rocket::data::ByteUnit::from(10_u64)),
+            )),
+    );
+    let client = crate::support::client(limited).await;
+    let (status, body, _) = answer(rig.request(&client, "/ok", "small", BODY), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("body_too_large"))
+    );
+    assert_eq!(runs(&client), 0);
+}
+
+#[rocket::async_test]
+async fn the_peer_is_the_socket_not_x_real_ip() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b.allow_sources(["198.51.100.0/24"]));
+    let client = client(rocket(Some(receiver), true)).await;
+    let spoofed = rig
+        .request(&client, "/ok", "s1", BODY)
+        .remote(SocketAddr::from(([203, 0, 113, 9], 5000)))
+        .header(Header::new("x-real-ip", "198.51.100.7"))
+        .header(Header::new("x-forwarded-for", "198.51.100.7"));
+    let (status, body, _) = answer(spoofed, "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("source_not_allowed"))
+    );
+    let allowed = rig
+        .request(&client, "/ok", "s2", BODY)
+        .remote(SocketAddr::from(([198, 51, 100, 7], 5000)));
+    assert_eq!(answer(allowed, "").await.0, 204);
+    assert_eq!(runs(&client), 1);
+}
+
+#[rocket::async_test]
+async fn https_is_required_without_tls() {
+    let rig = Rig::new();
+    let client = client(rocket(Some(rig.receiver(|b| b.require_https(true))), true)).await;
+    let (status, body, _) = answer(rig.request(&client, "/ok", "h", BODY), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("https_required"))
+    );
+}
+
+#[rocket::async_test]
+async fn rate_limit_answers_429_with_retry_after_then_recovers() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b.rate_limit(RateLimit::per_minute(1)));
+    let client = client(rocket(Some(receiver), true)).await;
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "a", BODY), "").await.0,
+        204
+    );
+    let (status, body, retry_after) =
+        answer(rig.request(&client, "/ok", "b", BODY), "retry-after").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    assert_eq!(retry_after.as_deref(), Some("60"));
+    rig.clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "c", BODY), "").await.0,
+        204
+    );
+}
+
+#[derive(Debug)]
+struct DownStore;
+
+impl ReplayStore for DownStore {
+    fn claim<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Claim> {
+        Box::pin(async {
+            Err(StoreError::new("connection refused").with_retry_after(Duration::from_secs(5)))
+        })
+    }
+    fn complete<'a>(&'a self, _: &'a str, _: LeaseToken, _: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+    fn release(&self, _: &str, _: LeaseToken) {}
+}
+
+#[rocket::async_test]
+async fn an_unavailable_store_fails_closed_with_503() {
+    let rig = Rig::new();
+    let client = client(rocket(Some(rig.receiver(|b| b.replay(DownStore))), true)).await;
+    let (status, body, retry_after) =
+        answer(rig.request(&client, "/ok", "d", BODY), "retry-after").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("store_unavailable"))
+    );
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert!(!body.to_string().contains("connection refused"));
+    assert_eq!(runs(&client), 0);
+}
+
+#[rocket::async_test]
+async fn the_typed_guard_decodes_and_answers_duplicates() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let client = client(rocket(Some(receiver.clone()), true)).await;
+    assert_eq!(
+        answer(rig.request(&client, "/typed", "t1", BODY), "")
+            .await
+            .0,
+        204
+    );
+    let (status, body, _) = answer(rig.request(&client, "/typed", "t1", BODY), "").await;
+    assert_eq!((status, body["duplicate"].as_bool()), (200, Some(true)));
+    assert_eq!(
+        (body["event_type"].as_str(), body["id"].as_str()),
+        (None, Some("t1"))
+    );
+    let (status, body, _) = answer(
+        rig.request(&client, "/typed", "t2", br#"{"type":"pong"}"#),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("unknown_event_type"))
+    );
+    let (status, body, _) = answer(rig.request(&client, "/typed", "t3", b"nope"), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_body"))
+    );
+    // The decode failure released the claim: a fixed retry with the same id is processed.
+    assert_eq!(
+        answer(rig.request(&client, "/typed", "t3", BODY), "")
+            .await
+            .0,
+        204
+    );
+    assert_eq!(receiver.stats().rejected(VerifyErrorKind::MalformedBody), 1);
+    assert_eq!(runs(&client), 2);
+}
+
+#[rocket::async_test]
+async fn receivers_pick_the_route_and_fall_back_to_the_managed_receiver() {
+    let rig = Rig::new();
+    let other = Rig::new();
+    let receivers = Receivers::new().route("/typed", other.receiver(|b| b.route("typed")));
+    let config = rocket::Config {
+        log_level: rocket::config::LogLevel::Off,
+        ..rocket::Config::debug_default()
+    };
+    let rocket = rocket(Some(rig.receiver(|b| b)), false)
+        .configure(config)
+        .manage(receivers)
+        .attach(WebhookFairing);
+    let client = client(rocket).await;
+    // `/typed` verifies with the other secret, `/ok` with the managed receiver's.
+    assert_eq!(
+        answer(rig.request(&client, "/typed", "r1", BODY), "")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        answer(other.request(&client, "/typed", "r1", BODY), "")
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        answer(rig.request(&client, "/ok", "r2", BODY), "").await.0,
+        204
+    );
+    assert_eq!(
+        answer(other.request(&client, "/ok", "r3", BODY), "")
+            .await
+            .0,
+        401
+    );
+}
