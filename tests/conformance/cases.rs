@@ -46,6 +46,10 @@ pub enum Change {
     SpoofedForwardedFor,
     /// Through a trusted proxy, from an allowed client.
     ViaTrustedProxy,
+    /// Standard Webhooks sent with the Svix-branded `svix-*` header names.
+    SvixHeaders,
+    /// A JSON body (Twilio: signed URL carrying `bodySHA256`).
+    JsonBody,
 }
 
 /// One row.
@@ -122,6 +126,22 @@ pub const CASES: &[Case] = &[
         name: "email duplicate",
         route: "email",
         change: Change::Twice,
+        status: 200,
+        code: None,
+        loopback: true,
+    },
+    Case {
+        name: "standard webhooks with svix-* headers",
+        route: "standard-webhooks",
+        change: Change::SvixHeaders,
+        status: 200,
+        code: None,
+        loopback: true,
+    },
+    Case {
+        name: "twilio json body with bodySHA256",
+        route: "twilio",
+        change: Change::JsonBody,
         status: 200,
         code: None,
         loopback: true,
@@ -364,6 +384,10 @@ impl Case {
             }
             _ => {}
         }
+        if self.change == Change::JsonBody {
+            content_type = "application/json";
+            body = format!(r#"{{"type":"message.status","id":"{id}"}}"#).into_bytes();
+        }
         if self.change == Change::TextPlain {
             content_type = "text/plain";
         }
@@ -382,9 +406,14 @@ impl Case {
             let auth = auth_names
                 .iter()
                 .any(|a| name.to_ascii_lowercase().contains(a));
-            if !(self.change == Change::DropAuth && auth) {
-                headers.push((name.clone(), value.clone()));
+            if self.change == Change::DropAuth && auth {
+                continue;
             }
+            let name = match (self.change, name.strip_prefix("webhook-")) {
+                (Change::SvixHeaders, Some(rest)) => format!("svix-{rest}"),
+                _ => name.clone(),
+            };
+            headers.push((name, value.clone()));
         }
         let mut body = signed.body;
         if self.change == Change::TamperBody

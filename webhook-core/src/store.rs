@@ -252,10 +252,10 @@ impl Drop for Lease {
     }
 }
 
-const SHARDS: usize = 16;
+const SHARDS: usize = 64;
 
 /// The in-memory replay and idempotency store: bounded, with expiry, O(1) per operation,
-/// concurrent (16 independently locked shards).
+/// concurrent (64 independently locked shards, so growing one never stalls many requests).
 ///
 /// Each key lives until its lease or its retention expires. When every slot is taken by a
 /// live key, a new claim is refused with a [`StoreError`] (503) rather than evicting a key
@@ -341,7 +341,7 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl MemoryStore {
-    /// A store holding at most `capacity` keys (at least 16), on the system clock.
+    /// A store holding at most `capacity` keys (rounded up to a multiple of 64), on the system clock.
     #[must_use]
     pub fn new(capacity: usize) -> Self {
         Self::with_clock(capacity, clock::system())
@@ -671,9 +671,10 @@ mod tests {
     #[test]
     fn full_store_refuses_instead_of_evicting_and_sweeps_on_expiry() {
         let clock = FixedClock::at_secs(1_000);
-        let store = MemoryStore::with_clock(16, Arc::new(clock.clone()));
+        let store = MemoryStore::with_clock(64, Arc::new(clock.clone()));
+        assert_eq!(store.capacity(), 64);
         let mut refused = 0;
-        for i in 0..200 {
+        for i in 0..500 {
             match block_on(store.claim(&format!("k{i}"), LEASE)) {
                 Ok(Claim::New(_)) => {}
                 Ok(other) => panic!("{other:?}"),
@@ -684,13 +685,27 @@ mod tests {
                 }
             }
         }
-        assert!(refused >= 200 - 16);
+        assert!(refused >= 500 - 64);
         assert!(store.len() <= store.capacity());
         clock.advance(LEASE);
-        for i in 200..216 {
-            let _ = block_on(store.claim(&format!("k{i}"), LEASE));
+        // Expired keys are swept as their shards are used: the refused keys now get in.
+        for i in 0..500 {
+            assert!(matches!(
+                block_on(store.claim(&format!("k{i}"), LEASE)),
+                Ok(Claim::New(_)) | Err(_)
+            ));
         }
-        assert!(store.len() <= 16);
+        assert!(store.len() <= store.capacity());
+        clock.advance(LEASE);
+        let admitted = (0..3000)
+            .filter(|i| {
+                matches!(
+                    block_on(store.claim(&format!("n{i}"), LEASE)),
+                    Ok(Claim::New(_))
+                )
+            })
+            .count();
+        assert_eq!(admitted, 64);
     }
 
     #[test]
@@ -710,7 +725,7 @@ mod tests {
                 s.leases.len() + s.done.len()
             })
             .sum();
-        assert!(total <= 2 * 16 * 3 + 16 * 16, "{total}");
+        assert!(total <= 64 * (2 + 16), "{total}");
     }
 
     #[test]

@@ -96,7 +96,8 @@ impl fmt::Display for WebhookRejection {
 
 impl std::error::Error for WebhookRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.error
+        self.0
+            .error
             .as_ref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }

@@ -167,10 +167,7 @@ async fn a_panicking_handler_releases_the_claim() {
     let rig = Rig::new();
     let receiver = rig.receiver(|b| b);
     let panicking: Router = Router::new()
-        .route(
-            "/hook",
-            post(boom),
-        )
+        .route("/hook", post(boom))
         .layer(VerifyWebhookLayer::new(receiver.clone()))
         .with_state(receiver.clone());
     let request = rig.request("msg_p", BODY);
