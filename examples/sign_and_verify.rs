@@ -21,13 +21,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body = br#"{"event_type":"email.delivered","data":{"message_id":"m-1","recipient":"ada@example.com"}}"#;
     let headers = signer.sign(&Outgoing::new(body).id("msg_2Lx8").timestamp_secs(now))?;
     for (name, value) in headers.iter() {
-        println!("{name}: {}", if name.ends_with("signature") { "v1,…" } else { value });
+        println!(
+            "{name}: {}",
+            if name.ends_with("signature") {
+                "v1,…"
+            } else {
+                value
+            }
+        );
     }
 
     // The receiver's side: a key ring (the current secret and one being rotated out).
     let previous = Secret::from_whsec("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?;
-    let ring = KeyRing::new().with(Key::new("2026-11", current)).with(Key::new("2026-05", previous));
-    let verifier = StandardWebhooks::new(ring)?.freshness(Freshness::default().with_clock(clock.clone()));
+    let ring = KeyRing::new()
+        .with(Key::new("2026-11", current))
+        .with(Key::new("2026-05", previous));
+    let verifier =
+        StandardWebhooks::new(ring)?.freshness(Freshness::default().with_clock(clock.clone()));
 
     let request = headers.apply(WebhookRequest::new(body));
     let proof = verifier.verify(&request)?;
@@ -39,11 +49,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let tampered = headers.apply(WebhookRequest::new(b"{\"event_type\":\"email.bounced\"}"));
-    let err = verifier.verify(&tampered).expect_err("a tampered body is rejected");
+    let err = verifier
+        .verify(&tampered)
+        .expect_err("a tampered body is rejected");
     println!("tampered body: {} {}", err.status(), err.to_json());
 
     clock.advance(Duration::from_secs(301));
-    let err = verifier.verify(&request).expect_err("a stale delivery is rejected");
+    let err = verifier
+        .verify(&request)
+        .expect_err("a stale delivery is rejected");
     println!("six minutes later: {} {}", err.status(), err.to_json());
     Ok(())
 }

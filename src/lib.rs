@@ -68,6 +68,11 @@ pub use webhook_core::__private;
 // --- end derive ---
 
 // --- adapters ---
+/// The actix-web adapter: `Webhook<E>` and `Verified` extractors, `WebhookRejection`, and the
+/// `VerifyWebhook` middleware.
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub use webhook_actix as actix;
 /// The axum adapter: `Webhook<E>` and `Verified` extractors, `WebhookRejection`, and the
 /// `VerifyWebhookLayer` tower layer.
 #[cfg(feature = "axum")]
@@ -78,9 +83,4 @@ pub use webhook_axum as axum;
 #[cfg(feature = "rocket")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rocket")))]
 pub use webhook_rocket as rocket;
-/// The actix-web adapter: `Webhook<E>` and `Verified` extractors, `WebhookRejection`, and the
-/// `VerifyWebhook` middleware.
-#[cfg(feature = "actix")]
-#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
-pub use webhook_actix as actix;
 // --- end adapters ---

@@ -38,7 +38,11 @@ fn standard_webhooks(c: &mut Criterion) {
         let body = body(len);
         let now = SystemClock.now_ms() / 1000;
         let headers = signer
-            .sign(&Outgoing::new(&body).id("msg_p5jXN8AQM9LWM0D4loKWxJek").timestamp_secs(now))
+            .sign(
+                &Outgoing::new(&body)
+                    .id("msg_p5jXN8AQM9LWM0D4loKWxJek")
+                    .timestamp_secs(now),
+            )
             .unwrap();
         let request = headers.apply(WebhookRequest::new(&body));
         assert!(ours.verify(&request).is_ok());
@@ -60,19 +64,27 @@ fn standard_webhooks(c: &mut Criterion) {
         signed.extend_from_slice(&body);
 
         group.throughput(Throughput::Bytes(len as u64));
-        group.bench_with_input(BenchmarkId::new("bare_hmac_sha256", label), &signed, |b, s| {
-            b.iter(|| {
-                let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-                mac.update(black_box(s));
-                black_box(mac.finalize().into_bytes())
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::new("bare_hmac_sha256", label),
+            &signed,
+            |b, s| {
+                b.iter(|| {
+                    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+                    mac.update(black_box(s));
+                    black_box(mac.finalize().into_bytes())
+                });
+            },
+        );
         group.bench_with_input(BenchmarkId::new("webhook_core", label), &request, |b, r| {
             b.iter(|| black_box(ours.verify(black_box(r)).is_ok()));
         });
-        group.bench_with_input(BenchmarkId::new("standardwebhooks_crate", label), &body, |b, body| {
-            b.iter(|| black_box(theirs.verify(black_box(body), &map).is_ok()));
-        });
+        group.bench_with_input(
+            BenchmarkId::new("standardwebhooks_crate", label),
+            &body,
+            |b, body| {
+                b.iter(|| black_box(theirs.verify(black_box(body), &map).is_ok()));
+            },
+        );
     }
     group.finish();
 }
