@@ -1,5 +1,5 @@
 #!/bin/sh
-# Reproduces BENCHMARKS-axum.md: the verified `email` route against a plain Json<Value> handler,
+# Reproduces section 3 of BENCHMARKS.md: the verified `email` route against a plain Json<Value> handler,
 # 1 KiB bodies, 64 connections, loopback, one run. Usage: bench/run.sh [seconds-per-round]
 set -eu
 cd "$(dirname "$0")/.."

@@ -5,11 +5,12 @@ group, from target/criterion/<group>/<function>/<input>/new/estimates.json.
 usage: scripts/bench_ratios.py GROUP BASELINE_FUNCTION
 """
 import json
+import os
 import pathlib
 import sys
 
 group, baseline = sys.argv[1], sys.argv[2]
-root = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion" / group
+root = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", pathlib.Path(__file__).resolve().parent.parent / "target")) / "criterion" / group
 means = {}
 for est in sorted(root.glob("*/*/new/estimates.json")):
     function, value = est.parts[-4], est.parts[-3]

@@ -5,14 +5,12 @@
 use actix_web::Error;
 use actix_web::dev::ServiceResponse;
 use actix_web::web::Bytes;
-use tracing::Span;
 use webhook_core::{
-    Claimed, DedupeKey, Delivery, LeaseSlot, Proof, Receiver, Reply, VerifyError, VerifyErrorKind,
-    WebhookEvent, WebhookRequest,
+    Accepted, Delivery, LeaseSlot, Proof, Receiver, VerifyError, WebhookEvent, WebhookRequest,
 };
 
 use crate::WebhookRejection;
-use crate::request::{fail, reject};
+use crate::request::fail;
 
 /// What [`VerifyWebhook`](crate::VerifyWebhook) verified, for the extractors behind it
 /// (in the request's extensions).
@@ -26,36 +24,57 @@ pub(crate) struct Layered {
 }
 
 /// What a caller takes out of an authenticated delivery: a typed event, or the proof alone.
+/// Both go through core's one call for the steps after authentication.
 pub(crate) trait Accept: Sized {
-    /// The event's own id, a dedupe key when the scheme proves no message id.
-    fn event_id(view: &WebhookRequest<'_>) -> Result<Option<String>, VerifyError>;
-    /// Decode (and validate) the delivery.
-    fn decode(view: &WebhookRequest<'_>, proof: &Proof) -> Result<Self, VerifyError>;
-    /// The event type, recorded and reported in a duplicate answer.
-    fn event_type(&self) -> Option<&str>;
+    /// Claim and decode through the delivery.
+    async fn accept(
+        delivery: &mut Delivery,
+        view: &WebhookRequest<'_>,
+    ) -> Result<Accepted<Self>, VerifyError>;
+    /// Claim (the event id) and decode behind the middleware, which holds the delivery.
+    async fn accept_layered(
+        layered: &Layered,
+        view: &WebhookRequest<'_>,
+    ) -> Result<Accepted<Self>, VerifyError>;
 }
 
 impl Accept for Proof {
-    fn event_id(_: &WebhookRequest<'_>) -> Result<Option<String>, VerifyError> {
-        Ok(None)
+    async fn accept(
+        delivery: &mut Delivery,
+        _: &WebhookRequest<'_>,
+    ) -> Result<Accepted<Self>, VerifyError> {
+        delivery.accept_raw().await
     }
-    fn decode(_: &WebhookRequest<'_>, proof: &Proof) -> Result<Self, VerifyError> {
-        Ok(proof.clone())
-    }
-    fn event_type(&self) -> Option<&str> {
-        None
+    async fn accept_layered(
+        layered: &Layered,
+        _: &WebhookRequest<'_>,
+    ) -> Result<Accepted<Self>, VerifyError> {
+        Ok(Accepted::Fresh(layered.proof.clone()))
     }
 }
 
 impl<E: WebhookEvent> Accept for crate::Webhook<E> {
-    fn event_id(view: &WebhookRequest<'_>) -> Result<Option<String>, VerifyError> {
-        E::event_id(view).map_err(Into::into)
+    async fn accept(
+        delivery: &mut Delivery,
+        view: &WebhookRequest<'_>,
+    ) -> Result<Accepted<Self>, VerifyError> {
+        Ok(match delivery.accept::<E>(view).await? {
+            Accepted::Fresh(event) => Accepted::Fresh(Self(event)),
+            Accepted::Duplicate(reply) => Accepted::Duplicate(reply),
+        })
     }
-    fn decode(view: &WebhookRequest<'_>, _: &Proof) -> Result<Self, VerifyError> {
-        E::decode(view).map(Self).map_err(Into::into)
-    }
-    fn event_type(&self) -> Option<&str> {
-        Some(self.0.event_type())
+    async fn accept_layered(
+        layered: &Layered,
+        view: &WebhookRequest<'_>,
+    ) -> Result<Accepted<Self>, VerifyError> {
+        let accepted = layered
+            .receiver
+            .accept_layered::<E>(&layered.proof, &layered.slot, view)
+            .await?;
+        Ok(match accepted {
+            Accepted::Fresh(event) => Accepted::Fresh(Self(event)),
+            Accepted::Duplicate(reply) => Accepted::Duplicate(reply),
+        })
     }
 }
 
@@ -75,85 +94,36 @@ pub(crate) enum Entry<'a> {
     Layered(&'a Layered),
 }
 
-/// Claim, answer duplicates, decode, and (for [`Entry::Alone`]) finish.
+/// Claim, answer duplicates, decode (core's one call), and (for [`Entry::Alone`]) finish.
 pub(crate) async fn run_pipeline<T: Accept>(
     entry: Entry<'_>,
     view: &WebhookRequest<'_>,
 ) -> Result<T, WebhookRejection> {
     match entry {
         Entry::Alone(mut delivery) => {
-            let value = claim_and_decode::<T>(&mut delivery, view).await?;
+            let value = settle_accepted(T::accept(&mut delivery, view).await, &delivery)?;
             delivery.finish(true).await;
             Ok(value)
         }
-        Entry::Middleware(delivery) => claim_and_decode::<T>(delivery, view).await,
-        Entry::Layered(layered) => {
-            let failed =
-                |e: VerifyError| WebhookRejection::error(layered.receiver.reply_for(&e), e);
-            if layered.proof.message_id().is_none()
-                && let Some(id) = T::event_id(view).map_err(failed)?
-            {
-                Span::current().record("message_id", id.as_str());
-                match layered
-                    .receiver
-                    .claim(&DedupeKey::EventId(id.clone()))
-                    .await
-                {
-                    Ok(Claimed::Fresh(lease)) => {
-                        if let Some(lease) = lease {
-                            layered.slot.park(lease);
-                        }
-                    }
-                    Ok(Claimed::Duplicate) => {
-                        let decoded = T::decode(view, &layered.proof).ok();
-                        let event_type = decoded.as_ref().and_then(T::event_type);
-                        let reply = Reply::duplicate(event_type, Some(&id));
-                        return Err(WebhookRejection::duplicate(reply));
-                    }
-                    Err(error) => return Err(failed(error)),
-                }
-            }
-            let value = T::decode(view, &layered.proof).map_err(failed)?;
-            if let Some(event_type) = value.event_type() {
-                Span::current().record("event_type", event_type);
-            }
-            Ok(value)
-        }
+        Entry::Middleware(delivery) => settle_accepted(T::accept(delivery, view).await, delivery),
+        Entry::Layered(layered) => match T::accept_layered(layered, view).await {
+            Ok(Accepted::Fresh(value)) => Ok(value),
+            Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),
+            Err(e) => Err(WebhookRejection::error(layered.receiver.reply_for(&e), e)),
+        },
     }
 }
 
-async fn claim_and_decode<T: Accept>(
-    delivery: &mut Delivery,
-    view: &WebhookRequest<'_>,
+/// The value, or the answer to a duplicate or an error (already recorded by core).
+fn settle_accepted<T>(
+    accepted: Result<Accepted<T>, VerifyError>,
+    delivery: &Delivery,
 ) -> Result<T, WebhookRejection> {
-    let Some(proof) = delivery.proof().cloned() else {
-        let error = VerifyError::new(VerifyErrorKind::NotConfigured);
-        return Err(reject(delivery, error));
-    };
-    let event_id = if proof.message_id().is_some() {
-        None
-    } else {
-        T::event_id(view).map_err(|e| reject(delivery, e))?
-    };
-    if !delivery
-        .claim(event_id.as_deref())
-        .await
-        .map_err(|e| fail(delivery, e))?
-    {
-        if let Some(event_type) = T::decode(view, &proof)
-            .ok()
-            .as_ref()
-            .and_then(T::event_type)
-        {
-            delivery.record_event_type(event_type);
-        }
-        return Err(WebhookRejection::duplicate(delivery.duplicate_reply()));
+    match accepted {
+        Ok(Accepted::Fresh(value)) => Ok(value),
+        Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),
+        Err(error) => Err(fail(delivery, error)),
     }
-    let value = T::decode(view, &proof).map_err(|e| reject(delivery, e))?;
-    if let Some(event_type) = value.event_type() {
-        delivery.record_event_type(event_type);
-    }
-    Ok(value)
 }
 
 /// Finish the middleware's delivery by the handler's outcome: a 2xx response completes every

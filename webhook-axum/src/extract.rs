@@ -6,9 +6,7 @@ use std::fmt;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use bytes::Bytes;
 use http::request::Parts;
-use webhook_core::{
-    Claimed, DedupeKey, Proof, Receiver, Reply, VerifyError, VerifyErrorKind, WebhookEvent,
-};
+use webhook_core::{Accepted, Proof, Receiver, Reply, VerifyError, VerifyErrorKind, WebhookEvent};
 
 use crate::WebhookRejection;
 use crate::body::{Authenticated, authenticate, fail, view};
@@ -122,32 +120,15 @@ where
         if let Some(layered) = request.extensions().get::<Layered>().cloned() {
             let (parts, _) = request.into_parts();
             let view = view(&parts, &layered.body, layered.url.as_deref());
-            if layered.proof.message_id().is_none()
-                && let Some(id) =
-                    E::event_id(&view).map_err(|e| layered_error(&layered, e.into()))?
+            return match layered
+                .receiver
+                .accept_layered::<E>(&layered.proof, &layered.slot, &view)
+                .await
             {
-                tracing::Span::current().record("message_id", id.as_str());
-                match layered
-                    .receiver
-                    .claim(&DedupeKey::EventId(id.clone()))
-                    .await
-                {
-                    Ok(Claimed::Fresh(lease)) => {
-                        if let Some(lease) = lease {
-                            layered.slot.park(lease);
-                        }
-                    }
-                    Ok(Claimed::Duplicate) => {
-                        let event_type = E::decode(&view).ok().map(|e| e.event_type().to_owned());
-                        let reply = Reply::duplicate(event_type.as_deref(), Some(&id));
-                        return Err(WebhookRejection::duplicate(reply));
-                    }
-                    Err(error) => return Err(layered_error(&layered, error)),
-                }
-            }
-            let event = E::decode(&view).map_err(|e| layered_error(&layered, e.into()))?;
-            tracing::Span::current().record("event_type", event.event_type());
-            return Ok(Self(event));
+                Ok(Accepted::Fresh(event)) => Ok(Self(event)),
+                Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),
+                Err(error) => Err(layered_error(&layered, error)),
+            };
         }
 
         let receiver = Receiver::from_ref(state);
@@ -158,29 +139,14 @@ where
             mut delivery,
         } = authenticate(&receiver, request).await?;
         let view = view(&parts, &body, url.as_deref());
-        let has_message_id = delivery.proof().and_then(Proof::message_id).is_some();
-        let event_id = if has_message_id {
-            None
-        } else {
-            delivery
-                .event_id::<E>(&view)
-                .map_err(|e| fail(&delivery, e))?
-        };
-        if !delivery
-            .claim(event_id.as_deref())
-            .await
-            .map_err(|e| fail(&delivery, e))?
-        {
-            if let Ok(event) = E::decode(&view) {
-                delivery.record_event_type(event.event_type());
+        match delivery.accept::<E>(&view).await {
+            Ok(Accepted::Fresh(event)) => {
+                delivery.finish(true).await;
+                Ok(Self(event))
             }
-            return Err(WebhookRejection::duplicate(delivery.duplicate_reply()));
+            Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),
+            Err(error) => Err(fail(&delivery, error)),
         }
-        let event = delivery
-            .decode::<E>(&view)
-            .map_err(|e| fail(&delivery, e))?;
-        delivery.finish(true).await;
-        Ok(Self(event))
     }
 }
 
@@ -202,17 +168,13 @@ where
         let Authenticated {
             body, mut delivery, ..
         } = authenticate(&receiver, request).await?;
-        if !delivery.claim(None).await.map_err(|e| fail(&delivery, e))? {
-            return Err(WebhookRejection::duplicate(delivery.duplicate_reply()));
-        }
-        let proof = delivery.proof().cloned();
-        delivery.finish(true).await;
-        match proof {
-            Some(proof) => Ok(Self { proof, body }),
-            None => {
-                let error = VerifyError::new(VerifyErrorKind::NotConfigured);
-                Err(WebhookRejection::error(receiver.reply_for(&error), error))
+        match delivery.accept_raw().await {
+            Ok(Accepted::Fresh(proof)) => {
+                delivery.finish(true).await;
+                Ok(Self { proof, body })
             }
+            Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),
+            Err(error) => Err(fail(&delivery, error)),
         }
     }
 }

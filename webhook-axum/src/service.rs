@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tower_service::Service;
 use tracing::Instrument as _;
-use webhook_core::{LeaseSlot, Proof, Receiver, VerifyError, VerifyErrorKind};
+use webhook_core::{Accepted, LeaseSlot, Proof, Receiver, VerifyError};
 
 use crate::body::{Authenticated, authenticate, fail};
 use crate::future::ResponseFuture;
@@ -73,14 +73,10 @@ where
                 Ok(authenticated) => authenticated,
                 Err(rejection) => return Ok(rejection.into_response()),
             };
-            match delivery.claim(None).await {
-                Ok(true) => {}
-                Ok(false) => return Ok(reply_response(delivery.duplicate_reply())),
+            let proof = match delivery.accept_raw().await {
+                Ok(Accepted::Fresh(proof)) => proof,
+                Ok(Accepted::Duplicate(reply)) => return Ok(reply_response(reply)),
                 Err(error) => return Ok(fail(&delivery, error).into_response()),
-            }
-            let Some(proof) = delivery.proof().cloned() else {
-                let error = VerifyError::new(VerifyErrorKind::NotConfigured);
-                return Ok(fail(&delivery, error).into_response());
             };
             let slot = LeaseSlot::new();
             let mut request = Request::from_parts(parts, Body::from(body.clone()));

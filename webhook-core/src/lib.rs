@@ -62,7 +62,7 @@ mod source;
 mod store;
 
 pub use observe::Stats;
-pub use pipeline::{Claimed, DedupeKey, Delivery, LeaseSlot};
+pub use pipeline::{Accepted, Claimed, DedupeKey, Delivery, LeaseSlot};
 pub use rate::RateLimit;
 pub use receiver::{Receiver, ReceiverBuilder, Reply};
 pub use store::{Claim, Lease, LeaseToken, MemoryStore, ReplayStore, StoreError, StoreFuture};

@@ -11,7 +11,12 @@
 //! 5. [`finish`](Delivery::finish) with the handler's outcome: success marks the key done,
 //!    failure releases it. Dropping an unfinished delivery releases too (errors, panics).
 //!
-//! Adapters call these in order and map every error through [`Receiver::reply_for`].
+//! Adapters call [`admit`](Delivery::admit) and [`authenticate`](Delivery::authenticate), then
+//! steps 3 and 4 in one call — [`accept`](Delivery::accept) for a typed event,
+//! [`accept_raw`](Delivery::accept_raw) for the raw body, or
+//! [`Receiver::accept_layered`] behind a layer or middleware that already holds the delivery —
+//! and map every error through [`Receiver::reply_for`]. The dedupe rule and the duplicate
+//! answer live here, so every framework behaves the same.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -28,6 +33,18 @@ use crate::receiver::{Receiver, Reply};
 use crate::request::WebhookRequest;
 use crate::store::{Claim, Lease};
 use crate::verify::Proof;
+
+/// What the steps after authentication found: a new delivery, or a duplicate to answer.
+#[derive(Debug)]
+#[must_use]
+pub enum Accepted<T> {
+    /// A new delivery: its claim is held until [`Delivery::finish`] (or the layer's
+    /// response); here is what was decoded.
+    Fresh(T),
+    /// A duplicate of a delivery already processed: answer this reply (200) without running
+    /// the handler. The body is not decoded, so the reply's `event_type` is `null`.
+    Duplicate(Reply),
+}
 
 /// Ids longer than this are stored as their SHA-256, so store keys stay bounded.
 const MAX_ID_LEN: usize = 128;
@@ -97,6 +114,40 @@ pub enum Claimed {
 }
 
 impl Receiver {
+    /// Steps 3 and 4 for an extractor behind a layer or middleware that already
+    /// authenticated the delivery and claimed its message id or signature (and holds that
+    /// claim): when the proof has no message id, the event's declared id is claimed too, its
+    /// lease parked in `slot` for the layer to finish; then the body is decoded into `E`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Delivery::accept`].
+    pub async fn accept_layered<E: WebhookEvent>(
+        &self,
+        proof: &Proof,
+        slot: &LeaseSlot,
+        request: &WebhookRequest<'_>,
+    ) -> Result<Accepted<E>, VerifyError> {
+        if proof.message_id().is_none()
+            && let Some(id) = E::event_id(request).map_err(VerifyError::from)?
+        {
+            Span::current().record("message_id", id.as_str());
+            match self.claim(&DedupeKey::EventId(id.clone())).await? {
+                Claimed::Fresh(lease) => {
+                    if let Some(lease) = lease {
+                        slot.park(lease);
+                    }
+                }
+                Claimed::Duplicate => {
+                    return Ok(Accepted::Duplicate(Reply::duplicate(None, Some(&id))));
+                }
+            }
+        }
+        let event = E::decode(request).map_err(VerifyError::from)?;
+        Span::current().record("event_type", event.event_type());
+        Ok(Accepted::Fresh(event))
+    }
+
     /// Start one delivery: opens its span and starts its clock.
     pub fn delivery(&self) -> Delivery {
         Delivery {
@@ -443,6 +494,46 @@ impl Delivery {
                 Ok(event)
             }
             Err(e) => Err(self.fail(e.into())),
+        }
+    }
+
+    /// Steps 3 and 4 in one call, after [`authenticate`](Self::authenticate): the dedupe key
+    /// (the message id, else the event's declared id read without decoding, else the
+    /// signature) is claimed, then the body is decoded and validated into `E`.
+    ///
+    /// # Errors
+    ///
+    /// `InFlight` (409), `StoreUnavailable` (503), `MalformedBody` (400), `UnknownEventType`
+    /// or `Validation` (422); `NotConfigured` (500) before authentication. Each is recorded.
+    pub async fn accept<E: WebhookEvent>(
+        &mut self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<Accepted<E>, VerifyError> {
+        let has_message_id = self.proof.as_ref().and_then(Proof::message_id).is_some();
+        let event_id = if has_message_id {
+            None
+        } else {
+            self.event_id::<E>(request)?
+        };
+        if !self.claim(event_id.as_deref()).await? {
+            return Ok(Accepted::Duplicate(self.duplicate_reply()));
+        }
+        self.decode::<E>(request).map(Accepted::Fresh)
+    }
+
+    /// Step 3 for handlers that decode by themselves: claim by message id, else the signature,
+    /// and hand back the proof.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept), without the decoding ones.
+    pub async fn accept_raw(&mut self) -> Result<Accepted<Proof>, VerifyError> {
+        if !self.claim(None).await? {
+            return Ok(Accepted::Duplicate(self.duplicate_reply()));
+        }
+        match &self.proof {
+            Some(proof) => Ok(Accepted::Fresh(proof.clone())),
+            None => Err(self.fail(not_authenticated())),
         }
     }
 

@@ -9,7 +9,8 @@ use rocket::data::{self, ByteUnit, Data, FromData};
 use rocket::outcome::Outcome;
 use rocket::request::Request;
 use webhook_core::{
-    Delivery, Proof, Receiver, Reply, VerifyError, VerifyErrorKind, WebhookEvent, WebhookRequest,
+    Accepted, Delivery, Proof, Receiver, Reply, VerifyError, VerifyErrorKind, WebhookEvent,
+    WebhookRequest,
 };
 
 use crate::Receivers;
@@ -282,8 +283,8 @@ async fn receive<A: Accept>(
     Ok((accepted, proof, body, receiver.clone()))
 }
 
-/// The pipeline after admission, in one place (it becomes one core call): authenticate,
-/// claim (by message id, else the event's id, else the signature), answer duplicates, decode.
+/// The pipeline after admission: authenticate, then core's one call for the rest (claim by
+/// message id, else the event's id, else the signature; answer duplicates; decode).
 async fn run_pipeline<A: Accept>(
     delivery: &mut Delivery,
     view: &WebhookRequest<'_>,
@@ -291,54 +292,41 @@ async fn run_pipeline<A: Accept>(
     if let Err(error) = delivery.authenticate(view).map(drop) {
         return Err(fail(delivery, error));
     }
-    let has_message_id = delivery.proof().and_then(Proof::message_id).is_some();
-    let event_id = if has_message_id {
-        None
-    } else {
-        A::event_id(delivery, view).map_err(|e| fail(delivery, e))?
-    };
-    if !delivery
-        .claim(event_id.as_deref())
-        .await
-        .map_err(|e| fail(delivery, e))?
-    {
-        // Not decoded: the answer is the one the axum layer gives (`event_type` null).
-        return Err(WebhookRejection::duplicate(delivery.duplicate_reply()));
+    match A::accept(delivery, view).await {
+        Ok(Accepted::Fresh(value)) => Ok(value),
+        Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),
+        Err(error) => Err(fail(delivery, error)),
     }
-    A::decode(delivery, view).map_err(|e| fail(delivery, e))
 }
 
 /// What a guard decodes: a [`WebhookEvent`], or nothing ([`Raw`]).
 trait Accept: Sized + Send {
-    fn event_id(
-        delivery: &mut Delivery,
-        view: &WebhookRequest<'_>,
-    ) -> Result<Option<String>, VerifyError>;
-    fn decode(delivery: &mut Delivery, view: &WebhookRequest<'_>) -> Result<Self, VerifyError>;
+    fn accept<'a>(
+        delivery: &'a mut Delivery,
+        view: &'a WebhookRequest<'a>,
+    ) -> impl Future<Output = Result<Accepted<Self>, VerifyError>> + Send + 'a;
 }
 
 /// The body is not decoded.
 struct Raw;
 
 impl Accept for Raw {
-    fn event_id(_: &mut Delivery, _: &WebhookRequest<'_>) -> Result<Option<String>, VerifyError> {
-        Ok(None)
-    }
-
-    fn decode(_: &mut Delivery, _: &WebhookRequest<'_>) -> Result<Self, VerifyError> {
-        Ok(Self)
+    async fn accept<'a>(
+        delivery: &'a mut Delivery,
+        _: &'a WebhookRequest<'a>,
+    ) -> Result<Accepted<Self>, VerifyError> {
+        Ok(match delivery.accept_raw().await? {
+            Accepted::Fresh(_) => Accepted::Fresh(Self),
+            Accepted::Duplicate(reply) => Accepted::Duplicate(reply),
+        })
     }
 }
 
-impl<E: WebhookEvent + Send> Accept for E {
-    fn event_id(
-        delivery: &mut Delivery,
-        view: &WebhookRequest<'_>,
-    ) -> Result<Option<String>, VerifyError> {
-        delivery.event_id::<E>(view)
-    }
-
-    fn decode(delivery: &mut Delivery, view: &WebhookRequest<'_>) -> Result<Self, VerifyError> {
-        delivery.decode::<E>(view)
+impl<E: WebhookEvent + Send + 'static> Accept for E {
+    fn accept<'a>(
+        delivery: &'a mut Delivery,
+        view: &'a WebhookRequest<'a>,
+    ) -> impl Future<Output = Result<Accepted<Self>, VerifyError>> + Send + 'a {
+        delivery.accept::<E>(view)
     }
 }
