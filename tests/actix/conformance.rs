@@ -2,18 +2,25 @@
 
 use std::net::SocketAddr;
 
-use actix_web::{App, test};
+use actix_web::{App, HttpResponse, test, web};
 
-use crate::cases::{CASES, env};
+use crate::cases::{CASES, UNCONFIGURED_PATH, env};
 use crate::{actix_app, routes};
 
 #[actix_web::test]
 async fn the_conformance_table_holds_for_actix() {
     let routes = routes::routes(&env, "http://localhost").unwrap();
     let mounts = actix_app::mounts(&routes);
-    let app =
-        test::init_service(App::new().configure(|config| actix_app::configure(config, &mounts)))
-            .await;
+    // The unconfigured route: `Verified` with no `Receiver` in `app_data`.
+    let unconfigured = web::resource(UNCONFIGURED_PATH).route(
+        web::post().to(|_: webhook::actix::Verified| async { HttpResponse::NoContent().finish() }),
+    );
+    let app = test::init_service(
+        App::new()
+            .configure(|config| actix_app::configure(config, &mounts))
+            .service(unconfigured),
+    )
+    .await;
     for case in CASES {
         let mut last = None;
         for request in case.requests(&routes) {

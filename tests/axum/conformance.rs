@@ -9,12 +9,12 @@ use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
 use crate::cases::{CASES, env};
-use crate::{axum_app, routes};
+use crate::{axum_app, routes, unconfigured_axum};
 
 #[tokio::test]
 async fn the_conformance_table_holds_for_axum() {
     let routes = routes::routes(&env, "http://localhost").unwrap();
-    let app = axum_app::app(&routes);
+    let app = unconfigured_axum::with_unconfigured_route(axum_app::app(&routes));
     for case in CASES {
         let mut last = None;
         for request in case.requests(&routes) {

@@ -16,6 +16,8 @@ mod cases;
 mod email;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
+#[path = "../conformance/unconfigured_axum.rs"]
+mod unconfigured_axum;
 
 mod conformance;
 mod loopback;

@@ -48,9 +48,16 @@ pub enum Change {
     ViaTrustedProxy,
     /// Standard Webhooks sent with the Svix-branded `svix-*` header names.
     SvixHeaders,
+    /// Sent to [`UNCONFIGURED_PATH`], a route each runner mounts with the adapter's typed
+    /// extractor or guard and no receiver configuration (axum: without the layer its
+    /// `WebhookProof` needs; a missing `Receiver` state is a compile error there).
+    Unconfigured,
     /// A JSON body (Twilio: signed URL carrying `bodySHA256`).
     JsonBody,
 }
+
+/// The path of the route each runner mounts without configuration.
+pub const UNCONFIGURED_PATH: &str = "/webhooks/unconfigured";
 
 /// One row.
 #[derive(Debug, Clone, Copy)]
@@ -330,6 +337,14 @@ pub const CASES: &[Case] = &[
         code: None,
         loopback: false,
     },
+    bad(
+        "route without receiver configuration",
+        "email",
+        Change::Unconfigured,
+        500,
+        "not_configured",
+        false,
+    ),
 ];
 
 /// One request to send.
@@ -435,8 +450,13 @@ impl Case {
             peer = "10.0.0.7";
             headers.push(("x-forwarded-for".into(), "203.0.113.9, 198.51.100.7".into()));
         }
+        let path = if self.change == Change::Unconfigured {
+            UNCONFIGURED_PATH.to_owned()
+        } else {
+            signed.path
+        };
         let request = TestRequest {
-            path: signed.path,
+            path,
             headers,
             body,
             peer,

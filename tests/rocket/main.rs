@@ -20,6 +20,10 @@ mod email;
 mod rocket_app;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
+#[path = "../conformance/unconfigured_axum.rs"]
+mod unconfigured_axum;
+#[path = "../conformance/unconfigured_rocket.rs"]
+mod unconfigured_rocket;
 
 mod conformance;
 mod loopback;

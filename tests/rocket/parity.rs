@@ -9,7 +9,7 @@ use rocket::local::asynchronous::Client;
 use tower::ServiceExt as _;
 
 use crate::cases::{CASES, TestRequest, env};
-use crate::{axum_app, figment, rocket_app, routes};
+use crate::{axum_app, figment, rocket_app, routes, unconfigured_axum, unconfigured_rocket};
 
 const COMPARED: [&str; 3] = ["content-type", "retry-after", "www-authenticate"];
 
@@ -74,10 +74,9 @@ async fn via_rocket(client: &Client, request: TestRequest) -> Answer {
 async fn rocket_answers_every_row_exactly_as_axum() {
     // One route table (one store); each framework gets its own fresh ids.
     let routes = routes::routes(&env, "http://localhost").unwrap();
-    let app = axum_app::app(&routes);
-    let client = Client::tracked(rocket_app::app(&routes, figment()))
-        .await
-        .unwrap();
+    let app = unconfigured_axum::with_unconfigured_route(axum_app::app(&routes));
+    let rocket = unconfigured_rocket::with_unconfigured_route(rocket_app::app(&routes, figment()));
+    let client = Client::tracked(rocket).await.unwrap();
     for case in CASES {
         let (mut from_axum, mut from_rocket) = (None, None);
         for request in case.requests(&routes) {

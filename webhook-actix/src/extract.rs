@@ -134,7 +134,7 @@ impl FromRequest for WebhookProof {
                     path = request.path(),
                     "WebhookProof used on a route without VerifyWebhook"
                 );
-                Err(not_configured("the route has no webhook middleware"))
+                Err(not_configured())
             }
         })
     }

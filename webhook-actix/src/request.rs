@@ -31,14 +31,14 @@ pub(crate) fn receiver(request: &HttpRequest) -> Result<Receiver, WebhookRejecti
         "webhook extractor on a route without a Receiver: register one with \
          `app_data(web::Data::new(receiver))` or wrap the route in `VerifyWebhook`"
     );
-    Err(not_configured(
-        "no webhook receiver is configured for this route",
-    ))
+    Err(not_configured())
 }
 
 /// 500 `not_configured`, answered without a receiver (so with the standard JSON).
-pub(crate) fn not_configured(message: &'static str) -> WebhookRejection {
-    let error = VerifyError::new(VerifyErrorKind::NotConfigured).with_message(message);
+pub(crate) fn not_configured() -> WebhookRejection {
+    // The client gets core's standard message, the same in every adapter; callers log what
+    // is missing.
+    let error = VerifyError::new(VerifyErrorKind::NotConfigured);
     WebhookRejection::error(Reply::from_error(&error), error)
 }
 

@@ -95,8 +95,9 @@ impl<S: Send + Sync> FromRequestParts<S> for WebhookProof {
         match parts.extensions.get::<Layered>() {
             Some(layered) => Ok(Self(layered.proof.clone())),
             None => {
-                let error = VerifyError::new(VerifyErrorKind::NotConfigured)
-                    .with_message("the route has no webhook layer");
+                // The client gets the standard message, the same in every adapter; the log
+                // says what is missing.
+                let error = VerifyError::new(VerifyErrorKind::NotConfigured);
                 tracing::error!("WebhookProof used on a route without VerifyWebhookLayer");
                 Err(WebhookRejection::error(Reply::from_error(&error), error))
             }

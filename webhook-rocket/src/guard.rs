@@ -175,8 +175,10 @@ fn answer<'r, T>(
     }
 }
 
-fn not_configured(message: &'static str) -> WebhookRejection {
-    let error = VerifyError::new(VerifyErrorKind::NotConfigured).with_message(message);
+fn not_configured() -> WebhookRejection {
+    // The client gets core's standard message, the same in every adapter; callers log what
+    // is missing.
+    let error = VerifyError::new(VerifyErrorKind::NotConfigured);
     WebhookRejection::error(Reply::from_error(&error), error)
 }
 
@@ -258,13 +260,11 @@ async fn receive<A: Accept>(
             route = request.route().map(|r| r.uri.path()),
             "webhook guard on a route without a managed Receiver (nor a Receivers entry)"
         );
-        return Err(not_configured(
-            "no webhook receiver is configured for this route",
-        ));
+        return Err(not_configured());
     };
     if request.rocket().state::<Attached>().is_none() {
         tracing::error!("webhook guard used without WebhookFairing attached: refusing deliveries");
-        return Err(not_configured("the webhook fairing is not attached"));
+        return Err(not_configured());
     }
     let https = request.rocket().config().tls_enabled();
     let mut delivery = receiver.delivery();
