@@ -10,7 +10,7 @@ use webhook::axum::WebhookProof;
 use crate::cases::UNCONFIGURED_PATH;
 
 /// `app` with the unconfigured route added.
-pub fn with_unconfigured_route(app: Router) -> Router {
+pub(crate) fn with_unconfigured_route(app: Router) -> Router {
     app.route(
         UNCONFIGURED_PATH,
         post(|WebhookProof(_): WebhookProof| async { StatusCode::NO_CONTENT }),

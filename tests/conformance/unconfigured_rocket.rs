@@ -12,6 +12,6 @@ fn unconfigured(_delivery: Verified) -> &'static str {
 }
 
 /// `rocket` with the unconfigured route mounted.
-pub fn with_unconfigured_route(rocket: Rocket<Build>) -> Rocket<Build> {
+pub(crate) fn with_unconfigured_route(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket.mount(UNCONFIGURED_PATH, rocket::routes![unconfigured])
 }
