@@ -235,6 +235,16 @@ impl Key {
         self
     }
 
+    /// The same key (id and expiry) with another secret.
+    #[must_use]
+    pub fn with_secret(&self, secret: Secret) -> Self {
+        Self {
+            id: self.id.clone(),
+            secret,
+            expires_at_ms: self.expires_at_ms,
+        }
+    }
+
     /// The key id.
     #[must_use]
     pub fn id(&self) -> &str {

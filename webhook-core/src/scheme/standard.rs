@@ -102,14 +102,24 @@ impl fmt::Debug for StandardWebhooks {
 }
 
 impl StandardWebhooks {
-    /// A verifier for these keys. Build each key with [`Secret::from_whsec`] (or
-    /// [`Secret::from_env_whsec`]): the key is the base64-decoded bytes after `whsec_`.
+    /// A verifier for these keys. The key is the base64-decoded bytes after `whsec_`: build
+    /// each with [`Secret::from_whsec`] (or [`Secret::from_env_whsec`]), or pass the
+    /// `whsec_…` text as it is ([`Secret::from_env`], [`Secret::from_text`]) — a key whose
+    /// bytes start with `whsec_` is decoded here, as the Svix libraries do.
+    ///
+    /// ```
+    /// use webhook_core::{Secret, StandardWebhooks};
+    /// let text = Secret::from_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// assert!(StandardWebhooks::new(text).is_ok());
+    /// assert!(StandardWebhooks::new(Secret::from_text("whsec_!!!")?).is_err());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// An empty key ring.
+    /// An empty key ring, or a `whsec_` key whose rest is not base64.
     pub fn new(keys: impl Into<KeyRing>) -> Result<Self, ConfigError> {
-        let keys = keys.into();
+        let keys = decode_whsec_keys(keys.into())?;
         Ok(Self {
             standard: scheme(STANDARD).verifier(keys.clone())?,
             svix: scheme(SVIX).verifier(keys)?,
@@ -124,6 +134,33 @@ impl StandardWebhooks {
             svix: self.svix.freshness(freshness),
         }
     }
+}
+
+/// `secret`, decoded when it is `whsec_…` text.
+fn decode_whsec(secret: Secret) -> Secret {
+    match std::str::from_utf8(secret.expose_secret()) {
+        Ok(text) if text.starts_with("whsec_") => Secret::from_whsec(text).unwrap_or(secret),
+        _ => secret,
+    }
+}
+
+/// The ring with every key given as `whsec_…` text replaced by its decoded bytes.
+pub(crate) fn decode_whsec_keys(keys: KeyRing) -> Result<KeyRing, ConfigError> {
+    let mut decoded = KeyRing::new();
+    for key in keys.keys() {
+        if key.secret().expose_secret().starts_with(b"whsec_") {
+            let text = std::str::from_utf8(key.secret().expose_secret()).map_err(|_| {
+                ConfigError::new(format!("key `{}` is not a valid `whsec_` secret", key.id()))
+            })?;
+            let secret = Secret::from_whsec(text).map_err(|_| {
+                ConfigError::new(format!("key `{}` is not a valid `whsec_` secret", key.id()))
+            })?;
+            decoded.push(key.with_secret(secret));
+        } else {
+            decoded.push(key.clone());
+        }
+    }
+    Ok(decoded)
 }
 
 impl Verifier for StandardWebhooks {
@@ -155,11 +192,12 @@ pub struct StandardWebhooksSigner {
 }
 
 impl StandardWebhooksSigner {
-    /// A signer with `secret` (the decoded `whsec_` bytes).
+    /// A signer with `secret` (the decoded `whsec_` bytes; `whsec_…` text is decoded here,
+    /// and text that does not decode is used as it is).
     #[must_use]
     pub fn new(secret: Secret) -> Self {
         Self {
-            inner: scheme(STANDARD).signer(secret),
+            inner: scheme(STANDARD).signer(decode_whsec(secret)),
         }
     }
 
@@ -167,7 +205,7 @@ impl StandardWebhooksSigner {
     #[must_use]
     pub fn svix(secret: Secret) -> Self {
         Self {
-            inner: scheme(SVIX).signer(secret),
+            inner: scheme(SVIX).signer(decode_whsec(secret)),
         }
     }
 

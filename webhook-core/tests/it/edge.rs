@@ -242,3 +242,27 @@ fn expired_keys_are_not_accepted() {
         .unwrap_err();
     assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
 }
+
+/// The `whsec_…` text itself (from `Secret::from_env` or `from_text`) works as a Standard
+/// Webhooks key: it is decoded, not used as raw bytes, on both sides.
+#[test]
+fn whsec_text_keys_are_decoded() {
+    let text = Secret::from_text(SECRET).unwrap();
+    let v = StandardWebhooks::new(text.clone())
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let body = br#"{"test": 2432232314}"#;
+    let official = WebhookRequest::new(body)
+        .with_header("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+        .with_header("webhook-timestamp", "1614265330")
+        .with_header(
+            "webhook-signature",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        );
+    assert!(v.verify(&official).is_ok());
+    let headers = StandardWebhooksSigner::new(text)
+        .sign(&Outgoing::new(b"{}").id("msg_1").timestamp_secs(NOW))
+        .unwrap();
+    assert_eq!(headers.into_vec(), signed(b"{}"));
+    assert!(StandardWebhooks::new(Secret::from_text("whsec_not base64!").unwrap()).is_err());
+}
