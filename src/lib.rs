@@ -41,7 +41,7 @@
 //! | `axum` | no | `webhook::axum`: extractors, rejection and tower layer |
 //! | `actix` | no | actix-web extractors and middleware |
 //! | `rocket` | no | rocket data guards and fairing |
-//! | `redis` | no | Redis-backed replay and idempotency stores, for several replicas |
+//! | `redis` | no | reserved for the Redis replay store (not implemented yet; enables nothing) |
 //!
 //! # Security model
 //!

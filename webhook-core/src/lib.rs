@@ -1,4 +1,54 @@
-//! Framework-neutral webhook verification.
+//! Framework-neutral webhook verification: the engine under the `webhook` crate and its
+//! axum, actix-web and rocket adapters. Most applications depend on `webhook` instead.
+//!
+//! - [`WebhookRequest`]: the request as every verifier sees it (method, URL as the sender
+//!   addressed it, headers, peer, raw body), with no `http` crate types.
+//! - [`Secret`], [`Key`], [`KeyRing`]: key material that never prints, with expiries for
+//!   rotation.
+//! - [`Verifier`] and its building blocks: [`HmacScheme`] (most providers),
+//!   [`StandardWebhooks`] / [`StandardWebhooksV1a`], [`AsymmetricScheme`] (Ed25519, ECDSA
+//!   P-256, RSA), [`JwtBearer`], [`ApiKey`], [`BasicAuth`], combined with [`AnyOf`] / [`AllOf`];
+//!   every one has a [`Signer`] twin. [`provider`] holds the named presets.
+//! - [`Freshness`] and [`Clock`]: timestamp tolerance, injected time.
+//! - [`Receiver`] and [`Delivery`]: the receive pipeline (limits, source checks, rate limit,
+//!   authentication, replay claim in a [`ReplayStore`] such as [`MemoryStore`], typed decode
+//!   through [`WebhookEvent`]), and [`VerifyError`] with the one status table.
+//!
+//! # Quick start
+//!
+//! ```
+//! use webhook_core::{FixedClock, Freshness, Secret, Verifier, WebhookRequest, provider::github};
+//!
+//! // GitHub's documented example.
+//! let verifier = github::verifier(Secret::from_text("It's a Secret to Everybody")?)?;
+//! let request = WebhookRequest::new(b"Hello, World!").with_header(
+//!     "X-Hub-Signature-256",
+//!     "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+//! );
+//! assert_eq!(verifier.verify(&request).unwrap().scheme(), "github");
+//!
+//! let forged = WebhookRequest::new(b"Hello, World?").with_header(
+//!     "X-Hub-Signature-256",
+//!     "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+//! );
+//! assert_eq!(verifier.verify(&forged).unwrap_err().status(), 401);
+//! # Ok::<(), webhook_core::ConfigError>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `derive` | no (the `webhook` facade turns it on) | the validation runtime `#[derive(WebhookEvent)]` uses (regex, email and URL checks) |
+//! | `redis` | no | reserved for the Redis replay store (not implemented yet) |
+//!
+//! # Security model
+//!
+//! Signatures are checked over the raw bytes as received, in constant time, against every
+//! active key; signed timestamps within a tolerance bounded separately in the past and the
+//! future; headers parsed with bounds and without panics; no secret, signature or payload
+//! byte in any `Debug`, `Display`, error or log line; failures closed (an unreachable store
+//! refuses the delivery).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;

@@ -223,7 +223,7 @@ impl LeaseSlot {
     }
 }
 
-/// One delivery going through the pipeline. See the [module docs](self) for the steps.
+/// One delivery going through the pipeline. Its methods are the steps, in order: [`admit`](Self::admit), [`authenticate`](Self::authenticate), [`accept`](Self::accept) (or [`accept_raw`](Self::accept_raw)), [`finish`](Self::finish).
 ///
 /// Every step that fails records its reason in the delivery's span and counters before
 /// returning the error; answer it with [`Receiver::reply_for`] (or [`Delivery::reply_for`]).
