@@ -1,9 +1,9 @@
 //! `#[derive(WebhookEvent)]` and `#[derive(WebhookPayload)]` for the `webhook` crate.
 //!
 //! Use them through `webhook` (feature `derive`, on by default); the attribute grammar is
-//! documented there. The pipeline is fixed: [`ast`] parses the input into a model with spans
-//! (attributes in [`attr`]), [`check`] applies the cross-variant rules, [`expand`] writes the
-//! tokens. Errors are collected in a [`ctxt::Ctxt`] and reported together, with a stub impl so
+//! documented there. The pipeline is fixed: `ast` parses the input into a model with spans
+//! (attributes in `attr`), `check` applies the cross-variant rules, `expand` writes the
+//! tokens. Errors are collected in a `ctxt::Ctxt` and reported together, with a stub impl so
 //! one mistake does not cascade.
 
 mod ast;
