@@ -12,6 +12,13 @@ use webhook_core::{Delivery, Receiver, VerifyError, VerifyErrorKind, WebhookRequ
 
 use crate::WebhookRejection;
 
+/// Marks a request as received over TLS by this server: insert it from the TLS-terminating
+/// listener (e.g. `Router::layer(Extension(HttpsConnection))` on the router served over
+/// TLS only). Without it the connection counts as plain HTTP, and HTTPS can only be proven
+/// by a trusted proxy's forwarding header — never by anything the client sends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HttpsConnection;
+
 /// A request that passed admission and authentication.
 pub(crate) struct Authenticated {
     pub(crate) parts: Parts,
@@ -64,7 +71,9 @@ pub(crate) async fn authenticate(
     let mut delivery = receiver.delivery();
     let request = request.with_limited_body();
     let (parts, body) = request.into_parts();
-    let https = parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    // Never the request URI's scheme: a client chooses it (an absolute-form target, an h2c
+    // `:scheme`). Only a server that terminates TLS itself can say so, with the marker.
+    let https = parts.extensions.get::<HttpsConnection>().is_some();
     if let Err(error) = delivery.admit(&view(&parts, b"", None), https) {
         return Err(fail(&delivery, error));
     }

@@ -55,6 +55,7 @@ mod layer;
 mod rejection;
 mod service;
 
+pub use body::HttpsConnection;
 pub use extract::{Verified, Webhook, WebhookProof};
 pub use future::ResponseFuture;
 pub use layer::VerifyWebhookLayer;

@@ -115,5 +115,6 @@ pub use observe::Stats;
 pub use pipeline::{Accepted, Claimed, DedupeKey, Delivery, LeaseSlot};
 pub use rate::RateLimit;
 pub use receiver::{Receiver, ReceiverBuilder, Reply};
+pub use source::ForwardedHeader;
 pub use store::{Claim, Lease, LeaseToken, MemoryStore, ReplayStore, StoreError, StoreFuture};
 // --- end pipeline ---

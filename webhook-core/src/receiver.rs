@@ -10,7 +10,7 @@ use crate::clock::{self, SharedClock};
 use crate::error::{ConfigError, VerifyError};
 use crate::observe::{Counters, Stats};
 use crate::rate::{Limiter, RateLimit};
-use crate::source::{SourcePolicy, parse_nets};
+use crate::source::{ForwardedHeader, SourcePolicy, parse_nets};
 use crate::store::{MemoryStore, ReplayStore};
 use crate::verify::Verifier;
 
@@ -245,6 +245,7 @@ pub struct ReceiverBuilder {
     body_limit: usize,
     content_types: Vec<String>,
     trusted_proxies: Vec<String>,
+    forwarded_header: ForwardedHeader,
     allow: Vec<String>,
     require_https: bool,
     rate: Option<RateLimit>,
@@ -283,6 +284,7 @@ impl Default for ReceiverBuilder {
             body_limit: DEFAULT_BODY_LIMIT,
             content_types: Vec::new(),
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
             allow: Vec::new(),
             require_https: false,
             rate: None,
@@ -350,8 +352,10 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Proxies whose `X-Forwarded-For`/`Forwarded`/`X-Forwarded-Proto` are believed
-    /// (addresses or CIDR blocks). The client is the rightmost hop not in this list.
+    /// Proxies whose forwarding header is believed (addresses or CIDR blocks): the client is
+    /// the rightmost hop not in this list. Which header they write is set with
+    /// [`forwarded_header`](Self::forwarded_header) (`X-Forwarded-For` and
+    /// `X-Forwarded-Proto` by default); the other is never read.
     pub fn trusted_proxies<I, S>(mut self, nets: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -359,6 +363,15 @@ impl ReceiverBuilder {
     {
         self.trusted_proxies
             .extend(nets.into_iter().map(Into::into));
+        self
+    }
+
+    /// Which header the trusted proxies write: `X-Forwarded-For` (+ `X-Forwarded-Proto`, the
+    /// default) or RFC 7239 `Forwarded`. Only this one is read, because a proxy passes the
+    /// other through from the client as it came.
+    #[must_use]
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.forwarded_header = header;
         self
     }
 
@@ -610,6 +623,7 @@ impl ReceiverBuilder {
         }
         let source = SourcePolicy {
             trusted_proxies: parse_nets("trusted proxies", &self.trusted_proxies)?,
+            forwarded_header: self.forwarded_header,
             allow: parse_nets("allowed sources", &self.allow)?,
             require_https: self.require_https,
         };

@@ -53,10 +53,25 @@ fn canonical_net(net: IpNet) -> IpNet {
     net.trunc()
 }
 
+/// Which header the trusted proxies write. Only that header is ever read: proxies pass the
+/// other one through from the client untouched, so reading it would let a client choose its
+/// own address or protocol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` for the client address and `X-Forwarded-Proto` for the protocol
+    /// (nginx, AWS ALB, Traefik, most load balancers). The default.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=…;proto=…`.
+    Forwarded,
+}
+
 /// The source rules of a receiver.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SourcePolicy {
     pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) forwarded_header: ForwardedHeader,
     pub(crate) allow: Vec<IpNet>,
     pub(crate) require_https: bool,
 }
@@ -67,7 +82,7 @@ impl SourcePolicy {
     }
 
     /// The client address: the peer, or — when the peer is a trusted proxy — the rightmost
-    /// untrusted hop of `Forwarded` (preferred) or `X-Forwarded-For`.
+    /// untrusted hop of the configured forwarding header (never the other one).
     ///
     /// A hop that cannot be parsed stops the walk at the last trusted address, so a malformed
     /// or obfuscated entry never lets a client choose its own address.
@@ -76,10 +91,9 @@ impl SourcePolicy {
         if !self.is_trusted(peer) {
             return Some(peer);
         }
-        let hops = if request.header("forwarded").is_some() {
-            forwarded_hops(request)
-        } else {
-            xff_hops(request)
+        let hops = match self.forwarded_header {
+            ForwardedHeader::XForwardedFor => xff_hops(request),
+            ForwardedHeader::Forwarded => forwarded_hops(request),
         };
         let mut candidate = peer;
         for hop in hops.iter().rev().take(MAX_HOPS) {
@@ -93,7 +107,9 @@ impl SourcePolicy {
     }
 
     /// Whether the request arrived over HTTPS: on the connection itself, or — when the peer is
-    /// a trusted proxy — as that proxy reports in `X-Forwarded-Proto` or `Forwarded: proto=`.
+    /// a trusted proxy — as the rightmost element of the configured header reports it
+    /// (`X-Forwarded-Proto`, or `proto=` of the last `Forwarded` element; an element without
+    /// `proto=` is not HTTPS). Only the proxy's own, rightmost, entry counts.
     fn is_https(&self, request: &WebhookRequest<'_>, connection_https: bool) -> bool {
         if connection_https {
             return true;
@@ -104,19 +120,19 @@ impl SourcePolicy {
         if !self.is_trusted(peer.ip().to_canonical()) {
             return false;
         }
-        let forwarded_proto = request
-            .header_values("forwarded")
-            .flat_map(|v| v.split(|b| *b == b','))
-            .filter_map(|element| forwarded_param(element, "proto"))
-            .last();
-        let proto = forwarded_proto.or_else(|| {
-            request
+        let proto = match self.forwarded_header {
+            ForwardedHeader::Forwarded => request
+                .header_values("forwarded")
+                .flat_map(|v| v.split(|b| *b == b','))
+                .last()
+                .and_then(|element| forwarded_param(element, "proto")),
+            ForwardedHeader::XForwardedFor => request
                 .header_values("x-forwarded-proto")
                 .flat_map(|v| v.split(|b| *b == b','))
                 .last()
                 .and_then(|v| std::str::from_utf8(v).ok())
-                .map(|v| v.trim().to_owned())
-        });
+                .map(|v| v.trim().to_owned()),
+        };
         proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
     }
 
@@ -253,9 +269,51 @@ mod tests {
         assert_eq!(p.client_ip(&req), Some("198.51.100.7".parse().unwrap()));
     }
 
+    /// Proxies that write `X-Forwarded-For` pass a client's own `Forwarded` header through:
+    /// it must not choose the client address nor the protocol.
     #[test]
-    fn forwarded_header_is_preferred_and_unparsable_stops() {
-        let p = policy(&["10.0.0.0/8"]);
+    fn only_the_configured_header_is_read() {
+        let mut p = policy(&["10.0.0.0/8"]);
+        p.require_https = true;
+        let spoof = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("forwarded", "for=192.0.2.10;proto=https")
+            .with_header("x-forwarded-for", "203.0.113.66")
+            .with_header("x-forwarded-proto", "http");
+        assert_eq!(p.client_ip(&spoof), Some("203.0.113.66".parse().unwrap()));
+        assert!(!p.is_https(&spoof, false));
+        // Configured for `Forwarded`, the X-Forwarded-* headers are the client's.
+        p.forwarded_header = ForwardedHeader::Forwarded;
+        let spoof = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("x-forwarded-for", "192.0.2.10")
+            .with_header("x-forwarded-proto", "https")
+            .with_header("forwarded", "for=203.0.113.66;proto=http");
+        assert_eq!(p.client_ip(&spoof), Some("203.0.113.66".parse().unwrap()));
+        assert!(!p.is_https(&spoof, false));
+    }
+
+    /// Only the rightmost `Forwarded` element (the trusted proxy's own) says the protocol.
+    #[test]
+    fn proto_comes_from_the_rightmost_element_only() {
+        let mut p = policy(&["10.0.0.0/8"]);
+        p.forwarded_header = ForwardedHeader::Forwarded;
+        let req = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("forwarded", "for=1.2.3.4;proto=https, for=203.0.113.66");
+        assert!(!p.is_https(&req, false));
+        let mut p = policy(&["10.0.0.0/8"]);
+        p.forwarded_header = ForwardedHeader::XForwardedFor;
+        let req = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("x-forwarded-proto", "https, http");
+        assert!(!p.is_https(&req, false));
+    }
+
+    #[test]
+    fn forwarded_header_when_configured_and_unparsable_stops() {
+        let mut p = policy(&["10.0.0.0/8"]);
+        p.forwarded_header = ForwardedHeader::Forwarded;
         let req = WebhookRequest::new(b"")
             .with_peer(peer("10.0.0.1"))
             .with_header("x-forwarded-for", "9.9.9.9")

@@ -6,4 +6,5 @@
     missing_docs
 )]
 
+mod https;
 mod layer;
