@@ -411,6 +411,12 @@ impl MemoryStore {
             shard.map.remove(&key);
         }
         if shard.map.len() >= self.inner.per_shard {
+            // The queues are ordered per retention class; a store shared by receivers with
+            // different retentions can hold expired keys behind a longer-lived one. Before
+            // refusing, drop every expired key once (O(shard), only on this rare path).
+            shard.map.retain(|_, entry| entry.expires_at > now);
+        }
+        if shard.map.len() >= self.inner.per_shard {
             let wait = shard
                 .earliest_expiry()
                 .map_or(5_000, |at| at.saturating_sub(now));
@@ -604,6 +610,33 @@ impl ReplayStore for MemoryStore {
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
+
+    /// A store shared by receivers with different retentions: expired keys queued behind a
+    /// longer-lived one must not keep a shard full.
+    #[test]
+    fn expired_keys_behind_a_longer_retention_do_not_fill_a_shard() {
+        let clock = FixedClock::at_secs(1_000_000);
+        let store = MemoryStore::with_clock(SHARDS * 2, Arc::new(clock.clone()));
+        let shard_of = |k: &str| (digest(k) >> 64) % SHARDS as u128;
+        let target = shard_of("k0");
+        let keys: Vec<String> = (0..)
+            .map(|i| format!("k{i}"))
+            .filter(|k| shard_of(k) == target)
+            .take(3)
+            .collect();
+        let lease = Duration::from_secs(30);
+        for (key, retention) in [(&keys[0], 7 * 24 * 3600), (&keys[1], 600)] {
+            let Ok(Claim::New(token)) = store.claim_now(key, lease) else {
+                panic!("fresh key")
+            };
+            store
+                .complete_now(key, token, Duration::from_secs(retention))
+                .unwrap();
+        }
+        clock.advance(Duration::from_secs(3600));
+        assert!(matches!(store.claim_now(&keys[2], lease), Ok(Claim::New(_))));
+        assert!(matches!(store.claim_now(&keys[0], lease), Ok(Claim::Done)));
+    }
 
     fn block_on<F: Future>(f: F) -> F::Output {
         let mut f = std::pin::pin!(f);
