@@ -161,6 +161,12 @@ impl Freshness {
         self.future
     }
 
+    /// Past and future tolerance together: how long one timestamp stays acceptable.
+    #[must_use]
+    pub fn window(&self) -> Duration {
+        self.past.saturating_add(self.future)
+    }
+
     /// The clock.
     #[must_use]
     pub fn clock(&self) -> &SharedClock {

@@ -413,8 +413,9 @@ impl ReceiverBuilder {
         self
     }
 
-    /// The freshness tolerance the verifiers use, each way (default 5 minutes): sets the
-    /// minimum retention. Keep it equal to the verifiers' [`Freshness`](crate::Freshness).
+    /// The freshness tolerance assumed each way (default 5 minutes) when the verifier reports
+    /// no window of its own: retention is at least the longer of twice this and the
+    /// verifier's [`freshness_window`](crate::Verifier::freshness_window).
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
         self
@@ -604,12 +605,17 @@ impl ReceiverBuilder {
                 "receiver: the lease must be longer than zero",
             ));
         }
-        let window = self.tolerance.saturating_mul(2);
+        // The verifier's own window (its Freshness, past + future) when it signs a timestamp;
+        // the builder's tolerance otherwise.
+        let window = verifier
+            .freshness_window()
+            .unwrap_or_default()
+            .max(self.tolerance.saturating_mul(2));
         let retention = self.retention.unwrap_or(window);
         if retention < window {
             return Err(ConfigError::new(format!(
-                "receiver: retention {} s is shorter than the freshness window {} s (twice the tolerance); \
-                 a replay could slip through",
+                "receiver: retention {} s is shorter than the freshness window {} s (the verifier's \
+                 tolerance, past and future); a replay could slip through",
                 retention.as_secs(),
                 window.as_secs()
             )));

@@ -634,7 +634,10 @@ mod tests {
                 .unwrap();
         }
         clock.advance(Duration::from_secs(3600));
-        assert!(matches!(store.claim_now(&keys[2], lease), Ok(Claim::New(_))));
+        assert!(matches!(
+            store.claim_now(&keys[2], lease),
+            Ok(Claim::New(_))
+        ));
         assert!(matches!(store.claim_now(&keys[0], lease), Ok(Claim::Done)));
     }
 

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -24,11 +25,22 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
     /// A [`VerifyError`] whose kind says why (missing or malformed header, no matching
     /// signature, stale timestamp, bad credentials…).
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError>;
+
+    /// How long a signed timestamp stays acceptable, past and future tolerance together, when
+    /// the scheme signs one. A replay store must remember a delivery at least this long, or a
+    /// captured delivery could be replayed while its timestamp is still accepted:
+    /// [`ReceiverBuilder::build`](crate::ReceiverBuilder::build) sizes retention from it.
+    fn freshness_window(&self) -> Option<Duration> {
+        None
+    }
 }
 
 impl<V: Verifier + ?Sized> Verifier for Box<V> {
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         (**self).verify(request)
+    }
+    fn freshness_window(&self) -> Option<Duration> {
+        (**self).freshness_window()
     }
 }
 
@@ -36,6 +48,14 @@ impl<V: Verifier + ?Sized> Verifier for Arc<V> {
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         (**self).verify(request)
     }
+    fn freshness_window(&self) -> Option<Duration> {
+        (**self).freshness_window()
+    }
+}
+
+/// The longest of several windows.
+fn longest(windows: impl Iterator<Item = Option<Duration>>) -> Option<Duration> {
+    windows.flatten().max()
 }
 
 /// What a verifier proved about a request.
@@ -255,6 +275,10 @@ impl Verifier for AnyOf {
             VerifyError::new(VerifyErrorKind::NotConfigured).with_message("no verifier configured")
         }))
     }
+
+    fn freshness_window(&self) -> Option<Duration> {
+        longest(self.verifiers.iter().map(|v| v.freshness_window()))
+    }
 }
 
 /// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
@@ -290,5 +314,9 @@ impl Verifier for AllOf {
             proof = proof.merge(verifier.verify(request)?);
         }
         Ok(proof)
+    }
+
+    fn freshness_window(&self) -> Option<Duration> {
+        longest(self.verifiers.iter().map(|v| v.freshness_window()))
     }
 }

@@ -46,6 +46,10 @@ impl Linear {
 }
 
 impl Verifier for Linear {
+    fn freshness_window(&self) -> Option<std::time::Duration> {
+        Some(self.freshness.window())
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let proof = self.inner.verify(request)?;
         let body: serde_json::Value = serde_json::from_slice(request.body()).map_err(|_| {

@@ -119,6 +119,10 @@ fn tag(key: &[u8], timestamp: &str, token: &str) -> crate::scheme::hmac::Tag {
 }
 
 impl Verifier for Mailgun {
+    fn freshness_window(&self) -> Option<std::time::Duration> {
+        Some(self.freshness.window())
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let (timestamp, token, signature) = fields(request)?;
         if token.is_empty() || token.len() > MAX_TOKEN {

@@ -157,6 +157,12 @@ impl PostalVerifier {
 }
 
 impl Verifier for PostalVerifier {
+    fn freshness_window(&self) -> Option<std::time::Duration> {
+        self.sha256
+            .freshness_window()
+            .max(self.sha1.freshness_window())
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         if self.allow_sha1
             && request.header(SIGNATURE_256_HEADER).is_none()

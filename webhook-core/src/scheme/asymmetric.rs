@@ -463,6 +463,13 @@ impl AsymmetricVerifier {
 }
 
 impl Verifier for AsymmetricVerifier {
+    fn freshness_window(&self) -> Option<std::time::Duration> {
+        match self.scheme.timestamp {
+            TimestampSource::None => None,
+            _ => Some(self.freshness.window()),
+        }
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let scheme = &*self.scheme;
         let (entries, ts_in_sig) = scheme.read_entries(request)?;

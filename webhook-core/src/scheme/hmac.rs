@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -688,6 +689,13 @@ impl HmacVerifier {
 }
 
 impl Verifier for HmacVerifier {
+    fn freshness_window(&self) -> Option<Duration> {
+        match self.scheme.timestamp {
+            TimestampSource::None => None,
+            _ => Some(self.freshness.window()),
+        }
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let scheme = &*self.scheme;
         let mut candidates = Candidates::new();

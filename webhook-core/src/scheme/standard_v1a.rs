@@ -133,6 +133,12 @@ impl StandardWebhooksV1a {
 }
 
 impl Verifier for StandardWebhooksV1a {
+    fn freshness_window(&self) -> Option<std::time::Duration> {
+        self.standard
+            .freshness_window()
+            .max(self.svix.freshness_window())
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let svix_only = request.header(STANDARD.id).is_none() && request.header(SVIX.id).is_some();
         if svix_only {

@@ -105,3 +105,32 @@ fn replay_token_does_not_depend_on_which_signature_matched() {
     assert_eq!(t_both, token(&with_new));
     assert_eq!(t_both, token(&with_old));
 }
+
+/// Replay retention covers the verifier's own freshness window, not only the builder's
+/// default tolerance: with a 1-hour tolerance each way, 10 minutes of retention would let a
+/// captured delivery be replayed from minute 10 to minute 60.
+#[test]
+fn retention_covers_the_verifiers_freshness_window() {
+    use std::time::Duration;
+    use webhook_core::{Receiver, StandardWebhooks};
+    let hour = Duration::from_secs(3600);
+    let verifier = || {
+        StandardWebhooks::new(Secret::random(24))
+            .unwrap()
+            .freshness(Freshness::new(hour, hour))
+    };
+    let err = Receiver::builder()
+        .verifier(verifier())
+        .retention(Duration::from_secs(600))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("7200 s"), "{err}");
+    assert!(Receiver::builder().verifier(verifier()).build().is_ok());
+    assert!(
+        Receiver::builder()
+            .verifier(verifier())
+            .retention(2 * hour)
+            .build()
+            .is_ok()
+    );
+}
