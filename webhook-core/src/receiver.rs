@@ -369,7 +369,6 @@ impl ReceiverBuilder {
     /// Which header the trusted proxies write: `X-Forwarded-For` (+ `X-Forwarded-Proto`, the
     /// default) or RFC 7239 `Forwarded`. Only this one is read, because a proxy passes the
     /// other through from the client as it came.
-    #[must_use]
     pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
         self.forwarded_header = header;
         self
