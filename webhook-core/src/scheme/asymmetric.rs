@@ -20,7 +20,8 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 use crate::freshness::Freshness;
 use crate::request::WebhookRequest;
 use crate::scheme::hmac::{
-    Encoding, Part, SignatureFormat, TimestampSource, for_each_signature_entry, sorted_form_params,
+    Encoding, HeaderLayout, Part, SignatureFormat, TimestampSource, for_each_signature_entry,
+    signed_headers, sorted_form_params,
 };
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
@@ -616,39 +617,17 @@ impl AsymmetricSigner {
 impl Signer for AsymmetricSigner {
     fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
         let scheme = &*self.scheme;
-        let ts_ms = message.timestamp().unwrap_or_else(|| self.clock.now_ms());
-        let timestamp = match &scheme.timestamp {
-            TimestampSource::None => None,
-            TimestampSource::Header(_, format) | TimestampSource::SignatureHeader(format) => {
-                Some(format.format_ms(ts_ms))
-            }
-        };
-        let id = scheme
-            .message_id_header
-            .as_ref()
-            .map(|_| message.id_or_random());
-        let sig = self.signature(message, timestamp.as_deref(), id.as_deref())?;
-        let mut headers = SignedHeaders::new();
-        if let (Some(name), Some(id)) = (&scheme.message_id_header, &id) {
-            headers.push(name.to_string(), id.to_string());
-        }
-        if let (TimestampSource::Header(name, _), Some(ts)) = (&scheme.timestamp, &timestamp) {
-            headers.push(name.to_string(), ts.clone());
-        }
-        let value = match &scheme.format {
-            SignatureFormat::Single { prefix } => format!("{prefix}{sig}"),
-            SignatureFormat::KeyValue {
-                separator,
-                signature_key,
-                timestamp_key,
-            } => match (timestamp_key, &timestamp) {
-                (Some(tk), Some(ts)) => format!("{tk}={ts}{separator}{signature_key}={sig}"),
-                _ => format!("{signature_key}={sig}"),
+        signed_headers(
+            HeaderLayout {
+                signature_header: &scheme.signature_header,
+                format: &scheme.format,
+                timestamp: &scheme.timestamp,
+                message_id_header: scheme.message_id_header.as_deref(),
             },
-            SignatureFormat::Versioned { version } => format!("{version},{sig}"),
-        };
-        headers.push(scheme.signature_header.to_string(), value);
-        Ok(headers)
+            message,
+            self.clock.now_ms(),
+            |timestamp, id| self.signature(message, timestamp, id),
+        )
     }
 }
 

@@ -809,40 +809,68 @@ impl HmacSigner {
 impl Signer for HmacSigner {
     fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
         let scheme = &*self.scheme;
-        let ts_ms = message.timestamp().unwrap_or_else(|| self.clock.now_ms());
-        let timestamp = match &scheme.timestamp {
-            TimestampSource::None => None,
-            TimestampSource::Header(_, format) | TimestampSource::SignatureHeader(format) => {
-                Some(format.format_ms(ts_ms))
-            }
-        };
-        let id = scheme
-            .message_id_header
-            .as_ref()
-            .map(|_| message.id_or_random());
-        let sig = self.signature(message, timestamp.as_deref(), id.as_deref())?;
-        let mut headers = SignedHeaders::new();
-        if let (Some(name), Some(id)) = (&scheme.message_id_header, &id) {
-            headers.push(name.to_string(), id.to_string());
-        }
-        if let (TimestampSource::Header(name, _), Some(ts)) = (&scheme.timestamp, &timestamp) {
-            headers.push(name.to_string(), ts.clone());
-        }
-        let value = match &scheme.format {
-            SignatureFormat::Single { prefix } => format!("{prefix}{sig}"),
-            SignatureFormat::KeyValue {
-                separator,
-                signature_key,
-                timestamp_key,
-            } => match (timestamp_key, &timestamp) {
-                (Some(tk), Some(ts)) => format!("{tk}={ts}{separator}{signature_key}={sig}"),
-                _ => format!("{signature_key}={sig}"),
+        signed_headers(
+            HeaderLayout {
+                signature_header: &scheme.signature_header,
+                format: &scheme.format,
+                timestamp: &scheme.timestamp,
+                message_id_header: scheme.message_id_header.as_deref(),
             },
-            SignatureFormat::Versioned { version } => format!("{version},{sig}"),
-        };
-        headers.push(scheme.signature_header.to_string(), value);
-        Ok(headers)
+            message,
+            self.clock.now_ms(),
+            |timestamp, id| self.signature(message, timestamp, id),
+        )
     }
+}
+
+/// Where a signature scheme puts the id, the timestamp and the signature: shared by every
+/// signature block's signer.
+pub(crate) struct HeaderLayout<'s> {
+    pub(crate) signature_header: &'s str,
+    pub(crate) format: &'s SignatureFormat,
+    pub(crate) timestamp: &'s TimestampSource,
+    pub(crate) message_id_header: Option<&'s str>,
+}
+
+/// The headers a sender sends for `message`: the id (the message's, or a random one) and the
+/// timestamp (the message's, or `now_ms`) where the layout has them, then the signature
+/// `sign(timestamp text, id)` laid out in the signature header.
+pub(crate) fn signed_headers(
+    layout: HeaderLayout<'_>,
+    message: &Outgoing<'_>,
+    now_ms: i64,
+    sign: impl FnOnce(Option<&str>, Option<&str>) -> Result<String, SignError>,
+) -> Result<SignedHeaders, SignError> {
+    let ts_ms = message.timestamp().unwrap_or(now_ms);
+    let timestamp = match layout.timestamp {
+        TimestampSource::None => None,
+        TimestampSource::Header(_, format) | TimestampSource::SignatureHeader(format) => {
+            Some(format.format_ms(ts_ms))
+        }
+    };
+    let id = layout.message_id_header.map(|_| message.id_or_random());
+    let sig = sign(timestamp.as_deref(), id.as_deref())?;
+    let mut headers = SignedHeaders::new();
+    if let (Some(name), Some(id)) = (layout.message_id_header, &id) {
+        headers.push(name, id.to_string());
+    }
+    if let (TimestampSource::Header(name, _), Some(ts)) = (layout.timestamp, &timestamp) {
+        headers.push(name.to_string(), ts.clone());
+    }
+    let value = match layout.format {
+        SignatureFormat::Single { prefix } => format!("{prefix}{sig}"),
+        SignatureFormat::KeyValue {
+            separator,
+            signature_key,
+            timestamp_key,
+        } => match (timestamp_key, &timestamp) {
+            (Some(tk), Some(ts)) => format!("{tk}={ts}{separator}{signature_key}={sig}"),
+            _ => format!("{signature_key}={sig}"),
+        },
+        SignatureFormat::Versioned { version } => format!("{version},{sig}"),
+    };
+    headers.push(layout.signature_header, value);
+    Ok(headers)
 }
 
 #[cfg(test)]

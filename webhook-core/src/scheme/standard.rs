@@ -14,24 +14,51 @@ use crate::secret::{KeyRing, Secret};
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
 
-/// The header names of one branding of the scheme.
+/// The header names of one branding of the scheme (shared with `v1a`).
 #[derive(Debug, Clone, Copy)]
-struct Names {
-    id: &'static str,
-    timestamp: &'static str,
-    signature: &'static str,
+pub(crate) struct Names {
+    pub(crate) id: &'static str,
+    pub(crate) timestamp: &'static str,
+    pub(crate) signature: &'static str,
 }
 
-const STANDARD: Names = Names {
+pub(crate) const STANDARD: Names = Names {
     id: "webhook-id",
     timestamp: "webhook-timestamp",
     signature: "webhook-signature",
 };
-const SVIX: Names = Names {
+pub(crate) const SVIX: Names = Names {
     id: "svix-id",
     timestamp: "svix-timestamp",
     signature: "svix-signature",
 };
+
+impl Names {
+    /// The timestamp header, in Unix seconds.
+    pub(crate) fn timestamp_source(self) -> TimestampSource {
+        TimestampSource::Header(self.timestamp.into(), TimeFormat::UnixSeconds)
+    }
+
+    /// The branding a request uses: `svix-*` only when it has `svix-id` and no `webhook-id`.
+    pub(crate) fn of(request: &WebhookRequest<'_>) -> Self {
+        if request.header(STANDARD.id).is_none() && request.header(SVIX.id).is_some() {
+            SVIX
+        } else {
+            STANDARD
+        }
+    }
+}
+
+/// The signed content of every version: `{id}.{timestamp}.{body}`.
+pub(crate) fn signed_content() -> [Part; 5] {
+    [
+        Part::MessageId,
+        Part::lit("."),
+        Part::Timestamp,
+        Part::lit("."),
+        Part::Body,
+    ]
+}
 
 fn scheme(names: Names) -> HmacScheme {
     HmacScheme::new(
@@ -42,17 +69,8 @@ fn scheme(names: Names) -> HmacScheme {
     .format(SignatureFormat::versioned("v1"))
     .encoding(Encoding::Base64)
     .message_id_header(names.id)
-    .timestamp(TimestampSource::Header(
-        names.timestamp.into(),
-        TimeFormat::UnixSeconds,
-    ))
-    .content([
-        Part::MessageId,
-        Part::lit("."),
-        Part::Timestamp,
-        Part::lit("."),
-        Part::Body,
-    ])
+    .timestamp(names.timestamp_source())
+    .content(signed_content())
 }
 
 /// Verifies [Standard Webhooks](https://www.standardwebhooks.com/) `v1` (HMAC-SHA256)
@@ -171,8 +189,7 @@ impl Verifier for StandardWebhooks {
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
-        let svix_only = request.header(STANDARD.id).is_none() && request.header(SVIX.id).is_some();
-        if svix_only {
+        if Names::of(request).id == SVIX.id {
             self.svix.verify(request)
         } else {
             self.standard.verify(request)

@@ -5,34 +5,16 @@ use std::fmt;
 
 use crate::clock::SharedClock;
 use crate::error::{ConfigError, VerifyError};
-use crate::freshness::{Freshness, TimeFormat};
+use crate::freshness::Freshness;
 use crate::request::WebhookRequest;
 use crate::scheme::asymmetric::{
     AsymmetricAlgorithm, AsymmetricScheme, AsymmetricSigner, AsymmetricVerifier, PrivateKey,
     PublicKeyRing,
 };
-use crate::scheme::hmac::{Encoding, Part, SignatureFormat, TimestampSource};
+use crate::scheme::hmac::{Encoding, SignatureFormat};
+use crate::scheme::standard::{Names, STANDARD, SVIX, signed_content};
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
-
-/// The header names of one branding of the scheme.
-#[derive(Debug, Clone, Copy)]
-struct Names {
-    id: &'static str,
-    timestamp: &'static str,
-    signature: &'static str,
-}
-
-const STANDARD: Names = Names {
-    id: "webhook-id",
-    timestamp: "webhook-timestamp",
-    signature: "webhook-signature",
-};
-const SVIX: Names = Names {
-    id: "svix-id",
-    timestamp: "svix-timestamp",
-    signature: "svix-signature",
-};
 
 fn scheme(names: Names) -> AsymmetricScheme {
     AsymmetricScheme::new(
@@ -43,17 +25,8 @@ fn scheme(names: Names) -> AsymmetricScheme {
     .format(SignatureFormat::versioned("v1a"))
     .encoding(Encoding::Base64)
     .message_id_header(names.id)
-    .timestamp(TimestampSource::Header(
-        names.timestamp.into(),
-        TimeFormat::UnixSeconds,
-    ))
-    .content([
-        Part::MessageId,
-        Part::lit("."),
-        Part::Timestamp,
-        Part::lit("."),
-        Part::Body,
-    ])
+    .timestamp(names.timestamp_source())
+    .content(signed_content())
 }
 
 /// Verifies [Standard Webhooks](https://www.standardwebhooks.com/) `v1a` (Ed25519)
@@ -140,8 +113,7 @@ impl Verifier for StandardWebhooksV1a {
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
-        let svix_only = request.header(STANDARD.id).is_none() && request.header(SVIX.id).is_some();
-        if svix_only {
+        if Names::of(request).id == SVIX.id {
             self.svix.verify(request)
         } else {
             self.standard.verify(request)
