@@ -37,12 +37,13 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, WebhookRejection>>>>;
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///
-/// # Idempotency without the middleware
+/// # The middleware
 ///
-/// Without the middleware nothing sees the handler's response, so the claim is marked done
-/// as soon as extraction succeeds: replays are still refused, but a handler failure is not
-/// retried. Wrap the route in [`VerifyWebhook`](crate::VerifyWebhook) for "done on 2xx,
-/// released on failure or panic".
+/// A delivery's claim is completed when the handler answers 2xx and released otherwise (so
+/// the sender's retry is processed), which only [`VerifyWebhook`](crate::VerifyWebhook) can
+/// see. Without it, a receiver with a replay store (the default) is refused with 500
+/// `not_configured` and an error log; a receiver built `without_replay_protection` works
+/// from `app_data` alone.
 ///
 /// # Examples
 ///
@@ -152,6 +153,16 @@ async fn extract<T: Accept>(
         return Ok((value, layered.body.clone()));
     }
     let receiver = receiver(&request)?;
+    if receiver.has_replay_store() {
+        // Nothing here sees the handler's response: a claim could be neither completed on
+        // success nor released on failure.
+        tracing::error!(
+            path = request.path(),
+            "webhook extractor without the VerifyWebhook middleware on a receiver with a replay \
+             store: wrap the route in `VerifyWebhook::new(receiver)`; refusing the delivery"
+        );
+        return Err(not_configured());
+    }
     let Authenticated {
         body,
         url,

@@ -16,7 +16,10 @@
 //! Without the middleware, the extractors look it up in `app_data`: `web::Data<Receiver>`
 //! first, else a bare `Receiver` (`App::app_data(receiver)`); the closest registration
 //! (resource, scope, app) wins, as for any actix app data. A route with neither answers
-//! 500 `not_configured` and logs an error: there is no default receiver.
+//! 500 `not_configured` and logs an error: there is no default receiver. Only a receiver
+//! without a replay store can work without the middleware, which alone sees the handler's
+//! response and so completes or releases claims; a claiming receiver is refused there (500,
+//! logged).
 //!
 //! Bodies are read under the receiver's limit ([`Receiver::body_limit`](webhook_core::Receiver::body_limit));
 //! actix's `PayloadConfig` applies to actix's own extractors only. The peer address is the

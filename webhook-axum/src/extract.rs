@@ -32,12 +32,13 @@ use crate::service::Layered;
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///
-/// # Idempotency without the layer
+/// # The layer
 ///
-/// Without the layer nothing sees the handler's response, so the claim is marked done as
-/// soon as extraction succeeds: replays are still refused, but a handler failure is not
-/// retried. Add [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) to the route for
-/// "done on 2xx, released on failure or panic".
+/// A delivery's claim is completed when the handler answers 2xx and released otherwise (so
+/// the sender's retry is processed), which only [`VerifyWebhookLayer`](crate::VerifyWebhookLayer)
+/// can see. Without the layer, a receiver with a replay store (the default) is refused with
+/// 500 `not_configured` and an error log; a receiver built `without_replay_protection` works
+/// without it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook<E>(pub E);
 
@@ -105,6 +106,21 @@ impl<S: Send + Sync> FromRequestParts<S> for WebhookProof {
     }
 }
 
+/// Without the layer nothing sees the handler's response, so a claim could be neither
+/// completed on success nor released on failure: a receiver with a replay store is refused
+/// there (500, logged) rather than silently marking deliveries done before the handler runs.
+fn refuse_claims_without_the_layer(receiver: &Receiver) -> Option<WebhookRejection> {
+    if !receiver.has_replay_store() {
+        return None;
+    }
+    tracing::error!(
+        "webhook extractor without VerifyWebhookLayer on a receiver with a replay store: add \
+         `.route_layer(VerifyWebhookLayer::new(receiver))` to the route; refusing the delivery"
+    );
+    let error = VerifyError::new(VerifyErrorKind::NotConfigured);
+    Some(WebhookRejection::error(receiver.reply_for(&error), error))
+}
+
 fn layered_error(layered: &Layered, error: VerifyError) -> WebhookRejection {
     WebhookRejection::error(layered.receiver.reply_for(&error), error)
 }
@@ -133,6 +149,9 @@ where
         }
 
         let receiver = Receiver::from_ref(state);
+        if let Some(rejection) = refuse_claims_without_the_layer(&receiver) {
+            return Err(rejection);
+        }
         let Authenticated {
             parts,
             body,
@@ -166,6 +185,9 @@ where
             });
         }
         let receiver = Receiver::from_ref(state);
+        if let Some(rejection) = refuse_claims_without_the_layer(&receiver) {
+            return Err(rejection);
+        }
         let Authenticated {
             body, mut delivery, ..
         } = authenticate(&receiver, request).await?;

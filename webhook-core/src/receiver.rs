@@ -180,6 +180,14 @@ impl Receiver {
         self.inner.body_limit
     }
 
+    /// Whether deliveries are claimed in a replay store. Claims are finished by the handler's
+    /// outcome, so adapters refuse to run a claiming receiver where they cannot see that
+    /// outcome (an extractor without its layer or middleware).
+    #[must_use]
+    pub fn has_replay_store(&self) -> bool {
+        self.inner.store.is_some()
+    }
+
     /// The response for a rejection: the configured custom response, else
     /// [`Reply::from_error`].
     #[must_use]

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Router};
 use tower::ServiceExt as _;
-use webhook_axum::{HttpsConnection, Verified};
+use webhook_axum::{HttpsConnection, Verified, VerifyWebhookLayer};
 use webhook_core::{Receiver, Secret, StandardWebhooks};
 
 fn app() -> Router {
@@ -21,6 +21,7 @@ fn app() -> Router {
             "/hook",
             post(|_: Verified| async { StatusCode::NO_CONTENT }),
         )
+        .route_layer(VerifyWebhookLayer::new(receiver.clone()))
         .with_state(receiver)
 }
 

@@ -277,28 +277,31 @@ impl WebhookEvent for Ping {
 #[tokio::test]
 async fn the_typed_extractor_works_with_and_without_the_layer() {
     let rig = Rig::new();
-    let receiver = rig.receiver(|b| b);
-    let bare: Router = Router::new()
-        .route(
-            "/hook",
-            post(|Webhook(Ping): Webhook<Ping>| async { StatusCode::NO_CONTENT }),
-        )
-        .with_state(receiver.clone());
+    let handler = || post(|Webhook(Ping): Webhook<Ping>| async { StatusCode::NO_CONTENT });
+    // Without a replay store there is no claim to finish: the extractor works alone.
+    let unclaimed: Router = Router::new()
+        .route("/hook", handler())
+        .with_state(rig.receiver(webhook_core::ReceiverBuilder::without_replay_protection));
     assert_eq!(
-        status_of(&bare, rig.request("t1", BODY)).await.0,
+        status_of(&unclaimed, rig.request("t1", BODY)).await.0,
         StatusCode::NO_CONTENT
     );
-    // Without the layer, the claim is done once extracted: the duplicate is answered 200.
-    let (status, body) = status_of(&bare, rig.request("t1", BODY)).await;
-    assert_eq!(
-        (status, body["duplicate"].as_bool()),
-        (StatusCode::OK, Some(true))
-    );
     let other = br#"{"type":"pong"}"#;
-    let (status, body) = status_of(&bare, rig.request("t2", other)).await;
+    let (status, body) = status_of(&unclaimed, rig.request("t2", other)).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_event_type"))
+    );
+    // A claiming receiver (the default) without the layer is refused, not silently marked
+    // done before the handler runs.
+    let receiver = rig.receiver(|b| b);
+    let bare: Router = Router::new()
+        .route("/hook", handler())
+        .with_state(receiver.clone());
+    let (status, body) = status_of(&bare, rig.request("t1", BODY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, Some("not_configured"))
     );
     let layered = bare.layer(VerifyWebhookLayer::new(receiver.clone()));
     assert_eq!(
