@@ -24,29 +24,13 @@ mod rocket_app;
 #[path = "support/routes.rs"]
 mod routes;
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
+use routes::env;
 
 #[rocket::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_target(false).init();
     let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [command, route] = args.as_slice()
-        && command == "sign"
-    {
-        // A fresh test command for a running receiver configured with the same environment.
-        let base = env("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
-        let routes = routes::routes(&env, &base)?;
-        let spec = routes
-            .iter()
-            .find(|r| r.name == route)
-            .ok_or("unknown route")?;
-        match spec.curl(&base) {
-            Some(line) => println!("{line}"),
-            None => eprintln!("route `{route}` has no signing key in this environment"),
-        }
+    if routes::sign_command(&addr)? {
         return Ok(());
     }
 
@@ -54,25 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let local = std::net::TcpListener::bind(&addr)?.local_addr()?;
     let base = format!("http://{local}");
     let routes = routes::routes(&env, &base)?;
-    println!("webhook receiver listening on {base}");
-    for route in &routes {
-        println!("  POST {base}{}", route.path());
-    }
-    for route in &routes {
-        let Some((var, value)) = &route.generated else {
-            continue;
-        };
-        println!(
-            "\n# {}: {var} is unset; generated for this run:",
-            route.name
-        );
-        if route.name != "sendgrid" {
-            println!("export {var}='{value}'");
-        }
-        if let Some(line) = route.curl(&base) {
-            println!("{line}");
-        }
-    }
+    routes::print_banner(&base, &routes);
     let mut figment = rocket::Config::figment()
         .merge(("address", local.ip()))
         .merge(("port", local.port()));

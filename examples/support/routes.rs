@@ -518,3 +518,55 @@ pub fn summarize(
         .or_else(|| header("x-github-delivery"));
     Ok((event_type, id))
 }
+
+/// An environment variable, `None` when unset or blank.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The receivers' `sign <route>` command: print a fresh signed test command for a running
+/// receiver configured with the same environment. `Ok(true)` when the arguments asked for it.
+pub fn sign_command(addr: &str) -> Result<bool, Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [command, route] = args.as_slice() else {
+        return Ok(false);
+    };
+    if command != "sign" {
+        return Ok(false);
+    }
+    let base = env("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
+    let routes = routes(&env, &base)?;
+    let spec = routes
+        .iter()
+        .find(|r| r.name == route)
+        .ok_or("unknown route")?;
+    match spec.curl(&base) {
+        Some(line) => println!("{line}"),
+        None => eprintln!("route `{route}` has no signing key in this environment"),
+    }
+    Ok(true)
+}
+
+/// The start-up banner: every route, and for each route whose secret was generated for this
+/// run, the variable to export and a ready-to-paste signed `curl`.
+pub fn print_banner(base: &str, routes: &[RouteSpec]) {
+    println!("webhook receiver listening on {base}");
+    for route in routes {
+        println!("  POST {base}{}", route.path());
+    }
+    for route in routes {
+        let Some((var, value)) = &route.generated else {
+            continue;
+        };
+        println!(
+            "\n# {}: {var} is unset; generated for this run:",
+            route.name
+        );
+        if route.name != "sendgrid" {
+            println!("export {var}='{value}'");
+        }
+        if let Some(line) = route.curl(base) {
+            println!("{line}");
+        }
+    }
+}
