@@ -20,8 +20,7 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 use crate::freshness::Freshness;
 use crate::request::WebhookRequest;
 use crate::scheme::hmac::{
-    Encoding, HeaderLayout, Part, SignatureFormat, TimestampSource, for_each_signature_entry,
-    signed_headers, sorted_form_params,
+    Encoding, Layout, Part, SignatureFormat, TimestampSource, for_each_signature_entry,
 };
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
@@ -112,12 +111,7 @@ impl AsymmetricAlgorithm {
 pub struct AsymmetricScheme {
     name: Cow<'static, str>,
     algorithm: AsymmetricAlgorithm,
-    signature_header: Cow<'static, str>,
-    format: SignatureFormat,
-    encoding: Encoding,
-    content: Vec<Part>,
-    timestamp: TimestampSource,
-    message_id_header: Option<Cow<'static, str>>,
+    layout: Layout,
 }
 
 impl AsymmetricScheme {
@@ -132,47 +126,42 @@ impl AsymmetricScheme {
         Self {
             name: name.into(),
             algorithm,
-            signature_header: signature_header.into(),
-            format: SignatureFormat::prefixed(""),
-            encoding: Encoding::Base64,
-            content: vec![Part::Body],
-            timestamp: TimestampSource::None,
-            message_id_header: None,
+            layout: Layout::new(signature_header.into(), Encoding::Base64),
         }
     }
 
     /// The signature header's layout.
     #[must_use]
     pub fn format(mut self, format: SignatureFormat) -> Self {
-        self.format = format;
+        self.layout.format = format;
         self
     }
 
     /// How signature bytes are written.
     #[must_use]
     pub fn encoding(mut self, encoding: Encoding) -> Self {
-        self.encoding = encoding;
+        self.layout.encoding = encoding;
         self
     }
 
     /// The signed content, in order.
     #[must_use]
     pub fn content(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
-        self.content = parts.into_iter().collect();
+        self.layout.content = parts.into_iter().collect();
         self
     }
 
     /// Where the timestamp comes from.
     #[must_use]
     pub fn timestamp(mut self, source: TimestampSource) -> Self {
-        self.timestamp = source;
+        self.layout.timestamp = source;
         self
     }
 
     /// The header carrying the sender's message id.
     #[must_use]
     pub fn message_id_header(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.message_id_header = Some(name.into());
+        self.layout.message_id_header = Some(name.into());
         self
     }
 
@@ -186,40 +175,6 @@ impl AsymmetricScheme {
     #[must_use]
     pub fn algorithm(&self) -> AsymmetricAlgorithm {
         self.algorithm
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        let name = &self.name;
-        if self.content.is_empty() {
-            return Err(ConfigError::new(format!("scheme `{name}` signs nothing")));
-        }
-        if self.content.contains(&Part::Timestamp)
-            && matches!(self.timestamp, TimestampSource::None)
-        {
-            return Err(ConfigError::new(format!(
-                "scheme `{name}` signs a timestamp but has no timestamp source"
-            )));
-        }
-        if self.content.contains(&Part::MessageId) && self.message_id_header.is_none() {
-            return Err(ConfigError::new(format!(
-                "scheme `{name}` signs a message id but has no message id header"
-            )));
-        }
-        let ts_in_sig = matches!(self.timestamp, TimestampSource::SignatureHeader(_));
-        let format_has_ts = matches!(
-            &self.format,
-            SignatureFormat::KeyValue {
-                timestamp_key: Some(_),
-                ..
-            }
-        );
-        if ts_in_sig != format_has_ts {
-            return Err(ConfigError::new(format!(
-                "scheme `{name}`: a timestamp in the signature header needs a key-value format \
-                 with a timestamp key, and only then"
-            )));
-        }
-        Ok(())
     }
 
     fn check_key(&self, id: &str, kind: KeyKind) -> Result<(), ConfigError> {
@@ -246,7 +201,7 @@ impl AsymmetricScheme {
         self,
         keys: impl Into<PublicKeyRing>,
     ) -> Result<AsymmetricVerifier, ConfigError> {
-        self.check()?;
+        self.layout.check(&self.name)?;
         let keys = keys.into();
         if keys.is_empty() {
             return Err(ConfigError::new("public key ring is empty"));
@@ -267,7 +222,7 @@ impl AsymmetricScheme {
     ///
     /// A key of another type than the algorithm's, or an inconsistent scheme.
     pub fn signer(self, key: PrivateKey) -> Result<AsymmetricSigner, ConfigError> {
-        self.check()?;
+        self.layout.check(&self.name)?;
         self.check_key("signing", key.kind())?;
         Ok(AsymmetricSigner {
             scheme: Arc::new(self),
@@ -283,10 +238,12 @@ impl AsymmetricScheme {
         request: &WebhookRequest<'r>,
     ) -> Result<(Vec<&'r str>, Option<&'r str>), VerifyError> {
         let mut entries = Vec::new();
-        let timestamp =
-            for_each_signature_entry(&self.format, &self.signature_header, request, |text| {
-                entries.push(text)
-            })?;
+        let timestamp = for_each_signature_entry(
+            &self.layout.format,
+            &self.layout.signature_header,
+            request,
+            |text| entries.push(text),
+        )?;
         Ok((entries, timestamp))
     }
 
@@ -295,13 +252,13 @@ impl AsymmetricScheme {
         entries
             .iter()
             .filter_map(|text| {
-                let bytes = self.encoding.decode(text)?;
+                let bytes = self.layout.encoding.decode(text)?;
                 Candidate::parse(self.algorithm, bytes)
             })
             .collect()
     }
 
-    /// The signed content.
+    /// The signed content, as one buffer (the asymmetric algorithms sign a whole message).
     fn signed_content(
         &self,
         body: &[u8],
@@ -309,27 +266,13 @@ impl AsymmetricScheme {
         url: Option<&str>,
         timestamp: Option<&str>,
         message_id: Option<&str>,
-    ) -> Result<Vec<u8>, &'static str> {
+    ) -> Result<Vec<u8>, Cow<'static, str>> {
+        let content = self
+            .layout
+            .content(body, method, url, timestamp, message_id)?;
         let mut out = Vec::with_capacity(body.len().saturating_add(64));
-        for part in &self.content {
-            match part {
-                Part::Body => out.extend_from_slice(body),
-                Part::Timestamp => out.extend_from_slice(timestamp.unwrap_or_default().as_bytes()),
-                Part::MessageId => out.extend_from_slice(message_id.unwrap_or_default().as_bytes()),
-                Part::Url => match url {
-                    Some(url) => out.extend_from_slice(url.as_bytes()),
-                    None => return Err("the public url of this endpoint is not configured"),
-                },
-                Part::Method => out.extend_from_slice(method.as_bytes()),
-                Part::SortedFormParams => {
-                    for (k, v) in sorted_form_params(body) {
-                        out.extend_from_slice(k.as_bytes());
-                        out.extend_from_slice(v.as_bytes());
-                    }
-                }
-                Part::Literal(text) => out.extend_from_slice(text.as_bytes()),
-            }
-        }
+        self.layout
+            .write(&content, |bytes| out.extend_from_slice(bytes));
         Ok(out)
     }
 }
@@ -465,32 +408,17 @@ impl AsymmetricVerifier {
 
 impl Verifier for AsymmetricVerifier {
     fn freshness_window(&self) -> Option<std::time::Duration> {
-        match self.scheme.timestamp {
-            TimestampSource::None => None,
-            _ => Some(self.freshness.window()),
-        }
+        self.scheme
+            .layout
+            .has_timestamp()
+            .then(|| self.freshness.window())
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let scheme = &*self.scheme;
         let (entries, ts_in_sig) = scheme.read_entries(request)?;
-        let timestamp = match &scheme.timestamp {
-            TimestampSource::None => None,
-            TimestampSource::Header(name, format) => {
-                let text = request.require_single(name)?;
-                Some((text, format.parse_ms(name, text)?))
-            }
-            TimestampSource::SignatureHeader(format) => {
-                let name = &*scheme.signature_header;
-                let text =
-                    ts_in_sig.ok_or_else(|| VerifyError::malformed_header(name, "no timestamp"))?;
-                Some((text, format.parse_ms(name, text)?))
-            }
-        };
-        let message_id = match &scheme.message_id_header {
-            Some(name) => Some(request.require_single(name)?),
-            None => None,
-        };
+        let timestamp = scheme.layout.read_timestamp(request, ts_in_sig)?;
+        let message_id = scheme.layout.read_message_id(request)?;
         let candidates = scheme.decode_entries(&entries);
         if candidates.is_empty() {
             return Err(VerifyError::invalid_signature());
@@ -610,24 +538,20 @@ impl AsymmetricSigner {
                 message_id,
             )
             .map_err(SignError::new)?;
-        Ok(scheme.encoding.encode(&self.raw_signature(&content)?))
+        Ok(scheme
+            .layout
+            .encoding
+            .encode(&self.raw_signature(&content)?))
     }
 }
 
 impl Signer for AsymmetricSigner {
     fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
-        let scheme = &*self.scheme;
-        signed_headers(
-            HeaderLayout {
-                signature_header: &scheme.signature_header,
-                format: &scheme.format,
-                timestamp: &scheme.timestamp,
-                message_id_header: scheme.message_id_header.as_deref(),
-            },
-            message,
-            self.clock.now_ms(),
-            |timestamp, id| self.signature(message, timestamp, id),
-        )
+        self.scheme
+            .layout
+            .signed_headers(message, self.clock.now_ms(), |timestamp, id| {
+                self.signature(message, timestamp, id)
+            })
     }
 }
 

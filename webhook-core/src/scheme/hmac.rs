@@ -209,91 +209,53 @@ pub enum TimestampSource {
 pub struct HmacScheme {
     name: Cow<'static, str>,
     algorithm: HmacAlgorithm,
-    signature_header: Cow<'static, str>,
-    format: SignatureFormat,
-    encoding: Encoding,
-    content: Vec<Part>,
-    timestamp: TimestampSource,
-    message_id_header: Option<Cow<'static, str>>,
+    layout: Layout,
     replay_by_signature: bool,
 }
 
-impl HmacScheme {
-    /// A scheme named `name` (reported in proofs), signing the body alone with a bare hex
-    /// signature in `signature_header` until told otherwise.
-    #[must_use]
-    pub fn new(
-        name: impl Into<Cow<'static, str>>,
-        algorithm: HmacAlgorithm,
-        signature_header: impl Into<Cow<'static, str>>,
-    ) -> Self {
+/// Where a signature scheme finds and signs its pieces: the signature header and its layout,
+/// the encoding, the signed content, the timestamp and the message id. Shared by every
+/// signature building block (HMAC and asymmetric), with the rules that make it consistent.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub(crate) signature_header: Cow<'static, str>,
+    pub(crate) format: SignatureFormat,
+    pub(crate) encoding: Encoding,
+    pub(crate) content: Vec<Part>,
+    pub(crate) timestamp: TimestampSource,
+    pub(crate) message_id_header: Option<Cow<'static, str>>,
+}
+
+impl Layout {
+    /// The body alone, one bare signature of `encoding` in `signature_header`.
+    pub(crate) fn new(signature_header: Cow<'static, str>, encoding: Encoding) -> Self {
         Self {
-            name: name.into(),
-            algorithm,
-            signature_header: signature_header.into(),
+            signature_header,
             format: SignatureFormat::prefixed(""),
-            encoding: Encoding::Hex,
+            encoding,
             content: vec![Part::Body],
             timestamp: TimestampSource::None,
             message_id_header: None,
-            replay_by_signature: true,
         }
     }
 
-    /// The signature header's layout.
-    #[must_use]
-    pub fn format(mut self, format: SignatureFormat) -> Self {
-        self.format = format;
-        self
-    }
-
-    /// How signature bytes are written.
-    #[must_use]
-    pub fn encoding(mut self, encoding: Encoding) -> Self {
-        self.encoding = encoding;
-        self
-    }
-
-    /// The signed content, in order.
-    #[must_use]
-    pub fn content(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
-        self.content = parts.into_iter().collect();
-        self
-    }
-
-    /// Where the timestamp comes from.
-    #[must_use]
-    pub fn timestamp(mut self, source: TimestampSource) -> Self {
-        self.timestamp = source;
-        self
-    }
-
-    /// The header carrying the sender's message id.
-    #[must_use]
-    pub fn message_id_header(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.message_id_header = Some(name.into());
-        self
-    }
-
-    /// The scheme's name.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        let needs_ts = self.content.contains(&Part::Timestamp);
-        let has_ts = !matches!(self.timestamp, TimestampSource::None);
-        if needs_ts && !has_ts {
+    /// Refuse layouts that cannot work: nothing signed, a signed timestamp or id with no
+    /// source, a timestamp key in the signature header without a timestamp source or the
+    /// other way round.
+    pub(crate) fn check(&self, name: &str) -> Result<(), ConfigError> {
+        if self.content.is_empty() {
+            return Err(ConfigError::new(format!("scheme `{name}` signs nothing")));
+        }
+        if self.content.contains(&Part::Timestamp)
+            && matches!(self.timestamp, TimestampSource::None)
+        {
             return Err(ConfigError::new(format!(
-                "scheme `{}` signs a timestamp but has no timestamp source",
-                self.name
+                "scheme `{name}` signs a timestamp but has no timestamp source"
             )));
         }
         if self.content.contains(&Part::MessageId) && self.message_id_header.is_none() {
             return Err(ConfigError::new(format!(
-                "scheme `{}` signs a message id but has no message id header",
-                self.name
+                "scheme `{name}` signs a message id but has no message id header"
             )));
         }
         let ts_in_sig = matches!(self.timestamp, TimestampSource::SignatureHeader(_));
@@ -306,49 +268,21 @@ impl HmacScheme {
         );
         if ts_in_sig != format_has_ts {
             return Err(ConfigError::new(format!(
-                "scheme `{}`: a timestamp in the signature header needs a key-value format with a \
-                 timestamp key, and only then",
-                self.name
-            )));
-        }
-        if self.content.is_empty() {
-            return Err(ConfigError::new(format!(
-                "scheme `{}` signs nothing",
-                self.name
+                "scheme `{name}`: a timestamp in the signature header needs a key-value format \
+                 with a timestamp key, and only then"
             )));
         }
         Ok(())
     }
 
-    /// A verifier accepting signatures by any active key of `keys`, with the default
-    /// [`Freshness`] (5 minutes either way).
-    ///
-    /// # Errors
-    ///
-    /// An empty key ring, or an inconsistent scheme (a signed timestamp with no source…).
-    pub fn verifier(self, keys: impl Into<KeyRing>) -> Result<HmacVerifier, ConfigError> {
-        self.check()?;
-        let keys = keys.into();
-        keys.ensure_not_empty()?;
-        Ok(HmacVerifier {
-            scheme: Arc::new(self),
-            keys,
-            freshness: Freshness::default(),
-        })
+    /// Whether the layout signs a timestamp (so freshness applies).
+    pub(crate) fn has_timestamp(&self) -> bool {
+        !matches!(self.timestamp, TimestampSource::None)
     }
 
-    /// A signer using `secret`, reading the system clock for unset timestamps.
-    #[must_use]
-    pub fn signer(self, secret: Secret) -> HmacSigner {
-        HmacSigner {
-            scheme: Arc::new(self),
-            secret,
-            clock: clock::system(),
-        }
-    }
-
-    /// The timestamp's text and value, from the request.
-    fn read_timestamp<'r>(
+    /// The timestamp's text and value, from the request (`from_sig`: the text found in the
+    /// signature header).
+    pub(crate) fn read_timestamp<'r>(
         &self,
         request: &WebhookRequest<'r>,
         from_sig: Option<&'r str>,
@@ -368,40 +302,19 @@ impl HmacScheme {
         }
     }
 
-    /// The candidate signatures (decoded, of the right length) and the timestamp text found in
-    /// the signature header.
-    fn read_signatures<'r>(
+    /// The message id, when the layout has one.
+    pub(crate) fn read_message_id<'r>(
         &self,
         request: &WebhookRequest<'r>,
-        candidates: &mut Candidates,
     ) -> Result<Option<&'r str>, VerifyError> {
-        let expected_len = self.algorithm.output_len();
-        for_each_signature_entry(&self.format, &self.signature_header, request, |text| {
-            candidates.push_decoded(self.encoding, text, expected_len);
-        })
-    }
-
-    /// Feed the signed content into `mac`.
-    fn feed(&self, mac: &mut MacState, input: &Content<'_>) {
-        for part in &self.content {
-            match part {
-                Part::Body => mac.update(input.body),
-                Part::Timestamp => mac.update(input.timestamp.unwrap_or_default().as_bytes()),
-                Part::MessageId => mac.update(input.message_id.unwrap_or_default().as_bytes()),
-                Part::Url => mac.update(input.url.unwrap_or_default().as_bytes()),
-                Part::Method => mac.update(input.method.as_bytes()),
-                Part::SortedFormParams => {
-                    for (k, v) in input.form.iter().flatten() {
-                        mac.update(k.as_bytes());
-                        mac.update(v.as_bytes());
-                    }
-                }
-                Part::Literal(text) => mac.update(text.as_bytes()),
-            }
+        match &self.message_id_header {
+            Some(name) => Ok(Some(request.require_single(name)?)),
+            None => Ok(None),
         }
     }
 
-    fn signed_content<'c>(
+    /// What the signed content is built from.
+    pub(crate) fn content<'c>(
         &self,
         body: &'c [u8],
         method: &'c str,
@@ -426,6 +339,170 @@ impl HmacScheme {
             timestamp,
             message_id,
             form,
+        })
+    }
+
+    /// Write the signed content, part by part, into `sink` (a MAC, or a buffer).
+    pub(crate) fn write(&self, input: &Content<'_>, mut sink: impl FnMut(&[u8])) {
+        for part in &self.content {
+            match part {
+                Part::Body => sink(input.body),
+                Part::Timestamp => sink(input.timestamp.unwrap_or_default().as_bytes()),
+                Part::MessageId => sink(input.message_id.unwrap_or_default().as_bytes()),
+                Part::Url => sink(input.url.unwrap_or_default().as_bytes()),
+                Part::Method => sink(input.method.as_bytes()),
+                Part::SortedFormParams => {
+                    for (k, v) in input.form.iter().flatten() {
+                        sink(k.as_bytes());
+                        sink(v.as_bytes());
+                    }
+                }
+                Part::Literal(text) => sink(text.as_bytes()),
+            }
+        }
+    }
+
+    /// The headers a sender sends for `message`: the id (the message's, or a random one) and the
+    /// timestamp (the message's, or `now_ms`) where the layout has them, then the signature
+    /// `sign(timestamp text, id)` laid out in the signature header.
+    pub(crate) fn signed_headers(
+        &self,
+        message: &Outgoing<'_>,
+        now_ms: i64,
+        sign: impl FnOnce(Option<&str>, Option<&str>) -> Result<String, SignError>,
+    ) -> Result<SignedHeaders, SignError> {
+        let ts_ms = message.timestamp().unwrap_or(now_ms);
+        let timestamp = match &self.timestamp {
+            TimestampSource::None => None,
+            TimestampSource::Header(_, format) | TimestampSource::SignatureHeader(format) => {
+                Some(format.format_ms(ts_ms))
+            }
+        };
+        let id = self
+            .message_id_header
+            .as_ref()
+            .map(|_| message.id_or_random());
+        let sig = sign(timestamp.as_deref(), id.as_deref())?;
+        let mut headers = SignedHeaders::new();
+        if let (Some(name), Some(id)) = (self.message_id_header.as_deref(), &id) {
+            headers.push(name, id.to_string());
+        }
+        if let (TimestampSource::Header(name, _), Some(ts)) = (&self.timestamp, &timestamp) {
+            headers.push(name.to_string(), ts.clone());
+        }
+        let value = match &self.format {
+            SignatureFormat::Single { prefix } => format!("{prefix}{sig}"),
+            SignatureFormat::KeyValue {
+                separator,
+                signature_key,
+                timestamp_key,
+            } => match (timestamp_key, &timestamp) {
+                (Some(tk), Some(ts)) => format!("{tk}={ts}{separator}{signature_key}={sig}"),
+                _ => format!("{signature_key}={sig}"),
+            },
+            SignatureFormat::Versioned { version } => format!("{version},{sig}"),
+        };
+        headers.push(self.signature_header.to_string(), value);
+        Ok(headers)
+    }
+}
+
+impl HmacScheme {
+    /// A scheme named `name` (reported in proofs), signing the body alone with a bare hex
+    /// signature in `signature_header` until told otherwise.
+    #[must_use]
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        algorithm: HmacAlgorithm,
+        signature_header: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            algorithm,
+            layout: Layout::new(signature_header.into(), Encoding::Hex),
+            replay_by_signature: true,
+        }
+    }
+
+    /// The signature header's layout.
+    #[must_use]
+    pub fn format(mut self, format: SignatureFormat) -> Self {
+        self.layout.format = format;
+        self
+    }
+
+    /// How signature bytes are written.
+    #[must_use]
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.layout.encoding = encoding;
+        self
+    }
+
+    /// The signed content, in order.
+    #[must_use]
+    pub fn content(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
+        self.layout.content = parts.into_iter().collect();
+        self
+    }
+
+    /// Where the timestamp comes from.
+    #[must_use]
+    pub fn timestamp(mut self, source: TimestampSource) -> Self {
+        self.layout.timestamp = source;
+        self
+    }
+
+    /// The header carrying the sender's message id.
+    #[must_use]
+    pub fn message_id_header(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.layout.message_id_header = Some(name.into());
+        self
+    }
+
+    /// The scheme's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A verifier accepting signatures by any active key of `keys`, with the default
+    /// [`Freshness`] (5 minutes either way).
+    ///
+    /// # Errors
+    ///
+    /// An empty key ring, or an inconsistent scheme (a signed timestamp with no source…).
+    pub fn verifier(self, keys: impl Into<KeyRing>) -> Result<HmacVerifier, ConfigError> {
+        self.layout.check(&self.name)?;
+        let keys = keys.into();
+        keys.ensure_not_empty()?;
+        Ok(HmacVerifier {
+            scheme: Arc::new(self),
+            keys,
+            freshness: Freshness::default(),
+        })
+    }
+
+    /// A signer using `secret`, reading the system clock for unset timestamps.
+    #[must_use]
+    pub fn signer(self, secret: Secret) -> HmacSigner {
+        HmacSigner {
+            scheme: Arc::new(self),
+            secret,
+            clock: clock::system(),
+        }
+    }
+
+    /// The candidate signatures (decoded, of the right length) and the timestamp text found in
+    /// the signature header.
+    fn read_signatures<'r>(
+        &self,
+        request: &WebhookRequest<'r>,
+        candidates: &mut Candidates,
+    ) -> Result<Option<&'r str>, VerifyError> {
+        let expected_len = self.algorithm.output_len();
+        let layout = &self.layout;
+        for_each_signature_entry(&layout.format, &layout.signature_header, request, |text| {
+            candidates.push_decoded(layout.encoding, text, expected_len);
         })
     }
 }
@@ -565,7 +642,7 @@ impl Candidates {
 }
 
 /// What the signed content is built from.
-struct Content<'c> {
+pub(crate) struct Content<'c> {
     body: &'c [u8],
     method: &'c str,
     url: Option<&'c str>,
@@ -690,26 +767,24 @@ impl HmacVerifier {
 
 impl Verifier for HmacVerifier {
     fn freshness_window(&self) -> Option<Duration> {
-        match self.scheme.timestamp {
-            TimestampSource::None => None,
-            _ => Some(self.freshness.window()),
-        }
+        self.scheme
+            .layout
+            .has_timestamp()
+            .then(|| self.freshness.window())
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let scheme = &*self.scheme;
         let mut candidates = Candidates::new();
         let ts_in_sig = scheme.read_signatures(request, &mut candidates)?;
-        let timestamp = scheme.read_timestamp(request, ts_in_sig)?;
-        let message_id = match &scheme.message_id_header {
-            Some(name) => Some(request.require_single(name)?),
-            None => None,
-        };
+        let timestamp = scheme.layout.read_timestamp(request, ts_in_sig)?;
+        let message_id = scheme.layout.read_message_id(request)?;
         if candidates.is_empty() {
             return Err(VerifyError::invalid_signature());
         }
         let content = scheme
-            .signed_content(
+            .layout
+            .content(
                 request.body(),
                 request.method(),
                 request.url(),
@@ -725,7 +800,7 @@ impl Verifier for HmacVerifier {
         let mut first_tag = None;
         for key in self.keys.active(now) {
             let mut mac = MacState::new(scheme.algorithm, key.secret().expose_secret());
-            scheme.feed(&mut mac, &content);
+            scheme.layout.write(&content, |bytes| mac.update(bytes));
             let tag = mac.finalize();
             // Compare with every candidate, without stopping early.
             let hit = candidates
@@ -792,7 +867,8 @@ impl HmacSigner {
     ) -> Result<String, SignError> {
         let scheme = &*self.scheme;
         let content = scheme
-            .signed_content(
+            .layout
+            .content(
                 message.body(),
                 message.method_str(),
                 message.url_str(),
@@ -801,76 +877,19 @@ impl HmacSigner {
             )
             .map_err(SignError::new)?;
         let mut mac = MacState::new(scheme.algorithm, self.secret.expose_secret());
-        scheme.feed(&mut mac, &content);
-        Ok(scheme.encoding.encode(mac.finalize().as_slice()))
+        scheme.layout.write(&content, |bytes| mac.update(bytes));
+        Ok(scheme.layout.encoding.encode(mac.finalize().as_slice()))
     }
 }
 
 impl Signer for HmacSigner {
     fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
-        let scheme = &*self.scheme;
-        signed_headers(
-            HeaderLayout {
-                signature_header: &scheme.signature_header,
-                format: &scheme.format,
-                timestamp: &scheme.timestamp,
-                message_id_header: scheme.message_id_header.as_deref(),
-            },
-            message,
-            self.clock.now_ms(),
-            |timestamp, id| self.signature(message, timestamp, id),
-        )
+        self.scheme
+            .layout
+            .signed_headers(message, self.clock.now_ms(), |timestamp, id| {
+                self.signature(message, timestamp, id)
+            })
     }
-}
-
-/// Where a signature scheme puts the id, the timestamp and the signature: shared by every
-/// signature block's signer.
-pub(crate) struct HeaderLayout<'s> {
-    pub(crate) signature_header: &'s str,
-    pub(crate) format: &'s SignatureFormat,
-    pub(crate) timestamp: &'s TimestampSource,
-    pub(crate) message_id_header: Option<&'s str>,
-}
-
-/// The headers a sender sends for `message`: the id (the message's, or a random one) and the
-/// timestamp (the message's, or `now_ms`) where the layout has them, then the signature
-/// `sign(timestamp text, id)` laid out in the signature header.
-pub(crate) fn signed_headers(
-    layout: HeaderLayout<'_>,
-    message: &Outgoing<'_>,
-    now_ms: i64,
-    sign: impl FnOnce(Option<&str>, Option<&str>) -> Result<String, SignError>,
-) -> Result<SignedHeaders, SignError> {
-    let ts_ms = message.timestamp().unwrap_or(now_ms);
-    let timestamp = match layout.timestamp {
-        TimestampSource::None => None,
-        TimestampSource::Header(_, format) | TimestampSource::SignatureHeader(format) => {
-            Some(format.format_ms(ts_ms))
-        }
-    };
-    let id = layout.message_id_header.map(|_| message.id_or_random());
-    let sig = sign(timestamp.as_deref(), id.as_deref())?;
-    let mut headers = SignedHeaders::new();
-    if let (Some(name), Some(id)) = (layout.message_id_header, &id) {
-        headers.push(name, id.to_string());
-    }
-    if let (TimestampSource::Header(name, _), Some(ts)) = (layout.timestamp, &timestamp) {
-        headers.push(name.to_string(), ts.clone());
-    }
-    let value = match layout.format {
-        SignatureFormat::Single { prefix } => format!("{prefix}{sig}"),
-        SignatureFormat::KeyValue {
-            separator,
-            signature_key,
-            timestamp_key,
-        } => match (timestamp_key, &timestamp) {
-            (Some(tk), Some(ts)) => format!("{tk}={ts}{separator}{signature_key}={sig}"),
-            _ => format!("{signature_key}={sig}"),
-        },
-        SignatureFormat::Versioned { version } => format!("{version},{sig}"),
-    };
-    headers.push(layout.signature_header, value);
-    Ok(headers)
 }
 
 #[cfg(test)]
