@@ -107,15 +107,56 @@ fn scheme(names: Names) -> HmacScheme {
 /// tolerance window.
 #[derive(Clone)]
 pub struct StandardWebhooks {
-    standard: HmacVerifier,
-    svix: HmacVerifier,
+    inner: Branded<HmacVerifier>,
 }
 
 impl fmt::Debug for StandardWebhooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StandardWebhooks")
-            .field("verifier", &self.standard)
+            .field("verifier", &self.inner.standard)
             .finish()
+    }
+}
+
+/// One verifier per branding of the header names (`webhook-*`, `svix-*`), chosen by the
+/// request's headers; shared by the `v1` and `v1a` verifiers.
+#[derive(Clone)]
+pub(crate) struct Branded<V> {
+    pub(crate) standard: V,
+    svix: V,
+}
+
+impl<V: Verifier> Branded<V> {
+    /// Build the verifier of each branding.
+    pub(crate) fn new(
+        build: impl Fn(Names) -> Result<V, ConfigError>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            standard: build(STANDARD)?,
+            svix: build(SVIX)?,
+        })
+    }
+
+    /// Change both verifiers alike.
+    pub(crate) fn map(self, change: impl Fn(V) -> V) -> Self {
+        Self {
+            standard: change(self.standard),
+            svix: change(self.svix),
+        }
+    }
+
+    pub(crate) fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        if Names::of(request).id == SVIX.id {
+            self.svix.verify(request)
+        } else {
+            self.standard.verify(request)
+        }
+    }
+
+    pub(crate) fn freshness_window(&self) -> Option<std::time::Duration> {
+        self.standard
+            .freshness_window()
+            .max(self.svix.freshness_window())
     }
 }
 
@@ -139,8 +180,7 @@ impl StandardWebhooks {
     pub fn new(keys: impl Into<KeyRing>) -> Result<Self, ConfigError> {
         let keys = decode_whsec_keys(keys.into())?;
         Ok(Self {
-            standard: scheme(STANDARD).verifier(keys.clone())?,
-            svix: scheme(SVIX).verifier(keys)?,
+            inner: Branded::new(|names| scheme(names).verifier(keys.clone()))?,
         })
     }
 
@@ -148,8 +188,7 @@ impl StandardWebhooks {
     #[must_use]
     pub fn freshness(self, freshness: Freshness) -> Self {
         Self {
-            standard: self.standard.freshness(freshness.clone()),
-            svix: self.svix.freshness(freshness),
+            inner: self.inner.map(|v| v.freshness(freshness.clone())),
         }
     }
 }
@@ -183,17 +222,11 @@ pub(crate) fn decode_whsec_keys(keys: KeyRing) -> Result<KeyRing, ConfigError> {
 
 impl Verifier for StandardWebhooks {
     fn freshness_window(&self) -> Option<std::time::Duration> {
-        self.standard
-            .freshness_window()
-            .max(self.svix.freshness_window())
+        self.inner.freshness_window()
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
-        if Names::of(request).id == SVIX.id {
-            self.svix.verify(request)
-        } else {
-            self.standard.verify(request)
-        }
+        self.inner.verify(request)
     }
 }
 

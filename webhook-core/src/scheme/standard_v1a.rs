@@ -12,7 +12,7 @@ use crate::scheme::asymmetric::{
     PublicKeyRing,
 };
 use crate::scheme::hmac::{Encoding, SignatureFormat};
-use crate::scheme::standard::{Names, STANDARD, SVIX, signed_content};
+use crate::scheme::standard::{Branded, Names, STANDARD, SVIX, signed_content};
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
 
@@ -68,14 +68,13 @@ fn scheme(names: Names) -> AsymmetricScheme {
 /// Ed25519 is verified strictly (non-canonical signatures and weak keys are refused).
 #[derive(Clone)]
 pub struct StandardWebhooksV1a {
-    standard: AsymmetricVerifier,
-    svix: AsymmetricVerifier,
+    inner: Branded<AsymmetricVerifier>,
 }
 
 impl fmt::Debug for StandardWebhooksV1a {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StandardWebhooksV1a")
-            .field("verifier", &self.standard)
+            .field("verifier", &self.inner.standard)
             .finish()
     }
 }
@@ -90,8 +89,7 @@ impl StandardWebhooksV1a {
     pub fn new(keys: impl Into<PublicKeyRing>) -> Result<Self, ConfigError> {
         let keys = keys.into();
         Ok(Self {
-            standard: scheme(STANDARD).verifier(keys.clone())?,
-            svix: scheme(SVIX).verifier(keys)?,
+            inner: Branded::new(|names| scheme(names).verifier(keys.clone()))?,
         })
     }
 
@@ -99,25 +97,18 @@ impl StandardWebhooksV1a {
     #[must_use]
     pub fn freshness(self, freshness: Freshness) -> Self {
         Self {
-            standard: self.standard.freshness(freshness.clone()),
-            svix: self.svix.freshness(freshness),
+            inner: self.inner.map(|v| v.freshness(freshness.clone())),
         }
     }
 }
 
 impl Verifier for StandardWebhooksV1a {
     fn freshness_window(&self) -> Option<std::time::Duration> {
-        self.standard
-            .freshness_window()
-            .max(self.svix.freshness_window())
+        self.inner.freshness_window()
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
-        if Names::of(request).id == SVIX.id {
-            self.svix.verify(request)
-        } else {
-            self.standard.verify(request)
-        }
+        self.inner.verify(request)
     }
 }
 
