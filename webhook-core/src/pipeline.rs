@@ -458,27 +458,6 @@ impl Delivery {
         }
     }
 
-    /// Claim an additional key (e.g. the event id, when a layer already claimed by
-    /// signature); the lease is held with the others. Returns `false` for a duplicate.
-    ///
-    /// # Errors
-    ///
-    /// As [`claim`](Self::claim).
-    pub async fn claim_also(&mut self, key: DedupeKey) -> Result<bool, VerifyError> {
-        match self.receiver.claim(&key).await {
-            Ok(Claimed::Fresh(lease)) => {
-                self.leases.extend(lease);
-                Ok(true)
-            }
-            Ok(Claimed::Duplicate) => {
-                self.key = Some(key);
-                self.finish_as(Outcome::Duplicate);
-                Ok(false)
-            }
-            Err(e) => Err(self.fail(e)),
-        }
-    }
-
     /// Step 4: decode and validate the body into `E`; records its event type.
     ///
     /// # Errors
@@ -562,12 +541,6 @@ impl Delivery {
             self.event_type.as_deref(),
             self.key.as_ref().and_then(DedupeKey::id),
         )
-    }
-
-    /// Take the claims this delivery holds, for a [`LeaseSlot`] or another delivery.
-    #[must_use]
-    pub fn take_leases(&mut self) -> Vec<Lease> {
-        std::mem::take(&mut self.leases)
     }
 
     /// Hold these claims too (from a [`LeaseSlot`]), finished with this delivery.

@@ -210,7 +210,6 @@ pub struct HmacScheme {
     name: Cow<'static, str>,
     algorithm: HmacAlgorithm,
     layout: Layout,
-    replay_by_signature: bool,
 }
 
 /// Where a signature scheme finds and signs its pieces: the signature header and its layout,
@@ -420,7 +419,6 @@ impl HmacScheme {
             name: name.into(),
             algorithm,
             layout: Layout::new(signature_header.into(), Encoding::Hex),
-            replay_by_signature: true,
         }
     }
 
@@ -823,9 +821,7 @@ impl Verifier for HmacVerifier {
         if let Some(id) = message_id {
             proof = proof.with_message_id(id);
         }
-        if scheme.replay_by_signature
-            && let Some(tag) = &first_tag
-        {
+        if let Some(tag) = &first_tag {
             proof = proof.with_signature(tag.as_slice());
         }
         Ok(proof)
