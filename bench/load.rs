@@ -19,6 +19,8 @@
 mod client;
 #[path = "../examples/support/email.rs"]
 mod email;
+#[path = "wrk.rs"]
+mod wrk;
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -43,11 +45,30 @@ async fn plain_handler(Json(_value): Json<serde_json::Value>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// The timed loop of [`inproc`]: a plain function polling each request's future to
+/// completion (nothing in it waits on I/O), so that a profiler can select it by name.
+#[inline(never)]
+fn drive(app: &Router, batch: Vec<axum::http::Request<axum::body::Body>>) {
+    use tower::ServiceExt as _;
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for request in batch {
+        let mut future = std::pin::pin!(app.clone().oneshot(request));
+        let response = loop {
+            if let std::task::Poll::Ready(response) = future.as_mut().poll(&mut cx) {
+                break response.unwrap();
+            }
+        };
+        assert_eq!(response.status(), 204);
+    }
+}
+
 /// Server-side cost per request without sockets: the router called in a loop.
 async fn inproc(app: &Router, secret: &Secret, target: &str) {
-    use tower::ServiceExt as _;
     let signer = StandardWebhooksSigner::new(secret.clone());
-    let n = 100_000;
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let requests = |path: &str, offset: usize| -> Vec<axum::http::Request<axum::body::Body>> {
         (0..n)
             .map(|i| {
@@ -62,18 +83,21 @@ async fn inproc(app: &Router, secret: &Secret, target: &str) {
             })
             .collect()
     };
-    for (path, offset) in [
-        ("/plain", 0),
-        (target, 50_000_000),
-        ("/plain", 0),
-        (target, 60_000_000),
-    ] {
+    // BENCH_PROFILE=1: the target route only, once (for a profiler).
+    let rounds: &[(&str, usize)] = if std::env::var_os("BENCH_PROFILE").is_some() {
+        &[(target, 50_000_000)]
+    } else {
+        &[
+            ("/plain", 0),
+            (target, 50_000_000),
+            ("/plain", 0),
+            (target, 60_000_000),
+        ]
+    };
+    for &(path, offset) in rounds {
         let batch = requests(path, offset);
         let started = Instant::now();
-        for request in batch {
-            let response = app.clone().oneshot(request).await.unwrap();
-            assert_eq!(response.status(), 204);
-        }
+        drive(app, batch);
         println!(
             "{path}: {:.2} us/request",
             started.elapsed().as_secs_f64() * 1e6 / n as f64
@@ -81,8 +105,19 @@ async fn inproc(app: &Router, secret: &Secret, target: &str) {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // BENCH_WORKERS: the server runtime's worker threads (default: one per core).
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = std::env::var("BENCH_WORKERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        runtime.worker_threads(workers);
+    }
+    runtime.enable_all().build().unwrap().block_on(run());
+}
+
+async fn run() {
     let target = std::env::var("BENCH_ROUTE").unwrap_or_else(|_| "/webhooks/email".to_owned());
     let seconds: u64 = std::env::args()
         .nth(1)
@@ -131,12 +166,30 @@ async fn main() {
         .await
         .unwrap();
     });
-    // Warm-up, then alternate short rounds so drift and other load on the machine affect
-    // both handlers alike; report the aggregate and the median of the per-pair ratios.
     let rounds: usize = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
+    if std::env::var("BENCH_MODE").as_deref() == Ok("serve") {
+        // Serve for a profiler: write request files and print the wrk commands.
+        let addr: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+        let dir = std::env::temp_dir().join("webhook-bench-serve");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (path, offset) in [("/plain", 0), (target.as_str(), 3_000_000_000)] {
+            let name = path.trim_start_matches('/').replace('/', "-");
+            println!(
+                "{}",
+                wrk::prepare(addr, path, &secret, &dir.join(name), offset, 400_000)
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        return;
+    }
+    if wrk::compare_if_available("axum", &base, &target, &secret, seconds, &receiver).await {
+        return;
+    }
+    // Warm-up, then alternate short rounds so drift and other load on the machine affect
+    // both handlers alike; report the aggregate and the median of the per-pair ratios.
     let _ = round(&base, "/plain", &secret, 1, 0).await;
     let _ = round(&base, &target, &secret, 1, 10_000_000).await;
     let (mut plain, mut hooks) = (Vec::new(), Vec::new());

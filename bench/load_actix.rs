@@ -21,6 +21,8 @@
 mod client;
 #[path = "../examples/support/email.rs"]
 mod email;
+#[path = "wrk.rs"]
+mod wrk;
 
 use std::time::Instant;
 
@@ -139,6 +141,18 @@ async fn main() {
         return;
     }
     let base = serve(receiver.clone());
+    if wrk::compare_if_available(
+        "actix-web",
+        &base,
+        "/webhooks/email",
+        &secret,
+        seconds,
+        &receiver,
+    )
+    .await
+    {
+        return;
+    }
     // Warm-up, then alternate rounds so drift affects both alike.
     let _ = round(&base, "/plain", &secret, 1, 0).await;
     let _ = round(&base, "/webhooks/email", &secret, 1, 10_000_000).await;

@@ -19,6 +19,8 @@
 mod client;
 #[path = "../examples/support/email.rs"]
 mod email;
+#[path = "wrk.rs"]
+mod wrk;
 
 use std::time::Instant;
 
@@ -79,6 +81,18 @@ async fn main() {
     }
     tokio::spawn(rocket.launch());
     let base = format!("http://127.0.0.1:{}", port_rx.await.unwrap());
+    if wrk::compare_if_available(
+        "rocket",
+        &base,
+        "/webhooks/email",
+        &secret,
+        seconds,
+        &receiver,
+    )
+    .await
+    {
+        return;
+    }
     // Warm-up, then alternate short rounds so drift and other load on the machine affect
     // both handlers alike; report the aggregate and the median of the per-pair ratios.
     let rounds: usize = std::env::var("BENCH_ROUNDS")

@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use axum::RequestExt as _;
-use axum::extract::{ConnectInfo, OriginalUri, Request};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, OriginalUri};
 use bytes::Bytes;
 use http::request::Parts;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
@@ -19,9 +19,9 @@ use crate::WebhookRejection;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HttpsConnection;
 
-/// A request that passed admission and authentication.
+/// What admission and authentication produced: the buffered body, the URL the verifier
+/// checked (when it signs one), and the delivery holding the proof.
 pub(crate) struct Authenticated {
-    pub(crate) parts: Parts,
     pub(crate) body: Bytes,
     pub(crate) url: Option<String>,
     pub(crate) delivery: Delivery,
@@ -47,6 +47,7 @@ pub(crate) fn view<'a>(
     if let Some(peer) = peer(parts) {
         request = request.with_peer(peer);
     }
+    request.reserve_headers(parts.headers.len());
     for (name, value) in &parts.headers {
         request.push_header(name.as_str(), value.as_bytes());
     }
@@ -63,37 +64,68 @@ pub(crate) fn fail(delivery: &Delivery, error: VerifyError) -> WebhookRejection 
 }
 
 /// Admission (413 by declared length, 415, 403, 429), buffering under the smaller of axum's
-/// `DefaultBodyLimit` and the receiver's limit (413), then authentication (401).
+/// `DefaultBodyLimit` and the receiver's limit (413), then authentication (401). One request
+/// view serves both steps: built from the head, then given the body (and the URL, only when
+/// the verifier signs it).
+///
+/// Takes the head by reference and the body (already limited by
+/// [`with_limited_body`](axum::RequestExt::with_limited_body)), so the future stays small.
 pub(crate) async fn authenticate(
     receiver: &Receiver,
-    request: Request,
+    parts: &Parts,
+    body: Body,
 ) -> Result<Authenticated, WebhookRejection> {
     let mut delivery = receiver.delivery();
-    let request = request.with_limited_body();
-    let (parts, body) = request.into_parts();
     // Never the request URI's scheme: a client chooses it (an absolute-form target, an h2c
     // `:scheme`). Only a server that terminates TLS itself can say so, with the marker.
     let https = parts.extensions.get::<HttpsConnection>().is_some();
-    if let Err(error) = delivery.admit(&view(&parts, b"", None), https) {
-        return Err(fail(&delivery, error));
-    }
-    let body = match Limited::new(body, delivery.body_limit()).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            let too_large =
-                std::iter::successors(Some(&*error as &(dyn std::error::Error + 'static)), |e| {
-                    e.source()
-                })
-                .any(|e| e.is::<LengthLimitError>());
-            let error = if too_large {
-                VerifyError::new(VerifyErrorKind::BodyTooLarge)
-            } else {
-                VerifyError::new(VerifyErrorKind::MalformedBody)
-                    .with_message("the body could not be read")
-            };
-            return Err(reject(&mut delivery, error));
+    let bytes: Bytes;
+    let url: Option<String>;
+    {
+        let mut head = view(parts, b"", None);
+        if let Err(error) = delivery.admit(&head, https) {
+            return Err(fail(&delivery, error));
         }
-    };
+        bytes = match Limited::new(body, delivery.body_limit()).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => {
+                let too_large = std::iter::successors(
+                    Some(&*error as &(dyn std::error::Error + 'static)),
+                    |e| e.source(),
+                )
+                .any(|e| e.is::<LengthLimitError>());
+                let error = if too_large {
+                    VerifyError::new(VerifyErrorKind::BodyTooLarge)
+                } else {
+                    VerifyError::new(VerifyErrorKind::MalformedBody)
+                        .with_message("the body could not be read")
+                };
+                return Err(reject(&mut delivery, error));
+            }
+        };
+        url = if receiver.signs_url() {
+            request_url(receiver, parts, https)
+        } else {
+            None
+        };
+        head.set_body(&bytes);
+        if let Some(url) = &url {
+            head.set_url(url);
+        }
+        if let Err(error) = delivery.authenticate(&head) {
+            return Err(fail(&delivery, error));
+        }
+    }
+    Ok(Authenticated {
+        body: bytes,
+        url,
+        delivery,
+    })
+}
+
+/// The URL the sender addressed: the receiver's public base URL, else this server's scheme
+/// and `Host`, with the original path and query.
+fn request_url(receiver: &Receiver, parts: &Parts, https: bool) -> Option<String> {
     let uri = parts
         .extensions
         .get::<OriginalUri>()
@@ -104,14 +136,5 @@ pub(crate) async fn authenticate(
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| uri.authority().map(http::uri::Authority::as_str));
-    let url = receiver.request_url(https, host, path_and_query);
-    if let Err(error) = delivery.authenticate(&view(&parts, &body, url.as_deref())) {
-        return Err(fail(&delivery, error));
-    }
-    Ok(Authenticated {
-        parts,
-        body,
-        url,
-        delivery,
-    })
+    receiver.request_url(https, host, path_and_query)
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use axum::RequestExt as _;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use bytes::Bytes;
 use http::request::Parts;
@@ -134,8 +135,8 @@ where
     type Rejection = WebhookRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, WebhookRejection> {
-        if let Some(layered) = request.extensions().get::<Layered>().cloned() {
-            let (parts, _) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        if let Some(layered) = parts.extensions.remove::<Layered>() {
             let view = view(&parts, &layered.body, layered.url.as_deref());
             return match layered
                 .receiver
@@ -152,12 +153,14 @@ where
         if let Some(rejection) = refuse_claims_without_the_layer(&receiver) {
             return Err(rejection);
         }
+        let (parts, body) = Request::from_parts(parts, body)
+            .with_limited_body()
+            .into_parts();
         let Authenticated {
-            parts,
             body,
             url,
             mut delivery,
-        } = authenticate(&receiver, request).await?;
+        } = authenticate(&receiver, &parts, body).await?;
         let view = view(&parts, &body, url.as_deref());
         match delivery.accept::<E>(&view).await {
             Ok(Accepted::Fresh(event)) => {
@@ -188,9 +191,10 @@ where
         if let Some(rejection) = refuse_claims_without_the_layer(&receiver) {
             return Err(rejection);
         }
+        let (parts, body) = request.with_limited_body().into_parts();
         let Authenticated {
             body, mut delivery, ..
-        } = authenticate(&receiver, request).await?;
+        } = authenticate(&receiver, &parts, body).await?;
         match delivery.accept_raw().await {
             Ok(Accepted::Fresh(proof)) => {
                 delivery.finish(true).await;

@@ -2,13 +2,15 @@
 
 use std::task::{Context, Poll};
 
+use axum::RequestExt as _;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use http::request::Parts;
 use tower_service::Service;
 use tracing::Instrument as _;
-use webhook_core::{Accepted, LeaseSlot, Proof, Receiver, VerifyError};
+use webhook_core::{Accepted, Delivery, LeaseSlot, Proof, Receiver, VerifyError};
 
 use crate::body::{Authenticated, authenticate, fail};
 use crate::future::ResponseFuture;
@@ -62,33 +64,24 @@ where
         // The clone is not ready; keep it and call the ready one (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let receiver = self.receiver.clone();
+        // Verification and the claim run in a future of their own, made here: the response
+        // future then holds neither the request nor that work's state while the handler runs
+        // (it stays small enough for the allocator's fast path).
+        let (parts, body) = request.with_limited_body().into_parts();
+        let prepared = Box::pin(prepare(self.receiver.clone(), parts, body));
         ResponseFuture::new(async move {
-            let Authenticated {
-                parts,
-                body,
-                url,
-                mut delivery,
-            } = match authenticate(&receiver, request).await {
-                Ok(authenticated) => authenticated,
-                Err(rejection) => return Ok(rejection.into_response()),
+            let (mut delivery, slot, span, call) = match prepared.await {
+                Ok(Prepared {
+                    delivery,
+                    slot,
+                    request,
+                }) => {
+                    let span = delivery.span().clone();
+                    (delivery, slot, span, inner.call(request))
+                }
+                Err(response) => return Ok(response),
             };
-            let proof = match delivery.accept_raw().await {
-                Ok(Accepted::Fresh(proof)) => proof,
-                Ok(Accepted::Duplicate(reply)) => return Ok(reply_response(reply)),
-                Err(error) => return Ok(fail(&delivery, error).into_response()),
-            };
-            let slot = LeaseSlot::new();
-            let mut request = Request::from_parts(parts, Body::from(body.clone()));
-            request.extensions_mut().insert(Layered {
-                receiver,
-                proof,
-                body,
-                url,
-                slot: slot.clone(),
-            });
-            let span = delivery.span().clone();
-            let result = inner.call(request).instrument(span).await;
+            let result = call.instrument(span).await;
             delivery.adopt_leases(slot.take());
             match &result {
                 Ok(response) => match response.extensions().get::<RejectedKind>() {
@@ -100,6 +93,53 @@ where
                 Err(_) => delivery.finish(false).await,
             }
             result
+        })
+    }
+}
+
+/// A delivery that passed every check and holds its claim, with the request to hand on.
+struct Prepared {
+    delivery: Delivery,
+    slot: LeaseSlot,
+    request: Request,
+}
+
+/// Admission, authentication and the claim; the request rebuilt for the handler with what
+/// was verified in its extensions. `Err` is the response for a rejection or a duplicate.
+// A plain function returning an `async move` block rather than an `async fn`: the block
+// uses its captures in place, where an `async fn` would also copy its arguments into locals.
+#[allow(clippy::manual_async_fn)]
+fn prepare(
+    receiver: Receiver,
+    parts: Parts,
+    body: Body,
+) -> impl Future<Output = Result<Prepared, Response>> + Send {
+    async move {
+        let Authenticated {
+            body,
+            url,
+            mut delivery,
+        } = authenticate(&receiver, &parts, body)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let proof = match delivery.accept_raw().await {
+            Ok(Accepted::Fresh(proof)) => proof,
+            Ok(Accepted::Duplicate(reply)) => return Err(reply_response(reply)),
+            Err(error) => return Err(fail(&delivery, error).into_response()),
+        };
+        let slot = LeaseSlot::new();
+        let mut request = Request::from_parts(parts, Body::from(body.clone()));
+        request.extensions_mut().insert(Layered {
+            receiver,
+            proof,
+            body,
+            url,
+            slot: slot.clone(),
+        });
+        Ok(Prepared {
+            delivery,
+            slot,
+            request,
         })
     }
 }

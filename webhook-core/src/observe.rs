@@ -54,7 +54,11 @@ impl Outcome {
 }
 
 /// Counters of one receiver.
+/// Aligned to two cache lines: a receiver's configuration is read by every request on every
+/// core, and these counters are written by them, so they must not share a line (nor with the
+/// receiver's reference count, which the alignment pushes onto a line of its own).
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub(crate) struct Counters {
     accepted: AtomicU64,
     duplicates: AtomicU64,

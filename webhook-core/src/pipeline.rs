@@ -151,15 +151,17 @@ impl Receiver {
     /// Start one delivery: opens its span and starts its clock.
     pub fn delivery(&self) -> Delivery {
         Delivery {
-            receiver: self.clone(),
-            span: observe::delivery_span(self.route()),
-            started: Instant::now(),
-            client: None,
-            proof: None,
-            key: None,
-            event_type: None,
-            leases: Vec::new(),
-            done: false,
+            s: Box::new(State {
+                receiver: self.clone(),
+                span: observe::delivery_span(self.route()),
+                started: Instant::now(),
+                client: None,
+                proof: None,
+                key: None,
+                event_type: None,
+                leases: Vec::new(),
+                done: false,
+            }),
         }
     }
 
@@ -261,6 +263,12 @@ impl LeaseSlot {
 /// ```
 #[must_use = "a delivery releases its claim when dropped; finish it with the handler's outcome"]
 pub struct Delivery {
+    // Boxed: a delivery lives in the adapters' futures across several awaits, and moving a
+    // pointer is cheaper than moving the state.
+    s: Box<State>,
+}
+
+struct State {
     receiver: Receiver,
     span: Span,
     started: Instant,
@@ -275,12 +283,12 @@ pub struct Delivery {
 impl fmt::Debug for Delivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Delivery")
-            .field("route", &self.receiver.route())
-            .field("client", &self.client)
-            .field("proof", &self.proof)
-            .field("key", &self.key)
-            .field("event_type", &self.event_type)
-            .field("leases", &self.leases.len())
+            .field("route", &self.s.receiver.route())
+            .field("client", &self.s.client)
+            .field("proof", &self.s.proof)
+            .field("key", &self.s.key)
+            .field("event_type", &self.s.event_type)
+            .field("leases", &self.s.leases.len())
             .finish()
     }
 }
@@ -289,46 +297,46 @@ impl Delivery {
     /// The receiver this delivery belongs to.
     #[must_use]
     pub fn receiver(&self) -> &Receiver {
-        &self.receiver
+        &self.s.receiver
     }
 
     /// The delivery's span: instrument the handler with it.
     #[must_use]
     pub fn span(&self) -> &Span {
-        &self.span
+        &self.s.span
     }
 
     /// The client address found by [`admit`](Self::admit).
     #[must_use]
     pub fn client(&self) -> Option<IpAddr> {
-        self.client
+        self.s.client
     }
 
     /// What the verifier proved, after [`authenticate`](Self::authenticate).
     #[must_use]
     pub fn proof(&self) -> Option<&Proof> {
-        self.proof.as_ref()
+        self.s.proof.as_ref()
     }
 
     /// The dedupe key chosen by [`claim`](Self::claim).
     #[must_use]
     pub fn key(&self) -> Option<&DedupeKey> {
-        self.key.as_ref()
+        self.s.key.as_ref()
     }
 
     /// The largest body to buffer.
     #[must_use]
     pub fn body_limit(&self) -> usize {
-        self.receiver.body_limit()
+        self.s.receiver.body_limit()
     }
 
     fn fail(&mut self, error: VerifyError) -> VerifyError {
-        if !self.done {
-            self.done = true;
-            self.leases.clear();
+        if !self.s.done {
+            self.s.done = true;
+            self.s.leases.clear();
             observe::finish(
-                &self.span,
-                &self.receiver.inner.counters,
+                &self.s.span,
+                &self.s.receiver.inner.counters,
                 Outcome::Rejected(error.kind()),
                 self.elapsed_ms(),
             );
@@ -337,7 +345,7 @@ impl Delivery {
     }
 
     fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+        u64::try_from(self.s.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Reject the delivery for a reason found outside the pipeline (e.g. the adapter failed
@@ -349,7 +357,7 @@ impl Delivery {
     /// The response for an error (the receiver's custom rejection, or the standard JSON).
     #[must_use]
     pub fn reply_for(&self, error: &VerifyError) -> Reply {
-        self.receiver.reply_for(error)
+        self.s.receiver.reply_for(error)
     }
 
     /// Step 1, before reading the body: the declared `Content-Length` against the limit (413),
@@ -362,7 +370,7 @@ impl Delivery {
     ///
     /// As above; the first failing step.
     pub fn admit(&mut self, head: &WebhookRequest<'_>, https: bool) -> Result<(), VerifyError> {
-        let inner = &self.receiver.inner;
+        let inner = &self.s.receiver.inner;
         if let Some(length) = head.header("content-length")
             && let Some(length) = std::str::from_utf8(length)
                 .ok()
@@ -389,8 +397,8 @@ impl Delivery {
             Ok(client) => client,
             Err(e) => return Err(self.fail(e)),
         };
-        self.client = client;
-        if let Some(limiter) = &self.receiver.inner.limiter
+        self.s.client = client;
+        if let Some(limiter) = &self.s.receiver.inner.limiter
             && let Err(e) = limiter.check(client)
         {
             return Err(self.fail(e));
@@ -404,22 +412,22 @@ impl Delivery {
     ///
     /// `BodyTooLarge` (413) when the body exceeds the limit; the verifier's error (401).
     pub fn authenticate(&mut self, request: &WebhookRequest<'_>) -> Result<&Proof, VerifyError> {
-        let limit = self.receiver.body_limit();
+        let limit = self.s.receiver.body_limit();
         if request.body().len() > limit {
             return Err(self.fail(body_too_large(limit)));
         }
-        let proof = match self.receiver.inner.verifier.verify(request) {
+        let proof = match self.s.receiver.inner.verifier.verify(request) {
             Ok(proof) => proof,
             Err(e) => return Err(self.fail(e)),
         };
-        self.span.record("scheme", proof.scheme());
+        self.s.span.record("scheme", proof.scheme());
         if let Some(key_id) = proof.key_id() {
-            self.span.record("key_id", key_id);
+            self.s.span.record("key_id", key_id);
         }
         if let Some(id) = proof.message_id() {
-            self.span.record("message_id", id);
+            self.s.span.record("message_id", id);
         }
-        Ok(self.proof.insert(proof))
+        Ok(self.s.proof.insert(proof))
     }
 
     /// Step 3: claim the delivery's [`DedupeKey`] — the message id, else `event_id`, else the
@@ -432,7 +440,7 @@ impl Delivery {
     /// `NotConfigured` (500) before [`authenticate`](Self::authenticate); `InFlight` (409);
     /// `StoreUnavailable` (503).
     pub async fn claim(&mut self, event_id: Option<&str>) -> Result<bool, VerifyError> {
-        let Some(proof) = &self.proof else {
+        let Some(proof) = &self.s.proof else {
             return Err(self.fail(not_authenticated()));
         };
         let Some(key) = DedupeKey::select(proof, event_id) else {
@@ -441,13 +449,13 @@ impl Delivery {
         if let DedupeKey::EventId(id) = &key
             && proof.message_id().is_none()
         {
-            self.span.record("message_id", id.as_str());
+            self.s.span.record("message_id", id.as_str());
         }
-        let claimed = self.receiver.claim(&key).await;
-        self.key = Some(key);
+        let claimed = self.s.receiver.claim(&key).await;
+        self.s.key = Some(key);
         match claimed {
             Ok(Claimed::Fresh(lease)) => {
-                self.leases.extend(lease);
+                self.s.leases.extend(lease);
                 Ok(true)
             }
             Ok(Claimed::Duplicate) => {
@@ -488,7 +496,7 @@ impl Delivery {
         &mut self,
         request: &WebhookRequest<'_>,
     ) -> Result<Accepted<E>, VerifyError> {
-        let has_message_id = self.proof.as_ref().and_then(Proof::message_id).is_some();
+        let has_message_id = self.s.proof.as_ref().and_then(Proof::message_id).is_some();
         let event_id = if has_message_id {
             None
         } else {
@@ -510,7 +518,7 @@ impl Delivery {
         if !self.claim(None).await? {
             return Ok(Accepted::Duplicate(self.duplicate_reply()));
         }
-        match &self.proof {
+        match &self.s.proof {
             Some(proof) => Ok(Accepted::Fresh(proof.clone())),
             None => Err(self.fail(not_authenticated())),
         }
@@ -530,30 +538,30 @@ impl Delivery {
 
     /// Record the event type (for adapters that decode by themselves).
     pub fn record_event_type(&mut self, event_type: &str) {
-        self.span.record("event_type", event_type);
-        self.event_type = Some(event_type.to_owned());
+        self.s.span.record("event_type", event_type);
+        self.s.event_type = Some(event_type.to_owned());
     }
 
     /// The answer to a duplicate: 200 `{"event_type","id","duplicate":true}`.
     #[must_use]
     pub fn duplicate_reply(&self) -> Reply {
         Reply::duplicate(
-            self.event_type.as_deref(),
-            self.key.as_ref().and_then(DedupeKey::id),
+            self.s.event_type.as_deref(),
+            self.s.key.as_ref().and_then(DedupeKey::id),
         )
     }
 
     /// Hold these claims too (from a [`LeaseSlot`]), finished with this delivery.
     pub fn adopt_leases(&mut self, leases: impl IntoIterator<Item = Lease>) {
-        self.leases.extend(leases);
+        self.s.leases.extend(leases);
     }
 
     fn finish_as(&mut self, outcome: Outcome) {
-        if !self.done {
-            self.done = true;
+        if !self.s.done {
+            self.s.done = true;
             observe::finish(
-                &self.span,
-                &self.receiver.inner.counters,
+                &self.s.span,
+                &self.s.receiver.inner.counters,
                 outcome,
                 self.elapsed_ms(),
             );
@@ -564,11 +572,11 @@ impl Delivery {
     /// then is logged, and the claim released: the sender's retry is processed again — at
     /// least once rather than lost); failure releases them so the sender's retry is processed.
     pub async fn finish(mut self, success: bool) {
-        let leases = std::mem::take(&mut self.leases);
+        let leases = std::mem::take(&mut self.s.leases);
         if success {
             for lease in leases {
                 if let Err(error) = lease.complete().await {
-                    tracing::error!(parent: &self.span, %error, "could not mark the delivery done");
+                    tracing::error!(parent: &self.s.span, %error, "could not mark the delivery done");
                 }
             }
             self.finish_as(Outcome::Accepted);
@@ -581,9 +589,9 @@ impl Delivery {
 
 impl Drop for Delivery {
     fn drop(&mut self) {
-        if !self.done && self.proof.is_some() {
+        if !self.s.done && self.s.proof.is_some() {
             // Dropped mid-way (error path the adapter did not report, or a panic): release.
-            self.leases.clear();
+            self.s.leases.clear();
             self.finish_as(Outcome::HandlerFailed);
         }
     }

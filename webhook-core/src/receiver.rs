@@ -112,6 +112,7 @@ pub(crate) struct Inner {
     pub(crate) retention: Duration,
     pub(crate) rejection: Option<Arc<RejectionFn>>,
     pub(crate) public_base_url: Option<String>,
+    pub(crate) signs_url: bool,
     pub(crate) counters: Counters,
 }
 
@@ -196,6 +197,13 @@ impl Receiver {
             Some(custom) => custom(error),
             None => Reply::from_error(error),
         }
+    }
+
+    /// Whether the verifier signs the request URL ([`Verifier::signs_url`]): adapters call
+    /// [`request_url`](Self::request_url) only then.
+    #[must_use]
+    pub fn signs_url(&self) -> bool {
+        self.inner.signs_url
     }
 
     /// The URL the sender addressed, for URL-signing schemes: the configured public base URL
@@ -652,6 +660,7 @@ impl ReceiverBuilder {
             StoreChoice::Custom(store) => Some(store),
             StoreChoice::Disabled => None,
         };
+        let signs_url = verifier.signs_url();
         Ok(Receiver {
             inner: Arc::new(Inner {
                 route: self.route,
@@ -665,6 +674,7 @@ impl ReceiverBuilder {
                 retention,
                 rejection: self.rejection,
                 public_base_url: self.public_base_url,
+                signs_url,
                 counters: Counters::default(),
             }),
         })

@@ -86,6 +86,22 @@ impl<'a> WebhookRequest<'a> {
         self
     }
 
+    /// Make room for `additional` more headers (adapters that know the count: one allocation).
+    pub fn reserve_headers(&mut self, additional: usize) {
+        self.headers.reserve_exact(additional);
+    }
+
+    /// Set the body in place: adapters build the view from the request head, admit the
+    /// request, then read the body and set it.
+    pub fn set_body(&mut self, body: &'a [u8]) {
+        self.body = body;
+    }
+
+    /// Set the URL in place; see [`with_url`](Self::with_url).
+    pub fn set_url(&mut self, url: &'a str) {
+        self.url = Some(url);
+    }
+
     /// Add one header value in place (for adapters that build the view in a loop).
     pub fn push_header(&mut self, name: &'a str, value: &'a [u8]) {
         self.headers.push((name, value));

@@ -6,13 +6,12 @@ use std::collections::{HashMap, VecDeque};
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+
+use hashbrown::HashTable;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-
-use sha2::{Digest, Sha256};
 
 use crate::clock::{self, SharedClock};
 use crate::error::{VerifyError, VerifyErrorKind};
@@ -254,6 +253,11 @@ impl Drop for Lease {
 
 const SHARDS: usize = 64;
 
+/// The most keys per shard reserved when a store is made (64 Ki keys in all): a small
+/// store never rehashes; a larger one grows as keys arrive, so memory follows use rather
+/// than the configured capacity.
+const PRESIZE_PER_SHARD: usize = 1 << 10;
+
 /// The in-memory replay and idempotency store: bounded, with expiry, O(1) per operation,
 /// concurrent (64 independently locked shards, so growing one never stalls many requests).
 ///
@@ -284,6 +288,9 @@ const SHARDS: usize = 64;
 /// # }
 /// ```
 #[derive(Clone)]
+// Aligned so that, inside an `Arc<dyn ReplayStore>` whose count changes with every lease, the
+// pointer read by every operation sits on a cache line of its own.
+#[repr(align(128))]
 pub struct MemoryStore {
     inner: Arc<MemoryInner>,
 }
@@ -292,33 +299,66 @@ struct MemoryInner {
     shards: Vec<Mutex<Shard>>,
     per_shard: usize,
     clock: SharedClock,
-    next: AtomicU64,
+    /// The keys of the store's digest, drawn from the OS at creation.
+    hasher: RandomState,
 }
 
-#[derive(Default)]
-struct Shard {
-    map: HashMap<u128, Entry, BuildHasherDefault<DigestHasher>>,
-    leases: VecDeque<Expiry>,
-    done: VecDeque<Expiry>,
-}
-
+/// A key's 128-bit digest, as two words (8-byte aligned, so a map slot is 24 bytes); the
+/// first word is already uniform and serves as the hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    InFlight,
-    Done,
+struct Key(u64, u64);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
 }
 
-struct Entry {
-    state: State,
+type DigestMap<V> = HashMap<Key, V, BuildHasherDefault<DigestHasher>>;
+
+/// One of 64 independently locked parts of the store.
+///
+/// Claims in flight live in a small map of their own, so claiming, completing and releasing
+/// touch hot memory. Processed keys live in a log in completion order (key and expiry, 24
+/// bytes each, appended at the back and expired from the front) with a compact index over
+/// it: a hash table of 4-byte log positions. The index is a fifth of the size a map of keys
+/// would be, so under load it mostly stays in cache, and the one access a new delivery makes
+/// to a large structure is the append at the log's end.
+// Aligned to two cache lines, so that cores working on neighbouring shards do not contend.
+#[repr(align(128))]
+struct Shard {
+    /// Keys claimed and not finished yet.
+    flight: DigestMap<Flight>,
+    /// Processed keys, oldest first; an entry whose key the index no longer points at is
+    /// stale (the key was processed again later) and is skipped.
+    log: VecDeque<Expiry>,
+    /// The sequence number of `log[0]`, modulo 2³².
+    base: u32,
+    /// Sequence numbers (modulo 2³²) of the live log entries, hashed by their key.
+    index: HashTable<u32>,
+    /// When to drop expired leases from `flight` next: the earliest lease expiry, at most
+    /// once a second. An expired lease is free at once whatever this says — a claim checks
+    /// the time — so this only reclaims the memory of claims whose holder never finished.
+    next_flight_sweep: i64,
+    /// The last lease token handed out: tokens only tell claims of one key apart, and a key
+    /// always lives in the same shard.
+    generation: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Flight {
     generation: u64,
     expires_at: i64,
 }
 
+#[derive(Debug, Clone, Copy)]
 struct Expiry {
     at: i64,
-    key: u128,
-    generation: u64,
+    key: Key,
 }
+
+/// The shortest interval between two sweeps of a shard's claims in flight, in ms.
+const FLIGHT_SWEEP_INTERVAL_MS: i64 = 1_000;
 
 impl Default for MemoryStore {
     /// 100 000 keys.
@@ -353,10 +393,12 @@ impl MemoryStore {
         let per_shard = capacity.div_ceil(SHARDS).max(1);
         Self {
             inner: Arc::new(MemoryInner {
-                shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+                shards: (0..SHARDS)
+                    .map(|_| Mutex::new(Shard::with_capacity(per_shard)))
+                    .collect(),
                 per_shard,
                 clock,
-                next: AtomicU64::new(1),
+                hasher: RandomState::new(),
             }),
         }
     }
@@ -364,7 +406,7 @@ impl MemoryStore {
     /// The number of keys held (live or not yet swept).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.shards.iter().map(|s| lock(s).map.len()).sum()
+        self.inner.shards.iter().map(|s| lock(s).len()).sum()
     }
 
     /// Whether no key is held.
@@ -379,8 +421,9 @@ impl MemoryStore {
         self.inner.per_shard.saturating_mul(SHARDS)
     }
 
-    fn shard(&self, key: u128) -> Result<MutexGuard<'_, Shard>, StoreError> {
-        let index = usize::try_from((key >> 64) % SHARDS as u128).unwrap_or(0);
+    fn shard(&self, key: Key) -> Result<MutexGuard<'_, Shard>, StoreError> {
+        // The second word picks the shard, the first the slot within it: independent bits.
+        let index = usize::try_from(key.1 % SHARDS as u64).unwrap_or(0);
         self.inner
             .shards
             .get(index)
@@ -388,57 +431,40 @@ impl MemoryStore {
             .ok_or_else(|| StoreError::new("replay store shard missing"))
     }
 
-    fn generation(&self) -> u64 {
-        self.inner.next.fetch_add(1, Ordering::Relaxed)
+    fn digest(&self, key: &str) -> Key {
+        digest(&self.inner.hasher, key)
     }
 
     fn claim_now(&self, key: &str, lease: Duration) -> Result<Claim, StoreError> {
-        let key = digest(key);
+        let key = self.digest(key);
         let now = self.inner.clock.now_ms();
         let mut shard = self.shard(key)?;
         shard.sweep(now);
-        if let Some(entry) = shard.map.get(&key) {
-            if entry.expires_at > now {
-                return Ok(match entry.state {
-                    State::Done => Claim::Done,
-                    State::InFlight => Claim::InFlight {
-                        retry_after: Duration::from_millis(
-                            u64::try_from(entry.expires_at.saturating_sub(now)).unwrap_or(0),
-                        ),
-                    },
+        if shard.done_until(key).is_some_and(|at| at > now) {
+            return Ok(Claim::Done);
+        }
+        if let Some(flight) = shard.flight.get(&key) {
+            if flight.expires_at > now {
+                return Ok(Claim::InFlight {
+                    retry_after: Duration::from_millis(
+                        u64::try_from(flight.expires_at.saturating_sub(now)).unwrap_or(0),
+                    ),
                 });
             }
-            shard.map.remove(&key);
+            shard.flight.remove(&key);
         }
-        if shard.map.len() >= self.inner.per_shard {
-            // The queues are ordered per retention class; a store shared by receivers with
-            // different retentions can hold expired keys behind a longer-lived one. Before
-            // refusing, drop every expired key once (O(shard), only on this rare path).
-            shard.map.retain(|_, entry| entry.expires_at > now);
-        }
-        if shard.map.len() >= self.inner.per_shard {
-            let wait = shard
-                .earliest_expiry()
-                .map_or(5_000, |at| at.saturating_sub(now));
-            return Err(StoreError::new("replay store is full")
-                .with_retry_after(Duration::from_millis(u64::try_from(wait).unwrap_or(0))));
-        }
-        let generation = self.generation();
+        shard.make_room(now, self.inner.per_shard)?;
+        shard.generation = shard.generation.wrapping_add(1);
+        let generation = shard.generation;
         let expires_at = now.saturating_add(ms(lease));
-        shard.map.insert(
+        shard.flight.insert(
             key,
-            Entry {
-                state: State::InFlight,
+            Flight {
                 generation,
                 expires_at,
             },
         );
-        shard.leases.push_back(Expiry {
-            at: expires_at,
-            key,
-            generation,
-        });
-        shard.compact(self.inner.per_shard);
+        shard.next_flight_sweep = shard.next_flight_sweep.min(expires_at);
         Ok(Claim::New(LeaseToken(generation)))
     }
 
@@ -448,64 +474,62 @@ impl MemoryStore {
         token: LeaseToken,
         retention: Duration,
     ) -> Result<(), StoreError> {
-        let key = digest(key);
+        let key = self.digest(key);
         let now = self.inner.clock.now_ms();
         let mut shard = self.shard(key)?;
         shard.sweep(now);
-        match shard.map.get(&key) {
-            Some(entry) if entry.expires_at > now => {
-                let ours = entry.state == State::InFlight && entry.generation == token.0;
-                if !ours {
-                    // Already done, or another holder took the key over after our lease expired.
+        match shard.flight.get(&key).copied() {
+            Some(flight) if flight.expires_at > now => {
+                if flight.generation != token.0 {
+                    // Another holder took the key over after our lease expired.
                     return Ok(());
                 }
+                shard.flight.remove(&key);
             }
-            _ => {
-                if shard.map.len() >= self.inner.per_shard {
-                    return Err(StoreError::new("replay store is full"));
+            stale => {
+                // Our lease expired (or the key was never claimed here): mark it done unless
+                // it already is, if there is room.
+                if stale.is_some() {
+                    shard.flight.remove(&key);
                 }
+                if shard.done_until(key).is_some_and(|at| at > now) {
+                    return Ok(());
+                }
+                shard.make_room(now, self.inner.per_shard)?;
             }
         }
-        let generation = self.generation();
-        let expires_at = now.saturating_add(ms(retention));
-        shard.map.insert(
-            key,
-            Entry {
-                state: State::Done,
-                generation,
-                expires_at,
-            },
-        );
-        shard.done.push_back(Expiry {
-            at: expires_at,
-            key,
-            generation,
-        });
-        shard.compact(self.inner.per_shard);
+        shard.mark_done(key, now.saturating_add(ms(retention)), self.inner.per_shard);
         Ok(())
     }
 
     fn release_now(&self, key: &str, token: LeaseToken) {
-        let key = digest(key);
+        let key = self.digest(key);
         let Ok(mut shard) = self.shard(key) else {
             return;
         };
         let ours = shard
-            .map
+            .flight
             .get(&key)
-            .is_some_and(|e| e.state == State::InFlight && e.generation == token.0);
+            .is_some_and(|f| f.generation == token.0);
         if ours {
-            shard.map.remove(&key);
+            shard.flight.remove(&key);
         }
     }
 }
 
-/// Keys are held as the first 128 bits of their SHA-256: fixed-size entries (bounded memory
-/// whatever the id's length, no allocation per key), and collisions are out of reach.
-fn digest(key: &str) -> u128 {
-    let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-    let first = hash.first_chunk::<16>().copied().unwrap_or_default();
-    u128::from_le_bytes(first)
+/// Keys are held as a 128-bit digest: fixed-size entries (bounded memory whatever the id's
+/// length, no allocation per key). The digest is SipHash under the store's random keys, once
+/// per half with a different domain byte: a keyed function, so no sender can aim ids at one
+/// slot or make two ids collide without the keys, and 128 bits put accidental collisions
+/// out of reach.
+fn digest(hasher: &RandomState, key: &str) -> Key {
+    let half = |domain: u8| {
+        let mut h = hasher.build_hasher();
+        h.write_u8(domain);
+        h.write(key.as_bytes());
+        h.finish()
+    };
+    Key(half(0), half(1))
 }
 
 /// The map's hasher: keys are already uniform digests, so their low bits are the hash.
@@ -525,8 +549,8 @@ impl Hasher for DigestHasher {
             self.0 ^= u64::from_le_bytes(word);
         }
     }
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }
 
@@ -536,50 +560,135 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 }
 
 impl Shard {
-    /// Drop expired keys from the fronts of both expiry queues. Each queue holds one TTL class
-    /// (leases, retentions), so within a receiver it is ordered by expiry: amortised O(1).
-    fn sweep(&mut self, now: i64) {
-        for which in [true, false] {
-            loop {
-                let queue = if which {
-                    &mut self.leases
-                } else {
-                    &mut self.done
-                };
-                let Some(front) = queue.front() else { break };
-                if front.at > now {
-                    break;
-                }
-                let Some(item) = queue.pop_front() else { break };
-                let current = self
-                    .map
-                    .get(&item.key)
-                    .is_some_and(|e| e.generation == item.generation && e.expires_at <= now);
-                if current {
-                    self.map.remove(&item.key);
-                }
-            }
+    /// Sized for `per_shard` processed keys up front, up to [`PRESIZE_PER_SHARD`].
+    fn with_capacity(per_shard: usize) -> Self {
+        let reserve = per_shard.min(PRESIZE_PER_SHARD);
+        Self {
+            flight: DigestMap::default(),
+            log: VecDeque::with_capacity(reserve),
+            base: 0,
+            index: HashTable::with_capacity(reserve),
+            next_flight_sweep: i64::MAX,
+            generation: 0,
         }
     }
 
-    /// Queue items of released or superseded keys linger until their time; once a queue holds
-    /// twice the shard's capacity, drop the stale ones (amortised O(1), bounded memory).
-    fn compact(&mut self, per_shard: usize) {
-        let limit = per_shard.saturating_mul(2).saturating_add(16);
-        let map = &self.map;
-        for queue in [&mut self.leases, &mut self.done] {
-            if queue.len() > limit {
-                queue.retain(|item| {
-                    map.get(&item.key)
-                        .is_some_and(|e| e.generation == item.generation)
-                });
-            }
+    fn len(&self) -> usize {
+        self.flight.len() + self.index.len()
+    }
+
+    /// The log entry at sequence number `seq` (modulo 2³²), if still in the log.
+    fn entry(log: &VecDeque<Expiry>, base: u32, seq: u32) -> Option<&Expiry> {
+        log.get(usize::try_from(seq.wrapping_sub(base)).ok()?)
+    }
+
+    /// Until when `key` counts as processed, if it is in the index.
+    fn done_until(&self, key: Key) -> Option<i64> {
+        let (log, base) = (&self.log, self.base);
+        let seq = self.index.find(key.0, |&seq| {
+            Self::entry(log, base, seq).is_some_and(|e| e.key == key)
+        })?;
+        Self::entry(log, base, *seq).map(|e| e.at)
+    }
+
+    /// Record `key` as processed until `at` (replacing an earlier record of it).
+    fn mark_done(&mut self, key: Key, at: i64, per_shard: usize) {
+        let (log, base) = (&self.log, self.base);
+        if let Ok(entry) = self.index.find_entry(key.0, |&seq| {
+            Self::entry(log, base, seq).is_some_and(|e| e.key == key)
+        }) {
+            entry.remove();
         }
+        let seq = self
+            .base
+            .wrapping_add(u32::try_from(self.log.len()).unwrap_or(u32::MAX));
+        self.log.push_back(Expiry { at, key });
+        let (log, base) = (&self.log, self.base);
+        self.index.insert_unique(key.0, seq, |&seq| {
+            Self::entry(log, base, seq).map_or(0, |e| e.key.0)
+        });
+        self.compact(per_shard);
+    }
+
+    /// Drop expired keys: processed ones from the front of the log (ordered by expiry within
+    /// a receiver: amortised O(1)), and claims whose lease ran out from the small in-flight
+    /// map, at most once a second.
+    fn sweep(&mut self, now: i64) {
+        if now >= self.next_flight_sweep {
+            self.flight.retain(|_, f| f.expires_at > now);
+            let earliest = self.flight.values().map(|f| f.expires_at).min();
+            self.next_flight_sweep = earliest.map_or(i64::MAX, |at| {
+                at.max(now.saturating_add(FLIGHT_SWEEP_INTERVAL_MS))
+            });
+        }
+        while let Some(front) = self.log.front().copied() {
+            if front.at > now {
+                break;
+            }
+            let seq = self.base;
+            if let Ok(entry) = self.index.find_entry(front.key.0, |&s| s == seq) {
+                entry.remove();
+            }
+            self.log.pop_front();
+            self.base = self.base.wrapping_add(1);
+        }
+    }
+
+    /// Room for one more key, or the store-full error (503). A full shard never evicts a
+    /// live key: that would reopen a replay window.
+    fn make_room(&mut self, now: i64, per_shard: usize) -> Result<(), StoreError> {
+        if self.len() >= per_shard {
+            // The log is ordered per retention class; a store shared by receivers with
+            // different retentions can hold expired keys behind a longer-lived one. Before
+            // refusing, drop every expired key once (O(shard), only on this rare path).
+            self.flight.retain(|_, f| f.expires_at > now);
+            self.rebuild(|e| e.at > now);
+        }
+        if self.len() >= per_shard {
+            let wait = self
+                .earliest_expiry()
+                .map_or(5_000, |at| at.saturating_sub(now));
+            return Err(StoreError::new("replay store is full")
+                .with_retry_after(Duration::from_millis(u64::try_from(wait).unwrap_or(0))));
+        }
+        Ok(())
+    }
+
+    /// Stale log entries (keys processed again later) linger until they reach the front;
+    /// once the log is twice the shard's capacity, drop them (amortised O(1), bounded memory).
+    fn compact(&mut self, per_shard: usize) {
+        if self.log.len() > per_shard.saturating_mul(2).saturating_add(16) {
+            self.rebuild(|_| true);
+        }
+    }
+
+    /// Keep the live log entries that `keep` accepts, in order, and index them afresh.
+    fn rebuild(&mut self, mut keep: impl FnMut(&Expiry) -> bool) {
+        let (index, base) = (&self.index, self.base);
+        let live: VecDeque<Expiry> = self
+            .log
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| {
+                let seq = base.wrapping_add(u32::try_from(*i).unwrap_or(u32::MAX));
+                index.find(e.key.0, |&s| s == seq).is_some() && keep(e)
+            })
+            .map(|(_, e)| *e)
+            .collect();
+        self.index.clear();
+        self.base = 0;
+        for (i, e) in live.iter().enumerate() {
+            let seq = u32::try_from(i).unwrap_or(u32::MAX);
+            self.index.insert_unique(e.key.0, seq, |&seq| {
+                Self::entry(&live, 0, seq).map_or(0, |e| e.key.0)
+            });
+        }
+        self.log = live;
     }
 
     fn earliest_expiry(&self) -> Option<i64> {
-        let a = self.leases.front().map(|e| e.at);
-        let b = self.done.front().map(|e| e.at);
+        let a = self.flight.values().map(|f| f.expires_at).min();
+        let b = self.log.front().map(|e| e.at);
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -617,7 +726,7 @@ mod tests {
     fn expired_keys_behind_a_longer_retention_do_not_fill_a_shard() {
         let clock = FixedClock::at_secs(1_000_000);
         let store = MemoryStore::with_clock(SHARDS * 2, Arc::new(clock.clone()));
-        let shard_of = |k: &str| (digest(k) >> 64) % SHARDS as u128;
+        let shard_of = |k: &str| store.digest(k).1 % SHARDS as u64;
         let target = shard_of("k0");
         let keys: Vec<String> = (0..)
             .map(|i| format!("k{i}"))
@@ -744,6 +853,153 @@ mod tests {
         assert_eq!(admitted, 64);
     }
 
+    /// Claims whose holder never finished (a crashed process, a hung handler) are free as soon
+    /// as their lease ends, and their memory is reclaimed by the next sweep of their shard.
+    #[test]
+    fn abandoned_claims_are_reclaimed_after_their_lease() {
+        let clock = FixedClock::at_secs(1_000);
+        let store = MemoryStore::with_clock(64_000, Arc::new(clock.clone()));
+        for i in 0..1000 {
+            assert!(matches!(
+                store.claim_now(&format!("k{i}"), LEASE),
+                Ok(Claim::New(_))
+            ));
+        }
+        assert_eq!(store.len(), 1000);
+        clock.advance(LEASE);
+        assert!(matches!(store.claim_now("k7", LEASE), Ok(Claim::New(_))));
+        for i in 0..1000 {
+            let _ = store.claim_now(&format!("n{i}"), LEASE);
+        }
+        assert_eq!(store.len(), 1001, "the abandoned claims were not reclaimed");
+    }
+
+    /// The store against a plain model of the lease protocol, over a long random sequence of
+    /// claims, completions, releases and clock moves on a few keys, with two retentions (so
+    /// expiries leave the log out of order) and re-processing after expiry (stale log entries).
+    #[test]
+    fn agrees_with_a_model_of_the_protocol() {
+        use crate::clock::Clock as _;
+        #[derive(Clone, Copy)]
+        enum Model {
+            Flight { token: LeaseToken, until: i64 },
+            Done { until: i64 },
+        }
+        let clock = FixedClock::at_secs(1_000);
+        let store = MemoryStore::with_clock(64 * 64, Arc::new(clock.clone()));
+        let mut model: HashMap<String, Model> = HashMap::new();
+        let mut tokens: HashMap<String, LeaseToken> = HashMap::new();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let (lease, short, long) = (30_000_i64, 60_000_i64, 600_000_i64);
+        for _ in 0..100_000 {
+            let key = format!("k{}", next(40));
+            let now = clock.now_ms();
+            match next(10) {
+                0..=3 => {
+                    let expected = match model.get(&key).copied() {
+                        Some(Model::Done { until }) if until > now => Some(Claim::Done),
+                        Some(Model::Flight { until, .. }) if until > now => Some(Claim::InFlight {
+                            retry_after: Duration::from_millis(u64::try_from(until - now).unwrap()),
+                        }),
+                        _ => None,
+                    };
+                    let got = store
+                        .claim_now(&key, Duration::from_millis(30_000))
+                        .unwrap();
+                    match (expected, got) {
+                        (None, Claim::New(token)) => {
+                            model.insert(
+                                key.clone(),
+                                Model::Flight {
+                                    token,
+                                    until: now + lease,
+                                },
+                            );
+                            tokens.insert(key, token);
+                        }
+                        (Some(e), g) => assert_eq!(e, g, "{key}"),
+                        (None, g) => panic!("{key}: expected a new claim, got {g:?}"),
+                    }
+                }
+                4..=6 => {
+                    let Some(&token) = tokens.get(&key) else {
+                        continue;
+                    };
+                    let retention = if next(2) == 0 { short } else { long };
+                    let mark = match model.get(&key).copied() {
+                        Some(Model::Flight { token: t, until }) if until > now => t == token,
+                        Some(Model::Done { until }) if until > now => false,
+                        _ => true,
+                    };
+                    if mark {
+                        model.insert(
+                            key.clone(),
+                            Model::Done {
+                                until: now + retention,
+                            },
+                        );
+                    }
+                    store
+                        .complete_now(
+                            &key,
+                            token,
+                            Duration::from_millis(u64::try_from(retention).unwrap()),
+                        )
+                        .unwrap();
+                }
+                7 => {
+                    let Some(&token) = tokens.get(&key) else {
+                        continue;
+                    };
+                    if let Some(Model::Flight { token: t, .. }) = model.get(&key).copied()
+                        && t == token
+                    {
+                        model.remove(&key);
+                    }
+                    store.release_now(&key, token);
+                }
+                _ => clock.advance(Duration::from_millis(next(20_000))),
+            }
+        }
+        let live = model
+            .values()
+            .filter(|m| match m {
+                Model::Flight { until, .. } | Model::Done { until } => *until > clock.now_ms(),
+            })
+            .count();
+        assert!(store.len() >= live, "{} < {live}", store.len());
+    }
+
+    /// Keys processed again and again stay bounded: the stale records they leave are dropped.
+    #[test]
+    fn reprocessing_keeps_the_log_bounded() {
+        let clock = FixedClock::at_secs(1_000);
+        let store = MemoryStore::with_clock(64, Arc::new(clock.clone()));
+        for round in 0..2_000 {
+            let key = format!("k{}", round % 3);
+            if let Ok(Claim::New(token)) = store.claim_now(&key, LEASE) {
+                store
+                    .complete_now(
+                        &key,
+                        token,
+                        Duration::from_secs(if round % 2 == 0 { 1 } else { 3600 }),
+                    )
+                    .unwrap();
+            }
+            clock.advance(Duration::from_secs(2));
+        }
+        let logged: usize = store.inner.shards.iter().map(|s| lock(s).log.len()).sum();
+        // Per shard: twice the capacity (1 key each) plus 16 before compaction.
+        assert!(logged <= 64 * (2 + 16), "{logged}");
+        assert!(store.len() <= 3);
+    }
+
     #[test]
     fn queues_stay_bounded_under_claim_release_churn() {
         let store = MemoryStore::with_clock(16, Arc::new(FixedClock::at_secs(1)));
@@ -758,7 +1014,7 @@ mod tests {
             .iter()
             .map(|s| {
                 let s = lock(s);
-                s.leases.len() + s.done.len()
+                s.flight.len() + s.log.len()
             })
             .sum();
         assert!(total <= 64 * (2 + 16), "{total}");

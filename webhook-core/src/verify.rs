@@ -33,6 +33,13 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
     fn freshness_window(&self) -> Option<Duration> {
         None
     }
+
+    /// Whether the scheme signs the request URL, so [`WebhookRequest::with_url`] must carry
+    /// the URL the sender addressed. Adapters build that URL only when this is `true`. The
+    /// default is `true`, the safe answer for a scheme that reads [`WebhookRequest::url`].
+    fn signs_url(&self) -> bool {
+        true
+    }
 }
 
 impl<V: Verifier + ?Sized> Verifier for Box<V> {
@@ -42,6 +49,9 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
     fn freshness_window(&self) -> Option<Duration> {
         (**self).freshness_window()
     }
+    fn signs_url(&self) -> bool {
+        (**self).signs_url()
+    }
 }
 
 impl<V: Verifier + ?Sized> Verifier for Arc<V> {
@@ -50,6 +60,9 @@ impl<V: Verifier + ?Sized> Verifier for Arc<V> {
     }
     fn freshness_window(&self) -> Option<Duration> {
         (**self).freshness_window()
+    }
+    fn signs_url(&self) -> bool {
+        (**self).signs_url()
     }
 }
 
@@ -279,6 +292,10 @@ impl Verifier for AnyOf {
     fn freshness_window(&self) -> Option<Duration> {
         longest(self.verifiers.iter().map(|v| v.freshness_window()))
     }
+
+    fn signs_url(&self) -> bool {
+        self.verifiers.iter().any(|v| v.signs_url())
+    }
 }
 
 /// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
@@ -318,5 +335,9 @@ impl Verifier for AllOf {
 
     fn freshness_window(&self) -> Option<Duration> {
         longest(self.verifiers.iter().map(|v| v.freshness_window()))
+    }
+
+    fn signs_url(&self) -> bool {
+        self.verifiers.iter().any(|v| v.signs_url())
     }
 }

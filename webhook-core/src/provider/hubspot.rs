@@ -126,6 +126,10 @@ impl HubSpotLegacy {
 }
 
 impl Verifier for HubSpotLegacy {
+    fn signs_url(&self) -> bool {
+        matches!(self.version, Legacy::V2)
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let expected_version = match self.version {
             Legacy::V1 => "v1",

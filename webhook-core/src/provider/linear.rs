@@ -46,6 +46,10 @@ impl Linear {
 }
 
 impl Verifier for Linear {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     fn freshness_window(&self) -> Option<std::time::Duration> {
         Some(self.freshness.window())
     }

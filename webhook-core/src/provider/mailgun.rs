@@ -119,6 +119,10 @@ fn tag(key: &[u8], timestamp: &str, token: &str) -> crate::scheme::hmac::Tag {
 }
 
 impl Verifier for Mailgun {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     fn freshness_window(&self) -> Option<std::time::Duration> {
         Some(self.freshness.window())
     }

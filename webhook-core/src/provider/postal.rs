@@ -157,6 +157,10 @@ impl PostalVerifier {
 }
 
 impl Verifier for PostalVerifier {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     fn freshness_window(&self) -> Option<std::time::Duration> {
         self.sha256
             .freshness_window()

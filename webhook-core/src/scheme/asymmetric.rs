@@ -414,6 +414,10 @@ impl Verifier for AsymmetricVerifier {
             .then(|| self.freshness.window())
     }
 
+    fn signs_url(&self) -> bool {
+        self.scheme.layout.signs_url()
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let scheme = &*self.scheme;
         let (entries, ts_in_sig) = scheme.read_entries(request)?;

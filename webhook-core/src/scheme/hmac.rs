@@ -312,6 +312,11 @@ impl Layout {
         }
     }
 
+    /// Whether the signed content includes the URL.
+    pub(crate) fn signs_url(&self) -> bool {
+        self.content.contains(&Part::Url)
+    }
+
     /// What the signed content is built from.
     pub(crate) fn content<'c>(
         &self,
@@ -769,6 +774,10 @@ impl Verifier for HmacVerifier {
             .layout
             .has_timestamp()
             .then(|| self.freshness.window())
+    }
+
+    fn signs_url(&self) -> bool {
+        self.scheme.layout.signs_url()
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {

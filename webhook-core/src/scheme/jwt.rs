@@ -840,6 +840,10 @@ impl fmt::Debug for JwtBearer {
 }
 
 impl Verifier for JwtBearer {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let token = self.token(request)?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| {

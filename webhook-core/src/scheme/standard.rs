@@ -221,6 +221,10 @@ pub(crate) fn decode_whsec_keys(keys: KeyRing) -> Result<KeyRing, ConfigError> {
 }
 
 impl Verifier for StandardWebhooks {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     fn freshness_window(&self) -> Option<std::time::Duration> {
         self.inner.freshness_window()
     }

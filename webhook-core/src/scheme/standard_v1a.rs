@@ -103,6 +103,10 @@ impl StandardWebhooksV1a {
 }
 
 impl Verifier for StandardWebhooksV1a {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     fn freshness_window(&self) -> Option<std::time::Duration> {
         self.inner.freshness_window()
     }

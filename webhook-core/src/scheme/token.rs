@@ -320,6 +320,10 @@ impl fmt::Debug for ApiKey {
 }
 
 impl Verifier for ApiKey {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let presented = self.presented(request)?;
         if presented.is_empty() {
@@ -582,6 +586,10 @@ impl fmt::Debug for BasicAuth {
 }
 
 impl Verifier for BasicAuth {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let encoded = match authorization_credentials(request, "Basic", MAX_CREDENTIAL_HEADER) {
             Ok(Some(encoded)) => encoded,

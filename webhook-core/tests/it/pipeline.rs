@@ -438,3 +438,46 @@ fn the_span_shows_the_delivery_but_no_secret_signature_or_payload() {
         );
     }
 }
+
+/// Only URL-signing schemes make adapters build the URL: the answer of each built-in verifier,
+/// of the combinators, and of the receiver around them.
+#[test]
+fn verifiers_say_whether_they_sign_the_url() {
+    use webhook_core::provider::hubspot::{self, Legacy};
+    use webhook_core::provider::{github, square, twilio};
+    use webhook_core::{AllOf, AnyOf, ApiKey, Secret, StandardWebhooks, Verifier};
+
+    let secret = || Secret::from_text("a-test-secret-of-some-length").unwrap();
+    let standard = StandardWebhooks::new(secret()).unwrap();
+    let github = github::scheme().verifier(secret()).unwrap();
+    let square = square::scheme().verifier(secret()).unwrap();
+    let twilio = twilio::verifier(secret()).unwrap();
+    assert!(!standard.signs_url());
+    assert!(!github.signs_url());
+    assert!(square.signs_url());
+    assert!(twilio.signs_url());
+    assert!(
+        !hubspot::legacy_verifier(Legacy::V1, secret())
+            .unwrap()
+            .signs_url()
+    );
+    assert!(
+        hubspot::legacy_verifier(Legacy::V2, secret())
+            .unwrap()
+            .signs_url()
+    );
+    assert!(!ApiKey::bearer([secret()]).unwrap().signs_url());
+
+    let either = AnyOf::new()
+        .or(StandardWebhooks::new(secret()).unwrap())
+        .or(twilio::verifier(secret()).unwrap());
+    assert!(either.signs_url());
+    let both = AllOf::new()
+        .and(StandardWebhooks::new(secret()).unwrap())
+        .and(github::scheme().verifier(secret()).unwrap());
+    assert!(!both.signs_url());
+
+    let receiver = |v: Box<dyn Verifier>| Receiver::builder().verifier(v).build().unwrap();
+    assert!(!receiver(Box::new(standard)).signs_url());
+    assert!(receiver(Box::new(twilio)).signs_url());
+}
