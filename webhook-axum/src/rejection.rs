@@ -20,6 +20,10 @@ pub struct WebhookRejection {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RejectedKind(pub(crate) VerifyErrorKind);
 
+/// Marks a response as the answer to a duplicate, so the layer counts it as one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DuplicateAnswer;
+
 impl WebhookRejection {
     pub(crate) fn error(reply: Reply, error: VerifyError) -> Self {
         Self {
@@ -95,8 +99,13 @@ impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
         let kind = self.kind();
         let mut response = reply_response(self.reply);
-        if let Some(kind) = kind {
-            response.extensions_mut().insert(RejectedKind(kind));
+        match kind {
+            Some(kind) => {
+                response.extensions_mut().insert(RejectedKind(kind));
+            }
+            None => {
+                response.extensions_mut().insert(DuplicateAnswer);
+            }
         }
         response
     }

@@ -587,6 +587,20 @@ impl Delivery {
     }
 }
 
+impl Delivery {
+    /// Step 5 when the answer was a duplicate found after this delivery's own claim (behind a
+    /// layer, the event's declared id turned out processed already): the claims are marked
+    /// done, as on success, and the delivery counts as a duplicate, not as accepted.
+    pub async fn finish_duplicate(mut self) {
+        for lease in std::mem::take(&mut self.s.leases) {
+            if let Err(error) = lease.complete().await {
+                tracing::error!(parent: &self.s.span, %error, "could not mark the delivery done");
+            }
+        }
+        self.finish_as(Outcome::Duplicate);
+    }
+}
+
 impl Drop for Delivery {
     fn drop(&mut self) {
         if !self.s.done && self.s.proof.is_some() {
