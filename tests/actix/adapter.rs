@@ -479,3 +479,40 @@ async fn a_chunked_body_over_the_limit_is_413_without_buffering_it_all() {
     handle.stop(true).await;
     server.await.unwrap().unwrap();
 }
+
+/// As in axum: the same event again with a new signature is a duplicate by its declared id
+/// (see [`EventIdDuplicate`]).
+#[actix_web::test]
+async fn an_event_id_duplicate_behind_the_middleware_counts_as_a_duplicate() {
+    let fixture = crate::cases::EventIdDuplicate::new("m_middleware_dup");
+    let receiver = fixture.receiver.clone();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&runs);
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(receiver.clone()))
+            .service(
+                web::resource("/hook")
+                    .wrap(VerifyWebhook::new(receiver))
+                    .route(web::post().to(move |Webhook(_event): Webhook<EmailEvent>| {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        async { HttpResponse::NoContent().finish() }
+                    })),
+            ),
+    )
+    .await;
+    let mut answers = Vec::new();
+    for headers in &fixture.deliveries {
+        let mut request = test::TestRequest::post()
+            .uri("/hook")
+            .peer_addr(SocketAddr::from(([127, 0, 0, 1], 40_000)));
+        for (name, value) in headers {
+            request = request.append_header((name.as_str(), value.as_str()));
+        }
+        let response =
+            test::call_service(&app, request.set_payload(fixture.body.clone()).to_request()).await;
+        let status = response.status().as_u16();
+        answers.push((status, test::read_body(response).await.to_vec()));
+    }
+    fixture.check(&answers, runs.load(Ordering::SeqCst));
+}

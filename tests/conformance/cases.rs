@@ -513,3 +513,68 @@ impl Case {
         }
     }
 }
+
+/// The event-id duplicate check every adapter runs: a scheme that proves no message id
+/// (Stripe's), one email event, and two deliveries of it signed 30 s apart — so the second
+/// has a new signature and is a duplicate only by the event's declared id.
+pub struct EventIdDuplicate {
+    pub receiver: webhook::Receiver,
+    pub body: Vec<u8>,
+    /// The headers of each delivery, content type included.
+    pub deliveries: Vec<Vec<(String, String)>>,
+    id: String,
+}
+
+impl EventIdDuplicate {
+    pub fn new(id: &str) -> Self {
+        use webhook::provider::stripe;
+        use webhook::{Outgoing, Receiver, Secret, Signer as _};
+        let secret = Secret::random(32);
+        let receiver = Receiver::builder()
+            .verifier(stripe::scheme().verifier(secret.clone()).unwrap())
+            .build()
+            .unwrap();
+        let body = format!(
+            r#"{{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{{"message_id":"{id}","recipient":"a@example.com","timestamp":"2024-05-01T12:00:00Z"}}}}"#
+        )
+        .into_bytes();
+        let signer = stripe::scheme().signer(secret);
+        let now = webhook::Clock::now_ms(&webhook::SystemClock) / 1000;
+        let deliveries = [now - 30, now]
+            .into_iter()
+            .map(|at| {
+                let signed = signer
+                    .sign(&Outgoing::new(&body).timestamp_secs(at))
+                    .unwrap();
+                let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+                headers.extend(signed.iter().map(|(n, v)| (n.to_owned(), v.to_owned())));
+                headers
+            })
+            .collect();
+        Self {
+            receiver,
+            body,
+            deliveries,
+            id: id.to_owned(),
+        }
+    }
+
+    /// The first delivery processed (204 from the handler), the second answered as the
+    /// duplicate of the event's id, the handler run once, and the receiver's counters: one
+    /// accepted delivery and one duplicate.
+    pub fn check(&self, answers: &[(u16, Vec<u8>)], handler_runs: usize) {
+        assert_eq!(answers.len(), 2);
+        assert_eq!(answers[0].0, 204);
+        assert_eq!(answers[1].0, 200);
+        let reply: serde_json::Value = serde_json::from_slice(&answers[1].1).unwrap();
+        assert_eq!(reply["duplicate"], serde_json::json!(true));
+        assert_eq!(reply["id"], serde_json::json!(self.id));
+        assert_eq!(handler_runs, 1, "the handler ran for the duplicate");
+        let stats = self.receiver.stats();
+        assert_eq!(
+            (stats.accepted, stats.duplicates),
+            (1, 1),
+            "accepted and duplicates"
+        );
+    }
+}

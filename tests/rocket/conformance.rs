@@ -83,3 +83,53 @@ fn email_route(hook: webhook::rocket::Webhook<crate::email::EmailEvent>) -> Stat
     let _ = hook.proof();
     Status::NoContent
 }
+
+#[rocket::post("/hook", data = "<hook>")]
+fn duplicate_probe(
+    hook: webhook::rocket::Webhook<crate::email::EmailEvent>,
+    runs: &rocket::State<std::sync::atomic::AtomicUsize>,
+) -> rocket::http::Status {
+    let _event = hook.into_inner();
+    runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    rocket::http::Status::NoContent
+}
+
+/// As in axum and actix-web: the same event again with a new signature is a duplicate by
+/// its declared id (see [`EventIdDuplicate`](crate::cases::EventIdDuplicate)).
+#[rocket::async_test]
+async fn an_event_id_duplicate_counts_as_a_duplicate() {
+    use rocket::http::Header;
+
+    let fixture = crate::cases::EventIdDuplicate::new("m_fairing_dup");
+    let config = rocket::Config {
+        log_level: rocket::config::LogLevel::Off,
+        ..rocket::Config::debug_default()
+    };
+    let rocket = rocket::custom(config)
+        .manage(fixture.receiver.clone())
+        .manage(std::sync::atomic::AtomicUsize::new(0))
+        .attach(webhook::rocket::WebhookFairing)
+        .mount("/", rocket::routes![duplicate_probe]);
+    let client = rocket::local::asynchronous::Client::tracked(rocket)
+        .await
+        .unwrap();
+    let mut answers = Vec::new();
+    for headers in &fixture.deliveries {
+        let mut request = client
+            .post("/hook")
+            .remote(std::net::SocketAddr::from(([127, 0, 0, 1], 5000)))
+            .body(fixture.body.clone());
+        for (name, value) in headers {
+            request = request.header(Header::new(name.clone(), value.clone()));
+        }
+        let response = request.dispatch().await;
+        let status = response.status().code;
+        answers.push((status, response.into_bytes().await.unwrap_or_default()));
+    }
+    let runs = client
+        .rocket()
+        .state::<std::sync::atomic::AtomicUsize>()
+        .unwrap()
+        .load(std::sync::atomic::Ordering::SeqCst);
+    fixture.check(&answers, runs);
+}
