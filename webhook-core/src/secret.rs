@@ -339,11 +339,6 @@ impl KeyRing {
     }
 
     /// The keys still active at `now_ms` (Unix milliseconds).
-    /// Every key, active or not, in order.
-    pub(crate) fn all(&self) -> impl Iterator<Item = &Key> {
-        self.keys.iter()
-    }
-
     pub(crate) fn active(&self, now_ms: i64) -> impl Iterator<Item = &Key> {
         self.keys.iter().filter(move |k| k.is_active(now_ms))
     }

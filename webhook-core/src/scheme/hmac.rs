@@ -478,14 +478,9 @@ impl HmacScheme {
         self.layout.check(&self.name)?;
         let keys = keys.into();
         keys.ensure_not_empty()?;
-        let keyed = keys
-            .all()
-            .map(|key| MacState::new(self.algorithm, key.secret().expose_secret()))
-            .collect();
         Ok(HmacVerifier {
             scheme: Arc::new(self),
             keys,
-            keyed,
             freshness: Freshness::default(),
         })
     }
@@ -670,7 +665,6 @@ pub(crate) fn sorted_form_params(body: &[u8]) -> Vec<(String, String)> {
 }
 
 /// An HMAC in progress, for whichever hash the scheme uses.
-#[derive(Clone)]
 pub(crate) enum MacState {
     Sha1(Hmac<sha1::Sha1>),
     Sha256(Hmac<sha2::Sha256>),
@@ -746,9 +740,6 @@ impl Tag {
 pub struct HmacVerifier {
     scheme: Arc<HmacScheme>,
     keys: KeyRing,
-    /// Each key's HMAC state after the key block, in the ring's order: computed once here
-    /// rather than for every request (it is two hash blocks of every verification).
-    keyed: Vec<MacState>,
     freshness: Freshness,
 }
 
@@ -814,9 +805,8 @@ impl Verifier for HmacVerifier {
         // sender signing with several keys (rotation) may have any of its signatures stripped,
         // and the same delivery must still map to the same token.
         let mut first_tag = None;
-        let keys = self.keys.all().zip(&self.keyed);
-        for (key, keyed) in keys.filter(|(key, _)| key.is_active(now)) {
-            let mut mac = keyed.clone();
+        for key in self.keys.active(now) {
+            let mut mac = MacState::new(scheme.algorithm, key.secret().expose_secret());
             scheme.layout.write(&content, |bytes| mac.update(bytes));
             let tag = mac.finalize();
             // Compare with every candidate, without stopping early.
