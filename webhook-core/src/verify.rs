@@ -37,6 +37,17 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
     /// Whether the scheme signs the request URL, so [`WebhookRequest::with_url`] must carry
     /// the URL the sender addressed. Adapters build that URL only when this is `true`. The
     /// default is `true`, the safe answer for a scheme that reads [`WebhookRequest::url`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use webhook_core::provider::twilio;
+    /// use webhook_core::{Secret, StandardWebhooks, Verifier};
+    ///
+    /// assert!(!StandardWebhooks::new(Secret::random(24))?.signs_url());
+    /// assert!(twilio::verifier(Secret::random(24))?.signs_url());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
     fn signs_url(&self) -> bool {
         true
     }
