@@ -10,10 +10,10 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage as _};
 use tracing::Instrument as _;
-use webhook_core::{LeaseSlot, Proof, Receiver};
+use webhook_core::{LeaseSlot, Proof, Receiver, WebhookRequest};
 
 use crate::pipeline::{Entry, Layered, run_pipeline, settle};
-use crate::request::{Authenticated, authenticate, view};
+use crate::request::{Authenticated, authenticate};
 
 /// Middleware that verifies every request of the routes it wraps and owns their idempotency
 /// claims: the handler's response decides whether a delivery is done (2xx) or released (any
@@ -126,9 +126,12 @@ where
                     return Ok(request.error_response(rejection).map_into_right_body());
                 }
             };
-            let view = view(request.request(), &body, url.as_deref());
-            let claimed = run_pipeline::<Proof>(Entry::Middleware(&mut delivery), &view).await;
-            drop(view);
+            // The raw claim reads nothing from the view: the body alone will do.
+            let claimed = run_pipeline::<Proof>(
+                Entry::Middleware(&mut delivery),
+                &WebhookRequest::new(&body),
+            )
+            .await;
             let proof = match claimed {
                 Ok(proof) => proof,
                 Err(rejection) => {

@@ -56,6 +56,7 @@ pub(crate) fn view<'a>(
     if let Some(peer) = request.peer_addr() {
         view = view.with_peer(peer);
     }
+    view.reserve_headers(request.headers().len());
     for (name, value) in request.headers() {
         view.push_header(name.as_str(), value.as_bytes());
     }
@@ -74,7 +75,8 @@ pub(crate) fn reject(delivery: &mut Delivery, error: VerifyError) -> WebhookReje
 }
 
 /// Admission (413 by declared length, 415, 403, 429), the body read under the receiver's
-/// limit (413, the stream stops at the limit), then authentication (401).
+/// limit (413, the stream stops at the limit), then authentication (401). One request view
+/// serves both steps; the URL is built only when the verifier signs it.
 ///
 /// HTTPS is the connection's own scheme (`AppConfig::secure`), not actix's
 /// `connection_info()`, which believes forwarded headers from anyone: core believes them
@@ -86,7 +88,9 @@ pub(crate) async fn authenticate(
 ) -> Result<Authenticated, WebhookRejection> {
     let mut delivery = receiver.delivery();
     let https = request.app_config().secure();
-    if let Err(error) = delivery.admit(&view(request, b"", None), https) {
+    let body: Bytes;
+    let mut head = view(request, b"", None);
+    if let Err(error) = delivery.admit(&head, https) {
         return Err(fail(&delivery, error));
     }
     let limit = delivery.body_limit();
@@ -101,7 +105,7 @@ pub(crate) async fn authenticate(
         Some(length) => to_bytes_limited(SizedStream::new(length, payload), limit).await,
         None => to_bytes_limited(BodyStream::new(payload), limit).await,
     };
-    let body = match read {
+    body = match read {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => {
             let error = VerifyError::new(VerifyErrorKind::MalformedBody)
@@ -113,16 +117,25 @@ pub(crate) async fn authenticate(
             return Err(reject(&mut delivery, error));
         }
     };
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
-    let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let url = receiver.request_url(https, host, path_and_query);
-    if let Err(error) = delivery.authenticate(&view(request, &body, url.as_deref())) {
+    let url = if receiver.signs_url() {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        receiver.request_url(https, host, path_and_query)
+    } else {
+        None
+    };
+    head.set_body(&body);
+    if let Some(url) = &url {
+        head.set_url(url);
+    }
+    if let Err(error) = delivery.authenticate(&head) {
         return Err(fail(&delivery, error));
     }
+    drop(head);
     Ok(Authenticated {
         body,
         url,
