@@ -572,32 +572,30 @@ impl Delivery {
     /// then is logged, and the claim released: the sender's retry is processed again — at
     /// least once rather than lost); failure releases them so the sender's retry is processed.
     pub async fn finish(mut self, success: bool) {
-        let leases = std::mem::take(&mut self.s.leases);
         if success {
-            for lease in leases {
-                if let Err(error) = lease.complete().await {
-                    tracing::error!(parent: &self.s.span, %error, "could not mark the delivery done");
-                }
-            }
+            self.complete_leases().await;
             self.finish_as(Outcome::Accepted);
         } else {
-            drop(leases);
+            self.s.leases.clear();
             self.finish_as(Outcome::HandlerFailed);
         }
     }
-}
 
-impl Delivery {
     /// Step 5 when the answer was a duplicate found after this delivery's own claim (behind a
     /// layer, the event's declared id turned out processed already): the claims are marked
     /// done, as on success, and the delivery counts as a duplicate, not as accepted.
     pub async fn finish_duplicate(mut self) {
+        self.complete_leases().await;
+        self.finish_as(Outcome::Duplicate);
+    }
+
+    /// Mark every claimed key done; a store failure is logged and that claim released.
+    async fn complete_leases(&mut self) {
         for lease in std::mem::take(&mut self.s.leases) {
             if let Err(error) = lease.complete().await {
                 tracing::error!(parent: &self.s.span, %error, "could not mark the delivery done");
             }
         }
-        self.finish_as(Outcome::Duplicate);
     }
 }
 
