@@ -127,29 +127,26 @@ fn settle_accepted<T>(
 }
 
 /// Finish the middleware's delivery by the handler's outcome: a 2xx response completes every
-/// claim (the middleware's and those parked in `slot`), the answer to a duplicate completes
-/// them too and counts as a duplicate, a rejection records its reason, and anything else
-/// releases them so the sender's retry is processed. A panic never gets here:
+/// claim (the middleware's and those parked in `slot`; a duplicate the extractor found counts
+/// as one), a rejection records its reason, and anything else releases them so the sender's
+/// retry is processed. A panic never gets here:
 /// the delivery and the slot are dropped while it unwinds, which releases.
 pub(crate) async fn settle<B>(
     mut delivery: Delivery,
     slot: &LeaseSlot,
     result: &Result<ServiceResponse<B>, Error>,
 ) {
-    delivery.adopt_leases(slot.take());
+    delivery.adopt(slot);
     let Ok(response) = result else {
         return delivery.finish(false).await;
     };
-    let rejection = response
+    let rejected = response
         .response()
         .error()
-        .and_then(|e| e.as_error::<WebhookRejection>());
-    match rejection {
-        Some(rejection) if rejection.is_duplicate() => delivery.finish_duplicate().await,
-        Some(rejection) => match rejection.kind() {
-            Some(kind) => drop(delivery.reject(VerifyError::new(kind))),
-            None => delivery.finish(response.status().is_success()).await,
-        },
+        .and_then(|e| e.as_error::<WebhookRejection>())
+        .and_then(WebhookRejection::kind);
+    match rejected {
+        Some(kind) => drop(delivery.reject(VerifyError::new(kind))),
         None => delivery.finish(response.status().is_success()).await,
     }
 }

@@ -129,9 +129,7 @@ pub(crate) async fn authenticate(
         None
     };
     head.set_body(&body);
-    if let Some(url) = &url {
-        head.set_url(url);
-    }
+    head.set_url(url.as_deref());
     if let Err(error) = delivery.authenticate(&head) {
         return Err(fail(&delivery, error));
     }

@@ -20,10 +20,6 @@ pub struct WebhookRejection {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RejectedKind(pub(crate) VerifyErrorKind);
 
-/// Marks a response as the answer to a duplicate, so the layer counts it as one.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DuplicateAnswer;
-
 impl WebhookRejection {
     pub(crate) fn error(reply: Reply, error: VerifyError) -> Self {
         Self {
@@ -99,13 +95,8 @@ impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
         let kind = self.kind();
         let mut response = reply_response(self.reply);
-        match kind {
-            Some(kind) => {
-                response.extensions_mut().insert(RejectedKind(kind));
-            }
-            None => {
-                response.extensions_mut().insert(DuplicateAnswer);
-            }
+        if let Some(kind) = kind {
+            response.extensions_mut().insert(RejectedKind(kind));
         }
         response
     }

@@ -14,7 +14,7 @@ use webhook_core::{Accepted, Delivery, LeaseSlot, Proof, Receiver, VerifyError};
 
 use crate::body::{Authenticated, authenticate, fail};
 use crate::future::ResponseFuture;
-use crate::rejection::{DuplicateAnswer, RejectedKind, reply_response};
+use crate::rejection::{RejectedKind, reply_response};
 
 /// What the layer verified, for the extractors behind it.
 #[derive(Clone)]
@@ -82,18 +82,14 @@ where
                 Err(response) => return Ok(response),
             };
             let result = call.instrument(span).await;
-            delivery.adopt_leases(slot.take());
+            delivery.adopt(&slot);
             match &result {
-                Ok(response) => {
-                    let extensions = response.extensions();
-                    if let Some(RejectedKind(kind)) = extensions.get::<RejectedKind>() {
+                Ok(response) => match response.extensions().get::<RejectedKind>() {
+                    Some(RejectedKind(kind)) => {
                         let _ = delivery.reject(VerifyError::new(*kind));
-                    } else if extensions.get::<DuplicateAnswer>().is_some() {
-                        delivery.finish_duplicate().await;
-                    } else {
-                        delivery.finish(response.status().is_success()).await;
                     }
-                }
+                    None => delivery.finish(response.status().is_success()).await,
+                },
                 Err(_) => delivery.finish(false).await,
             }
             result

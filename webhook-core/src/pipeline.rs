@@ -139,6 +139,7 @@ impl Receiver {
                     }
                 }
                 Claimed::Duplicate => {
+                    slot.mark_duplicate();
                     return Ok(Accepted::Duplicate(Reply::duplicate(None, Some(&id))));
                 }
             }
@@ -160,6 +161,7 @@ impl Receiver {
                 key: None,
                 event_type: None,
                 leases: Vec::new(),
+                duplicate: false,
                 done: false,
             }),
         }
@@ -192,13 +194,21 @@ impl Receiver {
 
 /// A shared place where claims made while a handler's request is extracted wait for the
 /// handler's response: the layer / middleware / fairing puts one in the request, extractors
-/// [`park`](Self::park) their leases in it, and the response decides done or released.
+/// [`park`](Self::park) their leases in it, and the response decides done or released. It
+/// also carries what the extractor found when the event's own id was a duplicate, so the
+/// delivery that [`adopt`](Delivery::adopt)s it counts as one.
 #[derive(Clone, Default)]
-pub struct LeaseSlot(Arc<Mutex<Vec<Lease>>>);
+pub struct LeaseSlot(Arc<Mutex<Parked>>);
+
+#[derive(Default)]
+struct Parked {
+    leases: Vec<Lease>,
+    duplicate: bool,
+}
 
 impl fmt::Debug for LeaseSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.lock().map_or(0, |v| v.len());
+        let n = self.0.lock().map_or(0, |p| p.leases.len());
         f.debug_tuple("LeaseSlot").field(&n).finish()
     }
 }
@@ -210,18 +220,24 @@ impl LeaseSlot {
         Self::default()
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Parked> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Leave a lease for the response phase to finish.
     pub fn park(&self, lease: Lease) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(lease);
+        self.lock().leases.push(lease);
     }
 
     /// Take every parked lease.
     #[must_use]
     pub fn take(&self) -> Vec<Lease> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(&mut self.lock().leases)
+    }
+
+    /// Record that the delivery was answered as a duplicate of a processed one.
+    pub(crate) fn mark_duplicate(&self) {
+        self.lock().duplicate = true;
     }
 }
 
@@ -277,6 +293,8 @@ struct State {
     key: Option<DedupeKey>,
     event_type: Option<String>,
     leases: Vec<Lease>,
+    /// Answered as a duplicate by an extractor behind a layer (see [`Delivery::adopt`]).
+    duplicate: bool,
     done: bool,
 }
 
@@ -556,6 +574,15 @@ impl Delivery {
         self.s.leases.extend(leases);
     }
 
+    /// Take over everything parked in `slot` once the handler has answered: its claims, and
+    /// whether the extractor answered a duplicate — then [`finish`](Self::finish) marks the
+    /// claims done and counts the delivery as a duplicate, not as accepted.
+    pub fn adopt(&mut self, slot: &LeaseSlot) {
+        let mut parked = slot.lock();
+        self.s.leases.append(&mut parked.leases);
+        self.s.duplicate |= std::mem::take(&mut parked.duplicate);
+    }
+
     fn finish_as(&mut self, outcome: Outcome) {
         if !self.s.done {
             self.s.done = true;
@@ -574,19 +601,16 @@ impl Delivery {
     pub async fn finish(mut self, success: bool) {
         if success {
             self.complete_leases().await;
-            self.finish_as(Outcome::Accepted);
+            let outcome = if self.s.duplicate {
+                Outcome::Duplicate
+            } else {
+                Outcome::Accepted
+            };
+            self.finish_as(outcome);
         } else {
             self.s.leases.clear();
             self.finish_as(Outcome::HandlerFailed);
         }
-    }
-
-    /// Step 5 when the answer was a duplicate found after this delivery's own claim (behind a
-    /// layer, the event's declared id turned out processed already): the claims are marked
-    /// done, as on success, and the delivery counts as a duplicate, not as accepted.
-    pub async fn finish_duplicate(mut self) {
-        self.complete_leases().await;
-        self.finish_as(Outcome::Duplicate);
     }
 
     /// Mark every claimed key done; a store failure is logged and that claim released.

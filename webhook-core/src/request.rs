@@ -97,9 +97,9 @@ impl<'a> WebhookRequest<'a> {
         self.body = body;
     }
 
-    /// Set the URL in place; see [`with_url`](Self::with_url).
-    pub fn set_url(&mut self, url: &'a str) {
-        self.url = Some(url);
+    /// Set the URL in place, or clear it with `None`; see [`with_url`](Self::with_url).
+    pub fn set_url(&mut self, url: Option<&'a str>) {
+        self.url = url;
     }
 
     /// Add one header value in place (for adapters that build the view in a loop).
