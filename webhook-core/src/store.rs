@@ -7,11 +7,13 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
-
-use hashbrown::HashTable;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+use hashbrown::HashTable;
+use rand_core::{OsRng, RngCore};
+use siphasher::sip128::{Hash128, Hasher128, SipHasher13};
 
 use crate::clock::{self, SharedClock};
 use crate::error::{VerifyError, VerifyErrorKind};
@@ -160,6 +162,26 @@ pub trait ReplayStore: fmt::Debug + Send + Sync + 'static {
     /// a panicking handler unwinds). A networked store hands it to a background task; if the
     /// release is lost, the lease simply expires.
     fn release(&self, key: &str, token: LeaseToken);
+
+    /// [`claim`](Self::claim)'s answer, for a store that has it without waiting (the
+    /// in-process [`MemoryStore`]): the pipeline asks this first and skips making and
+    /// polling a boxed future. `None`, the default, means "ask `claim`".
+    fn claim_ready(&self, key: &str, lease: Duration) -> Option<Result<Claim, StoreError>> {
+        let _ = (key, lease);
+        None
+    }
+
+    /// [`complete`](Self::complete)'s answer, for a store that has it without waiting; `None`,
+    /// the default, means "ask `complete`".
+    fn complete_ready(
+        &self,
+        key: &str,
+        token: LeaseToken,
+        retention: Duration,
+    ) -> Option<Result<(), StoreError>> {
+        let _ = (key, token, retention);
+        None
+    }
 }
 
 impl<T: ReplayStore + ?Sized> ReplayStore for Arc<T> {
@@ -176,6 +198,17 @@ impl<T: ReplayStore + ?Sized> ReplayStore for Arc<T> {
     }
     fn release(&self, key: &str, token: LeaseToken) {
         (**self).release(key, token);
+    }
+    fn claim_ready(&self, key: &str, lease: Duration) -> Option<Result<Claim, StoreError>> {
+        (**self).claim_ready(key, lease)
+    }
+    fn complete_ready(
+        &self,
+        key: &str,
+        token: LeaseToken,
+        retention: Duration,
+    ) -> Option<Result<(), StoreError>> {
+        (**self).complete_ready(key, token, retention)
     }
 }
 
@@ -230,9 +263,17 @@ impl Lease {
     /// The store could not be reached; the claim is then released (dropped), so the sender's
     /// retry is processed again — at least once rather than lost.
     pub async fn complete(mut self) -> Result<(), StoreError> {
-        self.store
-            .complete(&self.key, self.token, self.retention)
-            .await?;
+        match self
+            .store
+            .complete_ready(&self.key, self.token, self.retention)
+        {
+            Some(done) => done?,
+            None => {
+                self.store
+                    .complete(&self.key, self.token, self.retention)
+                    .await?;
+            }
+        }
         self.finished = true;
         Ok(())
     }
@@ -300,7 +341,7 @@ struct MemoryInner {
     per_shard: usize,
     clock: SharedClock,
     /// The keys of the store's digest, drawn from the OS at creation.
-    hasher: RandomState,
+    hasher: DigestKeys,
 }
 
 /// A key's 128-bit digest, as two words (8-byte aligned, so a map slot is 24 bytes); the
@@ -334,6 +375,9 @@ struct Shard {
     log: VecDeque<Expiry>,
     /// The sequence number of `log[0]`, modulo 2³².
     base: u32,
+    /// The expiry of `log[0]` (`i64::MAX` when the log is empty), kept here so that the
+    /// check made by every operation reads this hot struct rather than the log's far end.
+    front_at: i64,
     /// Sequence numbers (modulo 2³²) of the live log entries, hashed by their key.
     index: HashTable<u32>,
     /// When to drop expired leases from `flight` next: the earliest lease expiry, at most
@@ -398,7 +442,7 @@ impl MemoryStore {
                     .collect(),
                 per_shard,
                 clock,
-                hasher: RandomState::new(),
+                hasher: DigestKeys::random(),
             }),
         }
     }
@@ -518,18 +562,36 @@ impl MemoryStore {
 }
 
 /// Keys are held as a 128-bit digest: fixed-size entries (bounded memory whatever the id's
-/// length, no allocation per key). The digest is SipHash under the store's random keys, once
-/// per half with a different domain byte: a keyed function, so no sender can aim ids at one
-/// slot or make two ids collide without the keys, and 128 bits put accidental collisions
-/// out of reach.
-fn digest(hasher: &RandomState, key: &str) -> Key {
-    let half = |domain: u8| {
-        let mut h = hasher.build_hasher();
-        h.write_u8(domain);
-        h.write(key.as_bytes());
-        h.finish()
-    };
-    Key(half(0), half(1))
+/// length, no allocation per key). The digest is SipHash-1-3 with its 128-bit output under
+/// the store's random keys: a keyed function, so no sender can aim ids at one slot or make
+/// two ids collide without the keys, and 128 bits put accidental collisions out of reach.
+fn digest(keys: &DigestKeys, key: &str) -> Key {
+    let mut h = SipHasher13::new_with_keys(keys.0, keys.1);
+    h.write(key.as_bytes());
+    let Hash128 { h1, h2 } = h.finish128();
+    Key(h1, h2)
+}
+
+/// The two 64-bit keys of a store's digest. Not `Debug`: nothing prints them.
+struct DigestKeys(u64, u64);
+
+impl DigestKeys {
+    /// Fresh keys from the OS; should the OS refuse, from the standard library's own random
+    /// hash keys (themselves drawn from the OS once per thread), rather than a panic.
+    fn random() -> Self {
+        let mut bytes = [0u8; 16];
+        if OsRng.try_fill_bytes(&mut bytes).is_ok() {
+            let (a, b) = bytes.split_at(8);
+            let word = |half: &[u8]| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(half);
+                u64::from_le_bytes(w)
+            };
+            return Self(word(a), word(b));
+        }
+        let state = RandomState::new();
+        Self(state.hash_one(0u8), state.hash_one(1u8))
+    }
 }
 
 /// The map's hasher: keys are already uniform digests, so their low bits are the hash.
@@ -567,6 +629,7 @@ impl Shard {
             flight: DigestMap::default(),
             log: VecDeque::with_capacity(reserve),
             base: 0,
+            front_at: i64::MAX,
             index: HashTable::with_capacity(reserve),
             next_flight_sweep: i64::MAX,
             generation: 0,
@@ -602,6 +665,9 @@ impl Shard {
         let seq = self
             .base
             .wrapping_add(u32::try_from(self.log.len()).unwrap_or(u32::MAX));
+        if self.log.is_empty() {
+            self.front_at = at;
+        }
         self.log.push_back(Expiry { at, key });
         let (log, base) = (&self.log, self.base);
         self.index.insert_unique(key.0, seq, |&seq| {
@@ -621,6 +687,9 @@ impl Shard {
                 at.max(now.saturating_add(FLIGHT_SWEEP_INTERVAL_MS))
             });
         }
+        if now < self.front_at {
+            return;
+        }
         while let Some(front) = self.log.front().copied() {
             if front.at > now {
                 break;
@@ -632,6 +701,7 @@ impl Shard {
             self.log.pop_front();
             self.base = self.base.wrapping_add(1);
         }
+        self.front_at = self.log.front().map_or(i64::MAX, |e| e.at);
     }
 
     /// Room for one more key, or the store-full error (503). A full shard never evicts a
@@ -683,6 +753,7 @@ impl Shard {
                 Self::entry(&live, 0, seq).map_or(0, |e| e.key.0)
             });
         }
+        self.front_at = live.front().map_or(i64::MAX, |e| e.at);
         self.log = live;
     }
 
@@ -712,6 +783,19 @@ impl ReplayStore for MemoryStore {
 
     fn release(&self, key: &str, token: LeaseToken) {
         self.release_now(key, token);
+    }
+
+    fn claim_ready(&self, key: &str, lease: Duration) -> Option<Result<Claim, StoreError>> {
+        Some(self.claim_now(key, lease))
+    }
+
+    fn complete_ready(
+        &self,
+        key: &str,
+        token: LeaseToken,
+        retention: Duration,
+    ) -> Option<Result<(), StoreError>> {
+        Some(self.complete_now(key, token, retention))
     }
 }
 
@@ -790,6 +874,48 @@ mod tests {
             block_on(store.claim("k", LEASE)).unwrap(),
             Claim::New(_)
         ));
+    }
+
+    /// The digest is keyed per store: stable within a store, unrelated between two, and
+    /// distinct for distinct ids (no truncation to a common prefix).
+    #[test]
+    fn digests_are_keyed_per_store() {
+        let (a, b) = (MemoryStore::new(64), MemoryStore::new(64));
+        assert_eq!(a.digest("msg_1"), a.digest("msg_1"));
+        assert_ne!(a.digest("msg_1"), b.digest("msg_1"));
+        assert_ne!(a.digest("msg_1"), a.digest("msg_2"));
+        let long = "x".repeat(1_000);
+        assert_ne!(a.digest(&long), a.digest(&format!("{long}y")));
+        let Key(h1, h2) = a.digest("msg_1");
+        assert_ne!(h1, h2, "two independent halves");
+    }
+
+    /// Processed keys leave the store once their retention has passed, round after round: the
+    /// log empties and refills, and each refill is swept again when it expires.
+    #[test]
+    fn processed_keys_are_swept_after_their_retention() {
+        let clock = FixedClock::at_secs(1_000);
+        let store = MemoryStore::with_clock(64 * 32, Arc::new(clock.clone()));
+        for round in 0..3 {
+            let keys: Vec<String> = (0..1_000).map(|i| format!("r{round}-{i}")).collect();
+            for key in &keys {
+                let Claim::New(token) = block_on(store.claim(key, LEASE)).unwrap() else {
+                    panic!("expected new")
+                };
+                block_on(store.complete(key, token, KEEP)).unwrap();
+            }
+            assert_eq!(store.len(), 1_000);
+            clock.advance(KEEP);
+            // A claim sweeps its shard; the keys of this round spread over every shard, so
+            // releasing them touches every one.
+            for key in &keys {
+                let Claim::New(token) = block_on(store.claim(key, LEASE)).unwrap() else {
+                    panic!("expected the expired key {key} to be free")
+                };
+                store.release(key, token);
+            }
+            assert!(store.is_empty(), "round {round}: {} keys left", store.len());
+        }
     }
 
     #[test]

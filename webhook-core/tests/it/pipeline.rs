@@ -287,6 +287,65 @@ async fn event_id_dedupes_when_there_is_no_message_id() {
     assert!(event.is_none());
 }
 
+/// A store that answers only through its futures, as a networked store does: the pipeline
+/// must wait on them (the in-process store answers at once, through `claim_ready`).
+#[tokio::test]
+async fn a_store_that_answers_later_gets_the_same_protocol() {
+    #[derive(Debug, Default)]
+    struct Later {
+        inner: MemoryStore,
+        claims: AtomicUsize,
+        completes: AtomicUsize,
+    }
+    impl ReplayStore for Later {
+        fn claim<'a>(
+            &'a self,
+            key: &'a str,
+            lease: Duration,
+        ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
+            self.claims.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.inner.claim(key, lease).await
+            })
+        }
+        fn complete<'a>(
+            &'a self,
+            key: &'a str,
+            token: webhook_core::LeaseToken,
+            retention: Duration,
+        ) -> webhook_core::StoreFuture<'a, ()> {
+            self.completes.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.inner.complete(key, token, retention).await
+            })
+        }
+        fn release(&self, key: &str, token: webhook_core::LeaseToken) {
+            self.inner.release(key, token);
+        }
+    }
+    let rig = Rig::new();
+    let store = Arc::new(Later::default());
+    let receiver = rig.builder().replay(Arc::clone(&store)).build().unwrap();
+    let headers = rig.sign("msg_later", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let (event, delivery) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_some());
+    delivery.finish(true).await;
+    let (event, _) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_none(), "the completed id is a duplicate");
+    assert_eq!(store.claims.load(Ordering::SeqCst), 2);
+    assert_eq!(store.completes.load(Ordering::SeqCst), 1);
+    // A failed handler releases through the store, so the next delivery of an id is new.
+    let other = rig.sign("msg_later_2", BODY);
+    let req = request(&other, BODY, peer("192.0.2.1"));
+    let (_, delivery) = run(&receiver, &req).await.unwrap();
+    delivery.finish(false).await;
+    let (event, _) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_some(), "a released id is processed again");
+}
+
 #[tokio::test]
 async fn a_store_failure_fails_closed_with_503() {
     #[derive(Debug)]
