@@ -20,6 +20,7 @@ mod email;
 mod rocket_app;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
+#[cfg(feature = "axum")]
 #[path = "../conformance/unconfigured_axum.rs"]
 mod unconfigured_axum;
 #[path = "../conformance/unconfigured_rocket.rs"]

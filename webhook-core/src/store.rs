@@ -576,8 +576,9 @@ fn digest(keys: &DigestKeys, key: &str) -> Key {
 struct DigestKeys(u64, u64);
 
 impl DigestKeys {
-    /// Fresh keys from the OS; should the OS refuse, from the standard library's own random
-    /// hash keys (themselves drawn from the OS once per thread), rather than a panic.
+    /// Fresh keys from the OS. Should `rand_core`'s source fail, the standard library's own
+    /// random hash keys are used instead (std draws those from the OS too, by its own means,
+    /// and panics only when it cannot get any).
     fn random() -> Self {
         let mut bytes = [0u8; 16];
         if OsRng.try_fill_bytes(&mut bytes).is_ok() {
@@ -895,7 +896,9 @@ mod tests {
     #[test]
     fn processed_keys_are_swept_after_their_retention() {
         let clock = FixedClock::at_secs(1_000);
-        let store = MemoryStore::with_clock(64 * 32, Arc::new(clock.clone()));
+        // Room for far more keys than a round makes: the digest is keyed at random, so a
+        // shard's share of one round's keys varies from run to run.
+        let store = MemoryStore::with_clock(64 * 128, Arc::new(clock.clone()));
         for round in 0..3 {
             let keys: Vec<String> = (0..1_000).map(|i| format!("r{round}-{i}")).collect();
             for key in &keys {
