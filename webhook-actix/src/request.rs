@@ -108,8 +108,7 @@ pub(crate) async fn authenticate(
     body = match read {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => {
-            let error = VerifyError::new(VerifyErrorKind::MalformedBody)
-                .with_message("the body could not be read");
+            let error = VerifyError::unreadable_body();
             return Err(reject(&mut delivery, error));
         }
         Err(_) => {

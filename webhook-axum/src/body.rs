@@ -97,8 +97,7 @@ pub(crate) async fn authenticate(
                 let error = if too_large {
                     VerifyError::new(VerifyErrorKind::BodyTooLarge)
                 } else {
-                    VerifyError::new(VerifyErrorKind::MalformedBody)
-                        .with_message("the body could not be read")
+                    VerifyError::unreadable_body()
                 };
                 return Err(reject(&mut delivery, error));
             }

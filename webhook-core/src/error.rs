@@ -266,6 +266,14 @@ impl VerifyError {
             .with_message(format!("malformed header `{name}`: {why}"))
     }
 
+    /// The body could not be read (the connection failed or the stream broke off): 400
+    /// `malformed_body`. Adapters answer a body over the limit with
+    /// [`BodyTooLarge`](VerifyErrorKind::BodyTooLarge) instead.
+    #[must_use]
+    pub fn unreadable_body() -> Self {
+        Self::new(VerifyErrorKind::MalformedBody).with_message("the body could not be read")
+    }
+
     /// No signature matched any active key.
     #[must_use]
     pub fn invalid_signature() -> Self {
@@ -420,6 +428,15 @@ mod tests {
             err.response_headers(),
             vec![("retry-after", "1".to_owned())]
         );
+    }
+
+    /// One error for a body that broke off, whichever adapter read it.
+    #[test]
+    fn an_unreadable_body_is_a_400_that_says_so() {
+        let err = VerifyError::unreadable_body();
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.kind(), VerifyErrorKind::MalformedBody);
+        assert_eq!(err.message(), "the body could not be read");
     }
 
     #[test]

@@ -237,11 +237,7 @@ async fn read_body(
             delivery,
             VerifyError::new(VerifyErrorKind::BodyTooLarge),
         )),
-        Err(_) => Err(reject(
-            delivery,
-            VerifyError::new(VerifyErrorKind::MalformedBody)
-                .with_message("the body could not be read"),
-        )),
+        Err(_) => Err(reject(delivery, VerifyError::unreadable_body())),
     }
 }
 
