@@ -835,6 +835,30 @@ mod tests {
         assert!(matches!(store.claim_now(&keys[0], lease), Ok(Claim::Done)));
     }
 
+    /// The index grows from a shard sized for one key to a thousand keys (rehashing from the
+    /// log each time; a few dozen keys share the low half of their first word, in fours):
+    /// every key is still found with its own expiry, and a key never marked is not.
+    #[test]
+    fn the_index_grows_without_losing_keys() {
+        let mut shard = Shard::with_capacity(1);
+        let key = |i: u64| {
+            let low = if i % 25 < 4 { 0xfeed_0000 + i / 25 } else { i };
+            Key(((i + 1) << 32) | low, i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        };
+        for i in 0..1000 {
+            shard.mark_done(key(i), 1_000 + i64::try_from(i).unwrap(), 4096);
+        }
+        assert!(shard.index.capacity() >= 1000);
+        for i in 0..1000 {
+            assert_eq!(
+                shard.done_until(key(i)),
+                Some(1_000 + i64::try_from(i).unwrap()),
+                "key {i}"
+            );
+        }
+        assert_eq!(shard.done_until(key(1000)), None);
+    }
+
     fn block_on<F: Future>(f: F) -> F::Output {
         let mut f = std::pin::pin!(f);
         let waker = std::task::Waker::noop();

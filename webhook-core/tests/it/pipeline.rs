@@ -252,24 +252,8 @@ async fn an_expired_lease_frees_the_id() {
 
 #[tokio::test]
 async fn event_id_dedupes_when_there_is_no_message_id() {
-    // A verifier without a message id: wrap Standard Webhooks and drop the id from the proof.
-    #[derive(Debug)]
-    struct NoId(webhook_core::StandardWebhooks);
-    impl webhook_core::Verifier for NoId {
-        fn verify(&self, request: &WebhookRequest<'_>) -> Result<webhook_core::Proof, VerifyError> {
-            self.0.verify(request)?;
-            Ok(webhook_core::Proof::new("no-id").with_signature(b"sig"))
-        }
-    }
     let rig = Rig::new();
-    let inner = webhook_core::StandardWebhooks::new(rig.secret.clone())
-        .unwrap()
-        .freshness(webhook_core::Freshness::default().with_shared_clock(rig.shared()));
-    let receiver = Receiver::builder()
-        .verifier(NoId(inner))
-        .clock(rig.shared())
-        .build()
-        .unwrap();
+    let receiver = no_id_receiver(&rig);
     let first = rig.sign("msg_a", BODY);
     let (_, d) = run(&receiver, &request(&first, BODY, peer("192.0.2.1")))
         .await
@@ -287,44 +271,76 @@ async fn event_id_dedupes_when_there_is_no_message_id() {
     assert!(event.is_none());
 }
 
+/// A verifier without a message id: Standard Webhooks with the id dropped from the proof.
+#[derive(Debug)]
+struct NoId(webhook_core::StandardWebhooks);
+
+impl webhook_core::Verifier for NoId {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<webhook_core::Proof, VerifyError> {
+        self.0.verify(request)?;
+        Ok(webhook_core::Proof::new("no-id").with_signature(b"sig"))
+    }
+}
+
+/// A delivery of `request` admitted and authenticated, ready to claim.
+fn authenticated(receiver: &Receiver, request: &WebhookRequest<'_>) -> Delivery {
+    let mut delivery = receiver.delivery();
+    delivery.admit(request, false).unwrap();
+    delivery.authenticate(request).unwrap();
+    delivery
+}
+
+fn no_id_receiver(rig: &Rig) -> Receiver {
+    let inner = webhook_core::StandardWebhooks::new(rig.secret.clone())
+        .unwrap()
+        .freshness(webhook_core::Freshness::default().with_shared_clock(rig.shared()));
+    Receiver::builder()
+        .verifier(NoId(inner))
+        .clock(rig.shared())
+        .build()
+        .unwrap()
+}
+
 /// A store that answers only through its futures, as a networked store does: the pipeline
 /// must wait on them (the in-process store answers at once, through `claim_ready`).
+#[derive(Debug, Default)]
+struct Later {
+    inner: MemoryStore,
+    claims: AtomicUsize,
+    completes: AtomicUsize,
+}
+
+impl ReplayStore for Later {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
+        self.claims.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.inner.claim(key, lease).await
+        })
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: webhook_core::LeaseToken,
+        retention: Duration,
+    ) -> webhook_core::StoreFuture<'a, ()> {
+        self.completes.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.inner.complete(key, token, retention).await
+        })
+    }
+    fn release(&self, key: &str, token: webhook_core::LeaseToken) {
+        self.inner.release(key, token);
+    }
+}
+
 #[tokio::test]
 async fn a_store_that_answers_later_gets_the_same_protocol() {
-    #[derive(Debug, Default)]
-    struct Later {
-        inner: MemoryStore,
-        claims: AtomicUsize,
-        completes: AtomicUsize,
-    }
-    impl ReplayStore for Later {
-        fn claim<'a>(
-            &'a self,
-            key: &'a str,
-            lease: Duration,
-        ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
-            self.claims.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move {
-                tokio::task::yield_now().await;
-                self.inner.claim(key, lease).await
-            })
-        }
-        fn complete<'a>(
-            &'a self,
-            key: &'a str,
-            token: webhook_core::LeaseToken,
-            retention: Duration,
-        ) -> webhook_core::StoreFuture<'a, ()> {
-            self.completes.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move {
-                tokio::task::yield_now().await;
-                self.inner.complete(key, token, retention).await
-            })
-        }
-        fn release(&self, key: &str, token: webhook_core::LeaseToken) {
-            self.inner.release(key, token);
-        }
-    }
     let rig = Rig::new();
     let store = Arc::new(Later::default());
     let receiver = rig.builder().replay(Arc::clone(&store)).build().unwrap();
@@ -344,6 +360,149 @@ async fn a_store_that_answers_later_gets_the_same_protocol() {
     delivery.finish(false).await;
     let (event, _) = run(&receiver, &req).await.unwrap();
     assert!(event.is_some(), "a released id is processed again");
+}
+
+/// A delivery whose completion is cut short while the store has not answered (the
+/// connection closed, the task was cancelled) must not leave its key claimed until the lease
+/// runs out: the retry is processed at once.
+#[tokio::test]
+async fn a_completion_cut_short_releases_the_claim() {
+    let rig = Rig::new();
+    let store = Arc::new(Later::default());
+    let receiver = rig.builder().replay(Arc::clone(&store)).build().unwrap();
+    let headers = rig.sign("msg_cut", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let (_, delivery) = run(&receiver, &req).await.unwrap();
+    // Polled once (the store's future waits), then dropped.
+    {
+        let mut finish = std::pin::pin!(delivery.finish(true));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(
+            finish.as_mut().poll(&mut cx).is_pending(),
+            "the completion is waiting on the store"
+        );
+    }
+    assert_eq!(store.completes.load(Ordering::SeqCst), 1);
+    let (event, _) = run(&receiver, &req).await.unwrap();
+    assert!(
+        event.is_some(),
+        "the retry is processed, not answered 409 or as a duplicate"
+    );
+}
+
+/// A store that holds claims but refuses to mark them done (as a store losing its
+/// connection between the two would).
+#[derive(Debug, Default)]
+struct RefusesCompletion {
+    inner: MemoryStore,
+    releases: AtomicUsize,
+}
+
+impl ReplayStore for RefusesCompletion {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
+        self.inner.claim(key, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        _: &'a str,
+        _: webhook_core::LeaseToken,
+        _: Duration,
+    ) -> webhook_core::StoreFuture<'a, ()> {
+        Box::pin(async { Err(webhook_core::StoreError::new("connection reset")) })
+    }
+    fn complete_ready(
+        &self,
+        _: &str,
+        _: webhook_core::LeaseToken,
+        _: Duration,
+    ) -> Option<Result<(), webhook_core::StoreError>> {
+        Some(Err(webhook_core::StoreError::new("connection reset")))
+    }
+    fn release(&self, key: &str, token: webhook_core::LeaseToken) {
+        self.releases.fetch_add(1, Ordering::SeqCst);
+        self.inner.release(key, token);
+    }
+}
+
+/// When the store cannot mark a delivery done, the claim is released, so the sender's retry
+/// is processed again (at least once, rather than lost or blocked until the lease expires).
+#[tokio::test]
+async fn a_completion_the_store_refuses_releases_the_claim() {
+    let rig = Rig::new();
+    let store = Arc::new(RefusesCompletion::default());
+    let receiver = rig.builder().replay(Arc::clone(&store)).build().unwrap();
+    let headers = rig.sign("msg_refused", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let (_, delivery) = run(&receiver, &req).await.unwrap();
+    delivery.finish(true).await;
+    assert_eq!(store.releases.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        receiver.stats().accepted,
+        1,
+        "the handler's success still counts"
+    );
+    let (event, _) = run(&receiver, &req).await.unwrap();
+    assert!(event.is_some(), "the retry is processed again");
+}
+
+/// A delivery that claims twice (two event ids, no message id) finishes both claims: done
+/// together on success, released together on failure.
+#[tokio::test]
+async fn every_claim_of_a_delivery_is_finished_with_it() {
+    let rig = Rig::new();
+    let receiver = no_id_receiver(&rig);
+    let headers = rig.sign("msg_two", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    // Failure: both released, so both are claimed afresh.
+    let mut failed = authenticated(&receiver, &req);
+    assert!(failed.claim(Some("evt_a")).await.unwrap());
+    assert!(failed.claim(Some("evt_b")).await.unwrap());
+    failed.finish(false).await;
+    let mut done = authenticated(&receiver, &req);
+    assert!(
+        done.claim(Some("evt_a")).await.unwrap(),
+        "evt_a was released"
+    );
+    assert!(
+        done.claim(Some("evt_b")).await.unwrap(),
+        "evt_b was released"
+    );
+    // Success: both marked done.
+    done.finish(true).await;
+    for id in ["evt_a", "evt_b"] {
+        let mut again = authenticated(&receiver, &req);
+        assert!(!again.claim(Some(id)).await.unwrap(), "{id} is a duplicate");
+    }
+}
+
+/// A delivery whose second claim finds a duplicate is finished as one; dropping it then
+/// still releases its first claim, which no handler ran for.
+#[tokio::test]
+async fn a_claim_before_a_duplicate_is_released_when_the_delivery_is_dropped() {
+    let rig = Rig::new();
+    let receiver = no_id_receiver(&rig);
+    let headers = rig.sign("msg_dup", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let mut first = authenticated(&receiver, &req);
+    assert!(first.claim(Some("evt_done")).await.unwrap());
+    first.finish(true).await;
+    let mut second = authenticated(&receiver, &req);
+    assert!(second.claim(Some("evt_new")).await.unwrap());
+    assert!(
+        !second.claim(Some("evt_done")).await.unwrap(),
+        "a duplicate"
+    );
+    drop(second);
+    let mut third = authenticated(&receiver, &req);
+    assert!(
+        third.claim(Some("evt_new")).await.unwrap(),
+        "evt_new was released, not left in flight until its lease ran out"
+    );
+    assert_eq!(receiver.stats().duplicates, 1);
 }
 
 #[tokio::test]
