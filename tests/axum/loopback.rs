@@ -24,15 +24,7 @@ async fn the_loopback_subset_holds_over_real_http() {
         .await
         .unwrap();
     });
-    // A connection per request. After a rejection that leaves a body unread (413 for a
-    // declared length over the limit), the server answers and may then close the connection
-    // rather than read the rest; a pooled client could send its next request down that
-    // closing connection and see it fail (`IncompleteMessage`), which says nothing about the
-    // case under test.
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    let client = crate::cases::loopback_client();
     let mut ran = 0;
     for case in CASES.iter().filter(|c| c.loopback) {
         let mut last = None;

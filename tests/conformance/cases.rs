@@ -8,6 +8,18 @@
 
 use super::routes::RouteSpec;
 
+/// The HTTP client of the loopback runs: a connection per request. After a rejection that
+/// leaves a body unread (413 for a declared length over the limit), the server answers and may
+/// then close the connection rather than read the rest; a pooled client could send its next
+/// request down that closing connection and see it fail (`IncompleteMessage`), which says
+/// nothing about the case under test.
+pub fn loopback_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
 /// The environment of the routes under test.
 pub fn env(name: &str) -> Option<String> {
     match name {
