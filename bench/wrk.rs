@@ -331,4 +331,11 @@ pub(crate) fn compare(
         "verified requests answered {sent}; the receiver accepted {fresh} fresh deliveries and saw {duplicates} duplicates"
     );
     assert_eq!(duplicates, 0, "a round replayed records: enlarge the pool");
+    // Every request wrk counted was accepted as a fresh delivery; the receiver may also have
+    // accepted the requests still in flight when a round ended (at most one per connection).
+    let in_flight = (rounds * CONNECTIONS) as u64;
+    assert!(
+        fresh >= sent && fresh - sent <= in_flight,
+        "the receiver accepted {fresh} fresh deliveries for {sent} verified requests"
+    );
 }

@@ -118,8 +118,9 @@ fn refuse_claims_without_the_layer(receiver: &Receiver) -> Option<WebhookRejecti
         "webhook extractor without VerifyWebhookLayer on a receiver with a replay store: add \
          `.route_layer(VerifyWebhookLayer::new(receiver))` to the route; refusing the delivery"
     );
+    // The standard reply, as for every configuration fault in every adapter.
     let error = VerifyError::new(VerifyErrorKind::NotConfigured);
-    Some(WebhookRejection::error(receiver.reply_for(&error), error))
+    Some(WebhookRejection::error(Reply::from_error(&error), error))
 }
 
 fn layered_error(layered: &Layered, error: VerifyError) -> WebhookRejection {

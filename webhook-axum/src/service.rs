@@ -127,7 +127,7 @@ fn prepare(
             Ok(Accepted::Duplicate(reply)) => return Err(reply_response(reply)),
             Err(error) => return Err(fail(&delivery, error).into_response()),
         };
-        let slot = LeaseSlot::new();
+        let slot = LeaseSlot::for_proof(&proof);
         let mut request = Request::from_parts(parts, Body::from(body.clone()));
         request.extensions_mut().insert(Layered {
             receiver,

@@ -89,7 +89,7 @@ pub enum VerifyErrorKind {
     BodyTooLarge,
     /// The content type is not one the route accepts (415).
     UnsupportedContentType,
-    /// The body cannot be decoded: bad JSON or form data, bad encoding, failed decryption (400).
+    /// The body cannot be decoded: bad JSON or form data, bad encoding (400).
     MalformedBody,
     /// The event type is not part of the event set and there is no catch-all (422).
     UnknownEventType,

@@ -148,10 +148,13 @@ pub(crate) fn delivery_span(route: &str) -> Span {
 }
 
 /// Record the end of a delivery: its outcome in the span and the counters, and one event.
-pub(crate) fn finish(span: &Span, counters: &Counters, outcome: Outcome, latency_ms: u64) {
+/// `latency_ms` is `None` when the delivery did not time itself (a span nothing records).
+pub(crate) fn finish(span: &Span, counters: &Counters, outcome: Outcome, latency_ms: Option<u64>) {
     counters.count(outcome);
     span.record("outcome", outcome.name());
-    span.record("latency_ms", latency_ms);
+    if let Some(latency_ms) = latency_ms {
+        span.record("latency_ms", latency_ms);
+    }
     match outcome {
         Outcome::Rejected(kind) => {
             span.record("reason", kind.code());

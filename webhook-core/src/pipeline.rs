@@ -122,8 +122,11 @@ pub enum Claimed {
 impl Receiver {
     /// Steps 3 and 4 for an extractor behind a layer or middleware that already
     /// authenticated the delivery and claimed its message id or signature (and holds that
-    /// claim): when the proof has no message id, the event's declared id is claimed too, its
-    /// lease parked in `slot` for the layer to finish; then the body is decoded into `E`.
+    /// claim): when the proof has no message id and the event declares an id, that id is the
+    /// delivery's dedupe key, as without a layer — it is claimed, its lease parked in `slot`
+    /// for the layer to finish, and the layer's own claim of the signature is released when
+    /// the layer finishes (it only kept a copy of this delivery out while it ran). Then the
+    /// body is decoded into `E`.
     ///
     /// # Errors
     ///
@@ -137,15 +140,23 @@ impl Receiver {
         if proof.message_id().is_none()
             && let Some(id) = E::event_id(request).map_err(VerifyError::from)?
         {
+            if !slot.can_hold() {
+                // A slot made for a proof with a message id has no room: the claim could be
+                // neither held nor finished, so refuse rather than process it unclaimed.
+                tracing::error!("LeaseSlot::for_proof used with another proof than the delivery's");
+                return Err(VerifyError::new(VerifyErrorKind::NotConfigured));
+            }
             Span::current().record("message_id", id.as_str());
             match self.claim(&DedupeKey::EventId(id.clone())).await? {
                 Claimed::Fresh(lease) => {
                     if let Some(lease) = lease {
                         slot.park(lease);
                     }
+                    slot.supersede();
                 }
                 Claimed::Duplicate => {
                     slot.mark_duplicate();
+                    slot.supersede();
                     return Ok(Accepted::Duplicate(Reply::duplicate(None, Some(&id))));
                 }
             }
@@ -157,11 +168,15 @@ impl Receiver {
 
     /// Start one delivery: opens its span and starts its clock.
     pub fn delivery(&self) -> Delivery {
+        let span = observe::delivery_span(self.route());
+        // The latency is only ever recorded in the span: no clock reads for a span that
+        // nothing can see (no subscriber wants it and the `log` bridge is off).
+        let started = (!span.is_none()).then(Instant::now);
         Delivery {
             s: Box::new(State {
                 receiver: self.clone(),
-                span: observe::delivery_span(self.route()),
-                started: Instant::now(),
+                span,
+                started,
                 client: None,
                 proof: None,
                 key: None,
@@ -207,19 +222,33 @@ impl Receiver {
 /// [`park`](Self::park) their leases in it, and the response decides done or released. It
 /// also carries what the extractor found when the event's own id was a duplicate, so the
 /// delivery that [`adopt`](Delivery::adopt)s it counts as one.
-#[derive(Clone, Default)]
-pub struct LeaseSlot(Arc<Mutex<Parked>>);
+///
+/// Only a delivery whose proof has no message id ever parks anything (its event's own id is
+/// claimed by the extractor): [`for_proof`](Self::for_proof) allocates a slot only then.
+#[derive(Clone)]
+pub struct LeaseSlot(Option<Arc<Mutex<Parked>>>);
 
 #[derive(Default)]
 struct Parked {
     leases: Vec<Lease>,
     duplicate: bool,
+    /// The event's own id was claimed: it, not the layer's claim, deduplicates the delivery.
+    superseded: bool,
 }
 
 impl fmt::Debug for LeaseSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.lock().map_or(0, |p| p.leases.len());
+        let n = self
+            .0
+            .as_ref()
+            .map_or(0, |slot| slot.lock().map_or(0, |p| p.leases.len()));
         f.debug_tuple("LeaseSlot").field(&n).finish()
+    }
+}
+
+impl Default for LeaseSlot {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -227,27 +256,67 @@ impl LeaseSlot {
     /// An empty slot.
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        Self(Some(Arc::default()))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Parked> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The slot for a delivery with this proof: an empty one when the proof has no message
+    /// id, else one that holds nothing and costs no allocation (with a message id, the
+    /// extractor claims nothing more). [`Receiver::accept_layered`] refuses (500) to claim
+    /// into a slot that cannot hold the claim.
+    #[must_use]
+    pub fn for_proof(proof: &Proof) -> Self {
+        if proof.message_id().is_some() {
+            Self(None)
+        } else {
+            Self::new()
+        }
     }
 
-    /// Leave a lease for the response phase to finish.
+    /// Whether leases can be parked here.
+    #[must_use]
+    pub fn can_hold(&self) -> bool {
+        self.0.is_some()
+    }
+
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, Parked>> {
+        self.0
+            .as_ref()
+            .map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Leave a lease for the response phase to finish. A slot that
+    /// [cannot hold](Self::can_hold) it releases it at once (logged).
     pub fn park(&self, lease: Lease) {
-        self.lock().leases.push(lease);
+        match self.lock() {
+            Some(mut parked) => parked.leases.push(lease),
+            None => {
+                tracing::error!("a claim was parked in a LeaseSlot that holds none; released");
+                drop(lease);
+            }
+        }
     }
 
     /// Take every parked lease.
     #[must_use]
     pub fn take(&self) -> Vec<Lease> {
-        std::mem::take(&mut self.lock().leases)
+        self.lock()
+            .map(|mut parked| std::mem::take(&mut parked.leases))
+            .unwrap_or_default()
     }
 
     /// Record that the delivery was answered as a duplicate of a processed one.
     pub(crate) fn mark_duplicate(&self) {
-        self.lock().duplicate = true;
+        if let Some(mut parked) = self.lock() {
+            parked.duplicate = true;
+        }
+    }
+
+    /// Record that the event's own id was claimed, so the claims of the delivery that
+    /// [adopts](Delivery::adopt) this slot are released rather than completed.
+    pub(crate) fn supersede(&self) {
+        if let Some(mut parked) = self.lock() {
+            parked.superseded = true;
+        }
     }
 }
 
@@ -297,7 +366,8 @@ pub struct Delivery {
 struct State {
     receiver: Receiver,
     span: Span,
-    started: Instant,
+    /// When the delivery started, if its span records the latency.
+    started: Option<Instant>,
     client: Option<IpAddr>,
     proof: Option<Proof>,
     key: Option<DedupeKey>,
@@ -372,8 +442,10 @@ impl Delivery {
         error
     }
 
-    fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.s.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    fn elapsed_ms(&self) -> Option<u64> {
+        self.s
+            .started
+            .map(|started| u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
 
     /// Reject the delivery for a reason found outside the pipeline (e.g. the adapter failed
@@ -586,11 +658,17 @@ impl Delivery {
 
     /// Take over everything parked in `slot` once the handler has answered: its claims, and
     /// whether the extractor answered a duplicate — then [`finish`](Self::finish) marks the
-    /// claims done and counts the delivery as a duplicate, not as accepted.
+    /// claims done and counts the delivery as a duplicate, not as accepted. When the
+    /// extractor claimed the event's own id, this delivery's claims made before (of the
+    /// signature) are released here: the event id alone deduplicates the delivery.
     pub fn adopt(&mut self, slot: &LeaseSlot) {
-        let mut parked = slot.lock();
-        self.s.leases.append(&mut parked.leases);
-        self.s.duplicate |= std::mem::take(&mut parked.duplicate);
+        if let Some(mut parked) = slot.lock() {
+            if std::mem::take(&mut parked.superseded) {
+                self.s.leases.clear();
+            }
+            self.s.leases.append(&mut parked.leases);
+            self.s.duplicate |= std::mem::take(&mut parked.duplicate);
+        }
     }
 
     fn finish_as(&mut self, outcome: Outcome) {

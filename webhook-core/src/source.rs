@@ -1,6 +1,7 @@
 //! Where a delivery came from: the client address (through trusted proxies only), the address
 //! allowlist and the HTTPS requirement.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
 use ipnet::{IpNet, Ipv4Net};
@@ -96,7 +97,7 @@ impl SourcePolicy {
             ForwardedHeader::Forwarded => forwarded_hops(request),
         };
         let mut candidate = peer;
-        for hop in hops.iter().rev().take(MAX_HOPS) {
+        for hop in hops.iter().rev() {
             match hop {
                 Some(ip) if self.is_trusted(*ip) => candidate = *ip,
                 Some(ip) => return Some(*ip),
@@ -121,15 +122,12 @@ impl SourcePolicy {
             return false;
         }
         let proto = match self.forwarded_header {
-            ForwardedHeader::Forwarded => request
-                .header_values("forwarded")
-                .flat_map(|v| v.split(|b| *b == b','))
-                .last()
-                .and_then(|element| forwarded_param(element, "proto")),
-            ForwardedHeader::XForwardedFor => request
-                .header_values("x-forwarded-proto")
-                .flat_map(|v| v.split(|b| *b == b','))
-                .last()
+            ForwardedHeader::Forwarded => last_elements(request, "forwarded", true)
+                .back()
+                .and_then(|element| forwarded_element(element))
+                .and_then(|element| element.proto),
+            ForwardedHeader::XForwardedFor => last_elements(request, "x-forwarded-proto", false)
+                .back()
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .map(|v| v.trim().to_owned()),
         };
@@ -161,11 +159,47 @@ impl SourcePolicy {
     }
 }
 
-/// The hops of every `X-Forwarded-For` value, left to right; `None` for an unparsable hop.
+/// The last [`MAX_HOPS`] comma-separated elements of every value of header `name`, left to
+/// right. With `quoted`, commas inside RFC 7239 quoted strings do not separate elements.
+///
+/// One pass over the bytes, keeping only the last elements' positions: however long a
+/// client makes the header (a proxy appends to what the client sent), the work is linear in
+/// its length and nothing is allocated per element.
+fn last_elements<'r>(request: &WebhookRequest<'r>, name: &str, quoted: bool) -> VecDeque<&'r [u8]> {
+    let mut last = VecDeque::with_capacity(MAX_HOPS);
+    let mut keep = |element: &'r [u8]| {
+        if last.len() == MAX_HOPS {
+            last.pop_front();
+        }
+        last.push_back(element);
+    };
+    for value in request.header_values(name) {
+        let (mut start, mut in_quotes, mut escaped) = (0, false, false);
+        for (i, &byte) in value.iter().enumerate() {
+            if in_quotes {
+                if escaped {
+                    escaped = false;
+                } else if byte == b'\\' {
+                    escaped = true;
+                } else if byte == b'"' {
+                    in_quotes = false;
+                }
+            } else if quoted && byte == b'"' {
+                in_quotes = true;
+            } else if byte == b',' {
+                keep(value.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+        }
+        keep(value.get(start..).unwrap_or_default());
+    }
+    last
+}
+
+/// The last hops of every `X-Forwarded-For` value, left to right; `None` for an unparsable hop.
 fn xff_hops(request: &WebhookRequest<'_>) -> Vec<Option<IpAddr>> {
-    request
-        .header_values("x-forwarded-for")
-        .flat_map(|v| v.split(|b| *b == b','))
+    last_elements(request, "x-forwarded-for", false)
+        .into_iter()
         .map(|hop| {
             std::str::from_utf8(hop)
                 .ok()
@@ -174,30 +208,97 @@ fn xff_hops(request: &WebhookRequest<'_>) -> Vec<Option<IpAddr>> {
         .collect()
 }
 
-/// The `for=` hops of every `Forwarded` value (RFC 7239), left to right.
+/// The `for=` nodes of the last `Forwarded` elements (RFC 7239), left to right; `None` for
+/// an element that is malformed or has no address.
 fn forwarded_hops(request: &WebhookRequest<'_>) -> Vec<Option<IpAddr>> {
-    request
-        .header_values("forwarded")
-        .flat_map(|v| v.split(|b| *b == b','))
-        .map(|element| forwarded_param(element, "for").and_then(|node| parse_node(&node)))
+    last_elements(request, "forwarded", true)
+        .into_iter()
+        .map(|element| {
+            forwarded_element(element)
+                .and_then(|e| e.node)
+                .and_then(|node| parse_node(&node))
+        })
         .collect()
 }
 
-/// The value of `name=` in one `Forwarded` element, unquoted.
-fn forwarded_param(element: &[u8], name: &str) -> Option<String> {
+/// The parameters of one `Forwarded` element that matter here, unquoted.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ForwardedElement {
+    node: Option<String>,
+    proto: Option<String>,
+}
+
+/// Parse one `Forwarded` element: `;`-separated `token=value` pairs, each value a token or a
+/// quoted string (RFC 7239 §4). `None` when the element is malformed — a pair without `=`,
+/// a bad token, an unterminated quoted string, text after one, a parameter given twice —
+/// so that text a client smuggled into a quoted value can never read as a parameter.
+fn forwarded_element(element: &[u8]) -> Option<ForwardedElement> {
     let text = std::str::from_utf8(element).ok()?;
-    text.split(';').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        if !key.trim().eq_ignore_ascii_case(name) {
+    let mut parsed = ForwardedElement::default();
+    let mut seen: Vec<String> = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t']);
+        if rest.is_empty() {
+            return Some(parsed);
+        }
+        if let Some(after) = rest.strip_prefix(';') {
+            rest = after;
+            continue;
+        }
+        let (key, after_key) = rest.split_once('=')?;
+        let key = key.trim_end_matches([' ', '\t']);
+        if key.is_empty() || !key.bytes().all(is_tchar) {
             return None;
         }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        Some(value.to_owned())
-    })
+        let (value, after_value) = if let Some(quoted) = after_key.strip_prefix('"') {
+            unquote(quoted)?
+        } else {
+            let end = after_key.find(';').unwrap_or(after_key.len());
+            let (value, after) = after_key.split_at(end);
+            let value = value.trim_end_matches([' ', '\t']);
+            if value.is_empty() || !value.bytes().all(is_tchar) {
+                return None;
+            }
+            (value.to_owned(), after)
+        };
+        // After a value: optional whitespace, then `;` or the end.
+        let after_value = after_value.trim_start_matches([' ', '\t']);
+        if !(after_value.is_empty() || after_value.starts_with(';')) {
+            return None;
+        }
+        let key = key.to_ascii_lowercase();
+        if seen.contains(&key) {
+            return None;
+        }
+        match key.as_str() {
+            "for" => parsed.node = Some(value),
+            "proto" => parsed.proto = Some(value),
+            _ => {}
+        }
+        seen.push(key);
+        rest = after_value;
+    }
+}
+
+/// The content of a quoted string whose opening quote is already consumed, unescaped, and
+/// the text after its closing quote; `None` when it is not terminated.
+fn unquote(text: &str) -> Option<(String, &str)> {
+    let mut value = String::new();
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((value, text.get(i + 1..).unwrap_or_default())),
+            '\\' => value.push(chars.next()?.1),
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+/// A `token` character (RFC 9110 §5.6.2).
+fn is_tchar(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
 
 /// An address as a proxy writes it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,
@@ -330,6 +431,88 @@ mod tests {
             .with_peer(peer("10.0.0.1"))
             .with_header("forwarded", "for=192.0.2.60, for=unknown");
         assert_eq!(p.client_ip(&req), Some("10.0.0.1".parse().unwrap()));
+    }
+
+    /// RFC 7239 values may be quoted strings, which can hold `,`, `;` and `=`: a proxy that
+    /// quotes text the client chose (its `Host`, say) must not let that text read as `for=`
+    /// or `proto=`.
+    #[test]
+    fn quoted_values_cannot_smuggle_parameters() {
+        let mut p = policy(&["10.0.0.0/8"]);
+        p.forwarded_header = ForwardedHeader::Forwarded;
+        let smuggled = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header(
+                "forwarded",
+                r#"for=203.0.113.5;host="x,for=9.9.9.9;proto=https;y";proto=http"#,
+            );
+        assert_eq!(p.client_ip(&smuggled), Some("203.0.113.5".parse().unwrap()));
+        assert!(!p.is_https(&smuggled, false));
+        // Escaped quotes stay inside the value.
+        let escaped = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header(
+                "forwarded",
+                r#"for=203.0.113.6;host="a\",for=9.9.9.9";proto=https"#,
+            );
+        assert_eq!(p.client_ip(&escaped), Some("203.0.113.6".parse().unwrap()));
+        assert!(p.is_https(&escaped, false));
+    }
+
+    /// Malformed elements are unparsable hops: the walk stops at the last trusted address,
+    /// and such an element never proves HTTPS.
+    #[test]
+    fn malformed_forwarded_elements_stop_the_walk() {
+        let mut p = policy(&["10.0.0.0/8"]);
+        p.forwarded_header = ForwardedHeader::Forwarded;
+        for element in [
+            r#"for="203.0.113.7"#,                 // unterminated quote
+            "for=203.0.113.7;for=9.9.9.9",         // a parameter twice
+            "for=203.0.113.7;proto",               // a pair without `=`
+            r#"for="203.0.113.7"x;proto=https"#,   // text after a quoted string
+            "for=203.0.113.7 9.9.9.9;proto=https", // a value that is not a token
+            "f@r=203.0.113.7;proto=https",         // a key that is not a token
+        ] {
+            let req = WebhookRequest::new(b"")
+                .with_peer(peer("10.0.0.1"))
+                .with_header("forwarded", element);
+            assert_eq!(
+                p.client_ip(&req),
+                Some("10.0.0.1".parse().unwrap()),
+                "{element}"
+            );
+            assert!(!p.is_https(&req, false), "{element}");
+        }
+        assert_eq!(
+            forwarded_element(br#" For="[2001:db8::1]:80" ; PROTO=https ;; by=_proxy"#),
+            Some(ForwardedElement {
+                node: Some("[2001:db8::1]:80".to_owned()),
+                proto: Some("https".to_owned()),
+            })
+        );
+    }
+
+    /// However long the chain a client sends, only the last hops are kept and examined.
+    #[test]
+    fn long_chains_keep_only_the_last_hops() {
+        let p = policy(&["10.0.0.0/8"]);
+        let client_part = format!("{}6.6.6.6", ",".repeat(200_000));
+        let req = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("x-forwarded-for", &client_part)
+            .with_header("x-forwarded-for", "198.51.100.7, 10.0.0.3");
+        assert_eq!(
+            last_elements(&req, "x-forwarded-for", false).len(),
+            MAX_HOPS
+        );
+        assert_eq!(p.client_ip(&req), Some("198.51.100.7".parse().unwrap()));
+        // A chain of trusted hops longer than the limit stops at the last one examined.
+        let trusted: Vec<String> = (1..=40).map(|i| format!("10.0.1.{i}")).collect();
+        let trusted = trusted.join(", ");
+        let req = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header("x-forwarded-for", &trusted);
+        assert_eq!(p.client_ip(&req), Some("10.0.1.9".parse().unwrap()));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Presets: named configurations of the building blocks for real providers, each proven
 //! against the provider's published vectors where one exists.
 //!
-//! Every module has a `verifier(…)` and a `signer(…)` twin. Providers that sign nothing
-//! (Postmark, Mailjet, SparkPost, Brevo, Okta, classic GitLab) are served by
-//! [`BasicAuth`](crate::BasicAuth) or [`ApiKey`](crate::ApiKey): see [`unsigned`].
+//! Every module has a `verifier(…)` and a `signer(…)` twin, except [`mailgun`], whose
+//! signature travels in the body (its twin is [`mailgun::signature_block`]), and
+//! [`unsigned`]. Providers that sign nothing (Postmark, Mailjet, SparkPost, Brevo, Okta,
+//! classic GitLab) are served by [`BasicAuth`](crate::BasicAuth) or
+//! [`ApiKey`](crate::ApiKey): see [`unsigned`].
 
 /// Generates `verifier` and `signer` for a preset whose `scheme()` is a plain [`HmacScheme`].
 ///

@@ -32,6 +32,10 @@ hmac_preset!("Zoom");
 /// one: `{"plainToken": p, "encryptedToken": hex(HMAC-SHA256(secret, p))}`.
 ///
 /// Zoom sends the challenge signed like any event: verify the request first, then answer.
+/// The answer is an HMAC under the app's secret, so only a `plainToken` of the form Zoom
+/// sends is answered — 1 to 128 letters, digits, `-` or `_` — never text that could be
+/// signed content (`v0:{timestamp}:{body}` always holds `:`): even called on a request
+/// that was not verified, this cannot sign a forged delivery.
 ///
 /// ```
 /// use webhook_core::{Secret, provider::zoom};
@@ -39,6 +43,9 @@ hmac_preset!("Zoom");
 /// let body = br#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}"#;
 /// let answer = zoom::url_validation_response(&secret, body).expect("a challenge");
 /// assert!(answer.contains("ab6193e5fc2172ba4a29511700f0cbf2aeabefa44064ef9bf89732e27aa58708"));
+/// // Text that is not a token is not answered.
+/// let forged = br#"{"payload":{"plainToken":"v0:1654503849:{\"event\":\"meeting.deleted\"}"},"event":"endpoint.url_validation"}"#;
+/// assert!(zoom::url_validation_response(&secret, forged).is_none());
 /// # Ok::<(), webhook_core::ConfigError>(())
 /// ```
 #[must_use]
@@ -48,7 +55,11 @@ pub fn url_validation_response(secret: &Secret, body: &[u8]) -> Option<String> {
         return None;
     }
     let plain = value.get("payload")?.get("plainToken")?.as_str()?;
-    if plain.is_empty() || plain.len() > 256 {
+    let token_shaped = (1..=128).contains(&plain.len())
+        && plain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !token_shaped {
         return None;
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret()).ok()?;

@@ -238,9 +238,11 @@ impl Layout {
         }
     }
 
-    /// Refuse layouts that cannot work: nothing signed, a signed timestamp or id with no
-    /// source, a timestamp key in the signature header without a timestamp source or the
-    /// other way round.
+    /// Refuse layouts that cannot work or cannot be trusted: nothing signed, a signed
+    /// timestamp or id with no source, a timestamp or message id read but not signed (a
+    /// sender could then change it at will: a replayed delivery would look fresh and new), a
+    /// timestamp key in the signature header without a timestamp source or the other way
+    /// round.
     pub(crate) fn check(&self, name: &str) -> Result<(), ConfigError> {
         if self.content.is_empty() {
             return Err(ConfigError::new(format!("scheme `{name}` signs nothing")));
@@ -255,6 +257,22 @@ impl Layout {
         if self.content.contains(&Part::MessageId) && self.message_id_header.is_none() {
             return Err(ConfigError::new(format!(
                 "scheme `{name}` signs a message id but has no message id header"
+            )));
+        }
+        if self.has_timestamp() && !self.content.contains(&Part::Timestamp) {
+            return Err(ConfigError::new(format!(
+                "scheme `{name}` reads a timestamp it does not sign: anyone could set it, so it \
+                 cannot prove freshness; sign it (`Part::Timestamp`) or drop the timestamp source"
+            )));
+        }
+        if let Some(header) = &self.message_id_header
+            && !self.content.contains(&Part::MessageId)
+        {
+            return Err(ConfigError::new(format!(
+                "scheme `{name}` reads the message id header `{header}` but does not sign it: \
+                 anyone could change it, and deliveries are deduplicated by it; sign it \
+                 (`Part::MessageId`) or drop the header (deliveries are then deduplicated by \
+                 their signature)"
             )));
         }
         let ts_in_sig = matches!(self.timestamp, TimestampSource::SignatureHeader(_));
@@ -922,6 +940,36 @@ mod tests {
                 .verifier(KeyRing::new())
                 .is_err()
         );
+    }
+
+    /// A message id or timestamp read from a header the signature does not cover could be
+    /// changed by anyone: a captured delivery replayed with a new id would be claimed afresh,
+    /// one replayed with a new timestamp would look fresh. Such schemes are refused.
+    #[test]
+    fn unsigned_ids_and_timestamps_are_config_errors() {
+        let secret = Secret::from_text("s").unwrap();
+        let unsigned_id = HmacScheme::new("x", HmacAlgorithm::Sha256, "sig")
+            .message_id_header("x-id")
+            .content([Part::Body]);
+        let error = unsigned_id.verifier(secret.clone()).unwrap_err();
+        assert!(error.to_string().contains("does not sign it"), "{error}");
+        let unsigned_ts = HmacScheme::new("x", HmacAlgorithm::Sha256, "sig")
+            .timestamp(TimestampSource::Header(
+                "x-ts".into(),
+                TimeFormat::UnixSeconds,
+            ))
+            .content([Part::Body]);
+        let error = unsigned_ts.verifier(secret.clone()).unwrap_err();
+        assert!(error.to_string().contains("does not sign"), "{error}");
+        // Signed, both are fine.
+        let signed = HmacScheme::new("x", HmacAlgorithm::Sha256, "sig")
+            .message_id_header("x-id")
+            .timestamp(TimestampSource::Header(
+                "x-ts".into(),
+                TimeFormat::UnixSeconds,
+            ))
+            .content([Part::MessageId, Part::Timestamp, Part::Body]);
+        assert!(signed.verifier(secret).is_ok());
     }
 
     #[test]

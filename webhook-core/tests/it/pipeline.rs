@@ -505,6 +505,99 @@ async fn a_claim_before_a_duplicate_is_released_when_the_delivery_is_dropped() {
     assert_eq!(receiver.stats().duplicates, 1);
 }
 
+/// Behind a layer, the extractor claims the event's own id only when the proof has no
+/// message id, parking that claim in the layer's slot. `LeaseSlot::for_proof` allocates a
+/// slot only then; a slot that cannot hold the claim is refused (500) before anything is
+/// claimed, so no delivery is ever processed with a claim nobody finishes.
+#[tokio::test]
+async fn layered_claims_of_the_event_id_are_parked_and_finished_by_the_layer() {
+    let rig = Rig::new();
+    let receiver = no_id_receiver(&rig);
+    let headers = rig.sign("msg_layered", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+
+    // The layer: authenticate and claim (the signature, as the proof has no message id).
+    let mut layer = authenticated(&receiver, &req);
+    let proof = match layer.accept_raw().await.unwrap() {
+        webhook_core::Accepted::Fresh(proof) => proof,
+        webhook_core::Accepted::Duplicate(_) => panic!("a fresh delivery"),
+    };
+    assert!(proof.message_id().is_none());
+    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    assert!(
+        slot.can_hold(),
+        "a proof without a message id gets a real slot"
+    );
+
+    // The extractor claims `evt_1` into the slot and decodes.
+    match receiver.accept_layered::<Mail>(&proof, &slot, &req).await {
+        Ok(webhook_core::Accepted::Fresh(Mail::Sent { to })) => assert_eq!(to, "a@example.com"),
+        other => panic!("expected the event, got {other:?}"),
+    }
+    // While the handler runs, the event id is in flight for any other delivery.
+    let mut other = authenticated(&receiver, &req);
+    let error = other.claim(Some("evt_1")).await.unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::InFlight);
+    drop(other);
+
+    // The handler succeeded: the layer adopts the parked claim and marks it done.
+    layer.adopt(&slot);
+    assert!(slot.take().is_empty(), "the layer took every parked claim");
+    layer.finish(true).await;
+    let mut retry = authenticated(&receiver, &req);
+    assert!(
+        !retry.claim(Some("evt_1")).await.unwrap(),
+        "the parked claim was completed with the delivery"
+    );
+    drop(retry);
+
+    // The event id, not the signature, deduplicates the delivery (as without a layer): the
+    // layer's claim of the signature was released, so an exact replay passes the layer and
+    // the extractor answers the duplicate with the event's id.
+    let mut replay = authenticated(&receiver, &req);
+    let replay_proof = match replay.accept_raw().await.unwrap() {
+        webhook_core::Accepted::Fresh(proof) => proof,
+        webhook_core::Accepted::Duplicate(_) => panic!("the signature claim was released"),
+    };
+    let replay_slot = webhook_core::LeaseSlot::for_proof(&replay_proof);
+    match receiver
+        .accept_layered::<Mail>(&replay_proof, &replay_slot, &req)
+        .await
+        .unwrap()
+    {
+        webhook_core::Accepted::Duplicate(reply) => {
+            assert_eq!(reply.status(), 200);
+            assert!(reply.body().contains(r#""id":"evt_1""#), "{}", reply.body());
+        }
+        webhook_core::Accepted::Fresh(_) => panic!("a duplicate of evt_1"),
+    }
+    replay.adopt(&replay_slot);
+    replay.finish(true).await;
+    // `retry` and `replay` were both answered as duplicates; only the first was processed.
+    assert_eq!(receiver.stats().duplicates, 2);
+    assert_eq!(receiver.stats().accepted, 1);
+
+    // A slot made for a proof with a message id holds nothing; used with a proof without one
+    // it is refused before the event id is claimed.
+    let with_id = webhook_core::Proof::new("test").with_message_id("msg_x");
+    let empty = webhook_core::LeaseSlot::for_proof(&with_id);
+    assert!(!empty.can_hold());
+    let body = br#"{"type":"email.sent","id":"evt_unclaimed","data":{"to":"a@example.com"}}"#;
+    let headers = rig.sign("msg_refused", body);
+    let req = request(&headers, body, peer("192.0.2.1"));
+    let error = receiver
+        .accept_layered::<Mail>(&proof, &empty, &req)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::NotConfigured);
+    assert_eq!(error.status(), 500);
+    let mut fresh = authenticated(&receiver, &req);
+    assert!(
+        fresh.claim(Some("evt_unclaimed")).await.unwrap(),
+        "the refused delivery claimed nothing"
+    );
+}
+
 #[tokio::test]
 async fn a_store_failure_fails_closed_with_503() {
     #[derive(Debug)]
