@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 
 /// Key material for a signature scheme or a credential check.
 ///
@@ -339,8 +339,15 @@ impl KeyRing {
     }
 
     /// The keys still active at `now_ms` (Unix milliseconds).
-    pub(crate) fn active(&self, now_ms: i64) -> impl Iterator<Item = &Key> {
-        self.keys.iter().filter(move |k| k.is_active(now_ms))
+    ///
+    /// # Errors
+    ///
+    /// [`every_key_expired`] when none is.
+    pub(crate) fn active(&self, now_ms: i64) -> Result<impl Iterator<Item = &Key>, VerifyError> {
+        if !self.keys.iter().any(|k| k.is_active(now_ms)) {
+            return Err(every_key_expired(self.keys.len()));
+        }
+        Ok(self.keys.iter().filter(move |k| k.is_active(now_ms)))
     }
 
     pub(crate) fn ensure_not_empty(&self) -> Result<(), ConfigError> {
@@ -350,6 +357,17 @@ impl KeyRing {
             Ok(())
         }
     }
+}
+
+/// A verifier whose every key has expired: the receiver's fault, not the sender's. A 401
+/// would tell senders their signatures are wrong (and get the endpoint disabled); this is
+/// 500 `not_configured`, logged, until a current key is configured.
+pub(crate) fn every_key_expired(keys: usize) -> VerifyError {
+    tracing::error!(
+        keys,
+        "every key of the verifier has expired: refusing deliveries until a current key is configured"
+    );
+    VerifyError::new(VerifyErrorKind::NotConfigured)
 }
 
 impl From<Secret> for KeyRing {
@@ -423,6 +441,9 @@ mod tests {
         assert!(key.is_active(999));
         assert!(!key.is_active(1000));
         let ring = KeyRing::from(key);
-        assert_eq!(ring.active(5000).count(), 0);
+        assert_eq!(ring.active(999).map(Iterator::count).ok(), Some(1));
+        let error = ring.active(5000).err().unwrap();
+        assert_eq!(error.kind(), VerifyErrorKind::NotConfigured);
+        assert_eq!(error.status(), 500);
     }
 }

@@ -162,7 +162,7 @@ impl Verifier for HubSpotLegacy {
         };
         let now = self.clock.now_ms();
         let mut matched = None;
-        for key in self.keys.active(now) {
+        for key in self.keys.active(now)? {
             let digest = legacy_digest(
                 self.version,
                 key.secret().expose_secret(),

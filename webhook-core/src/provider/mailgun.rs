@@ -139,7 +139,7 @@ impl Verifier for Mailgun {
             .ok_or_else(VerifyError::invalid_signature)?;
         let now = self.freshness.now_ms();
         let mut matched = None;
-        for key in self.keys.active(now) {
+        for key in self.keys.active(now)? {
             if tag(key.secret().expose_secret(), &timestamp, &token).matches(&signature) {
                 matched = Some(key);
             }

@@ -151,7 +151,7 @@ impl Verifier for Twilio {
         let now = self.clock.now_ms();
         let mut matched = None;
         for candidate in urls {
-            for key in self.keys.active(now) {
+            for key in self.keys.active(now)? {
                 if tag(key.secret().expose_secret(), candidate, form.as_deref()).matches(&signature)
                 {
                     matched = Some(key);

@@ -440,7 +440,7 @@ impl Verifier for AsymmetricVerifier {
         let now = self.freshness.now_ms();
         let key = self
             .keys
-            .active(now)
+            .active(now)?
             .find(|key| {
                 candidates
                     .iter()

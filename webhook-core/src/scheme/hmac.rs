@@ -823,7 +823,7 @@ impl Verifier for HmacVerifier {
         // sender signing with several keys (rotation) may have any of its signatures stripped,
         // and the same delivery must still map to the same token.
         let mut first_tag = None;
-        for key in self.keys.active(now) {
+        for key in self.keys.active(now)? {
             let mut mac = MacState::new(scheme.algorithm, key.secret().expose_secret());
             scheme.layout.write(&content, |bytes| mac.update(bytes));
             let tag = mac.finalize();

@@ -331,6 +331,9 @@ impl Verifier for ApiKey {
         }
         let presented = digest(presented);
         let now = self.clock.now_ms();
+        if !self.keys.iter().any(|key| key.is_active(now)) {
+            return Err(crate::secret::every_key_expired(self.keys.len()));
+        }
         let matched = select_match(&self.keys, |key| {
             let active = Choice::from(u8::from(key.is_active(now)));
             digest(key.secret().expose_secret()).ct_eq(&presented) & active

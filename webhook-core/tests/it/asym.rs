@@ -674,13 +674,21 @@ fn rotation_tries_every_key_and_skips_expired_ones() {
             .with_id("old")
             .expires_at(UNIX_EPOCH + Duration::from_secs(1_600_000_000));
         let v = full_scheme(algorithm)
-            .verifier(PublicKeyRing::from([other, expired]))
+            .verifier(PublicKeyRing::from([other, expired.clone()]))
             .unwrap()
             .freshness(any_time());
         assert_eq!(
             v.verify(&request(body, &hs)).unwrap_err().kind(),
             VerifyErrorKind::InvalidSignature
         );
+        // Every key expired: a configuration fault (500), not the sender's (401).
+        let v = full_scheme(algorithm)
+            .verifier(expired)
+            .unwrap()
+            .freshness(any_time());
+        let err = v.verify(&request(body, &hs)).unwrap_err();
+        assert_eq!(err.kind(), VerifyErrorKind::NotConfigured, "{algorithm:?}");
+        assert_eq!(err.status(), 500);
         let still_valid = key
             .public_key()
             .expires_at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));

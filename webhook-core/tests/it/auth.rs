@@ -130,6 +130,16 @@ fn api_key_ring_reports_ids_and_refuses_expired_keys() {
         VerifyErrorKind::InvalidCredentials,
         None,
     );
+    // A ring whose every key has expired is a configuration fault: 500, not 401.
+    let only_stale = ApiKey::with_key_ring(
+        "x-api-key",
+        KeyRing::new().with(Key::new("2026-05", secret("stale-key")).expires_at(at(1_000))),
+    )
+    .unwrap()
+    .clock(Arc::new(clock.clone()));
+    let err = with_header(&only_stale, "x-api-key", b"stale-key").unwrap_err();
+    assert_eq!(err.kind(), VerifyErrorKind::NotConfigured);
+    assert_eq!(err.status(), 500);
     assert_eq!(
         with_header(&v, "x-api-key", b"fresh-key").unwrap().key_id(),
         Some("2026-11")

@@ -231,16 +231,26 @@ fn expired_keys_are_not_accepted() {
     use std::time::{Duration, UNIX_EPOCH};
     use webhook_core::{Key, KeyRing};
     let old = Secret::from_whsec(SECRET).unwrap();
-    let ring = KeyRing::new()
-        .with(Key::new("old", old).expires_at(UNIX_EPOCH + Duration::from_secs(NOW as u64)));
-    let v = StandardWebhooks::new(ring)
-        .unwrap()
-        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let expired = Key::new("old", old).expires_at(UNIX_EPOCH + Duration::from_secs(NOW as u64));
+    let current = Key::new("new", Secret::random(24));
+    let verifier = |ring: KeyRing| {
+        StandardWebhooks::new(ring)
+            .unwrap()
+            .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)))
+    };
     let headers = signed(b"{}");
-    let err = v
-        .verify(&WebhookRequest::new(b"{}").with_headers(&headers))
+    let request = WebhookRequest::new(b"{}").with_headers(&headers);
+    // Signed with a key that expired, beside a current one: the signature is not accepted.
+    let err = verifier(KeyRing::new().with(expired.clone()).with(current))
+        .verify(&request)
         .unwrap_err();
     assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
+    // Every key expired: the receiver's fault, answered 500 whatever the request.
+    let err = verifier(KeyRing::new().with(expired))
+        .verify(&request)
+        .unwrap_err();
+    assert_eq!(err.kind(), VerifyErrorKind::NotConfigured);
+    assert_eq!(err.status(), 500);
 }
 
 /// The `whsec_…` text itself (from `Secret::from_env` or `from_text`) works as a Standard

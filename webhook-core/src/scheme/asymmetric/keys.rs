@@ -12,7 +12,7 @@ use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
 use rsa::traits::PublicKeyParts as _;
 use zeroize::Zeroizing;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, VerifyError};
 
 /// Smallest RSA modulus accepted, in bits. 1024 is weak by today's standards but is what
 /// legacy senders (Postal's CI and older installations) use; anything smaller is refused.
@@ -390,8 +390,15 @@ impl PublicKeyRing {
         self.keys.iter()
     }
 
-    pub(crate) fn active(&self, now_ms: i64) -> impl Iterator<Item = &PublicKey> {
-        self.keys.iter().filter(move |k| k.is_active(now_ms))
+    /// The keys still active at `now_ms`; every one expired is a configuration fault (500).
+    pub(crate) fn active(
+        &self,
+        now_ms: i64,
+    ) -> Result<impl Iterator<Item = &PublicKey>, VerifyError> {
+        if !self.keys.iter().any(|k| k.is_active(now_ms)) {
+            return Err(crate::secret::every_key_expired(self.keys.len()));
+        }
+        Ok(self.keys.iter().filter(move |k| k.is_active(now_ms)))
     }
 }
 
