@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -345,7 +346,7 @@ impl KeyRing {
     /// [`every_key_expired`] when none is.
     pub(crate) fn active(&self, now_ms: i64) -> Result<impl Iterator<Item = &Key>, VerifyError> {
         if !self.keys.iter().any(|k| k.is_active(now_ms)) {
-            return Err(every_key_expired(self.keys.len()));
+            return Err(every_key_expired(self.keys.len(), now_ms));
         }
         Ok(self.keys.iter().filter(move |k| k.is_active(now_ms)))
     }
@@ -361,12 +362,24 @@ impl KeyRing {
 
 /// A verifier whose every key has expired: the receiver's fault, not the sender's. A 401
 /// would tell senders their signatures are wrong (and get the endpoint disabled); this is
-/// 500 `not_configured`, logged, until a current key is configured.
-pub(crate) fn every_key_expired(keys: usize) -> VerifyError {
-    tracing::error!(
-        keys,
-        "every key of the verifier has expired: refusing deliveries until a current key is configured"
-    );
+/// 500 `not_configured` until a current key is configured. Logged at most once a minute of
+/// the verifier's clock (each refused delivery is logged by the pipeline anyway; a flood
+/// must not multiply it).
+pub(crate) fn every_key_expired(keys: usize, now_ms: i64) -> VerifyError {
+    static LAST_LOGGED_SECS: AtomicU64 = AtomicU64::new(0);
+    let now = u64::try_from(now_ms / 1000).unwrap_or(0);
+    let last = LAST_LOGGED_SECS.load(Ordering::Relaxed);
+    if now >= last.saturating_add(60)
+        && LAST_LOGGED_SECS
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::error!(
+            keys,
+            "every key of a verifier has expired: it refuses deliveries until a current key is \
+             configured"
+        );
+    }
     VerifyError::new(VerifyErrorKind::NotConfigured)
 }
 

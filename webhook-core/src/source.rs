@@ -12,6 +12,12 @@ use crate::request::WebhookRequest;
 /// At most this many forwarding hops are examined; a longer chain stops at the last trusted hop.
 const MAX_HOPS: usize = 32;
 
+/// Reads the address of one element of a forwarding header.
+type NodeParser = fn(&[u8]) -> Option<IpAddr>;
+
+/// At most this many parameters in one `Forwarded` element (RFC 7239 defines four).
+const MAX_PARAMS: usize = 16;
+
 /// Parse a list of addresses or CIDR blocks (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`).
 ///
 /// IPv4-mapped IPv6 blocks (`::ffff:10.0.0.0/104`) become their IPv4 equivalent, because
@@ -85,23 +91,30 @@ impl SourcePolicy {
     /// The client address: the peer, or — when the peer is a trusted proxy — the rightmost
     /// untrusted hop of the configured forwarding header (never the other one).
     ///
-    /// A hop that cannot be parsed stops the walk at the last trusted address, so a malformed
-    /// or obfuscated entry never lets a client choose its own address.
+    /// A hop that cannot be parsed (malformed, or an obfuscated node such as `unknown`) makes
+    /// the client unknown (`None`): neither the client nor a trusted proxy's own address,
+    /// which a client could otherwise borrow by sending a header that breaks the proxy's
+    /// element. An allowlist then refuses the request. Hops are parsed only as far as the
+    /// walk goes, from the right.
     pub(crate) fn client_ip(&self, request: &WebhookRequest<'_>) -> Option<IpAddr> {
         let peer = request.peer()?.ip().to_canonical();
         if !self.is_trusted(peer) {
             return Some(peer);
         }
-        let hops = match self.forwarded_header {
-            ForwardedHeader::XForwardedFor => xff_hops(request),
-            ForwardedHeader::Forwarded => forwarded_hops(request),
+        let (hops, parse): (_, NodeParser) = match self.forwarded_header {
+            ForwardedHeader::XForwardedFor => {
+                (last_elements(request, "x-forwarded-for", false), xff_node)
+            }
+            ForwardedHeader::Forwarded => {
+                (last_elements(request, "forwarded", true), forwarded_node)
+            }
         };
         let mut candidate = peer;
         for hop in hops.iter().rev() {
-            match hop {
-                Some(ip) if self.is_trusted(*ip) => candidate = *ip,
-                Some(ip) => return Some(*ip),
-                None => return Some(candidate),
+            match parse(hop) {
+                Some(ip) if self.is_trusted(ip) => candidate = ip,
+                Some(ip) => return Some(ip),
+                None => return None,
             }
         }
         Some(candidate)
@@ -196,29 +209,18 @@ fn last_elements<'r>(request: &WebhookRequest<'r>, name: &str, quoted: bool) -> 
     last
 }
 
-/// The last hops of every `X-Forwarded-For` value, left to right; `None` for an unparsable hop.
-fn xff_hops(request: &WebhookRequest<'_>) -> Vec<Option<IpAddr>> {
-    last_elements(request, "x-forwarded-for", false)
-        .into_iter()
-        .map(|hop| {
-            std::str::from_utf8(hop)
-                .ok()
-                .and_then(|h| parse_node(h.trim()))
-        })
-        .collect()
+/// The address of one `X-Forwarded-For` hop, if it is one.
+fn xff_node(hop: &[u8]) -> Option<IpAddr> {
+    std::str::from_utf8(hop)
+        .ok()
+        .and_then(|h| parse_node(h.trim()))
 }
 
-/// The `for=` nodes of the last `Forwarded` elements (RFC 7239), left to right; `None` for
-/// an element that is malformed or has no address.
-fn forwarded_hops(request: &WebhookRequest<'_>) -> Vec<Option<IpAddr>> {
-    last_elements(request, "forwarded", true)
-        .into_iter()
-        .map(|element| {
-            forwarded_element(element)
-                .and_then(|e| e.node)
-                .and_then(|node| parse_node(&node))
-        })
-        .collect()
+/// The `for=` address of one `Forwarded` element, if the element is well-formed and has one.
+fn forwarded_node(element: &[u8]) -> Option<IpAddr> {
+    forwarded_element(element)
+        .and_then(|e| e.node)
+        .and_then(|node| parse_node(&node))
 }
 
 /// The parameters of one `Forwarded` element that matter here, unquoted.
@@ -230,8 +232,11 @@ struct ForwardedElement {
 
 /// Parse one `Forwarded` element: `;`-separated `token=value` pairs, each value a token or a
 /// quoted string (RFC 7239 §4). `None` when the element is malformed — a pair without `=`,
-/// a bad token, an unterminated quoted string, text after one, a parameter given twice —
-/// so that text a client smuggled into a quoted value can never read as a parameter.
+/// a bad token, an unterminated quoted string, text after one, a parameter given twice, more
+/// than [`MAX_PARAMS`] parameters — so that text a client smuggled into a quoted value can
+/// never read as a parameter. Unquoted values may also hold `:`, `[` and `]` (proxies write
+/// `for=192.0.2.1:80` and bare IPv6 unquoted, against the RFC); none of those can end a
+/// value or start a parameter.
 fn forwarded_element(element: &[u8]) -> Option<ForwardedElement> {
     let text = std::str::from_utf8(element).ok()?;
     let mut parsed = ForwardedElement::default();
@@ -257,7 +262,8 @@ fn forwarded_element(element: &[u8]) -> Option<ForwardedElement> {
             let end = after_key.find(';').unwrap_or(after_key.len());
             let (value, after) = after_key.split_at(end);
             let value = value.trim_end_matches([' ', '\t']);
-            if value.is_empty() || !value.bytes().all(is_tchar) {
+            let value_char = |b: u8| is_tchar(b) || matches!(b, b':' | b'[' | b']');
+            if value.is_empty() || !value.bytes().all(value_char) {
                 return None;
             }
             (value.to_owned(), after)
@@ -268,7 +274,7 @@ fn forwarded_element(element: &[u8]) -> Option<ForwardedElement> {
             return None;
         }
         let key = key.to_ascii_lowercase();
-        if seen.contains(&key) {
+        if seen.contains(&key) || seen.len() == MAX_PARAMS {
             return None;
         }
         match key.as_str() {
@@ -427,10 +433,22 @@ mod tests {
             Some("2001:db8:cafe::17".parse().unwrap())
         );
         assert!(p.is_https(&req, false));
+        // An obfuscated or unparsable hop: the client is unknown, not the proxy.
         let req = WebhookRequest::new(b"")
             .with_peer(peer("10.0.0.1"))
             .with_header("forwarded", "for=192.0.2.60, for=unknown");
-        assert_eq!(p.client_ip(&req), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(p.client_ip(&req), None);
+        // Proxies that write addresses unquoted, against the RFC, are still read.
+        for (element, want) in [
+            ("for=192.0.2.61:4711", "192.0.2.61"),
+            ("for=2001:db8::61", "2001:db8::61"),
+            ("for=[2001:db8::62]:80;proto=https", "2001:db8::62"),
+        ] {
+            let req = WebhookRequest::new(b"")
+                .with_peer(peer("10.0.0.1"))
+                .with_header("forwarded", element);
+            assert_eq!(p.client_ip(&req), Some(want.parse().unwrap()), "{element}");
+        }
     }
 
     /// RFC 7239 values may be quoted strings, which can hold `,`, `;` and `=`: a proxy that
@@ -459,10 +477,10 @@ mod tests {
         assert!(p.is_https(&escaped, false));
     }
 
-    /// Malformed elements are unparsable hops: the walk stops at the last trusted address,
-    /// and such an element never proves HTTPS.
+    /// Malformed elements are unparsable hops: the client is unknown (never the trusted
+    /// proxy's own address), and such an element never proves HTTPS.
     #[test]
-    fn malformed_forwarded_elements_stop_the_walk() {
+    fn malformed_forwarded_elements_make_the_client_unknown() {
         let mut p = policy(&["10.0.0.0/8"]);
         p.forwarded_header = ForwardedHeader::Forwarded;
         for element in [
@@ -476,13 +494,30 @@ mod tests {
             let req = WebhookRequest::new(b"")
                 .with_peer(peer("10.0.0.1"))
                 .with_header("forwarded", element);
-            assert_eq!(
-                p.client_ip(&req),
-                Some("10.0.0.1".parse().unwrap()),
-                "{element}"
-            );
+            assert_eq!(p.client_ip(&req), None, "{element}");
             assert!(!p.is_https(&req, false), "{element}");
         }
+        // More parameters than any proxy writes: malformed.
+        let many: Vec<String> = (0..MAX_PARAMS).map(|i| format!("p{i}=x")).collect();
+        let element = format!("for=203.0.113.7;{}", many.join(";"));
+        assert_eq!(forwarded_element(element.as_bytes()), None);
+        // A client that opens a quote and never closes it swallows the proxy's element
+        // appended to the same value: the client is then unknown, not the proxy.
+        let mut p = policy(&["10.0.0.0/8"]);
+        p.forwarded_header = ForwardedHeader::Forwarded;
+        p.allow = parse_nets("allow", ["10.0.0.0/8"]).unwrap();
+        let swallowed = WebhookRequest::new(b"")
+            .with_peer(peer("10.0.0.1"))
+            .with_header(
+                "forwarded",
+                r#"for=1.2.3.4;x=", for=203.0.113.9;proto=https"#,
+            );
+        assert_eq!(p.client_ip(&swallowed), None);
+        assert_eq!(
+            p.check(&swallowed, false).unwrap_err().kind(),
+            VerifyErrorKind::SourceNotAllowed,
+            "a client cannot pass an allowlist of the proxies' own network"
+        );
         assert_eq!(
             forwarded_element(br#" For="[2001:db8::1]:80" ; PROTO=https ;; by=_proxy"#),
             Some(ForwardedElement {

@@ -272,10 +272,14 @@ impl AnyOf {
     }
 }
 
+/// Which member's rejection [`AnyOf`] reports: a verdict on the credentials the request
+/// carries beats a member that could not judge them (its keys all expired), which beats a
+/// member whose credentials the request does not carry at all.
 fn specificity(kind: VerifyErrorKind) -> u8 {
     match kind {
         VerifyErrorKind::MissingHeader | VerifyErrorKind::MissingCredentials => 0,
-        _ => 1,
+        VerifyErrorKind::NotConfigured => 1,
+        _ => 2,
     }
 }
 

@@ -332,7 +332,7 @@ impl Verifier for ApiKey {
         let presented = digest(presented);
         let now = self.clock.now_ms();
         if !self.keys.iter().any(|key| key.is_active(now)) {
-            return Err(crate::secret::every_key_expired(self.keys.len()));
+            return Err(crate::secret::every_key_expired(self.keys.len(), now));
         }
         let matched = select_match(&self.keys, |key| {
             let active = Choice::from(u8::from(key.is_active(now)));

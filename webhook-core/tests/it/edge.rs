@@ -246,11 +246,21 @@ fn expired_keys_are_not_accepted() {
         .unwrap_err();
     assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
     // Every key expired: the receiver's fault, answered 500 whatever the request.
-    let err = verifier(KeyRing::new().with(expired))
+    let err = verifier(KeyRing::new().with(expired.clone()))
         .verify(&request)
         .unwrap_err();
     assert_eq!(err.kind(), VerifyErrorKind::NotConfigured);
     assert_eq!(err.status(), 500);
+    // Beside a verifier that can judge the request, its verdict is reported, in either order.
+    let live = || verifier(KeyRing::new().with(Key::new("new", Secret::random(24))));
+    let dead = || verifier(KeyRing::new().with(expired.clone()));
+    for either in [
+        webhook_core::AnyOf::new().or(dead()).or(live()),
+        webhook_core::AnyOf::new().or(live()).or(dead()),
+    ] {
+        let err = either.verify(&request).unwrap_err();
+        assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
+    }
 }
 
 /// The `whsec_…` text itself (from `Secret::from_env` or `from_text`) works as a Standard

@@ -396,7 +396,7 @@ impl PublicKeyRing {
         now_ms: i64,
     ) -> Result<impl Iterator<Item = &PublicKey>, VerifyError> {
         if !self.keys.iter().any(|k| k.is_active(now_ms)) {
-            return Err(crate::secret::every_key_expired(self.keys.len()));
+            return Err(crate::secret::every_key_expired(self.keys.len(), now_ms));
         }
         Ok(self.keys.iter().filter(move |k| k.is_active(now_ms)))
     }
