@@ -288,11 +288,24 @@ pub(crate) fn variant(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
     out
 }
 
+/// A `range` bound: a finite number, and an integer only if it is exact as an `f64` (up to
+/// 2⁵³, or a multiple of a power of two past that), so that no bound is silently rounded.
 fn number(expr: &Expr) -> Option<f64> {
+    number_literal(expr).filter(|n| n.is_finite())
+}
+
+fn number_literal(expr: &Expr) -> Option<f64> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
-        }) => i.base10_parse::<f64>().ok(),
+        }) => {
+            let exact = i.base10_parse::<i128>().ok()?;
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+            let float = exact as f64;
+            #[allow(clippy::cast_possible_truncation)]
+            let round_trips = float as i128 == exact;
+            round_trips.then_some(float)
+        }
         Expr::Lit(ExprLit {
             lit: Lit::Float(f), ..
         }) => f.base10_parse::<f64>().ok(),
@@ -300,8 +313,8 @@ fn number(expr: &Expr) -> Option<f64> {
             op: UnOp::Neg(_),
             expr,
             ..
-        }) => number(expr).map(|n| -n),
-        Expr::Group(g) => number(&g.expr),
+        }) => number_literal(expr).map(|n| -n),
+        Expr::Group(g) => number_literal(&g.expr),
         _ => None,
     }
 }
@@ -388,7 +401,12 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 RuleKind::Length { min, max }
             }
             RANGE => {
-                let (min, max) = bounds(cx, meta, number, "a number")?;
+                let (min, max) = bounds(
+                    cx,
+                    meta,
+                    number,
+                    "a finite number (an integer bound must be exact as an f64: at most 2^53)",
+                )?;
                 if let (Some(min), Some(max)) = (min, max)
                     && min > max
                 {

@@ -268,8 +268,15 @@ async fn receive<A: Accept>(
         .admit(&view(request, b"", None), https)
         .map_err(|e| fail(&delivery, e))?;
     let body = read_body(request, data, &mut delivery).await?;
-    let path_and_query = request.uri().to_string();
-    let url = receiver.request_url(https, request.headers().get_one("host"), &path_and_query);
+    // Only for schemes that sign it. The host: the `Host` header, else (HTTP/2, where it
+    // travels as `:authority`) the request's own authority.
+    let url = if receiver.signs_url() {
+        let authority = request.host().map(ToString::to_string);
+        let host = request.headers().get_one("host").or(authority.as_deref());
+        receiver.request_url(https, host, &request.uri().to_string())
+    } else {
+        None
+    };
     let accepted = run_pipeline::<A>(&mut delivery, &view(request, &body, url.as_deref())).await?;
     let Some(proof) = delivery.proof().cloned() else {
         let error = VerifyError::new(VerifyErrorKind::NotConfigured);

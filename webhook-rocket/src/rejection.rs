@@ -66,7 +66,7 @@ impl WebhookRejection {
     /// The status the response will have.
     #[must_use]
     pub fn status(&self) -> Status {
-        Status::new(self.0.reply.status())
+        http_status(self.0.reply.status())
     }
 
     /// The response that will be sent (status, headers, body).
@@ -114,12 +114,22 @@ impl<'r> Responder<'r, 'static> for WebhookRejection {
     }
 }
 
+/// `code` as a response status; a custom rejection's code outside 100–999, which no
+/// response can carry, is answered 500 (as the other adapters do).
+fn http_status(code: u16) -> Status {
+    if (100..=999).contains(&code) {
+        Status::new(code)
+    } else {
+        Status::InternalServerError
+    }
+}
+
 /// Make `response` the rendering of `reply`: its status, its headers (replacing the ones of
 /// the same names, and the content type of whatever was there), its body. A header a custom
 /// rejection made invalid is left out.
 pub(crate) fn write_reply(response: &mut Response<'_>, reply: Reply) {
     let (status, headers, body) = reply.into_parts();
-    response.set_status(Status::new(status));
+    response.set_status(http_status(status));
     response.remove_header("content-type");
     for (name, _) in &headers {
         response.remove_header(name);

@@ -48,7 +48,10 @@ impl fmt::Display for FieldError {
     }
 }
 
-/// Every field failure of one event, in field order: validation reports them all at once.
+/// Every field failure of one event, in field order: validation reports them all at once,
+/// up to [`ValidationErrors::MAX_KEPT`]; past that they are only counted
+/// ([`omitted`](Self::omitted)), so that a body of many failing items cannot make the error
+/// larger than the body.
 ///
 /// ```
 /// use webhook_core::{FieldError, ValidationErrors};
@@ -61,18 +64,41 @@ impl fmt::Display for FieldError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValidationErrors {
     errors: Vec<FieldError>,
+    omitted: usize,
 }
 
 impl ValidationErrors {
+    /// The most failures kept; later ones are counted.
+    pub const MAX_KEPT: usize = 100;
+
     /// No failures yet.
     #[must_use]
     pub const fn new() -> Self {
-        Self { errors: Vec::new() }
+        Self {
+            errors: Vec::new(),
+            omitted: 0,
+        }
     }
 
-    /// Record one failure.
+    /// Record one failure (or only count it, once [`MAX_KEPT`](Self::MAX_KEPT) are kept).
     pub fn push(&mut self, error: FieldError) {
-        self.errors.push(error);
+        if self.is_full() {
+            self.omitted = self.omitted.saturating_add(1);
+        } else {
+            self.errors.push(error);
+        }
+    }
+
+    /// Whether [`MAX_KEPT`](Self::MAX_KEPT) failures are kept: the next ones are only counted.
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.errors.len() >= Self::MAX_KEPT
+    }
+
+    /// How many failures were counted but not kept.
+    #[must_use]
+    pub fn omitted(&self) -> usize {
+        self.omitted
     }
 
     /// Whether nothing failed.
@@ -81,13 +107,13 @@ impl ValidationErrors {
         self.errors.is_empty()
     }
 
-    /// How many failures.
+    /// How many failures are kept (see [`omitted`](Self::omitted) for the rest).
     #[must_use]
     pub fn len(&self) -> usize {
         self.errors.len()
     }
 
-    /// The failures, in the order found.
+    /// The failures kept, in the order found.
     pub fn iter(&self) -> std::slice::Iter<'_, FieldError> {
         self.errors.iter()
     }
@@ -125,6 +151,9 @@ impl fmt::Display for ValidationErrors {
                 f.write_str("; ")?;
             }
             fmt::Display::fmt(error, f)?;
+        }
+        if self.omitted > 0 {
+            write!(f, "; and {} more", self.omitted)?;
         }
         Ok(())
     }

@@ -110,28 +110,48 @@ impl<T: LengthRule> LengthRule for Option<T> {
 )]
 pub trait RangeRule {
     /// The value, or `None` to skip.
-    fn rule_number(&self) -> Option<f64>;
+    fn rule_number(&self) -> Option<Number>;
 }
 
-macro_rules! range_number {
+/// A value the `range` rule compares: integers exactly, whatever their size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// An integer field's value.
+    Int(i128),
+    /// A floating-point field's value.
+    Float(f64),
+}
+
+macro_rules! range_int {
     ($($ty:ty),*) => {$(
         impl RangeRule for $ty {
-            #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
-            fn rule_number(&self) -> Option<f64> {
-                Some(*self as f64)
+            #[allow(clippy::cast_lossless)]
+            fn rule_number(&self) -> Option<Number> {
+                Some(Number::Int(*self as i128))
             }
         }
     )*};
 }
-range_number!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64);
+range_int!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+impl RangeRule for f32 {
+    fn rule_number(&self) -> Option<Number> {
+        Some(Number::Float(f64::from(*self)))
+    }
+}
+impl RangeRule for f64 {
+    fn rule_number(&self) -> Option<Number> {
+        Some(Number::Float(*self))
+    }
+}
 
 impl<T: RangeRule + ?Sized> RangeRule for &T {
-    fn rule_number(&self) -> Option<f64> {
+    fn rule_number(&self) -> Option<Number> {
         (**self).rule_number()
     }
 }
 impl<T: RangeRule> RangeRule for Option<T> {
-    fn rule_number(&self) -> Option<f64> {
+    fn rule_number(&self) -> Option<Number> {
         self.as_ref().and_then(RangeRule::rule_number)
     }
 }
@@ -183,7 +203,12 @@ fn fail(
     path: &FieldPath<'_>,
     message: impl Into<Cow<'static, str>>,
 ) {
-    errors.push(FieldError::new(path.to_string(), message));
+    if errors.is_full() {
+        // Counted without building the path.
+        errors.push(FieldError::new(String::new(), ""));
+    } else {
+        errors.push(FieldError::new(path.to_string(), message));
+    }
 }
 
 /// Whether `text` is an email address: `local@domain` by RFC 5321/5322 (the `email_address`
@@ -370,9 +395,23 @@ pub fn range<T: RangeRule + ?Sized>(
     let Some(number) = value.rule_number() else {
         return;
     };
-    let below = min.is_some_and(|m| number < m);
-    let above = max.is_some_and(|m| number > m);
-    if below || above || number.is_nan() {
+    // Bounds are finite (the derive refuses others). An integer is compared with the
+    // integers the bounds admit, exactly: below `min` means below its ceiling, above `max`
+    // above its floor (`as` saturates, and no `i128` lies beyond a bound that large).
+    #[allow(clippy::cast_possible_truncation)]
+    let (below, above, nan) = match number {
+        Number::Int(n) => (
+            min.is_some_and(|m| n < m.ceil() as i128),
+            max.is_some_and(|m| n > m.floor() as i128),
+            false,
+        ),
+        Number::Float(x) => (
+            min.is_some_and(|m| x < m),
+            max.is_some_and(|m| x > m),
+            x.is_nan(),
+        ),
+    };
+    if below || above || nan {
         let message = match (min, max) {
             (Some(min), Some(max)) => format!("must be between {min} and {max}"),
             (Some(min), None) => format!("must be at least {min}"),
@@ -549,6 +588,40 @@ mod tests {
              data.n: must be between 1 and 10; data.bounce_type: must be one of `hard`, `soft`; \
              data.tags: must not be empty; data.slug: does not match the pattern `^[a-z]+$`; data.at: too late"
         );
+    }
+
+    /// Integers are compared exactly, past 2⁵³ too, where an `f64` cannot tell neighbours
+    /// apart; fractional bounds admit the integers inside them.
+    #[test]
+    fn integer_ranges_are_exact() {
+        let check = |value: u64, min: Option<f64>, max: Option<f64>| {
+            let mut errors = ValidationErrors::new();
+            range(&value, min, max, &FieldPath::root(), &mut errors);
+            errors.is_empty()
+        };
+        let limit = 1_000_000_000_000_000_000_u64; // 10^18, exact as an f64
+        #[allow(clippy::cast_precision_loss)]
+        let bound = Some(limit as f64);
+        assert!(check(limit, None, bound));
+        assert!(
+            !check(limit + 1, None, bound),
+            "10^18 + 1 rounds to 10^18 as an f64"
+        );
+        assert!(!check(u64::MAX, None, bound));
+        assert!(!check(limit - 1, bound, None));
+        assert!(check(2, Some(1.5), Some(2.5)));
+        assert!(!check(1, Some(1.5), None));
+        assert!(!check(3, None, Some(2.5)));
+        let mut errors = ValidationErrors::new();
+        range(
+            &i64::MIN,
+            Some(-1e300),
+            None,
+            &FieldPath::root(),
+            &mut errors,
+        );
+        range(&f64::NAN, Some(0.0), None, &FieldPath::root(), &mut errors);
+        assert_eq!(errors.len(), 1, "only NaN fails: {errors}");
     }
 
     #[test]

@@ -136,6 +136,28 @@ fn rule_failures_are_all_reported_including_nested_ones() {
     assert_eq!(err.errors().len(), 3);
 }
 
+/// A body of many failing items: the first 100 failures are reported, the rest counted, so
+/// the error stays small whatever the body's size.
+#[test]
+fn failures_past_the_limit_are_counted_not_kept() {
+    let links = vec![r#"{"href":"x"}"#; 250].join(",");
+    let body =
+        format!(r#"{{"type":"a","data":{{"id":1,"to":"a@example.com","links":[{links}]}}}}"#);
+    let err = decode(&body).unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::Validation);
+    assert_eq!(err.errors().len(), webhook::ValidationErrors::MAX_KEPT);
+    assert_eq!(err.errors().omitted(), 150);
+    let message = err.to_string();
+    assert!(
+        message.starts_with("data.links[0].href: not a valid url; "),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("data.links[99].href: not a valid url; and 150 more"),
+        "{message}"
+    );
+}
+
 #[test]
 fn unit_events_ignore_their_payload() {
     assert_eq!(decode(r#"{"type":"ping"}"#).unwrap(), Strict::Ping);

@@ -25,6 +25,21 @@ async fn a_missing_receiver_is_500_not_configured_with_json() {
     assert_eq!(runs(&client), 0);
 }
 
+/// A custom rejection whose status no response can carry is answered 500, as the other
+/// adapters do, rather than dropping the connection.
+#[rocket::async_test]
+async fn a_custom_rejection_with_an_impossible_status_is_500() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b.rejection(|_| webhook_core::Reply::json(1000, "{}")));
+    let client = client(rocket(Some(receiver), true)).await;
+    let response = Rig::new()
+        .request(&client, "/ok", "m", BODY)
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::InternalServerError);
+    assert_eq!(runs(&client), 0);
+}
+
 #[rocket::async_test]
 async fn rejections_reach_the_client_with_their_headers_and_never_echo_secrets() {
     let rig = Rig::new();

@@ -14,6 +14,10 @@ enum Events {
         d: u8,
         #[webhook(one_of())]
         e: String,
+        #[webhook(range(max = 1e999))]
+        f: f64,
+        #[webhook(range(max = 9007199254740993))]
+        g: u64,
     },
 }
 
