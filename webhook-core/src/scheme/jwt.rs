@@ -336,6 +336,12 @@ impl JwtKey {
         ) {
             return None;
         }
+        // `key_ops`, when present, must allow verification (RFC 7517 §4.3).
+        if let Some(ops) = &jwk.common.key_operations
+            && !ops.contains(&jsonwebtoken::jwk::KeyOperations::Verify)
+        {
+            return None;
+        }
         let family = match &jwk.algorithm {
             AlgorithmParameters::RSA(_) => Family::Rsa,
             AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Family::Ec,
@@ -454,8 +460,8 @@ impl fmt::Debug for JwtKey {
 /// verifies wins.
 ///
 /// Outcomes:
-/// - Succeeds with a [`Proof`] of scheme `jwt`: key id the token's `kid` (or the matched key's
-///   id), subject `sub`, message id `jti`, timestamp `iat`.
+/// - Succeeds with a [`Proof`] of scheme `jwt`: key id the matched key's configured id (never
+///   the token's own `kid`), subject `sub`, message id `jti`, timestamp `iat`.
 /// - Rejects with 401 `MissingCredentials` when there is no `Authorization` header or it names
 ///   another scheme, with `WWW-Authenticate: Bearer realm="webhook"`.
 /// - Rejects with 401 `InvalidCredentials` for any bad token, with `WWW-Authenticate: Bearer
@@ -893,8 +899,21 @@ impl Verifier for JwtBearer {
                     break;
                 }
                 Err(e) => {
-                    bad_signature |=
-                        matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature);
+                    use jsonwebtoken::errors::ErrorKind;
+                    match e.kind() {
+                        ErrorKind::InvalidSignature => bad_signature = true,
+                        // The token itself is malformed (or its claims are, once a key
+                        // verified it): no other key changes that.
+                        ErrorKind::InvalidToken
+                        | ErrorKind::Base64(_)
+                        | ErrorKind::Json(_)
+                        | ErrorKind::Utf8(_) => {
+                            bad_signature = false;
+                            break;
+                        }
+                        // A key that cannot be used: try the next.
+                        _ => {}
+                    }
                 }
             }
         }

@@ -513,6 +513,21 @@ fn duplicate_claim_names_are_refused() {
     assert!(check(&hs_verifier(), &token).is_err());
 }
 
+/// Once a key verifies the signature, claims that do not parse end the search: the token is
+/// malformed whatever the other keys say, and no more keys are tried.
+#[test]
+fn a_verified_token_with_bad_claims_is_malformed_not_unsigned() {
+    let wrong = JwtKey::hmac(Secret::from_text("another secret, long enough for hs256").unwrap());
+    let right = JwtKey::hmac(secret());
+    let verifier = JwtBearer::new([wrong, right]).unwrap().clock(clock());
+    let token = craft(
+        r#"{"alg":"HS256"}"#,
+        &format!(r#"{{"exp":{},"exp":{}}}"#, NOW - 1000, NOW + 1000),
+        HS_SECRET.as_bytes(),
+    );
+    assert_invalid(check(&verifier, &token), "malformed");
+}
+
 // ---------------------------------------------------------------- issuer and audience
 
 #[test]
@@ -662,12 +677,17 @@ fn jwks() -> String {
     rsa_no_alg.as_object_mut().unwrap().remove("alg");
     let mut enc = jwk(RSA_PRIVATE, Algorithm::RS256, "enc-1", false);
     enc["use"] = json!("enc");
+    // No `use`, but `key_ops` that do not include verifying.
+    let mut ops_enc = jwk(RSA_PRIVATE, Algorithm::RS256, "ops-enc", false);
+    ops_enc.as_object_mut().unwrap().remove("use");
+    ops_enc["key_ops"] = json!(["encrypt"]);
     json!({"keys": [
         jwk(RSA_PRIVATE, Algorithm::RS256, "rsa-1", false),
         rsa_no_alg,
         jwk(EC_PRIVATE, Algorithm::ES256, "ec-1", false),
         jwk(ED_PRIVATE, Algorithm::EdDSA, "ed-1", true),
         enc,
+        ops_enc,
         {"kty": "oct", "kid": "sym", "k": b64(HS_SECRET.as_bytes()), "alg": "HS256"},
         {"kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA"},
         {"kty": "OKP", "crv": "Ed25519", "kid": "short", "x": "AAAA"},
@@ -689,7 +709,8 @@ fn sign_with(signer: JwtSigner, kid: Option<&str>) -> String {
 fn jwks_keys_are_selected_by_kid() {
     let keys = JwtKey::from_jwks(&jwks()).unwrap();
     let ids: Vec<_> = keys.iter().map(|k| k.id().unwrap()).collect();
-    // Encryption, symmetric, unsupported-curve and malformed keys are skipped.
+    // Encryption (by `use` or `key_ops`), symmetric, unsupported-curve and malformed keys
+    // are skipped.
     assert_eq!(ids, ["rsa-1", "rsa-2", "ec-1", "ed-1"]);
     assert_eq!(keys[0].algorithms(), [JwtAlgorithm::Rs256]);
     assert_eq!(
@@ -737,6 +758,10 @@ fn jwks_keys_are_selected_by_kid() {
     );
     assert_invalid(
         check(&v, &sign_with(rsa1(), Some("enc-1"))),
+        "`kid` names no known key",
+    );
+    assert_invalid(
+        check(&v, &sign_with(rsa1(), Some("ops-enc"))),
         "`kid` names no known key",
     );
     // rsa-1 allows RS256 only.
