@@ -36,7 +36,8 @@ impl Slot {
     }
 }
 
-/// Managed by [`WebhookFairing`] when it is attached; the guards refuse to run without it.
+/// Managed by [`WebhookFairing`] when it is attached; without it the guards' sentinels stop
+/// the launch, and a guard that runs anyway refuses.
 #[derive(Debug)]
 pub(crate) struct Attached;
 
@@ -51,8 +52,10 @@ pub(crate) struct Attached;
 ///   (rocket answers 500) — so the sender's retry is processed again. A request that never
 ///   gets a response releases its claim when rocket drops it.
 ///
-/// Without the fairing the guards fail closed: 500 `not_configured`, with an error log. At
-/// ignition it logs an error when the rocket manages neither a
+/// Without the fairing a rocket whose routes take the guards does not launch: the guards'
+/// sentinels abort it, with an error log (and a guard that still runs without it, in a
+/// rocket built around that check, fails closed with 500 `not_configured`). At ignition the
+/// fairing logs an error when the rocket manages neither a
 /// [`Receiver`](webhook_core::Receiver) nor [`Receivers`].
 ///
 /// # Examples

@@ -131,6 +131,32 @@ impl fmt::Debug for Verified {
     }
 }
 
+/// Whether a rocket lacks [`WebhookFairing`](crate::WebhookFairing): without it no guard
+/// could finish a delivery nor render its rejection, so the rocket does not launch (with the
+/// reason logged) rather than answer every delivery with rocket's catcher page.
+fn lacks_the_fairing(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
+    let missing = rocket.state::<Attached>().is_none();
+    if missing {
+        tracing::error!(
+            "a route takes a webhook guard, but WebhookFairing is not attached: attach it with \
+             `.attach(WebhookFairing)`"
+        );
+    }
+    missing
+}
+
+impl<E> rocket::Sentinel for Webhook<E> {
+    fn abort(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
+        lacks_the_fairing(rocket)
+    }
+}
+
+impl rocket::Sentinel for Verified {
+    fn abort(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
+        lacks_the_fairing(rocket)
+    }
+}
+
 #[rocket::async_trait]
 impl<'r, E: WebhookEvent + Send + 'static> FromData<'r> for Webhook<E> {
     type Error = WebhookRejection;

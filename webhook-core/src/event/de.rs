@@ -585,9 +585,16 @@ impl<'de> Visitor<'de> for Walk<'_> {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(Some(Scalar::Other));
         };
-        let mut found = None;
+        // A key on the path given twice is refused: readers disagree on which one counts
+        // (the first here, the last for `serde_json::Value`), and the id that deduplicates
+        // the delivery must be the one the handler sees.
+        let (mut found, mut seen) = (None, false);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == *first && found.is_none() {
+            if key == *first {
+                if seen {
+                    return Err(de::Error::custom(format_args!("duplicate field `{first}`")));
+                }
+                seen = true;
                 found = map.next_value_seed(Walk { rest })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -727,5 +734,26 @@ mod tests {
         assert_eq!(read_path(body, &["a", "zz"]).ok(), Some(None));
         assert_eq!(read_path(body, &["n", "deeper"]).ok(), Some(None));
         assert!(read_path(b"{nope", &["a"]).is_err());
+    }
+
+    /// A key on the path given twice is refused (422), wherever on the path; twice off the
+    /// path it does not matter.
+    #[test]
+    fn duplicate_keys_on_the_path_are_refused() {
+        for body in [
+            &br#"{"data":{"id":"A","id":"B"}}"#[..],
+            br#"{"data":{"id":"A"},"data":{"id":"B"}}"#,
+        ] {
+            let err = read_path(body, &["data", "id"]).unwrap_err();
+            assert_eq!(err.kind(), crate::event::DecodeErrorKind::Validation);
+            assert!(
+                !err.to_string().contains('A') && !err.to_string().contains('B'),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            read_path(br#"{"x":1,"x":2,"data":{"id":"A"}}"#, &["data", "id"]).ok(),
+            Some(Some(Scalar::String("A".into())))
+        );
     }
 }

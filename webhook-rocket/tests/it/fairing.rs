@@ -135,15 +135,22 @@ async fn an_expired_lease_frees_the_id() {
     );
 }
 
+/// A rocket whose routes take webhook guards does not launch without the fairing (the
+/// guards' sentinels abort it): nothing could finish a delivery nor render a rejection.
 #[rocket::async_test]
-async fn without_the_fairing_guards_fail_closed() {
+async fn without_the_fairing_the_rocket_does_not_launch() {
     let rig = Rig::new();
-    let client = client(rocket(Some(rig.receiver(|b| b)), false)).await;
-    assert_eq!(
-        answer(rig.request(&client, "/ok", "msg_f", BODY), "")
-            .await
-            .0,
-        500
+    let launched =
+        rocket::local::asynchronous::Client::tracked(rocket(Some(rig.receiver(|b| b)), false))
+            .await;
+    let Err(error) = launched else {
+        panic!("a rocket without WebhookFairing must not launch");
+    };
+    assert!(
+        matches!(error.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
+        "{error:?}"
     );
+    // With it, the same rocket launches.
+    let client = client(rocket(Some(rig.receiver(|b| b)), true)).await;
     assert_eq!(runs(&client), 0);
 }
