@@ -185,6 +185,16 @@ impl fmt::Display for JwtAlgorithm {
 /// Smallest RSA modulus accepted, in bits.
 const MIN_RSA_BITS: usize = 2048;
 
+/// The shortest HMAC key `alg` may be used with: its hash's size (RFC 7518 §3.2), so that a
+/// captured token cannot be brute-forced back to the key.
+fn min_hmac_key_len(alg: JwtAlgorithm) -> usize {
+    match alg {
+        JwtAlgorithm::Hs384 => 48,
+        JwtAlgorithm::Hs512 => 64,
+        _ => 32,
+    }
+}
+
 /// Whether `key` can verify `alg` signatures: checked once at start-up, so a key of the wrong
 /// shape is a configuration error rather than a rejection of every delivery.
 fn decoding_key_fits(key: &DecodingKey, alg: JwtAlgorithm) -> bool {
@@ -243,13 +253,25 @@ impl JwtKey {
         }
     }
 
-    /// A shared HMAC secret (HS256, HS384, HS512).
-    #[must_use]
-    pub fn hmac(secret: Secret) -> Self {
-        Self::of(
+    /// A shared HMAC secret, for HS256 and, when it is long enough, HS384 and HS512: a key is
+    /// never used with an algorithm whose hash is longer than the key (RFC 7518 §3.2).
+    ///
+    /// # Errors
+    ///
+    /// A secret shorter than 32 bytes, HS256's minimum.
+    pub fn hmac(secret: Secret) -> Result<Self, ConfigError> {
+        let len = secret.expose_secret().len();
+        if len < min_hmac_key_len(JwtAlgorithm::Hs256) {
+            return Err(ConfigError::new(format!(
+                "jwt hmac key is {len} bytes; HS256 needs at least 32 (RFC 7518 §3.2)"
+            )));
+        }
+        let mut key = Self::of(
             Family::Hmac,
             DecodingKey::from_secret(secret.expose_secret()),
-        )
+        );
+        key.algorithms.retain(|alg| len >= min_hmac_key_len(*alg));
+        Ok(key)
     }
 
     /// An RSA public key in PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`), for RS256/384/512 and
@@ -396,6 +418,15 @@ impl JwtKey {
                     self.family.name()
                 )));
             }
+            if self.family == Family::Hmac {
+                let len = self.key.try_get_as_bytes().map_or(0, <[u8]>::len);
+                let needed = min_hmac_key_len(alg);
+                if len < needed {
+                    return Err(ConfigError::new(format!(
+                        "jwt hmac key is {len} bytes; {alg} needs at least {needed} (RFC 7518 §3.2)"
+                    )));
+                }
+            }
             if !list.contains(&alg) {
                 list.push(alg);
             }
@@ -482,7 +513,7 @@ impl fmt::Debug for JwtKey {
 ///
 /// let secret = Secret::from_text("a shared secret of at least 32 bytes!")?;
 /// let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
-/// let verifier = JwtBearer::hmac(secret.clone())
+/// let verifier = JwtBearer::hmac(secret.clone())?
 ///     .issuer("https://sender.example")
 ///     .audience("orders-webhook")
 ///     .body_digest_claim("body_sha256")
@@ -547,18 +578,22 @@ impl JwtBearer {
         })
     }
 
-    /// Accept HS256/HS384/HS512 tokens signed with a shared `secret`.
-    #[must_use]
-    pub fn hmac(secret: Secret) -> Self {
-        Self {
-            keys: vec![JwtKey::hmac(secret)],
+    /// Accept HS256 (and HS384/HS512, for a secret long enough: see [`JwtKey::hmac`]) tokens
+    /// signed with a shared `secret`.
+    ///
+    /// # Errors
+    ///
+    /// A secret shorter than 32 bytes.
+    pub fn hmac(secret: Secret) -> Result<Self, ConfigError> {
+        Ok(Self {
+            keys: vec![JwtKey::hmac(secret)?],
             issuers: Vec::new(),
             audiences: Vec::new(),
             leeway: Duration::from_secs(60),
             clock: clock::system(),
             body_digest_claim: None,
             realm: quoted(DEFAULT_REALM),
-        }
+        })
     }
 
     /// Accept tokens signed by the keys of a JWKS document; see [`JwtKey::from_jwks`].
@@ -961,7 +996,7 @@ impl Verifier for JwtBearer {
 /// let headers = JwtSigner::hmac(secret.clone()).subject("billing").sign(&Outgoing::new(b"{}")).unwrap();
 /// assert!(headers.get("authorization").is_some_and(|v| v.starts_with("Bearer ey")));
 ///
-/// let proof = JwtBearer::hmac(secret.clone()).verify(&headers.apply(WebhookRequest::new(b"{}"))).unwrap();
+/// let proof = JwtBearer::hmac(secret.clone())?.verify(&headers.apply(WebhookRequest::new(b"{}"))).unwrap();
 /// assert_eq!(proof.subject(), Some("billing"));
 /// # Ok::<(), webhook_core::ConfigError>(())
 /// ```
@@ -1233,7 +1268,13 @@ mod tests {
             }
         }
         assert_eq!(JwtAlgorithm::from_jwt(Algorithm::ES384), None);
-        let key = JwtKey::hmac(Secret::random(8));
+        // HMAC keys: at least HS256's 32 bytes, and only the algorithms their length allows.
+        assert!(JwtKey::hmac(Secret::random(31)).is_err());
+        let short = JwtKey::hmac(Secret::random(40)).unwrap();
+        assert_eq!(short.algorithms(), [JwtAlgorithm::Hs256]);
+        assert!(short.with_algorithms([JwtAlgorithm::Hs384]).is_err());
+        let key = JwtKey::hmac(Secret::random(64)).unwrap();
+        assert_eq!(key.algorithms().len(), 3);
         assert!(key.clone().with_algorithms([JwtAlgorithm::Rs256]).is_err());
         assert!(key.clone().with_algorithms([]).is_err());
         assert_eq!(

@@ -17,7 +17,7 @@ use webhook_core::{
 };
 
 const NOW: i64 = 1_700_000_000;
-const HS_SECRET: &str = "jwt-test-secret-hunter2-0123456789";
+const HS_SECRET: &str = "jwt-test-secret-hunter2-0123456789-long-enough-for-hs512-0123456";
 const BEARER_CHALLENGE: &str = r#"Bearer realm="webhook""#;
 const BEARER_INVALID: &str = r#"Bearer realm="webhook", error="invalid_token""#;
 
@@ -41,7 +41,7 @@ fn clock() -> Arc<FixedClock> {
 }
 
 fn hs_verifier() -> JwtBearer {
-    JwtBearer::hmac(secret()).clock(clock())
+    JwtBearer::hmac(secret()).unwrap().clock(clock())
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -210,11 +210,31 @@ fn hs512_round_trip_and_narrowed_allowlist() {
     let request = headers.apply(WebhookRequest::new(b"{}"));
     assert!(hs_verifier().verify(&request).is_ok());
     let only_256 = JwtBearer::new([JwtKey::hmac(secret())
+        .unwrap()
         .with_algorithms([JwtAlgorithm::Hs256])
         .unwrap()])
     .unwrap()
     .clock(clock());
     assert_invalid(only_256.verify(&request), "`alg` HS512 is not allowed");
+    // A key shorter than SHA-512's 64 bytes is never used for HS512 (RFC 7518 §3.2).
+    let short = Secret::from_text("a 40-byte hmac key for hs256 only, 40 by").unwrap();
+    let short_key = JwtKey::hmac(short.clone()).unwrap();
+    assert_eq!(short_key.algorithms(), [JwtAlgorithm::Hs256]);
+    let forged = JwtSigner::hmac(short.clone())
+        .algorithm(JwtAlgorithm::Hs512)
+        .unwrap()
+        .clock(clock())
+        .sign(&Outgoing::new(b"{}"))
+        .unwrap();
+    let verifier = JwtBearer::hmac(short).unwrap().clock(clock());
+    assert_invalid(
+        verifier.verify(&forged.apply(WebhookRequest::new(b"{}"))),
+        "`alg` HS512 is not allowed",
+    );
+    let error = JwtBearer::hmac(Secret::from_text("31 bytes is too short for hs256").unwrap())
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("at least 32"), "{error}");
 }
 
 #[test]
@@ -240,7 +260,10 @@ fn wrong_key_is_refused() {
             .verify(&token.apply(WebhookRequest::new(b"{}")))
             .is_ok()
     );
-    let other = JwtBearer::hmac(Secret::from_text("another secret").unwrap()).clock(clock());
+    let other =
+        JwtBearer::hmac(Secret::from_text("another secret, long enough for hs256").unwrap())
+            .unwrap()
+            .clock(clock());
     assert_invalid(check(&other, &hs(&json!({"exp": NOW + 60}))), "signature");
 }
 
@@ -281,9 +304,12 @@ fn hmac_token_signed_with_the_rsa_public_key_is_refused() {
     );
     // With an HMAC key next to the RSA key, the forgery still fails: it is checked only against
     // the HMAC key, whose secret is not the PEM.
-    let both = JwtBearer::new([JwtKey::rsa_pem(RSA_PUBLIC).unwrap(), JwtKey::hmac(secret())])
-        .unwrap()
-        .clock(clock());
+    let both = JwtBearer::new([
+        JwtKey::rsa_pem(RSA_PUBLIC).unwrap(),
+        JwtKey::hmac(secret()).unwrap(),
+    ])
+    .unwrap()
+    .clock(clock());
     assert_invalid(check(&both, &forged), "signature");
 }
 
@@ -332,7 +358,7 @@ fn key_config_errors() {
             .is_err()
     );
     assert!(JwtBearer::new(Vec::new()).is_err());
-    assert!(JwtBearer::new(std::iter::repeat_n(JwtKey::hmac(secret()), 65)).is_err());
+    assert!(JwtBearer::new(std::iter::repeat_n(JwtKey::hmac(secret()).unwrap(), 65)).is_err());
     assert!(
         JwtKey::ec_pem(EC_PUBLIC)
             .unwrap()
@@ -395,6 +421,7 @@ fn exp_is_required_and_checked_with_leeway() {
 fn time_comes_from_the_injected_clock() {
     let clock = clock();
     let v = JwtBearer::hmac(secret())
+        .unwrap()
         .leeway(Duration::ZERO)
         .clock(clock.clone());
     let token = hs(&json!({"exp": NOW + 10}));
@@ -402,7 +429,9 @@ fn time_comes_from_the_injected_clock() {
     clock.advance(Duration::from_secs(10));
     assert_invalid(check(&v, &token), "expired");
     // A token valid by the system clock but not by the injected one.
-    let far_past = JwtBearer::hmac(secret()).clock(Arc::new(FixedClock::at_secs(0)));
+    let far_past = JwtBearer::hmac(secret())
+        .unwrap()
+        .clock(Arc::new(FixedClock::at_secs(0)));
     assert_invalid(
         check(&far_past, &hs(&json!({"exp": 60, "nbf": 100}))),
         "`nbf`",
@@ -517,8 +546,9 @@ fn duplicate_claim_names_are_refused() {
 /// malformed whatever the other keys say, and no more keys are tried.
 #[test]
 fn a_verified_token_with_bad_claims_is_malformed_not_unsigned() {
-    let wrong = JwtKey::hmac(Secret::from_text("another secret, long enough for hs256").unwrap());
-    let right = JwtKey::hmac(secret());
+    let wrong =
+        JwtKey::hmac(Secret::from_text("another secret, long enough for hs256").unwrap()).unwrap();
+    let right = JwtKey::hmac(secret()).unwrap();
     let verifier = JwtBearer::new([wrong, right]).unwrap().clock(clock());
     let token = craft(
         r#"{"alg":"HS256"}"#,
@@ -635,11 +665,11 @@ fn sub_and_jti_must_be_strings() {
 
 #[test]
 fn static_keys_are_selected_by_kid() {
-    let a = Secret::from_text("key-a-secret").unwrap();
-    let b = Secret::from_text("key-b-secret").unwrap();
+    let a = Secret::from_text("key-a-secret, long enough for hs256").unwrap();
+    let b = Secret::from_text("key-b-secret, long enough for hs256").unwrap();
     let v = JwtBearer::new([
-        JwtKey::hmac(a.clone()).with_id("a"),
-        JwtKey::hmac(b.clone()).with_id("b"),
+        JwtKey::hmac(a.clone()).unwrap().with_id("a"),
+        JwtKey::hmac(b.clone()).unwrap().with_id("b"),
     ])
     .unwrap()
     .clock(clock());
@@ -937,7 +967,7 @@ fn tampered_payload_is_refused() {
 
 #[test]
 fn nothing_secret_in_debug_display_or_json() {
-    let hmac_key = JwtKey::hmac(secret());
+    let hmac_key = JwtKey::hmac(secret()).unwrap();
     let v = hs_verifier()
         .issuer("https://issuer.example")
         .audience("aud-1");
@@ -997,8 +1027,10 @@ fn nothing_secret_in_debug_display_or_json() {
 #[test]
 fn proof_key_id_is_the_matched_keys_own_id() {
     let a = JwtKey::hmac(Secret::from_text("tenant-a secret, long enough for hs256").unwrap())
+        .unwrap()
         .with_id("tenant-a");
-    let b = JwtKey::hmac(Secret::from_text("tenant-b secret, long enough for hs256").unwrap());
+    let b =
+        JwtKey::hmac(Secret::from_text("tenant-b secret, long enough for hs256").unwrap()).unwrap();
     let verifier = JwtBearer::new([a, b]).unwrap().clock(clock());
     let forged =
         JwtSigner::hmac(Secret::from_text("tenant-b secret, long enough for hs256").unwrap())
