@@ -202,8 +202,13 @@ impl fmt::Debug for Limiter {
     }
 }
 
-/// The key shared by unknown sources and, under a flood of new sources, by all of them.
+/// The key shared, under a flood of new sources, by all of them.
 const OVERFLOW: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+
+/// The key of every request whose source is unknown (no peer, or a forwarding hop that could
+/// not be read): a budget of its own, so that a client able to make itself unknown drains
+/// neither a known source's budget nor the overflow one.
+const UNKNOWN: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 
 impl Limiter {
     pub(crate) fn new(limit: &RateLimit, clock: SharedClock) -> Result<Self, ConfigError> {
@@ -219,7 +224,7 @@ impl Limiter {
 
     fn key(&self, client: Option<IpAddr>) -> IpAddr {
         let key = match client {
-            None => return OVERFLOW,
+            None => return UNKNOWN,
             Some(IpAddr::V6(v6)) => {
                 let seg = v6.segments();
                 IpAddr::V6(Ipv6Addr::new(seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0))
@@ -302,6 +307,19 @@ mod tests {
         clock.advance(Duration::from_secs(5));
         let _ = limiter.check(Some("198.51.100.1".parse().unwrap()));
         assert!(limiter.len() <= 2, "{}", limiter.len());
+    }
+
+    /// Unknown sources share a budget of their own: draining it leaves known sources, and
+    /// the overflow budget of a full table, untouched.
+    #[test]
+    fn unknown_sources_have_a_budget_of_their_own() {
+        let clock = FixedClock::at_secs(1_000);
+        let limiter = Limiter::new(&RateLimit::per_second(1), Arc::new(clock)).unwrap();
+        assert!(limiter.check(None).is_ok());
+        assert!(limiter.check(None).is_err());
+        assert!(limiter.check(Some("192.0.2.1".parse().unwrap())).is_ok());
+        assert!(limiter.check(Some(OVERFLOW)).is_ok());
+        assert_ne!(limiter.key(None), limiter.key(Some(OVERFLOW)));
     }
 
     #[test]

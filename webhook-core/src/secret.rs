@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -366,10 +366,12 @@ impl KeyRing {
 /// the verifier's clock (each refused delivery is logged by the pipeline anyway; a flood
 /// must not multiply it).
 pub(crate) fn every_key_expired(keys: usize, now_ms: i64) -> VerifyError {
-    static LAST_LOGGED_SECS: AtomicU64 = AtomicU64::new(0);
-    let now = u64::try_from(now_ms / 1000).unwrap_or(0);
+    // One throttle for the process: a minute apart by the verifier's clock, in either
+    // direction (a clock behind the last log, injected or stepped back, still logs).
+    static LAST_LOGGED_SECS: AtomicI64 = AtomicI64::new(i64::MIN);
+    let now = now_ms / 1000;
     let last = LAST_LOGGED_SECS.load(Ordering::Relaxed);
-    if now >= last.saturating_add(60)
+    if now.abs_diff(last) >= 60
         && LAST_LOGGED_SECS
             .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()

@@ -9,7 +9,8 @@ use ipnet::{IpNet, Ipv4Net};
 use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 use crate::request::WebhookRequest;
 
-/// At most this many forwarding hops are examined; a longer chain stops at the last trusted hop.
+/// At most this many forwarding hops are examined: a longer chain of trusted hops gives the
+/// last one examined.
 const MAX_HOPS: usize = 32;
 
 /// Reads the address of one element of a forwarding header.

@@ -288,8 +288,9 @@ pub(crate) fn variant(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
     out
 }
 
-/// A `range` bound: a finite number, and an integer only if it is exact as an `f64` (up to
-/// 2⁵³, or a multiple of a power of two past that), so that no bound is silently rounded.
+/// A `range` bound: a finite number, and an integer literal only if it is exact as an `f64`
+/// (up to 2⁵³, or a multiple of a power of two past that), so that no integer bound is
+/// silently rounded. (A float literal is taken as the `f64` it denotes.)
 fn number(expr: &Expr) -> Option<f64> {
     number_literal(expr).filter(|n| n.is_finite())
 }
@@ -405,7 +406,8 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     cx,
                     meta,
                     number,
-                    "a finite number (an integer bound must be exact as an f64: at most 2^53)",
+                    "a finite number (an integer bound must be exactly representable as an f64: \
+                     any integer up to 2^53, beyond that only some)",
                 )?;
                 if let (Some(min), Some(max)) = (min, max)
                     && min > max

@@ -53,8 +53,8 @@ pub(crate) struct Attached;
 ///   gets a response releases its claim when rocket drops it.
 ///
 /// Without the fairing a rocket whose routes take the guards does not launch: the guards'
-/// sentinels abort it, with an error log (and a guard that still runs without it, in a
-/// rocket built around that check, fails closed with 500 `not_configured`). At ignition the
+/// sentinels abort it, with an error log. (A guard also checks at each request and refuses
+/// with 500 `not_configured` should it ever run without the fairing.) At ignition the
 /// fairing logs an error when the rocket manages neither a
 /// [`Receiver`](webhook_core::Receiver) nor [`Receivers`].
 ///

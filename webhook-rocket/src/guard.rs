@@ -31,8 +31,8 @@ use crate::fairing::{Attached, Slot};
 ///   timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same
 ///   delivery is in flight; 503 (+ `Retry-After`) when the replay store is unavailable; 400 for
 ///   a body that is not JSON or cannot be read; 422 for an unknown event type or a failed rule;
-///   500 `not_configured` (logged) when no receiver is managed for the route or the fairing is
-///   not attached.
+///   500 `not_configured` (logged) when no receiver is managed for the route. (Without the
+///   fairing the rocket does not launch: the guard's sentinel aborts it.)
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///

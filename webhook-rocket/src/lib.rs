@@ -63,8 +63,9 @@
 //! guards therefore keep their rejection in the request-local cache, and [`WebhookFairing`]
 //! replaces the catcher's page by it (status, `{"error","message"}`, `Retry-After`,
 //! `WWW-Authenticate`, or the receiver's custom rejection): the answer is the one the axum and
-//! actix-web adapters give. A guard whose fairing is not attached fails closed (500
-//! `not_configured`, logged), since nothing would complete or release its claim.
+//! actix-web adapters give. Without the fairing nothing would complete or release a claim: a
+//! rocket whose routes take the guards does not launch then (their sentinels abort it, with
+//! an error log).
 //!
 //! A handler taking `Result<Webhook<E>, WebhookRejection>` still answers a rejected delivery with
 //! the rejection: a delivery that failed a check is never answered as processed.
