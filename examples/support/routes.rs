@@ -223,7 +223,7 @@ fn route(
             if hs.is_some() || (pem.is_none() && jwks.is_none()) {
                 let (secret, made) = text_secret("JWT_HS256_SECRET", lookup)?;
                 keys.push(JwtKey::hmac(secret.clone())?);
-                let mut jwt_signer = JwtSigner::hmac(secret);
+                let mut jwt_signer = JwtSigner::hmac(secret)?;
                 if let Some(aud) = lookup("JWT_AUDIENCE") {
                     jwt_signer = jwt_signer.audience(aud);
                 }

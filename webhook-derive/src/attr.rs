@@ -429,6 +429,19 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                         .unwrap_or("invalid");
                     let last = last.trim().trim_start_matches("error: ");
                     cx.error_spanned_by(&lit, format!("invalid regular expression: {last}"));
+                } else if let Err(regex::Error::CompiledTooBig(limit)) =
+                    regex::Regex::new(&lit.value())
+                {
+                    // Valid syntax, but over the compiled-size limit the runtime would hit
+                    // on first use: every value would then fail the rule.
+                    cx.error_spanned_by(
+                        &lit,
+                        format!(
+                            "regular expression is too big: compiled, it exceeds the \
+                             {limit}-byte size limit; make it smaller (a counted repetition of \
+                             a Unicode class such as `\\w{{1000}}` grows fast)"
+                        ),
+                    );
                 }
                 RuleKind::Pattern(lit)
             }

@@ -437,7 +437,8 @@ pub fn one_of<T: StrRule + ?Sized>(
     }
 }
 
-/// A regular expression checked at compile time by the derive and compiled once, on first use.
+/// A regular expression checked at compile time by the derive (its syntax, and its compiled
+/// size against the runtime's limit) and compiled once, on first use.
 #[derive(Debug)]
 pub struct Pattern {
     source: &'static str,
@@ -460,8 +461,8 @@ impl Pattern {
         self.source
     }
 
-    /// Whether `text` contains a match. A pattern that cannot be compiled (over the size
-    /// limit) matches nothing: the rule fails closed.
+    /// Whether `text` contains a match. A pattern that cannot be compiled (one built by hand,
+    /// not checked by the derive) matches nothing: the rule fails closed.
     #[must_use]
     pub fn is_match(&self, text: &str) -> bool {
         self.compiled

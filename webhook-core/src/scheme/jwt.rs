@@ -31,8 +31,12 @@ use crate::verify::{Proof, Verifier};
 /// Longest `Authorization` header accepted for a bearer token, in bytes. An RS512 token with a
 /// generous set of claims stays well under it.
 const MAX_TOKEN_HEADER: usize = 8 * 1024;
-/// Most keys one verifier holds: a token without `kid` may be tried against each.
+/// Most keys one verifier holds.
 const MAX_KEYS: usize = 64;
+/// Most keys one token's signature is checked against. A token without `kid` is checked
+/// against every key that allows its `alg`; with no bound, one forged token would cost a
+/// signature check per configured key (an RSA check is tens of microseconds).
+const MAX_TRIED: usize = 8;
 /// Largest JWKS document accepted, in bytes.
 const MAX_JWKS: usize = 256 * 1024;
 
@@ -195,6 +199,17 @@ fn min_hmac_key_len(alg: JwtAlgorithm) -> usize {
     }
 }
 
+/// Refuses an HMAC key of `len` bytes for `alg` when it is shorter than the hash.
+fn hmac_key_fits(len: usize, alg: JwtAlgorithm) -> Result<(), ConfigError> {
+    let min = min_hmac_key_len(alg);
+    if len < min {
+        return Err(ConfigError::new(format!(
+            "jwt hmac key is {len} bytes; {alg} needs at least {min} (RFC 7518 §3.2)"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether `key` can verify `alg` signatures: checked once at start-up, so a key of the wrong
 /// shape is a configuration error rather than a rejection of every delivery.
 fn decoding_key_fits(key: &DecodingKey, alg: JwtAlgorithm) -> bool {
@@ -261,11 +276,7 @@ impl JwtKey {
     /// A secret shorter than 32 bytes, HS256's minimum.
     pub fn hmac(secret: Secret) -> Result<Self, ConfigError> {
         let len = secret.expose_secret().len();
-        if len < min_hmac_key_len(JwtAlgorithm::Hs256) {
-            return Err(ConfigError::new(format!(
-                "jwt hmac key is {len} bytes; HS256 needs at least 32 (RFC 7518 §3.2)"
-            )));
-        }
+        hmac_key_fits(len, JwtAlgorithm::Hs256)?;
         let mut key = Self::of(
             Family::Hmac,
             DecodingKey::from_secret(secret.expose_secret()),
@@ -419,13 +430,7 @@ impl JwtKey {
                 )));
             }
             if self.family == Family::Hmac {
-                let len = self.key.try_get_as_bytes().map_or(0, <[u8]>::len);
-                let needed = min_hmac_key_len(alg);
-                if len < needed {
-                    return Err(ConfigError::new(format!(
-                        "jwt hmac key is {len} bytes; {alg} needs at least {needed} (RFC 7518 §3.2)"
-                    )));
-                }
+                hmac_key_fits(self.key.try_get_as_bytes().map_or(0, <[u8]>::len), alg)?;
             }
             if !list.contains(&alg) {
                 list.push(alg);
@@ -487,8 +492,10 @@ impl fmt::Debug for JwtKey {
 ///
 /// Key selection: a token with a `kid` is checked against the keys of that id plus keys
 /// configured without an id; an unknown `kid` is refused. A token without `kid` is checked
-/// against every key whose allowlist holds its `alg` (at most 64 keys), the first that
-/// verifies wins.
+/// against every key whose allowlist holds its `alg`; the first that verifies wins. A token
+/// is checked against at most 8 keys, so that a forged token costs at most 8 signature
+/// checks: with more candidates it is refused and must name its key with `kid`. A verifier
+/// holds at most 64 keys, of which at most 8 without an id.
 ///
 /// Outcomes:
 /// - Succeeds with a [`Proof`] of scheme `jwt`: key id the matched key's configured id (never
@@ -520,7 +527,7 @@ impl fmt::Debug for JwtKey {
 ///     .clock(clock.clone());
 ///
 /// // The sender's side: a token bound to this body, valid for 5 minutes.
-/// let signer = JwtSigner::hmac(secret.clone())
+/// let signer = JwtSigner::hmac(secret.clone())?
 ///     .issuer("https://sender.example")
 ///     .audience("orders-webhook")
 ///     .body_digest_claim("body_sha256")
@@ -558,7 +565,7 @@ impl JwtBearer {
     ///
     /// # Errors
     ///
-    /// No key, or more than 64.
+    /// No key, more than 64, or more than 8 without an id.
     pub fn new(keys: impl IntoIterator<Item = JwtKey>) -> Result<Self, ConfigError> {
         let keys: Vec<JwtKey> = keys.into_iter().collect();
         if keys.is_empty() {
@@ -566,6 +573,13 @@ impl JwtBearer {
         }
         if keys.len() > MAX_KEYS {
             return Err(ConfigError::new("jwt verifier has more than 64 keys"));
+        }
+        let unnamed = keys.iter().filter(|key| key.id.is_none()).count();
+        if unnamed > MAX_TRIED {
+            return Err(ConfigError::new(format!(
+                "jwt verifier has {unnamed} keys without an id; at most {MAX_TRIED} (every \
+                 token is checked against each of them): give them ids"
+            )));
         }
         Ok(Self {
             keys,
@@ -600,7 +614,7 @@ impl JwtBearer {
     ///
     /// # Errors
     ///
-    /// As [`JwtKey::from_jwks`], or more than 64 usable keys.
+    /// As [`JwtKey::from_jwks`], or more than 64 usable keys, or more than 8 without a `kid`.
     pub fn from_jwks(json: &str) -> Result<Self, ConfigError> {
         Self::new(JwtKey::from_jwks(json)?)
     }
@@ -917,6 +931,13 @@ impl Verifier for JwtBearer {
                 "bearer token `alg` {alg} is not allowed for its key"
             )));
         }
+        if candidates.len() > MAX_TRIED {
+            return Err(self.invalid(format!(
+                "bearer token could be signed by any of {} keys; at most {MAX_TRIED} are \
+                 tried: the token must name its key with `kid`",
+                candidates.len()
+            )));
+        }
 
         // Signature only: every claim is checked below, against the injected clock.
         let mut validation = Validation::new(alg.to_jwt());
@@ -993,7 +1014,7 @@ impl Verifier for JwtBearer {
 /// use webhook_core::{JwtBearer, JwtSigner, Outgoing, Secret, Signer, Verifier, WebhookRequest};
 ///
 /// let secret = Secret::from_text("a shared secret of at least 32 bytes!")?;
-/// let headers = JwtSigner::hmac(secret.clone()).subject("billing").sign(&Outgoing::new(b"{}")).unwrap();
+/// let headers = JwtSigner::hmac(secret.clone())?.subject("billing").sign(&Outgoing::new(b"{}")).unwrap();
 /// assert!(headers.get("authorization").is_some_and(|v| v.starts_with("Bearer ey")));
 ///
 /// let proof = JwtBearer::hmac(secret.clone())?.verify(&headers.apply(WebhookRequest::new(b"{}"))).unwrap();
@@ -1028,13 +1049,17 @@ impl JwtSigner {
         }
     }
 
-    /// Sign HS256 tokens with a shared `secret`.
-    #[must_use]
-    pub fn hmac(secret: Secret) -> Self {
-        Self::of(
-            EncodingKey::from_secret(secret.expose_secret()),
-            JwtAlgorithm::Hs256,
-        )
+    /// Sign HS256 tokens with a shared `secret` (HS384 and HS512 through
+    /// [`algorithm`](Self::algorithm), when the secret is long enough).
+    ///
+    /// # Errors
+    ///
+    /// A secret shorter than 32 bytes, HS256's minimum (RFC 7518 §3.2): the verifier,
+    /// [`JwtKey::hmac`], refuses the same secret.
+    pub fn hmac(secret: Secret) -> Result<Self, ConfigError> {
+        let key = EncodingKey::from_secret(secret.expose_secret());
+        hmac_key_fits(secret.expose_secret().len(), JwtAlgorithm::Hs256)?;
+        Ok(Self::of(key, JwtAlgorithm::Hs256))
     }
 
     /// Sign RS256 tokens with an RSA private key in PEM (`PRIVATE KEY` or `RSA PRIVATE KEY`).
@@ -1107,13 +1132,17 @@ impl JwtSigner {
     ///
     /// # Errors
     ///
-    /// The algorithm belongs to another family than the key.
+    /// The algorithm belongs to another family than the key, or is an HMAC algorithm whose
+    /// hash is longer than the secret (HS384 needs 48 bytes, HS512 64).
     pub fn algorithm(mut self, algorithm: JwtAlgorithm) -> Result<Self, ConfigError> {
         if algorithm.family() != self.algorithm.family() {
             return Err(ConfigError::new(format!(
                 "jwt algorithm {algorithm} cannot be used with an {} key",
                 self.algorithm.family().name()
             )));
+        }
+        if algorithm.family() == Family::Hmac {
+            hmac_key_fits(self.key.as_bytes().len(), algorithm)?;
         }
         self.algorithm = algorithm;
         Ok(self)

@@ -95,6 +95,7 @@ fn assert_invalid(result: Result<Proof, VerifyError>, mentions: &str) -> VerifyE
 #[test]
 fn hs256_round_trip_reports_kid_sub_jti_and_iat() {
     let signer = JwtSigner::hmac(secret())
+        .unwrap()
         .key_id("k-2026")
         .subject("billing")
         .clock(clock());
@@ -116,6 +117,7 @@ fn hs256_round_trip_reports_kid_sub_jti_and_iat() {
 #[test]
 fn signer_writes_the_claims_a_sender_writes() {
     let signer = JwtSigner::hmac(secret())
+        .unwrap()
         .issuer("https://sender.example")
         .audience("receiver")
         .ttl(Duration::from_secs(120))
@@ -203,6 +205,7 @@ fn eddsa_round_trip() {
 #[test]
 fn hs512_round_trip_and_narrowed_allowlist() {
     let signer = JwtSigner::hmac(secret())
+        .unwrap()
         .algorithm(JwtAlgorithm::Hs512)
         .unwrap()
         .clock(clock());
@@ -220,20 +223,36 @@ fn hs512_round_trip_and_narrowed_allowlist() {
     let short = Secret::from_text("a 40-byte hmac key for hs256 only, 40 by").unwrap();
     let short_key = JwtKey::hmac(short.clone()).unwrap();
     assert_eq!(short_key.algorithms(), [JwtAlgorithm::Hs256]);
-    let forged = JwtSigner::hmac(short.clone())
-        .algorithm(JwtAlgorithm::Hs512)
+    // The signer refuses to make such a token; a sender could still make one by hand.
+    let error = JwtSigner::hmac(short.clone())
         .unwrap()
-        .clock(clock())
-        .sign(&Outgoing::new(b"{}"))
-        .unwrap();
-    let verifier = JwtBearer::hmac(short).unwrap().clock(clock());
-    assert_invalid(
-        verifier.verify(&forged.apply(WebhookRequest::new(b"{}"))),
-        "`alg` HS512 is not allowed",
-    );
-    let error = JwtBearer::hmac(Secret::from_text("31 bytes is too short for hs256").unwrap())
+        .algorithm(JwtAlgorithm::Hs512)
         .err()
         .unwrap();
+    assert!(
+        error.to_string().contains("HS512 needs at least 64"),
+        "{error}"
+    );
+    let forged = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS512),
+        &json!({"iat": NOW}),
+        &EncodingKey::from_secret(short.expose_secret()),
+    )
+    .unwrap();
+    let verifier = JwtBearer::hmac(short.clone()).unwrap().clock(clock());
+    assert_invalid(check(&verifier, &forged), "`alg` HS512 is not allowed");
+    // HS384 needs 48 bytes: the signer refuses a 40-byte key for it too.
+    assert!(
+        JwtSigner::hmac(short)
+            .unwrap()
+            .algorithm(JwtAlgorithm::Hs384)
+            .is_err()
+    );
+    // Under HS256's 32 bytes, neither twin takes the key.
+    let too_short = Secret::from_text("31 bytes is too short for hs256").unwrap();
+    let error = JwtBearer::hmac(too_short.clone()).err().unwrap();
+    assert!(error.to_string().contains("at least 32"), "{error}");
+    let error = JwtSigner::hmac(too_short).err().unwrap();
     assert!(error.to_string().contains("at least 32"), "{error}");
 }
 
@@ -354,6 +373,7 @@ fn key_config_errors() {
     assert!(JwtSigner::ed25519_pem(EC_PRIVATE).is_err());
     assert!(
         JwtSigner::hmac(secret())
+            .unwrap()
             .algorithm(JwtAlgorithm::Rs256)
             .is_err()
     );
@@ -674,7 +694,7 @@ fn static_keys_are_selected_by_kid() {
     .unwrap()
     .clock(clock());
     let sign = |key: &Secret, kid: Option<&str>| {
-        let mut signer = JwtSigner::hmac(key.clone()).clock(clock());
+        let mut signer = JwtSigner::hmac(key.clone()).unwrap().clock(clock());
         if let Some(kid) = kid {
             signer = signer.key_id(kid);
         }
@@ -687,6 +707,66 @@ fn static_keys_are_selected_by_kid() {
     // Without kid every key is tried; the proof names the one that verified.
     assert_eq!(check(&v, &sign(&b, None)).unwrap().key_id(), Some("b"));
     assert_eq!(check(&v, &sign(&a, None)).unwrap().key_id(), Some("a"));
+}
+
+#[test]
+fn a_token_is_checked_against_at_most_eight_keys() {
+    let secret = |i: usize| {
+        Secret::from_text(&format!("key {i:02}, a secret long enough for hs256")).unwrap()
+    };
+    let key = |i: usize| JwtKey::hmac(secret(i)).unwrap();
+    let sign = |i: usize, kid: Option<&str>| {
+        let mut signer = JwtSigner::hmac(secret(i)).unwrap().clock(clock());
+        if let Some(kid) = kid {
+            signer = signer.key_id(kid);
+        }
+        let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+        headers.get("authorization").unwrap()[7..].to_owned()
+    };
+    // Eight keys that allow HS256: a token without `kid` is checked against each.
+    let eight = JwtBearer::new((0..8).map(|i| key(i).with_id(format!("k{i}"))))
+        .unwrap()
+        .clock(clock());
+    assert_eq!(check(&eight, &sign(7, None)).unwrap().key_id(), Some("k7"));
+    // Nine: a token must name its key. Named, it is checked against that key only.
+    let nine = JwtBearer::new((0..9).map(|i| key(i).with_id(format!("k{i}"))))
+        .unwrap()
+        .clock(clock());
+    let error = assert_invalid(check(&nine, &sign(8, None)), "must name its key with `kid`");
+    assert_eq!(error.status(), 401);
+    assert_eq!(
+        check(&nine, &sign(8, Some("k8"))).unwrap().key_id(),
+        Some("k8")
+    );
+    // Keys without an id are candidates for every token: at most eight of them.
+    assert!(JwtBearer::new((0..8).map(key)).is_ok());
+    let error = JwtBearer::new((0..9).map(key)).err().unwrap();
+    assert!(
+        error.to_string().contains("9 keys without an id"),
+        "{error}"
+    );
+    // Keys that do not allow the token's `alg` do not count.
+    // Keys that do not allow the token's `alg` do not count.
+    let long = |i: usize| {
+        Secret::from_text(&format!(
+            "key {i:02}, a secret long enough for hs384 as well as hs256"
+        ))
+        .unwrap()
+    };
+    let mixed = JwtBearer::new(
+        (0..8)
+            .map(|i| key(i).with_id(format!("k{i}")))
+            .chain((8..16).map(|i| {
+                JwtKey::hmac(long(i))
+                    .unwrap()
+                    .with_id(format!("k{i}"))
+                    .with_algorithms([JwtAlgorithm::Hs384])
+                    .unwrap()
+            })),
+    )
+    .unwrap()
+    .clock(clock());
+    assert_eq!(check(&mixed, &sign(3, None)).unwrap().key_id(), Some("k3"));
 }
 
 fn jwk(private_pem: &[u8], alg: Algorithm, kid: &str, ed: bool) -> Value {
@@ -798,7 +878,7 @@ fn jwks_keys_are_selected_by_kid() {
     let ps = rsa1().algorithm(JwtAlgorithm::Ps256).unwrap();
     assert_invalid(check(&v, &sign_with(ps, Some("rsa-1"))), "not allowed");
     // The symmetric key of the set is never used: an HS256 token naming it is refused.
-    let hs_token = sign_with(JwtSigner::hmac(secret()), Some("sym"));
+    let hs_token = sign_with(JwtSigner::hmac(secret()).unwrap(), Some("sym"));
     assert_invalid(check(&v, &hs_token), "`kid` names no known key");
     // Without kid, every key allowing the token's alg is tried.
     assert_eq!(
@@ -827,6 +907,7 @@ fn jwks_config_errors() {
 fn body_digest_binds_the_token_to_the_body() {
     let v = hs_verifier().body_digest_claim("body_sha256");
     let signer = JwtSigner::hmac(secret())
+        .unwrap()
         .body_digest_claim("body_sha256")
         .clock(clock());
     let body = br#"{"amount":100}"#;
@@ -971,7 +1052,7 @@ fn nothing_secret_in_debug_display_or_json() {
     let v = hs_verifier()
         .issuer("https://issuer.example")
         .audience("aud-1");
-    let signer = JwtSigner::hmac(secret()).clock(clock());
+    let signer = JwtSigner::hmac(secret()).unwrap().clock(clock());
     let rsa_signer = JwtSigner::rsa_pem(RSA_PRIVATE).unwrap();
     let mut texts = vec![
         format!("{hmac_key:?}"),
@@ -1034,6 +1115,7 @@ fn proof_key_id_is_the_matched_keys_own_id() {
     let verifier = JwtBearer::new([a, b]).unwrap().clock(clock());
     let forged =
         JwtSigner::hmac(Secret::from_text("tenant-b secret, long enough for hs256").unwrap())
+            .unwrap()
             .key_id("tenant-a")
             .clock(clock())
             .sign(&Outgoing::new(b"{}").timestamp_secs(NOW))
@@ -1044,6 +1126,7 @@ fn proof_key_id_is_the_matched_keys_own_id() {
     assert_eq!(proof.key_id(), None);
     let genuine =
         JwtSigner::hmac(Secret::from_text("tenant-a secret, long enough for hs256").unwrap())
+            .unwrap()
             .key_id("tenant-a")
             .clock(clock())
             .sign(&Outgoing::new(b"{}").timestamp_secs(NOW))
