@@ -15,6 +15,10 @@
 //! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY` (see
 //! `ReceiverBuilder::env_with`). A route whose secret is unset gets a random
 //! one, printed at start-up with a ready-to-paste signed `curl`.
+//!
+//! `REDIS_URL` (with `--features axum,redis`) puts every route's replay and idempotency
+//! claims in that Redis, so that several replicas of the receiver share them; without it,
+//! each route keeps them in memory.
 
 #[path = "support/axum_app.rs"]
 mod axum_app;
@@ -38,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
     let base = format!("http://{local}");
-    let routes = routes::routes(&env, &base)?;
+    let routes = routes::routes_with_store(&env, &base, replay_store().await?)?;
     routes::print_banner(&base, &routes);
     let app = axum_app::app(&routes);
     axum::serve(
@@ -50,4 +54,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     Ok(())
+}
+
+/// The Redis store named by `REDIS_URL`, when set.
+#[cfg(feature = "redis")]
+async fn replay_store()
+-> Result<Option<std::sync::Arc<dyn webhook::ReplayStore>>, Box<dyn std::error::Error>> {
+    let store = webhook::RedisStore::from_env("REDIS_URL").await?;
+    if store.is_some() {
+        println!("replay store: Redis (REDIS_URL), shared by every replica");
+    }
+    Ok(store.map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn webhook::ReplayStore>))
+}
+
+/// Without the `redis` feature, a set `REDIS_URL` is an error rather than silently ignored:
+/// replicas would not share their claims.
+#[cfg(not(feature = "redis"))]
+async fn replay_store()
+-> Result<Option<std::sync::Arc<dyn webhook::ReplayStore>>, Box<dyn std::error::Error>> {
+    if env("REDIS_URL").is_some() {
+        return Err(
+            "`REDIS_URL` is set, but this build has no Redis store: run with `--features axum,redis`"
+                .into(),
+        );
+    }
+    Ok(None)
 }

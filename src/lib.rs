@@ -41,7 +41,7 @@
 //! | `axum` | no | `webhook::axum`: extractors, rejection and tower layer |
 //! | `actix` | no | actix-web extractors and middleware |
 //! | `rocket` | no | rocket data guards and fairing |
-//! | `redis` | no | reserved for the Redis replay store (not implemented yet: adds nothing, pulls in no crate) |
+//! | `redis` | no | `RedisStore`, the replay store shared by several replicas (the `redis` crate, on Tokio) |
 //!
 //! # Security model
 //!

@@ -90,10 +90,21 @@ pub fn routes(
     lookup: &dyn Fn(&str) -> Option<String>,
     base_url: &str,
 ) -> Result<Vec<RouteSpec>, ConfigError> {
+    routes_with_store(lookup, base_url, None)
+}
+
+/// [`routes`], every one with `store` as its replay store when given (a Redis store shared
+/// by replicas); otherwise each has its own in-memory store.
+#[allow(dead_code)] // used by the axum example only
+pub fn routes_with_store(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    base_url: &str,
+    store: Option<std::sync::Arc<dyn webhook::ReplayStore>>,
+) -> Result<Vec<RouteSpec>, ConfigError> {
     let base_url = lookup("PUBLIC_BASE_URL").unwrap_or_else(|| base_url.to_owned());
     ROUTES
         .iter()
-        .map(|name| route(name, lookup, &base_url))
+        .map(|name| route(name, lookup, &base_url, store.clone()))
         .collect()
 }
 
@@ -135,8 +146,12 @@ fn route(
     name: &'static str,
     lookup: &dyn Fn(&str) -> Option<String>,
     base_url: &str,
+    store: Option<std::sync::Arc<dyn webhook::ReplayStore>>,
 ) -> Result<RouteSpec, ConfigError> {
-    let builder = Receiver::builder().route(name).env_with("WEBHOOK", lookup);
+    let mut builder = Receiver::builder().route(name).env_with("WEBHOOK", lookup);
+    if let Some(store) = store {
+        builder = builder.replay_shared(store);
+    }
     let var = secret_var(name);
     let (builder, signer, generated, kind) = match name {
         "standard-webhooks" | "email" => {

@@ -40,7 +40,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `derive` | no (the `webhook` facade turns it on) | the validation runtime `#[derive(WebhookEvent)]` uses (regex, email and URL checks) |
-//! | `redis` | no | reserved for the Redis replay store (not implemented yet) |
+//! | `redis` | no | `RedisStore`, the replay store shared by several replicas (the `redis` crate, on Tokio) |
 //!
 //! # Security model
 //!
@@ -108,6 +108,8 @@ mod observe;
 mod pipeline;
 mod rate;
 mod receiver;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod source;
 mod store;
 
@@ -115,6 +117,8 @@ pub use observe::Stats;
 pub use pipeline::{Accepted, Claimed, DedupeKey, Delivery, LeaseSlot};
 pub use rate::RateLimit;
 pub use receiver::{Receiver, ReceiverBuilder, Reply};
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisStore, RedisStoreBuilder};
 pub use source::ForwardedHeader;
 pub use store::{Claim, Lease, LeaseToken, MemoryStore, ReplayStore, StoreError, StoreFuture};
 // --- end pipeline ---

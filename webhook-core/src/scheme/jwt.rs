@@ -404,7 +404,8 @@ impl JwtKey {
     }
 
     /// Name this key; a token whose header has a `kid` is checked only against keys of that
-    /// id and keys without one.
+    /// id and keys without one. A token without `kid` is checked against every key that
+    /// allows its `alg`, named or not, up to 8 keys (see [`JwtBearer`]).
     #[must_use]
     pub fn with_id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
@@ -491,11 +492,13 @@ impl fmt::Debug for JwtKey {
 /// configuration) and a `crit` header is refused, as no extension is understood.
 ///
 /// Key selection: a token with a `kid` is checked against the keys of that id plus keys
-/// configured without an id; an unknown `kid` is refused. A token without `kid` is checked
-/// against every key whose allowlist holds its `alg`; the first that verifies wins. A token
-/// is checked against at most 8 keys, so that a forged token costs at most 8 signature
-/// checks: with more candidates it is refused and must name its key with `kid`. A verifier
-/// holds at most 64 keys, of which at most 8 without an id.
+/// configured without an id; a `kid` that names no key is refused when every key has an id.
+/// A token without `kid` is checked against every key whose allowlist holds its `alg`; the
+/// first that verifies wins. A token is checked against at most 8 keys, so that a forged
+/// token costs at most 8 signature checks: a verifier holds at most 64 keys, and
+/// [`new`](Self::new) refuses a set in which a token naming its key could meet more than 8;
+/// a token without `kid` whose `alg` more than 8 keys allow is refused (401) and must name
+/// its key. So with more than 8 keys of one algorithm, senders must send `kid`.
 ///
 /// Outcomes:
 /// - Succeeds with a [`Proof`] of scheme `jwt`: key id the matched key's configured id (never
@@ -560,12 +563,56 @@ pub struct JwtBearer {
     realm: String,
 }
 
+/// Refuses a key set in which a token that names its key could still be checked against more
+/// than [`MAX_TRIED`] keys: those of its `kid` plus those without an id, that allow its `alg`.
+/// Then only a token without `kid` can meet more candidates than that, and it is refused
+/// with a request to name its key (the sender's to fix).
+fn check_candidates(keys: &[JwtKey]) -> Result<(), ConfigError> {
+    let mut algorithms: Vec<JwtAlgorithm> = keys
+        .iter()
+        .flat_map(|k| k.algorithms.iter().copied())
+        .collect();
+    algorithms.sort_by_key(|a| a.as_str());
+    algorithms.dedup();
+    for alg in algorithms {
+        let allows = |k: &&JwtKey| k.algorithms.contains(&alg);
+        let unnamed = keys
+            .iter()
+            .filter(allows)
+            .filter(|k| k.id.is_none())
+            .count();
+        if unnamed > MAX_TRIED {
+            return Err(ConfigError::new(format!(
+                "jwt verifier has {unnamed} keys without an id that allow {alg}; at most \
+                 {MAX_TRIED} (every {alg} token is checked against each of them): give them ids"
+            )));
+        }
+        for id in keys.iter().filter(allows).filter_map(|k| k.id.as_deref()) {
+            let named = keys
+                .iter()
+                .filter(allows)
+                .filter(|k| k.id.as_deref() == Some(id))
+                .count();
+            if named + unnamed > MAX_TRIED {
+                return Err(ConfigError::new(format!(
+                    "jwt verifier: an {alg} token naming key `{id}` would be checked against \
+                     {} keys (those of that id and those without one); at most {MAX_TRIED}",
+                    named + unnamed
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl JwtBearer {
     /// Accept tokens signed by any of `keys`.
     ///
     /// # Errors
     ///
-    /// No key, more than 64, or more than 8 without an id.
+    /// No key, more than 64, or a set in which a token could be checked against more than
+    /// 8 keys although it names its key: more than 8 keys without an id that allow one
+    /// algorithm, or, for one algorithm, more than 8 keys of one id and without an id.
     pub fn new(keys: impl IntoIterator<Item = JwtKey>) -> Result<Self, ConfigError> {
         let keys: Vec<JwtKey> = keys.into_iter().collect();
         if keys.is_empty() {
@@ -574,13 +621,7 @@ impl JwtBearer {
         if keys.len() > MAX_KEYS {
             return Err(ConfigError::new("jwt verifier has more than 64 keys"));
         }
-        let unnamed = keys.iter().filter(|key| key.id.is_none()).count();
-        if unnamed > MAX_TRIED {
-            return Err(ConfigError::new(format!(
-                "jwt verifier has {unnamed} keys without an id; at most {MAX_TRIED} (every \
-                 token is checked against each of them): give them ids"
-            )));
-        }
+        check_candidates(&keys)?;
         Ok(Self {
             keys,
             issuers: Vec::new(),
@@ -932,11 +973,12 @@ impl Verifier for JwtBearer {
             )));
         }
         if candidates.len() > MAX_TRIED {
-            return Err(self.invalid(format!(
-                "bearer token could be signed by any of {} keys; at most {MAX_TRIED} are \
-                 tried: the token must name its key with `kid`",
-                candidates.len()
-            )));
+            // Only a token without `kid` gets here (`check_candidates`). No count: it would
+            // tell an unauthenticated client how many keys are configured.
+            return Err(self.invalid(
+                "bearer token has no `kid`, and too many keys allow its `alg`: it must name \
+                 its key with `kid`",
+            ));
         }
 
         // Signature only: every claim is checked below, against the injected clock.
@@ -1057,8 +1099,8 @@ impl JwtSigner {
     /// A secret shorter than 32 bytes, HS256's minimum (RFC 7518 §3.2): the verifier,
     /// [`JwtKey::hmac`], refuses the same secret.
     pub fn hmac(secret: Secret) -> Result<Self, ConfigError> {
-        let key = EncodingKey::from_secret(secret.expose_secret());
         hmac_key_fits(secret.expose_secret().len(), JwtAlgorithm::Hs256)?;
+        let key = EncodingKey::from_secret(secret.expose_secret());
         Ok(Self::of(key, JwtAlgorithm::Hs256))
     }
 

@@ -728,24 +728,52 @@ fn a_token_is_checked_against_at_most_eight_keys() {
         .unwrap()
         .clock(clock());
     assert_eq!(check(&eight, &sign(7, None)).unwrap().key_id(), Some("k7"));
-    // Nine: a token must name its key. Named, it is checked against that key only.
+    // Nine: a token without `kid` must name its key; the refusal does not count the keys.
     let nine = JwtBearer::new((0..9).map(|i| key(i).with_id(format!("k{i}"))))
         .unwrap()
         .clock(clock());
     let error = assert_invalid(check(&nine, &sign(8, None)), "must name its key with `kid`");
     assert_eq!(error.status(), 401);
+    assert!(!error.to_string().contains('9'), "{error}");
+    // Named, it is checked against that key only: `k0`'s secret under `kid` k8 fails.
     assert_eq!(
         check(&nine, &sign(8, Some("k8"))).unwrap().key_id(),
         Some("k8")
     );
-    // Keys without an id are candidates for every token: at most eight of them.
+    assert_invalid(
+        check(&nine, &sign(0, Some("k8"))),
+        "signature does not verify",
+    );
+    // Keys without an id are candidates for every token: at most eight of them per `alg`.
     assert!(JwtBearer::new((0..8).map(key)).is_ok());
     let error = JwtBearer::new((0..9).map(key)).err().unwrap();
     assert!(
-        error.to_string().contains("9 keys without an id"),
+        error
+            .to_string()
+            .contains("9 keys without an id that allow HS256"),
         "{error}"
     );
-    // Keys that do not allow the token's `alg` do not count.
+    // A token naming its key meets the keys of its id and those without one: a set in which
+    // that could be more than eight is refused when it is made, not at every token.
+    let error = JwtBearer::new((0..8).map(key).chain([key(8).with_id("a")]))
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("naming key `a`"), "{error}");
+    let error = JwtBearer::new((0..9).map(|i| key(i).with_id("same")))
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("naming key `same`"), "{error}");
+    let seven_and_a = JwtBearer::new((0..7).map(key).chain([key(7).with_id("a")]))
+        .unwrap()
+        .clock(clock());
+    assert_eq!(
+        check(&seven_and_a, &sign(7, Some("a"))).unwrap().key_id(),
+        Some("a")
+    );
+    assert_eq!(
+        check(&seven_and_a, &sign(3, Some("a"))).unwrap().key_id(),
+        None
+    );
     // Keys that do not allow the token's `alg` do not count.
     let long = |i: usize| {
         Secret::from_text(&format!(
@@ -753,19 +781,22 @@ fn a_token_is_checked_against_at_most_eight_keys() {
         ))
         .unwrap()
     };
+    let hs384 = |i: usize| {
+        JwtKey::hmac(long(i))
+            .unwrap()
+            .with_algorithms([JwtAlgorithm::Hs384])
+            .unwrap()
+    };
     let mixed = JwtBearer::new(
         (0..8)
             .map(|i| key(i).with_id(format!("k{i}")))
-            .chain((8..16).map(|i| {
-                JwtKey::hmac(long(i))
-                    .unwrap()
-                    .with_id(format!("k{i}"))
-                    .with_algorithms([JwtAlgorithm::Hs384])
-                    .unwrap()
-            })),
+            .chain((8..16).map(|i| hs384(i).with_id(format!("k{i}")))),
     )
     .unwrap()
     .clock(clock());
+    assert_eq!(check(&mixed, &sign(3, None)).unwrap().key_id(), Some("k3"));
+    // Eight keys without an id for each of two algorithms: no token meets more than eight.
+    assert!(JwtBearer::new((0..8).map(key).chain((8..16).map(hs384))).is_ok());
     assert_eq!(check(&mixed, &sign(3, None)).unwrap().key_id(), Some("k3"));
 }
 

@@ -12,6 +12,8 @@ mod edge;
 mod jwt;
 mod leakage;
 mod pipeline;
+#[cfg(feature = "redis")]
+mod redis;
 mod regressions;
 mod roundtrip;
 mod source;

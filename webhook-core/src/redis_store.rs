@@ -1,0 +1,520 @@
+//! [`RedisStore`]: the replay and idempotency store shared by several replicas of a receiver.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand_core::{OsRng, RngCore};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Script};
+use sha2::{Digest, Sha256};
+
+use crate::error::ConfigError;
+use crate::store::{Claim, LeaseToken, ReplayStore, StoreError, StoreFuture};
+
+/// Takes the key when it is free (`l:<token>` for the lease); otherwise answers `d` (done) or
+/// the lease's remaining milliseconds. One script, so the check and the write are atomic.
+const CLAIM: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], 'l:' .. ARGV[1], 'PX', ARGV[2])
+  return {0, 0}
+end
+if v == 'd' then
+  return {1, 0}
+end
+return {2, redis.call('PTTL', KEYS[1])}
+";
+
+/// Marks the key done for the retention if this token still holds it, or nobody does (the
+/// lease expired and no one took the key over).
+const COMPLETE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if (not v) or v == 'l:' .. ARGV[1] then
+  redis.call('SET', KEYS[1], 'd', 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Frees the key if this token still holds it.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == 'l:' .. ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// A [`ReplayStore`] in Redis, for a receiver that runs as several replicas: a delivery
+/// claimed by one replica is in flight, then done, for all of them. Feature `redis`.
+///
+/// Each delivery key is one Redis string under a prefix (`webhook:` unless changed), named by
+/// the SHA-256 of the key, so that a long message id does not make a long Redis key and no id
+/// is stored in the clear. Its value is `l:<token>` while a lease holds it, with the lease as
+/// its expiry, and `d` once done, with the retention as its expiry: Redis expires both, and
+/// the store needs no sweeping. Claim, completion and release are Lua scripts, so every check
+/// and write is atomic on the server, and a release or completion by a holder whose lease
+/// expired never touches the claim of whoever took the key over.
+///
+/// Every call waits at most the store's timeout (1 s unless changed); a store that cannot
+/// answer in time, or at all, refuses the delivery with 503 and `Retry-After` (fail closed).
+/// A call that timed out drops the connection it used, and the next call opens a new one, so
+/// a connection whose peer vanished without closing it (a failover, a network partition) is
+/// not waited on again. A claim that failed is released in the background with its own
+/// token, in case Redis took it before the answer was lost; a release that cannot reach
+/// Redis is lost and the lease expires instead.
+///
+/// # What Redis must guarantee
+///
+/// A processed delivery is remembered only as long as Redis keeps its key. A Redis that
+/// evicts keys under memory pressure would forget processed deliveries and let a captured one
+/// be replayed inside the freshness window, so [`connect`](RedisStoreBuilder::connect)
+/// refuses a server whose `maxmemory-policy` is not `noeviction` (Redis's default; with it, a
+/// full Redis refuses the write and the delivery is refused with 503), unless
+/// [`allow_eviction`](RedisStoreBuilder::allow_eviction) says otherwise. Likewise a restart
+/// without persistence, or a failover to a replica that had not yet received the latest
+/// writes, forgets the keys written since: run Redis with AOF persistence (`appendonly yes`)
+/// where that window matters.
+///
+/// The connection is a [`ConnectionManager`]: one multiplexed connection, reconnected when
+/// Redis closes it. Make the store inside the Tokio runtime that serves the receiver (in
+/// actix-web, each worker has its own runtime: the connection's background task runs on
+/// the worker that opened it). Cheap to clone.
+///
+/// # Examples
+///
+/// ```no_run
+/// use webhook_core::{Receiver, RedisStore, Secret, StandardWebhooks};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// let receiver = Receiver::builder()
+///     .verifier(StandardWebhooks::new(Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)?)
+///     .replay(store)
+///     .build()?;
+/// # let _ = receiver;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    config: ConnectionManagerConfig,
+    /// The connection in use, with a number that changes each time it is replaced, so that
+    /// several calls timing out on one connection replace it once.
+    connection: Mutex<(u64, ConnectionManager)>,
+    prefix: String,
+    timeout: Duration,
+    claim: Script,
+    complete: Script,
+    release: Script,
+    /// Tokens are this random base plus a counter: unique per claim, and across replicas
+    /// with overwhelming probability.
+    token_base: u64,
+    tokens: AtomicU64,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the URL: it may carry a password.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`RedisStore`]: [`RedisStore::builder`].
+#[derive(Debug, Clone)]
+pub struct RedisStoreBuilder {
+    prefix: String,
+    timeout: Duration,
+    allow_eviction: bool,
+}
+
+impl RedisStoreBuilder {
+    /// Prefix of every key this store writes (default `webhook:`): receivers that must not
+    /// see each other's deliveries on one Redis use different prefixes.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The longest a claim, a completion, a release, or connecting may wait for Redis
+    /// (default 1 s). Zero is taken as 1 ms.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Accept a Redis whose `maxmemory-policy` may evict keys. Under memory pressure it then
+    /// forgets processed deliveries, which can be replayed while their timestamps are fresh:
+    /// only for a Redis that is known never to fill up.
+    #[must_use]
+    pub fn allow_eviction(mut self, allow: bool) -> Self {
+        self.allow_eviction = allow;
+        self
+    }
+
+    /// Connect to the Redis at `url` (`redis://[user:password@]host[:port][/db]`, or
+    /// `redis+unix:///path`), check that it answers and that it does not evict keys, all
+    /// within the timeout. Call it inside the Tokio runtime that serves the receiver.
+    ///
+    /// # Errors
+    ///
+    /// No Tokio runtime; a URL that does not parse; a Redis that cannot be reached or does
+    /// not answer within the timeout; a `maxmemory-policy` other than `noeviction` (see
+    /// [`allow_eviction`](Self::allow_eviction)). No error shows the URL, which may carry a
+    /// password.
+    pub async fn connect(self, url: &str) -> Result<RedisStore, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::new(
+                "redis store: connect must run inside a Tokio runtime",
+            ));
+        }
+        let client = Client::open(url).map_err(|_| {
+            StoreError::new(
+                "redis store: the URL is not a redis:// or redis+unix:// URL this build supports",
+            )
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1);
+        let timeout = self.timeout;
+        let allow_eviction = self.allow_eviction;
+        let connection = within(timeout, async {
+            let mut connection =
+                ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await?;
+            Ok(connection)
+        })
+        .await
+        .map_err(|e| e.prefixed("redis store: cannot connect"))?;
+        let mut token_bytes = [0u8; 8];
+        OsRng.fill_bytes(&mut token_bytes);
+        let store = RedisStore {
+            inner: Arc::new(Inner {
+                client,
+                config,
+                connection: Mutex::new((0, connection)),
+                prefix: self.prefix,
+                timeout,
+                claim: Script::new(CLAIM),
+                complete: Script::new(COMPLETE),
+                release: Script::new(RELEASE),
+                token_base: u64::from_le_bytes(token_bytes),
+                tokens: AtomicU64::new(0),
+            }),
+        };
+        store.check_eviction(allow_eviction).await?;
+        Ok(store)
+    }
+}
+
+/// A Redis call's failure, before it becomes a [`StoreError`].
+struct Failure {
+    timed_out: bool,
+    source: Option<redis::RedisError>,
+}
+
+impl Failure {
+    fn prefixed(self, what: &'static str) -> StoreError {
+        let message = if self.timed_out {
+            format!("{what}: timed out")
+        } else {
+            match &self.source {
+                Some(e) => format!("{what}: {:?}", e.kind()),
+                None => what.to_owned(),
+            }
+        };
+        let error = StoreError::new(message).with_retry_after(Duration::from_secs(1));
+        match self.source {
+            Some(source) => error.with_source(source),
+            None => error,
+        }
+    }
+}
+
+/// `call`, waiting at most `timeout`.
+async fn within<T>(
+    timeout: Duration,
+    call: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Failure {
+            timed_out: e.is_timeout(),
+            source: Some(e),
+        }),
+        Err(_) => Err(Failure {
+            timed_out: true,
+            source: None,
+        }),
+    }
+}
+
+/// The longest expiry written: 100 years. Redis refuses an expiry that overflows its clock
+/// arithmetic, and a retention of `Duration::MAX` must not make every completion fail.
+const MAX_EXPIRY_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// Milliseconds for a Redis expiry: at least 1 (Redis refuses 0), at most [`MAX_EXPIRY_MS`].
+fn expiry_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_EXPIRY_MS)
+}
+
+impl RedisStore {
+    /// A builder, to set the key prefix or the timeout before connecting.
+    #[must_use]
+    pub fn builder() -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            prefix: "webhook:".to_owned(),
+            timeout: Duration::from_secs(1),
+            allow_eviction: false,
+        }
+    }
+
+    /// Connect to the Redis at `url` with the default prefix and timeout; see
+    /// [`RedisStoreBuilder::connect`].
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStoreBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::builder().connect(url).await
+    }
+
+    /// Connect to the Redis named by the environment variable `var` (e.g. `REDIS_URL`), if it
+    /// is set: `Ok(None)` when it is not.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStoreBuilder::connect`], or a value that is not Unicode.
+    pub async fn from_env(var: &str) -> Result<Option<Self>, ConfigError> {
+        match std::env::var(var) {
+            Ok(url) => Self::connect(&url)
+                .await
+                .map(Some)
+                .map_err(|e| ConfigError::new(format!("`{var}`: {e}"))),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(ConfigError::new(format!("`{var}` is not Unicode")))
+            }
+        }
+    }
+
+    /// Free `key` if `token` still holds it, and wait for Redis's answer: whether it was
+    /// freed. [`ReplayStore::release`] does the same in a background task.
+    ///
+    /// # Errors
+    ///
+    /// Redis did not answer within the timeout, or failed.
+    pub async fn release_and_wait(&self, key: &str, token: LeaseToken) -> Result<bool, StoreError> {
+        self.release_key(self.redis_key(key), token)
+            .await
+            .map_err(|e| e.prefixed("redis store: release failed"))
+    }
+
+    async fn release_key(&self, key: String, token: LeaseToken) -> Result<bool, Failure> {
+        let mut call = self.inner.release.key(key);
+        call.arg(token.get());
+        let freed: i64 = self
+            .call(async |mut connection| call.invoke_async(&mut connection).await)
+            .await?;
+        Ok(freed == 1)
+    }
+
+    /// Refuse a Redis that may evict keys (see the type's docs), unless allowed. A Redis
+    /// that does not let clients read its configuration (some managed services) is trusted,
+    /// with a warning.
+    async fn check_eviction(&self, allow: bool) -> Result<(), StoreError> {
+        let answer: Result<Vec<String>, Failure> = self
+            .call(async |mut connection| {
+                redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory-policy")
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await;
+        match answer {
+            Ok(pair) => match pair.get(1).map(String::as_str) {
+                Some("noeviction") => Ok(()),
+                Some(policy) if allow => {
+                    tracing::warn!(
+                        policy,
+                        "redis store: Redis may evict processed deliveries under memory pressure"
+                    );
+                    Ok(())
+                }
+                Some(policy) => Err(StoreError::new(format!(
+                    "redis store: Redis's maxmemory-policy is {policy}, which may evict \
+                     processed deliveries and let them be replayed; set it to noeviction \
+                     (or allow eviction explicitly)"
+                ))),
+                None => Ok(()),
+            },
+            Err(Failure {
+                timed_out: true, ..
+            }) => Err(StoreError::new("redis store: cannot connect: timed out")),
+            Err(_) => {
+                tracing::warn!(
+                    "redis store: cannot read Redis's maxmemory-policy; it must be noeviction"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Run `call` on the current connection, waiting at most the timeout. A timeout
+    /// replaces the connection (once, however many calls timed out on it).
+    async fn call<T, F>(&self, call: F) -> Result<T, Failure>
+    where
+        F: AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
+    {
+        let (generation, connection) = self
+            .inner
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let result = within(self.inner.timeout, call(connection)).await;
+        if let Err(Failure {
+            timed_out: true, ..
+        }) = &result
+        {
+            self.replace_connection(generation);
+        }
+        result
+    }
+
+    fn replace_connection(&self, generation: u64) {
+        let fresh = ConnectionManager::new_lazy_with_config(
+            self.inner.client.clone(),
+            self.inner.config.clone(),
+        );
+        let mut current = self
+            .inner
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match fresh {
+            Ok(fresh) if current.0 == generation => {
+                *current = (generation.wrapping_add(1), fresh);
+                tracing::debug!(
+                    "redis store: a call timed out; the next call opens a new connection"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = ?e.kind(), "redis store: cannot make a new connection")
+            }
+        }
+    }
+
+    /// The Redis key of a delivery key.
+    fn redis_key(&self, key: &str) -> String {
+        let digest = Sha256::digest(key.as_bytes());
+        let mut name = String::with_capacity(self.inner.prefix.len() + 43);
+        name.push_str(&self.inner.prefix);
+        URL_SAFE_NO_PAD.encode_string(digest, &mut name);
+        name
+    }
+
+    fn next_token(&self) -> LeaseToken {
+        let n = self.inner.tokens.fetch_add(1, Ordering::Relaxed);
+        LeaseToken::new(self.inner.token_base.wrapping_add(n))
+    }
+
+    /// Release `key` for `token` in a background task, if there is a runtime to run it.
+    fn release_in_background(&self, key: String, token: LeaseToken) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::debug!("redis store: no runtime to release a claim on; its lease will expire");
+            return;
+        };
+        let store = self.clone();
+        runtime.spawn(async move {
+            if let Err(e) = store.release_key(key, token).await {
+                let e = e.prefixed("redis store: release failed; the lease will expire");
+                tracing::warn!(error = %e, "redis store: release failed");
+            }
+        });
+    }
+}
+
+impl ReplayStore for RedisStore {
+    fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> StoreFuture<'a, Claim> {
+        Box::pin(async move {
+            let token = self.next_token();
+            let name = self.redis_key(key);
+            let mut call = self.inner.claim.key(&name);
+            call.arg(token.get()).arg(expiry_ms(lease));
+            let answer: Result<(i64, i64), Failure> = self
+                .call(async |mut connection| call.invoke_async(&mut connection).await)
+                .await;
+            let (state, ttl) = match answer {
+                Ok(answer) => answer,
+                Err(e) => {
+                    // Redis may have taken the key before the answer was lost: free it, or
+                    // every retry would find it in flight for the whole lease.
+                    self.release_in_background(name, token);
+                    return Err(e.prefixed("redis store: claim failed"));
+                }
+            };
+            match state {
+                0 => Ok(Claim::New(token)),
+                1 => Ok(Claim::Done),
+                2 => Ok(Claim::InFlight {
+                    // PTTL is -1 or -2 only for a key without expiry or one just gone; every
+                    // lease has one, so wait a second then.
+                    retry_after: u64::try_from(ttl)
+                        .ok()
+                        .filter(|&ms| ms > 0)
+                        .map_or(Duration::from_secs(1), Duration::from_millis),
+                }),
+                _ => Err(StoreError::new(
+                    "redis store: the claim script answered oddly",
+                )),
+            }
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: LeaseToken,
+        retention: Duration,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut call = self.inner.complete.key(self.redis_key(key));
+            call.arg(token.get()).arg(expiry_ms(retention));
+            // 0: another holder took the key over after our lease expired; as with the
+            // memory store, that is not an error.
+            let _: i64 = self
+                .call(async |mut connection| call.invoke_async(&mut connection).await)
+                .await
+                .map_err(|e| e.prefixed("redis store: completion failed"))?;
+            Ok(())
+        })
+    }
+
+    fn release(&self, key: &str, token: LeaseToken) {
+        // Called from `Drop`: hand the release to the runtime. Outside one, or if Redis does
+        // not answer, the lease expires instead.
+        self.release_in_background(self.redis_key(key), token);
+    }
+}

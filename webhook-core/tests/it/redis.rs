@@ -1,0 +1,470 @@
+//! `RedisStore` against a real Redis (`WEBHOOK_TEST_REDIS_URL`, default
+//! `redis://127.0.0.1:6379`; `.ci/run` starts one when none answers). Every test writes under
+//! a prefix of its own, so tests and runs never see each other's keys.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use webhook_core::{Claim, Receiver, RedisStore, ReplayStore, StoreError};
+
+use crate::support_pipeline::{Rig, peer, request};
+
+const BODY: &[u8] = br#"{"type":"email.sent","id":"evt_1"}"#;
+const LEASE: Duration = Duration::from_secs(30);
+const RETENTION: Duration = Duration::from_secs(600);
+
+fn url() -> String {
+    std::env::var("WEBHOOK_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A prefix no other test or run uses.
+fn prefix() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    use rand_core::RngCore as _;
+    let run = rand_core::OsRng.next_u64();
+    format!(
+        "webhook-test:{}:{run:016x}:{}:",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn store(prefix: &str) -> RedisStore {
+    RedisStore::builder()
+        .prefix(prefix)
+        .connect(&url())
+        .await
+        .expect("a Redis must answer at WEBHOOK_TEST_REDIS_URL (default redis://127.0.0.1:6379)")
+}
+
+fn token(claim: Claim) -> webhook_core::LeaseToken {
+    match claim {
+        Claim::New(token) => token,
+        other => panic!("expected a new claim, got {other:?}"),
+    }
+}
+
+/// Polls `check` every 10 ms for up to 3 s (a release runs in a background task).
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..300 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn claim_complete_and_duplicates_follow_the_lease_protocol() {
+    let store = store(&prefix()).await;
+    let held = token(store.claim("msg_1", LEASE).await.unwrap());
+    // In flight: retry after at most the lease.
+    match store.claim("msg_1", LEASE).await.unwrap() {
+        Claim::InFlight { retry_after } => {
+            assert!(retry_after <= LEASE && retry_after > LEASE - Duration::from_secs(5));
+        }
+        other => panic!("expected in flight, got {other:?}"),
+    }
+    // Another key is independent.
+    token(store.claim("msg_2", LEASE).await.unwrap());
+    store.complete("msg_1", held, RETENTION).await.unwrap();
+    assert_eq!(store.claim("msg_1", LEASE).await.unwrap(), Claim::Done);
+    // A release after completion changes nothing.
+    assert!(!store.release_and_wait("msg_1", held).await.unwrap());
+    assert_eq!(store.claim("msg_1", LEASE).await.unwrap(), Claim::Done);
+}
+
+#[tokio::test]
+async fn a_release_frees_the_key_but_only_for_its_own_token() {
+    let store = store(&prefix()).await;
+    let held = token(store.claim("msg_r", LEASE).await.unwrap());
+    // A token that does not hold the key neither frees it nor completes it.
+    let stranger = webhook_core::LeaseToken::new(held.get().wrapping_add(1));
+    assert!(!store.release_and_wait("msg_r", stranger).await.unwrap());
+    store.complete("msg_r", stranger, RETENTION).await.unwrap();
+    assert!(matches!(
+        store.claim("msg_r", LEASE).await.unwrap(),
+        Claim::InFlight { .. }
+    ));
+    // Its own token frees it: the retry is a new claim.
+    assert!(store.release_and_wait("msg_r", held).await.unwrap());
+    let again = token(store.claim("msg_r", LEASE).await.unwrap());
+    // `release`, as a dropped lease calls it, does the same in the background.
+    store.release("msg_r", again);
+    let freed =
+        eventually(async || matches!(store.claim("msg_r", LEASE).await, Ok(Claim::New(_)))).await;
+    assert!(freed, "the released key was not claimable again");
+}
+
+#[tokio::test]
+async fn expired_leases_and_retentions_free_the_key() {
+    let prefix = prefix();
+    let store = store(&prefix).await;
+    let short = Duration::from_millis(150);
+    let crashed = token(store.claim("msg_e", short).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The crashed holder's lease expired: the key is claimable, and the late holder's
+    // completion does not mark the new holder's claim done.
+    let retry = token(store.claim("msg_e", LEASE).await.unwrap());
+    store.complete("msg_e", crashed, RETENTION).await.unwrap();
+    assert!(matches!(
+        store.claim("msg_e", LEASE).await.unwrap(),
+        Claim::InFlight { .. }
+    ));
+    store.complete("msg_e", retry, RETENTION).await.unwrap();
+    assert_eq!(store.claim("msg_e", LEASE).await.unwrap(), Claim::Done);
+    // The retention is the key's expiry in Redis; once it runs out (made to, here), a
+    // delivery of the key is new again.
+    let mut redis = redis_client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys = redis_keys(&redis_client(), &format!("{prefix}*")).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&keys[0])
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(ttl > 590_000 && ttl <= 600_000, "{ttl}");
+    let _: i64 = redis::cmd("PEXPIRE")
+        .arg(&keys[0])
+        .arg(1)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    token(store.claim("msg_e", LEASE).await.unwrap());
+    // An unbounded retention is written as a long one, not refused by Redis.
+    let held = token(store.claim("msg_forever", LEASE).await.unwrap());
+    store
+        .complete("msg_forever", held, Duration::MAX)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim("msg_forever", LEASE).await.unwrap(),
+        Claim::Done
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_claim_wins_across_replicas() {
+    let prefix = prefix();
+    // Two replicas, each with its own connection, 200 concurrent claims of one key.
+    let replicas = [store(&prefix).await, store(&prefix).await];
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = replicas[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            store.claim("msg_shared", LEASE).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Claim::New(_) => won += 1,
+            Claim::InFlight { .. } => {}
+            Claim::Done => panic!("nothing completed the key"),
+            _ => panic!("unknown claim"),
+        }
+    }
+    assert_eq!(won, 1);
+    // Prefixes separate receivers sharing one Redis.
+    let other = store(&format!("{prefix}other:")).await;
+    token(other.claim("msg_shared", LEASE).await.unwrap());
+}
+
+#[tokio::test]
+async fn replicas_of_a_receiver_share_deliveries() {
+    let rig = Rig::new();
+    let prefix = prefix();
+    let replica =
+        async || -> Receiver { rig.builder().replay(store(&prefix).await).build().unwrap() };
+    let (a, b) = (replica().await, replica().await);
+    let headers = rig.sign("msg_replicas", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let claim = async |receiver: &Receiver| {
+        let mut delivery = receiver.delivery();
+        delivery.admit(&req, false).unwrap();
+        delivery.authenticate(&req).unwrap();
+        let claimed = delivery.claim(None).await;
+        (claimed, delivery)
+    };
+    let (first, delivery) = claim(&a).await;
+    assert!(first.unwrap(), "the first delivery is new");
+    // While replica A handles it, replica B answers 409 with Retry-After.
+    let (busy, _) = claim(&b).await;
+    let busy = busy.unwrap_err();
+    assert_eq!(busy.status(), 409);
+    assert!(busy.retry_after().is_some());
+    delivery.finish(true).await;
+    // Once A has succeeded, B sees the duplicate.
+    let (again, _) = claim(&b).await;
+    assert!(
+        !again.unwrap(),
+        "the completed delivery is a duplicate on every replica"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_fails_closed() {
+    // Nothing listens on port 1: connecting fails, quickly and without showing the URL.
+    let started = std::time::Instant::now();
+    let error: StoreError = RedisStore::builder()
+        .timeout(Duration::from_millis(500))
+        .connect("redis://:hunter2-password@127.0.0.1:1")
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let mut text = format!("{error} {error:?}");
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(&format!(" {cause} {cause:?}"));
+        source = cause.source();
+    }
+    assert!(text.contains("cannot connect"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    let error = RedisStore::connect("http://127.0.0.1:6379")
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("URL"), "{error}");
+    // As a verifier error, a store failure is 503 with Retry-After.
+    let error = webhook_core::VerifyError::from(error);
+    assert_eq!(error.status(), 503);
+    assert!(error.retry_after().is_some());
+}
+
+#[tokio::test]
+async fn keys_are_hashed_under_the_prefix_and_debug_shows_no_url() {
+    let prefix = prefix();
+    let store = store(&prefix).await;
+    token(store.claim("msg_visible?", LEASE).await.unwrap());
+    let client = redis_client();
+    let keys: Vec<String> = redis_keys(&client, &format!("{prefix}*")).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(!keys[0].contains("msg_visible"), "{keys:?}");
+    // SHA-256, unpadded base64url: 43 characters after the prefix.
+    assert_eq!(keys[0].len(), prefix.len() + 43, "{keys:?}");
+    let shown = format!("{store:?}");
+    assert!(
+        shown.contains(&prefix) && !shown.contains("6379"),
+        "{shown}"
+    );
+    let _ = Arc::new(store);
+}
+
+fn redis_client() -> redis::Client {
+    redis::Client::open(url()).unwrap()
+}
+
+async fn redis_keys(client: &redis::Client, pattern: &str) -> Vec<String> {
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(&mut connection)
+        .await
+        .unwrap()
+}
+
+/// A TCP proxy to Redis whose existing connections can be made to go silent for good, as
+/// when the peer vanishes without closing them; connections opened later work.
+struct Proxy {
+    url: String,
+    accepted: Arc<std::sync::atomic::AtomicU64>,
+    silenced: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Proxy {
+    async fn start() -> Self {
+        use std::sync::atomic::AtomicU64;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let target = url()
+            .trim_start_matches("redis://")
+            .trim_end_matches('/')
+            .to_owned();
+        // Connections are numbered from 1; those numbered up to `silenced` are silent.
+        let accepted = Arc::new(AtomicU64::new(0));
+        let silenced = Arc::new(AtomicU64::new(0));
+        let (count, gate) = (Arc::clone(&accepted), Arc::clone(&silenced));
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let number = count.fetch_add(1, Ordering::SeqCst) + 1;
+                let upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+                let gate = Arc::clone(&gate);
+                tokio::spawn(relay(client, upstream, number, gate));
+            }
+        });
+        Self {
+            url: format!("redis://{addr}"),
+            accepted,
+            silenced,
+        }
+    }
+
+    /// Every connection open now stops passing bytes, for good.
+    fn silence_open_connections(&self) {
+        self.silenced
+            .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
+
+/// Copies bytes both ways until the connection is silenced (then holds it open, silent).
+async fn relay(
+    client: tokio::net::TcpStream,
+    upstream: tokio::net::TcpStream,
+    number: u64,
+    silenced: Arc<std::sync::atomic::AtomicU64>,
+) {
+    let (client_read, client_write) = client.into_split();
+    let (upstream_read, upstream_write) = upstream.into_split();
+    let live = move || number > silenced.load(Ordering::SeqCst);
+    let up = pump(client_read, upstream_write, live.clone());
+    let down = pump(upstream_read, client_write, live);
+    tokio::select! {
+        () = up => {}
+        () = down => {}
+        () = tokio::time::sleep(Duration::from_secs(30)) => {}
+    }
+}
+
+/// Copies `from` to `to` while `live()`; then holds both open, passing nothing.
+async fn pump(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
+    live: impl Fn() -> bool,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = from.read(&mut buf).await {
+        if n == 0 || !live() || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test]
+async fn a_connection_gone_silent_is_replaced_after_one_timeout() {
+    let proxy = Proxy::start().await;
+    let timeout = Duration::from_millis(300);
+    let store = RedisStore::builder()
+        .prefix(prefix())
+        .timeout(timeout)
+        .connect(&proxy.url)
+        .await
+        .unwrap();
+    token(store.claim("msg_before", LEASE).await.unwrap());
+    proxy.silence_open_connections();
+    // The claim waits at most the timeout, then fails closed (503).
+    let started = std::time::Instant::now();
+    let error = store.claim("msg_during", LEASE).await.unwrap_err();
+    assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+    assert!(error.to_string().contains("timed out"), "{error}");
+    assert_eq!(webhook_core::VerifyError::from(error).status(), 503);
+    // The silent connection is not used again: the next call opens a new one and succeeds.
+    token(store.claim("msg_after", LEASE).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_refused_within_the_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeout = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let error = RedisStore::builder()
+        .timeout(timeout)
+        .connect(&format!("redis://{addr}"))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+    assert!(error.to_string().contains("timed out"), "{error}");
+}
+
+/// A minimal RESP server: `PING` → `PONG`, `CONFIG GET maxmemory-policy` → `policy`,
+/// anything else → an error (as a server with a command disabled answers).
+async fn fake_redis(policy: &'static str) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let Some(count) = line.strip_prefix('*') else {
+                        continue;
+                    };
+                    let mut args = Vec::new();
+                    for _ in 0..count.parse::<usize>().unwrap_or(0) {
+                        let _length = lines.next_line().await;
+                        if let Ok(Some(arg)) = lines.next_line().await {
+                            args.push(arg.to_ascii_uppercase());
+                        }
+                    }
+                    let reply = match args.first().map(String::as_str) {
+                        Some("PING") => "+PONG\r\n".to_owned(),
+                        Some("CONFIG") => format!(
+                            "*2\r\n$16\r\nmaxmemory-policy\r\n${}\r\n{policy}\r\n",
+                            policy.len()
+                        ),
+                        _ => "-ERR unknown command\r\n".to_owned(),
+                    };
+                    if write.write_all(reply.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    format!("redis://{addr}")
+}
+
+#[tokio::test]
+async fn a_redis_that_evicts_keys_is_refused_unless_allowed() {
+    let evicting = fake_redis("allkeys-lru").await;
+    let error = RedisStore::connect(&evicting).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("maxmemory-policy is allkeys-lru"),
+        "{error}"
+    );
+    assert!(
+        RedisStore::builder()
+            .allow_eviction(true)
+            .connect(&evicting)
+            .await
+            .is_ok()
+    );
+    assert!(
+        RedisStore::connect(&fake_redis("noeviction").await)
+            .await
+            .is_ok()
+    );
+}
+
+#[test]
+fn connecting_outside_a_runtime_is_an_error_not_a_panic() {
+    let future = RedisStore::connect("redis://127.0.0.1:6379");
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(Err(error)) => {
+            assert!(error.to_string().contains("Tokio runtime"), "{error}");
+        }
+        other => panic!(
+            "expected an error at once, got {:?}",
+            other.map(|r| r.is_ok())
+        ),
+    }
+}
