@@ -14,10 +14,34 @@ use crate::{axum_app, routes, unconfigured_axum};
 #[tokio::test]
 async fn the_conformance_table_holds_for_axum() {
     let routes = routes::routes(&env, "http://localhost").unwrap();
-    let app = unconfigured_axum::with_unconfigured_route(axum_app::app(&routes));
+    run_table(&routes).await;
+}
+
+/// The same table with every route's claims in Redis (a prefix of its own per run), as the
+/// example receiver runs with `REDIS_URL`: the layer's lease protocol through a store that
+/// answers over the network.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn the_conformance_table_holds_for_axum_with_the_redis_store() {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let url = std::env::var("WEBHOOK_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let run = std::hash::RandomState::new().build_hasher().finish();
+    let store = webhook::RedisStore::builder()
+        .prefix(format!("webhook-test:axum-conformance:{run:016x}:"))
+        .connect(&url)
+        .await
+        .expect("a Redis must answer at WEBHOOK_TEST_REDIS_URL (default redis://127.0.0.1:6379)");
+    let store: std::sync::Arc<dyn webhook::ReplayStore> = std::sync::Arc::new(store);
+    let routes = routes::routes_with_store(&env, "http://localhost", Some(store)).unwrap();
+    run_table(&routes).await;
+}
+
+async fn run_table(routes: &[routes::RouteSpec]) {
+    let app = unconfigured_axum::with_unconfigured_route(axum_app::app(routes));
     for case in CASES {
         let mut last = None;
-        for request in case.requests(&routes) {
+        for request in case.requests(routes) {
             let mut builder = Request::post(&request.path).header("host", "localhost");
             for (name, value) in &request.headers {
                 builder = builder.header(name.as_str(), value.as_str());

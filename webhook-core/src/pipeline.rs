@@ -696,7 +696,11 @@ impl Delivery {
             };
             self.finish_as(outcome);
         } else {
-            self.s.leases.clear();
+            // Wait for the release, so a retry sent as soon as the answer arrives finds
+            // the key free (a networked store would otherwise release in the background).
+            for lease in std::mem::take(&mut self.s.leases) {
+                lease.release_wait().await;
+            }
             self.finish_as(Outcome::HandlerFailed);
         }
     }

@@ -65,8 +65,10 @@ return 0
 /// A call that timed out drops the connection it used, and the next call opens a new one, so
 /// a connection whose peer vanished without closing it (a failover, a network partition) is
 /// not waited on again. A claim that failed is released in the background with its own
-/// token, in case Redis took it before the answer was lost; a release that cannot reach
-/// Redis is lost and the lease expires instead.
+/// token, in case Redis took it before the answer was lost. A delivery whose handler failed
+/// waits for its release (so the sender's immediate retry finds the key free); a release
+/// from a dropped lease runs in the background; one that cannot reach Redis is lost and the
+/// lease expires instead.
 ///
 /// # What Redis must guarantee
 ///
@@ -516,5 +518,9 @@ impl ReplayStore for RedisStore {
         // Called from `Drop`: hand the release to the runtime. Outside one, or if Redis does
         // not answer, the lease expires instead.
         self.release_in_background(self.redis_key(key), token);
+    }
+
+    fn release_wait<'a>(&'a self, key: &'a str, token: LeaseToken) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.release_and_wait(key, token).await.map(|_| ()) })
     }
 }

@@ -163,6 +163,17 @@ pub trait ReplayStore: fmt::Debug + Send + Sync + 'static {
     /// release is lost, the lease simply expires.
     fn release(&self, key: &str, token: LeaseToken);
 
+    /// [`release`](Self::release), for a caller that can wait for the store's answer: a
+    /// delivery whose handler failed answers the sender once its key is free, so the sender's
+    /// immediate retry is processed rather than found in flight. The default releases through
+    /// `release` and answers at once, which is right for a store that releases synchronously;
+    /// a networked store waits here for its server. After an error, the caller falls back
+    /// to `release`.
+    fn release_wait<'a>(&'a self, key: &'a str, token: LeaseToken) -> StoreFuture<'a, ()> {
+        self.release(key, token);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// [`claim`](Self::claim)'s answer, for a store that has it without waiting (the
     /// in-process [`MemoryStore`]): the pipeline asks this first and skips making and
     /// polling a boxed future. `None`, the default, means "ask `claim`".
@@ -198,6 +209,9 @@ impl<T: ReplayStore + ?Sized> ReplayStore for Arc<T> {
     }
     fn release(&self, key: &str, token: LeaseToken) {
         (**self).release(key, token);
+    }
+    fn release_wait<'a>(&'a self, key: &'a str, token: LeaseToken) -> StoreFuture<'a, ()> {
+        (**self).release_wait(key, token)
     }
     fn claim_ready(&self, key: &str, lease: Duration) -> Option<Result<Claim, StoreError>> {
         (**self).claim_ready(key, lease)
@@ -281,6 +295,15 @@ impl Lease {
     /// Free the key now, so the sender's retry is processed.
     pub fn release(self) {
         drop(self);
+    }
+
+    /// Free the key and wait until the store has (see [`ReplayStore::release_wait`]). If the
+    /// store fails to answer, the release falls back to [`ReplayStore::release`] (in the
+    /// background for a networked store), and at worst the lease expires.
+    pub async fn release_wait(mut self) {
+        if self.store.release_wait(&self.key, self.token).await.is_ok() {
+            self.finished = true;
+        }
     }
 }
 

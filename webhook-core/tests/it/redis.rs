@@ -468,3 +468,32 @@ fn connecting_outside_a_runtime_is_an_error_not_a_panic() {
         ),
     }
 }
+
+#[test]
+fn a_failed_handler_answers_once_its_key_is_free() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rig = Rig::new();
+    let prefix = prefix();
+    let receiver =
+        runtime.block_on(async { rig.builder().replay(store(&prefix).await).build().unwrap() });
+    let headers = rig.sign("msg_failed", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    runtime.block_on(async {
+        let mut delivery = receiver.delivery();
+        delivery.admit(&req, false).unwrap();
+        delivery.authenticate(&req).unwrap();
+        assert!(delivery.claim(None).await.unwrap());
+        delivery.finish(false).await;
+    });
+    // The runtime runs nothing between `block_on`s: a release left to a background task
+    // would still be pending. The key must already be gone.
+    let mut sync = redis_client().get_connection().unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut sync)
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
