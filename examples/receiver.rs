@@ -42,7 +42,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
     let base = format!("http://{local}");
-    let routes = routes::routes_with_store(&env, &base, replay_store().await?)?;
+    let store = routes::replay_store().await?;
+    let routes = routes::routes_with_store(&env, &base, store)?;
     routes::print_banner(&base, &routes);
     let app = axum_app::app(&routes);
     axum::serve(
@@ -54,29 +55,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     Ok(())
-}
-
-/// The Redis store named by `REDIS_URL`, when set.
-#[cfg(feature = "redis")]
-async fn replay_store()
--> Result<Option<std::sync::Arc<dyn webhook::ReplayStore>>, Box<dyn std::error::Error>> {
-    let store = webhook::RedisStore::from_env("REDIS_URL").await?;
-    if store.is_some() {
-        println!("replay store: Redis (REDIS_URL), shared by every replica");
-    }
-    Ok(store.map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn webhook::ReplayStore>))
-}
-
-/// Without the `redis` feature, a set `REDIS_URL` is an error rather than silently ignored:
-/// replicas would not share their claims.
-#[cfg(not(feature = "redis"))]
-async fn replay_store()
--> Result<Option<std::sync::Arc<dyn webhook::ReplayStore>>, Box<dyn std::error::Error>> {
-    if env("REDIS_URL").is_some() {
-        return Err(
-            "`REDIS_URL` is set, but this build has no Redis store: run with `--features axum,redis`"
-                .into(),
-        );
-    }
-    Ok(None)
 }

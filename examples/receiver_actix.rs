@@ -12,8 +12,9 @@
 //! `TWILIO_AUTH_TOKEN`, `SENDGRID_PUBLIC_KEY`, `JWT_HS256_SECRET`, `JWT_PUBLIC_KEY_FILE`,
 //! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, and the receiver settings
 //! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`,
-//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`. A route whose secret is unset gets a random
-//! one, printed at start-up with a ready-to-paste signed `curl`.
+//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, and `REDIS_URL` (with `--features
+//! actix,redis`: every route's claims in that Redis, shared by replicas). A route whose secret
+//! is unset gets a random one, printed at start-up with a ready-to-paste signed `curl`.
 
 #[path = "support/actix_app.rs"]
 mod actix_app;
@@ -37,7 +38,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = std::net::TcpListener::bind(&addr)?;
     let local = listener.local_addr()?;
     let base = format!("http://{local}");
-    let routes = routes::routes(&env, &base)?;
+    let store = routes::replay_store().await?;
+    let routes = routes::routes_with_store(&env, &base, store)?;
     routes::print_banner(&base, &routes);
     let mounts = actix_app::mounts(&routes);
     // actix-web stops gracefully on Ctrl-C by itself.

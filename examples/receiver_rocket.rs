@@ -12,8 +12,9 @@
 //! `TWILIO_AUTH_TOKEN`, `SENDGRID_PUBLIC_KEY`, `JWT_HS256_SECRET`, `JWT_PUBLIC_KEY_FILE`,
 //! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, and the receiver settings
 //! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`,
-//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`. A route whose secret is unset gets a random
-//! one, printed at start-up with a ready-to-paste signed `curl`. rocket's own settings come from
+//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, and `REDIS_URL` (with `--features
+//! rocket,redis`: every route's claims in that Redis, shared by replicas). A route whose secret
+//! is unset gets a random one, printed at start-up with a ready-to-paste signed `curl`. rocket's own settings come from
 //! its figment (`ROCKET_*` variables, e.g. `ROCKET_LIMITS={webhook="64KiB"}`,
 //! `ROCKET_LOG_LEVEL=normal`); `WEBHOOK_ADDR` sets its address and port.
 
@@ -37,7 +38,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Resolve the address (a host name, port 0) to the one rocket will bind.
     let local = std::net::TcpListener::bind(&addr)?.local_addr()?;
     let base = format!("http://{local}");
-    let routes = routes::routes(&env, &base)?;
+    let store = routes::replay_store().await?;
+    let routes = routes::routes_with_store(&env, &base, store)?;
     routes::print_banner(&base, &routes);
     let mut figment = rocket::Config::figment()
         .merge(("address", local.ip()))

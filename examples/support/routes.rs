@@ -95,7 +95,7 @@ pub fn routes(
 
 /// [`routes`], every one with `store` as its replay store when given (a Redis store shared
 /// by replicas); otherwise each has its own in-memory store.
-#[allow(dead_code)] // used by the axum example only
+#[allow(dead_code)] // used by the example receivers and the Redis conformance runs
 pub fn routes_with_store(
     lookup: &dyn Fn(&str) -> Option<String>,
     base_url: &str,
@@ -584,4 +584,30 @@ pub fn print_banner(base: &str, routes: &[RouteSpec]) {
             println!("{line}");
         }
     }
+}
+
+/// The Redis store named by `REDIS_URL`, when set (the example receivers share it).
+#[cfg(feature = "redis")]
+#[allow(dead_code)] // used by the example receivers
+pub async fn replay_store() -> Result<Option<std::sync::Arc<dyn webhook::ReplayStore>>, ConfigError>
+{
+    let store = webhook::RedisStore::from_env("REDIS_URL").await?;
+    if store.is_some() {
+        println!("replay store: Redis (REDIS_URL), shared by every replica");
+    }
+    Ok(store.map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn webhook::ReplayStore>))
+}
+
+/// Without the `redis` feature, a set `REDIS_URL` is an error rather than silently ignored:
+/// replicas would not share their claims.
+#[cfg(not(feature = "redis"))]
+#[allow(dead_code)] // used by the example receivers
+pub async fn replay_store() -> Result<Option<std::sync::Arc<dyn webhook::ReplayStore>>, ConfigError>
+{
+    if std::env::var_os("REDIS_URL").is_some() {
+        return Err(ConfigError::custom(
+            "`REDIS_URL` is set, but this build has no Redis store: build with the `redis` feature",
+        ));
+    }
+    Ok(None)
 }

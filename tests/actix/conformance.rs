@@ -9,8 +9,18 @@ use crate::{actix_app, routes};
 
 #[actix_web::test]
 async fn the_conformance_table_holds_for_actix() {
-    let routes = routes::routes(&env, "http://localhost").unwrap();
-    let mounts = actix_app::mounts(&routes);
+    run_table(&routes::routes(&env, "http://localhost").unwrap()).await;
+}
+
+/// The same table with every route's claims in Redis.
+#[cfg(feature = "redis")]
+#[actix_web::test]
+async fn the_conformance_table_holds_for_actix_with_the_redis_store() {
+    run_table(&crate::cases::routes_in_redis("actix").await).await;
+}
+
+async fn run_table(routes: &[routes::RouteSpec]) {
+    let mounts = actix_app::mounts(routes);
     // The unconfigured route: `Verified` with no `Receiver` in `app_data`.
     let unconfigured = web::resource(UNCONFIGURED_PATH).route(
         web::post().to(|_: webhook::actix::Verified| async { HttpResponse::NoContent().finish() }),
@@ -23,7 +33,7 @@ async fn the_conformance_table_holds_for_actix() {
     .await;
     for case in CASES {
         let mut last = None;
-        for request in case.requests(&routes) {
+        for request in case.requests(routes) {
             let peer = SocketAddr::new(request.peer.parse().unwrap(), 50_000);
             let mut builder = test::TestRequest::post()
                 .uri(&request.path)

@@ -23,18 +23,7 @@ async fn the_conformance_table_holds_for_axum() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn the_conformance_table_holds_for_axum_with_the_redis_store() {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let url = std::env::var("WEBHOOK_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let run = std::hash::RandomState::new().build_hasher().finish();
-    let store = webhook::RedisStore::builder()
-        .prefix(format!("webhook-test:axum-conformance:{run:016x}:"))
-        .connect(&url)
-        .await
-        .expect("a Redis must answer at WEBHOOK_TEST_REDIS_URL (default redis://127.0.0.1:6379)");
-    let store: std::sync::Arc<dyn webhook::ReplayStore> = std::sync::Arc::new(store);
-    let routes = routes::routes_with_store(&env, "http://localhost", Some(store)).unwrap();
-    run_table(&routes).await;
+    run_table(&crate::cases::routes_in_redis("axum").await).await;
 }
 
 async fn run_table(routes: &[routes::RouteSpec]) {

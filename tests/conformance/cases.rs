@@ -20,6 +20,24 @@ pub fn loopback_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The routes under test with every route's claims in Redis (`WEBHOOK_TEST_REDIS_URL`,
+/// default `redis://127.0.0.1:6379`), under a prefix of this run's own, as the example
+/// receivers run with `REDIS_URL`.
+#[cfg(feature = "redis")]
+pub async fn routes_in_redis(framework: &str) -> Vec<RouteSpec> {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let url = std::env::var("WEBHOOK_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let run = std::hash::RandomState::new().build_hasher().finish();
+    let store = webhook::RedisStore::builder()
+        .prefix(format!("webhook-test:{framework}-conformance:{run:016x}:"))
+        .connect(&url)
+        .await
+        .expect("a Redis must answer at WEBHOOK_TEST_REDIS_URL (default redis://127.0.0.1:6379)");
+    let store: std::sync::Arc<dyn webhook::ReplayStore> = std::sync::Arc::new(store);
+    super::routes::routes_with_store(&env, "http://localhost", Some(store)).unwrap()
+}
+
 /// The environment of the routes under test.
 pub fn env(name: &str) -> Option<String> {
     match name {

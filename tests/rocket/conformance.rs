@@ -31,12 +31,22 @@ async fn send(client: &Client, request: TestRequest) -> (u16, Vec<(String, Strin
 
 #[rocket::async_test]
 async fn the_conformance_table_holds_for_rocket() {
-    let routes = routes::routes(&env, "http://localhost").unwrap();
-    let app = unconfigured_rocket::with_unconfigured_route(rocket_app::app(&routes, figment()));
+    run_table(&routes::routes(&env, "http://localhost").unwrap()).await;
+}
+
+/// The same table with every route's claims in Redis.
+#[cfg(feature = "redis")]
+#[rocket::async_test]
+async fn the_conformance_table_holds_for_rocket_with_the_redis_store() {
+    run_table(&crate::cases::routes_in_redis("rocket").await).await;
+}
+
+async fn run_table(routes: &[routes::RouteSpec]) {
+    let app = unconfigured_rocket::with_unconfigured_route(rocket_app::app(routes, figment()));
     let client = Client::tracked(app).await.unwrap();
     for case in CASES {
         let mut last = None;
-        for request in case.requests(&routes) {
+        for request in case.requests(routes) {
             last = Some(send(&client, request).await);
         }
         let (status, headers, body) = last.unwrap();
