@@ -31,6 +31,7 @@ pub async fn routes_in_redis(framework: &str) -> Vec<RouteSpec> {
     let run = std::hash::RandomState::new().build_hasher().finish();
     let store = webhook::RedisStore::builder()
         .prefix(format!("webhook-test:{framework}-conformance:{run:016x}:"))
+        .timeout(std::time::Duration::from_secs(5))
         .connect(&url)
         .await
         .expect("a Redis must answer at WEBHOOK_TEST_REDIS_URL (default redis://127.0.0.1:6379)");

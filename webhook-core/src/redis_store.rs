@@ -195,34 +195,41 @@ impl RedisStoreBuilder {
             .set_number_of_retries(1);
         let timeout = self.timeout;
         let allow_eviction = self.allow_eviction;
-        let connection = within(timeout, async {
-            let mut connection =
-                ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut connection)
-                .await?;
-            Ok(connection)
-        })
-        .await
-        .map_err(|e| e.prefixed("redis store: cannot connect"))?;
-        let mut token_bytes = [0u8; 8];
-        OsRng.fill_bytes(&mut token_bytes);
-        let store = RedisStore {
-            inner: Arc::new(Inner {
-                client,
-                config,
-                connection: Mutex::new((0, connection)),
-                prefix: self.prefix,
-                timeout,
-                claim: Script::new(CLAIM),
-                complete: Script::new(COMPLETE),
-                release: Script::new(RELEASE),
-                token_base: u64::from_le_bytes(token_bytes),
-                tokens: AtomicU64::new(0),
-            }),
+        let prefix = self.prefix;
+        // One deadline for connecting, `PING` and the eviction check together.
+        let connecting = async move {
+            let connection = within(timeout, async {
+                let mut connection =
+                    ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
+                redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
+                    .await?;
+                Ok(connection)
+            })
+            .await
+            .map_err(|e| e.prefixed("redis store: cannot connect"))?;
+            let mut token_bytes = [0u8; 8];
+            OsRng.fill_bytes(&mut token_bytes);
+            let store = RedisStore {
+                inner: Arc::new(Inner {
+                    client,
+                    config,
+                    connection: Mutex::new((0, connection)),
+                    prefix,
+                    timeout,
+                    claim: Script::new(CLAIM),
+                    complete: Script::new(COMPLETE),
+                    release: Script::new(RELEASE),
+                    token_base: u64::from_le_bytes(token_bytes),
+                    tokens: AtomicU64::new(0),
+                }),
+            };
+            store.check_eviction(allow_eviction).await?;
+            Ok(store)
         };
-        store.check_eviction(allow_eviction).await?;
-        Ok(store)
+        tokio::time::timeout(timeout, connecting)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::new("redis store: cannot connect: timed out")))
     }
 }
 
@@ -344,7 +351,8 @@ impl RedisStore {
     /// that does not let clients read its configuration (some managed services) is trusted,
     /// with a warning.
     async fn check_eviction(&self, allow: bool) -> Result<(), StoreError> {
-        let answer: Result<Vec<String>, Failure> = self
+        // A map (RESP3) or a flat list of pairs (RESP2): both read as a map.
+        let answer: Result<std::collections::HashMap<String, String>, Failure> = self
             .call(async |mut connection| {
                 redis::cmd("CONFIG")
                     .arg("GET")
@@ -353,27 +361,29 @@ impl RedisStore {
                     .await
             })
             .await;
-        match answer {
-            Ok(pair) => match pair.get(1).map(String::as_str) {
-                Some("noeviction") => Ok(()),
-                Some(policy) if allow => {
-                    tracing::warn!(
-                        policy,
-                        "redis store: Redis may evict processed deliveries under memory pressure"
-                    );
-                    Ok(())
-                }
-                Some(policy) => Err(StoreError::new(format!(
-                    "redis store: Redis's maxmemory-policy is {policy}, which may evict \
-                     processed deliveries and let them be replayed; set it to noeviction \
-                     (or allow eviction explicitly)"
-                ))),
-                None => Ok(()),
-            },
+        let policy = match answer {
+            Ok(map) => map.get("maxmemory-policy").cloned(),
+            // The server refused the command (disabled, or no permission): it cannot be read.
             Err(Failure {
-                timed_out: true, ..
-            }) => Err(StoreError::new("redis store: cannot connect: timed out")),
-            Err(_) => {
+                source: Some(e), ..
+            }) if e.code().is_some() => None,
+            Err(e) => return Err(e.prefixed("redis store: cannot read maxmemory-policy")),
+        };
+        match policy.as_deref() {
+            Some("noeviction") => Ok(()),
+            Some(policy) if allow => {
+                tracing::warn!(
+                    policy,
+                    "redis store: Redis may evict processed deliveries under memory pressure"
+                );
+                Ok(())
+            }
+            Some(policy) => Err(StoreError::new(format!(
+                "redis store: Redis's maxmemory-policy is {policy}, which may evict processed \
+                 deliveries and let them be replayed; set it to noeviction (or allow eviction \
+                 explicitly)"
+            ))),
+            None => {
                 tracing::warn!(
                     "redis store: cannot read Redis's maxmemory-policy; it must be noeviction"
                 );
@@ -405,23 +415,25 @@ impl RedisStore {
     }
 
     fn replace_connection(&self, generation: u64) {
-        let fresh = ConnectionManager::new_lazy_with_config(
-            self.inner.client.clone(),
-            self.inner.config.clone(),
-        );
         let mut current = self
             .inner
             .connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match fresh {
-            Ok(fresh) if current.0 == generation => {
+        if current.0 != generation {
+            return; // another call replaced it already
+        }
+        // Lazy: nothing is awaited (or blocks) under the lock.
+        match ConnectionManager::new_lazy_with_config(
+            self.inner.client.clone(),
+            self.inner.config.clone(),
+        ) {
+            Ok(fresh) => {
                 *current = (generation.wrapping_add(1), fresh);
                 tracing::debug!(
                     "redis store: a call timed out; the next call opens a new connection"
                 );
             }
-            Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = ?e.kind(), "redis store: cannot make a new connection")
             }

@@ -31,8 +31,10 @@ fn prefix() -> String {
 }
 
 async fn store(prefix: &str) -> RedisStore {
+    // Generous: these tests are not about timeouts, and the machine may be loaded.
     RedisStore::builder()
         .prefix(prefix)
+        .timeout(Duration::from_secs(5))
         .connect(&url())
         .await
         .expect("a Redis must answer at WEBHOOK_TEST_REDIS_URL (default redis://127.0.0.1:6379)")
@@ -147,6 +149,14 @@ async fn expired_leases_and_retentions_free_the_key() {
         store.claim("msg_forever", LEASE).await.unwrap(),
         Claim::Done
     );
+    // Leave no century-long key behind.
+    for key in redis_keys(&redis_client(), &format!("{prefix}*")).await {
+        let _: i64 = redis::cmd("DEL")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,10 +291,11 @@ impl Proxy {
         use std::sync::atomic::AtomicU64;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let target = url()
-            .trim_start_matches("redis://")
-            .trim_end_matches('/')
-            .to_owned();
+        let (host, port) = match redis_client().get_connection_info().addr() {
+            redis::ConnectionAddr::Tcp(host, port) => (host.clone(), *port),
+            _ => panic!("the proxy test needs a redis:// URL in WEBHOOK_TEST_REDIS_URL"),
+        };
+        let target = format!("{host}:{port}");
         // Connections are numbered from 1; those numbered up to `silenced` are silent.
         let accepted = Arc::new(AtomicU64::new(0));
         let silenced = Arc::new(AtomicU64::new(0));
@@ -297,8 +308,16 @@ impl Proxy {
                 tokio::spawn(relay(client, upstream, number, gate));
             }
         });
+        // The test URL with the proxy's address in place of Redis's (credentials and
+        // database kept).
+        let original = url();
+        let url = if original.contains(&format!("{host}:{port}")) {
+            original.replacen(&format!("{host}:{port}"), &addr.to_string(), 1)
+        } else {
+            original.replacen(&host, &addr.to_string(), 1)
+        };
         Self {
-            url: format!("redis://{addr}"),
+            url,
             accepted,
             silenced,
         }
@@ -349,7 +368,7 @@ async fn pump(
 #[tokio::test]
 async fn a_connection_gone_silent_is_replaced_after_one_timeout() {
     let proxy = Proxy::start().await;
-    let timeout = Duration::from_millis(300);
+    let timeout = Duration::from_millis(1_000);
     let store = RedisStore::builder()
         .prefix(prefix())
         .timeout(timeout)
@@ -358,6 +377,7 @@ async fn a_connection_gone_silent_is_replaced_after_one_timeout() {
         .unwrap();
     token(store.claim("msg_before", LEASE).await.unwrap());
     proxy.silence_open_connections();
+    let connections = proxy.accepted.load(Ordering::SeqCst);
     // The claim waits at most the timeout, then fails closed (503).
     let started = std::time::Instant::now();
     let error = store.claim("msg_during", LEASE).await.unwrap_err();
@@ -366,6 +386,7 @@ async fn a_connection_gone_silent_is_replaced_after_one_timeout() {
     assert_eq!(webhook_core::VerifyError::from(error).status(), 503);
     // The silent connection is not used again: the next call opens a new one and succeeds.
     token(store.claim("msg_after", LEASE).await.unwrap());
+    assert!(proxy.accepted.load(Ordering::SeqCst) > connections);
 }
 
 #[tokio::test]
@@ -389,9 +410,9 @@ async fn a_server_that_never_answers_is_refused_within_the_timeout() {
     assert!(error.to_string().contains("timed out"), "{error}");
 }
 
-/// A minimal RESP server: `PING` → `PONG`, `CONFIG GET maxmemory-policy` → `policy`,
+/// A minimal RESP server: `PING` → `PONG`, `CONFIG GET maxmemory-policy` → `config`,
 /// anything else → an error (as a server with a command disabled answers).
-async fn fake_redis(policy: &'static str) -> String {
+async fn fake_redis(config: Config) -> String {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -413,10 +434,7 @@ async fn fake_redis(policy: &'static str) -> String {
                     }
                     let reply = match args.first().map(String::as_str) {
                         Some("PING") => "+PONG\r\n".to_owned(),
-                        Some("CONFIG") => format!(
-                            "*2\r\n$16\r\nmaxmemory-policy\r\n${}\r\n{policy}\r\n",
-                            policy.len()
-                        ),
+                        Some("CONFIG") => config.reply(),
                         _ => "-ERR unknown command\r\n".to_owned(),
                     };
                     if write.write_all(reply.as_bytes()).await.is_err() {
@@ -431,7 +449,7 @@ async fn fake_redis(policy: &'static str) -> String {
 
 #[tokio::test]
 async fn a_redis_that_evicts_keys_is_refused_unless_allowed() {
-    let evicting = fake_redis("allkeys-lru").await;
+    let evicting = fake_redis(Config::Pairs("allkeys-lru")).await;
     let error = RedisStore::connect(&evicting).await.unwrap_err();
     assert!(
         error
@@ -447,10 +465,61 @@ async fn a_redis_that_evicts_keys_is_refused_unless_allowed() {
             .is_ok()
     );
     assert!(
-        RedisStore::connect(&fake_redis("noeviction").await)
+        RedisStore::connect(&fake_redis(Config::Pairs("noeviction")).await)
             .await
             .is_ok()
     );
+    // A RESP3 map is read the same way.
+    let error = RedisStore::connect(&fake_redis(Config::Map("volatile-lru")).await)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("volatile-lru"), "{error}");
+    assert!(
+        RedisStore::connect(&fake_redis(Config::Map("noeviction")).await)
+            .await
+            .is_ok()
+    );
+    // A server that refuses CONFIG (some managed services) is trusted, with a warning; an
+    // answer that cannot be read is refused.
+    assert!(
+        RedisStore::connect(&fake_redis(Config::Refused).await)
+            .await
+            .is_ok()
+    );
+    let error = RedisStore::connect(&fake_redis(Config::Garbled).await)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("maxmemory-policy"), "{error}");
+}
+
+/// How the fake server answers `CONFIG GET maxmemory-policy`.
+#[derive(Clone, Copy)]
+enum Config {
+    /// RESP2: a flat array of name and value.
+    Pairs(&'static str),
+    /// RESP3: a map.
+    Map(&'static str),
+    /// An error, as when the command is disabled.
+    Refused,
+    /// A status where an array was expected.
+    Garbled,
+}
+
+impl Config {
+    fn reply(self) -> String {
+        match self {
+            Self::Pairs(policy) => format!(
+                "*2\r\n$16\r\nmaxmemory-policy\r\n${}\r\n{policy}\r\n",
+                policy.len()
+            ),
+            Self::Map(policy) => format!(
+                "%1\r\n$16\r\nmaxmemory-policy\r\n${}\r\n{policy}\r\n",
+                policy.len()
+            ),
+            Self::Refused => "-ERR unknown command 'CONFIG'\r\n".to_owned(),
+            Self::Garbled => "+OK\r\n".to_owned(),
+        }
+    }
 }
 
 #[test]
