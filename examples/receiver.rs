@@ -17,8 +17,10 @@
 //! one, printed at start-up with a ready-to-paste signed `curl`.
 //!
 //! `REDIS_URL` (with `--features axum,redis`) puts every route's replay and idempotency
-//! claims in that Redis, so that several replicas of the receiver share them; without it,
-//! each route keeps them in memory.
+//! claims in that Redis, so that several replicas of the receiver share them
+//! (`WEBHOOK_REPLAY_CAPACITY` then does not apply). Without `REDIS_URL`, each route keeps
+//! them in memory; with `REDIS_URL` but without the `redis` feature, the receiver refuses to
+//! start.
 
 #[path = "support/axum_app.rs"]
 mod axum_app;

@@ -12,9 +12,10 @@
 //! `TWILIO_AUTH_TOKEN`, `SENDGRID_PUBLIC_KEY`, `JWT_HS256_SECRET`, `JWT_PUBLIC_KEY_FILE`,
 //! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, and the receiver settings
 //! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`,
-//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, and `REDIS_URL` (with `--features
-//! rocket,redis`: every route's claims in that Redis, shared by replicas). A route whose secret
-//! is unset gets a random one, printed at start-up with a ready-to-paste signed `curl`. rocket's own settings come from
+//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY`, and `REDIS_URL`
+//! (with `--features rocket,redis`: every route's claims in that Redis, shared by replicas). A
+//! route whose secret is unset gets a random one, printed at start-up with a ready-to-paste
+//! signed `curl`. rocket's own settings come from
 //! its figment (`ROCKET_*` variables, e.g. `ROCKET_LIMITS={webhook="64KiB"}`,
 //! `ROCKET_LOG_LEVEL=normal`); `WEBHOOK_ADDR` sets its address and port.
 

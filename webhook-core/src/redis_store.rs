@@ -77,15 +77,17 @@ return 0
 /// be replayed inside the freshness window, so [`connect`](RedisStoreBuilder::connect)
 /// refuses a server whose `maxmemory-policy` is not `noeviction` (Redis's default; with it, a
 /// full Redis refuses the write and the delivery is refused with 503), unless
-/// [`allow_eviction`](RedisStoreBuilder::allow_eviction) says otherwise. Likewise a restart
+/// [`allow_eviction`](RedisStoreBuilder::allow_eviction) says otherwise. A server that will
+/// not show its `maxmemory-policy` (some managed services refuse `CONFIG`) is accepted with a
+/// warning: there, make sure it is `noeviction`. Likewise a restart
 /// without persistence, or a failover to a replica that had not yet received the latest
 /// writes, forgets the keys written since: run Redis with AOF persistence (`appendonly yes`)
 /// where that window matters.
 ///
 /// The connection is a [`ConnectionManager`]: one multiplexed connection, reconnected when
-/// Redis closes it. Make the store inside the Tokio runtime that serves the receiver (in
-/// actix-web, each worker has its own runtime: the connection's background task runs on
-/// the worker that opened it). Cheap to clone.
+/// Redis closes it. Make the store in a Tokio runtime that runs as long as the receiver (in
+/// actix-web, the main system's runtime, as the example receiver does): the connection's
+/// background task runs there. Cheap to clone.
 ///
 /// # Examples
 ///
@@ -176,8 +178,9 @@ impl RedisStoreBuilder {
     ///
     /// No Tokio runtime; a URL that does not parse; a Redis that cannot be reached or does
     /// not answer within the timeout; a `maxmemory-policy` other than `noeviction` (see
-    /// [`allow_eviction`](Self::allow_eviction)). No error shows the URL, which may carry a
-    /// password.
+    /// [`allow_eviction`](Self::allow_eviction)), or an answer about it that cannot be read
+    /// (a server that refuses to show it is accepted, with a warning). No error shows the
+    /// URL, which may carry a password.
     pub async fn connect(self, url: &str) -> Result<RedisStore, StoreError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(StoreError::new(

@@ -138,8 +138,9 @@ impl From<StoreError> for VerifyError {
 /// 2. When the handler succeeds, [`complete`](Self::complete) marks the key done for
 ///    `retention` (at least the freshness window, so a captured delivery cannot be replayed
 ///    while its timestamp is still accepted).
-/// 3. When it fails, [`release`](Self::release) frees the key so the sender's retry is
-///    processed. A crashed holder never releases: its lease expires.
+/// 3. When it fails, [`release_wait`](Self::release_wait) (or [`release`](Self::release),
+///    from `Drop`) frees the key so the sender's retry is processed. A crashed holder never
+///    releases: its lease expires.
 ///
 /// Only authenticated deliveries reach a store. A store that cannot answer returns a
 /// [`StoreError`], and the delivery is refused (503): it fails closed.

@@ -405,7 +405,8 @@ impl JwtKey {
 
     /// Name this key; a token whose header has a `kid` is checked only against keys of that
     /// id and keys without one. A token without `kid` is checked against every key that
-    /// allows its `alg`, named or not, up to 8 keys (see [`JwtBearer`]).
+    /// allows its `alg`, named or not; if more than 8 keys allow it, the token is refused
+    /// (401) and must carry `kid` (see [`JwtBearer`]).
     #[must_use]
     pub fn with_id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
@@ -655,7 +656,8 @@ impl JwtBearer {
     ///
     /// # Errors
     ///
-    /// As [`JwtKey::from_jwks`], or more than 64 usable keys, or more than 8 without a `kid`.
+    /// As [`JwtKey::from_jwks`], or as [`new`](Self::new): more than 64 usable keys, or a set
+    /// in which a token naming its key could be checked against more than 8.
     pub fn from_jwks(json: &str) -> Result<Self, ConfigError> {
         Self::new(JwtKey::from_jwks(json)?)
     }
