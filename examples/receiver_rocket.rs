@@ -1,6 +1,7 @@
 //! The example webhook receiver on rocket: the same routes, environment and answers as
 //! `examples/receiver.rs` (axum) — `POST /webhooks/<route>` for Standard Webhooks, GitHub,
-//! Stripe, Slack, Shopify, Twilio, JWT, Basic, SendGrid, Mailgun and a typed `email` event set.
+//! Stripe, Slack, Shopify, Twilio, JWT, Basic, SendGrid, Mailgun, a typed `email` event set and
+//! `sealed-email` (the same events sealed with AES-256-GCM).
 //!
 //! ```text
 //! cargo run --example receiver_rocket --features rocket
@@ -10,7 +11,8 @@
 //! Configuration (environment): `WEBHOOK_ADDR` (default `127.0.0.1:3000`), `PUBLIC_BASE_URL`,
 //! `<ROUTE>_WEBHOOK_SECRET` (e.g. `GITHUB_WEBHOOK_SECRET`, `STANDARD_WEBHOOKS_WEBHOOK_SECRET`),
 //! `TWILIO_AUTH_TOKEN`, `SENDGRID_PUBLIC_KEY`, `JWT_HS256_SECRET`, `JWT_PUBLIC_KEY_FILE`,
-//! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, and the receiver settings
+//! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, `SEALED_EMAIL_ENCRYPTION_KEY`
+//! (base64 of 32 bytes), and the receiver settings
 //! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`,
 //! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY`, and `REDIS_URL`
 //! (with `--features rocket,redis`: every route's claims in that Redis, shared by replicas). A

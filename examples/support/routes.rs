@@ -10,13 +10,13 @@ use webhook::Clock as _;
 
 use webhook::provider::{github, mailgun, sendgrid, shopify, slack, stripe, twilio};
 use webhook::{
-    BasicAuth, BasicAuthSigner, ConfigError, JwtBearer, JwtKey, JwtSigner, Outgoing, PrivateKey,
-    Proof, PublicKey, Receiver, Secret, Signer, StandardWebhooks, StandardWebhooksSigner,
-    VerifyError, VerifyErrorKind, WebhookRequest,
+    Aes256GcmDecryptor, Aes256GcmSealer, BasicAuth, BasicAuthSigner, ConfigError, Envelope,
+    JwtBearer, JwtKey, JwtSigner, Key, Outgoing, PrivateKey, Proof, PublicKey, Receiver, Secret,
+    Signer, StandardWebhooks, StandardWebhooksSigner, VerifyError, VerifyErrorKind, WebhookRequest,
 };
 
 /// Every route the example receivers mount under `/webhooks/`.
-pub const ROUTES: [&str; 11] = [
+pub const ROUTES: [&str; 12] = [
     "standard-webhooks",
     "github",
     "stripe",
@@ -28,6 +28,7 @@ pub const ROUTES: [&str; 11] = [
     "sendgrid",
     "mailgun",
     "email",
+    "sealed-email",
 ];
 
 const JSON: &str = "application/json";
@@ -67,10 +68,22 @@ pub struct RouteSpec {
     /// Set when the secret was generated (the start-up banner prints it with a test command);
     /// also for configured symmetric secrets, so tests can sign.
     pub signer: Option<TestSigner>,
-    /// The generated secret, to print as an `export` line.
-    pub generated: Option<(String, String)>,
+    /// The generated secrets, to print as `export` lines.
+    pub generated: Vec<(String, String)>,
+    /// Seals test deliveries of a route whose receiver decrypts (`sealed-email`).
+    pub sealer: Option<Aes256GcmSealer>,
     base_url: String,
 }
+
+/// The envelope of the `sealed-email` route: a JSON object with the base64 of the 12-byte
+/// nonce and of `ciphertext ‖ tag`, the Standard Webhooks message id as associated data (so a
+/// sealed body cannot be replayed under another delivery's id).
+pub fn sealed_envelope() -> Envelope {
+    Envelope::json("/ciphertext", "/nonce").associated_data_header("webhook-id")
+}
+
+/// `SEALED_EMAIL_ENCRYPTION_KEY`: the `sealed-email` route's AES-256 key, base64 of 32 bytes.
+pub const SEALED_KEY_VAR: &str = "SEALED_EMAIL_ENCRYPTION_KEY";
 
 /// `<ROUTE>_WEBHOOK_SECRET`: the route upper-cased, `-` → `_`.
 pub fn secret_var(route: &str) -> String {
@@ -154,16 +167,44 @@ fn route(
     }
     let var = secret_var(name);
     let (builder, signer, generated, kind) = match name {
-        "standard-webhooks" | "email" => {
+        "standard-webhooks" | "email" | "sealed-email" => {
             let (secret, generated) = whsec_secret(&var, lookup)?;
             let builder = builder
                 .verifier(StandardWebhooks::new(secret.clone())?)
                 .content_type(JSON);
-            let kind = if name == "email" {
-                Kind::Email
-            } else {
+            let kind = if name == "standard-webhooks" {
                 Kind::Raw
+            } else {
+                Kind::Email
             };
+            if name == "sealed-email" {
+                let (key, generated_key) = match lookup(SEALED_KEY_VAR) {
+                    Some(text) => (
+                        Secret::from_base64(text.trim())
+                            .map_err(|e| ConfigError::custom(format!("`{SEALED_KEY_VAR}`: {e}")))?,
+                        None,
+                    ),
+                    None => {
+                        let key = Secret::random(32);
+                        let text = key.expose_base64().as_str().to_owned();
+                        (key, Some((SEALED_KEY_VAR.to_owned(), text)))
+                    }
+                };
+                let key = Key::new("default", key);
+                let builder =
+                    builder.decryptor(Aes256GcmDecryptor::new(key.clone(), sealed_envelope())?);
+                return Ok(RouteSpec {
+                    name,
+                    receiver: builder.build()?,
+                    kind,
+                    signer: Some(TestSigner::Headers(Box::new(StandardWebhooksSigner::new(
+                        secret,
+                    )))),
+                    generated: generated.into_iter().chain(generated_key).collect(),
+                    sealer: Some(Aes256GcmSealer::new(key, sealed_envelope())?),
+                    base_url: base_url.to_owned(),
+                });
+            }
             (
                 builder,
                 TestSigner::Headers(Box::new(StandardWebhooksSigner::new(secret))),
@@ -261,7 +302,8 @@ fn route(
                 receiver: builder.build()?,
                 kind: Kind::Raw,
                 signer,
-                generated,
+                generated: generated.into_iter().collect(),
+                sealer: None,
                 base_url: base_url.to_owned(),
             });
         }
@@ -290,7 +332,8 @@ fn route(
                 receiver: builder.build()?,
                 kind: Kind::Raw,
                 signer,
-                generated,
+                generated: generated.into_iter().collect(),
+                sealer: None,
                 base_url: base_url.to_owned(),
             });
         }
@@ -319,7 +362,8 @@ fn route(
                 receiver: builder.build()?,
                 kind: Kind::Raw,
                 signer,
-                generated,
+                generated: generated.into_iter().collect(),
+                sealer: None,
                 base_url: base_url.to_owned(),
             });
         }
@@ -337,7 +381,8 @@ fn route(
         receiver: builder.build()?,
         kind,
         signer: Some(signer),
-        generated,
+        generated: generated.into_iter().collect(),
+        sealer: None,
         base_url: base_url.to_owned(),
     })
 }
@@ -380,7 +425,7 @@ impl RouteSpec {
                 r#"[{{"email":"a@example.com","event":"delivered","sg_event_id":"{id}","timestamp":{now}}}]"#
             ),
             "mailgun" => format!(r#"{{"event-data":{{"event":"delivered","id":"{id}"}}}}"#),
-            "email" => format!(
+            "email" | "sealed-email" => format!(
                 r#"{{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{{"message_id":"{id}","recipient":"a@example.com","timestamp":"2024-05-01T12:00:00Z"}}}}"#
             ),
             _ => format!(r#"{{"type":"ping","id":"{id}"}}"#),
@@ -389,8 +434,26 @@ impl RouteSpec {
     }
 
     /// Sign `body` as the provider would, with message id `id` and timestamp `at` (Unix
-    /// seconds; `None` for now). `None` when the route has no test signer.
+    /// seconds; `None` for now), sealed first on a route that decrypts. `None` when the route
+    /// has no test signer.
     pub fn sign(
+        &self,
+        content_type: &'static str,
+        body: &[u8],
+        id: &str,
+        at: Option<i64>,
+    ) -> Option<Signed> {
+        match &self.sealer {
+            Some(sealer) => {
+                let sealed = sealer.seal(body, id.as_bytes()).ok()?;
+                self.sign_as_sent(content_type, &sealed, id, at)
+            }
+            None => self.sign_as_sent(content_type, body, id, at),
+        }
+    }
+
+    /// [`sign`](Self::sign) without sealing: `body` is sent as it is.
+    pub fn sign_as_sent(
         &self,
         content_type: &'static str,
         body: &[u8],
@@ -570,15 +633,20 @@ pub fn print_banner(base: &str, routes: &[RouteSpec]) {
         println!("  POST {base}{}", route.path());
     }
     for route in routes {
-        let Some((var, value)) = &route.generated else {
+        if route.generated.is_empty() {
             continue;
-        };
+        }
+        let vars: Vec<&str> = route.generated.iter().map(|(v, _)| v.as_str()).collect();
         println!(
-            "\n# {}: {var} is unset; generated for this run:",
-            route.name
+            "\n# {}: {} {} unset; generated for this run:",
+            route.name,
+            vars.join(" and "),
+            if vars.len() == 1 { "is" } else { "are" }
         );
-        if route.name != "sendgrid" {
-            println!("export {var}='{value}'");
+        for (var, value) in &route.generated {
+            if route.name != "sendgrid" {
+                println!("export {var}='{value}'");
+            }
         }
         if let Some(line) = route.curl(base) {
             println!("{line}");

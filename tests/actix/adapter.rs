@@ -66,6 +66,12 @@ async fn ok_event(Webhook(event): Webhook<EmailEvent>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "event_type": event.event_type() }))
 }
 
+async fn text<B: actix_web::body::MessageBody>(response: ServiceResponse<B>) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body = test::read_body(response).await;
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
 async fn ok_verified(hook: Verified) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "len": hook.body().len() }))
 }
@@ -515,4 +521,127 @@ async fn an_event_id_duplicate_behind_the_middleware_counts_as_a_duplicate() {
         answers.push((status, test::read_body(response).await.to_vec()));
     }
     fixture.check(&answers, runs.load(Ordering::SeqCst));
+}
+
+/// A receiver that decrypts: the middleware hands the plaintext to every extractor behind it
+/// (its own and actix-web's `web::Json`, whose content-type check sees the plaintext's), the
+/// extractors alone decrypt too, and a body sealed for another delivery is refused before any
+/// handler runs.
+#[actix_web::test]
+async fn decrypted_bodies_reach_every_extractor() {
+    use webhook::{Aes256GcmDecryptor, Aes256GcmSealer, Envelope, Key};
+
+    let key = Key::new("k", Secret::random(32));
+    let envelope = Envelope::base64().associated_data_header("webhook-id");
+    let decrypting = || {
+        builder()
+            .content_type("text/plain")
+            .decryptor(Aes256GcmDecryptor::new(key.clone(), envelope.clone()).unwrap())
+    };
+    let sealer = Aes256GcmSealer::new(key.clone(), envelope.clone()).unwrap();
+    let plaintext = email_body("m9");
+    // Sealed for `sealed_for`, sent as `id`, as text/plain (the base64 envelope).
+    let sealed = |path: &str, id: &str, sealed_for: &str| {
+        let body = sealer
+            .seal(plaintext.as_bytes(), sealed_for.as_bytes())
+            .unwrap();
+        signed(path, id, std::str::from_utf8(&body).unwrap(), "127.0.0.1")
+            .insert_header(("content-type", "text/plain"))
+            .to_request()
+    };
+    let runs = Arc::new(AtomicUsize::new(0));
+    let (r1, r2, r3) = (Arc::clone(&runs), Arc::clone(&runs), Arc::clone(&runs));
+    let app = test::init_service(
+        App::new().service(
+            web::scope("")
+                .wrap(VerifyWebhook::new(decrypting().build().unwrap()))
+                .route(
+                    "/verified",
+                    web::post().to(move |hook: Verified| {
+                        r1.fetch_add(1, Ordering::SeqCst);
+                        async move { HttpResponse::Ok().body(hook.body().clone()) }
+                    }),
+                )
+                .route(
+                    "/json",
+                    web::post().to(
+                        move |WebhookProof(proof): WebhookProof,
+                              value: web::Json<serde_json::Value>| {
+                            r2.fetch_add(1, Ordering::SeqCst);
+                            let text = format!(
+                                "{} {}",
+                                value["event_type"],
+                                proof.message_id().unwrap_or("-")
+                            );
+                            async move { HttpResponse::Ok().body(text) }
+                        },
+                    ),
+                )
+                .route(
+                    "/typed",
+                    web::post().to(move |event: Webhook<EmailEvent>| {
+                        r3.fetch_add(1, Ordering::SeqCst);
+                        ok_event(event)
+                    }),
+                ),
+        ),
+    )
+    .await;
+    assert_eq!(
+        text(test::call_service(&app, sealed("/verified", "d1", "d1")).await).await,
+        (200, plaintext.clone())
+    );
+    assert_eq!(
+        text(test::call_service(&app, sealed("/json", "d2", "d2")).await).await,
+        (200, r#""email.delivered" d2"#.to_owned())
+    );
+    let (status, json) = answer(test::call_service(&app, sealed("/typed", "d3", "d3")).await).await;
+    assert_eq!(
+        (status, json["event_type"].as_str()),
+        (200, Some("email.delivered"))
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+
+    // Sealed for another delivery: 400 before the handler, and its id stays unclaimed.
+    let (status, json) =
+        answer(test::call_service(&app, sealed("/verified", "d4", "d1")).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (400, Some("malformed_body"))
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+    let retry = test::call_service(&app, sealed("/verified", "d4", "d4")).await;
+    assert_eq!(retry.status(), 200);
+
+    // The extractors alone (no replay store, so no middleware needed) decrypt as well.
+    let alone = test::init_service(
+        App::new()
+            .app_data(web::Data::new(
+                decrypting().without_replay_protection().build().unwrap(),
+            ))
+            .route(
+                "/verified",
+                web::post().to(|hook: Verified| async move {
+                    HttpResponse::Ok().body(hook.body().clone())
+                }),
+            )
+            .route("/typed", web::post().to(ok_event)),
+    )
+    .await;
+    assert_eq!(
+        text(test::call_service(&alone, sealed("/verified", "a1", "a1")).await).await,
+        (200, plaintext.clone())
+    );
+    let (status, json) =
+        answer(test::call_service(&alone, sealed("/typed", "a2", "a2")).await).await;
+    assert_eq!(
+        (status, json["event_type"].as_str()),
+        (200, Some("email.delivered"))
+    );
+    let (status, json) =
+        answer(test::call_service(&alone, sealed("/typed", "a3", "a2")).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (400, Some("malformed_body"))
+    );
 }

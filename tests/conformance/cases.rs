@@ -85,6 +85,12 @@ pub enum Change {
     Unconfigured,
     /// A JSON body (Twilio: signed URL carrying `bodySHA256`).
     JsonBody,
+    /// Sealed with another AES-256 key than the route's, then signed correctly.
+    SealedWithAnotherKey,
+    /// Sent unsealed (the plaintext signed as it is) to a route that decrypts.
+    Unsealed,
+    /// Sealed under another message id (the associated data) than the one it is sent with.
+    SealedForAnotherId,
 }
 
 /// The path of the route each runner mounts without configuration.
@@ -144,6 +150,7 @@ pub const CASES: &[Case] = &[
     ok("sendgrid accepted", "sendgrid"),
     ok("mailgun accepted", "mailgun"),
     ok("email accepted", "email"),
+    ok("sealed email decrypted and accepted", "sealed-email"),
     Case {
         name: "duplicate answered 200 without the handler",
         route: "standard-webhooks",
@@ -168,6 +175,62 @@ pub const CASES: &[Case] = &[
         code: None,
         loopback: true,
     },
+    Case {
+        name: "sealed email duplicate",
+        route: "sealed-email",
+        change: Change::Twice,
+        status: 200,
+        code: None,
+        loopback: true,
+    },
+    bad(
+        "sealed email tampered ciphertext",
+        "sealed-email",
+        Change::TamperBody,
+        401,
+        "invalid_signature",
+        true,
+    ),
+    bad(
+        "sealed email with another key",
+        "sealed-email",
+        Change::SealedWithAnotherKey,
+        400,
+        "malformed_body",
+        true,
+    ),
+    bad(
+        "sealed email sent unsealed",
+        "sealed-email",
+        Change::Unsealed,
+        400,
+        "malformed_body",
+        false,
+    ),
+    bad(
+        "sealed email moved to another message id",
+        "sealed-email",
+        Change::SealedForAnotherId,
+        400,
+        "malformed_body",
+        false,
+    ),
+    bad(
+        "sealed email whose plaintext is not json",
+        "sealed-email",
+        Change::NotJson,
+        400,
+        "malformed_body",
+        false,
+    ),
+    bad(
+        "sealed email whose plaintext fails a rule",
+        "sealed-email",
+        Change::BadRecipient,
+        422,
+        "validation_failed",
+        false,
+    ),
     Case {
         name: "standard webhooks with svix-* headers",
         route: "standard-webhooks",
@@ -437,9 +500,29 @@ impl Case {
         if self.change == Change::TextPlain {
             content_type = "text/plain";
         }
-        let signed = route
-            .sign(content_type, &body, &id, at)
-            .expect("route can sign");
+        let signed = match self.change {
+            Change::SealedWithAnotherKey | Change::Unsealed | Change::SealedForAnotherId => {
+                let body = match self.change {
+                    Change::SealedWithAnotherKey => {
+                        let key = webhook::Key::new("default", webhook::Secret::random(32));
+                        webhook::Aes256GcmSealer::new(key, super::routes::sealed_envelope())
+                            .unwrap()
+                            .seal(&body, id.as_bytes())
+                            .unwrap()
+                    }
+                    Change::SealedForAnotherId => route
+                        .sealer
+                        .as_ref()
+                        .expect("a sealing route")
+                        .seal(&body, b"msg_another")
+                        .unwrap(),
+                    _ => body,
+                };
+                route.sign_as_sent(content_type, &body, &id, at)
+            }
+            _ => route.sign(content_type, &body, &id, at),
+        }
+        .expect("route can sign");
         let mut headers: Vec<(String, String)> =
             vec![("content-type".into(), signed.content_type.into())];
         let auth_names = [

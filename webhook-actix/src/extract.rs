@@ -31,9 +31,9 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, WebhookRejection>>>>;
 ///   limited; 401 for missing, malformed or wrong credentials or signatures and stale
 ///   timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same
 ///   delivery is in flight; 503 (+ `Retry-After`) when the replay store is unavailable; 400
-///   for a body that is not JSON or cannot be read; 422 for an unknown event type or a
-///   failed rule; 500 `not_configured` (logged with `tracing::error!`) when the route has
-///   neither the middleware nor a receiver in `app_data`.
+///   for a body that is not JSON, cannot be read or cannot be decrypted; 422 for an unknown
+///   event type or a failed rule; 500 `not_configured` (logged with `tracing::error!`) when
+///   the route has neither the middleware nor a receiver in `app_data`.
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///
@@ -78,7 +78,8 @@ pub struct Webhook<E>(pub E);
 /// handlers that decode by themselves.
 ///
 /// Outcomes as [`Webhook`], without the decoding ones (400 / 422 are the handler's to give,
-/// e.g. with [`WebhookRejection::from_error`]).
+/// e.g. with [`WebhookRejection::from_error`]); a body that cannot be decrypted is still a
+/// 400.
 #[derive(Clone)]
 pub struct Verified {
     proof: Proof,
@@ -92,7 +93,7 @@ impl Verified {
         &self.proof
     }
 
-    /// The body exactly as received and verified.
+    /// The body exactly as received and verified (its plaintext, when the receiver decrypts).
     #[must_use]
     pub fn body(&self) -> &Bytes {
         &self.body

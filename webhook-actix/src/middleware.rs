@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header;
 use actix_web::{Error, HttpMessage as _};
 use tracing::Instrument as _;
 use webhook_core::{LeaseSlot, Proof, Receiver, WebhookRequest};
@@ -139,6 +140,9 @@ where
                 }
             };
             let slot = LeaseSlot::for_proof(&proof);
+            if receiver.decrypts() {
+                plaintext_headers(&receiver, &mut request, body.len());
+            }
             request.set_payload(Payload::from(body.clone()));
             request.extensions_mut().insert(Layered {
                 receiver,
@@ -152,5 +156,17 @@ where
             settle(delivery, &slot, &result).await;
             result.map(ServiceResponse::map_into_left_body)
         })
+    }
+}
+
+/// The handler gets the plaintext: its length and content type replace the sealed body's.
+fn plaintext_headers(receiver: &Receiver, request: &mut ServiceRequest, len: usize) {
+    let headers = request.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+    if let Some(content_type) = receiver
+        .plaintext_content_type()
+        .and_then(|ct| header::HeaderValue::from_str(ct).ok())
+    {
+        headers.insert(header::CONTENT_TYPE, content_type);
     }
 }

@@ -75,7 +75,8 @@ pub(crate) fn reject(delivery: &mut Delivery, error: VerifyError) -> WebhookReje
 }
 
 /// Admission (413 by declared length, 415, 403, 429), the body read under the receiver's
-/// limit (413, the stream stops at the limit), then authentication (401). One request view
+/// limit (413, the stream stops at the limit), authentication (401), then decryption when the
+/// receiver decrypts (400; the body handed on is the plaintext). One request view
 /// serves both steps; the URL is built only when the verifier signs it.
 ///
 /// HTTPS is the connection's own scheme (`AppConfig::secure`), not actix's
@@ -132,9 +133,14 @@ pub(crate) async fn authenticate(
     if let Err(error) = delivery.authenticate(&head) {
         return Err(fail(&delivery, error));
     }
+    let plaintext = match delivery.decrypt(&head) {
+        Ok(plaintext) => plaintext,
+        Err(error) => return Err(fail(&delivery, error)),
+    };
     drop(head);
     Ok(Authenticated {
-        body,
+        // From here on, the body is the plaintext when the receiver decrypts.
+        body: plaintext.map_or(body, Bytes::from),
         url,
         delivery,
     })

@@ -19,8 +19,9 @@ use crate::WebhookRejection;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HttpsConnection;
 
-/// What admission and authentication produced: the buffered body, the URL the verifier
-/// checked (when it signs one), and the delivery holding the proof.
+/// What admission and authentication produced: the buffered body (its plaintext, when the
+/// receiver decrypts), the URL the verifier checked (when it signs one), and the delivery
+/// holding the proof.
 pub(crate) struct Authenticated {
     pub(crate) body: Bytes,
     pub(crate) url: Option<String>,
@@ -64,7 +65,8 @@ pub(crate) fn fail(delivery: &Delivery, error: VerifyError) -> WebhookRejection 
 }
 
 /// Admission (413 by declared length, 415, 403, 429), buffering under the smaller of axum's
-/// `DefaultBodyLimit` and the receiver's limit (413), then authentication (401). One request
+/// `DefaultBodyLimit` and the receiver's limit (413), authentication (401), then decryption
+/// when the receiver decrypts (400). One request
 /// view serves both steps: built from the head, then given the body (and the URL, only when
 /// the verifier signs it).
 ///
@@ -81,6 +83,7 @@ pub(crate) async fn authenticate(
     let https = parts.extensions.get::<HttpsConnection>().is_some();
     let bytes: Bytes;
     let url: Option<String>;
+    let plaintext: Option<Vec<u8>>;
     {
         let mut head = view(parts, b"", None);
         if let Err(error) = delivery.admit(&head, https) {
@@ -112,9 +115,14 @@ pub(crate) async fn authenticate(
         if let Err(error) = delivery.authenticate(&head) {
             return Err(fail(&delivery, error));
         }
+        plaintext = match delivery.decrypt(&head) {
+            Ok(plaintext) => plaintext,
+            Err(error) => return Err(fail(&delivery, error)),
+        };
     }
     Ok(Authenticated {
-        body: bytes,
+        // From here on, the body is the plaintext when the receiver decrypts.
+        body: plaintext.map_or(bytes, Bytes::from),
         url,
         delivery,
     })

@@ -28,8 +28,8 @@ use crate::service::Layered;
 ///   source is rate limited; 401 for missing, malformed or wrong credentials or signatures
 ///   and stale timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`)
 ///   while the same delivery is in flight; 503 (+ `Retry-After`) when the replay store is
-///   unavailable; 400 for a body that is not JSON; 422 for an unknown event type or a failed
-///   rule.
+///   unavailable; 400 for a body that is not JSON or cannot be decrypted (a receiver with a
+///   decryptor); 422 for an unknown event type or a failed rule.
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///
@@ -46,7 +46,8 @@ pub struct Webhook<E>(pub E);
 /// Extracts the raw body, verified and deduplicated, with what the verifier proved — for
 /// handlers that decode by themselves.
 ///
-/// Outcomes as [`Webhook`], without the decoding ones (400 / 422).
+/// Outcomes as [`Webhook`], without the decoding ones (400 / 422); a body that cannot be
+/// decrypted is still a 400.
 #[derive(Clone)]
 pub struct Verified {
     proof: Proof,
@@ -60,7 +61,7 @@ impl Verified {
         &self.proof
     }
 
-    /// The body exactly as received and verified.
+    /// The body exactly as received and verified (its plaintext, when the receiver decrypts).
     #[must_use]
     pub fn body(&self) -> &Bytes {
         &self.body

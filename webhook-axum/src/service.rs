@@ -128,6 +128,10 @@ fn prepare(
             Err(error) => return Err(fail(&delivery, error).into_response()),
         };
         let slot = LeaseSlot::for_proof(&proof);
+        let mut parts = parts;
+        if receiver.decrypts() {
+            plaintext_headers(&receiver, &mut parts, body.len());
+        }
         let mut request = Request::from_parts(parts, Body::from(body.clone()));
         request.extensions_mut().insert(Layered {
             receiver,
@@ -141,5 +145,20 @@ fn prepare(
             slot,
             request,
         })
+    }
+}
+
+/// The handler gets the plaintext: its length and content type replace the sealed body's.
+fn plaintext_headers(receiver: &Receiver, parts: &mut Parts, len: usize) {
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+    if let Some(content_type) = receiver
+        .plaintext_content_type()
+        .and_then(|ct| http::HeaderValue::from_str(ct).ok())
+    {
+        parts
+            .headers
+            .insert(http::header::CONTENT_TYPE, content_type);
     }
 }

@@ -52,6 +52,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
+mod decrypt;
 mod error;
 mod freshness;
 mod request;
@@ -63,6 +64,7 @@ mod verify;
 pub mod provider;
 
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};
+pub use decrypt::{Aes256GcmDecryptor, Aes256GcmSealer, Decryptor, Envelope};
 pub use error::{ConfigError, VerifyError, VerifyErrorKind};
 pub use freshness::{Freshness, TimeFormat};
 pub use request::WebhookRequest;

@@ -530,6 +530,36 @@ impl Delivery {
         Ok(self.s.proof.insert(proof))
     }
 
+    /// Step 2b, right after [`authenticate`](Self::authenticate): when the receiver decrypts
+    /// ([`ReceiverBuilder::decryptor`](crate::ReceiverBuilder::decryptor)), the plaintext of
+    /// the authenticated body, which every later step (the event id, decoding) and the
+    /// handler read instead of the body; `None` when it does not.
+    ///
+    /// It runs before the claim (the design lists it after): an event's own id, the dedupe
+    /// key of a scheme without message ids, is inside the plaintext, and a body that cannot
+    /// be decrypted then takes no claim.
+    ///
+    /// # Errors
+    ///
+    /// `MalformedBody` (400) for a body that cannot be decrypted; `NotConfigured` (500)
+    /// before authentication or when every decryption key has expired.
+    pub fn decrypt(
+        &mut self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<Option<Vec<u8>>, VerifyError> {
+        let inner = &self.s.receiver.inner;
+        let Some(decryptor) = &inner.decryptor else {
+            return Ok(None);
+        };
+        if self.s.proof.is_none() {
+            return Err(self.fail(not_authenticated()));
+        }
+        match decryptor.decrypt(request, inner.clock.now_ms()) {
+            Ok(plaintext) => Ok(Some(plaintext)),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     /// Step 3: claim the delivery's [`DedupeKey`] — the message id, else `event_id`, else the
     /// signature. Returns `true` for a fresh delivery (the claim is held by this delivery
     /// until [`finish`](Self::finish)) and `false` for a duplicate of a processed one

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{self, SharedClock};
+use crate::decrypt::Decryptor;
 use crate::error::{ConfigError, VerifyError};
 use crate::observe::{Counters, Stats};
 use crate::rate::{Limiter, RateLimit};
@@ -113,6 +114,8 @@ pub(crate) struct Inner {
     pub(crate) rejection: Option<Arc<RejectionFn>>,
     pub(crate) public_base_url: Option<String>,
     pub(crate) signs_url: bool,
+    pub(crate) decryptor: Option<Box<dyn Decryptor>>,
+    pub(crate) clock: SharedClock,
     pub(crate) counters: Counters,
 }
 
@@ -159,6 +162,7 @@ impl fmt::Debug for Receiver {
             .field("limiter", &self.inner.limiter)
             .field("lease", &self.inner.lease)
             .field("retention", &self.inner.retention)
+            .field("decryptor", &self.inner.decryptor)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +171,22 @@ impl Receiver {
     /// Start configuring a receiver.
     pub fn builder() -> ReceiverBuilder {
         ReceiverBuilder::default()
+    }
+
+    /// Whether bodies are decrypted after authentication ([`ReceiverBuilder::decryptor`]).
+    #[must_use]
+    pub fn decrypts(&self) -> bool {
+        self.inner.decryptor.is_some()
+    }
+
+    /// The content type the decrypted body is handed on with behind a layer or middleware
+    /// (`None`: the request's own, or no decryption).
+    #[must_use]
+    pub fn plaintext_content_type(&self) -> Option<&str> {
+        self.inner
+            .decryptor
+            .as_deref()
+            .and_then(Decryptor::plaintext_content_type)
     }
 
     /// The route name (span field and store key namespace).
@@ -271,6 +291,7 @@ pub struct ReceiverBuilder {
     clock: SharedClock,
     rejection: Option<Arc<RejectionFn>>,
     public_base_url: Option<String>,
+    decryptor: Option<Box<dyn Decryptor>>,
     error: Option<ConfigError>,
 }
 
@@ -310,6 +331,7 @@ impl Default for ReceiverBuilder {
             clock: clock::system(),
             rejection: None,
             public_base_url: None,
+            decryptor: None,
             error: None,
         }
     }
@@ -455,6 +477,23 @@ impl ReceiverBuilder {
     /// schemes (Twilio…) verify against it plus the request's path and query.
     pub fn public_base_url(mut self, url: impl Into<String>) -> Self {
         self.public_base_url = Some(url.into());
+        self
+    }
+
+    /// Decrypt bodies after authentication (pipeline step 7; the signature covers the body
+    /// as sent): the handler decodes the plaintext. See [`Aes256GcmDecryptor`](crate::Aes256GcmDecryptor).
+    ///
+    /// ```
+    /// use webhook_core::{Aes256GcmDecryptor, Envelope, Receiver, Secret, StandardWebhooks};
+    /// let receiver = Receiver::builder()
+    ///     .verifier(StandardWebhooks::new(Secret::random(24))?)
+    ///     .decryptor(Aes256GcmDecryptor::new(Secret::random(32), Envelope::base64())?)
+    ///     .build()?;
+    /// assert!(receiver.decrypts());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    pub fn decryptor(mut self, decryptor: impl Decryptor) -> Self {
+        self.decryptor = Some(Box::new(decryptor));
         self
     }
 
@@ -675,6 +714,8 @@ impl ReceiverBuilder {
                 rejection: self.rejection,
                 public_base_url: self.public_base_url,
                 signs_url,
+                decryptor: self.decryptor,
+                clock: self.clock,
                 counters: Counters::default(),
             }),
         })

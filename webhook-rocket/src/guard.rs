@@ -30,9 +30,9 @@ use crate::fairing::{Attached, Slot};
 ///   limited; 401 for missing, malformed or wrong credentials or signatures and stale
 ///   timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same
 ///   delivery is in flight; 503 (+ `Retry-After`) when the replay store is unavailable; 400 for
-///   a body that is not JSON or cannot be read; 422 for an unknown event type or a failed rule;
-///   500 `not_configured` (logged) when no receiver is managed for the route. (Without the
-///   fairing the rocket does not launch: the guard's sentinel aborts it.)
+///   a body that is not JSON, cannot be read or cannot be decrypted; 422 for an unknown event
+///   type or a failed rule; 500 `not_configured` (logged) when no receiver is managed for the
+///   route. (Without the fairing the rocket does not launch: the guard's sentinel aborts it.)
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///
@@ -88,7 +88,8 @@ impl<E: fmt::Debug> fmt::Debug for Webhook<E> {
 /// The data guard of the raw body, verified and deduplicated, with what the verifier proved —
 /// for handlers that decode by themselves.
 ///
-/// Outcomes as [`Webhook`], without the decoding ones (400 for a body that is not JSON, 422).
+/// Outcomes as [`Webhook`], without the decoding ones (400 for a body that is not JSON, 422);
+/// a body that cannot be decrypted is still a 400.
 pub struct Verified {
     proof: Proof,
     body: Vec<u8>,
@@ -102,7 +103,7 @@ impl Verified {
         &self.proof
     }
 
-    /// The body exactly as received and verified.
+    /// The body exactly as received and verified (its plaintext, when the receiver decrypts).
     #[must_use]
     pub fn body(&self) -> &[u8] {
         &self.body
@@ -303,24 +304,31 @@ async fn receive<A: Accept>(
     } else {
         None
     };
-    let accepted = run_pipeline::<A>(&mut delivery, &view(request, &body, url.as_deref())).await?;
+    let mut view = view(request, &body, url.as_deref());
+    if let Err(error) = delivery.authenticate(&view).map(drop) {
+        return Err(fail(&delivery, error));
+    }
+    let plaintext = delivery.decrypt(&view).map_err(|e| fail(&delivery, e))?;
+    if let Some(plaintext) = &plaintext {
+        view.set_body(plaintext);
+    }
+    let accepted = run_pipeline::<A>(&mut delivery, &view).await?;
+    drop(view);
     let Some(proof) = delivery.proof().cloned() else {
         let error = VerifyError::new(VerifyErrorKind::NotConfigured);
         return Err(fail(&delivery, error));
     };
     Slot::of(request).lock().delivery = Some(delivery);
-    Ok((accepted, proof, body, receiver.clone()))
+    // The plaintext, when the receiver decrypts, is the body handed on.
+    Ok((accepted, proof, plaintext.unwrap_or(body), receiver.clone()))
 }
 
-/// The pipeline after admission: authenticate, then core's one call for the rest (claim by
-/// message id, else the event's id, else the signature; answer duplicates; decode).
+/// The pipeline after authentication (and decryption): core's one call for the rest (claim
+/// by message id, else the event's id, else the signature; answer duplicates; decode).
 async fn run_pipeline<A: Accept>(
     delivery: &mut Delivery,
     view: &WebhookRequest<'_>,
 ) -> Result<A, WebhookRejection> {
-    if let Err(error) = delivery.authenticate(view).map(drop) {
-        return Err(fail(delivery, error));
-    }
     match A::accept(delivery, view).await {
         Ok(Accepted::Fresh(value)) => Ok(value),
         Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),

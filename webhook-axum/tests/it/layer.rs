@@ -320,3 +320,122 @@ async fn the_typed_extractor_works_with_and_without_the_layer() {
         1
     );
 }
+
+/// A receiver that decrypts: the layer hands the plaintext to every extractor behind it (its
+/// own and axum's `Json`, whose content-type check sees the plaintext's), the extractors
+/// alone decrypt too, and a body sealed for another delivery is refused before any handler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decrypted_bodies_reach_every_extractor() {
+    use webhook_axum::WebhookProof;
+    use webhook_core::{Aes256GcmDecryptor, Aes256GcmSealer, Envelope, Key};
+
+    let rig = Rig::new();
+    let key = Key::new("k", Secret::random(32));
+    let envelope = Envelope::base64().associated_data_header("webhook-id");
+    let decryptor = || Aes256GcmDecryptor::new(key.clone(), envelope.clone()).unwrap();
+    let sealer = Aes256GcmSealer::new(key.clone(), envelope.clone()).unwrap();
+    // Sealed for `sealed_for`, sent as `id`, as text/plain (the base64 envelope).
+    let sealed = |path: &str, id: &str, sealed_for: &str| {
+        let body = sealer.seal(BODY, sealed_for.as_bytes()).unwrap();
+        let mut request = rig.request(id, &body);
+        *request.uri_mut() = path.parse().unwrap();
+        request.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain"),
+        );
+        request
+    };
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = |runs: &Arc<AtomicUsize>| {
+        runs.fetch_add(1, Ordering::SeqCst);
+    };
+    let receiver = rig.receiver(|b| b.decryptor(decryptor()));
+    let (r1, r2, r3) = (Arc::clone(&runs), Arc::clone(&runs), Arc::clone(&runs));
+    let layered: Router = Router::new()
+        .route(
+            "/verified",
+            post(move |v: Verified| async move {
+                counted(&r1);
+                v.body().clone()
+            }),
+        )
+        .route(
+            "/json",
+            post(
+                move |WebhookProof(proof): WebhookProof,
+                      axum::Json(value): axum::Json<serde_json::Value>| async move {
+                    counted(&r2);
+                    format!("{} {}", value["type"], proof.message_id().unwrap_or("-"))
+                },
+            ),
+        )
+        .route(
+            "/typed",
+            post(move |Webhook(Ping): Webhook<Ping>| async move {
+                counted(&r3);
+                "ping"
+            }),
+        )
+        .layer(VerifyWebhookLayer::new(receiver.clone()))
+        .with_state(receiver.clone());
+    let text = |app: &Router, request: Request| {
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    assert_eq!(
+        text(&layered, sealed("/verified", "d1", "d1")).await,
+        (StatusCode::OK, String::from_utf8(BODY.to_vec()).unwrap())
+    );
+    assert_eq!(
+        text(&layered, sealed("/json", "d2", "d2")).await,
+        (StatusCode::OK, r#""ping" d2"#.to_owned())
+    );
+    assert_eq!(
+        text(&layered, sealed("/typed", "d3", "d3")).await,
+        (StatusCode::OK, "ping".to_owned())
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+
+    // Sealed for another delivery: 400 before the handler, and its id stays unclaimed.
+    let (status, body) = status_of(&layered, sealed("/verified", "d4", "d1")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_body"))
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        text(&layered, sealed("/verified", "d4", "d4")).await.0,
+        StatusCode::OK
+    );
+
+    // The extractors alone (no replay store, so no layer needed) decrypt as well.
+    let alone_receiver = rig.receiver(|b| b.decryptor(decryptor()).without_replay_protection());
+    let alone: Router = Router::new()
+        .route(
+            "/verified",
+            post(|v: Verified| async move { v.body().clone() }),
+        )
+        .route(
+            "/typed",
+            post(|Webhook(Ping): Webhook<Ping>| async { "ping" }),
+        )
+        .with_state(alone_receiver);
+    assert_eq!(
+        text(&alone, sealed("/verified", "a1", "a1")).await,
+        (StatusCode::OK, String::from_utf8(BODY.to_vec()).unwrap())
+    );
+    assert_eq!(
+        text(&alone, sealed("/typed", "a2", "a2")).await,
+        (StatusCode::OK, "ping".to_owned())
+    );
+    let (status, body) = status_of(&alone, sealed("/typed", "a3", "a2")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_body"))
+    );
+}

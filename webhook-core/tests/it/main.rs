@@ -8,6 +8,7 @@
 
 mod asym;
 mod auth;
+mod decrypt;
 mod edge;
 mod jwt;
 mod leakage;

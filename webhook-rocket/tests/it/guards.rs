@@ -291,3 +291,45 @@ async fn receivers_pick_the_route_and_fall_back_to_the_managed_receiver() {
         401
     );
 }
+
+/// A receiver that decrypts: both guards get the plaintext, and a body sealed for another
+/// delivery is refused with 400 before the handler, its id left unclaimed.
+#[rocket::async_test]
+async fn the_guards_get_the_decrypted_body() {
+    use webhook_core::{Aes256GcmDecryptor, Aes256GcmSealer, Envelope, Key, Secret};
+
+    let rig = Rig::new();
+    let key = Key::new("k", Secret::random(32));
+    let envelope = Envelope::json("/ciphertext", "/nonce").associated_data_header("webhook-id");
+    let receiver = rig
+        .receiver(|b| b.decryptor(Aes256GcmDecryptor::new(key.clone(), envelope.clone()).unwrap()));
+    let sealer = Aes256GcmSealer::new(key, envelope).unwrap();
+    let client = client(rocket(Some(receiver.clone()), true)).await;
+    let sealed = |sealed_for: &str| sealer.seal(BODY, sealed_for.as_bytes()).unwrap();
+
+    let response = rig
+        .request(&client, "/echo", "e1", &sealed("e1"))
+        .dispatch()
+        .await;
+    assert_eq!(response.status().code, 200);
+    assert_eq!(response.into_bytes().await.unwrap(), BODY);
+    assert_eq!(
+        answer(rig.request(&client, "/typed", "e2", &sealed("e2")), "")
+            .await
+            .0,
+        204
+    );
+    let (status, body, _) = answer(rig.request(&client, "/typed", "e3", &sealed("e1")), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_body"))
+    );
+    assert_eq!(runs(&client), 2);
+    assert_eq!(
+        answer(rig.request(&client, "/typed", "e3", &sealed("e3")), "")
+            .await
+            .0,
+        204
+    );
+    assert_eq!(receiver.stats().rejected(VerifyErrorKind::MalformedBody), 1);
+}

@@ -124,6 +124,12 @@ fn wrapped(hook: Result<Verified, WebhookRejection>, runs: &State<Runs>) -> Stat
     Status::Ok
 }
 
+#[post("/echo", data = "<hook>")]
+fn echo(hook: Verified, runs: &State<Runs>) -> Vec<u8> {
+    runs.add();
+    hook.body().to_vec()
+}
+
 #[post("/typed", data = "<hook>")]
 fn typed(hook: Webhook<Ping>, runs: &State<Runs>) -> Status {
     runs.add();
@@ -137,9 +143,10 @@ pub(crate) fn rocket(receiver: Option<Receiver>, fairing: bool) -> Rocket<Build>
         log_level: rocket::config::LogLevel::Off,
         ..rocket::Config::debug_default()
     };
-    let mut rocket = rocket::custom(config)
-        .manage(Runs::default())
-        .mount("/", routes![ok, slow, fail, boom, reject, wrapped, typed]);
+    let mut rocket = rocket::custom(config).manage(Runs::default()).mount(
+        "/",
+        routes![ok, slow, fail, boom, reject, wrapped, echo, typed],
+    );
     if let Some(receiver) = receiver {
         rocket = rocket.manage(receiver);
     }
