@@ -159,9 +159,14 @@ where
     }
 }
 
-/// The handler gets the plaintext: its length and content type replace the sealed body's.
+/// The handler gets the plaintext: its length and content type replace the sealed body's
+/// (and its framing: the body is whole now). actix-web lets a middleware change headers only
+/// while it holds the one handle of the request, as its own `NormalizePath` does to the URI:
+/// a middleware wrapped around this one must not keep a clone of the `HttpRequest` across the
+/// call.
 fn plaintext_headers(receiver: &Receiver, request: &mut ServiceRequest, len: usize) {
     let headers = request.headers_mut();
+    headers.remove(header::TRANSFER_ENCODING);
     headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
     if let Some(content_type) = receiver
         .plaintext_content_type()

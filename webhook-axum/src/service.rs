@@ -148,8 +148,10 @@ fn prepare(
     }
 }
 
-/// The handler gets the plaintext: its length and content type replace the sealed body's.
+/// The handler gets the plaintext: its length and content type replace the sealed body's
+/// (and its framing: the body is whole now).
 fn plaintext_headers(receiver: &Receiver, parts: &mut Parts, len: usize) {
+    parts.headers.remove(http::header::TRANSFER_ENCODING);
     parts
         .headers
         .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));

@@ -213,12 +213,35 @@ impl Envelope {
                 _ => {}
             }
         }
-        for pointer in pointers {
+        for pointer in &pointers {
             if !pointer.starts_with('/') {
                 return Err(ConfigError::new(format!(
                     "envelope: `{pointer}` is not a JSON pointer to a field (it starts with `/`)"
                 )));
             }
+        }
+        // Each part in a field of its own: one pointer equal to or inside another would make
+        // the sealer write one part over another, and no body would open.
+        for (i, a) in pointers.iter().enumerate() {
+            for b in pointers.iter().skip(i + 1) {
+                let inside = |outer: &str, inner: &str| {
+                    inner
+                        .strip_prefix(outer)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                };
+                if inside(a, b) || inside(b, a) {
+                    return Err(ConfigError::new(format!(
+                        "envelope: `{a}` and `{b}` overlap: each part needs a field of its own"
+                    )));
+                }
+            }
+        }
+        if let (Source::Header(a), Source::Header(b)) = (&self.aad, &self.key_id)
+            && a.eq_ignore_ascii_case(b)
+        {
+            return Err(ConfigError::new(format!(
+                "envelope: header `{a}` cannot be both the associated data and the key id"
+            )));
         }
         Ok(())
     }
@@ -228,11 +251,19 @@ impl Envelope {
 ///
 /// Keys are 32 bytes; at most 8. A body whose envelope names a key id is opened
 /// with that key only; one that names none is tried with every key that has not expired.
-/// Every failure — an unreadable envelope, a nonce that is not 12 bytes, no key that
-/// authenticates the ciphertext — is a 400 `malformed_body` whose message names the part at
-/// fault. Decryption runs after authentication, on a body within the receiver's limit, so
-/// its buffers are bounded by that limit. The key schedules are zeroized on drop, and
-/// neither `Debug` nor an error shows a key or a byte of the body.
+/// A body that cannot be opened — an unreadable envelope, a nonce that is not 12 bytes, no
+/// key that authenticates the ciphertext — is a 400 `malformed_body` whose message names the
+/// part at fault; when every key has expired, the receiver is at fault: 500
+/// `not_configured`. Decryption runs after authentication, on a body within the receiver's
+/// limit, so its buffers are bounded by that limit. Neither `Debug` nor an error shows a key
+/// or a byte of the body.
+///
+/// The decryptor keeps only the keys (zeroized on drop, as every [`Secret`](crate::Secret)).
+/// The cipher state made from a key — the AES key schedule and the GHASH key — is made for
+/// each body on the stack and dropped after it: the key schedule is zeroized then, but the
+/// GHASH key cannot be (aes-gcm's GHASH, with a backend chosen at run time, has no zeroizing
+/// drop), so no such state is kept for the decryptor's lifetime, as the HMAC verifiers keep
+/// no keyed hash state.
 ///
 /// ```
 /// use webhook_core::{Aes256GcmDecryptor, Aes256GcmSealer, Decryptor, Envelope, Key, Secret};
@@ -252,7 +283,6 @@ impl Envelope {
 /// ```
 pub struct Aes256GcmDecryptor {
     ring: KeyRing,
-    ciphers: Vec<Aes256Gcm>,
     envelope: Envelope,
     content_type: Option<Cow<'static, str>>,
 }
@@ -299,10 +329,11 @@ impl Aes256GcmDecryptor {
             )));
         }
         envelope.check()?;
-        let ciphers = ring.keys().map(cipher_for).collect::<Result<_, _>>()?;
+        for key in ring.keys() {
+            cipher_for(key)?;
+        }
         Ok(Self {
             ring,
-            ciphers,
             envelope,
             content_type: Some(Cow::Borrowed("application/json")),
         })
@@ -491,20 +522,25 @@ impl Decryptor for Aes256GcmDecryptor {
         let tag = Tag::from(<[u8; TAG_LEN]>::try_from(tag).map_err(|_| short())?);
         let mut active = 0_usize;
         let mut named = false;
+        let mut named_expired = false;
         // One buffer for every try: a failed try leaves it as it was (aes-gcm checks the tag
         // before it decrypts), and it is copied afresh anyway.
         let mut buffer = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
-        for (key, cipher) in self.ring.keys().zip(&self.ciphers) {
+        for key in self.ring.keys() {
+            let is_named = opened.key_id.as_deref().is_none_or(|id| key.id() == id);
             if !key.is_active(now_ms) {
+                named_expired |= is_named && opened.key_id.is_some();
                 continue;
             }
             active += 1;
-            if let Some(id) = &opened.key_id {
-                if key.id() != id.as_ref() {
-                    continue;
-                }
-                named = true;
+            if !is_named {
+                continue;
             }
+            named = true;
+            // Validated at construction; a failure here would be a broken invariant.
+            let Ok(cipher) = cipher_for(key) else {
+                return Err(VerifyError::new(VerifyErrorKind::NotConfigured));
+            };
             buffer.clear();
             buffer.extend_from_slice(ciphertext);
             if cipher
@@ -517,7 +553,10 @@ impl Decryptor for Aes256GcmDecryptor {
         if active == 0 {
             return Err(every_key_expired(self.ring.len(), now_ms));
         }
-        if opened.key_id.is_some() && !named {
+        if !named && named_expired {
+            return Err(malformed("encrypted body: the key it names has expired"));
+        }
+        if !named {
             return Err(malformed(
                 "encrypted body: it names a key this receiver does not have",
             ));
@@ -551,7 +590,6 @@ impl Decryptor for Aes256GcmDecryptor {
 /// ```
 pub struct Aes256GcmSealer {
     key: Key,
-    cipher: Aes256Gcm,
     envelope: Envelope,
 }
 
@@ -579,12 +617,8 @@ impl Aes256GcmSealer {
                 "Aes256GcmSealer: a text nonce is not written (it carries less than 96 bits)",
             ));
         }
-        let cipher = cipher_for(&key)?;
-        Ok(Self {
-            key,
-            cipher,
-            envelope,
-        })
+        cipher_for(&key)?;
+        Ok(Self { key, envelope })
     }
 
     /// The body that carries `plaintext`, authenticated with `associated_data` (pass what the
@@ -605,8 +639,9 @@ impl Aes256GcmSealer {
         let mut nonce = [0_u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
         let mut buffer = Zeroizing::new(plaintext.to_vec());
-        let tag = self
-            .cipher
+        let cipher = cipher_for(&self.key)
+            .map_err(|_| SignError::new("AES-256-GCM: the key is not 32 bytes"))?;
+        let tag = cipher
             .encrypt_in_place_detached(&Nonce::from(nonce), associated_data, &mut buffer)
             .map_err(|_| SignError::new("AES-256-GCM: the plaintext is too long"))?;
         let mut sealed = Vec::with_capacity(NONCE_LEN + buffer.len() + TAG_LEN);
@@ -696,6 +731,25 @@ mod tests {
         let e = Aes256GcmDecryptor::new(key("a", 1), Envelope::json("ciphertext", "/nonce"))
             .unwrap_err();
         assert!(e.to_string().contains("JSON pointer"), "{e}");
+        for envelope in [
+            Envelope::json("/c", "/c"),
+            Envelope::json("/a", "/a/n"),
+            Envelope::json("/c", "/n").key_id_field("/c/k"),
+            Envelope::json("/c", "/n")
+                .associated_data_field("/x")
+                .key_id_field("/x"),
+            Envelope::binary()
+                .associated_data_header("x-h")
+                .key_id_header("X-H"),
+        ] {
+            let e = Aes256GcmDecryptor::new(key("a", 1), envelope).unwrap_err();
+            assert!(
+                e.to_string().contains("overlap") || e.to_string().contains("both"),
+                "{e}"
+            );
+        }
+        // Siblings that share a prefix of characters are distinct fields.
+        assert!(Aes256GcmDecryptor::new(key("a", 1), Envelope::json("/c", "/cn")).is_ok());
         let mut ring = KeyRing::new();
         for i in 0..=MAX_KEYS {
             ring.push(key("k", u8::try_from(i).expect("small")));

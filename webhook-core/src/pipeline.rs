@@ -183,6 +183,7 @@ impl Receiver {
                 event_type: None,
                 leases: Vec::new(),
                 duplicate: false,
+                decrypted: false,
                 done: false,
             }),
         }
@@ -320,7 +321,7 @@ impl LeaseSlot {
     }
 }
 
-/// One delivery going through the pipeline. Its methods are the steps, in order: [`admit`](Self::admit), [`authenticate`](Self::authenticate), [`accept`](Self::accept) (or [`accept_raw`](Self::accept_raw)), [`finish`](Self::finish).
+/// One delivery going through the pipeline. Its methods are the steps, in order: [`admit`](Self::admit), [`authenticate`](Self::authenticate), [`decrypt`](Self::decrypt) (its plaintext, when the receiver decrypts, is the body of every later step), [`accept`](Self::accept) (or [`accept_raw`](Self::accept_raw)), [`finish`](Self::finish).
 ///
 /// Every step that fails records its reason in the delivery's span and counters before
 /// returning the error; answer it with [`Receiver::reply_for`] (or [`Delivery::reply_for`]).
@@ -345,6 +346,7 @@ impl LeaseSlot {
 /// let mut delivery = receiver.delivery();
 /// delivery.admit(&request, false)?;                 // before reading the body
 /// delivery.authenticate(&request)?;                 // the buffered body
+/// assert!(delivery.decrypt(&request)?.is_none());   // (the plaintext, if it decrypted)
 /// assert!(delivery.claim(None).await?);             // fresh: run the handler…
 /// delivery.finish(true).await;                      // …and report its outcome
 ///
@@ -375,6 +377,8 @@ struct State {
     leases: Vec<Lease>,
     /// Answered as a duplicate by an extractor behind a layer (see [`Delivery::adopt`]).
     duplicate: bool,
+    /// [`Delivery::decrypt`] produced the plaintext (for a receiver that decrypts).
+    decrypted: bool,
     done: bool,
 }
 
@@ -555,9 +559,23 @@ impl Delivery {
             return Err(self.fail(not_authenticated()));
         }
         match decryptor.decrypt(request, inner.clock.now_ms()) {
-            Ok(plaintext) => Ok(Some(plaintext)),
+            Ok(plaintext) => {
+                self.s.decrypted = true;
+                Ok(Some(plaintext))
+            }
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// A receiver that decrypts hands on nothing it has not decrypted: the claim, the event id
+    /// and decoding are refused (500, logged) until [`decrypt`](Self::decrypt) has run — an
+    /// adapter that skipped it would otherwise give the handler the sealed body as verified.
+    fn require_plaintext(&mut self) -> Result<(), VerifyError> {
+        if self.s.decrypted || !self.s.receiver.decrypts() {
+            return Ok(());
+        }
+        tracing::error!(parent: &self.s.span, "a receiver that decrypts was used without Delivery::decrypt");
+        Err(self.fail(VerifyError::new(VerifyErrorKind::NotConfigured)))
     }
 
     /// Step 3: claim the delivery's [`DedupeKey`] — the message id, else `event_id`, else the
@@ -567,9 +585,13 @@ impl Delivery {
     ///
     /// # Errors
     ///
-    /// `NotConfigured` (500) before [`authenticate`](Self::authenticate); `InFlight` (409);
-    /// `StoreUnavailable` (503).
+    /// `NotConfigured` (500) before [`authenticate`](Self::authenticate), or on a receiver
+    /// that decrypts before [`decrypt`](Self::decrypt); `InFlight` (409); `StoreUnavailable`
+    /// (503).
     pub async fn claim(&mut self, event_id: Option<&str>) -> Result<bool, VerifyError> {
+        if self.s.proof.is_some() {
+            self.require_plaintext()?;
+        }
         let Some(proof) = &self.s.proof else {
             return Err(self.fail(not_authenticated()));
         };
@@ -605,6 +627,7 @@ impl Delivery {
         &mut self,
         request: &WebhookRequest<'_>,
     ) -> Result<E, VerifyError> {
+        self.require_plaintext()?;
         match E::decode(request) {
             Ok(event) => {
                 self.record_event_type(event.event_type());
@@ -663,6 +686,7 @@ impl Delivery {
         &mut self,
         request: &WebhookRequest<'_>,
     ) -> Result<Option<String>, VerifyError> {
+        self.require_plaintext()?;
         E::event_id(request).map_err(|e| self.fail(e.into()))
     }
 
@@ -762,5 +786,5 @@ fn body_too_large(limit: usize) -> VerifyError {
 
 fn not_authenticated() -> VerifyError {
     VerifyError::new(VerifyErrorKind::NotConfigured)
-        .with_message("the delivery was not authenticated before its claim")
+        .with_message("the delivery was not authenticated before this step")
 }

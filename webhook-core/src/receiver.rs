@@ -641,7 +641,8 @@ impl ReceiverBuilder {
     ///
     /// No verifier; a bad address or CIDR block; a zero rate, body limit or lease; a retention
     /// shorter than twice the tolerance; a malformed environment variable; a public base URL
-    /// that is not `http(s)://…`.
+    /// that is not `http(s)://…`; a decryptor's plaintext content type that is not a header
+    /// value.
     pub fn build(self) -> Result<Receiver, ConfigError> {
         if let Some(error) = self.error {
             return Err(error);
@@ -699,6 +700,16 @@ impl ReceiverBuilder {
             StoreChoice::Custom(store) => Some(store),
             StoreChoice::Disabled => None,
         };
+        if let Some(content_type) = self
+            .decryptor
+            .as_deref()
+            .and_then(Decryptor::plaintext_content_type)
+            && (content_type.is_empty() || !content_type.bytes().all(|b| (0x20..0x7f).contains(&b)))
+        {
+            return Err(ConfigError::new(
+                "receiver: the decryptor's plaintext content type must be visible ASCII",
+            ));
+        }
         let signs_url = verifier.signs_url();
         Ok(Receiver {
             inner: Arc::new(Inner {

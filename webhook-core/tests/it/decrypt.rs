@@ -223,7 +223,14 @@ fn malformed_envelopes_are_400_and_name_the_part() {
     .unwrap();
     let sealed = hex::decode(PY_BINARY).unwrap();
     let nonce12 = b64(&[7; 12]);
-    let cases: Vec<(&Aes256GcmDecryptor, Vec<u8>, Vec<(&str, &str)>, &str)> = vec![
+    /// The decryptor, the body, its headers, what the message must say.
+    type Case<'a> = (
+        &'a Aes256GcmDecryptor,
+        Vec<u8>,
+        Vec<(&'a str, &'a str)>,
+        &'a str,
+    );
+    let cases: Vec<Case<'_>> = vec![
         (&binary, vec![], vec![], "shorter than"),
         (&binary, vec![0; 27], vec![], "shorter than"),
         (
@@ -469,4 +476,61 @@ async fn the_pipeline_decrypts_after_authentication() {
     assert!(!plain.decrypts());
     let mut d = plain.delivery();
     assert!(d.decrypt(&request).unwrap().is_none());
+}
+
+/// An adapter that skips the decryption step does not get the sealed body past the pipeline:
+/// the claim, the event id and decoding are refused with 500.
+#[tokio::test]
+async fn a_receiver_that_decrypts_refuses_to_go_on_without_decrypting() {
+    let secret = Secret::random(24);
+    let k = Key::new("k", Secret::random(32));
+    let receiver = Receiver::builder()
+        .verifier(StandardWebhooks::new(secret.clone()).unwrap())
+        .decryptor(Aes256GcmDecryptor::new(k.clone(), Envelope::binary()).unwrap())
+        .build()
+        .unwrap();
+    let body = Aes256GcmSealer::new(k, Envelope::binary())
+        .unwrap()
+        .seal(br#"{"type":"ping"}"#, b"")
+        .unwrap();
+    let headers = StandardWebhooksSigner::new(secret)
+        .sign(&Outgoing::new(&body).id("msg_1"))
+        .unwrap()
+        .into_vec();
+    let request = WebhookRequest::new(&body).with_headers(&headers);
+    let mut skipped = receiver.delivery();
+    skipped.authenticate(&request).unwrap();
+    let e = skipped.claim(None).await.unwrap_err();
+    assert_eq!(
+        (e.kind(), e.status()),
+        (VerifyErrorKind::NotConfigured, 500)
+    );
+    let mut raw = receiver.delivery();
+    raw.authenticate(&request).unwrap();
+    assert_eq!(
+        raw.accept_raw().await.unwrap_err().kind(),
+        VerifyErrorKind::NotConfigured
+    );
+    // Nothing was claimed: the same delivery, decrypted, is fresh.
+    let mut done = receiver.delivery();
+    done.authenticate(&request).unwrap();
+    assert!(done.decrypt(&request).unwrap().is_some());
+    assert!(done.claim(None).await.unwrap());
+    done.finish(true).await;
+}
+
+#[test]
+fn a_plaintext_content_type_that_is_no_header_value_is_refused() {
+    for bad in ["", "application/json\r\nx-injected: 1", "text/é"] {
+        let e = Receiver::builder()
+            .verifier(StandardWebhooks::new(Secret::random(24)).unwrap())
+            .decryptor(
+                Aes256GcmDecryptor::new(Secret::random(32), Envelope::binary())
+                    .unwrap()
+                    .plaintext_content_type(bad),
+            )
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("plaintext content type"), "{e}");
+    }
 }
