@@ -126,7 +126,8 @@ impl Receiver {
     /// delivery's dedupe key, as without a layer — it is claimed, its lease parked in `slot`
     /// for the layer to finish, and the layer's own claim of the signature is released when
     /// the layer finishes (it only kept a copy of this delivery out while it ran). Then the
-    /// body is decoded into `E`.
+    /// body is decoded into `E`. On a receiver that decrypts, `request` carries the plaintext
+    /// the layer's [`Delivery::decrypt`] produced.
     ///
     /// # Errors
     ///
