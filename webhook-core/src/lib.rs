@@ -13,6 +13,8 @@
 //! - [`Receiver`] and [`Delivery`]: the receive pipeline (limits, source checks, rate limit,
 //!   authentication, replay claim in a [`ReplayStore`] such as [`MemoryStore`], typed decode
 //!   through [`WebhookEvent`]), and [`VerifyError`] with the one status table.
+//! - [`Decryptor`]: payload decryption after authentication, [`Aes256GcmDecryptor`] with its
+//!   [`Envelope`]s and its twin [`Aes256GcmSealer`].
 //!
 //! # Quick start
 //!

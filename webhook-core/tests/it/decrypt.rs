@@ -202,6 +202,22 @@ fn key_rotation_ids_and_expiry() {
     assert!(d.decrypt(&WebhookRequest::new(&body), before).is_ok());
     let e = d.decrypt(&WebhookRequest::new(&body), after).unwrap_err();
     assert_eq!(e.kind(), VerifyErrorKind::MalformedBody);
+    // A body naming an expired key, while another key is current: the sender's fault (400).
+    let named = Envelope::json("/c", "/n").key_id_field("/kid");
+    let d = Aes256GcmDecryptor::new(
+        KeyRing::new()
+            .with(old.clone().expires_at(cutoff))
+            .with(new.clone()),
+        named.clone(),
+    )
+    .unwrap();
+    let body_named = seal(&old, named).unwrap();
+    assert!(d.decrypt(&WebhookRequest::new(&body_named), before).is_ok());
+    let e = d
+        .decrypt(&WebhookRequest::new(&body_named), after)
+        .unwrap_err();
+    assert_eq!(e.kind(), VerifyErrorKind::MalformedBody);
+    assert!(e.to_string().contains("has expired"), "{e}");
     let d = Aes256GcmDecryptor::new(old.clone().expires_at(cutoff), Envelope::binary()).unwrap();
     let e = d.decrypt(&WebhookRequest::new(&body), after).unwrap_err();
     assert_eq!(
