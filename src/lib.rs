@@ -54,7 +54,8 @@
 //!   a payload byte.
 //! - Every rejection maps to one status of one table ([`VerifyErrorKind::status`]), with a
 //!   small JSON body (`{"error":"invalid_signature","message":"…"}`).
-//! - Fail closed: an unreachable replay store or key source refuses the delivery.
+//! - Fail closed: an unreachable replay store (503), or a key ring whose every key has expired
+//!   (500), refuses the delivery.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use webhook_core::*;

@@ -456,7 +456,9 @@ async fn a_chunked_body_over_the_limit_is_413_without_buffering_it_all() {
     .run();
     let handle = server.handle();
     let server = actix_web::rt::spawn(server);
-    let send_chunked = move |chunks: usize| {
+    // `finish`: send the terminating chunk. Without it the body never ends, so only a server
+    // that stops reading at the limit can answer.
+    let send_chunked = move |chunks: usize, finish: bool| {
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -466,22 +468,31 @@ async fn a_chunked_body_over_the_limit_is_413_without_buffering_it_all() {
                     transfer-encoding: chunked\r\n\r\n";
         stream.write_all(head.as_bytes()).unwrap();
         let chunk = format!("{:x}\r\n{}\r\n", 4096, "x".repeat(4096));
-        // Far more than the limit; the server answers once it has read past the limit.
         for _ in 0..chunks {
             if stream.write_all(chunk.as_bytes()).is_err() {
                 break;
             }
         }
-        let _ = stream.write_all(b"0\r\n\r\n");
+        if finish {
+            let _ = stream.write_all(b"0\r\n\r\n");
+        }
         status_line(&mut stream)
     };
-    let (small, large) =
-        actix_web::rt::task::spawn_blocking(move || (send_chunked(2), send_chunked(64)))
-            .await
-            .unwrap();
+    let (small, large, endless) = actix_web::rt::task::spawn_blocking(move || {
+        (
+            send_chunked(2, true),
+            send_chunked(64, true),
+            send_chunked(8, false),
+        )
+    })
+    .await
+    .unwrap();
     // Under the limit the body is read and fails authentication; past it, 413.
     assert!(small.starts_with("HTTP/1.1 401"), "{small}");
     assert!(large.starts_with("HTTP/1.1 413"), "{large}");
+    // 32 KiB of a body that never ends: answered 413 once the limit is passed, not after
+    // waiting for the rest (the read would time out with no status line).
+    assert!(endless.starts_with("HTTP/1.1 413"), "{endless}");
     handle.stop(true).await;
     server.await.unwrap().unwrap();
 }

@@ -13,9 +13,10 @@
 //! # Configuration
 //!
 //! A route wrapped in [`VerifyWebhook`] uses the middleware's [`Receiver`](webhook_core::Receiver).
-//! Without the middleware, the extractors look it up in `app_data`: `web::Data<Receiver>`
-//! first, else a bare `Receiver` (`App::app_data(receiver)`); the closest registration
-//! (resource, scope, app) wins, as for any actix app data. A route with neither answers
+//! Without the middleware, the extractors look it up in `app_data`: a `web::Data<Receiver>`
+//! registered at any level (resource, scope, app) wins over a bare `Receiver`
+//! (`App::app_data(receiver)`); within one kind, the closest registration wins, as for any
+//! actix app data. A route with neither answers
 //! 500 `not_configured` and logs an error: there is no default receiver. Only a receiver
 //! without a replay store can work without the middleware, which alone sees the handler's
 //! response and so completes or releases claims; a claiming receiver is refused there (500,

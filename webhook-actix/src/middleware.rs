@@ -26,7 +26,9 @@ use crate::request::{Authenticated, authenticate};
 /// are answered 200 without running the handler; a duplicate in flight is 409. Behind the
 /// middleware, handlers take [`Webhook<E>`](crate::Webhook), [`Verified`](crate::Verified),
 /// [`WebhookProof`](crate::WebhookProof), or any body extractor (`web::Json<T>`,
-/// `web::Bytes`): the body is handed on unchanged. The middleware carries its own
+/// `web::Bytes`): the body is handed on as verified — unchanged, or its plaintext when the
+/// receiver decrypts (with `Content-Length` and `Content-Type` set for the plaintext, and no
+/// `Transfer-Encoding`). The middleware carries its own
 /// [`Receiver`]; no `app_data` is needed.
 ///
 /// # Examples

@@ -17,8 +17,8 @@ pub(crate) struct Authenticated {
     pub(crate) delivery: Delivery,
 }
 
-/// The receiver registered with `app_data`: `web::Data<Receiver>` first, else a bare
-/// `Receiver`.
+/// The receiver registered with `app_data`: a `web::Data<Receiver>` at any level first, else
+/// a bare `Receiver` (each the closest registration of its kind).
 pub(crate) fn receiver(request: &HttpRequest) -> Result<Receiver, WebhookRejection> {
     if let Some(data) = request.app_data::<Data<Receiver>>() {
         return Ok(Receiver::clone(data));

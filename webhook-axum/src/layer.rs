@@ -15,7 +15,8 @@ use crate::VerifyWebhook;
 /// are answered 200 without running the handler; a duplicate in flight is 409. Behind the
 /// layer, handlers take [`Webhook<E>`](crate::Webhook), [`Verified`](crate::Verified),
 /// [`WebhookProof`](crate::WebhookProof), or any body extractor (`Json<T>`, `Bytes`): the body
-/// is handed on unchanged.
+/// is handed on as verified — unchanged, or its plaintext when the receiver decrypts (with
+/// `Content-Length` and `Content-Type` set for the plaintext, and no `Transfer-Encoding`).
 ///
 /// # Examples
 ///

@@ -1,6 +1,7 @@
-//! Pipeline step 7: payload decryption. The signature covers the body as sent (the
-//! ciphertext), so decryption runs after authentication; what the handler decodes is the
-//! plaintext.
+//! Payload decryption. The signature covers the body as sent (the ciphertext), so decryption
+//! runs after authentication; it runs before the claim (the design lists it later), so that a
+//! scheme without message ids can be deduplicated by the event's own id, which is inside the
+//! plaintext. What the handler decodes is the plaintext.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -316,8 +317,10 @@ impl Aes256GcmDecryptor {
     ///
     /// # Errors
     ///
-    /// No key; more than 8; a key that is not 32 bytes; an envelope whose field
-    /// options are set on a form without fields, or whose pointer does not start with `/`.
+    /// No key; more than 8; a key that is not 32 bytes; an envelope whose field options are
+    /// set on a form without fields, whose pointer does not start with `/`, whose pointers
+    /// overlap (one names another or a part of it), with an empty header name, or with one
+    /// header for both the associated data and the key id.
     pub fn new(keys: impl Into<KeyRing>, envelope: Envelope) -> Result<Self, ConfigError> {
         let ring = keys.into();
         ring.ensure_not_empty()?;

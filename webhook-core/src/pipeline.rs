@@ -5,14 +5,17 @@
 //!    (415), source — allowlist and HTTPS (403) — and rate limit (429);
 //! 2. [`authenticate`](Delivery::authenticate) the raw body with the verifier (401; freshness
 //!    is checked inside verifiers);
+//!    then [`decrypt`](Delivery::decrypt) the body when the receiver has a decryptor (400;
+//!    before the claim, so a scheme without message ids can be deduplicated by the event's
+//!    own id, which is inside the plaintext);
 //! 3. [`claim`](Delivery::claim) the delivery's key in the replay store (duplicate → 200
 //!    without the handler; in flight → 409; store down → 503);
 //! 4. [`decode`](Delivery::decode) into a typed [`WebhookEvent`] (400 / 422);
 //! 5. [`finish`](Delivery::finish) with the handler's outcome: success marks the key done,
 //!    failure releases it. Dropping an unfinished delivery releases too (errors, panics).
 //!
-//! Adapters call [`admit`](Delivery::admit) and [`authenticate`](Delivery::authenticate), then
-//! steps 3 and 4 in one call — [`accept`](Delivery::accept) for a typed event,
+//! Adapters call [`admit`](Delivery::admit), [`authenticate`](Delivery::authenticate) and
+//! [`decrypt`](Delivery::decrypt), then steps 3 and 4 in one call — [`accept`](Delivery::accept) for a typed event,
 //! [`accept_raw`](Delivery::accept_raw) for the raw body, or
 //! [`Receiver::accept_layered`] behind a layer or middleware that already holds the delivery —
 //! and map every error through [`Receiver::reply_for`]. The dedupe rule and the duplicate
@@ -112,7 +115,7 @@ impl DedupeKey {
 /// The result of a successful claim.
 #[derive(Debug)]
 pub enum Claimed {
-    /// First time: go on; the lease (if the delivery has a key) is completed or released by
+    /// First time: go on; the lease (`None` when the receiver has no replay store) is completed or released by
     /// the handler's outcome.
     Fresh(Option<Lease>),
     /// Already processed: answer [`Reply::duplicate`] without running the handler.
@@ -645,7 +648,8 @@ impl Delivery {
     /// # Errors
     ///
     /// `InFlight` (409), `StoreUnavailable` (503), `MalformedBody` (400), `UnknownEventType`
-    /// or `Validation` (422); `NotConfigured` (500) before authentication. Each is recorded.
+    /// or `Validation` (422); `NotConfigured` (500) before authentication, or on a receiver
+    /// that decrypts before [`decrypt`](Self::decrypt). Each is recorded.
     pub async fn accept<E: WebhookEvent>(
         &mut self,
         request: &WebhookRequest<'_>,

@@ -142,7 +142,15 @@ pub(crate) struct Inner {
 ///     .rate_limit(RateLimit::per_second(20))
 ///     .build()?;
 /// assert_eq!(receiver.body_limit(), 64 * 1024);
-/// assert!(Receiver::builder().allow_sources(["10.0.0.0/33"]).build().is_err());
+///
+/// // A mistake is found at start-up.
+/// let error = Receiver::builder()
+///     .verifier(StandardWebhooks::new(Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)?)
+///     .allow_sources(["10.0.0.0/33"])
+///     .build()
+///     .err()
+///     .map(|error| error.to_string());
+/// assert!(error.is_some_and(|message| message.contains("allowed sources")));
 /// # Ok::<(), webhook_core::ConfigError>(())
 /// ```
 #[derive(Clone)]
@@ -442,17 +450,20 @@ impl ReceiverBuilder {
         self
     }
 
-    /// How long a processed delivery's key is remembered (default: twice the tolerance, the
-    /// whole window in which its timestamp is accepted). Shorter than that is a
+    /// How long a processed delivery's key is remembered. The default is the freshness window,
+    /// the whole span in which a timestamp is accepted: the longer of twice the
+    /// [`tolerance`](Self::tolerance) and the verifier's
+    /// [`freshness_window`](crate::Verifier::freshness_window). Shorter than that window is a
     /// [`ConfigError`].
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
         self
     }
 
-    /// The freshness tolerance assumed each way (default 5 minutes) when the verifier reports
-    /// no window of its own: retention is at least the longer of twice this and the
-    /// verifier's [`freshness_window`](crate::Verifier::freshness_window).
+    /// The freshness tolerance assumed each way (default 5 minutes) for the replay store's
+    /// retention: retention is at least the longer of twice this and the verifier's
+    /// [`freshness_window`](crate::Verifier::freshness_window) (so it also covers a verifier
+    /// that reports no window of its own). It does not change the verifier's own tolerance.
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
         self
@@ -480,8 +491,8 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Decrypt bodies after authentication (pipeline step 7; the signature covers the body
-    /// as sent): the handler decodes the plaintext. See [`Aes256GcmDecryptor`](crate::Aes256GcmDecryptor).
+    /// Decrypt bodies after authentication and before the claim (the signature covers the
+    /// body as sent): the handler decodes the plaintext. See [`Aes256GcmDecryptor`](crate::Aes256GcmDecryptor).
     ///
     /// ```
     /// use webhook_core::{Aes256GcmDecryptor, Envelope, Receiver, Secret, StandardWebhooks};
@@ -640,7 +651,8 @@ impl ReceiverBuilder {
     /// # Errors
     ///
     /// No verifier; a bad address or CIDR block; a zero rate, body limit or lease; a retention
-    /// shorter than twice the tolerance; a malformed environment variable; a public base URL
+    /// shorter than the freshness window (the longer of twice the tolerance and the verifier's
+    /// own window); a malformed environment variable; a public base URL
     /// that is not `http(s)://…`; a decryptor's plaintext content type that is not a header
     /// value.
     pub fn build(self) -> Result<Receiver, ConfigError> {
@@ -660,8 +672,8 @@ impl ReceiverBuilder {
                 "receiver: the lease must be longer than zero",
             ));
         }
-        // The verifier's own window (its Freshness, past + future) when it signs a timestamp;
-        // the builder's tolerance otherwise.
+        // The longer of the verifier's own window (its Freshness, past + future) and twice the
+        // builder's tolerance.
         let window = verifier
             .freshness_window()
             .unwrap_or_default()

@@ -326,9 +326,11 @@ const PRESIZE_PER_SHARD: usize = 1 << 10;
 /// The in-memory replay and idempotency store: bounded, with expiry, O(1) per operation,
 /// concurrent (64 independently locked shards, so growing one never stalls many requests).
 ///
-/// Each key lives until its lease or its retention expires. When every slot is taken by a
-/// live key, a new claim is refused with a [`StoreError`] (503) rather than evicting a key
-/// still inside its retention — evicting one would reopen a replay window. Cheap to clone;
+/// Each key lives until its lease or its retention expires. Keys are spread over the shards
+/// by a keyed hash, each shard holding a 64th of the capacity: when a key's shard is full of
+/// live keys, a new claim in it is refused with a [`StoreError`] (503) rather than evicting a
+/// key still inside its retention — evicting one would reopen a replay window. Size the
+/// capacity with room to spare over the deliveries expected within the retention. Cheap to clone;
 /// clones share the data.
 ///
 /// For several replicas behind a load balancer use a shared store (Redis), so a replay sent
@@ -1180,9 +1182,11 @@ mod tests {
     #[test]
     fn queues_stay_bounded_under_claim_release_churn() {
         let store = MemoryStore::with_clock(16, Arc::new(FixedClock::at_secs(1)));
-        for _ in 0..10_000 {
-            if let Ok(Claim::New(t)) = block_on(store.claim("k", LEASE)) {
-                store.release("k", t);
+        for round in 0..10_000 {
+            // Each release frees the key: every claim is new.
+            match block_on(store.claim("k", LEASE)) {
+                Ok(Claim::New(t)) => store.release("k", t),
+                other => panic!("round {round}: {other:?}"),
             }
         }
         let total: usize = store

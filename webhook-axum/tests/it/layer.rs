@@ -97,27 +97,50 @@ fn app(
         .with_state(receiver.clone())
 }
 
+/// 200 deliveries of one id at once: the first one's handler is held until every other one
+/// has been answered, so each of those meets the claim in flight (409 + `Retry-After`)
+/// whatever the scheduling; the handler runs once, and a later copy is a duplicate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_deliveries_of_one_id_run_the_handler_exactly_once() {
     let rig = Rig::new();
     let receiver = rig.receiver(|b| b);
     let runs = Arc::new(AtomicUsize::new(0));
-    let app = app(&receiver, &runs, StatusCode::OK, Duration::from_millis(50));
-    let mut tasks = Vec::new();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let app = Router::new()
+        .route(
+            "/hook",
+            post({
+                let (runs, gate) = (Arc::clone(&runs), Arc::clone(&gate));
+                move |_: Verified| async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    let _permit = gate.acquire().await;
+                    (StatusCode::OK, "{}")
+                }
+            }),
+        )
+        .layer(VerifyWebhookLayer::new(receiver.clone()))
+        .with_state(receiver.clone());
+    let (sent, mut answers) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..200 {
-        let (app, request) = (app.clone(), rig.request("msg_once", BODY));
-        tasks.push(tokio::spawn(
-            async move { status_of(&app, request).await.0 },
-        ));
+        let (app, request, sent) = (app.clone(), rig.request("msg_once", BODY), sent.clone());
+        tokio::spawn(async move {
+            let response = app.oneshot(request).await.unwrap();
+            let retry_after = response.headers().contains_key("retry-after");
+            let _ = sent.send((response.status(), retry_after));
+        });
     }
-    for task in tasks {
-        let status = task.await.unwrap();
-        assert!(
-            status == StatusCode::OK || status == StatusCode::CONFLICT,
-            "{status}"
-        );
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(60), answers.recv())
+            .await
+            .expect("a delivery was not answered")
+            .expect("a delivery task failed")
+    };
+    for _ in 0..199 {
+        assert_eq!(next().await, (StatusCode::CONFLICT, true));
     }
     assert_eq!(runs.load(Ordering::SeqCst), 1);
+    gate.add_permits(1);
+    assert_eq!(next().await, (StatusCode::OK, false));
     let (status, body) = status_of(&app, rig.request("msg_once", BODY)).await;
     assert_eq!(
         (status, body["duplicate"].as_bool()),
@@ -232,6 +255,53 @@ async fn default_body_limit_and_the_receivers_limit_are_both_honoured() {
     assert_eq!(runs.load(Ordering::SeqCst), 0);
 }
 
+/// `len` bytes of JSON, sent in 100-byte frames with no `Content-Length`, as a client
+/// streaming its body does: only the bytes counted while reading can enforce a limit.
+fn streamed(rig: &Rig, id: &str, len: usize) -> Request {
+    let mut body = br#"{"pad":""#.to_vec();
+    body.resize(len - 2, b'x');
+    body.extend_from_slice(b"\"}");
+    let mut request = rig.request(id, &body);
+    let frames: Vec<Result<bytes::Bytes, std::io::Error>> = body
+        .chunks(100)
+        .map(|chunk| Ok(bytes::Bytes::copy_from_slice(chunk)))
+        .collect();
+    *request.body_mut() = Body::from_stream(futures_util::stream::iter(frames));
+    assert!(request.headers().get("content-length").is_none());
+    request
+}
+
+/// Both limits are inclusive, on a streamed body: exactly the limit is read and handled,
+/// one byte more is 413 and never reaches the handler.
+#[tokio::test]
+async fn streamed_bodies_are_held_to_the_limit_to_the_byte() {
+    let rig = Rig::new();
+    let runs = Arc::new(AtomicUsize::new(0));
+    // The receiver's limit, under axum's default.
+    let receiver = rig.receiver(|b| b.max_body_bytes(1_000));
+    let by_receiver = app(&receiver, &runs, StatusCode::OK, Duration::ZERO);
+    // axum's `DefaultBodyLimit`, under a larger receiver limit.
+    let larger = rig.receiver(|b| b.max_body_bytes(1_000_000));
+    let framework =
+        app(&larger, &runs, StatusCode::OK, Duration::ZERO).layer(DefaultBodyLimit::max(1_000));
+    for (name, app) in [("receiver", &by_receiver), ("DefaultBodyLimit", &framework)] {
+        let before = runs.load(Ordering::SeqCst);
+        let id = format!("msg_{name}");
+        assert_eq!(
+            status_of(app, streamed(&rig, &id, 1_000)).await.0,
+            StatusCode::OK,
+            "{name}: exactly the limit"
+        );
+        let (status, body) = status_of(app, streamed(&rig, &format!("{id}_over"), 1_001)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")),
+            "{name}: one byte over"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), before + 1, "{name}");
+    }
+}
+
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after_then_recovers() {
     let rig = Rig::new();
@@ -313,11 +383,21 @@ async fn the_typed_extractor_works_with_and_without_the_layer() {
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("malformed_body"))
     );
-    // The decode failure released the claim: a fixed retry with the same id is processed.
     let stats = receiver.stats();
     assert_eq!(
         stats.rejected(webhook_core::VerifyErrorKind::MalformedBody),
         1
+    );
+    // The decode failure released the claim: a fixed retry with the same id is processed,
+    // and a second one is then a duplicate.
+    assert_eq!(
+        status_of(&layered, rig.request("t4", BODY)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, body) = status_of(&layered, rig.request("t4", BODY)).await;
+    assert_eq!(
+        (status, body["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true))
     );
 }
 

@@ -135,7 +135,9 @@ fn duplicated_headers() {
 #[test]
 fn extreme_timestamps() {
     let headers = signed(b"{}");
-    for ts in [
+    // Not a timestamp at all: malformed, whatever the signature. A number of seconds that
+    // is a timestamp but not the signed one: the signature does not match.
+    let got: Vec<_> = [
         "9223372036854775807",
         "-9223372036854775808",
         "-1",
@@ -143,10 +145,25 @@ fn extreme_timestamps() {
         "99999999999999999999",
         "1e9",
         "",
-    ] {
-        let got = kind(b"{}", &with(&headers, "webhook-timestamp", ts));
-        assert!(got.is_err(), "{ts:?} accepted");
-    }
+    ]
+    .into_iter()
+    .map(|ts| (ts, kind(b"{}", &with(&headers, "webhook-timestamp", ts))))
+    .collect();
+    use VerifyErrorKind::{InvalidSignature, MalformedHeader};
+    assert_eq!(
+        got,
+        vec![
+            // Seconds whose milliseconds overflow, negative times, digits beyond i64,
+            // exponents and nothing: not a timestamp.
+            ("9223372036854775807", Err(MalformedHeader)),
+            ("-9223372036854775808", Err(MalformedHeader)),
+            ("-1", Err(MalformedHeader)),
+            ("0", Err(InvalidSignature)),
+            ("99999999999999999999", Err(MalformedHeader)),
+            ("1e9", Err(MalformedHeader)),
+            ("", Err(MalformedHeader)),
+        ]
+    );
     // Signed by the sender, so the signature is right, but the time is not.
     for (ts, want) in [
         (0_i64, VerifyErrorKind::TimestampTooOld),
@@ -260,6 +277,81 @@ fn expired_keys_are_not_accepted() {
     ] {
         let err = either.verify(&request).unwrap_err();
         assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
+    }
+}
+
+/// The verifiers that walk their key ring themselves (rather than through the HMAC scheme)
+/// skip an expired key too: a request signed with it is refused beside a current key (401),
+/// and a ring of expired keys only is the receiver's fault (500).
+#[test]
+fn expired_keys_are_not_accepted_by_verifiers_with_rings_of_their_own() {
+    use std::time::{Duration, UNIX_EPOCH};
+    use webhook_core::provider::{hubspot, mailgun, twilio};
+    use webhook_core::{Key, KeyRing};
+    let old = Secret::from_text("an-old-signing-key").unwrap();
+    let expired =
+        Key::new("old", old.clone()).expires_at(UNIX_EPOCH + Duration::from_secs(NOW as u64));
+    let beside = || {
+        KeyRing::new()
+            .with(expired.clone())
+            .with(Key::new("new", Secret::random(24)))
+    };
+    let alone = || KeyRing::new().with(expired.clone());
+    let current = || KeyRing::new().with(Key::new("old", old.clone()));
+    let fresh = || Freshness::default().with_clock(FixedClock::at_secs(NOW));
+    let url = "https://hooks.example.com/webhooks/in?tenant=7";
+
+    let form = b"Body=hello&From=%2B15550001111";
+    let twilio_headers = twilio::signer(old.clone())
+        .sign(&Outgoing::new(form).url(url))
+        .unwrap()
+        .into_vec();
+    let twilio_request = WebhookRequest::new(form)
+        .with_url(url)
+        .with_headers(&twilio_headers);
+    let twilio = |ring: KeyRing| twilio::verifier(ring).unwrap().freshness(fresh());
+
+    let mailgun_body = serde_json::json!({
+        "signature": mailgun::signature_block(&old, NOW),
+        "event-data": { "event": "delivered" },
+    })
+    .to_string();
+    let mailgun_request = WebhookRequest::new(mailgun_body.as_bytes());
+    let mailgun = |ring: KeyRing| mailgun::verifier(ring).unwrap().freshness(fresh());
+
+    let hubspot_body = br#"[{"eventId":1}]"#;
+    let hubspot_headers = hubspot::legacy_signer(hubspot::Legacy::V2, old.clone())
+        .sign(&Outgoing::new(hubspot_body).url(url))
+        .unwrap()
+        .into_vec();
+    let hubspot_request = WebhookRequest::new(hubspot_body)
+        .with_url(url)
+        .with_headers(&hubspot_headers);
+    let hubspot = |ring: KeyRing| {
+        hubspot::legacy_verifier(hubspot::Legacy::V2, ring)
+            .unwrap()
+            .freshness(fresh())
+    };
+
+    type MakeVerifier<'a> = &'a dyn Fn(KeyRing) -> Box<dyn Verifier>;
+    let cases: [(&str, &WebhookRequest<'_>, MakeVerifier<'_>); 3] = [
+        ("twilio", &twilio_request, &|r| Box::new(twilio(r))),
+        ("mailgun", &mailgun_request, &|r| Box::new(mailgun(r))),
+        ("hubspot-legacy", &hubspot_request, &|r| {
+            Box::new(hubspot(r))
+        }),
+    ];
+    for (name, request, verifier) in cases {
+        // The same key, not expired: accepted (so the refusals below are the expiry's).
+        assert!(verifier(current()).verify(request).is_ok(), "{name}");
+        let err = verifier(beside()).verify(request).unwrap_err();
+        assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature, "{name}");
+        let err = verifier(alone()).verify(request).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.status()),
+            (VerifyErrorKind::NotConfigured, 500),
+            "{name}"
+        );
     }
 }
 

@@ -94,6 +94,62 @@ async fn accepts_then_answers_the_duplicate() {
     assert_eq!((stats.accepted, stats.duplicates), (1, 1));
 }
 
+/// `BODY` padded with a JSON field to exactly `len` bytes.
+fn padded(len: usize) -> Vec<u8> {
+    let head = br#"{"type":"email.sent","id":"evt_1","data":{"to":"a@example.com"},"pad":""#;
+    let mut body = head.to_vec();
+    body.resize(len - 2, b'x');
+    body.extend_from_slice(b"\"}");
+    assert_eq!(body.len(), len);
+    body
+}
+
+/// The body limit is inclusive: a body of exactly the limit is accepted, one byte more is
+/// 413, whether the size comes from `Content-Length` (before the body is read) or from the
+/// body itself.
+#[tokio::test]
+async fn the_body_limit_admits_exactly_the_limit() {
+    let rig = Rig::new();
+    let receiver = rig.builder().max_body_bytes(256).build().unwrap();
+    for (id, len, declared, want) in [
+        ("msg_l1", 256, false, None),
+        ("msg_l2", 257, false, Some(413)),
+        ("msg_l3", 256, true, None),
+        ("msg_l4", 257, true, Some(413)),
+    ] {
+        let body = padded(len);
+        let mut headers = rig.sign(id, &body);
+        if declared {
+            headers.push(("content-length".into(), len.to_string()));
+        }
+        let req = request(&headers, &body, peer("192.0.2.1"));
+        let got = match run(&receiver, &req).await {
+            Ok((event, delivery)) => {
+                assert_eq!(
+                    event,
+                    Some(Mail::Sent {
+                        to: "a@example.com".into()
+                    })
+                );
+                delivery.finish(true).await;
+                None
+            }
+            Err(error) => Some(error.status()),
+        };
+        assert_eq!(got, want, "{len} bytes, declared: {declared}");
+    }
+    // A declared length one over the limit is refused before the body is looked at, even
+    // when the body itself is within it.
+    let body = padded(200);
+    let mut headers = rig.sign("msg_l5", &body);
+    headers.push(("content-length".into(), "257".into()));
+    let req = request(&headers, &body, peer("192.0.2.1"));
+    assert_eq!(
+        run(&receiver, &req).await.err().map(|e| e.status()),
+        Some(413)
+    );
+}
+
 #[tokio::test]
 async fn steps_run_in_order_with_their_statuses() {
     let rig = Rig::new();
@@ -160,33 +216,54 @@ async fn steps_run_in_order_with_their_statuses() {
     }
 }
 
-#[tokio::test]
+/// 200 deliveries of one id at once: the first one's handler is held until every other one
+/// has been answered, so each of those meets the claim in flight (409) whatever the
+/// scheduling; the handler runs once, and a later copy is a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_deliveries_of_one_id_run_the_handler_once() {
     let rig = Rig::new();
     let receiver = rig.builder().build().unwrap();
     let headers = Arc::new(rig.sign("msg_same", BODY));
     let ran = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (sent, mut answers) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..200 {
-        let (receiver, headers, ran) = (receiver.clone(), Arc::clone(&headers), Arc::clone(&ran));
-        tasks.push(tokio::spawn(async move {
+        let (receiver, headers, ran, gate, sent) = (
+            receiver.clone(),
+            Arc::clone(&headers),
+            Arc::clone(&ran),
+            Arc::clone(&gate),
+            sent.clone(),
+        );
+        tokio::spawn(async move {
             let req = request(&headers, BODY, peer("192.0.2.1"));
-            match run(&receiver, &req).await {
+            let status = match run(&receiver, &req).await {
                 Ok((Some(_), delivery)) => {
                     ran.fetch_add(1, Ordering::SeqCst);
-                    tokio::task::yield_now().await;
+                    let _permit = gate.acquire().await;
                     delivery.finish(true).await;
                     200
                 }
-                Ok((None, _)) => 200,
+                Ok((None, _)) => 208,
                 Err(e) => e.status(),
-            }
-        }));
+            };
+            let _ = sent.send(status);
+        });
     }
-    for task in tasks {
-        let status = task.await.unwrap();
-        assert!(status == 200 || status == 409, "{status}");
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(60), answers.recv())
+            .await
+            .expect("a delivery was not answered")
+            .expect("a delivery task failed")
+    };
+    for _ in 0..199 {
+        assert_eq!(next().await, 409);
     }
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    gate.add_permits(1);
+    assert_eq!(next().await, 200);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    assert!(matches!(run(&receiver, &req).await, Ok((None, _))));
     assert_eq!(ran.load(Ordering::SeqCst), 1);
 }
 

@@ -40,6 +40,14 @@ async fn store(prefix: &str) -> RedisStore {
         .expect("a Redis must answer at WEBHOOK_TEST_REDIS_URL (default redis://127.0.0.1:6379)")
 }
 
+/// Runs `future` with a 60 s ceiling, so that a store whose own timeout is broken fails the
+/// test instead of hanging the suite. Not a measurement: the tests check the store's error.
+async fn hang_guard<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), future)
+        .await
+        .expect("the store's own timeout did not end the call")
+}
+
 fn token(claim: Claim) -> webhook_core::LeaseToken {
     match claim {
         Claim::New(token) => token,
@@ -47,9 +55,10 @@ fn token(claim: Claim) -> webhook_core::LeaseToken {
     }
 }
 
-/// Polls `check` every 10 ms for up to 3 s (a release runs in a background task).
+/// Polls `check` every 10 ms for up to 30 s (a release runs in a background task; only a
+/// failing run waits that long).
 async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
-    for _ in 0..300 {
+    for _ in 0..3_000 {
         if check().await {
             return true;
         }
@@ -65,7 +74,11 @@ async fn claim_complete_and_duplicates_follow_the_lease_protocol() {
     // In flight: retry after at most the lease.
     match store.claim("msg_1", LEASE).await.unwrap() {
         Claim::InFlight { retry_after } => {
-            assert!(retry_after <= LEASE && retry_after > LEASE - Duration::from_secs(5));
+            // What is left of the lease (half of it, however slow the machine).
+            assert!(
+                retry_after <= LEASE && retry_after >= LEASE / 2,
+                "{retry_after:?}"
+            );
         }
         other => panic!("expected in flight, got {other:?}"),
     }
@@ -130,7 +143,8 @@ async fn expired_leases_and_retentions_free_the_key() {
         .query_async(&mut redis)
         .await
         .unwrap();
-    assert!(ttl > 590_000 && ttl <= 600_000, "{ttl}");
+    // The retention (600 s), not the lease (30 s), however slow the machine.
+    assert!(ttl > 300_000 && ttl <= 600_000, "{ttl}");
     let _: i64 = redis::cmd("PEXPIRE")
         .arg(&keys[0])
         .arg(1)
@@ -220,14 +234,15 @@ async fn replicas_of_a_receiver_share_deliveries() {
 
 #[tokio::test]
 async fn an_unreachable_redis_fails_closed() {
-    // Nothing listens on port 1: connecting fails, quickly and without showing the URL.
-    let started = std::time::Instant::now();
-    let error: StoreError = RedisStore::builder()
-        .timeout(Duration::from_millis(500))
-        .connect("redis://:hunter2-password@127.0.0.1:1")
-        .await
-        .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Nothing listens on port 1: connecting fails, without showing the URL (the outer
+    // timeout only keeps a broken build from hanging the suite).
+    let error: StoreError = hang_guard(
+        RedisStore::builder()
+            .timeout(Duration::from_millis(500))
+            .connect("redis://:hunter2-password@127.0.0.1:1"),
+    )
+    .await
+    .unwrap_err();
     let mut text = format!("{error} {error:?}");
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
@@ -262,7 +277,6 @@ async fn keys_are_hashed_under_the_prefix_and_debug_shows_no_url() {
         shown.contains(&prefix) && !shown.contains("6379"),
         "{shown}"
     );
-    let _ = Arc::new(store);
 }
 
 fn redis_client() -> redis::Client {
@@ -378,10 +392,10 @@ async fn a_connection_gone_silent_is_replaced_after_one_timeout() {
     token(store.claim("msg_before", LEASE).await.unwrap());
     proxy.silence_open_connections();
     let connections = proxy.accepted.load(Ordering::SeqCst);
-    // The claim waits at most the timeout, then fails closed (503).
-    let started = std::time::Instant::now();
-    let error = store.claim("msg_during", LEASE).await.unwrap_err();
-    assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+    // The claim is cut off by the store's timeout (its error says so), then fails closed (503).
+    let error = hang_guard(store.claim("msg_during", LEASE))
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("timed out"), "{error}");
     assert_eq!(webhook_core::VerifyError::from(error).status(), 503);
     // The silent connection is not used again: the next call opens a new one and succeeds.
@@ -399,14 +413,14 @@ async fn a_server_that_never_answers_is_refused_within_the_timeout() {
             held.push(socket);
         }
     });
-    let timeout = Duration::from_millis(300);
-    let started = std::time::Instant::now();
-    let error = RedisStore::builder()
-        .timeout(timeout)
-        .connect(&format!("redis://{addr}"))
-        .await
-        .unwrap_err();
-    assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+    let error = hang_guard(
+        RedisStore::builder()
+            .timeout(Duration::from_millis(300))
+            .connect(&format!("redis://{addr}")),
+    )
+    .await
+    .unwrap_err();
+    // The store's own timeout ended the wait: its error says so.
     assert!(error.to_string().contains("timed out"), "{error}");
 }
 

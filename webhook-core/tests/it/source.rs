@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use webhook_core::{RateLimit, Receiver, VerifyErrorKind, WebhookRequest};
+use webhook_core::{ForwardedHeader, RateLimit, Receiver, VerifyErrorKind, WebhookRequest};
 
 use crate::support_pipeline::{Rig, peer};
 
@@ -45,6 +45,62 @@ fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
         .with_header("x-forwarded-for", "198.51.100.7, 203.0.113.66");
     assert_eq!(
         admit(&receiver, &prepended, false),
+        Err(VerifyErrorKind::SourceNotAllowed)
+    );
+}
+
+/// The builder's `forwarded_header(Forwarded)` reaches the source check: behind a trusted
+/// proxy the client and the protocol come from `Forwarded`, and `X-Forwarded-*` (which such
+/// a proxy passes through from the client untouched) is ignored. A proxy reached over IPv6
+/// as an IPv4-mapped address is the same proxy.
+#[test]
+fn the_forwarded_header_chosen_at_build_is_the_one_read() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .trusted_proxies(["10.0.0.0/8"])
+        .forwarded_header(ForwardedHeader::Forwarded)
+        .allow_sources(["198.51.100.0/24"])
+        .require_https(true)
+        .build()
+        .unwrap();
+    for proxy in ["10.1.2.3", "::ffff:10.1.2.3"] {
+        let through = WebhookRequest::new(b"")
+            .with_peer(peer(proxy))
+            .with_header("forwarded", "for=198.51.100.7;proto=https");
+        assert_eq!(admit(&receiver, &through, false), Ok(()), "{proxy}");
+        // The client's own X-Forwarded-For and X-Forwarded-Proto are not believed.
+        let spoofed_for = WebhookRequest::new(b"")
+            .with_peer(peer(proxy))
+            .with_header("forwarded", "for=203.0.113.66;proto=https")
+            .with_header("x-forwarded-for", "198.51.100.7");
+        assert_eq!(
+            admit(&receiver, &spoofed_for, false),
+            Err(VerifyErrorKind::SourceNotAllowed),
+            "{proxy}"
+        );
+        let spoofed_proto = WebhookRequest::new(b"")
+            .with_peer(peer(proxy))
+            .with_header("forwarded", "for=198.51.100.7;proto=http")
+            .with_header("x-forwarded-proto", "https");
+        assert_eq!(
+            admit(&receiver, &spoofed_proto, false),
+            Err(VerifyErrorKind::HttpsRequired),
+            "{proxy}"
+        );
+    }
+    // With the default (X-Forwarded-For), the same `Forwarded` header is not read.
+    let default = rig
+        .builder()
+        .trusted_proxies(["10.0.0.0/8"])
+        .allow_sources(["198.51.100.0/24"])
+        .build()
+        .unwrap();
+    let only_forwarded = WebhookRequest::new(b"")
+        .with_peer(peer("10.1.2.3"))
+        .with_header("forwarded", "for=198.51.100.7");
+    assert_eq!(
+        admit(&default, &only_forwarded, false),
         Err(VerifyErrorKind::SourceNotAllowed)
     );
 }
@@ -153,4 +209,14 @@ fn rate_limit_keys_ipv6_by_prefix_and_mapped_as_ipv4() {
         admit(&receiver, &mapped, false),
         Err(VerifyErrorKind::RateLimited)
     );
+    // Another IPv4 address, mapped or not, has a budget of its own; and so has another /64.
+    let other_mapped = WebhookRequest::new(b"").with_peer(peer("::ffff:192.0.2.10"));
+    assert!(admit(&receiver, &other_mapped, false).is_ok());
+    let other_v4 = WebhookRequest::new(b"").with_peer(peer("192.0.2.10"));
+    assert_eq!(
+        admit(&receiver, &other_v4, false),
+        Err(VerifyErrorKind::RateLimited)
+    );
+    let other_prefix = WebhookRequest::new(b"").with_peer(peer("2001:db8:0:1::1"));
+    assert!(admit(&receiver, &other_prefix, false).is_ok());
 }

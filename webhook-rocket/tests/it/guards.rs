@@ -106,6 +106,15 @@ async fn the_receivers_limit_and_the_named_data_limit_are_both_honoured() {
             .0,
         204
     );
+    // One byte more is not.
+    let over = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1_000 - 9));
+    assert_eq!(over.len(), 1_001);
+    let (status, body, _) = answer(rig.request(&client, "/ok", "over", over.as_bytes()), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("body_too_large"))
+    );
+    assert_eq!(runs(&client), 1);
 
     let limited = rocket(Some(rig.receiver(|b| b)), true).configure(
         rocket::Config::figment()

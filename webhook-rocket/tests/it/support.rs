@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::{Client, LocalRequest};
@@ -91,10 +90,19 @@ fn ok(_hook: Verified, runs: &State<Runs>) -> Status {
     Status::NoContent
 }
 
-#[post("/slow", data = "<_hook>")]
-async fn slow(_hook: Verified, runs: &State<Runs>) -> &'static str {
+/// Holds `/held` handlers until the test adds permits (none at first).
+pub(crate) struct Gate(pub(crate) tokio::sync::Semaphore);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self(tokio::sync::Semaphore::new(0))
+    }
+}
+
+#[post("/held", data = "<_hook>")]
+async fn held(_hook: Verified, runs: &State<Runs>, gate: &State<Gate>) -> &'static str {
     runs.add();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _permit = gate.0.acquire().await;
     "{}"
 }
 
@@ -143,10 +151,13 @@ pub(crate) fn rocket(receiver: Option<Receiver>, fairing: bool) -> Rocket<Build>
         log_level: rocket::config::LogLevel::Off,
         ..rocket::Config::debug_default()
     };
-    let mut rocket = rocket::custom(config).manage(Runs::default()).mount(
-        "/",
-        routes![ok, slow, fail, boom, reject, wrapped, echo, typed],
-    );
+    let mut rocket = rocket::custom(config)
+        .manage(Runs::default())
+        .manage(Gate::default())
+        .mount(
+            "/",
+            routes![ok, held, fail, boom, reject, wrapped, echo, typed],
+        );
     if let Some(receiver) = receiver {
         rocket = rocket.manage(receiver);
     }
