@@ -186,10 +186,17 @@ impl<'a> WebhookRequest<'a> {
     }
 
     /// The content type's essence (`application/json` of `application/json; charset=utf-8`),
-    /// lower-cased comparison left to the caller.
+    /// lower-cased comparison left to the caller. `None` when the header is absent, not text,
+    /// or repeated: two content types are ambiguous (each reader could pick another), so a
+    /// receiver that requires one refuses the request (415).
     #[must_use]
     pub fn content_type(&self) -> Option<&'a str> {
-        let raw = std::str::from_utf8(self.header("content-type")?).ok()?;
+        let mut values = self.header_values("content-type");
+        let value = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        let raw = std::str::from_utf8(value).ok()?;
         Some(raw.split(';').next().unwrap_or(raw).trim())
     }
 }

@@ -70,6 +70,8 @@ pub fn scheme() -> AsymmetricScheme {
     )
     .encoding(Encoding::Base64)
     .content([Part::Body])
+    // Postal's installations sign with 1024-bit keys.
+    .allow_rsa_1024()
 }
 
 /// The legacy scheme: `X-Postal-Signature: <base64>` over the body (RSA PKCS#1 v1.5, SHA-1).
@@ -83,6 +85,7 @@ pub fn legacy_sha1_scheme() -> AsymmetricScheme {
     )
     .encoding(Encoding::Base64)
     .content([Part::Body])
+    .allow_rsa_1024()
 }
 
 /// A verifier for Postal deliveries, accepting any active key of `keys` (RSA keys). It checks

@@ -112,6 +112,7 @@ pub struct AsymmetricScheme {
     name: Cow<'static, str>,
     algorithm: AsymmetricAlgorithm,
     layout: Layout,
+    min_rsa_bits: usize,
 }
 
 impl AsymmetricScheme {
@@ -127,7 +128,17 @@ impl AsymmetricScheme {
             name: name.into(),
             algorithm,
             layout: Layout::new(signature_header.into(), Encoding::Base64),
+            min_rsa_bits: keys::DEFAULT_MIN_RSA_BITS,
         }
+    }
+
+    /// Accept RSA keys of 1024 bits and up; a scheme accepts 2048 and up otherwise. Only for
+    /// a legacy sender that signs with such keys (Postal's preset calls it): a 1024-bit key
+    /// is within reach of a well-funded attacker.
+    #[must_use]
+    pub fn allow_rsa_1024(mut self) -> Self {
+        self.min_rsa_bits = keys::MIN_RSA_BITS;
+        self
     }
 
     /// The signature header's layout.
@@ -195,8 +206,9 @@ impl AsymmetricScheme {
     ///
     /// # Errors
     ///
-    /// An empty ring, a key of another type than the algorithm's, or an inconsistent scheme
-    /// (a signed timestamp with no source…).
+    /// An empty ring, a key of another type than the algorithm's, an RSA key of fewer than
+    /// 2048 bits (1024 with [`allow_rsa_1024`](Self::allow_rsa_1024)), or an inconsistent
+    /// scheme (a signed timestamp with no source…).
     pub fn verifier(
         self,
         keys: impl Into<PublicKeyRing>,
@@ -208,6 +220,17 @@ impl AsymmetricScheme {
         }
         for key in keys.keys() {
             self.check_key(key.id(), key.material().kind())?;
+            if let Some(bits) = key.material().rsa_bits()
+                && bits < self.min_rsa_bits
+            {
+                return Err(ConfigError::new(format!(
+                    "scheme `{}`: RSA key `{}` has {bits} bits; at least {} are accepted \
+                     (`allow_rsa_1024` admits 1024-bit keys of a legacy sender)",
+                    self.name,
+                    key.id(),
+                    self.min_rsa_bits
+                )));
+            }
         }
         Ok(AsymmetricVerifier {
             scheme: Arc::new(self),
@@ -247,15 +270,34 @@ impl AsymmetricScheme {
         Ok((entries, timestamp))
     }
 
-    /// Decode the entries into signatures of this algorithm; undecodable ones are skipped.
-    fn decode_entries(&self, entries: &[&str]) -> Vec<Candidate> {
-        entries
-            .iter()
-            .filter_map(|text| {
-                let bytes = self.layout.encoding.decode(text)?;
-                Candidate::parse(self.algorithm, bytes)
-            })
-            .collect()
+    /// Decode the entries into signatures of this algorithm; undecodable ones are skipped,
+    /// and a signature repeated is kept once.
+    ///
+    /// # Errors
+    ///
+    /// More than [`MAX_CANDIDATES`] distinct signatures: 401, none of them checked.
+    fn decode_entries(&self, entries: &[&str]) -> Result<Vec<Candidate>, VerifyError> {
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for text in entries {
+            let Some(candidate) = self
+                .layout
+                .encoding
+                .decode(text)
+                .and_then(|bytes| Candidate::parse(self.algorithm, bytes))
+            else {
+                continue;
+            };
+            if candidates.contains(&candidate) {
+                continue;
+            }
+            if candidates.len() == MAX_CANDIDATES {
+                return Err(VerifyError::invalid_signature().with_message(format!(
+                    "more than {MAX_CANDIDATES} distinct signatures: none is checked"
+                )));
+            }
+            candidates.push(candidate);
+        }
+        Ok(candidates)
     }
 
     /// The signed content, as one buffer (the asymmetric algorithms sign a whole message).
@@ -277,7 +319,14 @@ impl AsymmetricScheme {
     }
 }
 
+/// Most distinct signatures of one request checked against the keys. Each costs a public-key
+/// operation per key (an Ed25519 check hashes the whole signed content again), so an
+/// unauthenticated request must not choose how many: a sender signs with one key, two while
+/// it rotates.
+const MAX_CANDIDATES: usize = 4;
+
 /// One decoded signature of the scheme's algorithm.
+#[derive(PartialEq)]
 enum Candidate {
     Ed25519(ed25519_dalek::Signature),
     P256(p256::ecdsa::Signature),
@@ -423,7 +472,7 @@ impl Verifier for AsymmetricVerifier {
         let (entries, ts_in_sig) = scheme.read_entries(request)?;
         let timestamp = scheme.layout.read_timestamp(request, ts_in_sig)?;
         let message_id = scheme.layout.read_message_id(request)?;
-        let candidates = scheme.decode_entries(&entries);
+        let candidates = scheme.decode_entries(&entries)?;
         if candidates.is_empty() {
             return Err(VerifyError::invalid_signature());
         }

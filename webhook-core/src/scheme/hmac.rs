@@ -689,20 +689,29 @@ pub(crate) enum MacState {
     Sha512(Hmac<sha2::Sha512>),
 }
 
+/// A MAC under a random key nobody knows.
+fn unforgeable<M: hmac::digest::KeyInit>() -> M {
+    use rand_core::RngCore as _;
+    let mut key = hmac::digest::Key::<M>::default();
+    rand_core::OsRng.fill_bytes(&mut key);
+    M::new(&key)
+}
+
 impl MacState {
     pub(crate) fn new(algorithm: HmacAlgorithm, key: &[u8]) -> Self {
-        // HMAC accepts keys of any length, so `new_from_slice` cannot fail here; the fallback
-        // arms keep that a non-panicking fact.
+        // HMAC accepts keys of any length, so `new_from_slice` cannot fail here. Were it ever
+        // to, the fallback is keyed with fresh random bytes: it fails closed (no signature
+        // matches it) where a fixed key would let anyone sign.
         match algorithm {
-            HmacAlgorithm::Sha1 => Self::Sha1(
-                Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
-            ),
-            HmacAlgorithm::Sha256 => Self::Sha256(
-                Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
-            ),
-            HmacAlgorithm::Sha512 => Self::Sha512(
-                Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
-            ),
+            HmacAlgorithm::Sha1 => {
+                Self::Sha1(Hmac::new_from_slice(key).unwrap_or_else(|_| unforgeable()))
+            }
+            HmacAlgorithm::Sha256 => {
+                Self::Sha256(Hmac::new_from_slice(key).unwrap_or_else(|_| unforgeable()))
+            }
+            HmacAlgorithm::Sha512 => {
+                Self::Sha512(Hmac::new_from_slice(key).unwrap_or_else(|_| unforgeable()))
+            }
         }
     }
 

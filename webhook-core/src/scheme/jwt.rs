@@ -478,7 +478,12 @@ impl fmt::Debug for JwtKey {
 /// - `exp` is required and must be a number (integer or not); the token is refused from
 ///   `exp + leeway` on.
 /// - `nbf`, when present, must be a number, and the token is refused before `nbf - leeway`.
-/// - `iat`, when present, must be a number no later than `now + leeway`.
+/// - `iat`, when present, must be a number no later than `now + leeway`, and later than
+///   `now - max_age - leeway` ([`max_age`](Self::max_age), default 1 hour). A token without
+///   `iat` must expire within `max_age` (plus leeway) of now. Either way no token is accepted
+///   for longer than `max_age + 2 × leeway` after it was first seen, and that is the
+///   verifier's [freshness window](crate::Verifier::freshness_window), which the receiver's
+///   replay store keeps deliveries for: a captured delivery cannot outlive its record.
 /// - `iss` must be one of the configured issuers, when any is configured.
 /// - `aud` (a string or an array of strings) must name a configured audience, when any is
 ///   configured. A token naming an audience is refused when none is configured
@@ -511,8 +516,16 @@ impl fmt::Debug for JwtKey {
 ///
 /// Errors name the failed check (``claim `exp` ``…), never the token or a claim's value.
 ///
-/// A sender that sets `jti` should mint one token per delivery: the pipeline uses the message
-/// id for replay protection.
+/// Issuers and audiences apply to every key: with keys of several issuers, whoever holds one
+/// of them can mint tokens naming any configured issuer. Check the proof's
+/// [`key_id`](Proof::key_id) (the matched key's configured id) in the handler, or give each
+/// issuer a receiver of its own.
+///
+/// Replay protection: a token's `jti` is the delivery's message id. Without one, the
+/// delivery's key is the event's own id when its type declares one, else a digest of the
+/// token's signed part and the body (a sender may reuse one token for many deliveries, as
+/// Google Pub/Sub does within its hour, so the token alone would not tell them apart; its
+/// signature is not used, as an ECDSA signature can be altered into another valid one).
 ///
 /// # Examples
 ///
@@ -559,10 +572,21 @@ pub struct JwtBearer {
     issuers: Vec<String>,
     audiences: Vec<String>,
     leeway: Duration,
+    max_age: Duration,
     clock: SharedClock,
     body_digest_claim: Option<Cow<'static, str>>,
     realm: String,
 }
+
+/// Default [`JwtBearer::leeway`].
+const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// Largest [`JwtBearer::leeway`]: more would quietly switch the time checks off.
+const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// Default [`JwtBearer::max_age`]: the life of a Google-issued ID token, which Pub/Sub
+/// reuses for up to that long.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3_600);
+/// Largest [`JwtBearer::max_age`]: the replay store keeps every delivery this long.
+const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3_600);
 
 /// Refuses a key set in which a token that names its key could still be checked against more
 /// than [`MAX_TRIED`] keys: those of its `kid` plus those without an id, that allow its `alg`.
@@ -627,7 +651,8 @@ impl JwtBearer {
             keys,
             issuers: Vec::new(),
             audiences: Vec::new(),
-            leeway: Duration::from_secs(60),
+            leeway: DEFAULT_LEEWAY,
+            max_age: DEFAULT_MAX_AGE,
             clock: clock::system(),
             body_digest_claim: None,
             realm: quoted(DEFAULT_REALM),
@@ -645,7 +670,8 @@ impl JwtBearer {
             keys: vec![JwtKey::hmac(secret)?],
             issuers: Vec::new(),
             audiences: Vec::new(),
-            leeway: Duration::from_secs(60),
+            leeway: DEFAULT_LEEWAY,
+            max_age: DEFAULT_MAX_AGE,
             clock: clock::system(),
             body_digest_claim: None,
             realm: quoted(DEFAULT_REALM),
@@ -678,10 +704,32 @@ impl JwtBearer {
         self
     }
 
-    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s).
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s, at most 5 minutes: a
+    /// larger value is taken as 5 minutes, since it would switch the time checks off).
     #[must_use]
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.leeway = leeway.min(MAX_LEEWAY);
+        self
+    }
+
+    /// The oldest token accepted, by its `iat` (default 1 hour, at least 1 second and at
+    /// most 24 hours: values outside are taken as the nearest bound). A token without `iat`
+    /// must expire within this of now. The receiver keeps each delivery's record for this
+    /// (plus twice the leeway), so set it no longer than the sender needs: a sender minting a
+    /// token per delivery needs minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_core::{JwtBearer, Secret, Verifier};
+    /// let verifier = JwtBearer::hmac(Secret::from_text("a shared secret of at least 32 bytes!")?)?
+    ///     .max_age(Duration::from_secs(300));
+    /// // 5 minutes, plus 60 s of leeway each way.
+    /// assert_eq!(verifier.freshness_window(), Some(Duration::from_secs(420)));
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age.clamp(Duration::from_secs(1), MAX_MAX_AGE);
         self
     }
 
@@ -764,12 +812,24 @@ impl JwtBearer {
         {
             return Err(self.invalid("bearer token is not valid yet (`nbf`)"));
         }
+        let max_age = i128::try_from(self.max_age.as_millis()).unwrap_or(i128::MAX);
         let iat = match self.time_claim(claims, "iat")? {
             Some(iat) => {
                 if iat > now.saturating_add(leeway) {
                     return Err(self.invalid("claim `iat` is in the future"));
                 }
+                // Strictly younger than `max_age + leeway`, so that no token outlives the
+                // freshness window (first seen at `iat + leeway` at the latest).
+                if iat <= now.saturating_sub(max_age).saturating_sub(leeway) {
+                    return Err(self.invalid("bearer token is older than the maximum age (`iat`)"));
+                }
                 Some(i64::try_from(iat).map_err(|_| self.invalid("claim `iat` is out of range"))?)
+            }
+            // Without `iat` the token's age is unknown: it must not outlive the maximum age.
+            None if exp > now.saturating_add(max_age).saturating_add(leeway) => {
+                return Err(self.invalid(
+                    "bearer token has no `iat` and expires later than the maximum age allows",
+                ));
             }
             None => None,
         };
@@ -863,6 +923,19 @@ impl JwtBearer {
     }
 }
 
+/// The replay token's source for a delivery without `jti`: SHA-256 over the token's signed
+/// part (header and claims, without the signature, which an ECDSA signer or anyone holding
+/// the token could re-form into another valid one) and the body, each length-prefixed.
+fn replay_digest(token: &str, body: &[u8]) -> [u8; 32] {
+    let signed = token.rsplit_once('.').map_or(token, |(signed, _)| signed);
+    let mut hash = Sha256::new();
+    hash.update((signed.len() as u64).to_be_bytes());
+    hash.update(signed.as_bytes());
+    hash.update((body.len() as u64).to_be_bytes());
+    hash.update(body);
+    hash.finalize().into()
+}
+
 /// The claims object, refusing a repeated claim name: parsers disagree on which copy wins,
 /// so a token that repeats `exp` or `aud` is ambiguous and refused rather than guessed at.
 struct Claims(Map<String, Value>);
@@ -932,6 +1005,7 @@ impl fmt::Debug for JwtBearer {
             .field("issuers", &self.issuers)
             .field("audiences", &self.audiences)
             .field("leeway", &self.leeway)
+            .field("max_age", &self.max_age)
             .field("body_digest_claim", &self.body_digest_claim)
             .finish_non_exhaustive()
     }
@@ -940,6 +1014,16 @@ impl fmt::Debug for JwtBearer {
 impl Verifier for JwtBearer {
     fn signs_url(&self) -> bool {
         false
+    }
+
+    /// `max_age` and the leeway on each side: no token is accepted for longer than this
+    /// after it is first seen.
+    fn freshness_window(&self) -> Option<Duration> {
+        Some(
+            self.max_age
+                .saturating_add(self.leeway)
+                .saturating_add(self.leeway),
+        )
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
@@ -1041,7 +1125,7 @@ impl Verifier for JwtBearer {
         if let Some(iat) = checked.iat_ms {
             proof = proof.with_timestamp_ms(iat);
         }
-        Ok(proof)
+        Ok(proof.with_signature(&replay_digest(token, request.body())))
     }
 }
 

@@ -342,6 +342,44 @@ fn standard_webhooks_v1a_entries() {
         kind(with(&mut hs, &unpadded)),
         VerifyErrorKind::InvalidSignature
     );
+
+    // Each distinct signature costs a public-key check per key, so a request may carry at
+    // most 4 distinct ones (a repeated one is checked once): more is refused unchecked.
+    let forged = |n: u8| format!("v1a,{}", STANDARD.encode([n; 64]));
+    let repeated = format!("{} {valid}", vec![forged(1); 14].join(" "));
+    with(&mut hs, &repeated).unwrap();
+    let four = format!("{} {} {} {valid}", forged(1), forged(2), forged(3));
+    with(&mut hs, &four).unwrap();
+    let five = format!(
+        "{} {} {} {} {valid}",
+        forged(1),
+        forged(2),
+        forged(3),
+        forged(4)
+    );
+    let err = with(&mut hs, &five).unwrap_err();
+    assert_eq!(err.kind(), VerifyErrorKind::InvalidSignature);
+    assert!(err.to_string().contains("more than 4"), "{err}");
+}
+
+/// RSA keys below 2048 bits are refused unless the scheme admits a legacy sender's 1024-bit
+/// keys; Postal's preset does (its installations sign with them).
+#[test]
+fn rsa_1024_keys_need_the_legacy_opt_in() {
+    let row = rows("postal").into_iter().next().unwrap();
+    let key = PublicKey::from_pem(s(&row, "public_key_pem")).unwrap();
+    let scheme = || {
+        AsymmetricScheme::new("legacy", AsymmetricAlgorithm::RsaPkcs1v15Sha256, "x-sig")
+            .content([Part::Body])
+    };
+    let err = scheme().verifier(key.clone()).unwrap_err();
+    assert!(err.to_string().contains("1024 bits"), "{err}");
+    assert!(err.to_string().contains("at least 2048"), "{err}");
+    assert!(scheme().allow_rsa_1024().verifier(key.clone()).is_ok());
+    assert!(postal::verifier(key).is_ok());
+    // 2048 bits need nothing.
+    let rsa2048 = PublicKey::from_pem(&fixture("rsa2048-public.pem")).unwrap();
+    assert!(scheme().verifier(rsa2048).is_ok());
 }
 
 #[test]
@@ -655,8 +693,11 @@ fn rotation_tries_every_key_and_skips_expired_ones() {
         let other = match algorithm {
             AsymmetricAlgorithm::Ed25519 => PrivateKey::generate_ed25519().public_key(),
             AsymmetricAlgorithm::EcdsaP256Sha256 => PrivateKey::generate_p256().public_key(),
+            // A second RSA key without generating one (slow in debug builds): Postal's,
+            // of 1024 bits, which the schemes below admit for this test.
             _ => PublicKey::from_pem(&postal_key).unwrap(),
         };
+        let full_scheme = |algorithm| full_scheme(algorithm).allow_rsa_1024();
         let (body, hs) = signed(algorithm);
         let ring = PublicKeyRing::new()
             .with(other.clone().with_id("new"))

@@ -111,7 +111,50 @@ fn hs256_round_trip_reports_kid_sub_jti_and_iat() {
     assert_eq!(proof.subject(), Some("billing"));
     assert_eq!(proof.message_id(), Some("msg_42"));
     assert_eq!(proof.timestamp_ms(), Some((NOW - 5) * 1000));
-    assert_eq!(proof.replay_token(), None);
+    // Deduplicated by `jti` (the message id); the replay token is there for tokens without.
+    assert!(proof.replay_token().is_some());
+}
+
+/// Without `jti`, a delivery's replay token is a digest of the token's signed part and the
+/// body: the same token on the same body is the same delivery; on another body (a sender
+/// reusing its token, as Pub/Sub does) another one; and re-forming the signature of an
+/// ECDSA token does not make a copy look new.
+#[test]
+fn the_replay_token_covers_the_signed_claims_and_the_body() {
+    let v = hs_verifier();
+    let token = hs(&json!({"exp": NOW + 60, "iat": NOW}));
+    let replay =
+        |token: &str, body: &[u8]| check_body(&v, token, body).unwrap().replay_token().unwrap();
+    assert_eq!(replay(&token, b"{}"), replay(&token, b"{}"));
+    assert_ne!(replay(&token, b"{}"), replay(&token, b"{ }"));
+    let other = hs(&json!({"exp": NOW + 60, "iat": NOW - 1}));
+    assert_ne!(replay(&token, b"{}"), replay(&other, b"{}"));
+
+    // ES256: (r, s) and (r, n - s) both verify; the replay token is the same for both.
+    let es = JwtBearer::new([JwtKey::ec_pem(EC_PUBLIC).unwrap()])
+        .unwrap()
+        .clock(clock());
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::ES256),
+        &json!({"exp": NOW + 60, "iat": NOW}),
+        &EncodingKey::from_ec_pem(EC_PRIVATE).unwrap(),
+    )
+    .unwrap();
+    let flipped = flip_ecdsa_s(&token);
+    assert_ne!(token, flipped);
+    let a = check_body(&es, &token, b"{}").unwrap().replay_token();
+    let b = check_body(&es, &flipped, b"{}").unwrap().replay_token();
+    assert_eq!(a, b);
+}
+
+/// The same ES256 token with its signature's `s` replaced by `n - s` (still valid).
+fn flip_ecdsa_s(token: &str) -> String {
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let raw = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let signature = p256::ecdsa::Signature::from_slice(&raw).unwrap();
+    let (r, s) = signature.split_scalars();
+    let flipped = p256::ecdsa::Signature::from_scalars(r.to_bytes(), (-s).to_bytes()).unwrap();
+    format!("{signed}.{}", b64(&flipped.to_bytes()))
 }
 
 #[test]
@@ -433,8 +476,72 @@ fn exp_is_required_and_checked_with_leeway() {
     let strict = hs_verifier().leeway(Duration::ZERO);
     assert_invalid(check(&strict, &hs(&json!({"exp": NOW}))), "expired");
     assert!(check(&strict, &hs(&json!({"exp": NOW + 1}))).is_ok());
-    let lenient = hs_verifier().leeway(Duration::from_secs(3600));
-    assert!(check(&lenient, &hs(&json!({"exp": NOW - 3599}))).is_ok());
+    let lenient = hs_verifier().leeway(Duration::from_secs(240));
+    assert!(check(&lenient, &hs(&json!({"exp": NOW - 239}))).is_ok());
+    // A leeway beyond 5 minutes would switch the checks off: it is taken as 5 minutes.
+    let capped = hs_verifier().leeway(Duration::from_secs(3600));
+    assert!(check(&capped, &hs(&json!({"exp": NOW - 299}))).is_ok());
+    assert_invalid(check(&capped, &hs(&json!({"exp": NOW - 300}))), "expired");
+}
+
+/// No token is accepted for longer than the maximum age (by `iat`, or by `exp` without
+/// one), so the replay store's record of a delivery (kept for the verifier's freshness
+/// window) outlives every copy of it.
+#[test]
+fn old_tokens_are_refused_and_the_window_covers_every_accepted_one() {
+    let v = hs_verifier().max_age(Duration::from_secs(300));
+    assert_eq!(
+        v.freshness_window(),
+        Some(Duration::from_secs(300 + 2 * 60))
+    );
+    let far = NOW + 86_400;
+    assert!(check(&v, &hs(&json!({"exp": far, "iat": NOW - 359}))).is_ok());
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": far, "iat": NOW - 360}))),
+        "older than the maximum age",
+    );
+    // Without `iat`: only a token that expires within the maximum age (and leeway).
+    assert!(check(&v, &hs(&json!({"exp": NOW + 360}))).is_ok());
+    assert_invalid(
+        check(&v, &hs(&json!({"exp": NOW + 361}))),
+        "no `iat` and expires later",
+    );
+    // The default is an hour (a Google-issued token's life); the bounds are 1 s and 24 h.
+    assert_eq!(
+        hs_verifier().freshness_window(),
+        Some(Duration::from_secs(3_600 + 120))
+    );
+    assert_eq!(
+        hs_verifier().max_age(Duration::ZERO).freshness_window(),
+        Some(Duration::from_secs(1 + 120))
+    );
+    assert_eq!(
+        hs_verifier()
+            .max_age(Duration::from_secs(10 * 86_400))
+            .freshness_window(),
+        Some(Duration::from_secs(86_400 + 120))
+    );
+    // The window holds whatever the token: first seen at the latest moment `iat` allows,
+    // a copy is refused once the window has passed.
+    let clock = clock();
+    let v = JwtBearer::hmac(secret())
+        .unwrap()
+        .max_age(Duration::from_secs(300))
+        .clock(clock.clone());
+    let window = v.freshness_window().unwrap();
+    for claims in [
+        json!({"exp": far, "iat": NOW + 60}),
+        json!({"exp": NOW + 360}),
+    ] {
+        let token = hs(&claims);
+        clock.set_ms(NOW * 1000);
+        assert!(check(&v, &token).is_ok(), "{claims}");
+        clock.set_ms((NOW * 1000) + i64::try_from(window.as_millis()).unwrap());
+        assert!(
+            check(&v, &token).is_err(),
+            "{claims}: accepted after the window"
+        );
+    }
 }
 
 #[test]
@@ -505,11 +612,18 @@ fn time_claims_must_be_numbers() {
 fn extreme_numbers_never_overflow() {
     let v = hs_verifier();
     let ok = |claims: Value| assert!(check(&v, &hs(&claims)).is_ok(), "{claims}");
-    ok(json!({"exp": i64::MAX}));
-    ok(json!({"exp": u64::MAX}));
-    ok(json!({"exp": 1e300}));
+    ok(json!({"exp": i64::MAX, "iat": NOW}));
+    ok(json!({"exp": u64::MAX, "iat": NOW}));
+    ok(json!({"exp": 1e300, "iat": NOW}));
     ok(json!({"exp": NOW as f64 + 0.5, "nbf": i64::MIN, "iat": NOW as f64 - 0.25}));
-    ok(json!({"exp": i64::MAX, "nbf": -1e300}));
+    ok(json!({"exp": i64::MAX, "nbf": -1e300, "iat": NOW}));
+    // Without `iat`, so far an expiry is beyond any maximum age.
+    for exp in [json!(i64::MAX), json!(u64::MAX), json!(1e300)] {
+        assert_invalid(
+            check(&v, &hs(&json!({"exp": exp}))),
+            "no `iat` and expires later",
+        );
+    }
     assert_invalid(check(&v, &hs(&json!({"exp": i64::MIN}))), "expired");
     assert_invalid(check(&v, &hs(&json!({"exp": -1e300}))), "expired");
     assert_invalid(check(&v, &hs(&json!({"exp": -0.5}))), "expired");
@@ -526,9 +640,10 @@ fn extreme_numbers_never_overflow() {
         "`iat` is in the future",
     );
     // In the past, but not representable as milliseconds in an i64.
+    // Far in the past: older than any maximum age.
     assert_invalid(
         check(&v, &hs(&json!({"exp": i64::MAX, "iat": i64::MIN}))),
-        "`iat` is out of range",
+        "older than the maximum age",
     );
     // Fractions are honoured to the millisecond.
     let strict = hs_verifier().leeway(Duration::ZERO);
@@ -543,10 +658,10 @@ fn extreme_numbers_never_overflow() {
         let token = craft(header, claims, HS_SECRET.as_bytes());
         assert!(check(&v, &token).is_err(), "{claims}");
     }
-    // A long integer beyond u64 parses as a float: far future, accepted.
+    // A long integer beyond u64 parses as a float: far future, accepted (with an `iat`).
     let token = craft(
         header,
-        r#"{"exp":123456789012345678901234567890}"#,
+        &format!(r#"{{"exp":123456789012345678901234567890,"iat":{NOW}}}"#),
         HS_SECRET.as_bytes(),
     );
     assert!(check(&v, &token).is_ok());
@@ -1177,4 +1292,33 @@ fn weak_ed25519_keys_in_a_jwks_are_refused() {
     let jwks =
         json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "kid": "weak", "x": b64(&identity) }] });
     assert!(JwtBearer::from_jwks(&jwks.to_string()).is_err());
+}
+
+/// Through the pipeline: a token without `jti` replayed on the same body is a duplicate; the
+/// same token on another body (a sender reusing its token) is a delivery of its own.
+#[tokio::test]
+async fn a_replayed_token_without_jti_is_a_duplicate_and_a_reused_one_is_not() {
+    let receiver = webhook_core::Receiver::builder()
+        .verifier(hs_verifier())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let value = format!("Bearer {}", hs(&json!({"exp": NOW + 60, "iat": NOW})));
+    let deliver = async |body: &[u8]| {
+        let request = WebhookRequest::new(body).with_header("authorization", &value);
+        let mut delivery = receiver.delivery();
+        delivery.admit(&request, false).unwrap();
+        delivery.authenticate(&request).unwrap();
+        let fresh = delivery.claim(None).await.unwrap();
+        if fresh {
+            delivery.finish(true).await;
+        }
+        fresh
+    };
+    assert!(deliver(br#"{"n":1}"#).await);
+    assert!(!deliver(br#"{"n":1}"#).await, "the replay is a duplicate");
+    assert!(
+        deliver(br#"{"n":2}"#).await,
+        "another body is another delivery"
+    );
 }

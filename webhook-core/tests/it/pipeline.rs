@@ -150,6 +150,29 @@ async fn the_body_limit_admits_exactly_the_limit() {
     );
 }
 
+/// Two `Content-Type` headers are ambiguous (each reader could take another): a receiver
+/// that requires a content type refuses them, even when both name an accepted one.
+#[test]
+fn a_repeated_content_type_is_refused() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .content_type("application/json")
+        .build()
+        .unwrap();
+    let admit = |request: &WebhookRequest<'_>| {
+        let mut delivery = receiver.delivery();
+        delivery.admit(request, false).map_err(|e| e.status())
+    };
+    let once = WebhookRequest::new(BODY).with_header("content-type", "application/json");
+    assert_eq!(admit(&once), Ok(()));
+    let twice = once.clone().with_header("content-type", "application/json");
+    assert_eq!(twice.content_type(), None);
+    assert_eq!(admit(&twice), Err(415));
+    let mixed = once.clone().with_header("content-type", "text/plain");
+    assert_eq!(admit(&mixed), Err(415));
+}
+
 #[tokio::test]
 async fn steps_run_in_order_with_their_statuses() {
     let rig = Rig::new();

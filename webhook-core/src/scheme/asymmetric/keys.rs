@@ -14,9 +14,13 @@ use zeroize::Zeroizing;
 
 use crate::error::{ConfigError, VerifyError};
 
-/// Smallest RSA modulus accepted, in bits. 1024 is weak by today's standards but is what
-/// legacy senders (Postal's CI and older installations) use; anything smaller is refused.
+/// Smallest RSA modulus parsed, in bits. 1024 is weak by today's standards but is what
+/// legacy senders (Postal's CI and older installations) use; anything smaller is refused. A
+/// scheme accepts it only when told to
+/// ([`allow_rsa_1024`](crate::AsymmetricScheme::allow_rsa_1024)).
 pub(crate) const MIN_RSA_BITS: usize = 1024;
+/// Smallest RSA modulus a scheme accepts by default, in bits.
+pub(crate) const DEFAULT_MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted, in bits (bounds the cost of one verification).
 pub(crate) const MAX_RSA_BITS: usize = 4096;
 
@@ -52,6 +56,14 @@ impl PublicMaterial {
             Self::Ed25519(_) => KeyKind::Ed25519,
             Self::P256(_) => KeyKind::P256,
             Self::Rsa(_) => KeyKind::Rsa,
+        }
+    }
+
+    /// The modulus size of an RSA key.
+    pub(crate) fn rsa_bits(&self) -> Option<usize> {
+        match self {
+            Self::Rsa(key) => Some(key.n().bits()),
+            Self::Ed25519(_) | Self::P256(_) => None,
         }
     }
 }
