@@ -656,3 +656,53 @@ async fn decrypted_bodies_reach_every_extractor() {
         (400, Some("malformed_body"))
     );
 }
+
+/// A verifier that signs the URL (Twilio's) on a receiver without a public base URL: the URL
+/// is built from `Host`, and a request without one is refused as the sender's fault (401
+/// `missing_header`), as in the other adapters.
+#[actix_web::test]
+async fn the_signed_url_comes_from_the_host_and_needs_one() {
+    use webhook::provider::twilio;
+    let secret = Secret::from_text("twilio-auth-token").unwrap();
+    let receiver = Receiver::builder()
+        .verifier(twilio::verifier(secret.clone()).unwrap())
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(receiver))
+                .route(web::post().to(ok_verified)),
+        ),
+    )
+    .await;
+    let form = "Body=hello&From=%2B15550001111";
+    let signed = twilio::signer(secret)
+        .sign(&Outgoing::new(form.as_bytes()).url("http://hooks.example/hook?a=1"))
+        .unwrap();
+    let request = |host: Option<&str>| {
+        let mut request = test::TestRequest::post()
+            .uri("/hook?a=1")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .peer_addr(SocketAddr::from(([127, 0, 0, 1], 50_000)))
+            .set_payload(form);
+        for (name, value) in signed.iter() {
+            request = request.insert_header((name.to_owned(), value.to_owned()));
+        }
+        if let Some(host) = host {
+            request = request.insert_header(("host", host.to_owned()));
+        }
+        request.to_request()
+    };
+    let response = test::call_service(&app, request(Some("hooks.example"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    for (host, code) in [
+        (None, "missing_header"),
+        (Some("hooks example"), "malformed_header"),
+    ] {
+        let response = test::call_service(&app, request(host)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{host:?}");
+        let body: serde_json::Value = test::read_body_json(response).await;
+        assert_eq!(body["error"], code, "{host:?}");
+    }
+}

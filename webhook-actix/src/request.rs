@@ -58,7 +58,11 @@ pub(crate) fn view<'a>(
     }
     view.reserve_headers(request.headers().len());
     for (name, value) in request.headers() {
-        view.push_header(name.as_str(), value.as_bytes());
+        // Values that are not UTF-8 are left out, as rocket leaves them out of its requests:
+        // every adapter's checks see the same headers.
+        if std::str::from_utf8(value.as_bytes()).is_ok() {
+            view.push_header(name.as_str(), value.as_bytes());
+        }
     }
     view
 }
@@ -117,16 +121,21 @@ pub(crate) async fn authenticate(
             return Err(reject(&mut delivery, error));
         }
     };
-    let url = if receiver.signs_url() {
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| request.uri().authority().map(|a| a.as_str()));
-        let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-        receiver.request_url(https, host, path_and_query)
-    } else {
-        None
+    // The host: the first `Host` that is text, else (HTTP/2) the request's `:authority`. A
+    // request naming no usable host is refused (401), as in every adapter.
+    let host = request
+        .headers()
+        .get_all(header::HOST)
+        .find_map(|h| std::str::from_utf8(h.as_bytes()).ok())
+        .or_else(|| {
+            (request.version() == actix_web::http::Version::HTTP_2)
+                .then(|| request.uri().authority().map(|a| a.as_str()))
+                .flatten()
+        });
+    let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let url = match receiver.signed_url(https, host, path_and_query) {
+        Ok(url) => url,
+        Err(error) => return Err(reject(&mut delivery, error)),
     };
     head.set_body(&body);
     head.set_url(url.as_deref());

@@ -2,6 +2,7 @@
 //! and run the pipeline's admission and authentication.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, OriginalUri};
@@ -35,6 +36,21 @@ pub(crate) fn peer(parts: &Parts) -> Option<SocketAddr> {
         .map(|ConnectInfo(addr)| *addr)
 }
 
+/// Says once per process that requests carry no peer address although the receiver's checks
+/// read it: the rate limit then counts every client as one unknown source, and an allowlist
+/// admits none (it fails closed).
+fn warn_without_peer() {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        tracing::error!(
+            "webhook receiver with a rate limit, an allowlist or trusted proxies, but requests \
+             carry no ConnectInfo: serve the router with \
+             `into_make_service_with_connect_info::<SocketAddr>()`; until then every client is \
+             one unknown source"
+        );
+    }
+}
+
 /// The core view of `parts` with `body`.
 pub(crate) fn view<'a>(
     parts: &'a Parts,
@@ -50,7 +66,11 @@ pub(crate) fn view<'a>(
     }
     request.reserve_headers(parts.headers.len());
     for (name, value) in &parts.headers {
-        request.push_header(name.as_str(), value.as_bytes());
+        // Values that are not UTF-8 are left out, as rocket leaves them out of its requests:
+        // every adapter's checks see the same headers.
+        if std::str::from_utf8(value.as_bytes()).is_ok() {
+            request.push_header(name.as_str(), value.as_bytes());
+        }
     }
     request
 }
@@ -81,6 +101,9 @@ pub(crate) async fn authenticate(
     // Never the request URI's scheme: a client chooses it (an absolute-form target, an h2c
     // `:scheme`). Only a server that terminates TLS itself can say so, with the marker.
     let https = parts.extensions.get::<HttpsConnection>().is_some();
+    if receiver.reads_peer() && peer(parts).is_none() {
+        warn_without_peer();
+    }
     let bytes: Bytes;
     let url: Option<String>;
     let plaintext: Option<Vec<u8>>;
@@ -105,10 +128,9 @@ pub(crate) async fn authenticate(
                 return Err(reject(&mut delivery, error));
             }
         };
-        url = if receiver.signs_url() {
-            request_url(receiver, parts, https)
-        } else {
-            None
+        url = match request_url(receiver, parts, https) {
+            Ok(url) => url,
+            Err(error) => return Err(reject(&mut delivery, error)),
         };
         head.set_body(&bytes);
         head.set_url(url.as_deref());
@@ -128,9 +150,18 @@ pub(crate) async fn authenticate(
     })
 }
 
-/// The URL the sender addressed: the receiver's public base URL, else this server's scheme
-/// and `Host`, with the original path and query.
-fn request_url(receiver: &Receiver, parts: &Parts, https: bool) -> Option<String> {
+/// The URL the sender addressed, when the verifier signs one: the receiver's public base URL,
+/// else this server's scheme and the first `Host` that is text (HTTP/2: else the request's
+/// `:authority`), with the original path and query. A request naming no usable host is
+/// refused (401), as in every adapter.
+fn request_url(
+    receiver: &Receiver,
+    parts: &Parts,
+    https: bool,
+) -> Result<Option<String>, VerifyError> {
+    if !receiver.signs_url() {
+        return Ok(None);
+    }
     let uri = parts
         .extensions
         .get::<OriginalUri>()
@@ -138,8 +169,13 @@ fn request_url(receiver: &Receiver, parts: &Parts, https: bool) -> Option<String
     let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
     let host = parts
         .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(http::uri::Authority::as_str));
-    receiver.request_url(https, host, path_and_query)
+        .get_all(http::header::HOST)
+        .iter()
+        .find_map(|h| std::str::from_utf8(h.as_bytes()).ok())
+        .or_else(|| {
+            (parts.version == http::Version::HTTP_2)
+                .then(|| uri.authority().map(http::uri::Authority::as_str))
+                .flatten()
+        });
+    receiver.signed_url(https, host, path_and_query)
 }

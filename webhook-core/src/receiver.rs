@@ -234,6 +234,40 @@ impl Receiver {
         self.inner.signs_url
     }
 
+    /// The URL a verifier signs, as an adapter builds it: `Ok(None)` when the verifier signs
+    /// no URL; else [`request_url`](Self::request_url)'s, and when there is none (no public
+    /// base URL, and the request names no usable host) the request is refused: 401
+    /// `missing_header` without a `Host`, `malformed_header` with one that is no host name.
+    ///
+    /// # Errors
+    ///
+    /// As above: the request, not the receiver, lacks what the URL needs.
+    pub fn signed_url(
+        &self,
+        https: bool,
+        host: Option<&str>,
+        path_and_query: &str,
+    ) -> Result<Option<String>, VerifyError> {
+        if !self.signs_url() {
+            return Ok(None);
+        }
+        match self.request_url(https, host, path_and_query) {
+            Some(url) => Ok(Some(url)),
+            None if host.is_none() => Err(VerifyError::missing_header("host")),
+            None => Err(VerifyError::malformed_header("host", "not a host name")),
+        }
+    }
+
+    /// Whether the checks read the peer's address (a rate limit, an allowlist, trusted
+    /// proxies): an adapter that cannot tell it should say so.
+    #[must_use]
+    pub fn reads_peer(&self) -> bool {
+        let source = &self.inner.source;
+        self.inner.limiter.is_some()
+            || !source.allow.is_empty()
+            || !source.trusted_proxies.is_empty()
+    }
+
     /// The URL the sender addressed, for URL-signing schemes: the configured public base URL
     /// followed by `path_and_query` when one is set, else built from the connection's scheme
     /// and `Host`. `None` when neither a base URL nor a host is known.
@@ -347,7 +381,8 @@ impl Default for ReceiverBuilder {
 
 impl ReceiverBuilder {
     /// Name the route (default `webhook`): shown in the span, and the namespace of its keys in
-    /// a shared store, so two routes never collide.
+    /// a shared store, so two routes never collide. Not empty, and without `:` (the store key's
+    /// separator) or control characters: [`build`](Self::build) refuses such a name.
     pub fn route(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.route = name.into();
         self
@@ -650,7 +685,8 @@ impl ReceiverBuilder {
     ///
     /// # Errors
     ///
-    /// No verifier; a bad address or CIDR block; a zero rate, body limit or lease; a retention
+    /// A route name that is empty or holds `:` or a control character; no verifier; a bad
+    /// address or CIDR block; a zero rate, body limit or lease; a retention
     /// shorter than the freshness window (the longer of twice the tolerance and the verifier's
     /// own window); a malformed environment variable; a public base URL
     /// that is not `http(s)://…`; a decryptor's plaintext content type that is not a header
@@ -658,6 +694,15 @@ impl ReceiverBuilder {
     pub fn build(self) -> Result<Receiver, ConfigError> {
         if let Some(error) = self.error {
             return Err(error);
+        }
+        if self.route.is_empty()
+            || self.route.contains(':')
+            || self.route.chars().any(char::is_control)
+        {
+            return Err(ConfigError::new(
+                "receiver: the route name must not be empty, nor contain `:` (the separator of \
+                 its keys in a shared store) or control characters",
+            ));
         }
         let verifier = self.verifier.ok_or_else(|| {
             ConfigError::new(format!("receiver `{}`: no verifier configured", self.route))

@@ -473,6 +473,22 @@ impl RedisStore {
     }
 }
 
+/// A claim sent and not answered yet: dropped armed, it releases the key in the background
+/// (with its own token, so it cannot free anyone else's claim).
+struct Unanswered<'a> {
+    store: &'a RedisStore,
+    name: Option<String>,
+    token: LeaseToken,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            self.store.release_in_background(name, self.token);
+        }
+    }
+}
+
 impl ReplayStore for RedisStore {
     fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> StoreFuture<'a, Claim> {
         Box::pin(async move {
@@ -480,18 +496,25 @@ impl ReplayStore for RedisStore {
             let name = self.redis_key(key);
             let mut call = self.inner.claim.key(&name);
             call.arg(token.get()).arg(expiry_ms(lease));
+            // Redis may take the key and its answer never come back to us: the call fails,
+            // or this future is dropped (the client went away mid-request). Either way the
+            // guard frees the key, or every retry would find it in flight for the whole lease.
+            let mut unanswered = Unanswered {
+                store: self,
+                name: Some(name),
+                token,
+            };
             let answer: Result<(i64, i64), Failure> = self
                 .call(async |mut connection| call.invoke_async(&mut connection).await)
                 .await;
             let (state, ttl) = match answer {
                 Ok(answer) => answer,
-                Err(e) => {
-                    // Redis may have taken the key before the answer was lost: free it, or
-                    // every retry would find it in flight for the whole lease.
-                    self.release_in_background(name, token);
-                    return Err(e.prefixed("redis store: claim failed"));
-                }
+                Err(e) => return Err(e.prefixed("redis store: claim failed")),
             };
+            if (0..=2).contains(&state) {
+                // Answered: a new claim is the caller's lease now; the others took nothing.
+                unanswered.name = None;
+            }
             match state {
                 0 => Ok(Claim::New(token)),
                 1 => Ok(Claim::Done),

@@ -413,6 +413,10 @@ struct Shard {
     /// The last lease token handed out: tokens only tell claims of one key apart, and a key
     /// always lives in the same shard.
     generation: u64,
+    /// While the shard is full: the earliest expiry of its entries, found by the last sweep
+    /// that left it full. Until then a claim is refused without sweeping again, so that
+    /// senders retrying against a full shard do not each pay a pass over it.
+    full_until: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -660,6 +664,7 @@ impl Shard {
             index: HashTable::with_capacity(reserve),
             next_flight_sweep: i64::MAX,
             generation: 0,
+            full_until: i64::MIN,
         }
     }
 
@@ -734,20 +739,22 @@ impl Shard {
     /// Room for one more key, or the store-full error (503). A full shard never evicts a
     /// live key: that would reopen a replay window.
     fn make_room(&mut self, now: i64, per_shard: usize) -> Result<(), StoreError> {
-        if self.len() >= per_shard {
+        if self.len() >= per_shard && now >= self.full_until {
             // The log is ordered per retention class; a store shared by receivers with
             // different retentions can hold expired keys behind a longer-lived one. Before
-            // refusing, drop every expired key once (O(shard), only on this rare path).
+            // refusing, drop every expired key once (O(shard), only on this rare path, and
+            // then not again before the earliest entry expires).
             self.flight.retain(|_, f| f.expires_at > now);
             self.rebuild(|e| e.at > now);
+            self.full_until = self.earliest_expiry().unwrap_or(i64::MIN);
         }
         if self.len() >= per_shard {
-            let wait = self
-                .earliest_expiry()
-                .map_or(5_000, |at| at.saturating_sub(now));
+            let wait = self.full_until.saturating_sub(now).max(1_000);
             return Err(StoreError::new("replay store is full")
-                .with_retry_after(Duration::from_millis(u64::try_from(wait).unwrap_or(0))));
+                .with_retry_after(Duration::from_millis(u64::try_from(wait).unwrap_or(1_000))));
         }
+        // An entry is added: it may expire before the last sweep's earliest.
+        self.full_until = i64::MIN;
         Ok(())
     }
 
@@ -784,9 +791,11 @@ impl Shard {
         self.log = live;
     }
 
+    /// The earliest expiry of any entry (a pass over the shard: the log is ordered by expiry
+    /// only within one retention).
     fn earliest_expiry(&self) -> Option<i64> {
         let a = self.flight.values().map(|f| f.expires_at).min();
-        let b = self.log.front().map(|e| e.at);
+        let b = self.log.iter().map(|e| e.at).min();
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -831,33 +840,78 @@ mod tests {
     use super::*;
     use crate::clock::FixedClock;
 
-    /// A store shared by receivers with different retentions: expired keys queued behind a
-    /// longer-lived one must not keep a shard full.
-    #[test]
-    fn expired_keys_behind_a_longer_retention_do_not_fill_a_shard() {
-        let clock = FixedClock::at_secs(1_000_000);
-        let store = MemoryStore::with_clock(SHARDS * 2, Arc::new(clock.clone()));
+    /// Three keys of one shard, and that shard's number.
+    fn same_shard_keys(store: &MemoryStore) -> (u64, Vec<String>) {
         let shard_of = |k: &str| store.digest(k).1 % SHARDS as u64;
         let target = shard_of("k0");
-        let keys: Vec<String> = (0..)
+        let keys = (0..)
             .map(|i| format!("k{i}"))
             .filter(|k| shard_of(k) == target)
             .take(3)
             .collect();
-        let lease = Duration::from_secs(30);
-        for (key, retention) in [(&keys[0], 7 * 24 * 3600), (&keys[1], 600)] {
-            let Ok(Claim::New(token)) = store.claim_now(key, lease) else {
+        (target, keys)
+    }
+
+    /// Claim and complete each key, kept for its retention in seconds.
+    fn processed<'k>(store: &MemoryStore, keys: impl IntoIterator<Item = (&'k String, u64)>) {
+        for (key, retention) in keys {
+            let Ok(Claim::New(token)) = store.claim_now(key, Duration::from_secs(30)) else {
                 panic!("fresh key")
             };
             store
                 .complete_now(key, token, Duration::from_secs(retention))
                 .unwrap();
         }
+    }
+
+    /// A store shared by receivers with different retentions: expired keys queued behind a
+    /// longer-lived one must not keep a shard full.
+    #[test]
+    fn expired_keys_behind_a_longer_retention_do_not_fill_a_shard() {
+        let clock = FixedClock::at_secs(1_000_000);
+        let store = MemoryStore::with_clock(SHARDS * 2, Arc::new(clock.clone()));
+        let (_, keys) = same_shard_keys(&store);
+        let lease = Duration::from_secs(30);
+        processed(&store, [(&keys[0], 7 * 24 * 3600), (&keys[1], 600)]);
         clock.advance(Duration::from_secs(3600));
         assert!(matches!(
             store.claim_now(&keys[2], lease),
             Ok(Claim::New(_))
         ));
+        assert!(matches!(store.claim_now(&keys[0], lease), Ok(Claim::Done)));
+    }
+
+    /// A full shard holding keys of several retentions: the claim it refuses is told to come
+    /// back when the earliest of them expires (not the oldest inserted); refusals until then
+    /// do not sweep the shard again; and the claim is taken once that key has expired.
+    #[test]
+    fn a_full_shard_names_its_earliest_expiry_and_sweeps_once() {
+        let clock = FixedClock::at_secs(1_000_000);
+        let store = MemoryStore::with_clock(SHARDS * 2, Arc::new(clock.clone()));
+        let (target, keys) = same_shard_keys(&store);
+        let lease = Duration::from_secs(30);
+        processed(&store, [(&keys[0], 3_600), (&keys[1], 600)]);
+        let refused = store.claim_now(&keys[2], lease).unwrap_err();
+        assert_eq!(refused.retry_after(), Duration::from_secs(600));
+        let shard = &store.inner.shards[usize::try_from(target).unwrap()];
+        assert_eq!(lock(shard).full_until, 1_000_600_000);
+        // Refused again, without a sweep: a stale log entry planted here (one the index does
+        // not point at) is still there afterwards; a sweep's rebuild drops it.
+        let planted = Expiry {
+            at: i64::MAX,
+            key: Key(u64::MAX, u64::MAX),
+        };
+        lock(shard).log.push_back(planted);
+        clock.advance(Duration::from_secs(599));
+        let refused = store.claim_now(&keys[2], lease).unwrap_err();
+        assert_eq!(refused.retry_after(), Duration::from_secs(1));
+        assert_eq!(lock(shard).log.back().map(|e| e.key), Some(planted.key));
+        clock.advance(Duration::from_secs(1));
+        assert!(matches!(
+            store.claim_now(&keys[2], lease),
+            Ok(Claim::New(_))
+        ));
+        assert_eq!(lock(shard).full_until, i64::MIN);
         assert!(matches!(store.claim_now(&keys[0], lease), Ok(Claim::Done)));
     }
 

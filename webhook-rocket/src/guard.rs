@@ -300,7 +300,9 @@ async fn receive<A: Accept>(
     let url = if receiver.signs_url() {
         let authority = request.host().map(ToString::to_string);
         let host = request.headers().get_one("host").or(authority.as_deref());
-        receiver.request_url(https, host, &request.uri().to_string())
+        receiver
+            .signed_url(https, host, &request.uri().to_string())
+            .map_err(|error| reject(&mut delivery, error))?
     } else {
         None
     };

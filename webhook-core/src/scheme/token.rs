@@ -65,7 +65,8 @@ pub(crate) fn authorization_credentials<'a>(
     Ok(Some(rest.trim_ascii()))
 }
 
-/// A `realm="…"` quoted string: `"` and `\` escaped, control characters dropped.
+/// A `realm="…"` quoted string: `"` and `\` escaped, control characters dropped, other
+/// characters beyond ASCII written `?`.
 pub(crate) fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
@@ -76,6 +77,9 @@ pub(crate) fn quoted(text: &str) -> String {
                 out.push(c);
             }
             c if c.is_control() => {}
+            // A header value every framework sends as it is: visible ASCII (a framework may
+            // drop a header with other bytes, and then the challenge is lost).
+            c if !c.is_ascii() => out.push('?'),
             c => out.push(c),
         }
     }
@@ -551,7 +555,8 @@ impl BasicAuth {
     }
 
     /// The realm named in the `WWW-Authenticate` challenge (default `webhook`). Quotes and
-    /// backslashes are escaped, control characters dropped.
+    /// backslashes are escaped, control characters dropped, characters beyond ASCII written
+    /// `?` (a header value every framework sends unchanged).
     #[must_use]
     pub fn realm(mut self, realm: &str) -> Self {
         self.challenge = challenge(realm);

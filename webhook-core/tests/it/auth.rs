@@ -352,6 +352,18 @@ fn basic_realm_is_configurable_and_escaped() {
         v.challenge(),
         r#"Basic realm="a\"bSet-Cookie: x", charset="UTF-8""#
     );
+    // Beyond ASCII: written `?`, so that every framework sends the challenge (rocket drops
+    // a header value that is not visible ASCII).
+    let v = basic_two().realm("Zahlungseingänge");
+    assert_eq!(
+        v.challenge(),
+        r#"Basic realm="Zahlungseing?nge", charset="UTF-8""#
+    );
+    assert!(
+        v.challenge()
+            .bytes()
+            .all(|b| b == b' ' || b.is_ascii_graphic())
+    );
 }
 
 #[test]

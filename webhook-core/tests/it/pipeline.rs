@@ -173,6 +173,33 @@ fn a_repeated_content_type_is_refused() {
     assert_eq!(admit(&mixed), Err(415));
 }
 
+/// Route names are the namespace of their keys in a shared store (`{route}:{kind}:{id}`): a
+/// name holding the separator could make two routes' keys meet, so it is refused at build.
+#[test]
+fn route_names_cannot_make_keys_collide() {
+    let rig = Rig::new();
+    for bad in ["a:m", "", "tab\there"] {
+        let error = rig
+            .builder()
+            .route(bad)
+            .build()
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("route name")),
+            "{bad:?}: {error:?}"
+        );
+    }
+    for good in [
+        "email",
+        "standard-webhooks",
+        "billing.v2",
+        "tenant_7/orders",
+    ] {
+        assert!(rig.builder().route(good).build().is_ok(), "{good}");
+    }
+}
+
 #[tokio::test]
 async fn steps_run_in_order_with_their_statuses() {
     let rig = Rig::new();

@@ -298,6 +298,8 @@ struct Proxy {
     url: String,
     accepted: Arc<std::sync::atomic::AtomicU64>,
     silenced: Arc<std::sync::atomic::AtomicU64>,
+    /// Replies from Redis are dropped while set (requests still reach it).
+    muted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Proxy {
@@ -313,13 +315,18 @@ impl Proxy {
         // Connections are numbered from 1; those numbered up to `silenced` are silent.
         let accepted = Arc::new(AtomicU64::new(0));
         let silenced = Arc::new(AtomicU64::new(0));
-        let (count, gate) = (Arc::clone(&accepted), Arc::clone(&silenced));
+        let muted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (count, gate, mute) = (
+            Arc::clone(&accepted),
+            Arc::clone(&silenced),
+            Arc::clone(&muted),
+        );
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let number = count.fetch_add(1, Ordering::SeqCst) + 1;
                 let upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
-                let gate = Arc::clone(&gate);
-                tokio::spawn(relay(client, upstream, number, gate));
+                let (gate, mute) = (Arc::clone(&gate), Arc::clone(&mute));
+                tokio::spawn(relay(client, upstream, number, gate, mute));
             }
         });
         // The test URL with the proxy's address in place of Redis's (credentials and
@@ -334,7 +341,13 @@ impl Proxy {
             url,
             accepted,
             silenced,
+            muted,
         }
+    }
+
+    /// From now on Redis's replies are lost on the way back; requests still arrive.
+    fn mute_replies(&self) {
+        self.muted.store(true, Ordering::SeqCst);
     }
 
     /// Every connection open now stops passing bytes, for good.
@@ -350,12 +363,15 @@ async fn relay(
     upstream: tokio::net::TcpStream,
     number: u64,
     silenced: Arc<std::sync::atomic::AtomicU64>,
+    muted: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let (client_read, client_write) = client.into_split();
     let (upstream_read, upstream_write) = upstream.into_split();
     let live = move || number > silenced.load(Ordering::SeqCst);
-    let up = pump(client_read, upstream_write, live.clone());
-    let down = pump(upstream_read, client_write, live);
+    let up = pump(client_read, upstream_write, live.clone(), || false);
+    let down = pump(upstream_read, client_write, live, move || {
+        muted.load(Ordering::SeqCst)
+    });
     tokio::select! {
         () = up => {}
         () = down => {}
@@ -363,20 +379,62 @@ async fn relay(
     }
 }
 
-/// Copies `from` to `to` while `live()`; then holds both open, passing nothing.
+/// Copies `from` to `to` while `live()`, dropping what it reads while `mute()`; then holds
+/// both open, passing nothing.
 async fn pump(
     mut from: impl tokio::io::AsyncRead + Unpin,
     mut to: impl tokio::io::AsyncWrite + Unpin,
     live: impl Fn() -> bool,
+    mute: impl Fn() -> bool,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = [0u8; 4096];
     while let Ok(n) = from.read(&mut buf).await {
-        if n == 0 || !live() || to.write_all(&buf[..n]).await.is_err() {
+        if n == 0 || !live() {
+            break;
+        }
+        if mute() {
+            continue;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
             break;
         }
     }
     std::future::pending::<()>().await;
+}
+
+/// A claim whose future is dropped while Redis has taken the key but its answer has not
+/// arrived (the client went away mid-request) frees the key, rather than leaving it in
+/// flight, held by nobody, for the whole lease.
+#[tokio::test]
+async fn a_claim_dropped_before_its_answer_frees_the_key() {
+    let proxy = Proxy::start().await;
+    let prefix = prefix();
+    let store = RedisStore::builder()
+        .prefix(&prefix)
+        .timeout(Duration::from_secs(60))
+        .connect(&proxy.url)
+        .await
+        .unwrap();
+    proxy.mute_replies();
+    let claiming = tokio::spawn({
+        let store = store.clone();
+        async move { store.claim("msg_cut", Duration::from_secs(600)).await }
+    });
+    // The claim has reached Redis: its key is there (in flight, for ten minutes).
+    let client = redis_client();
+    assert!(
+        eventually(async || !redis_keys(&client, &format!("{prefix}*")).await.is_empty()).await
+    );
+    claiming.abort();
+    assert!(claiming.await.unwrap_err().is_cancelled());
+    // Its release went out as the future was dropped: the key is free again.
+    let direct = self::store(&prefix).await;
+    assert!(
+        eventually(async || matches!(direct.claim("msg_cut", LEASE).await, Ok(Claim::New(_))))
+            .await,
+        "the dropped claim still holds the key"
+    );
 }
 
 #[tokio::test]

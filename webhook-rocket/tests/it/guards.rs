@@ -342,3 +342,50 @@ async fn the_guards_get_the_decrypted_body() {
     );
     assert_eq!(receiver.stats().rejected(VerifyErrorKind::MalformedBody), 1);
 }
+
+/// A verifier that signs the URL (Twilio's) on a receiver without a public base URL: the URL
+/// is built from `Host`, and a request without one is refused as the sender's fault (401
+/// `missing_header`), as in the other adapters.
+#[rocket::async_test]
+async fn the_signed_url_comes_from_the_host_and_needs_one() {
+    use webhook_core::provider::twilio;
+    use webhook_core::{Outgoing, Secret, Signer as _};
+    let secret = Secret::from_text("twilio-auth-token").unwrap();
+    let receiver = webhook_core::Receiver::builder()
+        .verifier(twilio::verifier(secret.clone()).unwrap())
+        .build()
+        .unwrap();
+    let client = client(rocket(Some(receiver), true)).await;
+    let form = "Body=hello&From=%2B15550001111";
+    let signed = twilio::signer(secret)
+        .sign(&Outgoing::new(form.as_bytes()).url("http://hooks.example/ok?a=1"))
+        .unwrap();
+    let send = |host: Option<&'static str>| {
+        let mut request = client
+            .post("/ok?a=1")
+            .header(Header::new(
+                "content-type",
+                "application/x-www-form-urlencoded",
+            ))
+            .remote(SocketAddr::from(([127, 0, 0, 1], 50_000)))
+            .body(form);
+        for (name, value) in signed.iter() {
+            request = request.header(Header::new(name.to_owned(), value.to_owned()));
+        }
+        if let Some(host) = host {
+            request = request.header(Header::new("host", host));
+        }
+        answer(request, "")
+    };
+    assert_eq!(send(Some("hooks.example")).await.0, 204);
+    let (status, body, _) = send(None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("missing_header"))
+    );
+    let (status, body, _) = send(Some("hooks example")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("malformed_header"))
+    );
+}
