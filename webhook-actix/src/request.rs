@@ -42,6 +42,11 @@ pub(crate) fn not_configured() -> WebhookRejection {
     WebhookRejection::error(Reply::from_error(&error), error)
 }
 
+/// UTF-8: ASCII (nearly every value; a word at a time), else checked as UTF-8.
+fn is_text(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+}
+
 /// The core view of `request` with `body`. The peer is the socket's address, never a
 /// forwarded header: core decides which forwarded hops to believe.
 pub(crate) fn view<'a>(
@@ -60,7 +65,7 @@ pub(crate) fn view<'a>(
     for (name, value) in request.headers() {
         // Values that are not UTF-8 are left out, as rocket leaves them out of its requests:
         // every adapter's checks see the same headers.
-        if std::str::from_utf8(value.as_bytes()).is_ok() {
+        if is_text(value.as_bytes()) {
             view.push_header(name.as_str(), value.as_bytes());
         }
     }

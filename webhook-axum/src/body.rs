@@ -51,6 +51,11 @@ fn warn_without_peer() {
     }
 }
 
+/// UTF-8: ASCII (nearly every value; a word at a time), else checked as UTF-8.
+fn is_text(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+}
+
 /// The core view of `parts` with `body`.
 pub(crate) fn view<'a>(
     parts: &'a Parts,
@@ -68,7 +73,7 @@ pub(crate) fn view<'a>(
     for (name, value) in &parts.headers {
         // Values that are not UTF-8 are left out, as rocket leaves them out of its requests:
         // every adapter's checks see the same headers.
-        if std::str::from_utf8(value.as_bytes()).is_ok() {
+        if is_text(value.as_bytes()) {
             request.push_header(name.as_str(), value.as_bytes());
         }
     }
