@@ -188,6 +188,25 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
+/// Whether the field is written `Option<…>` (or `Box<Option<…>>`): serde reads it as `None`
+/// when absent, whatever `T` is, so the schema must not require it.
+pub(crate) fn written_option(ty: &Type) -> bool {
+    match ty {
+        Type::Group(g) => written_option(&g.elem),
+        Type::Paren(p) => written_option(&p.elem),
+        _ => match last_segment(ty) {
+            Some(seg) if seg.ident == "Option" => true,
+            Some(seg) if seg.ident == "Box" => match &seg.arguments {
+                PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
+                    matches!(args.args.first(), Some(GenericArgument::Type(inner)) if written_option(inner))
+                }
+                _ => false,
+            },
+            _ => false,
+        },
+    }
+}
+
 /// `Option<T>` → `T`, `&T` → `T`, `Box<T>` → `T` (for classification only).
 fn unwrap_type(ty: &Type) -> &Type {
     match ty {

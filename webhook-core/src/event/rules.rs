@@ -174,7 +174,36 @@ impl<T: WebhookPayload> NestedRule for T {
     fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
         self.validate_at(path, errors);
     }
+    /// The payload's schema; where a payload contains itself (a tree), the inner occurrence
+    /// takes any value in the schema instead of repeating it without end (decoding still
+    /// validates every level).
     fn nested_schema() -> serde_json::Value {
+        thread_local! {
+            static EXPANDING: std::cell::RefCell<Vec<&'static str>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        /// Takes the type off the stack however the expansion ends.
+        struct Expanding;
+        impl Drop for Expanding {
+            fn drop(&mut self) {
+                EXPANDING.with_borrow_mut(|stack| {
+                    stack.pop();
+                });
+            }
+        }
+        // By name: `TypeId` would need `T: 'static`, which payloads with lifetimes are not.
+        let id = std::any::type_name::<T>();
+        let recursive = EXPANDING.with_borrow_mut(|stack| {
+            if stack.contains(&id) {
+                return true;
+            }
+            stack.push(id);
+            false
+        });
+        if recursive {
+            return serde_json::Value::Bool(true);
+        }
+        let _expanding = Expanding;
         T::json_schema()
     }
 }

@@ -124,12 +124,15 @@ pub(crate) fn schema(
         }
     });
     let has_default = field.attrs.serde.default || container_default;
+    // Written `Option<…>`: optional even when `T` has no schema of its own (a payload struct,
+    // a date type), which the probe alone would take as required.
+    let written_option = crate::check::written_option(ty);
     quote! {
         {
             #[allow(unused_imports)]
             use #private::{ViaFallback as _, ViaFieldSchema as _};
             let __probe = #private::SchemaOf::<#ty>::new();
-            let __optional: bool = (&__probe).optional();
+            let __optional: bool = #written_option || (&__probe).optional();
             #[allow(unused_mut)]
             let mut __s: #private::serde_json::Value = #base;
             #(#keywords)*

@@ -302,3 +302,80 @@ proptest! {
         prop_assert_eq!(ours, v.is_valid(&payload), "disagreement on {}", body);
     }
 }
+
+/// A type with no schema of its own (a date, say): the schema takes any value for it.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+pub struct Stamp(String);
+
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "type", content = "data")]
+pub enum Optionals {
+    #[webhook(rename = "a")]
+    A {
+        id: u32,
+        #[webhook(nested)]
+        link: Option<crate::errors::Link>,
+        when: Option<Stamp>,
+        boxed: Box<Option<Stamp>>,
+    },
+}
+
+/// Fields written `Option<…>` are optional in the schema as in decoding, whether or not
+/// their type has a schema of its own.
+#[test]
+fn written_options_are_not_required() {
+    let schema = Optionals::json_schema();
+    let text = schema.to_string();
+    assert!(text.contains(r#""required":["id"]"#), "{schema:#}");
+    let v = validator(&schema);
+    let outcomes: Vec<bool> = [
+        json!({"type": "a", "data": {"id": 1}}),
+        json!({"type": "a", "data": {"id": 1, "link": null, "when": null}}),
+        json!({"type": "a", "data": {"id": 1, "link": {"href": "https://x.io"}, "when": "t"}}),
+        json!({"type": "a", "data": {"id": 1, "link": {"href": "nope"}}}),
+        json!({"type": "a", "data": {"link": {"href": "https://x.io"}}}),
+    ]
+    .iter()
+    .map(|payload| agree::<Optionals>(&v, payload))
+    .collect();
+    assert_eq!(outcomes, [true, true, true, false, false]);
+}
+
+/// A payload that contains itself (a tree).
+#[derive(Debug, PartialEq, serde::Deserialize, webhook::WebhookPayload)]
+pub struct Node {
+    #[webhook(length(max = 8))]
+    pub name: String,
+    #[webhook(nested)]
+    pub children: Vec<Node>,
+}
+
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "type", content = "data")]
+pub enum Trees {
+    #[webhook(rename = "tree")]
+    Tree(Node),
+}
+
+/// A payload containing itself has a finite schema: its inner occurrence takes any value
+/// (decoding still checks every level), instead of exporting without end.
+#[test]
+fn recursive_payloads_have_a_finite_schema() {
+    let schema = Trees::json_schema();
+    let v = validator(&schema);
+    let outcomes: Vec<bool> = [
+        json!({"type": "tree", "data": {"name": "root", "children": []}}),
+        json!({"type": "tree", "data": {"name": "root", "children": [{"name": "leaf", "children": []}]}}),
+        json!({"type": "tree", "data": {"name": "a-name-too-long", "children": []}}),
+    ]
+    .iter()
+    .map(|payload| agree::<Trees>(&v, payload))
+    .collect();
+    assert_eq!(outcomes, [true, true, false]);
+    // Where the payload recurs, the schema accepts anything, and decoding does not.
+    let deep = json!({"type": "tree", "data": {"name": "root", "children": [{"name": "leaf", "children": [{"name": "a-name-too-long", "children": []}]}]}});
+    assert!(v.is_valid(&deep));
+    assert!(Trees::decode(&WebhookRequest::new(deep.to_string().as_bytes())).is_err());
+    // Exporting twice gives the same schema (nothing is left on the stack).
+    assert_eq!(Trees::json_schema(), schema);
+}
