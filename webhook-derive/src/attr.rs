@@ -429,6 +429,8 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                         .unwrap_or("invalid");
                     let last = last.trim().trim_start_matches("error: ");
                     cx.error_spanned_by(&lit, format!("invalid regular expression: {last}"));
+                } else if let Some(why) = crate::dialect::non_portable(&lit.value()) {
+                    cx.error_spanned_by(&lit, format!("pattern is not portable: {why}"));
                 } else if let Err(regex::Error::CompiledTooBig(limit)) =
                     regex::Regex::new(&lit.value())
                 {
@@ -439,8 +441,8 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                         &lit,
                         format!(
                             "regular expression is too big: compiled, it exceeds the \
-                             {limit}-byte size limit; make it smaller (a counted repetition of \
-                             a Unicode class such as `\\w{{1000}}` grows fast)"
+                             {limit}-byte size limit; make it smaller (a counted repetition \
+                             such as `[a-z]{{1000}}{{1000}}` grows fast)"
                         ),
                     );
                 }

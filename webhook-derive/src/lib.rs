@@ -11,6 +11,7 @@ mod attr;
 mod case;
 mod check;
 mod ctxt;
+mod dialect;
 mod expand;
 mod symbol;
 
@@ -44,7 +45,9 @@ use syn::{DeriveInput, parse_macro_input};
 /// type is rejected with `UnknownEventType` (422).
 ///
 /// On a field: `email`, `url`, `length(min = 1, max = 64)`, `range(min = 0, max = 100)`,
-/// `pattern = "^[a-z]+$"` (checked at compile time), `one_of("hard", "soft")`, `non_empty`,
+/// `pattern = "^[a-z]+$"` (checked at compile time: its syntax, its compiled size, and that it
+/// means the same in Rust and in the JSON Schema export's ECMA-262 — so `[0-9]`, not `\d`; no
+/// `.`, inline flags, `\A`/`\z`, POSIX or Unicode classes), `one_of("hard", "soft")`, `non_empty`,
 /// `nested` (a `WebhookPayload` field, or an `Option`/`Vec` of them) and
 /// `custom = path::to_fn` (`fn(&T) -> Result<(), E>` with `E: Into<Cow<'static, str>>`).
 /// A rule on an `Option` skips `None`. Every failing field is reported at once, with its path:

@@ -42,7 +42,7 @@ pub enum Shop {
         #[webhook(non_empty, length(max = 3))]
         items: Vec<String>,
         #[serde(rename = "sku-code")]
-        #[webhook(pattern = r"^[A-Z]{3}-\d+$")]
+        #[webhook(pattern = r"^[A-Z]{3}-[0-9]+$")]
         sku: String,
         #[webhook(one_of("eur", "usd"))]
         currency: Option<String>,
@@ -103,7 +103,7 @@ fn each_rule_reports_its_message() {
         [
             "quantity: must be between 1 and 100",
             "items: must not be empty",
-            r"sku-code: does not match the pattern `^[A-Z]{3}-\d+$`",
+            r"sku-code: does not match the pattern `^[A-Z]{3}-[0-9]+$`",
             "currency: must be one of `eur`, `usd`",
             "tags: length must be at most 2",
         ]

@@ -1,0 +1,163 @@
+//! `pattern` rules are checked in Rust (the `regex` crate) and exported to JSON Schema, whose
+//! patterns are ECMA-262 regular expressions. The two dialects read some constructs
+//! differently: `\d`, `\w`, `\s` and `\b` are Unicode-aware in Rust and ASCII (or another
+//! set) in ECMA-262; `.` matches `\r` and U+2028 in Rust and not in ECMA-262; inline flags,
+//! `\A`/`\z`, POSIX and Unicode classes, class set operations and `\x{…}` do not exist there.
+//! Such a pattern would accept different values on each side, so the derive refuses it and
+//! names the portable spelling.
+
+use regex_syntax::ast::{
+    self, AssertionKind, Ast, ClassPerlKind, ClassSetItem, GroupKind, LiteralKind,
+    SpecialLiteralKind, Visitor,
+};
+
+/// The first construct of `pattern` that the two dialects read differently, as a message;
+/// `None` when the pattern means the same in both (or does not parse: reported elsewhere).
+pub(crate) fn non_portable(pattern: &str) -> Option<String> {
+    let ast = ast::parse::Parser::new().parse(pattern).ok()?;
+    ast::visit(&ast, Portable).err()
+}
+
+struct Portable;
+
+fn perl(kind: &ClassPerlKind) -> String {
+    let (name, portable) = match kind {
+        ClassPerlKind::Digit => ("\\d", "`[0-9]`"),
+        ClassPerlKind::Word => ("\\w", "`[A-Za-z0-9_]`"),
+        ClassPerlKind::Space => ("\\s", "a class of the spaces meant, such as `[ \\t\\r\\n]`"),
+    };
+    format!(
+        "`{name}` matches Unicode in Rust and ASCII or other sets in JSON Schema (ECMA-262): \
+         write {portable}"
+    )
+}
+
+impl Visitor for Portable {
+    type Output = ();
+    type Err = String;
+
+    fn finish(self) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn visit_pre(&mut self, ast: &Ast) -> Result<(), String> {
+        match ast {
+            Ast::Dot(_) => Err(
+                "`.` matches `\\r` and U+2028 in Rust but not in JSON Schema \
+                                (ECMA-262): write a class, such as `[^\\n]`"
+                    .to_owned(),
+            ),
+            Ast::ClassPerl(class) => Err(perl(&class.kind)),
+            Ast::ClassUnicode(_) => Err("Unicode classes (`\\p{…}`) are not JSON Schema \
+                                         (ECMA-262) syntax: list the characters in a class"
+                .to_owned()),
+            Ast::Flags(_) => Err(flags_msg()),
+            Ast::Group(group) => match &group.kind {
+                GroupKind::NonCapturing(flags) if !flags.items.is_empty() => Err(flags_msg()),
+                GroupKind::CaptureName {
+                    starts_with_p: true,
+                    ..
+                } => Err("`(?P<name>…)` is not JSON Schema (ECMA-262) syntax: write \
+                          `(?<name>…)`"
+                    .to_owned()),
+                _ => Ok(()),
+            },
+            Ast::Assertion(assertion) => match assertion.kind {
+                AssertionKind::StartLine | AssertionKind::EndLine => Ok(()),
+                AssertionKind::StartText | AssertionKind::EndText => Err("`\\A` and `\\z` are \
+                    not JSON Schema (ECMA-262) syntax: write `^` and `$`"
+                    .to_owned()),
+                _ => Err(
+                    "word boundaries are Unicode-aware in Rust and ASCII in JSON Schema \
+                          (ECMA-262): spell out what surrounds the word"
+                        .to_owned(),
+                ),
+            },
+            Ast::Literal(literal) => literal_portable(&literal.kind),
+            _ => Ok(()),
+        }
+    }
+
+    fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), String> {
+        match item {
+            ClassSetItem::Perl(class) => Err(perl(&class.kind)),
+            ClassSetItem::Ascii(_) => Err("POSIX classes (`[[:alpha:]]`) are not JSON Schema \
+                                           (ECMA-262) syntax: list the range, such as `[A-Za-z]`"
+                .to_owned()),
+            ClassSetItem::Unicode(_) => Err("Unicode classes (`\\p{…}`) are not JSON Schema \
+                                             (ECMA-262) syntax: list the characters in a class"
+                .to_owned()),
+            ClassSetItem::Literal(literal) => literal_portable(&literal.kind),
+            _ => Ok(()),
+        }
+    }
+
+    fn visit_class_set_binary_op_pre(&mut self, _op: &ast::ClassSetBinaryOp) -> Result<(), String> {
+        Err(
+            "class set operations (`&&`, `--`, `~~`) are not JSON Schema (ECMA-262) syntax: \
+             write the resulting class"
+                .to_owned(),
+        )
+    }
+}
+
+fn flags_msg() -> String {
+    "inline flags (`(?i)`, `(?s)`…) are not JSON Schema (ECMA-262) syntax: spell the cases \
+     out, such as `[Aa]`"
+        .to_owned()
+}
+
+fn literal_portable(kind: &LiteralKind) -> Result<(), String> {
+    match kind {
+        LiteralKind::HexBrace(_) => {
+            Err("`\\x{…}` is not JSON Schema (ECMA-262) syntax: write the character".to_owned())
+        }
+        LiteralKind::Special(SpecialLiteralKind::Bell | SpecialLiteralKind::Space) => Err(
+            "`\\a` and an escaped space are not JSON Schema (ECMA-262) syntax: write the \
+             character"
+                .to_owned(),
+        ),
+        LiteralKind::Octal => Err(
+            "octal escapes are not JSON Schema (ECMA-262) syntax: write the character".to_owned(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::non_portable;
+
+    #[test]
+    fn portable_patterns_pass_and_others_are_named() {
+        for ok in [
+            "^[A-Z]{3}-[0-9]+$",
+            "^refs/(heads|tags)/",
+            "^(?<kind>a|b)[^\\n]*$",
+            "^[A-Za-z0-9_]{1,64}$",
+            "a+?b*c{2,3}",
+            "\\.\\-\\[\\t\\n",
+        ] {
+            assert_eq!(non_portable(ok), None, "{ok}");
+        }
+        for (bad, says) in [
+            ("^\\d+$", "`\\d`"),
+            ("[\\w-]", "`\\w`"),
+            ("a\\sb", "`\\s`"),
+            ("a.b", "`.`"),
+            ("\\bword\\b", "word boundaries"),
+            ("\\Aabc\\z", "`\\A`"),
+            ("(?i)abc", "inline flags"),
+            ("(?i:abc)", "inline flags"),
+            ("(?P<n>a)", "(?P<name>"),
+            ("\\p{Greek}", "Unicode classes"),
+            ("[\\p{L}]", "Unicode classes"),
+            ("[[:alpha:]]", "POSIX"),
+            ("[a-z&&[^x]]", "set operations"),
+            ("\\x{41}", "\\x{"),
+        ] {
+            let message = non_portable(bad).unwrap_or_default();
+            assert!(message.contains(says), "{bad}: {message}");
+        }
+    }
+}
