@@ -17,8 +17,13 @@ use crate::error::ConfigError;
 use crate::store::{Claim, LeaseToken, ReplayStore, StoreError, StoreFuture};
 
 /// Takes the key when it is free (`l:<token>` for the lease); otherwise answers `d` (done) or
-/// the lease's remaining milliseconds. One script, so the check and the write are atomic.
+/// the lease's remaining milliseconds. A claim whose token is among the key's tombstones
+/// (`KEYS[2]`, see [`ABANDON`]) arrived after its own release and takes nothing (`3`). One
+/// script, so the check and the write are atomic.
 const CLAIM: &str = r"
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+  return {3, 0}
+end
 local v = redis.call('GET', KEYS[1])
 if not v then
   redis.call('SET', KEYS[1], 'l:' .. ARGV[1], 'PX', ARGV[2])
@@ -49,6 +54,21 @@ end
 return 0
 ";
 
+/// Releases a claim whose answer never came. If the claim took the key, frees it. Otherwise
+/// the claim may still be on its way (sent on a connection since replaced, it can arrive after
+/// this release): its token joins the key's tombstones (`KEYS[2]`, a set kept for at least
+/// the lease), so that it takes nothing when it arrives, whoever holds the key then.
+const ABANDON: &str = r"
+if redis.call('GET', KEYS[1]) == 'l:' .. ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 0
+";
+
 /// A [`ReplayStore`] in Redis, for a receiver that runs as several replicas: a delivery
 /// claimed by one replica is in flight, then done, for all of them. Feature `redis`.
 ///
@@ -56,16 +76,21 @@ return 0
 /// the SHA-256 of the key, so that a long message id does not make a long Redis key and no id
 /// is stored in the clear. Its value is `l:<token>` while a lease holds it, with the lease as
 /// its expiry, and `d` once done, with the retention as its expiry: Redis expires both, and
-/// the store needs no sweeping. Claim, completion and release are Lua scripts, so every check
-/// and write is atomic on the server, and a release or completion by a holder whose lease
-/// expired never touches the claim of whoever took the key over.
+/// the store needs no sweeping. A claim whose answer was lost leaves its token in a set of
+/// tombstones next to the key, for its lease, which that claim respects if it arrives late.
+/// Both names put the digest in a hash tag, so both are in one Redis Cluster slot. Claim,
+/// completion and release are Lua scripts, loaded into Redis's script cache when the store
+/// connects, so every check and write is atomic on the server, and a release or completion by
+/// a holder whose lease expired never touches the claim of whoever took the key over.
 ///
 /// Every call waits at most the store's timeout (1 s unless changed); a store that cannot
 /// answer in time, or at all, refuses the delivery with 503 and `Retry-After` (fail closed).
 /// A call that timed out drops the connection it used, and the next call opens a new one, so
 /// a connection whose peer vanished without closing it (a failover, a network partition) is
 /// not waited on again. A claim that failed is released in the background with its own
-/// token, in case Redis took it before the answer was lost. A delivery whose handler failed
+/// token, in case Redis took it before the answer was lost; as that release may travel on a
+/// new connection and reach Redis before the claim does, it leaves a tombstone that the late
+/// claim respects, so a lost answer does not hold a key for the rest of its lease. A delivery whose handler failed
 /// waits for its release (so the sender's immediate retry finds the key free); a release
 /// from a dropped lease runs in the background; one that cannot reach Redis is lost and the
 /// lease expires instead.
@@ -120,6 +145,7 @@ struct Inner {
     claim: Script,
     complete: Script,
     release: Script,
+    abandon: Script,
     /// Tokens are this random base plus a counter: unique per claim, and across replicas
     /// with overwhelming probability.
     token_base: u64,
@@ -223,11 +249,13 @@ impl RedisStoreBuilder {
                     claim: Script::new(CLAIM),
                     complete: Script::new(COMPLETE),
                     release: Script::new(RELEASE),
+                    abandon: Script::new(ABANDON),
                     token_base: u64::from_le_bytes(token_bytes),
                     tokens: AtomicU64::new(0),
                 }),
             };
             store.check_eviction(allow_eviction).await?;
+            store.load_scripts().await;
             Ok(store)
         };
         tokio::time::timeout(timeout, connecting)
@@ -350,6 +378,33 @@ impl RedisStore {
         Ok(freed == 1)
     }
 
+    /// Load the scripts into Redis's script cache, so that each call runs by its digest at
+    /// once. Best effort: a script missing from the cache (a Redis restarted since, or one
+    /// that refused the load) is sent whole on first use instead, which costs a round trip,
+    /// and needs its first answer, before the script runs.
+    async fn load_scripts(&self) {
+        let inner = &self.inner;
+        for script in [
+            &inner.claim,
+            &inner.complete,
+            &inner.release,
+            &inner.abandon,
+        ] {
+            let loaded: Result<String, Failure> = self
+                .call(async |mut connection| {
+                    script.prepare_invoke().load_async(&mut connection).await
+                })
+                .await;
+            if let Err(e) = loaded {
+                tracing::warn!(
+                    error = %e.prefixed("redis store: cannot load a script"),
+                    "redis store: scripts load on first use"
+                );
+                return;
+            }
+        }
+    }
+
     /// Refuse a Redis that may evict keys (see the type's docs), unless allowed. A Redis
     /// that does not let clients read its configuration (some managed services) is trusted,
     /// with a warning.
@@ -443,12 +498,15 @@ impl RedisStore {
         }
     }
 
-    /// The Redis key of a delivery key.
+    /// The Redis key of a delivery key: the prefix, then the key's digest as a Redis Cluster
+    /// hash tag, so that its tombstones ([`tombstones`]) are in the same slot.
     fn redis_key(&self, key: &str) -> String {
         let digest = Sha256::digest(key.as_bytes());
-        let mut name = String::with_capacity(self.inner.prefix.len() + 43);
+        let mut name = String::with_capacity(self.inner.prefix.len() + 47);
         name.push_str(&self.inner.prefix);
+        name.push('{');
         URL_SAFE_NO_PAD.encode_string(digest, &mut name);
+        name.push('}');
         name
     }
 
@@ -457,34 +515,67 @@ impl RedisStore {
         LeaseToken::new(self.inner.token_base.wrapping_add(n))
     }
 
-    /// Release `key` for `token` in a background task, if there is a runtime to run it.
-    fn release_in_background(&self, key: String, token: LeaseToken) {
+    /// Release `key` for `token` in a background task, if there is a runtime to run it. With
+    /// `abandoned` (the claim's lease), the claim's answer never came: see [`ABANDON`].
+    fn release_in_background(&self, key: String, token: LeaseToken, abandoned: Option<Duration>) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::debug!("redis store: no runtime to release a claim on; its lease will expire");
             return;
         };
         let store = self.clone();
         runtime.spawn(async move {
-            if let Err(e) = store.release_key(key, token).await {
+            let result = match abandoned {
+                Some(lease) => store.abandon_key(key, token, lease).await,
+                None => store.release_key(key, token).await,
+            };
+            if let Err(e) = result {
                 let e = e.prefixed("redis store: release failed; the lease will expire");
                 tracing::warn!(error = %e, "redis store: release failed");
             }
         });
     }
+
+    async fn abandon_key(
+        &self,
+        key: String,
+        token: LeaseToken,
+        lease: Duration,
+    ) -> Result<bool, Failure> {
+        let mut call = self.inner.abandon.key(&key);
+        call.key(tombstones(&key))
+            .arg(token.get())
+            .arg(expiry_ms(lease));
+        let freed: i64 = self
+            .call(async |mut connection| call.invoke_async(&mut connection).await)
+            .await?;
+        Ok(freed == 1)
+    }
 }
 
-/// A claim sent and not answered yet: dropped armed, it releases the key in the background
-/// (with its own token, so it cannot free anyone else's claim).
+/// The name of the set of tokens of claims abandoned on the Redis key `name` (see
+/// [`ABANDON`]). It extends `name`, after its hash tag: one slot for both.
+fn tombstones(name: &str) -> String {
+    let mut tombs = String::with_capacity(name.len() + 2);
+    tombs.push_str(name);
+    tombs.push_str(":r");
+    tombs
+}
+
+/// A claim sent and not answered yet: dropped armed, it abandons the claim in the background
+/// (with its own token, so it cannot free anyone else's claim, and a tombstone in case the
+/// claim has not reached Redis yet).
 struct Unanswered<'a> {
     store: &'a RedisStore,
     name: Option<String>,
     token: LeaseToken,
+    lease: Duration,
 }
 
 impl Drop for Unanswered<'_> {
     fn drop(&mut self) {
         if let Some(name) = self.name.take() {
-            self.store.release_in_background(name, self.token);
+            self.store
+                .release_in_background(name, self.token, Some(self.lease));
         }
     }
 }
@@ -495,7 +586,9 @@ impl ReplayStore for RedisStore {
             let token = self.next_token();
             let name = self.redis_key(key);
             let mut call = self.inner.claim.key(&name);
-            call.arg(token.get()).arg(expiry_ms(lease));
+            call.key(tombstones(&name))
+                .arg(token.get())
+                .arg(expiry_ms(lease));
             // Redis may take the key and its answer never come back to us: the call fails,
             // or this future is dropped (the client went away mid-request). Either way the
             // guard frees the key, or every retry would find it in flight for the whole lease.
@@ -503,6 +596,7 @@ impl ReplayStore for RedisStore {
                 store: self,
                 name: Some(name),
                 token,
+                lease,
             };
             let answer: Result<(i64, i64), Failure> = self
                 .call(async |mut connection| call.invoke_async(&mut connection).await)
@@ -511,7 +605,7 @@ impl ReplayStore for RedisStore {
                 Ok(answer) => answer,
                 Err(e) => return Err(e.prefixed("redis store: claim failed")),
             };
-            if (0..=2).contains(&state) {
+            if (0..=3).contains(&state) {
                 // Answered: a new claim is the caller's lease now; the others took nothing.
                 unanswered.name = None;
             }
@@ -526,6 +620,11 @@ impl ReplayStore for RedisStore {
                         .filter(|&ms| ms > 0)
                         .map_or(Duration::from_secs(1), Duration::from_millis),
                 }),
+                // Only a claim abandoned before it arrived is answered so, and nobody waits
+                // for that answer any more.
+                3 => Err(StoreError::new(
+                    "redis store: the claim arrived after its own release",
+                )),
                 _ => Err(StoreError::new(
                     "redis store: the claim script answered oddly",
                 )),
@@ -555,7 +654,7 @@ impl ReplayStore for RedisStore {
     fn release(&self, key: &str, token: LeaseToken) {
         // Called from `Drop`: hand the release to the runtime. Outside one, or if Redis does
         // not answer, the lease expires instead.
-        self.release_in_background(self.redis_key(key), token);
+        self.release_in_background(self.redis_key(key), token, None);
     }
 
     fn release_wait<'a>(&'a self, key: &'a str, token: LeaseToken) -> StoreFuture<'a, ()> {

@@ -270,8 +270,11 @@ async fn keys_are_hashed_under_the_prefix_and_debug_shows_no_url() {
     let keys: Vec<String> = redis_keys(&client, &format!("{prefix}*")).await;
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(!keys[0].contains("msg_visible"), "{keys:?}");
-    // SHA-256, unpadded base64url: 43 characters after the prefix.
-    assert_eq!(keys[0].len(), prefix.len() + 43, "{keys:?}");
+    // SHA-256, unpadded base64url: 43 characters after the prefix, as a Redis Cluster hash
+    // tag (the slot of the key and of its tombstones).
+    let tag = &keys[0][prefix.len()..];
+    assert_eq!(tag.len(), 45, "{keys:?}");
+    assert!(tag.starts_with('{') && tag.ends_with('}'), "{keys:?}");
     let shown = format!("{store:?}");
     assert!(
         shown.contains(&prefix) && !shown.contains("6379"),
@@ -293,13 +296,41 @@ async fn redis_keys(client: &redis::Client, pattern: &str) -> Vec<String> {
 }
 
 /// A TCP proxy to Redis whose existing connections can be made to go silent for good, as
-/// when the peer vanishes without closing them; connections opened later work.
+/// when the peer vanishes without closing them, or to hold back their requests until told;
+/// connections opened later work.
 struct Proxy {
     url: String,
     accepted: Arc<std::sync::atomic::AtomicU64>,
     silenced: Arc<std::sync::atomic::AtomicU64>,
     /// Replies from Redis are dropped while set (requests still reach it).
     muted: Arc<std::sync::atomic::AtomicBool>,
+    /// Connections numbered up to this hold their requests back until `flush` says.
+    held: Arc<std::sync::atomic::AtomicU64>,
+    /// Set to a marker key: held requests go on to Redis, followed by `SET <marker> 1`.
+    flush: tokio::sync::watch::Sender<Option<String>>,
+    /// Integer replies relayed on connections that hold nothing back.
+    integer_replies: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// What a connection's relay shares with the [`Proxy`].
+#[derive(Clone)]
+struct Controls {
+    number: u64,
+    silenced: Arc<std::sync::atomic::AtomicU64>,
+    muted: Arc<std::sync::atomic::AtomicBool>,
+    held: Arc<std::sync::atomic::AtomicU64>,
+    flush: tokio::sync::watch::Receiver<Option<String>>,
+    integer_replies: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Controls {
+    fn live(&self) -> bool {
+        self.number > self.silenced.load(Ordering::SeqCst)
+    }
+
+    fn holds(&self) -> bool {
+        self.number <= self.held.load(Ordering::SeqCst)
+    }
 }
 
 impl Proxy {
@@ -314,19 +345,25 @@ impl Proxy {
         let target = format!("{host}:{port}");
         // Connections are numbered from 1; those numbered up to `silenced` are silent.
         let accepted = Arc::new(AtomicU64::new(0));
-        let silenced = Arc::new(AtomicU64::new(0));
-        let muted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (count, gate, mute) = (
-            Arc::clone(&accepted),
-            Arc::clone(&silenced),
-            Arc::clone(&muted),
-        );
+        let (flush, flushed) = tokio::sync::watch::channel(None);
+        let controls = Controls {
+            number: 0,
+            silenced: Arc::new(AtomicU64::new(0)),
+            muted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            held: Arc::new(AtomicU64::new(0)),
+            flush: flushed,
+            integer_replies: Arc::new(AtomicU64::new(0)),
+        };
+        let (count, shared) = (Arc::clone(&accepted), controls.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let number = count.fetch_add(1, Ordering::SeqCst) + 1;
                 let upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
-                let (gate, mute) = (Arc::clone(&gate), Arc::clone(&mute));
-                tokio::spawn(relay(client, upstream, number, gate, mute));
+                let controls = Controls {
+                    number,
+                    ..shared.clone()
+                };
+                tokio::spawn(relay(client, upstream, controls));
             }
         });
         // The test URL with the proxy's address in place of Redis's (credentials and
@@ -340,8 +377,11 @@ impl Proxy {
         Self {
             url,
             accepted,
-            silenced,
-            muted,
+            silenced: controls.silenced,
+            muted: controls.muted,
+            held: controls.held,
+            flush,
+            integer_replies: controls.integer_replies,
         }
     }
 
@@ -355,23 +395,45 @@ impl Proxy {
         self.silenced
             .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
     }
+
+    /// Every connection open now holds the requests it receives from now on, until
+    /// [`flush_held`](Self::flush_held).
+    fn hold_open_connections(&self) {
+        self.held
+            .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    /// The held requests go on to Redis, each connection's followed by `SET <marker> 1`: once
+    /// the marker key exists, Redis has run them.
+    fn flush_held(&self, marker: &str) {
+        self.flush.send_replace(Some(marker.to_owned()));
+    }
 }
 
-/// Copies bytes both ways until the connection is silenced (then holds it open, silent).
-async fn relay(
-    client: tokio::net::TcpStream,
-    upstream: tokio::net::TcpStream,
-    number: u64,
-    silenced: Arc<std::sync::atomic::AtomicU64>,
-    muted: Arc<std::sync::atomic::AtomicBool>,
-) {
+/// A store under `prefix` that reaches Redis through `proxy`, with the given call timeout.
+async fn through(proxy: &Proxy, prefix: &str, timeout: Duration) -> RedisStore {
+    RedisStore::builder()
+        .prefix(prefix)
+        .timeout(timeout)
+        .connect(&proxy.url)
+        .await
+        .unwrap()
+}
+
+/// A connection to Redis of the test's own, not through any proxy.
+async fn direct_connection() -> redis::aio::MultiplexedConnection {
+    redis_client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Copies bytes both ways, as [`Controls`] say; a silenced connection stays open, silent.
+async fn relay(client: tokio::net::TcpStream, upstream: tokio::net::TcpStream, controls: Controls) {
     let (client_read, client_write) = client.into_split();
     let (upstream_read, upstream_write) = upstream.into_split();
-    let live = move || number > silenced.load(Ordering::SeqCst);
-    let up = pump(client_read, upstream_write, live.clone(), || false);
-    let down = pump(upstream_read, client_write, live, move || {
-        muted.load(Ordering::SeqCst)
-    });
+    let up = pump_up(client_read, upstream_write, controls.clone());
+    let down = pump_down(upstream_read, client_write, controls);
     tokio::select! {
         () = up => {}
         () = down => {}
@@ -379,24 +441,71 @@ async fn relay(
     }
 }
 
-/// Copies `from` to `to` while `live()`, dropping what it reads while `mute()`; then holds
-/// both open, passing nothing.
-async fn pump(
+/// Requests: copied while live; while the connection holds, kept back until the flush (even
+/// after the client has closed the connection), then sent with the marker command.
+async fn pump_up(
     mut from: impl tokio::io::AsyncRead + Unpin,
     mut to: impl tokio::io::AsyncWrite + Unpin,
-    live: impl Fn() -> bool,
-    mute: impl Fn() -> bool,
+    mut controls: Controls,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = [0u8; 4096];
+    let mut held = Vec::new();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            read = from.read(&mut buf), if open => match read {
+                Ok(n) if n > 0 && controls.live() => {
+                    if controls.holds() && controls.flush.borrow().is_none() {
+                        held.extend_from_slice(&buf[..n]);
+                    } else if to.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                _ => open = false,
+            },
+            changed = controls.flush.changed(), if !held.is_empty() => {
+                let marker = controls.flush.borrow_and_update().clone();
+                if let (Ok(()), Some(marker)) = (changed, marker) {
+                    let set = format!(
+                        "*3\r\n$3\r\nSET\r\n${}\r\n{marker}\r\n$1\r\n1\r\n",
+                        marker.len()
+                    );
+                    held.extend_from_slice(set.as_bytes());
+                    if to.write_all(&held).await.is_err() {
+                        break;
+                    }
+                    held.clear();
+                }
+            },
+            else => break,
+        }
+    }
+    std::future::pending::<()>().await;
+}
+
+/// Replies: copied while live, dropped while muted; integer replies on connections that hold
+/// nothing back are counted.
+async fn pump_down(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
+    controls: Controls,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = [0u8; 4096];
     while let Ok(n) = from.read(&mut buf).await {
-        if n == 0 || !live() {
+        if n == 0 || !controls.live() {
             break;
         }
-        if mute() {
+        let chunk = &buf[..n];
+        if !controls.holds() && (chunk.starts_with(b":") || chunk.windows(3).any(|w| w == b"\r\n:"))
+        {
+            controls.integer_replies.fetch_add(1, Ordering::SeqCst);
+        }
+        if controls.muted.load(Ordering::SeqCst) {
             continue;
         }
-        if to.write_all(&buf[..n]).await.is_err() {
+        if to.write_all(chunk).await.is_err() {
             break;
         }
     }
@@ -408,14 +517,18 @@ async fn pump(
 /// flight, held by nobody, for the whole lease.
 #[tokio::test]
 async fn a_claim_dropped_before_its_answer_frees_the_key() {
-    let proxy = Proxy::start().await;
-    let prefix = prefix();
-    let store = RedisStore::builder()
-        .prefix(&prefix)
-        .timeout(Duration::from_secs(60))
-        .connect(&proxy.url)
+    // Redis forgets its cached scripts, as after a restart: the release below must still run
+    // by its digest, since a `NOSCRIPT` answer would be lost with every other reply (the
+    // store loads its scripts when it connects). Other tests' stores send theirs whole again.
+    let mut direct_connection = direct_connection().await;
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut direct_connection)
         .await
         .unwrap();
+    let proxy = Proxy::start().await;
+    let prefix = prefix();
+    let store = through(&proxy, &prefix, Duration::from_secs(60)).await;
     proxy.mute_replies();
     let claiming = tokio::spawn({
         let store = store.clone();
@@ -437,16 +550,72 @@ async fn a_claim_dropped_before_its_answer_frees_the_key() {
     );
 }
 
+/// A claim that times out before reaching Redis is released on a new connection, and that
+/// release may arrive first. The claim, arriving late (here after a retry has come and gone),
+/// must not take the key for its lease: the sender's next retry would find the delivery in
+/// flight, held by nobody, until the lease expired.
+#[tokio::test]
+async fn a_claim_that_arrives_after_its_release_takes_nothing() {
+    let proxy = Proxy::start().await;
+    let prefix = prefix();
+    let store = through(&proxy, &prefix, Duration::from_millis(300)).await;
+    proxy.hold_open_connections();
+    let replies_before = proxy.integer_replies.load(Ordering::SeqCst);
+    // The claim is held on its way to Redis and times out.
+    let error = hang_guard(store.claim("msg_late", Duration::from_secs(600)))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("timed out"), "{error}");
+    // Its release goes out on a new connection and Redis answers it (the only integer reply
+    // on a connection that holds nothing back)...
+    assert!(
+        eventually(async || proxy.integer_replies.load(Ordering::SeqCst) > replies_before).await,
+        "the release of the timed-out claim never reached Redis"
+    );
+    // A retry comes before the late claim: the key is free to it; its handler fails, and it
+    // releases the key again.
+    let direct = self::store(&prefix).await;
+    let retry = token(direct.claim("msg_late", LEASE).await.unwrap());
+    assert!(direct.release_and_wait("msg_late", retry).await.unwrap());
+    // Only then does the first claim arrive (the marker follows it on its connection).
+    let marker = format!("{prefix}marker");
+    proxy.flush_held(&marker);
+    let mut connection = direct_connection().await;
+    assert!(
+        eventually(async || {
+            redis::cmd("EXISTS")
+                .arg(&marker)
+                .query_async::<bool>(&mut connection)
+                .await
+                .unwrap()
+        })
+        .await,
+        "the held claim never reached Redis"
+    );
+    let _: () = redis::cmd("DEL")
+        .arg(&marker)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    // The late claim took nothing: the sender's next retry gets the delivery.
+    let retry = direct.claim("msg_late", LEASE).await.unwrap();
+    assert!(
+        matches!(retry, Claim::New(_)),
+        "the late claim holds the key: {retry:?}"
+    );
+    // And the retry's claim is an ordinary one: completed, the delivery is done.
+    direct
+        .complete("msg_late", token(retry), RETENTION)
+        .await
+        .unwrap();
+    assert_eq!(direct.claim("msg_late", LEASE).await.unwrap(), Claim::Done);
+}
+
 #[tokio::test]
 async fn a_connection_gone_silent_is_replaced_after_one_timeout() {
     let proxy = Proxy::start().await;
     let timeout = Duration::from_millis(1_000);
-    let store = RedisStore::builder()
-        .prefix(prefix())
-        .timeout(timeout)
-        .connect(&proxy.url)
-        .await
-        .unwrap();
+    let store = through(&proxy, &prefix(), timeout).await;
     token(store.claim("msg_before", LEASE).await.unwrap());
     proxy.silence_open_connections();
     let connections = proxy.accepted.load(Ordering::SeqCst);
