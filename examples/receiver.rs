@@ -12,7 +12,8 @@
 //! `TWILIO_AUTH_TOKEN`, `SENDGRID_PUBLIC_KEY`, `JWT_HS256_SECRET`, `JWT_PUBLIC_KEY_FILE`,
 //! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, `SEALED_EMAIL_ENCRYPTION_KEY`
 //! (base64 of 32 bytes), and the receiver settings
-//! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`,
+//! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_FORWARDED_HEADER`, `WEBHOOK_ALLOWED_SOURCES`,
+//! `WEBHOOK_REQUIRE_HTTPS`,
 //! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY` (see
 //! `ReceiverBuilder::env_with`). A route whose secret is unset gets a random
 //! one, printed at start-up with a ready-to-paste signed `curl`.

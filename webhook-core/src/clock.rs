@@ -3,13 +3,23 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time as Unix milliseconds.
 pub trait Clock: fmt::Debug + Send + Sync + 'static {
     /// Milliseconds since the Unix epoch (negative before it).
     fn now_ms(&self) -> i64;
+
+    /// Time elapsed since an arbitrary start, on a clock that never goes back: what measures
+    /// intervals (the rate limiter's), where a wall clock stepped back by NTP would stall them.
+    /// Only differences between two readings mean anything. By default, the wall clock read
+    /// through [`now_ms`](Self::now_ms) (so a clock set by a test moves it); [`SystemClock`]
+    /// reads the operating system's monotonic clock.
+    fn monotonic(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.now_ms()).unwrap_or(0))
+    }
 }
 
 /// The system clock. The one place in the project that reads `SystemTime::now`.
@@ -24,6 +34,11 @@ impl Clock for SystemClock {
             Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
             Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
         }
+    }
+
+    fn monotonic(&self) -> Duration {
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed()
     }
 }
 

@@ -2,15 +2,18 @@
 //! number of tracked sources.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::clock::Clock as GovernorClock;
 use governor::middleware::NoOpMiddleware;
-use governor::state::keyed::HashMapStateStore;
+use governor::nanos::Nanos;
+use governor::state::keyed::{HashMapStateStore, ShrinkableKeyedStateStore};
+use governor::state::{InMemoryState, NotKeyed, StateStore};
 use governor::{Quota, RateLimiter};
+use rand_core::RngCore as _;
 
 use crate::clock::SharedClock;
 use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
@@ -19,9 +22,13 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 ///
 /// Sources are keyed by client address; IPv6 clients by their `/64` (one subscriber's
 /// allocation), so rotating through one network's addresses does not multiply the allowance.
-/// The limiter tracks at most [`max_sources`](Self::max_sources) sources; beyond that, idle ones
-/// are forgotten and, if all are busy, new sources share one overflow budget, so memory stays
-/// bounded under a flood from many addresses.
+/// The limiter tracks at most [`max_sources`](Self::max_sources) sources, so memory stays
+/// bounded under a flood from many addresses. When the table is full, idle sources are
+/// forgotten (at most once a second); a source in the table keeps its own budget, and new
+/// sources share 64 overflow budgets, chosen by their network (`/24`, or `/48` for IPv6), so a
+/// flood from one network drains one of them. Requests whose source is unknown share a budget
+/// of their own. The limiter counts time on the clock's monotonic reading, so a wall clock
+/// stepped back does not stall it.
 ///
 /// # Examples
 ///
@@ -117,6 +124,16 @@ impl RateLimit {
         let period = self.per.duration() / count.get();
         let quota = Quota::with_period(period)
             .ok_or_else(|| ConfigError::new("rate limit: the rate is too high"))?;
+        // governor keeps a burst's span, period × (burst - 1), in u64 nanoseconds.
+        if period
+            .as_nanos()
+            .saturating_mul(u128::from(burst.get() - 1))
+            > u128::from(u64::MAX)
+        {
+            return Err(ConfigError::new(
+                "rate limit: the burst spans more time than the limiter can count",
+            ));
+        }
         if self.max_sources == 0 {
             return Err(ConfigError::new(
                 "rate limit: max_sources must be at least 1",
@@ -171,26 +188,120 @@ impl std::str::FromStr for RateLimit {
     }
 }
 
-/// governor's clock, read from the receiver's injected clock (millisecond resolution).
+/// governor's clock: the receiver's clock, read through [`Clock::monotonic`](crate::Clock::monotonic)
+/// (the operating system's monotonic clock for [`SystemClock`](crate::SystemClock)), so that a
+/// wall clock stepped back does not stall every source's budget.
 #[derive(Clone)]
 struct InjectedClock(SharedClock);
 
 impl GovernorClock for InjectedClock {
     type Instant = Duration;
     fn now(&self) -> Duration {
-        Duration::from_millis(u64::try_from(self.0.now_ms()).unwrap_or(0))
+        self.0.monotonic()
     }
 }
 
-type Keyed =
-    RateLimiter<IpAddr, HashMapStateStore<IpAddr>, InjectedClock, NoOpMiddleware<Duration>>;
+/// How many budgets new sources share when the table of sources is full (each by a hash of
+/// its network, so a flood from one network leaves most newcomers their own).
+const OVERFLOW_BUCKETS: usize = 64;
+
+/// A rate-limited source: an address (IPv6 by its `/64`), or unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Source(IpAddr),
+    /// No peer, or a forwarding hop that could not be read.
+    Unknown,
+}
+
+/// governor's state store for [`Limiter`]: a bounded table of sources, a budget of its own
+/// for unknown sources, and shared budgets for new sources while the table is full. A source
+/// already in the table keeps its own budget however full the table is.
+struct Sources {
+    table: HashMapStateStore<Key>,
+    unknown: InMemoryState,
+    overflow: [InMemoryState; OVERFLOW_BUCKETS],
+    max: usize,
+    /// SipHash keys for choosing an overflow budget, random per limiter.
+    seed: (u64, u64),
+}
+
+/// The overflow budget of a new source: by its `/24` (IPv4) or `/48` (IPv6), which one
+/// holder commonly has whole, hashed under the limiter's random keys.
+fn overflow_index(seed: (u64, u64), ip: IpAddr) -> usize {
+    use std::hash::Hasher as _;
+    let mut h = siphasher::sip::SipHasher13::new_with_keys(seed.0, seed.1);
+    match ip {
+        IpAddr::V4(v4) => h.write(&v4.octets()[..3]),
+        IpAddr::V6(v6) => h.write(&v6.octets()[..6]),
+    }
+    usize::try_from(h.finish() % OVERFLOW_BUCKETS as u64).unwrap_or(0)
+}
+
+impl Sources {
+    fn overflow_bucket(&self, ip: IpAddr) -> &InMemoryState {
+        self.overflow
+            .get(overflow_index(self.seed, ip))
+            .unwrap_or(&self.unknown)
+    }
+}
+
+impl StateStore for Sources {
+    type Key = Key;
+
+    fn measure_and_replace<T, F, E>(&self, key: &Key, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let ip = match key {
+            Key::Unknown => return self.unknown.measure_and_replace(&NotKeyed::NonKey, f),
+            Key::Source(ip) => *ip,
+        };
+        let mut table = self.table.lock();
+        if let Some(state) = table.get(key) {
+            return state.measure_and_replace(&NotKeyed::NonKey, f);
+        }
+        if table.len() < self.max {
+            return table
+                .entry(*key)
+                .or_default()
+                .measure_and_replace(&NotKeyed::NonKey, f);
+        }
+        drop(table);
+        self.overflow_bucket(ip)
+            .measure_and_replace(&NotKeyed::NonKey, f)
+    }
+}
+
+impl ShrinkableKeyedStateStore<Key> for Sources {
+    fn retain_recent(&self, drop_below: Nanos) {
+        self.table.retain_recent(drop_below);
+    }
+
+    fn shrink_to_fit(&self) {
+        ShrinkableKeyedStateStore::shrink_to_fit(&self.table);
+    }
+
+    fn len(&self) -> usize {
+        ShrinkableKeyedStateStore::len(&self.table)
+    }
+
+    fn is_empty(&self) -> bool {
+        ShrinkableKeyedStateStore::is_empty(&self.table)
+    }
+}
+
+type Keyed = RateLimiter<Key, Sources, InjectedClock, NoOpMiddleware<Duration>>;
 
 /// The live limiter of one receiver.
 pub(crate) struct Limiter {
     limiter: Keyed,
     clock: InjectedClock,
     max_sources: usize,
-    last_sweep_ms: AtomicI64,
+    /// The keys of [`overflow_index`] (the same as the table's).
+    #[cfg_attr(not(test), allow(dead_code))]
+    seed: (u64, u64),
+    /// When idle sources were last forgotten, in milliseconds of the monotonic clock.
+    last_sweep_ms: AtomicU64,
 }
 
 impl fmt::Debug for Limiter {
@@ -202,54 +313,58 @@ impl fmt::Debug for Limiter {
     }
 }
 
-/// The key shared, under a flood of new sources, by all of them.
-const OVERFLOW: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-
-/// The key of every request whose source is unknown (no peer, or a forwarding hop that could
-/// not be read): a budget of its own, so that a client able to make itself unknown drains
-/// neither a known source's budget nor the overflow one.
-const UNKNOWN: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
-
 impl Limiter {
     pub(crate) fn new(limit: &RateLimit, clock: SharedClock) -> Result<Self, ConfigError> {
         let quota = limit.quota()?;
         let clock = InjectedClock(clock);
+        let mut seed = [0u8; 16];
+        rand_core::OsRng.fill_bytes(&mut seed);
+        let (k0, k1) = seed.split_at(8);
+        let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or([0; 8]));
+        let seed = (word(k0), word(k1));
+        let sources = Sources {
+            table: HashMapStateStore::default(),
+            unknown: InMemoryState::default(),
+            overflow: std::array::from_fn(|_| InMemoryState::default()),
+            max: limit.max_sources,
+            seed,
+        };
         Ok(Self {
-            limiter: RateLimiter::new(quota, HashMapStateStore::default(), clock.clone()),
+            limiter: RateLimiter::new(quota, sources, clock.clone()),
             clock,
             max_sources: limit.max_sources,
-            last_sweep_ms: AtomicI64::new(i64::MIN),
+            seed,
+            last_sweep_ms: AtomicU64::new(0),
         })
     }
 
-    fn key(&self, client: Option<IpAddr>) -> IpAddr {
+    fn key(&self, client: Option<IpAddr>) -> Key {
         let key = match client {
-            None => return UNKNOWN,
+            None => return Key::Unknown,
             Some(IpAddr::V6(v6)) => {
                 let seg = v6.segments();
                 IpAddr::V6(Ipv6Addr::new(seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0))
             }
             Some(v4) => v4,
         };
-        if self.limiter.len() < self.max_sources {
-            return key;
+        if self.limiter.len() >= self.max_sources {
+            self.sweep();
         }
-        // Full: forget idle sources at most once a second, then share the overflow budget.
-        let now = self.clock.0.now_ms();
+        Key::Source(key)
+    }
+
+    /// The table is full: forget idle sources, at most once a second.
+    fn sweep(&self) {
+        let now = u64::try_from(self.clock.now().as_millis()).unwrap_or(u64::MAX);
         let last = self.last_sweep_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= 1000
+        if (last == 0 || now.saturating_sub(last) >= 1000)
             && self
                 .last_sweep_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
             self.limiter.retain_recent();
             self.limiter.shrink_to_fit();
-        }
-        if self.limiter.len() < self.max_sources {
-            key
-        } else {
-            OVERFLOW
         }
     }
 
@@ -270,12 +385,18 @@ impl Limiter {
     pub(crate) fn len(&self) -> usize {
         self.limiter.len()
     }
+
+    #[cfg(test)]
+    fn overflow_index(&self, ip: IpAddr) -> usize {
+        overflow_index(self.seed, ip)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
+    use crate::clock::{Clock, FixedClock};
+    use std::net::Ipv4Addr;
     use std::sync::Arc;
 
     #[test]
@@ -303,14 +424,14 @@ mod tests {
             let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
             let _ = limiter.check(Some(ip));
         }
-        assert!(limiter.len() <= 11, "{}", limiter.len());
+        assert!(limiter.len() <= 10, "{}", limiter.len());
         clock.advance(Duration::from_secs(5));
         let _ = limiter.check(Some("198.51.100.1".parse().unwrap()));
         assert!(limiter.len() <= 2, "{}", limiter.len());
     }
 
     /// Unknown sources share a budget of their own: draining it leaves known sources, and
-    /// the overflow budget of a full table, untouched.
+    /// the sources whose addresses look special (`0.0.0.0`, `::`), untouched.
     #[test]
     fn unknown_sources_have_a_budget_of_their_own() {
         let clock = FixedClock::at_secs(1_000);
@@ -318,8 +439,95 @@ mod tests {
         assert!(limiter.check(None).is_ok());
         assert!(limiter.check(None).is_err());
         assert!(limiter.check(Some("192.0.2.1".parse().unwrap())).is_ok());
-        assert!(limiter.check(Some(OVERFLOW)).is_ok());
-        assert_ne!(limiter.key(None), limiter.key(Some(OVERFLOW)));
+        for special in ["0.0.0.0", "::"] {
+            let ip = Some(special.parse().unwrap());
+            assert_ne!(limiter.key(None), limiter.key(ip), "{special}");
+            assert!(limiter.check(ip).is_ok(), "{special}");
+        }
+    }
+
+    /// A full table does not take a known sender's budget away: it is still counted on its
+    /// own, while a flood of new sources shares the overflow budgets.
+    #[test]
+    fn a_known_source_keeps_its_budget_when_the_table_is_full() {
+        let clock = FixedClock::at_secs(1_000);
+        let limit = RateLimit::per_hour(3).max_sources(4);
+        let limiter = Limiter::new(&limit, Arc::new(clock)).unwrap();
+        let sender = Some("203.0.113.7".parse().unwrap());
+        assert!(limiter.check(sender).is_ok());
+        // A flood from many networks fills the table and drains every overflow budget.
+        let mut refused = 0;
+        for i in 0..10_000u32 {
+            let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i << 8)));
+            refused += usize::from(limiter.check(Some(ip)).is_err());
+        }
+        assert_eq!(limiter.len(), 4);
+        assert!(refused > 9_000, "{refused}");
+        // The sender still has two of its three requests, then is limited on its own.
+        assert!(limiter.check(sender).is_ok());
+        assert!(limiter.check(sender).is_ok());
+        assert_eq!(limiter.check(sender).unwrap_err().status(), 429);
+    }
+
+    /// While the table is full, new sources share budgets by network: a flood from one
+    /// IPv6 `/48`, however many `/64`s it rotates through, drains one of them.
+    #[test]
+    fn a_flood_from_one_network_drains_one_overflow_budget() {
+        let clock = FixedClock::at_secs(1_000);
+        let limit = RateLimit::per_hour(1).max_sources(2);
+        let limiter = Limiter::new(&limit, Arc::new(clock)).unwrap();
+        let network = |n: u16, subnet: u16| -> IpAddr {
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, n, subnet, 0, 0, 0, 1))
+        };
+        for subnet in 0..1_000 {
+            let _ = limiter.check(Some(network(1, subnet)));
+        }
+        assert_eq!(limiter.len(), 2);
+        assert!(limiter.check(Some(network(1, 5_000))).is_err());
+        // A newcomer from another network, whose overflow budget is another one.
+        let flooded = limiter.overflow_index(network(1, 0));
+        let other = (2..u16::MAX)
+            .map(|n| network(n, 0))
+            .find(|&ip| limiter.overflow_index(ip) != flooded)
+            .unwrap();
+        assert!(limiter.check(Some(other)).is_ok());
+    }
+
+    /// A clock whose wall time and monotonic time can be moved apart.
+    #[derive(Debug)]
+    struct SteppedClock {
+        wall: FixedClock,
+        monotonic: FixedClock,
+    }
+
+    impl Clock for SteppedClock {
+        fn now_ms(&self) -> i64 {
+            self.wall.now_ms()
+        }
+
+        fn monotonic(&self) -> Duration {
+            Duration::from_millis(u64::try_from(self.monotonic.now_ms()).unwrap())
+        }
+    }
+
+    /// The wall clock stepped back an hour (NTP, a VM resumed) neither stalls a source's
+    /// budget nor asks it to wait an hour: the limiter runs on the monotonic clock.
+    #[test]
+    fn a_wall_clock_stepped_back_does_not_stall_the_limiter() {
+        let wall = FixedClock::at_secs(10_000);
+        let monotonic = FixedClock::at_secs(50);
+        let clock = SteppedClock {
+            wall: wall.clone(),
+            monotonic: monotonic.clone(),
+        };
+        let limiter = Limiter::new(&RateLimit::per_second(1), Arc::new(clock)).unwrap();
+        let ip = Some("192.0.2.1".parse().unwrap());
+        assert!(limiter.check(ip).is_ok());
+        wall.set_ms(10_000_000 - 3_600_000);
+        let refused = limiter.check(ip).unwrap_err();
+        assert_eq!(refused.retry_after_secs(), Some(1));
+        monotonic.advance(Duration::from_secs(1));
+        assert!(limiter.check(ip).is_ok());
     }
 
     #[test]
@@ -336,6 +544,9 @@ mod tests {
             "10/s burst",
             "10/s burst 0",
             "x/s",
+            // A burst whose span overflows governor's u64 nanoseconds.
+            "1/h burst 6000000",
+            "1/min burst 400000000",
         ] {
             assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
         }

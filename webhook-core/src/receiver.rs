@@ -549,14 +549,17 @@ impl ReceiverBuilder {
         self.env_with(prefix, |name| std::env::var(name).ok())
     }
 
-    /// Read settings through `lookup` (an environment, a config map). Unset variables keep
-    /// the current value; a malformed one makes [`build`](Self::build) fail naming it.
+    /// Read settings through `lookup` (an environment, a config map). A variable that is set
+    /// replaces the current value (lists too: they are not added to); unset variables keep
+    /// it. A malformed one makes [`build`](Self::build) fail naming it, and so does a list
+    /// variable that is set but empty, which would otherwise turn its check off.
     ///
     /// | variable | meaning |
     /// | --- | --- |
     /// | `{prefix}_MAX_BODY_BYTES` | body limit in bytes |
     /// | `{prefix}_CONTENT_TYPES` | comma-separated accepted content types |
     /// | `{prefix}_TRUSTED_PROXIES` | comma-separated addresses / CIDR blocks |
+    /// | `{prefix}_FORWARDED_HEADER` | what the trusted proxies write: `x-forwarded-for` (the default) or `forwarded` |
     /// | `{prefix}_ALLOWED_SOURCES` | comma-separated addresses / CIDR blocks |
     /// | `{prefix}_REQUIRE_HTTPS` | `true` / `false` |
     /// | `{prefix}_RATE_LIMIT` | `N/s`, `N/min` or `N/h`, optionally `burst B` |
@@ -605,6 +608,19 @@ impl ReceiverBuilder {
                 .map(str::to_owned)
                 .collect()
         };
+        // A list variable that is set but holds nothing (`HOOKS_ALLOWED_SOURCES=` from an
+        // unset `${…}`) is a mistake, not "no restriction": it would turn a check off.
+        let nonempty = |name: &str, v: &str| {
+            let items = list(v);
+            if items.is_empty() {
+                Err(bad(
+                    name,
+                    "is set but lists nothing; unset it to keep the default",
+                ))
+            } else {
+                Ok(items)
+            }
+        };
         let mut first_error: Option<ConfigError> = None;
         let mut note = |e: ConfigError| {
             if first_error.is_none() {
@@ -617,21 +633,31 @@ impl ReceiverBuilder {
                 Err(_) => note(bad(&name, "expected a number of bytes")),
             }
         }
-        if let Some((_, v)) = get("CONTENT_TYPES") {
-            self.content_types = list(&v)
-                .into_iter()
-                .map(|s| s.to_ascii_lowercase())
-                .collect();
-        }
-        if let Some((name, v)) = get("TRUSTED_PROXIES") {
-            match parse_nets(&name, list(&v)) {
-                Ok(_) => self.trusted_proxies = list(&v),
+        if let Some((name, v)) = get("CONTENT_TYPES") {
+            match nonempty(&name, &v) {
+                Ok(items) => {
+                    self.content_types =
+                        items.into_iter().map(|s| s.to_ascii_lowercase()).collect();
+                }
                 Err(e) => note(e),
             }
         }
+        if let Some((name, v)) = get("TRUSTED_PROXIES") {
+            match nonempty(&name, &v).and_then(|items| parse_nets(&name, &items).map(|_| items)) {
+                Ok(items) => self.trusted_proxies = items,
+                Err(e) => note(e),
+            }
+        }
+        if let Some((name, v)) = get("FORWARDED_HEADER") {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "x-forwarded-for" => self.forwarded_header = ForwardedHeader::XForwardedFor,
+                "forwarded" => self.forwarded_header = ForwardedHeader::Forwarded,
+                _ => note(bad(&name, "expected `x-forwarded-for` or `forwarded`")),
+            }
+        }
         if let Some((name, v)) = get("ALLOWED_SOURCES") {
-            match parse_nets(&name, list(&v)) {
-                Ok(_) => self.allow = list(&v),
+            match nonempty(&name, &v).and_then(|items| parse_nets(&name, &items).map(|_| items)) {
+                Ok(items) => self.allow = items,
                 Err(e) => note(e),
             }
         }
@@ -745,6 +771,16 @@ impl ReceiverBuilder {
             allow: parse_nets("allowed sources", &self.allow)?,
             require_https: self.require_https,
         };
+        if source
+            .trusted_proxies
+            .iter()
+            .any(|net| net.prefix_len() == 0)
+        {
+            tracing::warn!(
+                "receiver: every address is a trusted proxy (a /0 block), so any client can \
+                 choose its source address and protocol through forwarding headers"
+            );
+        }
         let limiter = self
             .rate
             .map(|limit| Limiter::new(&limit, Arc::clone(&self.clock)))
@@ -830,6 +866,67 @@ mod tests {
                 .build()
                 .is_err()
         );
+    }
+
+    /// An environment variable that is set replaces the setting; a list that is set but
+    /// empty would turn its check off, and is refused instead, naming the variable.
+    #[test]
+    fn environment_lists_and_the_forwarded_header() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        for name in [
+            "HOOKS_ALLOWED_SOURCES",
+            "HOOKS_TRUSTED_PROXIES",
+            "HOOKS_CONTENT_TYPES",
+        ] {
+            for empty in ["", " ", " , ,"] {
+                let lookup = move |n: &str| (n == name).then(|| empty.to_owned());
+                let error = Receiver::builder()
+                    .verifier(verifier())
+                    .allow_sources(["192.0.2.0/24"])
+                    .env_with("HOOKS", lookup)
+                    .build()
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    error.contains(name) && error.contains("lists nothing"),
+                    "{error}"
+                );
+            }
+        }
+        let builder = Receiver::builder()
+            .verifier(verifier())
+            .allow_sources(["192.0.2.0/24"])
+            .env_with(
+                "HOOKS",
+                env(&[
+                    ("HOOKS_FORWARDED_HEADER", " Forwarded "),
+                    ("HOOKS_ALLOWED_SOURCES", "198.51.100.0/24"),
+                ]),
+            );
+        assert_eq!(builder.forwarded_header, ForwardedHeader::Forwarded);
+        assert_eq!(builder.allow, ["198.51.100.0/24"]);
+        assert!(builder.build().is_ok());
+        let builder = Receiver::builder()
+            .verifier(verifier())
+            .forwarded_header(ForwardedHeader::Forwarded)
+            .env_with(
+                "HOOKS",
+                env(&[("HOOKS_FORWARDED_HEADER", "x-forwarded-for")]),
+            );
+        assert_eq!(builder.forwarded_header, ForwardedHeader::XForwardedFor);
+        let error = Receiver::builder()
+            .verifier(verifier())
+            .env_with("HOOKS", env(&[("HOOKS_FORWARDED_HEADER", "x-real-ip")]))
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("HOOKS_FORWARDED_HEADER"), "{error}");
     }
 
     #[test]

@@ -45,6 +45,22 @@ where
                 }
             },
         };
+        if net != net.trunc() {
+            return Err(ConfigError::new(format!(
+                "{what}: `{text}` has bits set after its prefix: write `{}`, or the address \
+                 alone for one host",
+                net.trunc()
+            )));
+        }
+        if let IpNet::V6(v6) = net
+            && v6.addr().to_ipv4_mapped().is_some()
+            && v6.prefix_len() < 96
+        {
+            // Clients in IPv4-mapped form are compared as IPv4: such a block could match none.
+            return Err(ConfigError::new(format!(
+                "{what}: `{text}` is an IPv4-mapped block shorter than /96: write the IPv4 block"
+            )));
+        }
         nets.push(canonical_net(net));
     }
     Ok(nets)
@@ -557,6 +573,15 @@ mod tests {
         assert_eq!(nets[0], "10.0.0.0/8".parse::<IpNet>().unwrap());
         assert!(parse_nets("allow", ["10.0.0.0/33"]).is_err());
         assert!(parse_nets("allow", ["nonsense"]).is_err());
+        // A typo for one address (`/32`) must not silently become a whole network.
+        let typo = parse_nets("allow", ["192.0.2.10/8"])
+            .unwrap_err()
+            .to_string();
+        assert!(typo.contains("`192.0.0.0/8`"), "{typo}");
+        assert!(parse_nets("allow", ["2001:db8::1/32"]).is_err());
+        // A mapped block that no client (compared as IPv4) could be in.
+        assert!(parse_nets("allow", ["::ffff:10.0.0.0/90"]).is_err());
+        assert!(parse_nets("allow", ["::ffff:10.0.0.0/104", "192.0.2.10"]).is_ok());
     }
 
     #[test]
