@@ -1,8 +1,8 @@
-//! GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body (HMAC-SHA256). No timestamp is signed: pair it with a replay store keyed by `X-GitHub-Delivery`.
+//! GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body (HMAC-SHA256). Neither a timestamp nor the delivery id is signed (`X-GitHub-Delivery` is not): a replay store deduplicates deliveries by their signature, since an id anyone could change cannot.
 
 use crate::{Encoding, HmacAlgorithm, HmacScheme, Part, SignatureFormat};
 
-/// The scheme: `X-Hub-Signature-256: sha256=<hex>` over the raw body (HMAC-SHA256). No timestamp is signed: pair it with a replay store keyed by `X-GitHub-Delivery`.
+/// The scheme: `X-Hub-Signature-256: sha256=<hex>` over the raw body (HMAC-SHA256). Neither a timestamp nor the delivery id is signed (`X-GitHub-Delivery` is not): a replay store deduplicates deliveries by their signature, since an id anyone could change cannot.
 #[must_use]
 pub fn scheme() -> HmacScheme {
     HmacScheme::new("github", HmacAlgorithm::Sha256, "x-hub-signature-256")

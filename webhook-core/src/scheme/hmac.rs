@@ -218,6 +218,9 @@ pub struct HmacScheme {
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub(crate) signature_header: Cow<'static, str>,
+    /// Another name the sender may give the signature header, read only when the request
+    /// has no `signature_header`.
+    pub(crate) signature_header_alias: Option<Cow<'static, str>>,
     pub(crate) format: SignatureFormat,
     pub(crate) encoding: Encoding,
     pub(crate) content: Vec<Part>,
@@ -230,6 +233,7 @@ impl Layout {
     pub(crate) fn new(signature_header: Cow<'static, str>, encoding: Encoding) -> Self {
         Self {
             signature_header,
+            signature_header_alias: None,
             format: SignatureFormat::prefixed(""),
             encoding,
             content: vec![Part::Body],
@@ -290,6 +294,20 @@ impl Layout {
             )));
         }
         Ok(())
+    }
+
+    /// The name of the signature header this request carries: the alias only when the
+    /// request has no header of the main name (a missing header is reported by the main name).
+    pub(crate) fn signature_header_in(&self, request: &WebhookRequest<'_>) -> &str {
+        match &self.signature_header_alias {
+            Some(alias)
+                if request.header(&self.signature_header).is_none()
+                    && request.header(alias).is_some() =>
+            {
+                alias
+            }
+            _ => &self.signature_header,
+        }
     }
 
     /// Whether the layout signs a timestamp (so freshness applies).
@@ -480,6 +498,16 @@ impl HmacScheme {
         self
     }
 
+    /// Another name the sender may give the signature header (Shopify sends
+    /// `shopify-hmac-sha256` on some deliveries, `x-shopify-hmac-sha256` on others). It is
+    /// read only when the request has no header of the main name; nothing else about the
+    /// signature changes.
+    #[must_use]
+    pub fn signature_header_alias(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.layout.signature_header_alias = Some(name.into());
+        self
+    }
+
     /// The scheme's name.
     #[must_use]
     pub fn name(&self) -> &str {
@@ -522,7 +550,8 @@ impl HmacScheme {
     ) -> Result<Option<&'r str>, VerifyError> {
         let expected_len = self.algorithm.output_len();
         let layout = &self.layout;
-        for_each_signature_entry(&layout.format, &layout.signature_header, request, |text| {
+        let header = layout.signature_header_in(request);
+        for_each_signature_entry(&layout.format, header, request, |text| {
             candidates.push_decoded(layout.encoding, text, expected_len);
         })
     }

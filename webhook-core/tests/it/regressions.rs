@@ -134,3 +134,66 @@ fn retention_covers_the_verifiers_freshness_window() {
             .is_ok()
     );
 }
+
+/// Shopify names its signature header `Shopify-Hmac-Sha256` on some deliveries: it is read
+/// when `X-Shopify-Hmac-Sha256` is absent, and only then.
+#[test]
+fn shopify_signature_header_without_the_x_prefix_is_read() {
+    let secret = Secret::from_text("hush").unwrap();
+    let body = br#"{"id":820982911946154508}"#;
+    let signed = webhook_core::provider::shopify::signer(secret.clone())
+        .sign(&Outgoing::new(body))
+        .unwrap();
+    let signature = signed.get("x-shopify-hmac-sha256").unwrap();
+    let verifier = webhook_core::provider::shopify::verifier(secret).unwrap();
+    let renamed = WebhookRequest::new(body).with_header("Shopify-Hmac-Sha256", signature);
+    assert_eq!(verifier.verify(&renamed).unwrap().scheme(), "shopify");
+    // The main name wins when both are there: a wrong one is not rescued by the other.
+    let both = WebhookRequest::new(body)
+        .with_header("X-Shopify-Hmac-Sha256", "AAAA")
+        .with_header("Shopify-Hmac-Sha256", signature);
+    assert!(verifier.verify(&both).is_err());
+    // Neither: the error names the main header.
+    let error = verifier.verify(&WebhookRequest::new(body)).unwrap_err();
+    assert!(
+        error.to_string().contains("x-shopify-hmac-sha256"),
+        "{error}"
+    );
+    // A tampered body fails under the other name too.
+    let tampered = WebhookRequest::new(br#"{"id":820982911946154509}"#)
+        .with_header("Shopify-Hmac-Sha256", signature);
+    assert!(verifier.verify(&tampered).is_err());
+}
+
+/// Twitch asks receivers to accept messages up to 10 minutes old: the preset's default
+/// freshness does, and refuses older ones.
+#[test]
+fn twitch_preset_accepts_ten_minutes() {
+    use webhook_core::Clock as _;
+    use webhook_core::provider::twitch;
+    let secret = Secret::from_text("potaytoes-and-more").unwrap();
+    let body = br#"{"subscription":{"type":"channel.follow"}}"#;
+    let now = webhook_core::SystemClock.now_ms();
+    let verifier = twitch::verifier(secret.clone()).unwrap();
+    let sent_ago = |minutes: i64| {
+        twitch::signer(secret.clone())
+            .sign(
+                &Outgoing::new(body)
+                    .id(format!("msg-{minutes}"))
+                    .timestamp_ms(now - minutes * 60_000),
+            )
+            .unwrap()
+    };
+    let eight = sent_ago(8);
+    assert!(
+        verifier
+            .verify(&eight.apply(WebhookRequest::new(body)))
+            .is_ok()
+    );
+    let eleven = sent_ago(11);
+    let stale = verifier
+        .verify(&eleven.apply(WebhookRequest::new(body)))
+        .unwrap_err();
+    assert_eq!(stale.kind(), webhook_core::VerifyErrorKind::TimestampTooOld);
+    assert_eq!(twitch::freshness().past().as_secs(), 600);
+}
