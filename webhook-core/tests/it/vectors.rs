@@ -360,3 +360,54 @@ fn vectors_are_rejected_outside_their_time() {
         .unwrap_err();
     assert_eq!(err.kind(), webhook_core::VerifyErrorKind::TimestampTooOld);
 }
+
+/// HubSpot's v2 signature of a GET with no body, published in HubSpot's docs and its Python
+/// SDK's tests (PROVIDERS.md §4.17 shows it shortened to `eee2dddc…200e`).
+#[test]
+fn hubspot_v2_get_without_a_body() {
+    let secret = Secret::from_text("yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy").unwrap();
+    let expected = "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e";
+    assert!(expected.starts_with("eee2dddc") && expected.ends_with("200e"));
+    let verifier = hubspot::legacy_verifier(hubspot::Legacy::V2, secret).unwrap();
+    let request = |method: &'static str, signature: &'static str| {
+        WebhookRequest::new(b"")
+            .with_method(method)
+            .with_url("https://www.example.com/webhook_uri")
+            .with_header("X-HubSpot-Signature-Version", "v2")
+            .with_header("X-HubSpot-Signature", signature)
+    };
+    assert!(verifier.verify(&request("GET", expected)).is_ok());
+    // The method is signed: the same signature on a POST is refused.
+    assert_eq!(
+        verifier
+            .verify(&request("POST", expected))
+            .unwrap_err()
+            .kind(),
+        VerifyErrorKind::InvalidSignature
+    );
+}
+
+/// Linear's preset refuses a `webhookTimestamp` more than 60 seconds away, as Linear's SDK
+/// does, by default; the generic 5 minutes would let older deliveries through.
+#[test]
+fn linear_preset_keeps_sixty_seconds_by_default() {
+    use webhook_core::{Clock as _, Outgoing, Signer as _};
+    let secret = Secret::from_text("lin_wh_secret").unwrap();
+    let now = webhook_core::SystemClock.now_ms();
+    let verifier = linear::verifier(secret.clone()).unwrap();
+    let check = |age_ms: i64| {
+        let body = format!(
+            r#"{{"action":"create","type":"Issue","webhookTimestamp":{}}}"#,
+            now - age_ms
+        );
+        let headers = linear::signer(secret.clone())
+            .sign(&Outgoing::new(body.as_bytes()))
+            .unwrap();
+        verifier
+            .verify(&headers.apply(WebhookRequest::new(body.as_bytes())))
+            .map(|_| ())
+            .map_err(|e| e.kind())
+    };
+    assert_eq!(check(20_000), Ok(()));
+    assert_eq!(check(120_000), Err(VerifyErrorKind::TimestampTooOld));
+}
