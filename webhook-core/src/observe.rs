@@ -160,6 +160,11 @@ pub(crate) fn finish(span: &Span, counters: &Counters, outcome: Outcome, latency
             span.record("reason", kind.code());
             if kind == VerifyErrorKind::NotConfigured || kind == VerifyErrorKind::StoreUnavailable {
                 tracing::error!(parent: span, reason = kind.code(), "webhook delivery refused");
+            } else if kind == VerifyErrorKind::RateLimited {
+                // The limiter is what stands between a flood and everything after it, the
+                // logs included: one line per refused request would let the flood fill them.
+                // The counters and the span still show every one.
+                tracing::debug!(parent: span, reason = kind.code(), "webhook delivery rejected");
             } else {
                 tracing::warn!(parent: span, reason = kind.code(), "webhook delivery rejected");
             }

@@ -182,6 +182,7 @@ impl Receiver {
                 span,
                 started,
                 client: None,
+                admitted: false,
                 proof: None,
                 key: None,
                 event_type: None,
@@ -375,6 +376,8 @@ struct State {
     /// When the delivery started, if its span records the latency.
     started: Option<Instant>,
     client: Option<IpAddr>,
+    /// [`Delivery::admit`] passed: the source checks and the rate limit ran.
+    admitted: bool,
     proof: Option<Proof>,
     key: Option<DedupeKey>,
     event_type: Option<String>,
@@ -511,6 +514,7 @@ impl Delivery {
         {
             return Err(self.fail(e));
         }
+        self.s.admitted = true;
         Ok(())
     }
 
@@ -518,8 +522,15 @@ impl Delivery {
     ///
     /// # Errors
     ///
-    /// `BodyTooLarge` (413) when the body exceeds the limit; the verifier's error (401).
+    /// `BodyTooLarge` (413) when the body exceeds the limit; the verifier's error (401);
+    /// `NotConfigured` (500, logged) before [`admit`](Self::admit) has passed — otherwise a
+    /// source the allowlist, the HTTPS rule or the rate limit refuses would still learn
+    /// whether its signature is good.
     pub fn authenticate(&mut self, request: &WebhookRequest<'_>) -> Result<&Proof, VerifyError> {
+        if !self.s.admitted {
+            tracing::error!(parent: &self.s.span, "Delivery::authenticate before Delivery::admit");
+            return Err(self.fail(VerifyError::new(VerifyErrorKind::NotConfigured)));
+        }
         let limit = self.s.receiver.body_limit();
         if request.body().len() > limit {
             return Err(self.fail(body_too_large(limit)));

@@ -70,12 +70,12 @@ impl Secret {
     ///
     /// Empty input, or input that is not base64.
     pub fn from_base64(text: &str) -> Result<Self, ConfigError> {
-        let text = text.trim();
-        let decoded = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
-            .iter()
-            .find_map(|engine| engine.decode(text).ok())
+        let decoded = decode_base64_key(text.trim())
             .ok_or_else(|| ConfigError::new("secret is not valid base64"))?;
-        Self::from_bytes(decoded)
+        if decoded.is_empty() {
+            return Err(ConfigError::new("secret is empty"));
+        }
+        Ok(Self(decoded))
     }
 
     /// A secret given in hexadecimal.
@@ -397,9 +397,45 @@ impl From<Key> for KeyRing {
     }
 }
 
+/// Decode key material written in base64, standard or URL-safe alphabet, padded or not. The
+/// alphabet and padding are read off the text, and the bytes are decoded once, into a buffer
+/// that is zeroized when dropped, failure included (no partly decoded copy is left behind).
+pub(crate) fn decode_base64_key(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let url_safe = text.contains(['-', '_']);
+    let padded = text.len().is_multiple_of(4);
+    let engine = match (url_safe, padded) {
+        (false, true) => &STANDARD,
+        (false, false) => &STANDARD_NO_PAD,
+        (true, true) => &URL_SAFE,
+        (true, false) => &URL_SAFE_NO_PAD,
+    };
+    let mut buffer = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(text.len())]);
+    let len = engine.decode_slice(text, buffer.as_mut_slice()).ok()?;
+    buffer.truncate(len);
+    Some(buffer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One decoder, chosen by the text's alphabet and padding, reads every base64 form a key
+    /// is written in; a text that mixes alphabets or pads wrongly is refused.
+    #[test]
+    fn base64_keys_in_every_form_decode_once() {
+        let key: Vec<u8> = (0u8..=255).step_by(7).collect();
+        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+            let text = engine.encode(&key);
+            assert_eq!(decode_base64_key(&text).unwrap().as_slice(), key, "{text}");
+            assert_eq!(Secret::from_base64(&text).unwrap().expose_secret(), key);
+        }
+        for bad in ["ab+-cd==", "ab=c", "a", "ab==cd", "@@@@", "YQ="] {
+            assert!(decode_base64_key(bad).is_none(), "{bad}");
+        }
+        assert_eq!(decode_base64_key("YQ").unwrap().as_slice(), b"a");
+        assert_eq!(decode_base64_key("YQ==").unwrap().as_slice(), b"a");
+        assert!(Secret::from_base64("").is_err());
+    }
 
     #[test]
     fn rejects_empty_and_bad_encodings() {

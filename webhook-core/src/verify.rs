@@ -284,24 +284,44 @@ fn specificity(kind: VerifyErrorKind) -> u8 {
 }
 
 impl Verifier for AnyOf {
+    /// On failure, the most specific member rejection (see above; between equals, one that
+    /// carries a `WWW-Authenticate` challenge, else the first). A 401 carries the first
+    /// challenge any member gave, whichever member's rejection is reported, so a client that
+    /// could use Basic or Bearer credentials is told so whatever the members' order.
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let mut best: Option<VerifyError> = None;
+        let mut challenge: Option<String> = None;
         for verifier in &self.verifiers {
             match verifier.verify(request) {
                 Ok(proof) => return Ok(proof),
                 Err(err) => {
-                    let better = best
-                        .as_ref()
-                        .is_none_or(|b| specificity(err.kind()) > specificity(b.kind()));
+                    if challenge.is_none() {
+                        challenge = err.www_authenticate().map(str::to_owned);
+                    }
+                    let better = best.as_ref().is_none_or(|b| {
+                        let (new, old) = (specificity(err.kind()), specificity(b.kind()));
+                        new > old
+                            || (new == old
+                                && b.www_authenticate().is_none()
+                                && err.www_authenticate().is_some())
+                    });
                     if better {
                         best = Some(err);
                     }
                 }
             }
         }
-        Err(best.unwrap_or_else(|| {
-            VerifyError::new(VerifyErrorKind::NotConfigured).with_message("no verifier configured")
-        }))
+        let Some(mut best) = best else {
+            return Err(VerifyError::new(VerifyErrorKind::NotConfigured)
+                .with_message("no verifier configured"));
+        };
+        if best.status() == 401
+            && best.www_authenticate().is_none()
+            && let Some(challenge) = challenge
+        {
+            best = best.with_www_authenticate(challenge);
+        }
+        Err(best)
     }
 
     fn freshness_window(&self) -> Option<Duration> {

@@ -413,8 +413,9 @@ fn sha1_padding() -> Pkcs1v15Sign {
 
 /// Verifies requests of one [`AsymmetricScheme`] against a [`PublicKeyRing`].
 ///
-/// Every entry of the signature header (at most 16, in at most 8 KiB) is tried against every
-/// active key; entries that do not decode, or are not a signature of the algorithm, are
+/// The signature header may hold at most 16 entries in at most 8 KiB; its first 4 distinct
+/// signatures are each tried against every active key (a sender signs with one key, two while
+/// it rotates), and a repeated one once; entries that do not decode, or are not a signature of the algorithm, are
 /// skipped. No match is `InvalidSignature` (401). The signature is checked first, then the
 /// timestamp's freshness. `Debug` shows the scheme, the number of keys and the freshness
 /// policy, never a key.

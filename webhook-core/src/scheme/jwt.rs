@@ -511,8 +511,10 @@ impl fmt::Debug for JwtKey {
 ///   the token's own `kid`), subject `sub`, message id `jti`, timestamp `iat`.
 /// - Rejects with 401 `MissingCredentials` when there is no `Authorization` header or it names
 ///   another scheme, with `WWW-Authenticate: Bearer realm="webhook"`.
-/// - Rejects with 401 `InvalidCredentials` for any bad token, with `WWW-Authenticate: Bearer
-///   realm="webhook", error="invalid_token"`.
+/// - Rejects with 401 `TimestampTooOld` for a token past `exp` or older than the maximum age,
+///   and `TimestampInFuture` for one before `nbf` or with `iat` ahead (the codes every scheme
+///   uses for stale and future timestamps); with 401 `InvalidCredentials` for any other bad
+///   token. All three with `WWW-Authenticate: Bearer realm="webhook", error="invalid_token"`.
 ///
 /// Errors name the failed check (``claim `exp` ``…), never the token or a claim's value.
 ///
@@ -763,7 +765,13 @@ impl JwtBearer {
     }
 
     fn invalid(&self, why: impl Into<Cow<'static, str>>) -> VerifyError {
-        VerifyError::new(VerifyErrorKind::InvalidCredentials)
+        self.refused(VerifyErrorKind::InvalidCredentials, why)
+    }
+
+    /// A token refused for its time claims: the same kinds (and codes) as a stale or
+    /// future timestamp of any other scheme, with the bearer challenge.
+    fn refused(&self, kind: VerifyErrorKind, why: impl Into<Cow<'static, str>>) -> VerifyError {
+        VerifyError::new(kind)
             .with_message(why)
             .with_www_authenticate(format!(
                 "Bearer realm={}, error=\"invalid_token\"",
@@ -805,23 +813,32 @@ impl JwtBearer {
             .time_claim(claims, "exp")?
             .ok_or_else(|| self.invalid("claim `exp` is missing"))?;
         if now >= exp.saturating_add(leeway) {
-            return Err(self.invalid("bearer token has expired"));
+            return Err(self.refused(VerifyErrorKind::TimestampTooOld, "bearer token has expired"));
         }
         if let Some(nbf) = self.time_claim(claims, "nbf")?
             && now < nbf.saturating_sub(leeway)
         {
-            return Err(self.invalid("bearer token is not valid yet (`nbf`)"));
+            return Err(self.refused(
+                VerifyErrorKind::TimestampInFuture,
+                "bearer token is not valid yet (`nbf`)",
+            ));
         }
         let max_age = i128::try_from(self.max_age.as_millis()).unwrap_or(i128::MAX);
         let iat = match self.time_claim(claims, "iat")? {
             Some(iat) => {
                 if iat > now.saturating_add(leeway) {
-                    return Err(self.invalid("claim `iat` is in the future"));
+                    return Err(self.refused(
+                        VerifyErrorKind::TimestampInFuture,
+                        "claim `iat` is in the future",
+                    ));
                 }
                 // Strictly younger than `max_age + leeway`, so that no token outlives the
                 // freshness window (first seen at `iat + leeway` at the latest).
                 if iat <= now.saturating_sub(max_age).saturating_sub(leeway) {
-                    return Err(self.invalid("bearer token is older than the maximum age (`iat`)"));
+                    return Err(self.refused(
+                        VerifyErrorKind::TimestampTooOld,
+                        "bearer token is older than the maximum age (`iat`)",
+                    ));
                 }
                 Some(i64::try_from(iat).map_err(|_| self.invalid("claim `iat` is out of range"))?)
             }

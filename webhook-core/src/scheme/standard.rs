@@ -249,23 +249,32 @@ impl Verifier for StandardWebhooks {
 #[derive(Debug, Clone)]
 pub struct StandardWebhooksSigner {
     inner: HmacSigner,
+    /// The secret was `whsec_…` text whose rest is not base64: signing refuses, as the
+    /// verifier refuses such a key.
+    undecodable: bool,
 }
 
 impl StandardWebhooksSigner {
-    /// A signer with `secret` (the decoded `whsec_` bytes; `whsec_…` text is decoded here,
-    /// and text that does not decode is used as it is).
+    /// A signer with `secret` (the decoded `whsec_` bytes; `whsec_…` text is decoded here).
+    /// `whsec_…` text that does not decode makes every [`sign`](Signer::sign) fail, as
+    /// [`StandardWebhooks::new`] refuses it.
     #[must_use]
     pub fn new(secret: Secret) -> Self {
-        Self {
-            inner: scheme(STANDARD).signer(decode_whsec(secret)),
-        }
+        Self::named(STANDARD, secret)
     }
 
     /// Sign with the `svix-*` header names instead.
     #[must_use]
     pub fn svix(secret: Secret) -> Self {
+        Self::named(SVIX, secret)
+    }
+
+    fn named(names: Names, secret: Secret) -> Self {
+        let undecodable = secret.expose_secret().starts_with(b"whsec_")
+            && decode_whsec_keys(KeyRing::from(secret.clone())).is_err();
         Self {
-            inner: scheme(SVIX).signer(decode_whsec(secret)),
+            inner: scheme(names).signer(decode_whsec(secret)),
+            undecodable,
         }
     }
 
@@ -274,12 +283,18 @@ impl StandardWebhooksSigner {
     pub fn clock(self, clock: SharedClock) -> Self {
         Self {
             inner: self.inner.clock(clock),
+            undecodable: self.undecodable,
         }
     }
 }
 
 impl Signer for StandardWebhooksSigner {
     fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
+        if self.undecodable {
+            return Err(SignError::new(
+                "standard webhooks signer: the secret is `whsec_` text that is not base64",
+            ));
+        }
         self.inner.sign(message)
     }
 }

@@ -34,7 +34,8 @@ fn scheme(names: Names) -> AsymmetricScheme {
 /// Svix-branded `svix-*` twins.
 ///
 /// The signed content is `{id}.{timestamp}.{body}`; the signature header holds space-separated
-/// `v1a,<base64 signature>` entries (at most 16), every one tried against every active key;
+/// `v1a,<base64 signature>` entries (at most 16, of which the first 4 distinct signatures are
+/// checked), every one tried against every active key;
 /// entries of other versions (`v1,…`) are ignored, undecodable ones skipped. The timestamp
 /// must be within 5 minutes either way by default. Public keys are `whpk_` + base64 of the
 /// raw 32-byte key ([`PublicKey::from_whpk`](crate::PublicKey::from_whpk)).

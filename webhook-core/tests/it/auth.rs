@@ -469,6 +469,27 @@ fn any_of_prefers_the_verifier_that_found_credentials() {
     );
 }
 
+/// A 401 from `AnyOf` carries the Basic challenge whatever the members' order: with no
+/// credentials at all, and when a signature-like member's verdict is the one reported.
+#[test]
+fn any_of_answers_a_challenge_whatever_the_order() {
+    let api_first = AnyOf::new()
+        .or(ApiKey::new("x-api-key", [secret("key-1")]).unwrap())
+        .or(basic_two());
+    let basic_first = AnyOf::new()
+        .or(basic_two())
+        .or(ApiKey::new("x-api-key", [secret("key-1")]).unwrap());
+    for either in [&api_first, &basic_first] {
+        let none = either.verify(&WebhookRequest::new(b"{}")).unwrap_err();
+        assert_eq!(none.status(), 401);
+        assert_eq!(none.www_authenticate(), Some(BASIC_CHALLENGE));
+        // A wrong API key is the verdict reported, with the challenge still offered.
+        let wrong_key = with_header(either, "x-api-key", b"key-2").unwrap_err();
+        assert_eq!(wrong_key.kind(), VerifyErrorKind::InvalidCredentials);
+        assert_eq!(wrong_key.www_authenticate(), Some(BASIC_CHALLENGE));
+    }
+}
+
 // ---------------------------------------------------------------- leakage
 
 #[test]

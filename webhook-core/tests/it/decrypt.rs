@@ -448,6 +448,7 @@ async fn the_pipeline_decrypts_after_authentication() {
     assert_eq!(e.kind(), VerifyErrorKind::NotConfigured);
 
     let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
     delivery.authenticate(&request).unwrap();
     let plain = delivery.decrypt(&request).unwrap().expect("decrypted");
     assert_eq!(plain, br#"{"type":"ping"}"#);
@@ -459,6 +460,7 @@ async fn the_pipeline_decrypts_after_authentication() {
     let (body, headers) = deliver("msg_2", "msg_1");
     let request = WebhookRequest::new(&body).with_headers(&headers);
     let mut moved = receiver.delivery();
+    moved.admit(&request, false).unwrap();
     moved.authenticate(&request).unwrap();
     assert_eq!(
         moved.decrypt(&request).unwrap_err().kind(),
@@ -468,6 +470,7 @@ async fn the_pipeline_decrypts_after_authentication() {
     let (body, headers) = deliver("msg_2", "msg_2");
     let request = WebhookRequest::new(&body).with_headers(&headers);
     let mut fresh = receiver.delivery();
+    fresh.admit(&request, false).unwrap();
     fresh.authenticate(&request).unwrap();
     assert!(fresh.decrypt(&request).unwrap().is_some());
     assert!(
@@ -515,6 +518,7 @@ async fn a_receiver_that_decrypts_refuses_to_go_on_without_decrypting() {
         .into_vec();
     let request = WebhookRequest::new(&body).with_headers(&headers);
     let mut skipped = receiver.delivery();
+    skipped.admit(&request, false).unwrap();
     skipped.authenticate(&request).unwrap();
     let e = skipped.claim(None).await.unwrap_err();
     assert_eq!(
@@ -522,6 +526,7 @@ async fn a_receiver_that_decrypts_refuses_to_go_on_without_decrypting() {
         (VerifyErrorKind::NotConfigured, 500)
     );
     let mut raw = receiver.delivery();
+    raw.admit(&request, false).unwrap();
     raw.authenticate(&request).unwrap();
     assert_eq!(
         raw.accept_raw().await.unwrap_err().kind(),
@@ -529,6 +534,7 @@ async fn a_receiver_that_decrypts_refuses_to_go_on_without_decrypting() {
     );
     // Nothing was claimed: the same delivery, decrypted, is fresh.
     let mut done = receiver.delivery();
+    done.admit(&request, false).unwrap();
     done.authenticate(&request).unwrap();
     assert!(done.decrypt(&request).unwrap().is_some());
     assert!(done.claim(None).await.unwrap());

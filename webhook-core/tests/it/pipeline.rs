@@ -809,17 +809,28 @@ impl Write for Captured {
     }
 }
 
+impl Captured {
+    /// A subscriber writing here, up to `level`, with span closes when `spans`.
+    fn subscriber(&self, level: tracing::Level, spans: bool) -> impl tracing::Subscriber {
+        use tracing_subscriber::fmt::format::FmtSpan;
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_span_events(if spans { FmtSpan::CLOSE } else { FmtSpan::NONE })
+            .with_max_level(level)
+            .with_ansi(false)
+            .finish()
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 #[test]
 fn the_span_shows_the_delivery_but_no_secret_signature_or_payload() {
-    use tracing_subscriber::fmt::format::FmtSpan;
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_span_events(FmtSpan::CLOSE)
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
+    let subscriber = captured.subscriber(tracing::Level::TRACE, true);
     let rig = Rig::new();
     let receiver = rig.builder().build().unwrap();
     let body = br#"{"type":"email.sent","id":"evt_1","data":{"to":"payload-marker@example.com"}}"#;
@@ -847,7 +858,7 @@ fn the_span_shows_the_delivery_but_no_secret_signature_or_payload() {
             assert!(run(&receiver, &req).await.is_err());
         });
     });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     for expected in [
         "webhook.delivery",
         r#"scheme="standard-webhooks-v1""#,
@@ -918,4 +929,81 @@ fn verifiers_say_whether_they_sign_the_url() {
     let receiver = |v: Box<dyn Verifier>| Receiver::builder().verifier(v).build().unwrap();
     assert!(!receiver(Box::new(standard)).signs_url());
     assert!(receiver(Box::new(twilio)).signs_url());
+}
+
+/// `authenticate` before `admit` is refused (500), so that a custom adapter that forgets the
+/// source checks cannot tell a refused source whether its signature is good.
+#[test]
+fn authenticate_needs_admit_first() {
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .allow_sources(["192.0.2.0/24"])
+        .build()
+        .unwrap();
+    let headers = rig.sign("msg_order", BODY);
+    let outsider = request(&headers, BODY, peer("203.0.113.9"));
+    let mut skipped = receiver.delivery();
+    let error = skipped.authenticate(&outsider).unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::NotConfigured);
+    assert_eq!(error.status(), 500);
+    // In order: the source is refused before its signature is looked at.
+    let mut ordered = receiver.delivery();
+    assert_eq!(ordered.admit(&outsider, false).unwrap_err().status(), 403);
+    // An allowed source, admitted, is authenticated.
+    let insider = request(&headers, BODY, peer("192.0.2.7"));
+    let mut admitted = receiver.delivery();
+    admitted.admit(&insider, false).unwrap();
+    assert!(admitted.authenticate(&insider).is_ok());
+}
+
+/// A rate-limited flood does not flood the logs: its rejections are DEBUG events, where a bad
+/// signature is a WARN.
+#[test]
+fn rate_limited_rejections_log_at_debug() {
+    let captured = Captured::default();
+    let subscriber = captured.subscriber(tracing::Level::INFO, false);
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .rate_limit(RateLimit::per_minute(1))
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let headers = rig.sign("msg_limited", BODY);
+            let mut bad = headers.clone();
+            bad.retain(|(n, _)| n != "webhook-signature");
+            bad.push(("webhook-signature".into(), "v1,AAAA".into()));
+            let first = request(&bad, BODY, peer("192.0.2.1"));
+            assert_eq!(
+                run(&receiver, &first).await.err().map(|e| e.kind()),
+                Some(VerifyErrorKind::InvalidSignature)
+            );
+            for _ in 0..50 {
+                let again = request(&headers, BODY, peer("192.0.2.1"));
+                assert_eq!(
+                    run(&receiver, &again).await.err().map(|e| e.kind()),
+                    Some(VerifyErrorKind::RateLimited)
+                );
+            }
+        });
+    });
+    let text = captured.text();
+    let rejected: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("webhook delivery rejected"))
+        .collect();
+    assert_eq!(rejected.len(), 1, "{text}");
+    assert!(
+        rejected[0].contains("WARN") && rejected[0].contains("invalid_signature"),
+        "{text}"
+    );
+    assert!(!text.contains("rate_limited"), "{text}");
+    let stats = receiver.stats();
+    assert_eq!(stats.rejected(VerifyErrorKind::RateLimited), 50);
+    assert_eq!(stats.rejected(VerifyErrorKind::InvalidSignature), 1);
 }

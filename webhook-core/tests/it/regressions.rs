@@ -197,3 +197,29 @@ fn twitch_preset_accepts_ten_minutes() {
     assert_eq!(stale.kind(), webhook_core::VerifyErrorKind::TimestampTooOld);
     assert_eq!(twitch::freshness().past().as_secs(), 600);
 }
+
+/// A `whsec_` secret whose rest is not base64 is refused by the verifier; the signer must not
+/// sign with its text instead, producing deliveries no verifier accepts.
+#[test]
+fn standard_webhooks_signer_refuses_an_undecodable_whsec_secret() {
+    use webhook_core::{StandardWebhooks, StandardWebhooksSigner};
+    let bad = Secret::from_text("whsec_!!!").unwrap();
+    assert!(StandardWebhooks::new(bad.clone()).is_err());
+    for signer in [
+        StandardWebhooksSigner::new(bad.clone()),
+        StandardWebhooksSigner::svix(bad),
+    ] {
+        let error = signer.sign(&Outgoing::new(b"{}")).unwrap_err();
+        assert!(error.to_string().contains("not base64"), "{error}");
+    }
+    let good = Secret::from_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let headers = StandardWebhooksSigner::new(good.clone())
+        .sign(&Outgoing::new(b"{}").id("msg_1"))
+        .unwrap();
+    let verifier = StandardWebhooks::new(good).unwrap();
+    assert!(
+        verifier
+            .verify(&headers.apply(WebhookRequest::new(b"{}")))
+            .is_ok()
+    );
+}

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
 use rand_core::{OsRng, RngCore as _};
 use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
@@ -68,10 +68,8 @@ impl PublicMaterial {
     }
 }
 
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(text).ok())
+fn decode_base64(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    crate::secret::decode_base64_key(text)
 }
 
 fn ed25519_public(bytes: &[u8]) -> Result<PublicMaterial, ConfigError> {
@@ -561,10 +559,8 @@ impl PrivateKey {
     pub fn from_whsk(text: &str) -> Result<Self, ConfigError> {
         let text = text.trim();
         let body = text.strip_prefix("whsk_").unwrap_or(text);
-        let bytes = Zeroizing::new(
-            decode_base64(body)
-                .ok_or_else(|| ConfigError::new("secret key is not a valid `whsk_` base64 key"))?,
-        );
+        let bytes = decode_base64(body)
+            .ok_or_else(|| ConfigError::new("secret key is not a valid `whsk_` base64 key"))?;
         match bytes.len() {
             32 => Self::ed25519_seed(&bytes),
             64 => {
@@ -637,10 +633,8 @@ impl PrivateKey {
     ///
     /// Not base64, or as [`from_der`](Self::from_der).
     pub fn from_der_base64(text: &str) -> Result<Self, ConfigError> {
-        let der = Zeroizing::new(
-            decode_base64(text.trim())
-                .ok_or_else(|| ConfigError::new("private key is not valid base64"))?,
-        );
+        let der = decode_base64(text.trim())
+            .ok_or_else(|| ConfigError::new("private key is not valid base64"))?;
         Self::from_der(&der)
     }
 
