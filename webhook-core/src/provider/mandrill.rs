@@ -1,5 +1,6 @@
 //! Mandrill (Mailchimp Transactional): `X-Mandrill-Signature: <base64>` of HMAC-SHA1 over the
-//! webhook URL followed by every form parameter, names sorted, as `name‖value`.
+//! webhook URL followed by every form parameter, names sorted, as `name‖value`. Some traffic is
+//! said to name the header `X-Mailchimp-Signature`; it is read when the first is absent.
 
 use crate::{Encoding, HmacAlgorithm, HmacScheme, Part, SignatureFormat};
 
@@ -8,6 +9,7 @@ use crate::{Encoding, HmacAlgorithm, HmacScheme, Part, SignatureFormat};
 #[must_use]
 pub fn scheme() -> HmacScheme {
     HmacScheme::new("mandrill", HmacAlgorithm::Sha1, "x-mandrill-signature")
+        .signature_header_alias("x-mailchimp-signature")
         .format(SignatureFormat::prefixed(""))
         .encoding(Encoding::Base64)
         .content([Part::Url, Part::SortedFormParams])

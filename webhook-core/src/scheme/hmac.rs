@@ -415,13 +415,31 @@ impl Layout {
         let timestamp = match &self.timestamp {
             TimestampSource::None => None,
             TimestampSource::Header(_, format) | TimestampSource::SignatureHeader(format) => {
-                Some(format.format_ms(ts_ms))
+                let text = format.format_ms(ts_ms);
+                // What the verifier cannot read back (a time before 1970) is refused here,
+                // rather than signed into a delivery no verifier accepts.
+                if format.parse_ms("timestamp", &text).is_err() {
+                    return Err(SignError::new(
+                        "the timestamp cannot be written in the scheme's format (before 1970?)",
+                    ));
+                }
+                Some(text)
             }
         };
-        let id = self
-            .message_id_header
-            .as_ref()
-            .map(|_| message.id_or_random());
+        let id = match &self.message_id_header {
+            Some(name) => {
+                let id = message.id_or_random();
+                // The verifier reads the id as visible ASCII and trims it: an id it would
+                // read differently is refused.
+                if crate::request::header_text(name, id.as_bytes()).ok() != Some(&*id) {
+                    return Err(SignError::new(
+                        "the message id must be visible ASCII without surrounding spaces",
+                    ));
+                }
+                Some(id)
+            }
+            None => None,
+        };
         let sig = sign(timestamp.as_deref(), id.as_deref())?;
         let mut headers = SignedHeaders::new();
         if let (Some(name), Some(id)) = (self.message_id_header.as_deref(), &id) {

@@ -135,34 +135,64 @@ fn retention_covers_the_verifiers_freshness_window() {
     );
 }
 
-/// Shopify names its signature header `Shopify-Hmac-Sha256` on some deliveries: it is read
-/// when `X-Shopify-Hmac-Sha256` is absent, and only then.
+/// Some providers send the signature header under a second name: Shopify's
+/// `Shopify-Hmac-Sha256`, MailerSend's `X-MailerSend-Signature`, Mandrill's
+/// `X-Mailchimp-Signature`. The second name is read when the first is absent, and only then.
 #[test]
-fn shopify_signature_header_without_the_x_prefix_is_read() {
+fn signature_headers_under_their_second_names_are_read() {
+    use webhook_core::provider::{mailersend, mandrill, shopify};
     let secret = Secret::from_text("hush").unwrap();
-    let body = br#"{"id":820982911946154508}"#;
-    let signed = webhook_core::provider::shopify::signer(secret.clone())
-        .sign(&Outgoing::new(body))
-        .unwrap();
-    let signature = signed.get("x-shopify-hmac-sha256").unwrap();
-    let verifier = webhook_core::provider::shopify::verifier(secret).unwrap();
-    let renamed = WebhookRequest::new(body).with_header("Shopify-Hmac-Sha256", signature);
-    assert_eq!(verifier.verify(&renamed).unwrap().scheme(), "shopify");
-    // The main name wins when both are there: a wrong one is not rescued by the other.
-    let both = WebhookRequest::new(body)
-        .with_header("X-Shopify-Hmac-Sha256", "AAAA")
-        .with_header("Shopify-Hmac-Sha256", signature);
-    assert!(verifier.verify(&both).is_err());
-    // Neither: the error names the main header.
-    let error = verifier.verify(&WebhookRequest::new(body)).unwrap_err();
-    assert!(
-        error.to_string().contains("x-shopify-hmac-sha256"),
-        "{error}"
-    );
-    // A tampered body fails under the other name too.
-    let tampered = WebhookRequest::new(br#"{"id":820982911946154509}"#)
-        .with_header("Shopify-Hmac-Sha256", signature);
-    assert!(verifier.verify(&tampered).is_err());
+    let url = "https://hooks.example.com/mandrill";
+    let form = b"mandrill_events=%5B%5D";
+    let json = br#"{"id":820982911946154508}"#;
+    let cases: [(&str, &str, &str, Box<dyn Verifier>, Box<dyn Signer>, &[u8]); 3] = [
+        (
+            "x-shopify-hmac-sha256",
+            "Shopify-Hmac-Sha256",
+            "shopify",
+            Box::new(shopify::verifier(secret.clone()).unwrap()),
+            Box::new(shopify::signer(secret.clone())),
+            json,
+        ),
+        (
+            "signature",
+            "X-MailerSend-Signature",
+            "mailersend",
+            Box::new(mailersend::verifier(secret.clone()).unwrap()),
+            Box::new(mailersend::signer(secret.clone())),
+            json,
+        ),
+        (
+            "x-mandrill-signature",
+            "X-Mailchimp-Signature",
+            "mandrill",
+            Box::new(mandrill::verifier(secret.clone()).unwrap()),
+            Box::new(mandrill::signer(secret.clone())),
+            form,
+        ),
+    ];
+    for (main, alias, scheme, verifier, signer, body) in cases {
+        let signed = signer.sign(&Outgoing::new(body).url(url)).unwrap();
+        let signature = signed.get(main).unwrap();
+        let view = |body: &'static [u8]| {
+            WebhookRequest::new(body)
+                .with_url(url)
+                .with_header("content-type", "application/x-www-form-urlencoded")
+        };
+        let renamed = view(body).with_header(alias, signature);
+        assert_eq!(verifier.verify(&renamed).unwrap().scheme(), scheme);
+        // The main name wins when both are there: a wrong one is not rescued by the other.
+        let both = view(body)
+            .with_header(main, "AAAA")
+            .with_header(alias, signature);
+        assert!(verifier.verify(&both).is_err(), "{scheme}");
+        // Neither: the error names the main header.
+        let error = verifier.verify(&view(body)).unwrap_err();
+        assert!(error.to_string().contains(main), "{error}");
+        // A tampered body fails under the second name too.
+        let tampered = view(b"mandrill_events=%5B1%5D").with_header(alias, signature);
+        assert!(verifier.verify(&tampered).is_err(), "{scheme}");
+    }
 }
 
 /// Twitch asks receivers to accept messages up to 10 minutes old: the preset's default
@@ -220,6 +250,30 @@ fn standard_webhooks_signer_refuses_an_undecodable_whsec_secret() {
     assert!(
         verifier
             .verify(&headers.apply(WebhookRequest::new(b"{}")))
+            .is_ok()
+    );
+}
+
+/// A signer twin signs only what its verifier can read back: an id with surrounding spaces or
+/// outside visible ASCII, or a timestamp before 1970, is refused instead of producing a
+/// delivery no verifier accepts.
+#[test]
+fn signers_refuse_ids_and_timestamps_their_verifiers_cannot_read() {
+    use webhook_core::StandardWebhooksSigner;
+    let signer = StandardWebhooksSigner::new(
+        Secret::from_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
+    );
+    for id in [" msg_1", "msg_1 ", "msg_é", "msg\n1", ""] {
+        let error = signer.sign(&Outgoing::new(b"{}").id(id)).unwrap_err();
+        assert!(error.to_string().contains("message id"), "{id:?}: {error}");
+    }
+    let error = signer
+        .sign(&Outgoing::new(b"{}").id("msg_1").timestamp_secs(-5))
+        .unwrap_err();
+    assert!(error.to_string().contains("timestamp"), "{error}");
+    assert!(
+        signer
+            .sign(&Outgoing::new(b"{}").id("msg 1").timestamp_secs(5))
             .is_ok()
     );
 }
