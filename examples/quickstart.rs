@@ -57,6 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .verifier(StandardWebhooks::new(Secret::from_env(
             "EMAIL_WEBHOOK_SECRET",
         )?)?)
+        .events::<EmailEvent>() // names the event type in duplicate answers
         .build()?;
     let app = Router::new()
         .route("/webhooks/email", post(on_email))

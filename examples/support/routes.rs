@@ -161,7 +161,11 @@ fn route(
     base_url: &str,
     store: Option<std::sync::Arc<dyn webhook::ReplayStore>>,
 ) -> Result<RouteSpec, ConfigError> {
-    let mut builder = Receiver::builder().route(name).env_with("WEBHOOK", lookup);
+    // Duplicates are answered before anything is decoded: this names their event type.
+    let mut builder = Receiver::builder()
+        .route(name)
+        .env_with("WEBHOOK", lookup)
+        .event_type_from(|request| summarize(request, &webhook::Proof::new("")).ok()?.0);
     if let Some(store) = store {
         builder = builder.replay_shared(store);
     }
@@ -172,10 +176,11 @@ fn route(
             let builder = builder
                 .verifier(StandardWebhooks::new(secret.clone())?)
                 .content_type(JSON);
-            let kind = if name == "standard-webhooks" {
-                Kind::Raw
+            let (builder, kind) = if name == "standard-webhooks" {
+                (builder, Kind::Raw)
             } else {
-                Kind::Email
+                // The email event set reads its own type (the envelope's tag, no full parse).
+                (builder.events::<crate::email::EmailEvent>(), Kind::Email)
             };
             if name == "sealed-email" {
                 let (key, generated_key) = match lookup(SEALED_KEY_VAR) {

@@ -623,6 +623,10 @@ impl Case {
                     "{}",
                     self.name
                 );
+                // A duplicate is answered before decoding, and still names its event type.
+                if self.change == Change::Twice {
+                    assert!(json["event_type"].is_string(), "{}: {json}", self.name);
+                }
             }
         }
     }
@@ -686,6 +690,7 @@ impl EventIdDuplicate {
             let reply: serde_json::Value = serde_json::from_slice(body).unwrap();
             assert_eq!(reply["duplicate"], serde_json::json!(true));
             assert_eq!(reply["id"], serde_json::json!(self.id));
+            assert_eq!(reply["event_type"], serde_json::json!("email.delivered"));
         }
         assert_eq!(handler_runs, 1, "the handler ran for a duplicate");
         let stats = self.receiver.stats();

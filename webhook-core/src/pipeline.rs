@@ -45,7 +45,9 @@ pub enum Accepted<T> {
     /// response); here is what was decoded.
     Fresh(T),
     /// A duplicate of a delivery already processed: answer this reply (200) without running
-    /// the handler. The body is not decoded, so the reply's `event_type` is `null`.
+    /// the handler. The body is not decoded: the reply's `event_type` is what the receiver's
+    /// [`event_type_from`](crate::ReceiverBuilder::event_type_from) reader (or, for a typed
+    /// extractor, the event set) read, else `null`.
     Duplicate(Reply),
 }
 
@@ -161,7 +163,11 @@ impl Receiver {
                 Claimed::Duplicate => {
                     slot.mark_duplicate();
                     slot.supersede();
-                    return Ok(Accepted::Duplicate(Reply::duplicate(None, Some(&id))));
+                    let event_type = E::peek_event_type(request);
+                    return Ok(Accepted::Duplicate(Reply::duplicate(
+                        event_type.as_deref(),
+                        Some(&id),
+                    )));
                 }
             }
         }
@@ -546,7 +552,21 @@ impl Delivery {
         if let Some(id) = proof.message_id() {
             self.s.span.record("message_id", id);
         }
+        // A sealed body says nothing yet: its type is read from the plaintext (`decrypt`).
+        if !self.s.receiver.decrypts() {
+            self.peek_event_type(request);
+        }
         Ok(self.s.proof.insert(proof))
+    }
+
+    /// The receiver's [`event_type_from`](crate::ReceiverBuilder::event_type_from) reader, on
+    /// the verified body, recorded before the claim (for a duplicate's answer and the span).
+    fn peek_event_type(&mut self, request: &WebhookRequest<'_>) {
+        if let Some(read) = &self.s.receiver.inner.event_type
+            && let Some(event_type) = read(request)
+        {
+            self.record_event_type(&event_type);
+        }
     }
 
     /// Step 2b, right after [`authenticate`](Self::authenticate): when the receiver decrypts
@@ -576,6 +596,11 @@ impl Delivery {
         match decryptor.decrypt(request, inner.clock.now_ms()) {
             Ok(plaintext) => {
                 self.s.decrypted = true;
+                if inner.event_type.is_some() {
+                    let mut opened = request.clone();
+                    opened.set_body(&plaintext);
+                    self.peek_event_type(&opened);
+                }
                 Ok(Some(plaintext))
             }
             Err(e) => Err(self.fail(e)),
@@ -672,6 +697,11 @@ impl Delivery {
             self.event_id::<E>(request)?
         };
         if !self.claim(event_id.as_deref()).await? {
+            if self.s.event_type.is_none()
+                && let Some(event_type) = E::peek_event_type(request)
+            {
+                self.record_event_type(&event_type);
+            }
             return Ok(Accepted::Duplicate(self.duplicate_reply()));
         }
         self.decode::<E>(request).map(Accepted::Fresh)

@@ -11,6 +11,7 @@ use crate::decrypt::Decryptor;
 use crate::error::{ConfigError, VerifyError};
 use crate::observe::{Counters, Stats};
 use crate::rate::{Limiter, RateLimit};
+use crate::request::WebhookRequest;
 use crate::source::{ForwardedHeader, SourcePolicy, parse_nets};
 use crate::store::{MemoryStore, ReplayStore};
 use crate::verify::Verifier;
@@ -100,6 +101,7 @@ impl Reply {
 }
 
 type RejectionFn = dyn Fn(&VerifyError) -> Reply + Send + Sync;
+pub(crate) type EventTypeFn = dyn Fn(&WebhookRequest<'_>) -> Option<String> + Send + Sync;
 
 pub(crate) struct Inner {
     pub(crate) route: Cow<'static, str>,
@@ -112,6 +114,7 @@ pub(crate) struct Inner {
     pub(crate) lease: Duration,
     pub(crate) retention: Duration,
     pub(crate) rejection: Option<Arc<RejectionFn>>,
+    pub(crate) event_type: Option<Arc<EventTypeFn>>,
     pub(crate) public_base_url: Option<String>,
     pub(crate) signs_url: bool,
     pub(crate) decryptor: Option<Box<dyn Decryptor>>,
@@ -332,6 +335,7 @@ pub struct ReceiverBuilder {
     tolerance: Duration,
     clock: SharedClock,
     rejection: Option<Arc<RejectionFn>>,
+    event_type: Option<Arc<EventTypeFn>>,
     public_base_url: Option<String>,
     decryptor: Option<Box<dyn Decryptor>>,
     error: Option<ConfigError>,
@@ -372,6 +376,7 @@ impl Default for ReceiverBuilder {
             tolerance: DEFAULT_TOLERANCE,
             clock: clock::system(),
             rejection: None,
+            event_type: None,
             public_base_url: None,
             decryptor: None,
             error: None,
@@ -517,6 +522,38 @@ impl ReceiverBuilder {
     ) -> Self {
         self.rejection = Some(Arc::new(respond));
         self
+    }
+
+    /// Read each authenticated delivery's event type with `read`, before the claim: the
+    /// answer to a duplicate (`{"event_type","id","duplicate":true}`, given before anything
+    /// is decoded) then names it, and so does the delivery's span whatever happens next.
+    /// Without it a duplicate's `event_type` is `null`. It runs on the verified body (the
+    /// plaintext, when the receiver decrypts); it must not fail, only answer `None`.
+    ///
+    /// ```
+    /// use webhook_core::{Receiver, Secret, StandardWebhooks, WebhookRequest};
+    /// let receiver = Receiver::builder()
+    ///     .verifier(StandardWebhooks::new(Secret::random(24))?)
+    ///     .event_type_from(|request: &WebhookRequest<'_>| {
+    ///         let body: serde_json::Value = serde_json::from_slice(request.body()).ok()?;
+    ///         body.get("type")?.as_str().map(str::to_owned)
+    ///     })
+    ///     .build()?;
+    /// # let _ = receiver;
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    pub fn event_type_from(
+        mut self,
+        read: impl Fn(&WebhookRequest<'_>) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.event_type = Some(Arc::new(read));
+        self
+    }
+
+    /// [`event_type_from`](Self::event_type_from) the event set `E`: its tag field or header,
+    /// read without decoding ([`WebhookEvent::peek_event_type`]), named as `E` names it.
+    pub fn events<E: crate::WebhookEvent + 'static>(self) -> Self {
+        self.event_type_from(E::peek_event_type)
     }
 
     /// The public base URL senders address (e.g. `https://hooks.example.com`); URL-signing
@@ -816,6 +853,7 @@ impl ReceiverBuilder {
                 lease: self.lease,
                 retention,
                 rejection: self.rejection,
+                event_type: self.event_type,
                 public_base_url: self.public_base_url,
                 signs_url,
                 decryptor: self.decryptor,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::schema::Tagging;
-use super::{DecodeError, EventTimestamp, FieldPath, ValidationErrors};
+use super::{DecodeError, EventTimestamp, FieldPath, ValidationErrors, WebhookEvent};
 use crate::WebhookRequest;
 
 /// What the set does with an event type it does not list.
@@ -287,6 +287,28 @@ pub fn decode<E: Dispatch>(request: &WebhookRequest<'_>) -> Result<E, DecodeErro
                 }
             };
             validated(event, &root)
+        }
+    }
+}
+
+/// The event type of `request` without decoding it: the tag field (read by a scan of the
+/// body's top level) or the tag header, as the decoded event would name it (the canonical
+/// name for an alias); `None` for a body that is not a JSON object, no tag, or a type the set
+/// neither lists nor catches.
+pub fn peek_event_type<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Option<String> {
+    let name: std::borrow::Cow<'_, str> = match E::TAGGING {
+        Tagging::Adjacent { tag, .. } | Tagging::Internal { tag } => {
+            let raw = scan(request.body(), tag, None).ok()?.tag?;
+            serde_json::from_str(raw.get()).ok()?
+        }
+        Tagging::Header { header } => request.optional_single(header).ok()??.into(),
+    };
+    match resolve::<E>(&name)? {
+        Target::Variant(index) => E::event_types().get(index).map(|&t| t.to_owned()),
+        // The catch-all names itself (a unit one by its own name, one that keeps the type
+        // by the type sent): built without its payload, only to ask.
+        Target::CatchAll(name) => {
+            E::catch_all(name, Value::Null).map(|e| e.event_type().to_owned())
         }
     }
 }

@@ -51,6 +51,16 @@ pub trait WebhookEvent: Sized {
         Ok(None)
     }
 
+    /// The event type read without decoding the event (from the tag field or header), as
+    /// [`event_type`](Self::event_type) would name it after decoding; `None` when the set
+    /// does not say where it is, or the request has no type the set knows. The pipeline uses
+    /// it for answers made before decoding, a duplicate's (see
+    /// [`ReceiverBuilder::events`](crate::ReceiverBuilder::events)).
+    fn peek_event_type(request: &WebhookRequest<'_>) -> Option<String> {
+        let _ = request;
+        None
+    }
+
     /// The event's own timestamp, read without decoding the whole event. `None` when the set
     /// declares none or the body has none.
     ///
@@ -156,6 +166,7 @@ pub(crate) mod private {
 
     pub use super::de::{
         CatchAll, Dispatch, decode, event_id_at, event_id_header, event_timestamp_at,
+        peek_event_type,
     };
     #[cfg(feature = "derive")]
     pub use super::rules;

@@ -1007,3 +1007,41 @@ fn rate_limited_rejections_log_at_debug() {
     assert_eq!(stats.rejected(VerifyErrorKind::RateLimited), 50);
     assert_eq!(stats.rejected(VerifyErrorKind::InvalidSignature), 1);
 }
+
+/// A duplicate is answered before decoding; the receiver's event-type reader still names it,
+/// and without one its `event_type` is `null`.
+#[tokio::test]
+async fn a_duplicate_names_its_event_type_when_the_receiver_can_read_it() {
+    let rig = Rig::new();
+    let reader = |request: &WebhookRequest<'_>| {
+        let body: serde_json::Value = serde_json::from_slice(request.body()).ok()?;
+        body.get("type")?.as_str().map(str::to_owned)
+    };
+    let named = rig.builder().event_type_from(reader).build().unwrap();
+    let unnamed = rig.builder().build().unwrap();
+    let headers = rig.sign("msg_dup_type", BODY);
+    for (receiver, expected) in [
+        (&named, serde_json::json!("email.sent")),
+        (&unnamed, serde_json::Value::Null),
+    ] {
+        let req = request(&headers, BODY, peer("192.0.2.1"));
+        let mut first = receiver.delivery();
+        first.admit(&req, false).unwrap();
+        first.authenticate(&req).unwrap();
+        assert!(matches!(
+            first.accept_raw().await.unwrap(),
+            webhook_core::Accepted::Fresh(_)
+        ));
+        first.finish(true).await;
+        let mut again = receiver.delivery();
+        again.admit(&req, false).unwrap();
+        again.authenticate(&req).unwrap();
+        let webhook_core::Accepted::Duplicate(reply) = again.accept_raw().await.unwrap() else {
+            panic!("not a duplicate");
+        };
+        let body: serde_json::Value = serde_json::from_str(reply.body()).unwrap();
+        assert_eq!(body["event_type"], expected);
+        assert_eq!(body["id"], "msg_dup_type");
+        assert_eq!(body["duplicate"], true);
+    }
+}

@@ -145,7 +145,16 @@ fn signature_headers_under_their_second_names_are_read() {
     let url = "https://hooks.example.com/mandrill";
     let form = b"mandrill_events=%5B%5D";
     let json = br#"{"id":820982911946154508}"#;
-    let cases: [(&str, &str, &str, Box<dyn Verifier>, Box<dyn Signer>, &[u8]); 3] = [
+    /// Main header, second name, scheme, verifier, signer, body.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Box<dyn Verifier>,
+        Box<dyn Signer>,
+        &'static [u8],
+    );
+    let cases: [Case; 3] = [
         (
             "x-shopify-hmac-sha256",
             "Shopify-Hmac-Sha256",

@@ -297,6 +297,12 @@ pub(crate) fn expand(
                     #private::decode::<Self>(__request)
                 }
 
+                fn peek_event_type(
+                    __request: &#private::WebhookRequest<'_>,
+                ) -> #private::Option<#private::String> {
+                    #private::peek_event_type::<Self>(__request)
+                }
+
                 #event_id
                 #event_timestamp
 

@@ -92,6 +92,26 @@ fn internal_tag_rename_all_and_aliases() {
     assert_eq!(id.as_deref(), Some("9"));
 }
 
+/// The event type read without decoding names the event as decoding would: the canonical
+/// name for an alias, the catch-all's own name for an unlisted type, nothing when there is
+/// no readable tag; a payload that would not decode does not matter.
+#[test]
+fn peek_event_type_names_events_as_decoding_does() {
+    let peek = |body: &str| Shop::peek_event_type(&WebhookRequest::new(body.as_bytes()));
+    for alias in ["order-created", "order.new", "order_created"] {
+        let body = format!(r#"{{"quantity":0,"kind":"{alias}"}}"#);
+        assert_eq!(peek(&body).as_deref(), Some("order-created"), "{alias}");
+    }
+    assert_eq!(
+        peek(r#"{"kind":"heartbeat"}"#).as_deref(),
+        Some("heartbeat")
+    );
+    assert_eq!(peek(r#"{"kind":"refund"}"#).as_deref(), Some("unknown"));
+    for unreadable in [r#"{"quantity":1}"#, r#"{"kind":7}"#, "[]", "not json", ""] {
+        assert_eq!(peek(unreadable), None, "{unreadable}");
+    }
+}
+
 #[test]
 fn each_rule_reports_its_message() {
     let body = r#"{"kind":"order-created","quantity":0,"items":[],"sku-code":"abc","currency":"gbp","tags":{"a":"","b":"","c":""}}"#;

@@ -229,3 +229,19 @@ fn id_and_timestamp_are_read_without_decoding() {
         "data.message_id: invalid type, expected a string or an integer"
     );
 }
+
+/// Adjacent tagging: the type is read from the envelope, and an unlisted one is named by the
+/// catch-all that keeps it.
+#[test]
+fn peek_event_type_reads_the_envelope() {
+    let peek = |body: &str| EmailEvent::peek_event_type(&WebhookRequest::new(body.as_bytes()));
+    assert_eq!(
+        peek(r#"{"data":{"recipient":"not an address"},"event_type":"email.sent"}"#).as_deref(),
+        Some("email.sent")
+    );
+    assert_eq!(
+        peek(r#"{"event_type":"email.forwarded","data":{}}"#).as_deref(),
+        Some("email.forwarded")
+    );
+    assert_eq!(peek(r#"{"data":{}}"#), None);
+}

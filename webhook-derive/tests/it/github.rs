@@ -126,3 +126,20 @@ fn header_errors() {
     let err = GitHubEvent::decode(&request("ping", "{nope")).unwrap_err();
     assert_eq!(err.kind(), DecodeErrorKind::MalformedBody);
 }
+
+/// Read from the header, without decoding (or even reading) the body.
+#[test]
+fn peek_event_type_reads_the_header() {
+    assert_eq!(
+        GitHubEvent::peek_event_type(&request("pull_request", "not json")).as_deref(),
+        Some("pull_request")
+    );
+    assert_eq!(
+        GitHubEvent::peek_event_type(&request("deployment", "{}")).as_deref(),
+        Some("unsupported")
+    );
+    assert_eq!(
+        GitHubEvent::peek_event_type(&WebhookRequest::new(b"{}")),
+        None
+    );
+}
