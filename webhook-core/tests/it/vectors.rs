@@ -122,7 +122,14 @@ fn verifier_for(row: &Value) -> Option<Box<dyn Verifier>> {
         ("shopify", _) => Box::new(shopify::verifier(secret(row)).unwrap().freshness(f)),
         ("square", _) => Box::new(square::verifier(secret(row)).unwrap().freshness(f)),
         ("mailtrap", _) => Box::new(mailtrap::verifier(secret(row)).unwrap().freshness(f)),
-        ("mailersend", _) => Box::new(mailersend::verifier(secret(row)).unwrap().freshness(f)),
+        // The row is signed with the public `webhook.test` secret, which the preset's
+        // verifier refuses (see `mailersend_refuses_the_public_test_secret`): the scheme alone.
+        ("mailersend", _) => Box::new(
+            mailersend::scheme()
+                .verifier(secret(row))
+                .unwrap()
+                .freshness(f),
+        ),
         ("sentry", _) => Box::new(sentry::verifier(secret(row)).unwrap().freshness(f)),
         ("vercel", _) => Box::new(vercel::verifier(secret(row)).unwrap().freshness(f)),
         ("typeform", _) => Box::new(typeform::verifier(secret(row)).unwrap().freshness(f)),
@@ -410,4 +417,23 @@ fn linear_preset_keeps_sixty_seconds_by_default() {
     };
     assert_eq!(check(20_000), Ok(()));
     assert_eq!(check(120_000), Err(VerifyErrorKind::TimestampTooOld));
+}
+
+/// MailerSend's documentation publishes the secret of its test ping; a receiver configured
+/// with it would accept events anyone signed, so the preset refuses it.
+#[test]
+fn mailersend_refuses_the_public_test_secret() {
+    let public = Secret::from_text("test_Am3L1GuOIc4blLUuHqAPxxwkZaJyEk8G").unwrap();
+    let error = mailersend::verifier(public.clone())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("public `webhook.test` secret"), "{error}");
+    let ring = KeyRing::new()
+        .with(Key::new(
+            "own",
+            Secret::from_text("own-signing-secret").unwrap(),
+        ))
+        .with(Key::new("test", public));
+    assert!(mailersend::verifier(ring).is_err());
+    assert!(mailersend::verifier(Secret::from_text("own-signing-secret").unwrap()).is_ok());
 }
