@@ -124,11 +124,12 @@ impl RateLimit {
         let period = self.per.duration() / count.get();
         let quota = Quota::with_period(period)
             .ok_or_else(|| ConfigError::new("rate limit: the rate is too high"))?;
-        // governor keeps a burst's span, period × (burst - 1), in u64 nanoseconds.
-        if period
-            .as_nanos()
-            .saturating_mul(u128::from(burst.get() - 1))
-            > u128::from(u64::MAX)
+        // governor keeps a source's theoretical arrival time, up to a burst's span past the
+        // limiter's uptime, in u64 nanoseconds (about 584 years): the span must leave a
+        // century of uptime.
+        const HEADROOM: u128 = 100 * 365 * 24 * 3600 * 1_000_000_000;
+        if period.as_nanos().saturating_mul(u128::from(burst.get()))
+            > u128::from(u64::MAX) - HEADROOM
         {
             return Err(ConfigError::new(
                 "rate limit: the burst spans more time than the limiter can count",
@@ -546,6 +547,7 @@ mod tests {
             "x/s",
             // A burst whose span overflows governor's u64 nanoseconds.
             "1/h burst 6000000",
+            "1/h burst 5124095",
             "1/min burst 400000000",
         ] {
             assert!(bad.parse::<RateLimit>().is_err(), "{bad}");

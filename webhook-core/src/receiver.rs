@@ -328,6 +328,8 @@ pub struct ReceiverBuilder {
     trusted_proxies: Vec<String>,
     forwarded_header: ForwardedHeader,
     allow: Vec<String>,
+    /// An allowlist was given (so an empty one is a mistake, not "everyone").
+    allow_set: bool,
     require_https: bool,
     rate: Option<RateLimit>,
     lease: Duration,
@@ -369,6 +371,7 @@ impl Default for ReceiverBuilder {
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
             allow: Vec::new(),
+            allow_set: false,
             require_https: false,
             rate: None,
             lease: DEFAULT_LEASE,
@@ -461,13 +464,16 @@ impl ReceiverBuilder {
     }
 
     /// Accept deliveries only from these addresses or CIDR blocks (IPv4 and IPv6; IPv4-mapped
-    /// IPv6 clients match IPv4 blocks). Others are 403.
+    /// IPv6 clients match IPv4 blocks). Others are 403. An allowlist given here that lists
+    /// nothing (`allow_sources("".split(','))`) makes [`build`](Self::build) fail: it would
+    /// otherwise admit every source.
     pub fn allow_sources<I, S>(mut self, nets: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.allow.extend(nets.into_iter().map(Into::into));
+        self.allow_set = true;
         self
     }
 
@@ -694,7 +700,10 @@ impl ReceiverBuilder {
         }
         if let Some((name, v)) = get("ALLOWED_SOURCES") {
             match nonempty(&name, &v).and_then(|items| parse_nets(&name, &items).map(|_| items)) {
-                Ok(items) => self.allow = items,
+                Ok(items) => {
+                    self.allow = items;
+                    self.allow_set = true;
+                }
                 Err(e) => note(e),
             }
         }
@@ -808,6 +817,12 @@ impl ReceiverBuilder {
             allow: parse_nets("allowed sources", &self.allow)?,
             require_https: self.require_https,
         };
+        if self.allow_set && source.allow.is_empty() {
+            return Err(ConfigError::new(
+                "allowed sources: an allowlist was given but lists nothing, which would admit \
+                 every source",
+            ));
+        }
         if source
             .trusted_proxies
             .iter()
@@ -965,6 +980,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("HOOKS_FORWARDED_HEADER"), "{error}");
+        // The same mistake through the builder: an allowlist that lists nothing.
+        let error = Receiver::builder()
+            .verifier(verifier())
+            .allow_sources("".split(','))
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("lists nothing"), "{error}");
     }
 
     #[test]

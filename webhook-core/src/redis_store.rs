@@ -57,7 +57,8 @@ return 0
 /// Releases a claim whose answer never came. If the claim took the key, frees it. Otherwise
 /// the claim may still be on its way (sent on a connection since replaced, it can arrive after
 /// this release): its token joins the key's tombstones (`KEYS[2]`, a set kept for at least
-/// the lease), so that it takes nothing when it arrives, whoever holds the key then.
+/// the lease, and 20 minutes), so that it takes nothing when it arrives, whoever holds the
+/// key then.
 const ABANDON: &str = r"
 if redis.call('GET', KEYS[1]) == 'l:' .. ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -172,7 +173,9 @@ pub struct RedisStoreBuilder {
 
 impl RedisStoreBuilder {
     /// Prefix of every key this store writes (default `webhook:`): receivers that must not
-    /// see each other's deliveries on one Redis use different prefixes.
+    /// see each other's deliveries on one Redis use different prefixes. It may not hold `{` or
+    /// `}`: the store puts each key's digest in a Redis Cluster hash tag, which a brace in the
+    /// prefix would change ([`connect`](Self::connect) refuses it).
     #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -180,7 +183,8 @@ impl RedisStoreBuilder {
     }
 
     /// The longest a claim, a completion, a release, or connecting may wait for Redis
-    /// (default 1 s). Zero is taken as 1 ms.
+    /// (default 1 s; connecting waits at most this long, then as long again at most while
+    /// the scripts load, which is best effort). Zero is taken as 1 ms.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
@@ -224,6 +228,12 @@ impl RedisStoreBuilder {
             .set_number_of_retries(1);
         let timeout = self.timeout;
         let allow_eviction = self.allow_eviction;
+        if self.prefix.contains(['{', '}']) {
+            return Err(StoreError::new(
+                "redis store: the key prefix may not hold `{` or `}` (the key's digest is its \
+                 Redis Cluster hash tag)",
+            ));
+        }
         let prefix = self.prefix;
         // One deadline for connecting, `PING` and the eviction check together.
         let connecting = async move {
@@ -255,12 +265,14 @@ impl RedisStoreBuilder {
                 }),
             };
             store.check_eviction(allow_eviction).await?;
-            store.load_scripts().await;
             Ok(store)
         };
-        tokio::time::timeout(timeout, connecting)
+        let store = tokio::time::timeout(timeout, connecting)
             .await
-            .unwrap_or_else(|_| Err(StoreError::new("redis store: cannot connect: timed out")))
+            .unwrap_or_else(|_| Err(StoreError::new("redis store: cannot connect: timed out")))?;
+        // Best effort, after the connect deadline, in its own (one round trip, one timeout).
+        store.load_scripts().await;
+        Ok(store)
     }
 }
 
@@ -378,30 +390,23 @@ impl RedisStore {
         Ok(freed == 1)
     }
 
-    /// Load the scripts into Redis's script cache, so that each call runs by its digest at
-    /// once. Best effort: a script missing from the cache (a Redis restarted since, or one
-    /// that refused the load) is sent whole on first use instead, which costs a round trip,
-    /// and needs its first answer, before the script runs.
+    /// Load the scripts into Redis's script cache, in one round trip, so that each call runs
+    /// by its digest at once. Best effort: a script missing from the cache (a Redis restarted
+    /// since, or one that refused the load) is sent whole on first use instead, which costs a
+    /// round trip, and needs its first answer, before the script runs.
     async fn load_scripts(&self) {
-        let inner = &self.inner;
-        for script in [
-            &inner.claim,
-            &inner.complete,
-            &inner.release,
-            &inner.abandon,
-        ] {
-            let loaded: Result<String, Failure> = self
-                .call(async |mut connection| {
-                    script.prepare_invoke().load_async(&mut connection).await
-                })
-                .await;
-            if let Err(e) = loaded {
-                tracing::warn!(
-                    error = %e.prefixed("redis store: cannot load a script"),
-                    "redis store: scripts load on first use"
-                );
-                return;
-            }
+        let mut pipe = redis::pipe();
+        for source in [CLAIM, COMPLETE, RELEASE, ABANDON] {
+            pipe.cmd("SCRIPT").arg("LOAD").arg(source);
+        }
+        let loaded: Result<Vec<String>, Failure> = self
+            .call(async |mut connection| pipe.query_async(&mut connection).await)
+            .await;
+        if let Err(e) = loaded {
+            tracing::warn!(
+                error = %e.prefixed("redis store: cannot load its scripts"),
+                "redis store: scripts load on first use"
+            );
         }
     }
 
@@ -542,9 +547,12 @@ impl RedisStore {
         lease: Duration,
     ) -> Result<bool, Failure> {
         let mut call = self.inner.abandon.key(&key);
+        // A claim may sit in a dead connection's send buffer for as long as TCP retries it
+        // (about a quarter of an hour by default) before it reaches Redis.
+        let keep = lease.max(TOMBSTONE_MIN);
         call.key(tombstones(&key))
             .arg(token.get())
-            .arg(expiry_ms(lease));
+            .arg(expiry_ms(keep));
         let freed: i64 = self
             .call(async |mut connection| call.invoke_async(&mut connection).await)
             .await?;
@@ -560,6 +568,9 @@ fn tombstones(name: &str) -> String {
     tombs.push_str(":r");
     tombs
 }
+
+/// How long a tombstone is kept at least, whatever the lease.
+const TOMBSTONE_MIN: Duration = Duration::from_secs(20 * 60);
 
 /// A claim sent and not answered yet: dropped armed, it abandons the claim in the background
 /// (with its own token, so it cannot free anyone else's claim, and a tombstone in case the

@@ -53,12 +53,14 @@ where
             )));
         }
         if let IpNet::V6(v6) = net
-            && v6.addr().to_ipv4_mapped().is_some()
-            && v6.prefix_len() < 96
+            && (1..96).contains(&v6.prefix_len())
+            && v6.contains(&std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0))
         {
-            // Clients in IPv4-mapped form are compared as IPv4: such a block could match none.
+            // Clients in IPv4-mapped form are compared as IPv4: such a block would match no
+            // IPv4 client, though it looks as if it covered some.
             return Err(ConfigError::new(format!(
-                "{what}: `{text}` is an IPv4-mapped block shorter than /96: write the IPv4 block"
+                "{what}: `{text}` covers the IPv4-mapped addresses (::ffff:0:0/96), which are \
+                 compared as IPv4: write IPv4 blocks for IPv4 clients"
             )));
         }
         nets.push(canonical_net(net));
@@ -579,8 +581,12 @@ mod tests {
             .to_string();
         assert!(typo.contains("`192.0.0.0/8`"), "{typo}");
         assert!(parse_nets("allow", ["2001:db8::1/32"]).is_err());
-        // A mapped block that no client (compared as IPv4) could be in.
-        assert!(parse_nets("allow", ["::ffff:10.0.0.0/90"]).is_err());
+        // Blocks covering the mapped range, which no client (compared as IPv4) could be in.
+        for covering in ["::fffe:0:0/95", "::/64", "::/80"] {
+            let error = parse_nets("allow", [covering]).unwrap_err().to_string();
+            assert!(error.contains("IPv4-mapped"), "{covering}: {error}");
+        }
+        assert!(parse_nets("allow", ["::/0", "2001:db8::/32", "::ffff:0:0/96"]).is_ok());
         assert!(parse_nets("allow", ["::ffff:10.0.0.0/104", "192.0.2.10"]).is_ok());
     }
 

@@ -275,6 +275,16 @@ async fn keys_are_hashed_under_the_prefix_and_debug_shows_no_url() {
     let tag = &keys[0][prefix.len()..];
     assert_eq!(tag.len(), 45, "{keys:?}");
     assert!(tag.starts_with('{') && tag.ends_with('}'), "{keys:?}");
+    // A brace in the prefix would change the hash tag, and split a key from its tombstones
+    // across Redis Cluster slots.
+    for braced in ["app{x}:", "app{:", "app}:"] {
+        let error = RedisStore::builder()
+            .prefix(braced)
+            .connect(&url())
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("may not hold"), "{error}");
+    }
     let shown = format!("{store:?}");
     assert!(
         shown.contains(&prefix) && !shown.contains("6379"),
@@ -310,6 +320,8 @@ struct Proxy {
     flush: tokio::sync::watch::Sender<Option<String>>,
     /// Integer replies relayed on connections that hold nothing back.
     integer_replies: Arc<std::sync::atomic::AtomicU64>,
+    /// Everything Redis answered on connections that held their requests back.
+    held_replies: Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 /// What a connection's relay shares with the [`Proxy`].
@@ -321,6 +333,7 @@ struct Controls {
     held: Arc<std::sync::atomic::AtomicU64>,
     flush: tokio::sync::watch::Receiver<Option<String>>,
     integer_replies: Arc<std::sync::atomic::AtomicU64>,
+    held_replies: Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl Controls {
@@ -353,6 +366,7 @@ impl Proxy {
             held: Arc::new(AtomicU64::new(0)),
             flush: flushed,
             integer_replies: Arc::new(AtomicU64::new(0)),
+            held_replies: Arc::default(),
         };
         let (count, shared) = (Arc::clone(&accepted), controls.clone());
         tokio::spawn(async move {
@@ -382,6 +396,7 @@ impl Proxy {
             held: controls.held,
             flush,
             integer_replies: controls.integer_replies,
+            held_replies: controls.held_replies,
         }
     }
 
@@ -498,6 +513,14 @@ async fn pump_down(
             break;
         }
         let chunk = &buf[..n];
+        if controls.holds() {
+            // Recorded before relaying: the client may have gone, as a timed-out one has.
+            controls
+                .held_replies
+                .lock()
+                .unwrap()
+                .extend_from_slice(chunk);
+        }
         if !controls.holds() && (chunk.starts_with(b":") || chunk.windows(3).any(|w| w == b"\r\n:"))
         {
             controls.integer_replies.fetch_add(1, Ordering::SeqCst);
@@ -597,6 +620,13 @@ async fn a_claim_that_arrives_after_its_release_takes_nothing() {
         .query_async(&mut connection)
         .await
         .unwrap();
+    // The held claim ran, and answered that it came after its own release (`[3, 0]`), before
+    // the marker's `OK`: it took nothing.
+    let replies = String::from_utf8_lossy(&proxy.held_replies.lock().unwrap()).into_owned();
+    assert!(
+        replies.contains("*2\r\n:3\r\n:0\r\n+OK"),
+        "the held claim's answer: {replies:?}"
+    );
     // The late claim took nothing: the sender's next retry gets the delivery.
     let retry = direct.claim("msg_late", LEASE).await.unwrap();
     assert!(
