@@ -546,6 +546,11 @@ impl Delivery {
             Err(e) => return Err(self.fail(e)),
         };
         self.s.span.record("scheme", proof.scheme());
+        // A source that proves itself keeps its own rate budget however full the limiter's
+        // table is (a flood of new addresses cannot sign).
+        if let Some(limiter) = &self.s.receiver.inner.limiter {
+            limiter.trust(self.s.client);
+        }
         if let Some(key_id) = proof.key_id() {
             self.s.span.record("key_id", key_id);
         }

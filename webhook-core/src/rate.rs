@@ -1,10 +1,12 @@
 //! Rate limiting per source address: GCRA (governor), on the injected clock, with a bounded
 //! number of tracked sources.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::Clock as GovernorClock;
@@ -26,7 +28,10 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 /// bounded under a flood from many addresses. When the table is full, idle sources are
 /// forgotten (at most once a second); a source in the table keeps its own budget, and new
 /// sources share 64 overflow budgets, chosen by their network (`/24`, or `/48` for IPv6), so a
-/// flood from one network drains one of them. Requests whose source is unknown share a budget
+/// flood from one network drains one of them. A source that has sent an authenticated
+/// delivery is kept apart (up to a quarter of `max_sources`, at most 16 384, the least
+/// recently seen leaving first) and is never forgotten for being idle: a provider keeps its
+/// own budget through a flood of new addresses, which cannot sign. Requests whose source is unknown share a budget
 /// of their own. The limiter counts time on the clock's monotonic reading, so a wall clock
 /// stepped back does not stall it.
 ///
@@ -202,6 +207,23 @@ impl GovernorClock for InjectedClock {
     }
 }
 
+/// The most trusted sources a limiter keeps (a quarter of its table, at most this many).
+const MAX_TRUSTED: usize = 16_384;
+
+/// The key of a client address: IPv6 by its `/64` (one subscriber's allocation).
+fn source_key(client: Option<IpAddr>) -> Key {
+    match client {
+        None => Key::Unknown,
+        Some(IpAddr::V6(v6)) => {
+            let seg = v6.segments();
+            Key::Source(IpAddr::V6(Ipv6Addr::new(
+                seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0,
+            )))
+        }
+        Some(v4) => Key::Source(v4),
+    }
+}
+
 /// How many budgets new sources share when the table of sources is full (each by a hash of
 /// its network, so a flood from one network leaves most newcomers their own).
 const OVERFLOW_BUCKETS: usize = 64;
@@ -218,12 +240,38 @@ enum Key {
 /// for unknown sources, and shared budgets for new sources while the table is full. A source
 /// already in the table keeps its own budget however full the table is.
 struct Sources {
-    table: HashMapStateStore<Key>,
+    table: Arc<HashMapStateStore<Key>>,
+    /// Sources that sent an authenticated delivery: counted here, apart from the table.
+    trusted: Arc<Mutex<Trusted>>,
     unknown: InMemoryState,
     overflow: [InMemoryState; OVERFLOW_BUCKETS],
     max: usize,
     /// SipHash keys for choosing an overflow budget, random per limiter.
     seed: (u64, u64),
+}
+
+/// Sources that sent an authenticated delivery ([`Limiter::trust`]). A flood cannot get in
+/// (it cannot sign), and an entry is not forgotten for being idle, so a provider that sends
+/// once an hour keeps its own budget while a flood of new addresses fills the table and
+/// drains the overflow budgets. Bounded: when full, the source seen least recently leaves.
+struct Trusted {
+    entries: HashMap<Key, TrustedEntry>,
+    /// Counts uses, to order entries by when they were last seen.
+    tick: u64,
+    cap: usize,
+}
+
+struct TrustedEntry {
+    state: InMemoryState,
+    seen: u64,
+}
+
+impl Trusted {
+    fn lock(trusted: &Mutex<Self>) -> std::sync::MutexGuard<'_, Self> {
+        trusted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The overflow budget of a new source: by its `/24` (IPv4) or `/48` (IPv6), which one
@@ -257,6 +305,16 @@ impl StateStore for Sources {
             Key::Unknown => return self.unknown.measure_and_replace(&NotKeyed::NonKey, f),
             Key::Source(ip) => *ip,
         };
+        {
+            let mut trusted = Trusted::lock(&self.trusted);
+            let tick = trusted.tick.wrapping_add(1);
+            if let Some(entry) = trusted.entries.get_mut(key) {
+                entry.seen = tick;
+                let result = entry.state.measure_and_replace(&NotKeyed::NonKey, f);
+                trusted.tick = tick;
+                return result;
+            }
+        }
         let mut table = self.table.lock();
         if let Some(state) = table.get(key) {
             return state.measure_and_replace(&NotKeyed::NonKey, f);
@@ -279,15 +337,15 @@ impl ShrinkableKeyedStateStore<Key> for Sources {
     }
 
     fn shrink_to_fit(&self) {
-        ShrinkableKeyedStateStore::shrink_to_fit(&self.table);
+        ShrinkableKeyedStateStore::shrink_to_fit(&*self.table);
     }
 
     fn len(&self) -> usize {
-        ShrinkableKeyedStateStore::len(&self.table)
+        ShrinkableKeyedStateStore::len(&*self.table)
     }
 
     fn is_empty(&self) -> bool {
-        ShrinkableKeyedStateStore::is_empty(&self.table)
+        ShrinkableKeyedStateStore::is_empty(&*self.table)
     }
 }
 
@@ -296,6 +354,9 @@ type Keyed = RateLimiter<Key, Sources, InjectedClock, NoOpMiddleware<Duration>>;
 /// The live limiter of one receiver.
 pub(crate) struct Limiter {
     limiter: Keyed,
+    /// The limiter's table of sources and its trusted sources (shared with its state store).
+    table: Arc<HashMapStateStore<Key>>,
+    trusted: Arc<Mutex<Trusted>>,
     clock: InjectedClock,
     max_sources: usize,
     /// The keys of [`overflow_index`] (the same as the table's).
@@ -323,8 +384,15 @@ impl Limiter {
         let (k0, k1) = seed.split_at(8);
         let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or([0; 8]));
         let seed = (word(k0), word(k1));
+        let table = Arc::new(HashMapStateStore::default());
+        let trusted = Arc::new(Mutex::new(Trusted {
+            entries: HashMap::new(),
+            tick: 0,
+            cap: (limit.max_sources / 4).clamp(1, MAX_TRUSTED),
+        }));
         let sources = Sources {
-            table: HashMapStateStore::default(),
+            table: Arc::clone(&table),
+            trusted: Arc::clone(&trusted),
             unknown: InMemoryState::default(),
             overflow: std::array::from_fn(|_| InMemoryState::default()),
             max: limit.max_sources,
@@ -332,6 +400,8 @@ impl Limiter {
         };
         Ok(Self {
             limiter: RateLimiter::new(quota, sources, clock.clone()),
+            table,
+            trusted,
             clock,
             max_sources: limit.max_sources,
             seed,
@@ -340,18 +410,42 @@ impl Limiter {
     }
 
     fn key(&self, client: Option<IpAddr>) -> Key {
-        let key = match client {
-            None => return Key::Unknown,
-            Some(IpAddr::V6(v6)) => {
-                let seg = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0))
-            }
-            Some(v4) => v4,
-        };
-        if self.limiter.len() >= self.max_sources {
+        let key = source_key(client);
+        if key != Key::Unknown && self.limiter.len() >= self.max_sources {
             self.sweep();
         }
-        Key::Source(key)
+        key
+    }
+
+    /// `client` sent an authenticated delivery: from now on it is counted among the trusted
+    /// sources (see [`Trusted`]), with the budget it had.
+    pub(crate) fn trust(&self, client: Option<IpAddr>) {
+        let key = source_key(client);
+        if key == Key::Unknown {
+            return;
+        }
+        let mut trusted = Trusted::lock(&self.trusted);
+        trusted.tick = trusted.tick.wrapping_add(1);
+        let tick = trusted.tick;
+        if let Some(entry) = trusted.entries.get_mut(&key) {
+            entry.seen = tick;
+            return;
+        }
+        if trusted.entries.len() >= trusted.cap {
+            let oldest = trusted
+                .entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.seen)
+                .map(|(key, _)| *key);
+            if let Some(oldest) = oldest {
+                trusted.entries.remove(&oldest);
+            }
+        }
+        // Its state moves over from the table (so trusting it gives it no fresh budget).
+        let state = self.table.lock().remove(&key).unwrap_or_default();
+        trusted
+            .entries
+            .insert(key, TrustedEntry { state, seen: tick });
     }
 
     /// The table is full: forget idle sources, at most once a second.
@@ -509,6 +603,61 @@ mod tests {
         fn monotonic(&self) -> Duration {
             Duration::from_millis(u64::try_from(self.monotonic.now_ms()).unwrap())
         }
+    }
+
+    /// A source that sent an authenticated delivery keeps its own budget through a flood
+    /// that fills the table and drains the overflow budgets, however long it was idle; one
+    /// that never proved itself is forgotten and shares a drained overflow budget.
+    #[test]
+    fn an_authenticated_source_keeps_its_budget_through_a_flood() {
+        let clock = FixedClock::at_secs(1_000);
+        let limit = RateLimit::per_minute(60).burst(2).max_sources(8);
+        let limiter = Limiter::new(&limit, Arc::new(clock.clone())).unwrap();
+        let provider = Some("203.0.113.7".parse().unwrap());
+        let stranger = Some("198.51.100.9".parse().unwrap());
+        assert!(limiter.check(provider).is_ok());
+        limiter.trust(provider);
+        assert!(limiter.check(stranger).is_ok());
+        // Both idle an hour, then a flood from thousands of networks.
+        clock.advance(Duration::from_secs(3_600));
+        for i in 0..5_000u32 {
+            let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i << 8)));
+            let _ = limiter.check(Some(ip));
+        }
+        assert_eq!(limiter.len(), 8);
+        assert!(limiter.check(provider).is_ok());
+        assert!(limiter.check(provider).is_ok());
+        assert_eq!(limiter.check(provider).unwrap_err().status(), 429);
+        assert_eq!(limiter.check(stranger).unwrap_err().status(), 429);
+        // Trusting moves a source's state over from the table: no fresh budget from it.
+        let limiter = Limiter::new(&limit, Arc::new(clock.clone())).unwrap();
+        let spent = Some("192.0.2.55".parse().unwrap());
+        let _ = limiter.check(spent);
+        let _ = limiter.check(spent);
+        let _ = limiter.check(spent);
+        limiter.trust(spent);
+        assert!(limiter.check(spent).is_err());
+    }
+
+    /// The trusted sources are bounded: past the cap, the one seen least recently leaves.
+    #[test]
+    fn trusted_sources_are_bounded() {
+        let clock = FixedClock::at_secs(1_000);
+        let limit = RateLimit::per_minute(60).max_sources(8);
+        let limiter = Limiter::new(&limit, Arc::new(clock)).unwrap();
+        let ip = |n: u8| Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)));
+        limiter.trust(ip(1));
+        limiter.trust(ip(2));
+        let _ = limiter.check(ip(1));
+        limiter.trust(ip(3));
+        let trusted = Trusted::lock(&limiter.trusted);
+        assert_eq!(trusted.entries.len(), 2);
+        assert!(trusted.entries.contains_key(&source_key(ip(1))));
+        assert!(!trusted.entries.contains_key(&source_key(ip(2))));
+        assert!(trusted.entries.contains_key(&source_key(ip(3))));
+        drop(trusted);
+        limiter.trust(None);
+        assert_eq!(Trusted::lock(&limiter.trusted).entries.len(), 2);
     }
 
     /// The wall clock stepped back an hour (NTP, a VM resumed) neither stalls a source's
