@@ -557,7 +557,8 @@ impl ReceiverBuilder {
     }
 
     /// [`event_type_from`](Self::event_type_from) the event set `E`: its tag field or header,
-    /// read without decoding ([`WebhookEvent::peek_event_type`]), named as `E` names it.
+    /// read without decoding ([`WebhookEvent::peek_event_type`](crate::WebhookEvent::peek_event_type)),
+    /// named as `E` names it.
     pub fn events<E: crate::WebhookEvent + 'static>(self) -> Self {
         self.event_type_from(E::peek_event_type)
     }
