@@ -193,14 +193,6 @@ impl StandardWebhooks {
     }
 }
 
-/// `secret`, decoded when it is `whsec_…` text.
-fn decode_whsec(secret: Secret) -> Secret {
-    match std::str::from_utf8(secret.expose_secret()) {
-        Ok(text) if text.starts_with("whsec_") => Secret::from_whsec(text).unwrap_or(secret),
-        _ => secret,
-    }
-}
-
 /// The ring with every key given as `whsec_…` text replaced by its decoded bytes.
 pub(crate) fn decode_whsec_keys(keys: KeyRing) -> Result<KeyRing, ConfigError> {
     let mut decoded = KeyRing::new();
@@ -270,10 +262,17 @@ impl StandardWebhooksSigner {
     }
 
     fn named(names: Names, secret: Secret) -> Self {
-        let undecodable = secret.expose_secret().starts_with(b"whsec_")
-            && decode_whsec_keys(KeyRing::from(secret.clone())).is_err();
+        let decoded = match std::str::from_utf8(secret.expose_secret()) {
+            Ok(text) if text.starts_with("whsec_") => Some(Secret::from_whsec(text)),
+            _ => None,
+        };
+        let (secret, undecodable) = match decoded {
+            Some(Ok(decoded)) => (decoded, false),
+            Some(Err(_)) => (secret, true),
+            None => (secret, false),
+        };
         Self {
-            inner: scheme(names).signer(decode_whsec(secret)),
+            inner: scheme(names).signer(secret),
             undecodable,
         }
     }
