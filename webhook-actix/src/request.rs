@@ -122,7 +122,7 @@ pub(crate) async fn authenticate(
             return Err(reject(&mut delivery, error));
         }
         Err(_) => {
-            let error = VerifyError::new(VerifyErrorKind::BodyTooLarge);
+            let error = VerifyError::body_too_large(limit);
             return Err(reject(&mut delivery, error));
         }
     };

@@ -117,16 +117,23 @@ pub(crate) async fn authenticate(
         if let Err(error) = delivery.admit(&head, https) {
             return Err(fail(&delivery, error));
         }
-        bytes = match Limited::new(body, delivery.body_limit()).collect().await {
+        let limit = delivery.body_limit();
+        bytes = match Limited::new(body, limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) => {
+                // The receiver's limit stops the read here (the error itself); axum's
+                // `DefaultBodyLimit` stops it inside the body (a source further down), at a
+                // limit this layer cannot read.
                 let too_large = std::iter::successors(
                     Some(&*error as &(dyn std::error::Error + 'static)),
                     |e| e.source(),
                 )
                 .any(|e| e.is::<LengthLimitError>());
-                let error = if too_large {
+                let error = if error.is::<LengthLimitError>() {
+                    VerifyError::body_too_large(limit)
+                } else if too_large {
                     VerifyError::new(VerifyErrorKind::BodyTooLarge)
+                        .with_message("body is larger than the route's body limit")
                 } else {
                     VerifyError::unreadable_body()
                 };

@@ -266,6 +266,22 @@ impl VerifyError {
             .with_message(format!("malformed header `{name}`: {why}"))
     }
 
+    /// The body is larger than `limit` bytes: 413 `body_too_large`, stating the limit (a
+    /// sender can act on it; the limit is configuration, not a secret).
+    ///
+    /// ```
+    /// use webhook_core::{VerifyError, VerifyErrorKind};
+    /// let error = VerifyError::body_too_large(1024);
+    /// assert_eq!(error.kind(), VerifyErrorKind::BodyTooLarge);
+    /// assert_eq!(error.status(), 413);
+    /// assert_eq!(error.to_string(), "body is larger than 1024 bytes");
+    /// ```
+    #[must_use]
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(VerifyErrorKind::BodyTooLarge)
+            .with_message(format!("body is larger than {limit} bytes"))
+    }
+
     /// The body could not be read (the connection failed or the stream broke off): 400
     /// `malformed_body`. Adapters answer a body over the limit with
     /// [`BodyTooLarge`](VerifyErrorKind::BodyTooLarge) instead.

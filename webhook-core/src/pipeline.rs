@@ -153,22 +153,34 @@ impl Receiver {
                 return Err(VerifyError::new(VerifyErrorKind::NotConfigured));
             }
             Span::current().record("message_id", id.as_str());
-            match self.claim(&DedupeKey::EventId(id.clone())).await? {
-                Claimed::Fresh(lease) => {
-                    if let Some(lease) = lease {
-                        slot.park(lease);
+            // A second extractor of the same request (actix-web lets a handler take two)
+            // answers as the first did rather than find the first's claim in flight.
+            let duplicate = match slot.event_claim(&id) {
+                Some(duplicate) => duplicate,
+                None => {
+                    let claimed = self.claim(&DedupeKey::EventId(id.clone())).await?;
+                    slot.record_event_claim(&id);
+                    slot.supersede();
+                    match claimed {
+                        Claimed::Fresh(lease) => {
+                            if let Some(lease) = lease {
+                                slot.park(lease);
+                            }
+                            false
+                        }
+                        Claimed::Duplicate => {
+                            slot.mark_duplicate();
+                            true
+                        }
                     }
-                    slot.supersede();
                 }
-                Claimed::Duplicate => {
-                    slot.mark_duplicate();
-                    slot.supersede();
-                    let event_type = E::peek_event_type(request);
-                    return Ok(Accepted::Duplicate(Reply::duplicate(
-                        event_type.as_deref(),
-                        Some(&id),
-                    )));
-                }
+            };
+            if duplicate {
+                let event_type = E::peek_event_type(request);
+                return Ok(Accepted::Duplicate(Reply::duplicate(
+                    event_type.as_deref(),
+                    Some(&id),
+                )));
             }
         }
         let event = E::decode(request).map_err(VerifyError::from)?;
@@ -246,6 +258,10 @@ struct Parked {
     duplicate: bool,
     /// The event's own id was claimed: it, not the layer's claim, deduplicates the delivery.
     superseded: bool,
+    /// The event id an extractor of this request claimed (or found processed): a second
+    /// extractor of the same request finds its own claim here instead of claiming again
+    /// (which would find the key in flight, 409).
+    event_id: Option<String>,
 }
 
 impl fmt::Debug for LeaseSlot {
@@ -314,6 +330,20 @@ impl LeaseSlot {
         self.lock()
             .map(|mut parked| std::mem::take(&mut parked.leases))
             .unwrap_or_default()
+    }
+
+    /// Whether an extractor of this request already claimed `id`: `Some(true)` when it was
+    /// found processed (a duplicate), `Some(false)` when the claim is parked here.
+    fn event_claim(&self, id: &str) -> Option<bool> {
+        let parked = self.lock()?;
+        (parked.event_id.as_deref() == Some(id)).then_some(parked.duplicate)
+    }
+
+    /// Record the event id an extractor claimed.
+    fn record_event_claim(&self, id: &str) {
+        if let Some(mut parked) = self.lock() {
+            parked.event_id = Some(id.to_owned());
+        }
     }
 
     /// Record that the delivery was answered as a duplicate of a processed one.
@@ -494,7 +524,7 @@ impl Delivery {
                 .and_then(|l| l.trim().parse::<u64>().ok())
             && length > u64::try_from(inner.body_limit).unwrap_or(u64::MAX)
         {
-            return Err(self.fail(body_too_large(inner.body_limit)));
+            return Err(self.fail(VerifyError::body_too_large(inner.body_limit)));
         }
         if !inner.content_types.is_empty() {
             let accepted = head.content_type().is_some_and(|ct| {
@@ -539,7 +569,7 @@ impl Delivery {
         }
         let limit = self.s.receiver.body_limit();
         if request.body().len() > limit {
-            return Err(self.fail(body_too_large(limit)));
+            return Err(self.fail(VerifyError::body_too_large(limit)));
         }
         let proof = match self.s.receiver.inner.verifier.verify(request) {
             Ok(proof) => proof,
@@ -828,11 +858,6 @@ impl Drop for Delivery {
             self.finish_as(Outcome::HandlerFailed);
         }
     }
-}
-
-fn body_too_large(limit: usize) -> VerifyError {
-    VerifyError::new(VerifyErrorKind::BodyTooLarge)
-        .with_message(format!("body is larger than {limit} bytes"))
 }
 
 fn not_authenticated() -> VerifyError {

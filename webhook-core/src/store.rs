@@ -406,15 +406,15 @@ struct Shard {
     front_at: i64,
     /// Sequence numbers (modulo 2³²) of the live log entries, hashed by their key.
     index: HashTable<u32>,
-    /// When to drop expired leases from `flight` next: the earliest lease expiry, at most
-    /// once a second. An expired lease is free at once whatever this says — a claim checks
+    /// When to drop expired leases from `flight` next (monotonic): the earliest lease expiry,
+    /// at most once a second. An expired lease is free at once whatever this says — a claim checks
     /// the time — so this only reclaims the memory of claims whose holder never finished.
     next_flight_sweep: i64,
     /// The last lease token handed out: tokens only tell claims of one key apart, and a key
     /// always lives in the same shard.
     generation: u64,
-    /// While the shard is full: the earliest expiry of its entries, found by the last sweep
-    /// that left it full. Until then a claim is refused without sweeping again, so that
+    /// While the shard is full: the earliest expiry of its entries (wall clock), found by the
+    /// last sweep that left it full. Until then a claim is refused without sweeping again, so that
     /// senders retrying against a full shard do not each pay a pass over it.
     full_until: i64,
 }
@@ -422,7 +422,26 @@ struct Shard {
 #[derive(Debug, Clone, Copy)]
 struct Flight {
     generation: u64,
+    /// On the monotonic clock ([`Now::mono`]).
     expires_at: i64,
+}
+
+/// One reading of both clocks, in ms. Leases are intervals, so they run on the monotonic
+/// clock: a wall clock stepped forward by NTP must not free a claim still being processed,
+/// nor one stepped back keep a crashed claim for longer. Retention runs on the wall clock,
+/// as the freshness check it backs does (a record expires when its timestamp is stale).
+#[derive(Debug, Clone, Copy)]
+struct Now {
+    wall: i64,
+    mono: i64,
+}
+
+impl Now {
+    /// A lease expiry (monotonic) as a wall-clock time, for the one place that compares the
+    /// two kinds of expiry.
+    fn to_wall(self, mono: i64) -> i64 {
+        self.wall.saturating_add(mono.saturating_sub(self.mono))
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -509,19 +528,30 @@ impl MemoryStore {
         digest(&self.inner.hasher, key)
     }
 
+    fn now(&self) -> Now {
+        Now {
+            wall: self.inner.clock.now_ms(),
+            mono: self.mono(),
+        }
+    }
+
+    fn mono(&self) -> i64 {
+        ms(self.inner.clock.monotonic())
+    }
+
     fn claim_now(&self, key: &str, lease: Duration) -> Result<Claim, StoreError> {
         let key = self.digest(key);
-        let now = self.inner.clock.now_ms();
+        let now = self.now();
         let mut shard = self.shard(key)?;
         shard.sweep(now);
-        if shard.done_until(key).is_some_and(|at| at > now) {
+        if shard.done_until(key).is_some_and(|at| at > now.wall) {
             return Ok(Claim::Done);
         }
         if let Some(flight) = shard.flight.get(&key) {
-            if flight.expires_at > now {
+            if flight.expires_at > now.mono {
                 return Ok(Claim::InFlight {
                     retry_after: Duration::from_millis(
-                        u64::try_from(flight.expires_at.saturating_sub(now)).unwrap_or(0),
+                        u64::try_from(flight.expires_at.saturating_sub(now.mono)).unwrap_or(0),
                     ),
                 });
             }
@@ -530,7 +560,7 @@ impl MemoryStore {
         shard.make_room(now, self.inner.per_shard)?;
         shard.generation = shard.generation.wrapping_add(1);
         let generation = shard.generation;
-        let expires_at = now.saturating_add(ms(lease));
+        let expires_at = now.mono.saturating_add(ms(lease));
         shard.flight.insert(
             key,
             Flight {
@@ -549,30 +579,41 @@ impl MemoryStore {
         retention: Duration,
     ) -> Result<(), StoreError> {
         let key = self.digest(key);
-        let now = self.inner.clock.now_ms();
+        let wall = self.inner.clock.now_ms();
         let mut shard = self.shard(key)?;
-        shard.sweep(now);
+        shard.sweep_log(wall);
         match shard.flight.get(&key).copied() {
-            Some(flight) if flight.expires_at > now => {
-                if flight.generation != token.0 {
-                    // Another holder took the key over after our lease expired.
-                    return Ok(());
-                }
+            // Our claim, expired or not: nobody took the key over since, so it is done now.
+            // (Completing needs no monotonic reading on this, the common path.)
+            Some(flight) if flight.generation == token.0 => {
                 shard.flight.remove(&key);
             }
-            stale => {
-                // Our lease expired (or the key was never claimed here): mark it done unless
-                // it already is, if there is room.
-                if stale.is_some() {
-                    shard.flight.remove(&key);
+            other => {
+                let now = Now {
+                    wall,
+                    mono: self.mono(),
+                };
+                match other {
+                    // Another holder took the key over after our lease expired, and holds it.
+                    Some(flight) if flight.expires_at > now.mono => return Ok(()),
+                    // Its lease expired too (or the key was never claimed here): mark the key
+                    // done unless it already is, if there is room.
+                    Some(_) => {
+                        shard.flight.remove(&key);
+                    }
+                    None => {}
                 }
-                if shard.done_until(key).is_some_and(|at| at > now) {
+                if shard.done_until(key).is_some_and(|at| at > wall) {
                     return Ok(());
                 }
                 shard.make_room(now, self.inner.per_shard)?;
             }
         }
-        shard.mark_done(key, now.saturating_add(ms(retention)), self.inner.per_shard);
+        shard.mark_done(
+            key,
+            wall.saturating_add(ms(retention)),
+            self.inner.per_shard,
+        );
         Ok(())
     }
 
@@ -711,14 +752,20 @@ impl Shard {
     /// Drop expired keys: processed ones from the front of the log (ordered by expiry within
     /// a receiver: amortised O(1)), and claims whose lease ran out from the small in-flight
     /// map, at most once a second.
-    fn sweep(&mut self, now: i64) {
-        if now >= self.next_flight_sweep {
-            self.flight.retain(|_, f| f.expires_at > now);
+    fn sweep(&mut self, now: Now) {
+        if now.mono >= self.next_flight_sweep {
+            self.flight.retain(|_, f| f.expires_at > now.mono);
             let earliest = self.flight.values().map(|f| f.expires_at).min();
             self.next_flight_sweep = earliest.map_or(i64::MAX, |at| {
-                at.max(now.saturating_add(FLIGHT_SWEEP_INTERVAL_MS))
+                at.max(now.mono.saturating_add(FLIGHT_SWEEP_INTERVAL_MS))
             });
         }
+        self.sweep_log(now.wall);
+    }
+
+    /// Drop processed keys whose retention has passed at `now` (wall clock), from the front
+    /// of the log.
+    fn sweep_log(&mut self, now: i64) {
         if now < self.front_at {
             return;
         }
@@ -738,18 +785,18 @@ impl Shard {
 
     /// Room for one more key, or the store-full error (503). A full shard never evicts a
     /// live key: that would reopen a replay window.
-    fn make_room(&mut self, now: i64, per_shard: usize) -> Result<(), StoreError> {
-        if self.len() >= per_shard && now >= self.full_until {
+    fn make_room(&mut self, now: Now, per_shard: usize) -> Result<(), StoreError> {
+        if self.len() >= per_shard && now.wall >= self.full_until {
             // The log is ordered per retention class; a store shared by receivers with
             // different retentions can hold expired keys behind a longer-lived one. Before
             // refusing, drop every expired key once (O(shard), only on this rare path, and
             // then not again before the earliest entry expires).
-            self.flight.retain(|_, f| f.expires_at > now);
-            self.rebuild(|e| e.at > now);
-            self.full_until = self.earliest_expiry().unwrap_or(i64::MIN);
+            self.flight.retain(|_, f| f.expires_at > now.mono);
+            self.rebuild(|e| e.at > now.wall);
+            self.full_until = self.earliest_expiry(now).unwrap_or(i64::MIN);
         }
         if self.len() >= per_shard {
-            let wait = self.full_until.saturating_sub(now).max(1_000);
+            let wait = self.full_until.saturating_sub(now.wall).max(1_000);
             return Err(StoreError::new("replay store is full")
                 .with_retry_after(Duration::from_millis(u64::try_from(wait).unwrap_or(1_000))));
         }
@@ -791,10 +838,14 @@ impl Shard {
         self.log = live;
     }
 
-    /// The earliest expiry of any entry (a pass over the shard: the log is ordered by expiry
-    /// only within one retention).
-    fn earliest_expiry(&self) -> Option<i64> {
-        let a = self.flight.values().map(|f| f.expires_at).min();
+    /// The earliest expiry of any entry, on the wall clock (a pass over the shard: the log is
+    /// ordered by expiry only within one retention).
+    fn earliest_expiry(&self, now: Now) -> Option<i64> {
+        let a = self
+            .flight
+            .values()
+            .map(|f| now.to_wall(f.expires_at))
+            .min();
         let b = self.log.iter().map(|e| e.at).min();
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -979,6 +1030,87 @@ mod tests {
             block_on(store.claim("k", LEASE)).unwrap(),
             Claim::New(_)
         ));
+    }
+
+    /// A clock whose wall time and monotonic time move independently, as when NTP steps the
+    /// wall clock.
+    #[derive(Debug, Default)]
+    struct SteppedClock {
+        wall: std::sync::atomic::AtomicI64,
+        mono: std::sync::atomic::AtomicI64,
+    }
+
+    impl SteppedClock {
+        fn step_wall(&self, by_ms: i64) {
+            self.wall
+                .fetch_add(by_ms, std::sync::atomic::Ordering::SeqCst);
+        }
+        /// Time passes: both clocks move.
+        fn pass(&self, by: Duration) {
+            self.step_wall(ms(by));
+            self.mono
+                .fetch_add(ms(by), std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl crate::Clock for SteppedClock {
+        fn now_ms(&self) -> i64 {
+            self.wall.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        fn monotonic(&self) -> Duration {
+            let mono = self.mono.load(std::sync::atomic::Ordering::SeqCst);
+            Duration::from_millis(u64::try_from(mono).unwrap_or(0))
+        }
+    }
+
+    /// Leases run on the monotonic clock: a wall clock stepped forward does not free a claim
+    /// still in flight, one stepped back does not keep a crashed claim past its lease. The
+    /// retention of processed keys runs on the wall clock, as freshness does.
+    #[test]
+    fn leases_follow_the_monotonic_clock_and_retention_the_wall_clock() {
+        let clock = Arc::new(SteppedClock::default());
+        clock.step_wall(1_000_000_000);
+        let store = MemoryStore::with_clock(64, clock.clone());
+        let Ok(Claim::New(first)) = store.claim_now("k", LEASE) else {
+            panic!("fresh key")
+        };
+        // NTP steps the wall clock an hour ahead: the holder is still working.
+        clock.step_wall(3_600_000);
+        assert!(matches!(
+            store.claim_now("k", LEASE),
+            Ok(Claim::InFlight { retry_after }) if retry_after == LEASE
+        ));
+        // Stepped back two hours, then the lease runs out: the key is free again.
+        clock.step_wall(-7_200_000);
+        clock.pass(LEASE);
+        let Ok(Claim::New(second)) = store.claim_now("k", LEASE) else {
+            panic!("the expired lease frees the key")
+        };
+        // The first holder, late, cannot complete over the second; the second can.
+        store.complete_now("k", first, KEEP).unwrap();
+        assert!(matches!(
+            store.claim_now("k", LEASE),
+            Ok(Claim::InFlight { .. })
+        ));
+        store.complete_now("k", second, KEEP).unwrap();
+        assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
+        // Retention is wall time: a step forward past it expires the record.
+        clock.step_wall(ms(KEEP));
+        assert!(matches!(store.claim_now("k", LEASE), Ok(Claim::New(_))));
+    }
+
+    /// A holder whose lease expired with nobody taking the key over still completes it.
+    #[test]
+    fn an_expired_lease_not_taken_over_still_completes() {
+        let clock = FixedClock::at_secs(1_000);
+        let store = MemoryStore::with_clock(64, Arc::new(clock.clone()));
+        let Ok(Claim::New(token)) = store.claim_now("k", LEASE) else {
+            panic!("fresh key")
+        };
+        clock.advance(LEASE * 2);
+        store.complete_now("k", token, KEEP).unwrap();
+        assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
+        assert_eq!(store.len(), 1);
     }
 
     /// The digest is keyed per store: stable within a store, unrelated between two, and

@@ -260,9 +260,10 @@ async fn read_body(
         .map_or(own, |named| named.min(own));
     match data.open(limit).into_bytes().await {
         Ok(body) if body.is_complete() => Ok(body.into_inner()),
+        // The limit that stopped the read: the smaller of the two.
         Ok(_) => Err(reject(
             delivery,
-            VerifyError::new(VerifyErrorKind::BodyTooLarge),
+            VerifyError::body_too_large(usize::try_from(limit.as_u64()).unwrap_or(usize::MAX)),
         )),
         Err(_) => Err(reject(delivery, VerifyError::unreadable_body())),
     }

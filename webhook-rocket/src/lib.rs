@@ -70,6 +70,13 @@
 //! A handler taking `Result<Webhook<E>, WebhookRejection>` still answers a rejected delivery with
 //! the rejection: a delivery that failed a check is never answered as processed.
 //!
+//! A duplicate of a processed delivery is answered 200 the same way, as a guard failure:
+//! rocket's generated route code logs every guard failure at its warn level (``Data guard
+//! `Webhook<…>` failed: WebhookRejection { status: 200, error: None }.``: the rejection's
+//! `Debug`, which never shows a secret or payload byte). Senders retry, so such lines are routine; the
+//! delivery's own tracing event records the duplicate at info level, as in the other
+//! adapters. Rocket's `log_level` setting (or its `log` filter) quiets those lines.
+//!
 //! # Security
 //!
 //! The adapter does no parsing, crypto or time logic of its own: it builds the request view,

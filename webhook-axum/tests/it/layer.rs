@@ -285,7 +285,14 @@ async fn streamed_bodies_are_held_to_the_limit_to_the_byte() {
     let larger = rig.receiver(|b| b.max_body_bytes(1_000_000));
     let framework =
         app(&larger, &runs, StatusCode::OK, Duration::ZERO).layer(DefaultBodyLimit::max(1_000));
-    for (name, app) in [("receiver", &by_receiver), ("DefaultBodyLimit", &framework)] {
+    for (name, app, message) in [
+        ("receiver", &by_receiver, "body is larger than 1000 bytes"),
+        (
+            "DefaultBodyLimit",
+            &framework,
+            "body is larger than the route's body limit",
+        ),
+    ] {
         let before = runs.load(Ordering::SeqCst);
         let id = format!("msg_{name}");
         assert_eq!(
@@ -299,6 +306,7 @@ async fn streamed_bodies_are_held_to_the_limit_to_the_byte() {
             (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")),
             "{name}: one byte over"
         );
+        assert_eq!(body["message"].as_str(), Some(message), "{name}");
         assert_eq!(runs.load(Ordering::SeqCst), before + 1, "{name}");
     }
 }

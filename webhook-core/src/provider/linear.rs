@@ -20,7 +20,10 @@ pub fn scheme() -> HmacScheme {
 }
 
 /// Verifies Linear deliveries: the body signature, then the freshness of the signed body's
-/// `webhookTimestamp` (60 s either way by default, as Linear's SDK does).
+/// `webhookTimestamp` (60 s either way by default, as Linear's SDK does). A signed body
+/// without the field is refused as `missing_credentials`, one whose field is not a
+/// non-negative integer as `malformed_header` (both 401); a body that is not JSON is
+/// `malformed_body` (400).
 #[derive(Clone)]
 pub struct Linear {
     inner: HmacVerifier,
@@ -59,14 +62,18 @@ impl Verifier for Linear {
         let body: serde_json::Value = serde_json::from_slice(request.body()).map_err(|_| {
             VerifyError::new(crate::VerifyErrorKind::MalformedBody).with_message("body is not json")
         })?;
-        let ts = body
-            .get("webhookTimestamp")
-            .and_then(serde_json::Value::as_i64)
-            .filter(|ts| *ts >= 0)
-            .ok_or_else(|| {
-                VerifyError::new(crate::VerifyErrorKind::MalformedBody)
-                    .with_message("missing or invalid field `webhookTimestamp`")
-            })?;
+        // The signed timestamp is part of the proof, as a header is in other schemes: absent
+        // or unreadable, the delivery is unauthenticated (401), as Mailgun's body fields are.
+        let ts = match body.get("webhookTimestamp") {
+            None | Some(serde_json::Value::Null) => {
+                return Err(VerifyError::new(crate::VerifyErrorKind::MissingCredentials)
+                    .with_message("missing field `webhookTimestamp`"));
+            }
+            Some(value) => value.as_i64().filter(|ts| *ts >= 0).ok_or_else(|| {
+                VerifyError::new(crate::VerifyErrorKind::MalformedHeader)
+                    .with_message("signed field `webhookTimestamp` is not a valid timestamp")
+            })?,
+        };
         self.freshness.check_ms(ts)?;
         Ok(proof.with_timestamp_ms(ts))
     }

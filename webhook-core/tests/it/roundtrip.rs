@@ -361,6 +361,42 @@ fn linear_round_trips_and_refuses_changes() {
         check(&stale, &headers),
         Err(VerifyErrorKind::TimestampTooOld)
     );
+    // Correctly signed, without a readable timestamp: unauthenticated (401), not a bad body.
+    for (body, kind) in [
+        (
+            r#"{"action":"create"}"#,
+            VerifyErrorKind::MissingCredentials,
+        ),
+        (
+            r#"{"action":"create","webhookTimestamp":null}"#,
+            VerifyErrorKind::MissingCredentials,
+        ),
+        (
+            r#"{"action":"create","webhookTimestamp":"1700000000000"}"#,
+            VerifyErrorKind::MalformedHeader,
+        ),
+        (
+            r#"{"action":"create","webhookTimestamp":-1}"#,
+            VerifyErrorKind::MalformedHeader,
+        ),
+        (
+            r#"{"action":"create","webhookTimestamp":1.5}"#,
+            VerifyErrorKind::MalformedHeader,
+        ),
+    ] {
+        let headers = signer
+            .sign(&Outgoing::new(body.as_bytes()))
+            .unwrap()
+            .into_vec();
+        assert_eq!(check(body, &headers), Err(kind), "{body}");
+        assert_eq!(kind.status(), 401);
+    }
+    // A signed body that is not JSON stays a bad body (400).
+    let headers = signer.sign(&Outgoing::new(b"not json")).unwrap().into_vec();
+    assert_eq!(
+        check("not json", &headers),
+        Err(VerifyErrorKind::MalformedBody)
+    );
 }
 
 #[test]

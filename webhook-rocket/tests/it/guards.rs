@@ -114,6 +114,10 @@ async fn the_receivers_limit_and_the_named_data_limit_are_both_honoured() {
         (status, body["error"].as_str()),
         (413, Some("body_too_large"))
     );
+    assert_eq!(
+        body["message"].as_str(),
+        Some("body is larger than 1000 bytes")
+    );
     assert_eq!(runs(&client), 1);
 
     let limited = rocket(Some(rig.receiver(|b| b)), true).configure(
@@ -130,6 +134,11 @@ async fn the_receivers_limit_and_the_named_data_limit_are_both_honoured() {
     assert_eq!(
         (status, body["error"].as_str()),
         (413, Some("body_too_large"))
+    );
+    // The limit that stopped the read is the one stated.
+    assert_eq!(
+        body["message"].as_str(),
+        Some("body is larger than 10 bytes")
     );
     assert_eq!(runs(&client), 0);
 }
