@@ -698,6 +698,8 @@ impl Delivery {
     /// # Errors
     ///
     /// `MalformedBody` (400), `UnknownEventType` or `Validation` (422), with the field paths.
+    /// A failure releases the delivery's claims without waiting for the store (this step is
+    /// synchronous); [`accept`](Self::accept) waits for the release.
     pub fn decode<E: WebhookEvent>(
         &mut self,
         request: &WebhookRequest<'_>,
@@ -720,7 +722,9 @@ impl Delivery {
     ///
     /// `InFlight` (409), `StoreUnavailable` (503), `MalformedBody` (400), `UnknownEventType`
     /// or `Validation` (422); `NotConfigured` (500) before authentication, or on a receiver
-    /// that decrypts before [`decrypt`](Self::decrypt). Each is recorded.
+    /// that decrypts before [`decrypt`](Self::decrypt). Each is recorded. When decoding fails
+    /// after the claim, the claim is released, and the store has confirmed it, before the
+    /// error is returned.
     pub async fn accept<E: WebhookEvent>(
         &mut self,
         request: &WebhookRequest<'_>,
@@ -739,7 +743,22 @@ impl Delivery {
             }
             return Ok(Accepted::Duplicate(self.duplicate_reply()));
         }
-        self.decode::<E>(request).map(Accepted::Fresh)
+        self.require_plaintext()?;
+        match E::decode(request) {
+            Ok(event) => {
+                self.record_event_type(event.event_type());
+                Ok(Accepted::Fresh(event))
+            }
+            Err(error) => {
+                // Released before the answer goes out, as a failed handler's claims are: a
+                // networked store would otherwise release in the background, and a retry
+                // sent at once could find the key still in flight (409).
+                for lease in std::mem::take(&mut self.s.leases) {
+                    lease.release_wait().await;
+                }
+                Err(self.fail(error.into()))
+            }
+        }
     }
 
     /// Step 3 for handlers that decode by themselves: claim by message id, else the signature,

@@ -517,6 +517,71 @@ async fn a_completion_cut_short_releases_the_claim() {
     );
 }
 
+/// A store whose fire-and-forget release never lands (as a networked store's background
+/// release may not have yet when the answer reaches the sender); only a release that is
+/// waited on frees the key.
+#[derive(Debug, Default)]
+struct SlowRelease {
+    inner: MemoryStore,
+    unwaited: AtomicUsize,
+}
+
+impl ReplayStore for SlowRelease {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
+        self.inner.claim(key, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: webhook_core::LeaseToken,
+        retention: Duration,
+    ) -> webhook_core::StoreFuture<'a, ()> {
+        self.inner.complete(key, token, retention)
+    }
+    fn release(&self, _: &str, _: webhook_core::LeaseToken) {
+        self.unwaited.fetch_add(1, Ordering::SeqCst);
+    }
+    fn release_wait<'a>(
+        &'a self,
+        key: &'a str,
+        token: webhook_core::LeaseToken,
+    ) -> webhook_core::StoreFuture<'a, ()> {
+        self.inner.release(key, token);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// A delivery that fails decoding after its claim (422) is answered only once the claim's
+/// release is confirmed: the sender's corrected retry, sent at once, is processed rather
+/// than found in flight.
+#[tokio::test]
+async fn a_decode_failure_after_the_claim_waits_for_the_release() {
+    let rig = Rig::new();
+    let store = Arc::new(SlowRelease::default());
+    let receiver = rig.builder().replay(Arc::clone(&store)).build().unwrap();
+    let bad = br#"{"type":"email.sent","id":"evt_1","data":{"to":"nobody"}}"#;
+    let headers = rig.sign("msg_undecodable", bad);
+    let req = request(&headers, bad, peer("192.0.2.1"));
+    let mut delivery = receiver.delivery();
+    delivery.admit(&req, false).unwrap();
+    delivery.authenticate(&req).unwrap();
+    let error = delivery.accept::<Mail>(&req).await.unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::Validation);
+    drop(delivery);
+    assert_eq!(store.unwaited.load(Ordering::SeqCst), 0);
+    let mut retry = receiver.delivery();
+    retry.admit(&req, false).unwrap();
+    retry.authenticate(&req).unwrap();
+    assert!(
+        retry.claim(None).await.unwrap(),
+        "the key was released before the 422 went out"
+    );
+}
+
 /// A store that holds claims but refuses to mark them done (as a store losing its
 /// connection between the two would).
 #[derive(Debug, Default)]
