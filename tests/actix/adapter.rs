@@ -577,6 +577,66 @@ async fn two_extractors_in_one_handler_share_the_requests_claim() {
     fixture.check(&answers, runs.load(Ordering::SeqCst));
 }
 
+/// A middleware around a decrypting `VerifyWebhook` that keeps a clone of the `HttpRequest`
+/// across the call leaves actix-web unable to change the request's headers (it panics when
+/// asked): the delivery is refused with 500 `not_configured`, the worker carries on, and the
+/// claim is released (the same delivery again is refused alike, not found in flight).
+#[actix_web::test]
+async fn a_kept_request_clone_refuses_a_decrypted_delivery_without_a_panic() {
+    use actix_web::dev::Service as _;
+    use webhook::{Aes256GcmDecryptor, Aes256GcmSealer, Envelope, Key};
+
+    let key = Key::new("k", Secret::random(32));
+    let envelope = Envelope::base64();
+    let receiver = builder()
+        .content_type("text/plain")
+        .decryptor(Aes256GcmDecryptor::new(key.clone(), envelope.clone()).unwrap())
+        .build()
+        .unwrap();
+    let sealed = Aes256GcmSealer::new(key, envelope)
+        .unwrap()
+        .seal(email_body("m_kept").as_bytes(), b"")
+        .unwrap();
+    let sealed = String::from_utf8(sealed).unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&runs);
+    let app = test::init_service(
+        App::new().service(
+            web::scope("")
+                .wrap(VerifyWebhook::new(receiver.clone()))
+                .wrap_fn(|request, service| {
+                    let kept = request.request().clone();
+                    let call = service.call(request);
+                    async move {
+                        let response = call.await;
+                        drop(kept);
+                        response
+                    }
+                })
+                .route(
+                    "/hook",
+                    web::post().to(move |_: Verified| {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        async { HttpResponse::NoContent().finish() }
+                    }),
+                ),
+        ),
+    )
+    .await;
+    for _ in 0..2 {
+        let request = signed("/hook", "m_kept", &sealed, "127.0.0.1")
+            .insert_header(("content-type", "text/plain"))
+            .to_request();
+        let (status, json) = answer(test::call_service(&app, request).await).await;
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (500, Some("not_configured"))
+        );
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    assert_eq!(receiver.stats().accepted, 0);
+}
+
 /// A receiver that decrypts: the middleware hands the plaintext to every extractor behind it
 /// (its own and actix-web's `web::Json`, whose content-type check sees the plaintext's), the
 /// extractors alone decrypt too, and a body sealed for another delivery is refused before any

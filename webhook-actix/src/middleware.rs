@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::{Future, Ready, ready};
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::rc::Rc;
 
@@ -11,8 +12,9 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::http::header;
 use actix_web::{Error, HttpMessage as _};
 use tracing::Instrument as _;
-use webhook_core::{LeaseSlot, Proof, Receiver, WebhookRequest};
+use webhook_core::{LeaseSlot, Proof, Receiver, VerifyError, VerifyErrorKind, WebhookRequest};
 
+use crate::WebhookRejection;
 use crate::pipeline::{Entry, Layered, run_pipeline, settle};
 use crate::request::{Authenticated, authenticate};
 
@@ -142,8 +144,13 @@ where
                 }
             };
             let slot = LeaseSlot::for_proof(&proof);
-            if receiver.decrypts() {
-                plaintext_headers(&receiver, &mut request, body.len());
+            if receiver.decrypts() && !plaintext_headers(&receiver, &mut request, body.len()) {
+                let error = delivery.reject(
+                    VerifyError::new(VerifyErrorKind::NotConfigured)
+                        .with_message("the decrypted body could not be handed on"),
+                );
+                let rejection = WebhookRejection::error(receiver.reply_for(&error), error);
+                return Ok(request.error_response(rejection).map_into_right_body());
             }
             request.set_payload(Payload::from(body.clone()));
             request.extensions_mut().insert(Layered {
@@ -165,15 +172,28 @@ where
 /// (and its framing: the body is whole now). actix-web lets a middleware change headers only
 /// while it holds the one handle of the request, as its own `NormalizePath` does to the URI:
 /// a middleware wrapped around this one must not keep a clone of the `HttpRequest` across the
-/// call.
-fn plaintext_headers(receiver: &Receiver, request: &mut ServiceRequest, len: usize) {
-    let headers = request.headers_mut();
-    headers.remove(header::TRANSFER_ENCODING);
-    headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
-    if let Some(content_type) = receiver
+/// call. actix-web offers no way to ask, and panics in `headers_mut` when one is kept; that
+/// panic is caught here (before anything changed), logged, and `false` returned, so the
+/// delivery is refused (500) instead of the worker thread unwinding.
+fn plaintext_headers(receiver: &Receiver, request: &mut ServiceRequest, len: usize) -> bool {
+    let content_type = receiver
         .plaintext_content_type()
-        .and_then(|ct| header::HeaderValue::from_str(ct).ok())
-    {
-        headers.insert(header::CONTENT_TYPE, content_type);
+        .and_then(|ct| header::HeaderValue::from_str(ct).ok());
+    let rewritten = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let headers = request.headers_mut();
+        headers.remove(header::TRANSFER_ENCODING);
+        headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+        if let Some(content_type) = content_type {
+            headers.insert(header::CONTENT_TYPE, content_type);
+        }
+    }));
+    if rewritten.is_err() {
+        tracing::error!(
+            path = request.path(),
+            "VerifyWebhook could not set the decrypted body's headers: a middleware wrapped \
+             around it keeps a clone of the HttpRequest across the call (actix-web then refuses \
+             to change the request); refusing the delivery"
+        );
     }
+    rewritten.is_ok()
 }
