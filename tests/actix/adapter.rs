@@ -501,8 +501,6 @@ async fn a_chunked_body_over_the_limit_is_413_without_buffering_it_all() {
     server.await.unwrap().unwrap();
 }
 
-/// As in axum: the same event again with a new signature is a duplicate by its declared id
-/// (see [`EventIdDuplicate`]).
 /// Each of the fixture's deliveries to `/hook` of `app`, in order: status and body. (A macro:
 /// the service's request type, actix-http's, is not named by actix-web.)
 macro_rules! deliver_fixture {
@@ -524,6 +522,8 @@ macro_rules! deliver_fixture {
     }};
 }
 
+/// As in axum: the same event again with a new signature is a duplicate by its declared id
+/// (see [`EventIdDuplicate`]).
 #[actix_web::test]
 async fn an_event_id_duplicate_behind_the_middleware_counts_as_a_duplicate() {
     let fixture = crate::cases::EventIdDuplicate::new("m_middleware_dup");

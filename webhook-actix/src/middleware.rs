@@ -131,6 +131,15 @@ where
                     return Ok(request.error_response(rejection).map_into_right_body());
                 }
             };
+            // Before the claim: a delivery refused here takes none.
+            if receiver.decrypts() && !plaintext_headers(&receiver, &mut request, body.len()) {
+                let error = delivery.reject(
+                    VerifyError::new(VerifyErrorKind::NotConfigured)
+                        .with_message("the decrypted body could not be handed on"),
+                );
+                let rejection = WebhookRejection::error(receiver.reply_for(&error), error);
+                return Ok(request.error_response(rejection).map_into_right_body());
+            }
             // The raw claim reads nothing from the view: the body alone will do.
             let claimed = run_pipeline::<Proof>(
                 Entry::Middleware(&mut delivery),
@@ -144,14 +153,6 @@ where
                 }
             };
             let slot = LeaseSlot::for_proof(&proof);
-            if receiver.decrypts() && !plaintext_headers(&receiver, &mut request, body.len()) {
-                let error = delivery.reject(
-                    VerifyError::new(VerifyErrorKind::NotConfigured)
-                        .with_message("the decrypted body could not be handed on"),
-                );
-                let rejection = WebhookRejection::error(receiver.reply_for(&error), error);
-                return Ok(request.error_response(rejection).map_into_right_body());
-            }
             request.set_payload(Payload::from(body.clone()));
             request.extensions_mut().insert(Layered {
                 receiver,
@@ -174,7 +175,8 @@ where
 /// a middleware wrapped around this one must not keep a clone of the `HttpRequest` across the
 /// call. actix-web offers no way to ask, and panics in `headers_mut` when one is kept; that
 /// panic is caught here (before anything changed), logged, and `false` returned, so the
-/// delivery is refused (500) instead of the worker thread unwinding.
+/// delivery is refused (500) instead of the worker thread unwinding. The panic still passes
+/// through the process's panic hook (printed, or reported by a hook that reports panics).
 fn plaintext_headers(receiver: &Receiver, request: &mut ServiceRequest, len: usize) -> bool {
     let content_type = receiver
         .plaintext_content_type()

@@ -146,7 +146,7 @@ pub(crate) async fn settle<B>(
         .and_then(|e| e.as_error::<WebhookRejection>())
         .and_then(WebhookRejection::kind);
     match rejected {
-        Some(kind) => drop(delivery.reject(VerifyError::new(kind))),
+        Some(kind) => delivery.finish_rejected(VerifyError::new(kind)).await,
         None => delivery.finish(response.status().is_success()).await,
     }
 }

@@ -86,7 +86,7 @@ where
             match &result {
                 Ok(response) => match response.extensions().get::<RejectedKind>() {
                     Some(RejectedKind(kind)) => {
-                        let _ = delivery.reject(VerifyError::new(*kind));
+                        delivery.finish_rejected(VerifyError::new(*kind)).await;
                     }
                     None => delivery.finish(response.status().is_success()).await,
                 },

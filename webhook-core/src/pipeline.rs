@@ -155,13 +155,12 @@ impl Receiver {
             Span::current().record("message_id", id.as_str());
             // A second extractor of the same request (actix-web lets a handler take two)
             // answers as the first did rather than find the first's claim in flight.
-            let duplicate = match slot.event_claim(&id) {
-                Some(duplicate) => duplicate,
-                None => {
+            let duplicate = match slot.begin_event_claim(&id).await {
+                EventClaimStart::Settled(duplicate) => duplicate,
+                EventClaimStart::Mine(guard) => {
                     let claimed = self.claim(&DedupeKey::EventId(id.clone())).await?;
-                    slot.record_event_claim(&id);
                     slot.supersede();
-                    match claimed {
+                    let duplicate = match claimed {
                         Claimed::Fresh(lease) => {
                             if let Some(lease) = lease {
                                 slot.park(lease);
@@ -172,7 +171,9 @@ impl Receiver {
                             slot.mark_duplicate();
                             true
                         }
-                    }
+                    };
+                    guard.settle(duplicate);
+                    duplicate
                 }
             };
             if duplicate {
@@ -258,10 +259,56 @@ struct Parked {
     duplicate: bool,
     /// The event's own id was claimed: it, not the layer's claim, deduplicates the delivery.
     superseded: bool,
-    /// The event id an extractor of this request claimed (or found processed): a second
-    /// extractor of the same request finds its own claim here instead of claiming again
-    /// (which would find the key in flight, 409).
-    event_id: Option<String>,
+    /// The event id an extractor of this request claims or claimed, and how that went: a
+    /// second extractor of the same request (actix-web polls a handler's extractors side by
+    /// side) waits for the first one's claim and answers as it did, instead of claiming
+    /// again (which would find the key in flight, 409).
+    event: Option<(String, EventClaim)>,
+    /// Extractors waiting for the claim in progress.
+    waiters: Vec<std::task::Waker>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EventClaim {
+    Claiming,
+    Fresh,
+    Duplicate,
+}
+
+/// What [`LeaseSlot::begin_event_claim`] found.
+enum EventClaimStart<'a> {
+    /// This extractor claims the id; the guard records how it went.
+    Mine(ClaimingGuard<'a>),
+    /// An earlier extractor of this request claimed it: `true` when it was a duplicate.
+    Settled(bool),
+}
+
+/// The claim of an event id in progress in a slot. Dropped without
+/// [`settle`](Self::settle) (the claim failed, or the extractor was cancelled), it clears the
+/// record, so a waiting extractor claims for itself.
+struct ClaimingGuard<'a> {
+    slot: &'a LeaseSlot,
+    settled: bool,
+}
+
+impl ClaimingGuard<'_> {
+    fn settle(mut self, duplicate: bool) {
+        self.settled = true;
+        let state = if duplicate {
+            EventClaim::Duplicate
+        } else {
+            EventClaim::Fresh
+        };
+        self.slot.set_event_claim(Some(state));
+    }
+}
+
+impl Drop for ClaimingGuard<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.slot.set_event_claim(None);
+        }
+    }
 }
 
 impl fmt::Debug for LeaseSlot {
@@ -332,17 +379,60 @@ impl LeaseSlot {
             .unwrap_or_default()
     }
 
-    /// Whether an extractor of this request already claimed `id`: `Some(true)` when it was
-    /// found processed (a duplicate), `Some(false)` when the claim is parked here.
-    fn event_claim(&self, id: &str) -> Option<bool> {
-        let parked = self.lock()?;
-        (parked.event_id.as_deref() == Some(id)).then_some(parked.duplicate)
+    /// Start claiming `id` for this request, or (after waiting for a claim of it in
+    /// progress) learn how an earlier extractor's claim of it went.
+    async fn begin_event_claim(&self, id: &str) -> EventClaimStart<'_> {
+        std::future::poll_fn(|cx| {
+            let Some(mut parked) = self.lock() else {
+                return std::task::Poll::Ready(EventClaimStart::Mine(ClaimingGuard {
+                    slot: self,
+                    settled: false,
+                }));
+            };
+            let state = match &parked.event {
+                Some((claimed, state)) if claimed == id => Some(*state),
+                _ => None,
+            };
+            std::task::Poll::Ready(match state {
+                Some(EventClaim::Claiming) => {
+                    if !parked.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                        parked.waiters.push(cx.waker().clone());
+                    }
+                    return std::task::Poll::Pending;
+                }
+                Some(EventClaim::Fresh) => EventClaimStart::Settled(false),
+                Some(EventClaim::Duplicate) => EventClaimStart::Settled(true),
+                None => {
+                    parked.event = Some((id.to_owned(), EventClaim::Claiming));
+                    EventClaimStart::Mine(ClaimingGuard {
+                        slot: self,
+                        settled: false,
+                    })
+                }
+            })
+        })
+        .await
     }
 
-    /// Record the event id an extractor claimed.
-    fn record_event_claim(&self, id: &str) {
-        if let Some(mut parked) = self.lock() {
-            parked.event_id = Some(id.to_owned());
+    /// Record how the claim in progress went (`None`: it did not happen) and wake the
+    /// extractors waiting for it.
+    fn set_event_claim(&self, state: Option<EventClaim>) {
+        let waiters = match self.lock() {
+            Some(mut parked) => {
+                match state {
+                    Some(state) => {
+                        if let Some((_, current)) = &mut parked.event {
+                            *current = state;
+                        }
+                    }
+                    None => parked.event = None,
+                }
+                std::mem::take(&mut parked.waiters)
+            }
+            None => Vec::new(),
+        };
+        for waker in waiters {
+            waker.wake();
         }
     }
 
@@ -857,6 +947,17 @@ impl Delivery {
             }
             self.finish_as(Outcome::HandlerFailed);
         }
+    }
+
+    /// Finish a delivery the handler's side refused with `error` (an extractor behind a layer
+    /// answered with a rejection, e.g. 422): the rejection is recorded, and the claims are
+    /// released, waiting for the store as [`finish(false)`](Self::finish) does, so a retry
+    /// sent as soon as the answer arrives finds the key free.
+    pub async fn finish_rejected(mut self, error: VerifyError) {
+        for lease in std::mem::take(&mut self.s.leases) {
+            lease.release_wait().await;
+        }
+        let _ = self.fail(error);
     }
 
     /// Mark every claimed key done; a store failure is logged and that claim released.

@@ -106,10 +106,10 @@ impl Fairing for WebhookFairing {
         if let Some(reply) = rejection {
             write_reply(response, reply);
         }
-        if let Some(mut delivery) = delivery {
+        if let Some(delivery) = delivery {
             match handler_rejected {
-                // Recorded as that rejection; the claims are released with the delivery.
-                Some(kind) => drop(delivery.reject(VerifyError::new(kind))),
+                // Recorded as that rejection; the claims are released before the answer.
+                Some(kind) => delivery.finish_rejected(VerifyError::new(kind)).await,
                 None => {
                     delivery
                         .finish(response.status().class().is_success())

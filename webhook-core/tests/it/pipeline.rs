@@ -701,6 +701,74 @@ async fn a_claim_before_a_duplicate_is_released_when_the_delivery_is_dropped() {
 /// message id, parking that claim in the layer's slot. `LeaseSlot::for_proof` allocates a
 /// slot only then; a slot that cannot hold the claim is refused (500) before anything is
 /// claimed, so no delivery is ever processed with a claim nobody finishes.
+/// Two extractors of one request behind a layer (actix-web polls a handler's extractors side
+/// by side), on a store that answers later: the second waits for the first one's claim of the
+/// event id and shares it, rather than find it in flight (409); one claim reaches the store.
+/// An extractor cancelled mid-claim leaves the id to the other.
+#[tokio::test]
+async fn extractors_of_one_request_share_the_event_ids_claim() {
+    let rig = Rig::new();
+    let store = Arc::new(Later::default());
+    let inner = webhook_core::StandardWebhooks::new(rig.secret.clone())
+        .unwrap()
+        .freshness(webhook_core::Freshness::default().with_shared_clock(rig.shared()));
+    let receiver = Receiver::builder()
+        .verifier(NoId(inner))
+        .clock(rig.shared())
+        .replay(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let headers = rig.sign("msg_shared", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let mut layer = authenticated(&receiver, &req);
+    let webhook_core::Accepted::Fresh(proof) = layer.accept_raw().await.unwrap() else {
+        panic!("a fresh delivery")
+    };
+    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    let claims_before = store.claims.load(Ordering::SeqCst);
+    let (first, second) = tokio::join!(
+        receiver.accept_layered::<Mail>(&proof, &slot, &req),
+        receiver.accept_layered::<Mail>(&proof, &slot, &req)
+    );
+    for accepted in [first, second] {
+        assert!(
+            matches!(
+                accepted,
+                Ok(webhook_core::Accepted::Fresh(Mail::Sent { .. }))
+            ),
+            "{accepted:?}"
+        );
+    }
+    assert_eq!(store.claims.load(Ordering::SeqCst), claims_before + 1);
+    layer.adopt(&slot);
+    layer.finish(true).await;
+
+    // Cancelled while its claim waits on the store: the other extractor claims for itself.
+    let body = br#"{"type":"email.sent","id":"evt_2","data":{"to":"b@example.com"}}"#;
+    let other = rig.sign("msg_cancelled", body);
+    let req = request(&other, body, peer("192.0.2.1"));
+    let mut layer = authenticated(&receiver, &req);
+    let webhook_core::Accepted::Fresh(proof) = layer.accept_raw().await.unwrap() else {
+        panic!("a fresh delivery")
+    };
+    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    {
+        let mut cancelled = std::pin::pin!(receiver.accept_layered::<Mail>(&proof, &slot, &req));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(cancelled.as_mut().poll(&mut cx).is_pending());
+    }
+    let accepted = tokio::time::timeout(
+        Duration::from_secs(30),
+        receiver.accept_layered::<Mail>(&proof, &slot, &req),
+    )
+    .await
+    .expect("the remaining extractor does not wait for a cancelled one");
+    assert!(matches!(
+        accepted,
+        Ok(webhook_core::Accepted::Fresh(Mail::Sent { .. }))
+    ));
+}
+
 #[tokio::test]
 async fn layered_claims_of_the_event_id_are_parked_and_finished_by_the_layer() {
     let rig = Rig::new();
