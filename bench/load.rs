@@ -45,6 +45,29 @@ async fn plain_handler(Json(_value): Json<serde_json::Value>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// Diagnostic: the body read, nothing parsed (what the plain handler costs without its parse).
+async fn bytes_handler(_body: axum::body::Bytes) -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// Diagnostic: behind the layer, the raw bytes decoded by the handler itself.
+async fn verified_then_typed_handler(hook: webhook::axum::Verified) -> StatusCode {
+    use webhook::WebhookEvent as _;
+    match email::EmailEvent::decode(&webhook::WebhookRequest::new(hook.body())) {
+        Ok(_) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// Diagnostic: the typed decode and validation alone, without verification or claim.
+async fn typed_handler(body: axum::body::Bytes) -> StatusCode {
+    use webhook::WebhookEvent as _;
+    match email::EmailEvent::decode(&webhook::WebhookRequest::new(&body)) {
+        Ok(_) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 /// The timed loop of [`inproc`]: a plain function polling each request's future to
 /// completion (nothing in it waits on I/O), so that a profiler can select it by name.
 #[inline(never)]
@@ -137,6 +160,8 @@ async fn run() {
             post(email_handler).layer(VerifyWebhookLayer::new(receiver.clone())),
         )
         .route("/plain", post(plain_handler))
+        .route("/diagnostic/bytes", post(bytes_handler))
+        .route("/diagnostic/typed", post(typed_handler))
         .route(
             "/diagnostic/email-without-store",
             post(email_handler).layer(VerifyWebhookLayer::new(
@@ -150,6 +175,10 @@ async fn run() {
         .route(
             "/webhooks/verified",
             post(verified_handler).layer(VerifyWebhookLayer::new(receiver.clone())),
+        )
+        .route(
+            "/diagnostic/verified-then-typed",
+            post(verified_then_typed_handler).layer(VerifyWebhookLayer::new(receiver.clone())),
         )
         .with_state(receiver.clone());
     if std::env::var("BENCH_MODE").as_deref() == Ok("inproc") {
