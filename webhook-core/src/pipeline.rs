@@ -840,12 +840,8 @@ impl Delivery {
                 Ok(Accepted::Fresh(event))
             }
             Err(error) => {
-                // Released before the answer goes out, as a failed handler's claims are: a
-                // networked store would otherwise release in the background, and a retry
-                // sent at once could find the key still in flight (409).
-                for lease in std::mem::take(&mut self.s.leases) {
-                    lease.release_wait().await;
-                }
+                // Released before the answer goes out, as a failed handler's claims are.
+                self.release_leases().await;
                 Err(self.fail(error.into()))
             }
         }
@@ -940,12 +936,17 @@ impl Delivery {
             };
             self.finish_as(outcome);
         } else {
-            // Wait for the release, so a retry sent as soon as the answer arrives finds
-            // the key free (a networked store would otherwise release in the background).
-            for lease in std::mem::take(&mut self.s.leases) {
-                lease.release_wait().await;
-            }
+            self.release_leases().await;
             self.finish_as(Outcome::HandlerFailed);
+        }
+    }
+
+    /// Release every claim and wait until the store has, so a retry sent as soon as the
+    /// answer arrives finds the key free (a networked store would otherwise release in the
+    /// background, and the retry could find the key still in flight: 409).
+    async fn release_leases(&mut self) {
+        for lease in std::mem::take(&mut self.s.leases) {
+            lease.release_wait().await;
         }
     }
 
@@ -954,9 +955,7 @@ impl Delivery {
     /// released, waiting for the store as [`finish(false)`](Self::finish) does, so a retry
     /// sent as soon as the answer arrives finds the key free.
     pub async fn finish_rejected(mut self, error: VerifyError) {
-        for lease in std::mem::take(&mut self.s.leases) {
-            lease.release_wait().await;
-        }
+        self.release_leases().await;
         let _ = self.fail(error);
     }
 
