@@ -501,19 +501,19 @@ async fn a_chunked_body_over_the_limit_is_413_without_buffering_it_all() {
     server.await.unwrap().unwrap();
 }
 
-/// Each of the fixture's deliveries to `/hook` of `app`, in order: status and body. (A macro:
-/// the service's request type, actix-http's, is not named by actix-web.)
-macro_rules! deliver_fixture {
-    ($app:expr, $fixture:expr) => {{
-        let mut answers = Vec::new();
-        for headers in &$fixture.deliveries {
+/// Each of `requests` (headers and body) to `/hook` of `app`, in order: status and body. (A
+/// macro: the service's request type, actix-http's, is not named by actix-web.)
+macro_rules! deliver {
+    ($app:expr, $requests:expr) => {{
+        let mut answers: Vec<(u16, Vec<u8>)> = Vec::new();
+        for (headers, body) in $requests {
             let mut request = test::TestRequest::post()
                 .uri("/hook")
                 .peer_addr(SocketAddr::from(([127, 0, 0, 1], 40_000)));
             for (name, value) in headers {
                 request = request.append_header((name.as_str(), value.as_str()));
             }
-            let request = request.set_payload($fixture.body.clone()).to_request();
+            let request = request.set_payload(body.clone()).to_request();
             let response = test::call_service(&$app, request).await;
             let status = response.status().as_u16();
             answers.push((status, test::read_body(response).await.to_vec()));
@@ -543,7 +543,29 @@ async fn an_event_id_duplicate_behind_the_middleware_counts_as_a_duplicate() {
             ),
     )
     .await;
-    let answers: Vec<(u16, Vec<u8>)> = deliver_fixture!(app, fixture);
+    let answers = deliver!(app, &fixture.requests());
+    fixture.check(&answers, runs.load(Ordering::SeqCst));
+}
+
+/// Behind the middleware, a rejected decode is answered once its claim is released: the
+/// corrected retry is processed (see [`RetryAfterRejection`](crate::cases::RetryAfterRejection)).
+#[actix_web::test]
+async fn a_retry_after_a_rejected_decode_is_processed() {
+    let fixture = crate::cases::RetryAfterRejection::new("m_middleware_retry");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&runs);
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(fixture.receiver.clone()))
+                .route(web::post().to(move |Webhook(_event): Webhook<EmailEvent>| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    async { HttpResponse::NoContent().finish() }
+                })),
+        ),
+    )
+    .await;
+    let answers = deliver!(app, &fixture.deliveries);
     fixture.check(&answers, runs.load(Ordering::SeqCst));
 }
 
@@ -573,7 +595,7 @@ async fn two_extractors_in_one_handler_share_the_requests_claim() {
         ),
     )
     .await;
-    let answers: Vec<(u16, Vec<u8>)> = deliver_fixture!(app, fixture);
+    let answers = deliver!(app, &fixture.requests());
     fixture.check(&answers, runs.load(Ordering::SeqCst));
 }
 

@@ -53,19 +53,18 @@ async fn run_table(routes: &[routes::RouteSpec]) {
     }
 }
 
-/// A scheme that proves no message id, the same event sent again with a new signature: the
-/// layer's claim on the signature is fresh, the extractor finds the event's declared id
-/// processed (see [`EventIdDuplicate`]).
-#[tokio::test]
-async fn an_event_id_duplicate_behind_the_layer_counts_as_a_duplicate() {
+/// `requests` in order to `/hook` behind the layer, whose handler takes the typed event and
+/// answers 204: each answer, and how often the handler ran.
+async fn typed_behind_the_layer(
+    receiver: &webhook::Receiver,
+    requests: &[(crate::cases::Headers, Vec<u8>)],
+) -> (Vec<(u16, Vec<u8>)>, usize) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use axum::routing::post;
     use webhook::axum::{VerifyWebhookLayer, Webhook};
 
-    let fixture = EventIdDuplicate::new("m_layered_dup");
-    let receiver = fixture.receiver.clone();
     let runs = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&runs);
     let app: axum::Router = axum::Router::new()
@@ -77,14 +76,14 @@ async fn an_event_id_duplicate_behind_the_layer_counts_as_a_duplicate() {
             })
             .layer(VerifyWebhookLayer::new(receiver.clone())),
         )
-        .with_state(receiver);
+        .with_state(receiver.clone());
     let mut answers = Vec::new();
-    for headers in &fixture.deliveries {
+    for (headers, body) in requests {
         let mut builder = Request::post("/hook");
         for (name, value) in headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let mut request = builder.body(Body::from(fixture.body.clone())).unwrap();
+        let mut request = builder.body(Body::from(body.clone())).unwrap();
         request
             .extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 50_000))));
@@ -93,5 +92,24 @@ async fn an_event_id_duplicate_behind_the_layer_counts_as_a_duplicate() {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         answers.push((status, bytes.to_vec()));
     }
-    fixture.check(&answers, runs.load(Ordering::SeqCst));
+    (answers, runs.load(Ordering::SeqCst))
+}
+
+/// A scheme that proves no message id, the same event sent again with a new signature: the
+/// layer's claim on the signature is fresh, the extractor finds the event's declared id
+/// processed (see [`EventIdDuplicate`]).
+#[tokio::test]
+async fn an_event_id_duplicate_behind_the_layer_counts_as_a_duplicate() {
+    let fixture = EventIdDuplicate::new("m_layered_dup");
+    let (answers, runs) = typed_behind_the_layer(&fixture.receiver, &fixture.requests()).await;
+    fixture.check(&answers, runs);
+}
+
+/// Behind the layer, a rejected decode is answered once its claim is released: the corrected
+/// retry is processed (see [`RetryAfterRejection`](crate::cases::RetryAfterRejection)).
+#[tokio::test]
+async fn a_retry_after_a_rejected_decode_is_processed() {
+    let fixture = crate::cases::RetryAfterRejection::new("m_layered_retry");
+    let (answers, runs) = typed_behind_the_layer(&fixture.receiver, &fixture.deliveries).await;
+    fixture.check(&answers, runs);
 }

@@ -679,6 +679,14 @@ impl EventIdDuplicate {
         }
     }
 
+    /// Each delivery's headers and body, in order.
+    pub fn requests(&self) -> Vec<(Headers, Vec<u8>)> {
+        self.deliveries
+            .iter()
+            .map(|headers| (headers.clone(), self.body.clone()))
+            .collect()
+    }
+
     /// The first delivery processed (204 from the handler), the second and the replay of
     /// the first answered as duplicates of the event's id, the handler run once, and the
     /// receiver's counters: one accepted delivery and two duplicates.
@@ -699,5 +707,89 @@ impl EventIdDuplicate {
             (1, 2),
             "accepted and duplicates"
         );
+    }
+}
+
+/// A store whose fire-and-forget release never lands (a networked store's background release
+/// may not have landed when the answer reaches the sender); a release that is waited on does.
+#[derive(Debug, Default)]
+pub struct SlowRelease(webhook::MemoryStore);
+
+impl webhook::ReplayStore for SlowRelease {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: std::time::Duration,
+    ) -> webhook::StoreFuture<'a, webhook::Claim> {
+        self.0.claim(key, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: webhook::LeaseToken,
+        retention: std::time::Duration,
+    ) -> webhook::StoreFuture<'a, ()> {
+        self.0.complete(key, token, retention)
+    }
+    fn release(&self, _: &str, _: webhook::LeaseToken) {}
+    fn release_wait<'a>(
+        &'a self,
+        key: &'a str,
+        token: webhook::LeaseToken,
+    ) -> webhook::StoreFuture<'a, ()> {
+        self.0.release(key, token);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// The retry after a rejected decode, checked in every adapter behind its layer, middleware
+/// or guard: on a store whose unwaited release never lands, a delivery whose event fails its
+/// rules (422, a recipient that is not an address) and its corrected retry with the same
+/// message id, sent as soon as the answer arrives. The retry is processed: the rejection was
+/// answered only once its claim was released.
+pub struct RetryAfterRejection {
+    pub receiver: webhook::Receiver,
+    /// Headers (content type included) and body of each delivery, in order.
+    pub deliveries: Vec<(Headers, Vec<u8>)>,
+}
+
+/// Header names and values, in order.
+pub type Headers = Vec<(String, String)>;
+
+impl RetryAfterRejection {
+    pub fn new(id: &str) -> Self {
+        use webhook::{Outgoing, Receiver, Secret, Signer as _, StandardWebhooks};
+        let secret = Secret::random(24);
+        let receiver = Receiver::builder()
+            .verifier(StandardWebhooks::new(secret.clone()).unwrap())
+            .replay(SlowRelease::default())
+            .build()
+            .unwrap();
+        let signer = webhook::StandardWebhooksSigner::new(secret);
+        let deliveries = ["nobody", "a@example.com"]
+            .into_iter()
+            .map(|recipient| {
+                let body = format!(
+                    r#"{{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{{"message_id":"{id}","recipient":"{recipient}","timestamp":"2024-05-01T12:00:00Z"}}}}"#
+                )
+                .into_bytes();
+                let signed = signer.sign(&Outgoing::new(&body).id(id)).unwrap();
+                let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+                headers.extend(signed.iter().map(|(n, v)| (n.to_owned(), v.to_owned())));
+                (headers, body)
+            })
+            .collect();
+        Self {
+            receiver,
+            deliveries,
+        }
+    }
+
+    /// 422 for the first delivery, 204 from the handler for the retry, the handler run once.
+    pub fn check(&self, answers: &[(u16, Vec<u8>)], handler_runs: usize) {
+        let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+        assert_eq!(statuses, [422, 204], "the retry found the key in flight");
+        assert_eq!(handler_runs, 1);
+        assert_eq!(self.receiver.stats().accepted, 1);
     }
 }

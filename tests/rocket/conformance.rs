@@ -95,7 +95,7 @@ fn email_route(hook: webhook::rocket::Webhook<crate::email::EmailEvent>) -> Stat
 }
 
 #[rocket::post("/hook", data = "<hook>")]
-fn duplicate_probe(
+fn typed_probe(
     hook: webhook::rocket::Webhook<crate::email::EmailEvent>,
     runs: &rocket::State<std::sync::atomic::AtomicUsize>,
 ) -> rocket::http::Status {
@@ -104,31 +104,32 @@ fn duplicate_probe(
     rocket::http::Status::NoContent
 }
 
-/// As in axum and actix-web: the same event again with a new signature is a duplicate by
-/// its declared id (see [`EventIdDuplicate`](crate::cases::EventIdDuplicate)).
-#[rocket::async_test]
-async fn an_event_id_duplicate_counts_as_a_duplicate() {
+/// `requests` in order to `/hook`, whose handler takes the typed event through the guard and
+/// answers 204: each answer, and how often the handler ran.
+async fn typed_through_the_guard(
+    receiver: &webhook::Receiver,
+    requests: &[(crate::cases::Headers, Vec<u8>)],
+) -> (Vec<(u16, Vec<u8>)>, usize) {
     use rocket::http::Header;
 
-    let fixture = crate::cases::EventIdDuplicate::new("m_fairing_dup");
     let config = rocket::Config {
         log_level: rocket::config::LogLevel::Off,
         ..rocket::Config::debug_default()
     };
     let rocket = rocket::custom(config)
-        .manage(fixture.receiver.clone())
+        .manage(receiver.clone())
         .manage(std::sync::atomic::AtomicUsize::new(0))
         .attach(webhook::rocket::WebhookFairing)
-        .mount("/", rocket::routes![duplicate_probe]);
+        .mount("/", rocket::routes![typed_probe]);
     let client = rocket::local::asynchronous::Client::tracked(rocket)
         .await
         .unwrap();
     let mut answers = Vec::new();
-    for headers in &fixture.deliveries {
+    for (headers, body) in requests {
         let mut request = client
             .post("/hook")
             .remote(std::net::SocketAddr::from(([127, 0, 0, 1], 5000)))
-            .body(fixture.body.clone());
+            .body(body.clone());
         for (name, value) in headers {
             request = request.header(Header::new(name.clone(), value.clone()));
         }
@@ -141,5 +142,23 @@ async fn an_event_id_duplicate_counts_as_a_duplicate() {
         .state::<std::sync::atomic::AtomicUsize>()
         .unwrap()
         .load(std::sync::atomic::Ordering::SeqCst);
+    (answers, runs)
+}
+
+/// As in axum and actix-web: the same event again with a new signature is a duplicate by
+/// its declared id (see [`EventIdDuplicate`](crate::cases::EventIdDuplicate)).
+#[rocket::async_test]
+async fn an_event_id_duplicate_counts_as_a_duplicate() {
+    let fixture = crate::cases::EventIdDuplicate::new("m_fairing_dup");
+    let (answers, runs) = typed_through_the_guard(&fixture.receiver, &fixture.requests()).await;
+    fixture.check(&answers, runs);
+}
+
+/// The guard answers a rejected decode once its claim is released: the corrected retry is
+/// processed (see [`RetryAfterRejection`](crate::cases::RetryAfterRejection)).
+#[rocket::async_test]
+async fn a_retry_after_a_rejected_decode_is_processed() {
+    let fixture = crate::cases::RetryAfterRejection::new("m_guard_retry");
+    let (answers, runs) = typed_through_the_guard(&fixture.receiver, &fixture.deliveries).await;
     fixture.check(&answers, runs);
 }

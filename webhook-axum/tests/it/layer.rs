@@ -410,63 +410,6 @@ async fn the_typed_extractor_works_with_and_without_the_layer() {
     );
 }
 
-/// A store whose fire-and-forget release never lands (a networked store's background
-/// release may not have when the answer reaches the sender); a release waited on does.
-#[derive(Debug, Default)]
-struct SlowRelease(webhook_core::MemoryStore);
-
-impl webhook_core::ReplayStore for SlowRelease {
-    fn claim<'a>(
-        &'a self,
-        key: &'a str,
-        lease: Duration,
-    ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
-        self.0.claim(key, lease)
-    }
-    fn complete<'a>(
-        &'a self,
-        key: &'a str,
-        token: webhook_core::LeaseToken,
-        retention: Duration,
-    ) -> webhook_core::StoreFuture<'a, ()> {
-        self.0.complete(key, token, retention)
-    }
-    fn release(&self, _: &str, _: webhook_core::LeaseToken) {}
-    fn release_wait<'a>(
-        &'a self,
-        key: &'a str,
-        token: webhook_core::LeaseToken,
-    ) -> webhook_core::StoreFuture<'a, ()> {
-        self.0.release(key, token);
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
-
-/// Behind the layer, an extractor's rejection (400/422) is answered once the layer's claim
-/// is released, as a failed handler's is: the corrected retry, sent at once, is processed.
-#[tokio::test]
-async fn an_extractors_rejection_is_answered_after_the_release() {
-    let rig = Rig::new();
-    let receiver = rig.receiver(|b| b.replay(SlowRelease::default()));
-    let layered: Router = Router::new()
-        .route(
-            "/hook",
-            post(|Webhook(Ping): Webhook<Ping>| async { StatusCode::NO_CONTENT }),
-        )
-        .layer(VerifyWebhookLayer::new(receiver.clone()))
-        .with_state(receiver.clone());
-    let (status, body) = status_of(&layered, rig.request("r1", br#"{"type":"pong"}"#)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_event_type"))
-    );
-    assert_eq!(
-        status_of(&layered, rig.request("r1", BODY)).await.0,
-        StatusCode::NO_CONTENT,
-        "the retry found the key free"
-    );
-}
-
 /// A receiver that decrypts: the layer hands the plaintext to every extractor behind it (its
 /// own and axum's `Json`, whose content-type check sees the plaintext's), the extractors
 /// alone decrypt too, and a body sealed for another delivery is refused before any handler.
