@@ -522,42 +522,18 @@ macro_rules! deliver {
     }};
 }
 
-/// As in axum: the same event again with a new signature is a duplicate by its declared id
-/// (see [`EventIdDuplicate`]).
-#[actix_web::test]
-async fn an_event_id_duplicate_behind_the_middleware_counts_as_a_duplicate() {
-    let fixture = crate::cases::EventIdDuplicate::new("m_middleware_dup");
-    let receiver = fixture.receiver.clone();
-    let runs = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&runs);
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(receiver.clone()))
-            .service(
-                web::resource("/hook")
-                    .wrap(VerifyWebhook::new(receiver))
-                    .route(web::post().to(move |Webhook(_event): Webhook<EmailEvent>| {
-                        counted.fetch_add(1, Ordering::SeqCst);
-                        async { HttpResponse::NoContent().finish() }
-                    })),
-            ),
-    )
-    .await;
-    let answers = deliver!(app, &fixture.requests());
-    fixture.check(&answers, runs.load(Ordering::SeqCst));
-}
-
-/// Behind the middleware, a rejected decode is answered once its claim is released: the
-/// corrected retry is processed (see [`RetryAfterRejection`](crate::cases::RetryAfterRejection)).
-#[actix_web::test]
-async fn a_retry_after_a_rejected_decode_is_processed() {
-    let fixture = crate::cases::RetryAfterRejection::new("m_middleware_retry");
+/// `requests` in order to `/hook` behind the middleware, whose handler takes the typed event
+/// and answers 204: each answer, and how often the handler ran.
+async fn typed_behind_the_middleware(
+    receiver: &Receiver,
+    requests: &[(crate::cases::Headers, Vec<u8>)],
+) -> (Vec<(u16, Vec<u8>)>, usize) {
     let runs = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&runs);
     let app = test::init_service(
         App::new().service(
             web::resource("/hook")
-                .wrap(VerifyWebhook::new(fixture.receiver.clone()))
+                .wrap(VerifyWebhook::new(receiver.clone()))
                 .route(web::post().to(move |Webhook(_event): Webhook<EmailEvent>| {
                     counted.fetch_add(1, Ordering::SeqCst);
                     async { HttpResponse::NoContent().finish() }
@@ -565,8 +541,26 @@ async fn a_retry_after_a_rejected_decode_is_processed() {
         ),
     )
     .await;
-    let answers = deliver!(app, &fixture.deliveries);
-    fixture.check(&answers, runs.load(Ordering::SeqCst));
+    let answers = deliver!(app, requests);
+    (answers, runs.load(Ordering::SeqCst))
+}
+
+/// As in axum: the same event again with a new signature is a duplicate by its declared id
+/// (see [`EventIdDuplicate`]).
+#[actix_web::test]
+async fn an_event_id_duplicate_behind_the_middleware_counts_as_a_duplicate() {
+    let fixture = crate::cases::EventIdDuplicate::new("m_middleware_dup");
+    let (answers, runs) = typed_behind_the_middleware(&fixture.receiver, &fixture.requests()).await;
+    fixture.check(&answers, runs);
+}
+
+/// Behind the middleware, a rejected decode is answered once its claim is released: the
+/// corrected retry is processed (see [`RetryAfterRejection`](crate::cases::RetryAfterRejection)).
+#[actix_web::test]
+async fn a_retry_after_a_rejected_decode_is_processed() {
+    let fixture = crate::cases::RetryAfterRejection::new("m_middleware_retry");
+    let (answers, runs) = typed_behind_the_middleware(&fixture.receiver, &fixture.deliveries).await;
+    fixture.check(&answers, runs);
 }
 
 /// actix-web lets a handler take two webhook extractors: behind the middleware, the second
