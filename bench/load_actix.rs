@@ -147,7 +147,7 @@ async fn main() {
         "/webhooks/email",
         &secret,
         seconds,
-        &receiver,
+        Some(&receiver),
     )
     .await
     {

@@ -87,7 +87,7 @@ async fn main() {
         "/webhooks/email",
         &secret,
         seconds,
-        &receiver,
+        Some(&receiver),
     )
     .await
     {

@@ -121,14 +121,15 @@ pub(crate) fn prepare(
 
 /// When wrk is installed and `BENCH_CLIENT` is not `reqwest`: the whole comparison against the
 /// server at `base` (`http://…`), `BENCH_ROUNDS` pairs (default 10), on a blocking thread;
-/// returns whether it ran.
+/// returns whether it ran. `receiver` is the one that claims the target route's deliveries
+/// (`None` for a diagnostic route that takes no claim on it: nothing to count).
 pub(crate) async fn compare_if_available(
     framework: &str,
     base: &str,
     target: &str,
     secret: &Secret,
     seconds: u64,
-    receiver: &Receiver,
+    receiver: Option<&Receiver>,
 ) -> bool {
     if std::env::var("BENCH_CLIENT").as_deref() == Ok("reqwest") || !available() {
         return false;
@@ -138,13 +139,17 @@ pub(crate) async fn compare_if_available(
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let (secret, receiver, target) = (secret.clone(), receiver.clone(), target.to_owned());
+    let (secret, receiver, target) = (secret.clone(), receiver.cloned(), target.to_owned());
     println!("{framework}");
     tokio::task::spawn_blocking(move || {
-        compare(addr, "/plain", &target, &secret, seconds, rounds, &|| {
-            let s = receiver.stats();
-            (s.accepted, s.duplicates)
+        let counts = receiver.map(|receiver| {
+            move || {
+                let s = receiver.stats();
+                (s.accepted, s.duplicates)
+            }
         });
+        let counts = counts.as_ref().map(|c| c as &dyn Fn() -> (u64, u64));
+        compare(addr, "/plain", &target, &secret, seconds, rounds, counts);
     })
     .await
     .unwrap();
@@ -244,7 +249,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// The whole comparison: a warm-up of each handler, then `rounds` alternating pairs (plain,
 /// verified); prints the report. `counts` reads the verified receiver's accepted and duplicate
-/// deliveries, to show that every verified request was a fresh claim (no record replayed).
+/// deliveries, to show that every verified request was a fresh claim (no record replayed);
+/// `None` for a route that takes no claim.
 pub(crate) fn compare(
     addr: SocketAddr,
     plain: &str,
@@ -252,7 +258,7 @@ pub(crate) fn compare(
     secret: &Secret,
     seconds: u64,
     rounds: usize,
-    counts: &dyn Fn() -> (u64, u64),
+    counts: Option<&dyn Fn() -> (u64, u64)>,
 ) {
     // Size each round's pool of fresh ids from a warm-up round's rate, with room to spare.
     // Both handlers get pools of the same size, so wrk does the same work for each.
@@ -260,7 +266,7 @@ pub(crate) fn compare(
     let _ = round(addr, plain, secret, 1, 0, 150_000);
     let records = ((warm.rps() * seconds as f64 * 2.0) as usize / THREADS).max(50_000);
     let (mut p, mut h) = (Vec::new(), Vec::new());
-    let before = counts();
+    let before = counts.map(|counts| counts());
     let mut sent = 0;
     for i in 0..rounds {
         p.push(round(addr, plain, secret, seconds, 0, records));
@@ -275,8 +281,7 @@ pub(crate) fn compare(
         sent += r.requests;
         h.push(r);
     }
-    let after = counts();
-    let (fresh, duplicates) = (after.0 - before.0, after.1 - before.1);
+    let after = counts.map(|counts| counts());
     let total = |v: &[WrkRound]| {
         v.iter().map(|r| r.requests).sum::<u64>() as f64 / v.iter().map(|r| r.seconds).sum::<f64>()
     };
@@ -327,6 +332,11 @@ pub(crate) fn compare(
         p99(&h) / p99(&p),
         median(p99_pairs)
     );
+    let (Some(before), Some(after)) = (before, after) else {
+        println!("verified requests answered {sent}; the route takes no claim on the receiver");
+        return;
+    };
+    let (fresh, duplicates) = (after.0 - before.0, after.1 - before.1);
     println!(
         "verified requests answered {sent}; the receiver accepted {fresh} fresh deliveries and saw {duplicates} duplicates"
     );

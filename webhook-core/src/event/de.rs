@@ -3,8 +3,10 @@
 //! validate. The fast path keeps no diagnostics; when it fails, a second, tracking pass finds
 //! the field path and a client-safe message.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::{
     self, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess,
@@ -225,7 +227,7 @@ impl<'de, E: Dispatch> Visitor<'de> for AdjacentVisitor<E> {
 ///
 /// `MalformedBody` for a body that is not JSON, `UnknownEventType` for an unlisted type
 /// without a catch-all, `Validation` with every failing field path otherwise.
-pub fn decode<E: Dispatch>(request: &WebhookRequest<'_>) -> Result<E, DecodeError> {
+pub fn decode<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Result<E, DecodeError> {
     let body = request.body();
     let root = FieldPath::root();
     match E::TAGGING {
@@ -333,7 +335,7 @@ fn parse_value(json: &[u8]) -> Result<Value, DecodeError> {
 }
 
 /// Deserialize variant `index` from `json`; on failure, decode again with path tracking.
-fn deserialize_body<E: Dispatch>(
+fn deserialize_body<E: Dispatch + WebhookEvent>(
     index: usize,
     json: &[u8],
     base: &FieldPath<'_>,
@@ -349,7 +351,7 @@ fn deserialize_body<E: Dispatch>(
         )
         .and_then(|_| de.end());
         match tracked {
-            Err(err) => json_error(&err, Some(&track.path()), base),
+            Err(err) => json_error(&err, Some((&track.path(), E::json_schema)), base),
             Ok(()) => DecodeError::field(base.to_string(), "event does not match its schema"),
         }
     })
@@ -425,7 +427,7 @@ fn read_tag<E: Dispatch>(
 }
 
 /// The slow adjacent pass: the exact reason the fast one failed.
-fn diagnose_adjacent<E: Dispatch>(
+fn diagnose_adjacent<E: Dispatch + WebhookEvent>(
     body: &[u8],
     tag: &'static str,
     content: &'static str,
@@ -469,25 +471,35 @@ fn push_key(path: &mut String, key: &str) {
     }
 }
 
+/// A type's `json_schema` function.
+type SchemaFn = fn() -> Value;
+
 /// A serde_json error as a client-safe [`DecodeError`]: syntax → `MalformedBody`; shape →
 /// `Validation` at the tracked path, with the value the sender sent left out of the message.
+///
+/// A tracked path comes with the schema of what was decoded: a key on it that the schema does
+/// not declare (a map's key, an unknown field) is payload, and is written `*`.
 fn json_error(
     err: &serde_json::Error,
-    tracked: Option<&serde_path_to_error::Path>,
+    tracked: Option<(&serde_path_to_error::Path, SchemaFn)>,
     base: &FieldPath<'_>,
 ) -> DecodeError {
     if !err.is_data() {
         return DecodeError::malformed_body();
     }
     let mut path = base.to_string();
-    if let Some(tracked) = tracked {
+    if let Some((tracked, schema)) = tracked {
+        let names = declared_names_of(schema);
+        let declared = |key: &str| -> bool { names.contains(key) };
         for segment in tracked {
             match segment {
                 serde_path_to_error::Segment::Seq { index } => {
                     let _ = write!(path, "[{index}]");
                 }
-                serde_path_to_error::Segment::Map { key } => push_key(&mut path, key),
-                serde_path_to_error::Segment::Enum { variant } => push_key(&mut path, variant),
+                serde_path_to_error::Segment::Map { key: name }
+                | serde_path_to_error::Segment::Enum { variant: name } => {
+                    push_key(&mut path, if declared(name) { name } else { "*" });
+                }
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
@@ -497,11 +509,59 @@ fn json_error(
         .rfind(" at line ")
         .and_then(|i| text.get(..i))
         .unwrap_or(&text);
+    // A missing or duplicate field's name is serde's `&'static str`: declared, never payload.
     let (field, message) = sanitize(text);
     if let Some(field) = field {
         push_key(&mut path, field);
     }
     DecodeError::field(path, message)
+}
+
+/// The names a type's schema declares, built once per schema function: a shape error then
+/// costs no schema export. (Two types whose schema functions were merged into one have the
+/// same schema, so the function's address is a sound key; the cache holds one entry per
+/// schema function the program has.)
+fn declared_names_of(schema: SchemaFn) -> Arc<HashSet<String>> {
+    static CACHE: OnceLock<Mutex<HashMap<usize, Arc<HashSet<String>>>>> = OnceLock::new();
+    let key = schema as usize;
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(names) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return names;
+    }
+    let mut names = HashSet::new();
+    declared_names(&schema(), &mut names);
+    let names = Arc::new(names);
+    if let Ok(mut cache) = cache.lock() {
+        cache.insert(key, Arc::clone(&names));
+    }
+    names
+}
+
+/// Every name `schema` declares: its objects' property names, and the strings of its `enum`s
+/// and `const`s (variant names), at any depth.
+fn declared_names(schema: &Value, out: &mut HashSet<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::Object(properties)) = map.get("properties") {
+                out.extend(properties.keys().cloned());
+            }
+            if let Some(Value::Array(values)) = map.get("enum") {
+                out.extend(values.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+            if let Some(Value::String(value)) = map.get("const") {
+                out.insert(value.clone());
+            }
+            for value in map.values() {
+                declared_names(value, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                declared_names(item, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn between_backticks(text: &str) -> Option<&str> {
@@ -525,8 +585,12 @@ fn sanitize(text: &str) -> (Option<&str>, String) {
         return (between_backticks(text), "duplicate field".to_owned());
     }
     if text.starts_with("unknown field `") {
-        // the tracked path already ends with the key
-        return (None, "unknown field".to_owned());
+        // The tracked path already ends with the key (`*`: not declared); what serde
+        // expected is the type's own field names.
+        return match expected_part(text) {
+            Some(expected) => (None, format!("unknown field, expected {expected}")),
+            None => (None, "unknown field".to_owned()),
+        };
     }
     for (prefix, label) in [
         ("invalid type", "invalid type"),
@@ -707,7 +771,7 @@ pub(crate) fn decode_payload<T: serde::de::DeserializeOwned + super::WebhookPayl
         let res = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
             .and_then(|_| de.end());
         return Err(match res {
-            Err(err) => json_error(&err, Some(&track.path()), &root),
+            Err(err) => json_error(&err, Some((&track.path(), T::json_schema)), &root),
             Ok(()) => DecodeError::field("", "payload does not match its schema"),
         });
     };

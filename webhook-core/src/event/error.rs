@@ -188,7 +188,10 @@ impl DecodeErrorKind {
 /// Why a body did not decode into an event.
 ///
 /// `Display` is client-safe: field paths and rule descriptions, never a payload value, e.g.
-/// `data.recipient: not a valid email address; data.url: not a valid url`.
+/// `data.recipient: not a valid email address; data.url: not a valid url`. A path names only
+/// what the event set's schema declares: a key it does not declare (a map's key, an unknown
+/// field) is the sender's data and is written `*`, as in `data.limits.*: invalid type,
+/// expected u32`.
 /// [`errors`](Self::errors) lists each field failure. Converts into a [`VerifyError`] of kind
 /// `MalformedBody` (400), `UnknownEventType` (422) or `Validation` (422).
 #[derive(Clone, PartialEq, Eq)]

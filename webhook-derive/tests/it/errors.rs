@@ -121,6 +121,51 @@ fn shape_errors_name_the_path_and_never_the_value() {
     );
 }
 
+/// Keyed by the sender: a map's keys and a closed payload's unknown fields are payload.
+#[derive(Debug, PartialEq, Deserialize, WebhookPayload)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub owner: String,
+    pub limits: std::collections::BTreeMap<String, u32>,
+}
+
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "type", content = "data")]
+pub enum Keyed {
+    #[webhook(rename = "account")]
+    Account(Account),
+}
+
+/// A key the schema does not declare (a map's key, an unknown field) is the sender's data,
+/// so the path writes it `*`; a declared name is written as such, wherever it appears.
+#[test]
+fn keys_the_schema_does_not_declare_are_masked() {
+    use DecodeErrorKind::Validation as V;
+    let keyed = |body: &str| {
+        let err = Keyed::decode(&WebhookRequest::new(body.as_bytes())).unwrap_err();
+        assert_eq!(err.kind(), V, "{body}");
+        assert!(!format!("{err:?}").contains("SECRET"), "{err:?}");
+        err.to_string()
+    };
+    assert_eq!(
+        keyed(r#"{"type":"account","data":{"owner":"o","limits":{"SECRET-key":"x"}}}"#),
+        "data.limits.*: invalid type, expected u32"
+    );
+    assert_eq!(
+        keyed(r#"{"type":"account","data":{"owner":"o","limits":{},"SECRET":1}}"#),
+        "data.*: unknown field, expected `owner` or `limits`"
+    );
+    // A key that happens to be a declared name reveals nothing the schema does not say.
+    assert_eq!(
+        keyed(r#"{"type":"account","data":{"owner":"o","limits":{"owner":-1}}}"#),
+        "data.limits.owner: invalid value, expected u32"
+    );
+    // The payload decoded alone masks the same way.
+    let err = Account::from_json(br#"{"owner":"o","limits":{"SECRET":true}}"#).unwrap_err();
+    assert_eq!(err.to_string(), "limits.*: invalid type, expected u32");
+    assert_eq!(VerifyError::from(err).status(), 422);
+}
+
 #[test]
 fn rule_failures_are_all_reported_including_nested_ones() {
     let err = decode(
