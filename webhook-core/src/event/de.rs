@@ -525,15 +525,19 @@ fn declared_names_of(schema: SchemaFn) -> Arc<HashSet<String>> {
     static CACHE: OnceLock<Mutex<HashMap<usize, Arc<HashSet<String>>>>> = OnceLock::new();
     let key = schema as usize;
     let cache = CACHE.get_or_init(Mutex::default);
-    if let Some(names) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    // A poisoned lock still holds complete entries: each is inserted whole.
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(names) = lock().get(&key).cloned() {
         return names;
     }
     let mut names = HashSet::new();
     declared_names(&schema(), &mut names);
     let names = Arc::new(names);
-    if let Ok(mut cache) = cache.lock() {
-        cache.insert(key, Arc::clone(&names));
-    }
+    lock().insert(key, Arc::clone(&names));
     names
 }
 
@@ -575,6 +579,16 @@ fn expected_part(text: &str) -> Option<&str> {
         .and_then(|i| text.get(i + ", expected ".len()..))
 }
 
+/// What serde expected in an unknown field's or variant's message: its own names, in
+/// backticks. Nothing when the type has no fields or variants: serde then writes no
+/// `expected`, and a `, expected ` found in the text is inside the sender's key.
+fn expected_names(text: &str) -> Option<&str> {
+    if text.ends_with(", there are no fields") || text.ends_with(", there are no variants") {
+        return None;
+    }
+    expected_part(text).filter(|e| e.starts_with('`') || e.starts_with("one of `"))
+}
+
 /// serde's messages echo the offending value (`invalid type: string "x", expected u32`);
 /// keep the field and what was expected, drop the value.
 fn sanitize(text: &str) -> (Option<&str>, String) {
@@ -584,19 +598,22 @@ fn sanitize(text: &str) -> (Option<&str>, String) {
     if text.starts_with("duplicate field `") {
         return (between_backticks(text), "duplicate field".to_owned());
     }
-    if text.starts_with("unknown field `") {
-        // The tracked path already ends with the key (`*`: not declared); what serde
-        // expected is the type's own field names.
-        return match expected_part(text) {
-            Some(expected) => (None, format!("unknown field, expected {expected}")),
-            None => (None, "unknown field".to_owned()),
-        };
+    for (prefix, label) in [
+        // The tracked path already ends with the field's key (`*`: not declared).
+        ("unknown field `", "unknown field"),
+        ("unknown variant `", "unknown variant"),
+    ] {
+        if text.starts_with(prefix) {
+            return match expected_names(text) {
+                Some(expected) => (None, format!("{label}, expected {expected}")),
+                None => (None, label.to_owned()),
+            };
+        }
     }
     for (prefix, label) in [
         ("invalid type", "invalid type"),
         ("invalid value", "invalid value"),
         ("invalid length", "invalid length"),
-        ("unknown variant", "unknown variant"),
     ] {
         if text.starts_with(prefix) {
             return match expected_part(text) {
@@ -805,6 +822,23 @@ mod tests {
         assert_eq!(
             sanitize("my custom error with secret"),
             (None, "invalid value".to_owned())
+        );
+        // Without fields or variants serde writes no `expected`: one in the text is the key's.
+        assert_eq!(
+            sanitize("unknown field `x, expected SECRET`, there are no fields"),
+            (None, "unknown field".to_owned())
+        );
+        assert_eq!(
+            sanitize("unknown variant `x, expected SECRET`, there are no variants"),
+            (None, "unknown variant".to_owned())
+        );
+        assert_eq!(
+            sanitize("unknown field `k`, expected one of `a`, `b`"),
+            (None, "unknown field, expected one of `a`, `b`".to_owned())
+        );
+        assert_eq!(
+            sanitize("unknown field `k, expected SECRET`, expected `a`"),
+            (None, "unknown field, expected `a`".to_owned())
         );
     }
 

@@ -130,10 +130,13 @@ pub struct Account {
 }
 
 #[derive(Debug, PartialEq, WebhookEvent)]
-#[webhook(tag = "type", content = "data")]
+#[webhook(tag = "type", content = "data", deny_unknown_fields)]
 pub enum Keyed {
     #[webhook(rename = "account")]
     Account(Account),
+    /// No fields: serde's unknown-field message then lists none.
+    #[webhook(rename = "empty")]
+    Empty {},
 }
 
 /// A key the schema does not declare (a map's key, an unknown field) is the sender's data,
@@ -159,6 +162,15 @@ fn keys_the_schema_does_not_declare_are_masked() {
     assert_eq!(
         keyed(r#"{"type":"account","data":{"owner":"o","limits":{"owner":-1}}}"#),
         "data.limits.owner: invalid value, expected u32"
+    );
+    // A type without fields: nothing the sender wrote in the key reaches the message.
+    assert_eq!(
+        keyed(r#"{"type":"empty","data":{"x`, expected SECRET":1}}"#),
+        "data.*: unknown field"
+    );
+    assert_eq!(
+        keyed(r#"{"type":"empty","data":{"x\n, expected `SECRET`":1}}"#),
+        "data.*: unknown field"
     );
     // The payload decoded alone masks the same way.
     let err = Account::from_json(br#"{"owner":"o","limits":{"SECRET":true}}"#).unwrap_err();
