@@ -178,6 +178,42 @@ fn keys_the_schema_does_not_declare_are_masked() {
     assert_eq!(VerifyError::from(err).status(), 422);
 }
 
+/// The same set tagged inside the body, and by a header.
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "type")]
+pub enum KeyedInternally {
+    #[webhook(rename = "account")]
+    Account {
+        owner: String,
+        limits: std::collections::BTreeMap<String, u32>,
+    },
+}
+
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag_header = "X-Event")]
+pub enum KeyedByHeader {
+    #[webhook(rename = "account")]
+    Account(Account),
+}
+
+#[test]
+fn every_tagging_masks_undeclared_keys() {
+    let body = br#"{"type":"account","owner":"o","limits":{"SECRET":"x"}}"#;
+    let err = KeyedInternally::decode(&WebhookRequest::new(body)).unwrap_err();
+    assert_eq!(err.to_string(), "limits.*: invalid type, expected u32");
+    let body = br#"{"owner":"o","limits":{"SECRET":"x"}}"#;
+    let request = WebhookRequest::new(body).with_header("X-Event", "account");
+    let err = KeyedByHeader::decode(&request).unwrap_err();
+    assert_eq!(err.to_string(), "limits.*: invalid type, expected u32");
+    let body = br#"{"owner":"o","limits":{},"SECRET":1}"#;
+    let request = WebhookRequest::new(body).with_header("X-Event", "account");
+    let err = KeyedByHeader::decode(&request).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "*: unknown field, expected `owner` or `limits`"
+    );
+}
+
 #[test]
 fn rule_failures_are_all_reported_including_nested_ones() {
     let err = decode(
