@@ -75,7 +75,8 @@ pub trait WebhookEvent: Sized {
     }
 
     /// The JSON Schema (draft 2020-12) of the whole set: a `oneOf` over its event types with
-    /// each payload's required fields, formats and bounds.
+    /// each payload's required fields, formats and bounds. A derived `decode` also reads the
+    /// property names it declares, to keep the sender's own keys out of its error paths.
     fn json_schema() -> serde_json::Value;
 }
 
@@ -115,6 +116,11 @@ pub trait WebhookPayload: Sized {
     }
 
     /// The JSON Schema of the payload: an object with its fields, formats and bounds.
+    ///
+    /// [`from_json`](Self::from_json) reads the property names it declares when a body has the
+    /// wrong shape, to name only those in the error's path (any other key is written `*`), so
+    /// a hand-written implementation must not panic; `serde_json::Value::Bool(true)` declares
+    /// nothing.
     fn json_schema() -> serde_json::Value;
 }
 
