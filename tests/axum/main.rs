@@ -16,8 +16,11 @@ mod cases;
 mod email;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
+#[path = "../../examples/support/ses_app.rs"]
+mod ses_app;
 #[path = "../conformance/unconfigured_axum.rs"]
 mod unconfigured_axum;
 
 mod conformance;
 mod loopback;
+mod ses;

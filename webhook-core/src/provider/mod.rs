@@ -48,6 +48,7 @@ pub mod sendgrid;
 pub mod sentry;
 pub mod shopify;
 pub mod slack;
+pub mod sns;
 pub mod square;
 pub mod stripe;
 pub mod twilio;

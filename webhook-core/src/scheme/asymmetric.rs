@@ -454,6 +454,26 @@ impl AsymmetricVerifier {
     pub fn scheme(&self) -> &AsymmetricScheme {
         &self.scheme
     }
+
+    /// For presets that lay out the signed content themselves: the active key (at `now_ms`)
+    /// whose signature over `content` is `signature` (raw bytes), and the bytes that identify
+    /// the delivery for replay detection. No match is `InvalidSignature`.
+    pub(crate) fn verify_content(
+        &self,
+        content: Vec<u8>,
+        signature: Vec<u8>,
+        now_ms: i64,
+    ) -> Result<(&PublicKey, Vec<u8>), VerifyError> {
+        let candidate = Candidate::parse(self.scheme.algorithm, signature)
+            .ok_or_else(VerifyError::invalid_signature)?;
+        let prepared = Prepared::new(self.scheme.algorithm, content);
+        let key = self
+            .keys
+            .active(now_ms)?
+            .find(|key| prepared.verifies(key.material(), &candidate))
+            .ok_or_else(VerifyError::invalid_signature)?;
+        Ok((key, prepared.replay_bytes().to_vec()))
+    }
 }
 
 impl Verifier for AsymmetricVerifier {
@@ -550,7 +570,7 @@ impl AsymmetricSigner {
     }
 
     /// The raw signature bytes over `content`.
-    fn raw_signature(&self, content: &[u8]) -> Result<Vec<u8>, SignError> {
+    pub(crate) fn raw_signature(&self, content: &[u8]) -> Result<Vec<u8>, SignError> {
         match (self.scheme.algorithm, self.key.material()) {
             (AsymmetricAlgorithm::Ed25519, PrivateMaterial::Ed25519(key)) => {
                 Ok(key.sign(content).to_bytes().to_vec())

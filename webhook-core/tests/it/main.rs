@@ -17,6 +17,7 @@ mod pipeline;
 mod redis;
 mod regressions;
 mod roundtrip;
+mod sns;
 mod source;
 mod store;
 mod support_pipeline;

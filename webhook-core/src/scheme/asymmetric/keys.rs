@@ -138,6 +138,24 @@ fn public_pem(pem: &str) -> Result<PublicMaterial, ConfigError> {
     ))
 }
 
+/// The key of an X.509 certificate, named `x509-sha256:` and the first 16 hex digits of the
+/// certificate's SHA-256 fingerprint. The certificate is not validated (issuer, validity,
+/// usage): a pinned certificate is trusted as its key is.
+fn certificate_key(certificate: &x509_cert::Certificate) -> Result<PublicKey, ConfigError> {
+    use sha2::Digest as _;
+    use x509_cert::der::Encode as _;
+    let unencodable = |_| ConfigError::new("certificate cannot be encoded again");
+    let spki = certificate
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(unencodable)?;
+    let fingerprint = sha2::Sha256::digest(certificate.to_der().map_err(unencodable)?);
+    let prefix: String = hex::encode(fingerprint).chars().take(16).collect();
+    let id = format!("x509-sha256:{prefix}");
+    Ok(PublicKey::from_spki_der(&spki)?.with_id(id))
+}
+
 /// A public key that verifies signatures: Ed25519, ECDSA P-256 or RSA, with an id (reported
 /// in the [`Proof`](crate::Proof) when it matches) and an optional expiry.
 ///
@@ -193,6 +211,43 @@ impl PublicKey {
     /// Ed25519 point.
     pub fn from_pem(pem: &str) -> Result<Self, ConfigError> {
         public_pem(pem).map(Self::from_material)
+    }
+
+    /// The public key of an X.509 certificate in PEM (`-----BEGIN CERTIFICATE-----`), such as
+    /// the signing certificate Amazon SNS publishes. Only the key is taken: the certificate's
+    /// issuer, validity dates and usage are not checked, because a certificate given here is
+    /// pinned, trusted as its key would be. The key's id is `x509-sha256:` and the first 16
+    /// hex digits of the certificate's SHA-256 fingerprint (rename it with
+    /// [`with_id`](Self::with_id)); set an expiry with [`expires_at`](Self::expires_at).
+    ///
+    /// ```
+    /// use webhook_core::PublicKey;
+    /// let pem = "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----";
+    /// assert!(PublicKey::from_certificate_pem(pem).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Not a PEM certificate, or its key is none of the accepted kinds (as
+    /// [`from_pem`](Self::from_pem)).
+    pub fn from_certificate_pem(pem: &str) -> Result<Self, ConfigError> {
+        use x509_cert::der::DecodePem as _;
+        let certificate = x509_cert::Certificate::from_pem(pem.trim().as_bytes())
+            .map_err(|_| ConfigError::new("not a PEM X.509 `CERTIFICATE`"))?;
+        certificate_key(&certificate)
+    }
+
+    /// The public key of an X.509 certificate in DER. As
+    /// [`from_certificate_pem`](Self::from_certificate_pem), nothing but the key is read.
+    ///
+    /// # Errors
+    ///
+    /// Not a DER certificate, or as [`from_spki_der`](Self::from_spki_der).
+    pub fn from_certificate_der(der: &[u8]) -> Result<Self, ConfigError> {
+        use x509_cert::der::Decode as _;
+        let certificate = x509_cert::Certificate::from_der(der)
+            .map_err(|_| ConfigError::new("not a DER X.509 certificate"))?;
+        certificate_key(&certificate)
     }
 
     /// A key as DER SubjectPublicKeyInfo bytes (or an RSA PKCS#1 `RSAPublicKey`).
@@ -257,15 +312,19 @@ impl PublicKey {
         Self::ed25519(&bytes)
     }
 
-    /// Any of the textual forms above, told apart by their shape: PEM armour, a `whpk_`
-    /// prefix, 64 hex digits (raw Ed25519), else base64 DER SubjectPublicKeyInfo.
+    /// Any of the textual forms above, told apart by their shape: PEM armour (a certificate,
+    /// whose key is taken without validating the certificate, as
+    /// [`from_certificate_pem`](Self::from_certificate_pem); or a key), a `whpk_` prefix, 64
+    /// hex digits (raw Ed25519), else base64 DER SubjectPublicKeyInfo.
     ///
     /// # Errors
     ///
     /// The text matches none of the forms.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let text = text.trim();
-        if text.starts_with("-----BEGIN") {
+        if text.starts_with("-----BEGIN CERTIFICATE-----") {
+            Self::from_certificate_pem(text)
+        } else if text.starts_with("-----BEGIN") {
             Self::from_pem(text)
         } else if text.starts_with("whpk_") {
             Self::from_whpk(text)

@@ -1,0 +1,133 @@
+//! The axum router of the SES example: `POST /webhooks/ses` behind `VerifyWebhookLayer` with
+//! an Amazon SNS verifier; the handler reads the envelope and the SES event inside it.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use webhook::axum::{Verified, VerifyWebhookLayer, WebhookRejection};
+use webhook::provider::sns::{self, MessageType, SnsVerifier};
+use webhook::{ConfigError, Receiver};
+
+/// What the handler did with each verified message, for tests and the log.
+#[derive(Debug, Clone, Default)]
+pub struct Inbox {
+    /// `(SNS MessageId, SES event type)` of each notification processed.
+    pub events: Arc<Mutex<Vec<(String, String)>>>,
+    /// The `SubscribeURL` of each subscription confirmation.
+    pub confirmations: Arc<Mutex<Vec<String>>>,
+}
+
+/// The router's state.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub receiver: Receiver,
+    pub inbox: Inbox,
+}
+
+impl FromRef<AppState> for Receiver {
+    fn from_ref(state: &AppState) -> Self {
+        state.receiver.clone()
+    }
+}
+
+/// The part of an SES event the example reads: event publishing writes `eventType`, identity
+/// notifications `notificationType`.
+#[derive(Debug, Deserialize)]
+struct SesEvent {
+    #[serde(rename = "eventType", alias = "notificationType")]
+    event_type: String,
+    mail: SesMail,
+}
+
+#[derive(Debug, Deserialize)]
+struct SesMail {
+    #[serde(rename = "messageId")]
+    message_id: String,
+}
+
+/// The receiver of the route: SNS sends `text/plain; charset=UTF-8` unless its delivery policy
+/// sets `application/json`; both are accepted.
+pub fn receiver(verifier: SnsVerifier) -> Result<Receiver, ConfigError> {
+    Receiver::builder()
+        .route("ses")
+        .verifier(verifier)
+        .content_type("text/plain")
+        .content_type("application/json")
+        .build()
+}
+
+fn reply(message_type: MessageType, event_type: Option<&str>, id: &str) -> Response {
+    axum::Json(serde_json::json!({
+        "message_type": message_type.as_str(),
+        "event_type": event_type,
+        "id": id,
+        "duplicate": false,
+    }))
+    .into_response()
+}
+
+async fn ses(State(state): State<AppState>, hook: Verified) -> Response {
+    let envelope = match sns::Envelope::from_slice(hook.body()) {
+        Ok(envelope) => envelope,
+        Err(error) => return WebhookRejection::from_error(&state.receiver, error).into_response(),
+    };
+    match envelope.message_type {
+        MessageType::Notification => match envelope.message_json::<SesEvent>() {
+            Ok(event) => {
+                tracing::info!(
+                    event_type = %event.event_type,
+                    ses_message_id = %event.mail.message_id,
+                    "SES event"
+                );
+                state
+                    .inbox
+                    .events
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((envelope.message_id.clone(), event.event_type.clone()));
+                reply(
+                    envelope.message_type,
+                    Some(&event.event_type),
+                    &envelope.message_id,
+                )
+            }
+            // A non-2xx answer releases the claim, so the message is processed when it comes
+            // again (SNS does not retry a 4xx itself; a dead-letter queue's redrive does).
+            Err(error) => WebhookRejection::from_error(&state.receiver, error).into_response(),
+        },
+        MessageType::SubscriptionConfirmation => {
+            // The subscription becomes active when its SubscribeURL is visited (an HTTP GET).
+            // This example has no HTTP client: it logs the URL (signed by SNS, so it is
+            // Amazon's) for an operator to open.
+            let url = envelope.subscribe_url.clone().unwrap_or_default();
+            tracing::warn!(
+                topic = %envelope.topic_arn,
+                subscribe_url = %url,
+                "confirm the SNS subscription by visiting its SubscribeURL"
+            );
+            state
+                .inbox
+                .confirmations
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(url);
+            reply(envelope.message_type, None, &envelope.message_id)
+        }
+        other => reply(other, None, &envelope.message_id),
+    }
+}
+
+/// The router: `POST /webhooks/ses`.
+pub fn app(receiver: Receiver, inbox: Inbox) -> Router {
+    Router::new().route(
+        "/webhooks/ses",
+        post(ses)
+            .layer(VerifyWebhookLayer::new(receiver.clone()))
+            .with_state(AppState { receiver, inbox }),
+    )
+}
