@@ -96,8 +96,9 @@ async fn ses(State(state): State<AppState>, hook: Verified) -> Response {
                     &envelope.message_id,
                 )
             }
-            // A non-2xx answer releases the claim, so the message is processed when it comes
-            // again (SNS does not retry a 4xx itself; a dead-letter queue's redrive does).
+            // A non-2xx answer releases the claim, so the message is processed if it comes
+            // again. SNS retries 5xx answers (for up to an hour) but never a 4xx: answer 5xx
+            // for a failure of your own, such as a database that is down.
             Err(error) => WebhookRejection::from_error(&state.receiver, error).into_response(),
         },
         MessageType::SubscriptionConfirmation => {

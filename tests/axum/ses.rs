@@ -134,8 +134,7 @@ async fn forged_foreign_and_malformed_messages_are_refused() {
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     // A verified message whose `Message` is not an SES event: 400 and the claim released,
-    // not completed: sent again (a dead-letter queue's redrive), it is handled again rather
-    // than answered as a duplicate.
+    // not completed: sent again, it is handled again rather than answered as a duplicate.
     let odd = signer()
         .sign(
             &sns::Message::notification(TOPIC, "not json")

@@ -1,9 +1,11 @@
 //! Standard Webhooks verification against its floor (the bare HMAC-SHA256 of the same signed
-//! bytes) and against the `standardwebhooks` crate, on the same inputs, in the same run.
+//! bytes) and against the `standardwebhooks` crate, on the same inputs, in the same run; and
+//! Amazon SNS verification against its floor (SHA-256 and the RSA check of the same canonical
+//! string, already built).
 //!
 //! `cargo bench -p webhook-core --bench verify`; the ratios are computed by
 //! `python3 scripts/bench_ratios.py` from criterion's estimates and recorded in BENCHMARKS.md.
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
 
@@ -102,11 +104,82 @@ fn standard_webhooks(c: &mut Criterion) {
     group.finish();
 }
 
+/// An SES bounce notification of about `len` bytes, signed with version 2 by the test key.
+fn sns(c: &mut Criterion) {
+    use rsa::pkcs8::DecodePublicKey as _;
+    use sha2::Digest as _;
+    use webhook_core::provider::sns;
+
+    let fixture = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/asym/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let private = webhook_core::PrivateKey::from_pem(&fixture("rsa2048-private.pem")).unwrap();
+    let public = rsa::RsaPublicKey::from_public_key_pem(&fixture("rsa2048-public.pem")).unwrap();
+    let topic = "arn:aws:sns:eu-west-1:123456789012:ses-events";
+    let signer = sns::signer(
+        private.clone(),
+        "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem",
+    )
+    .unwrap();
+    let verifier = sns::verifier(private.public_key(), [topic]).unwrap();
+
+    let mut group = c.benchmark_group("sns_verify");
+    for (label, len) in [("1KiB", 1024usize), ("16KiB", 16 * 1024)] {
+        let event = serde_json::json!({
+            "eventType": "Bounce",
+            "bounce": {"bounceType": "Permanent", "feedbackId": "x".repeat(len.saturating_sub(200))},
+            "mail": {"messageId": "0100018c-ses"},
+        })
+        .to_string();
+        let body = signer
+            .sign(&sns::Message::notification(topic, event).timestamp_ms(SystemClock.now_ms()))
+            .unwrap();
+        let request_body = body.clone().into_bytes();
+        let request = WebhookRequest::new(&request_body);
+        assert!(verifier.verify(&request).is_ok());
+
+        let envelope: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let field = |name: &str| envelope[name].as_str().unwrap().to_owned();
+        let canonical = ["Message", "MessageId", "Timestamp", "TopicArn", "Type"]
+            .iter()
+            .map(|name| format!("{name}\n{}\n", field(name)))
+            .collect::<String>();
+        let signature = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(field("Signature"))
+                .unwrap()
+        };
+        let floor = |content: &[u8]| {
+            let digest = Sha256::digest(content);
+            public
+                .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest, &signature)
+                .is_ok()
+        };
+        assert!(floor(canonical.as_bytes()));
+
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(
+            BenchmarkId::new("bare_sha256_rsa", label),
+            &canonical,
+            |b, content| b.iter(|| black_box(floor(black_box(content.as_bytes())))),
+        );
+        group.bench_with_input(BenchmarkId::new("webhook_core", label), &request, |b, r| {
+            b.iter(|| black_box(verifier.verify(black_box(r)).is_ok()));
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_secs(1))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = standard_webhooks
+    targets = standard_webhooks, sns
 }
 criterion_main!(benches);
