@@ -842,6 +842,53 @@ mod properties {
         }
     }
 
+    fn field_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<i64>().prop_map(Value::from),
+            "\\PC{0,40}".prop_map(Value::from),
+            prop::sample::select(vec![
+                "Notification",
+                "SubscriptionConfirmation",
+                "1",
+                "2",
+                OUR_TOPIC,
+                "2025-11-24T16:00:00.000Z",
+                "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem",
+            ])
+            .prop_map(Value::from),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Garbage never panics and is never accepted.
+        #[test]
+        fn arbitrary_bodies_are_refused(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            prop_assert!(our_verifier(NOW_MS).verify(&WebhookRequest::new(&body)).is_err());
+        }
+
+        /// Envelopes made of SNS's own field names with arbitrary values: refused, no panic.
+        #[test]
+        fn arbitrary_envelopes_are_refused(
+            fields in proptest::collection::btree_map(
+                prop::sample::select(vec![
+                    "Type", "Message", "MessageId", "Subject", "SubscribeURL", "Token",
+                    "Timestamp", "TopicArn", "SignatureVersion", "Signature",
+                    "SigningCertURL", "SigningCertUrl",
+                ]),
+                field_value(),
+                0..12,
+            ),
+        ) {
+            let body = Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
+            let body = body.to_string();
+            prop_assert!(our_verifier(NOW_MS).verify(&WebhookRequest::new(body.as_bytes())).is_err());
+            let _ = sns::Envelope::from_slice(body.as_bytes());
+        }
+    }
+
     #[test]
     fn the_signed_fixture_verifies() {
         let body = signed().to_string();
