@@ -111,6 +111,10 @@ pub const MESSAGE_TYPE_HEADER: &str = "x-amz-sns-message-type";
 /// The header SNS sets to `true` when the subscription has raw message delivery on.
 pub const RAW_DELIVERY_HEADER: &str = "x-amz-sns-rawdelivery";
 
+/// The answer to a message sent with raw message delivery on.
+const RAW_DELIVERY: &str = "SNS raw message delivery is on: the message carries no signature; \
+                            turn raw message delivery off on the subscription";
+
 /// Longest `MessageId` accepted (SNS's are 36-character UUIDs).
 const MAX_MESSAGE_ID: usize = 256;
 /// Most topics one verifier accepts.
@@ -457,12 +461,9 @@ pub fn verifier<T: Into<String>>(
     let freshness = default_freshness();
     Ok(SnsVerifier {
         certificates: certificates.len(),
-        sha1: scheme(SignatureVersion::V1)
-            .verifier(certificates.clone())?
-            .freshness(freshness.clone()),
-        sha256: scheme(SignatureVersion::V2)
-            .verifier(certificates)?
-            .freshness(freshness.clone()),
+        // Their own clocks are unused: `verify` passes them the time it read.
+        sha1: scheme(SignatureVersion::V1).verifier(certificates.clone())?,
+        sha256: scheme(SignatureVersion::V2).verifier(certificates)?,
         topics,
         freshness,
         allow_v1: true,
@@ -502,10 +503,7 @@ impl Verifier for SnsVerifier {
             .is_some_and(|v| v.eq_ignore_ascii_case(b"true"))
         {
             return Err(
-                VerifyError::new(VerifyErrorKind::MissingCredentials).with_message(
-                    "SNS raw message delivery is on: the message carries no signature; turn raw \
-                 message delivery off on the subscription",
-                ),
+                VerifyError::new(VerifyErrorKind::MissingCredentials).with_message(RAW_DELIVERY)
             );
         }
         let fields: Fields<'_> = serde_json::from_slice(request.body()).map_err(|_| {
