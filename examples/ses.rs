@@ -27,7 +27,7 @@ mod ses_app;
 use std::net::SocketAddr;
 
 use webhook::provider::sns;
-use webhook::{PrivateKey, PublicKey, PublicKeyRing};
+use webhook::{PrivateKey, PublicKeyRing};
 
 const DEMO_TOPIC: &str = "arn:aws:sns:us-east-1:000000000000:ses-demo";
 const DEMO_CERT_URL: &str =
@@ -41,22 +41,8 @@ fn env(name: &str) -> Option<String> {
 fn certificates(path: &str) -> Result<PublicKeyRing, Box<dyn std::error::Error>> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("SNS_CERTIFICATE_FILE {path}: {e}"))?;
-    let mut ring = PublicKeyRing::new();
-    for (n, block) in text
-        .split_inclusive("-----END CERTIFICATE-----")
-        .enumerate()
-    {
-        if block.trim().is_empty() {
-            continue;
-        }
-        let key = PublicKey::from_certificate_pem(block)
-            .map_err(|e| format!("SNS_CERTIFICATE_FILE {path}, certificate {}: {e}", n + 1))?;
-        ring.push(key.with_id(format!("certificate-{}", n + 1)));
-    }
-    if ring.is_empty() {
-        return Err(format!("SNS_CERTIFICATE_FILE {path} holds no certificate").into());
-    }
-    Ok(ring)
+    Ok(PublicKeyRing::from_certificates_pem(&text)
+        .map_err(|e| format!("SNS_CERTIFICATE_FILE {path}: {e}"))?)
 }
 
 fn shell_quote(text: &str) -> String {

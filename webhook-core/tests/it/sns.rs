@@ -889,6 +889,28 @@ mod properties {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Certificate loading refuses garbage without panicking, PEM armour or not.
+        #[test]
+        fn certificate_garbage_is_a_config_error(
+            text in "\\PC{0,300}",
+            der in proptest::collection::vec(any::<u8>(), 0..300),
+            armoured: bool,
+        ) {
+            use webhook_core::{PublicKey, PublicKeyRing};
+            let text = if armoured {
+                format!("-----BEGIN CERTIFICATE-----\n{text}\n-----END CERTIFICATE-----")
+            } else {
+                text
+            };
+            prop_assert!(PublicKey::from_certificate_pem(&text).is_err());
+            prop_assert!(PublicKeyRing::from_certificates_pem(&text).is_err());
+            prop_assert!(PublicKey::from_certificate_der(&der).is_err());
+        }
+    }
+
     #[test]
     fn the_signed_fixture_verifies() {
         let body = signed().to_string();

@@ -222,8 +222,15 @@ impl PublicKey {
     ///
     /// ```
     /// use webhook_core::PublicKey;
-    /// let pem = "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----";
-    /// assert!(PublicKey::from_certificate_pem(pem).is_err());
+    ///
+    /// // The certificate Amazon SNS signed with in us-east-1 in 2015.
+    /// let pem = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sns/certificate.pem"));
+    /// let key = PublicKey::from_certificate_pem(pem)?;
+    /// assert!(key.id().starts_with("x509-sha256:"));
+    ///
+    /// let garbage = "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----";
+    /// assert!(PublicKey::from_certificate_pem(garbage).is_err());
+    /// # Ok::<(), webhook_core::ConfigError>(())
     /// ```
     ///
     /// # Errors
@@ -435,6 +442,41 @@ impl PublicKeyRing {
     pub fn with(mut self, key: PublicKey) -> Self {
         self.keys.push(key);
         self
+    }
+
+    /// The keys of every certificate of a PEM bundle (several `-----BEGIN CERTIFICATE-----`
+    /// blocks one after the other, as in a file of the signing certificates of several
+    /// regions), each named as [`PublicKey::from_certificate_pem`] names it.
+    ///
+    /// ```
+    /// use webhook_core::PublicKeyRing;
+    /// let pem = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sns/certificate.pem"));
+    /// let ring = PublicKeyRing::from_certificates_pem(&format!("{pem}\n{pem}"))?;
+    /// assert_eq!(ring.len(), 2);
+    /// assert!(PublicKeyRing::from_certificates_pem("").is_err());
+    /// assert!(PublicKeyRing::from_certificates_pem(&format!("{pem}\nnot a certificate")).is_err());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// No certificate, a block that is not one, or a key as
+    /// [`from_certificate_pem`](PublicKey::from_certificate_pem) refuses it; the message
+    /// gives the certificate's position.
+    pub fn from_certificates_pem(pem: &str) -> Result<Self, ConfigError> {
+        // x509-cert's `load_pem_chain` panics on an empty input: split the blocks here.
+        const END: &str = "-----END CERTIFICATE-----";
+        let mut ring = Self::new();
+        let blocks = pem.split_inclusive(END).filter(|b| !b.trim().is_empty());
+        for (n, block) in blocks.enumerate() {
+            let key = PublicKey::from_certificate_pem(block)
+                .map_err(|e| ConfigError::new(format!("certificate {}: {e}", n + 1)))?;
+            ring.push(key);
+        }
+        if ring.is_empty() {
+            return Err(ConfigError::new("the PEM bundle holds no certificate"));
+        }
+        Ok(ring)
     }
 
     /// Add a key in place.
