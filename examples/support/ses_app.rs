@@ -11,7 +11,7 @@ use axum::routing::post;
 use serde::Deserialize;
 use webhook::axum::{Verified, VerifyWebhookLayer, WebhookRejection};
 use webhook::provider::sns::{self, MessageType, SnsVerifier};
-use webhook::{ConfigError, Receiver};
+use webhook::{ConfigError, Receiver, WebhookEvent, WebhookPayload};
 
 /// What the handler did with each verified message, for tests and the log.
 #[derive(Debug, Clone, Default)]
@@ -35,19 +35,46 @@ impl FromRef<AppState> for Receiver {
     }
 }
 
-/// The part of an SES event the example reads: event publishing writes `eventType`, identity
-/// notifications `notificationType`.
-#[derive(Debug, Deserialize)]
-struct SesEvent {
-    #[serde(rename = "eventType", alias = "notificationType")]
-    event_type: String,
-    mail: SesMail,
+/// The SES sending events the example handles, as SES's event publishing writes them
+/// (`eventType` beside the event's own object); any other type is a 422.
+#[derive(Debug, WebhookEvent)]
+#[webhook(tag = "eventType", id = "mail.messageId")]
+pub enum SesEvent {
+    /// A recipient's server refused the message.
+    Bounce {
+        #[webhook(nested)]
+        bounce: SesBounce,
+        #[webhook(nested)]
+        mail: SesMail,
+    },
+    /// A recipient reported it as spam.
+    Complaint {
+        #[webhook(nested)]
+        mail: SesMail,
+    },
+    /// A recipient's server accepted it.
+    Delivery {
+        #[webhook(nested)]
+        mail: SesMail,
+    },
 }
 
-#[derive(Debug, Deserialize)]
-struct SesMail {
+/// The message an event is about.
+#[derive(Debug, Deserialize, WebhookPayload)]
+pub struct SesMail {
+    /// SES's id of the message.
     #[serde(rename = "messageId")]
-    message_id: String,
+    #[webhook(non_empty)]
+    pub message_id: String,
+}
+
+/// What bounced.
+#[derive(Debug, Deserialize, WebhookPayload)]
+pub struct SesBounce {
+    /// `Permanent`, `Transient` or `Undetermined`.
+    #[serde(rename = "bounceType")]
+    #[webhook(one_of("Permanent", "Transient", "Undetermined"))]
+    pub bounce_type: String,
 }
 
 /// The receiver of the route: SNS sends `text/plain; charset=UTF-8` unless its delivery policy
@@ -77,11 +104,16 @@ async fn ses(State(state): State<AppState>, hook: Verified) -> Response {
         Err(error) => return WebhookRejection::from_error(&state.receiver, error).into_response(),
     };
     match envelope.message_type {
-        MessageType::Notification => match envelope.message_json::<SesEvent>() {
+        MessageType::Notification => match envelope.decode_message::<SesEvent>() {
             Ok(event) => {
+                let ses_message_id = match &event {
+                    SesEvent::Bounce { mail, .. }
+                    | SesEvent::Complaint { mail }
+                    | SesEvent::Delivery { mail } => &mail.message_id,
+                };
                 tracing::info!(
-                    event_type = %event.event_type,
-                    ses_message_id = %event.mail.message_id,
+                    event_type = event.event_type(),
+                    %ses_message_id,
                     "SES event"
                 );
                 state
@@ -89,17 +121,19 @@ async fn ses(State(state): State<AppState>, hook: Verified) -> Response {
                     .events
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push((envelope.message_id.clone(), event.event_type.clone()));
+                    .push((envelope.message_id.clone(), event.event_type().to_owned()));
                 reply(
                     envelope.message_type,
-                    Some(&event.event_type),
+                    Some(event.event_type()),
                     &envelope.message_id,
                 )
             }
             // A non-2xx answer releases the claim, so the message is processed if it comes
             // again. SNS retries 5xx answers (for up to an hour) but never a 4xx: answer 5xx
             // for a failure of your own, such as a database that is down.
-            Err(error) => WebhookRejection::from_error(&state.receiver, error).into_response(),
+            Err(error) => {
+                WebhookRejection::from_error(&state.receiver, error.into()).into_response()
+            }
         },
         MessageType::SubscriptionConfirmation => {
             // The subscription becomes active when its SubscribeURL is visited (an HTTP GET).

@@ -168,3 +168,59 @@ async fn a_subscription_confirmation_yields_its_url() {
         [url.to_owned()]
     );
 }
+
+#[tokio::test]
+async fn ses_events_arrive_typed_and_validated() {
+    let (app, inbox) = app();
+    let send = |id: &'static str, event: Value| {
+        signer()
+            .sign(
+                &sns::Message::notification(TOPIC, event.to_string())
+                    .id(id)
+                    .timestamp_ms(NOW_MS),
+            )
+            .unwrap()
+    };
+    let delivery = serde_json::json!({"eventType": "Delivery", "mail": {"messageId": "m-1"}});
+    let (status, reply) = post(
+        &app,
+        send("6a2b9c10-0000-4000-8000-000000000011", delivery),
+        TEXT,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["event_type"], "Delivery");
+
+    // A type the set does not have: 422, the handler's own decode refusing it.
+    let open = serde_json::json!({"eventType": "Open", "mail": {"messageId": "m-2"}});
+    let (status, reply) = post(
+        &app,
+        send("6a2b9c10-0000-4000-8000-000000000012", open),
+        TEXT,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert_eq!(reply["error"], "unknown_event_type");
+
+    // Failed rules: 422 naming each field by the JSON name SES writes.
+    let bounce = serde_json::json!({
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Sideways"},
+        "mail": {"messageId": ""},
+    });
+    let (status, reply) = post(
+        &app,
+        send("6a2b9c10-0000-4000-8000-000000000013", bounce),
+        TEXT,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert_eq!(reply["error"], "validation_failed", "{reply}");
+    assert_eq!(
+        reply["message"],
+        "bounce.bounceType: must be one of `Permanent`, `Transient`, `Undetermined`; \
+         mail.messageId: must not be empty"
+    );
+
+    assert_eq!(inbox.events.lock().unwrap().len(), 1);
+}

@@ -75,7 +75,8 @@
 //! let proof = verifier.verify(&request).unwrap();
 //! assert_eq!(proof.message_id(), Some("d39649d4-bf5b-5b80-af75-07acb3dd9b4a"));
 //!
-//! // The envelope, for the handler: the SES event is the JSON string in `Message`.
+//! // The envelope, for the handler: the SES event is the JSON string in `Message`, which
+//! // `Envelope::decode_message` reads into a `#[derive(WebhookEvent)]` set, validated.
 //! let envelope = sns::Envelope::from_slice(body.as_bytes()).unwrap();
 //! assert_eq!(envelope.message_type, sns::MessageType::Notification);
 //! assert_eq!(envelope.message, "boo");
@@ -226,6 +227,21 @@ impl Envelope {
             VerifyError::new(VerifyErrorKind::MalformedBody)
                 .with_message("`Message` is not the JSON expected")
         })
+    }
+}
+
+impl Envelope {
+    /// `Message` decoded as an event set (`#[derive(WebhookEvent)]`): dispatched on its tag,
+    /// deserialized and validated as the body of a direct delivery would be, so an SES event
+    /// arrives typed, with the same 400 and 422 answers. The set must read its tag from the
+    /// body: the message has no headers of its own.
+    ///
+    /// # Errors
+    ///
+    /// The event set's [`DecodeError`](crate::DecodeError): `Message` is not JSON (400), of an
+    /// unknown type without a catch-all, or fails a rule (422).
+    pub fn decode_message<E: crate::WebhookEvent>(&self) -> Result<E, crate::DecodeError> {
+        E::decode(&WebhookRequest::new(self.message.as_bytes()))
     }
 }
 
