@@ -43,6 +43,7 @@ pub mod mailgun;
 pub mod mailtrap;
 pub mod mandrill;
 pub mod paddle;
+pub mod paddle_classic;
 pub mod postal;
 pub mod sendgrid;
 pub mod sentry;

@@ -12,6 +12,7 @@ mod decrypt;
 mod edge;
 mod jwt;
 mod leakage;
+mod paddle_classic;
 mod pipeline;
 #[cfg(feature = "redis")]
 mod redis;
