@@ -16,8 +16,14 @@
 //!
 //! Classic signs no timestamp and no delivery id of its own: the proof's message id is the
 //! `alert_id` field when there is one (Paddle's id of the alert, the same on each retry),
-//! otherwise the replay token comes from the signed content. Keep the receiver's replay
-//! store on: a captured delivery verifies forever.
+//! otherwise the replay token comes from the signed content. A captured delivery verifies
+//! forever, so replay protection lasts as long as the receiver's replay store remembers it:
+//! with no signed timestamp to size it, give the receiver a long
+//! [`retention`](crate::ReceiverBuilder::retention) (days, not the default minutes).
+//!
+//! SHA-1 is Paddle's choice. A collision attack would have to predict the fields Paddle
+//! writes before one the attacker controls (`alert_id`, `event_time`), which is impractical;
+//! Paddle Billing replaced the scheme.
 //!
 //! No vector published by Paddle was found; the tests use one from a third-party library's
 //! tests (`verify-paddle-webhook`), which verifies with OpenSSL too.
@@ -270,8 +276,14 @@ impl PaddleClassicSigner {
     /// # Errors
     ///
     /// A field name the verifier refuses (see the [module](self)), `p_signature` among the
-    /// fields, a name given twice, or the key failed to sign.
+    /// fields, a name given twice, more fields than the verifier reads (255 besides the
+    /// signature), or the key failed to sign.
     pub fn sign(&self, fields: &[(&str, &str)]) -> Result<String, SignError> {
+        if fields.len() >= MAX_FIELDS {
+            return Err(SignError::new(
+                "more fields than a Paddle Classic delivery may have",
+            ));
+        }
         let mut sorted = BTreeMap::new();
         for &(name, value) in fields {
             if !is_plain_name(name) || name == SIGNATURE_FIELD {
@@ -292,5 +304,47 @@ impl PaddleClassicSigner {
         }
         form.append_pair(SIGNATURE_FIELD, &signature);
         Ok(form.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::{fields, serialized};
+
+    /// The string PHP 8.2 itself serialized for a body it made (`php.json`).
+    #[test]
+    fn the_serialization_is_php_s() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/paddle_classic/php.json"
+        );
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut read = fields(fixture["body"].as_str().unwrap().as_bytes()).unwrap();
+        read.remove("p_signature").unwrap();
+        let ours = serialized(read.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            fixture["serialized"].as_str().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_field_limit_is_exact() {
+        let body = |n: usize| {
+            (0..n)
+                .map(|i| format!("f{i}=x"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert_eq!(fields(body(256).as_bytes()).unwrap().len(), 256);
+        let error = fields(body(257).as_bytes()).unwrap_err();
+        assert!(
+            error.message().contains("too many fields"),
+            "{}",
+            error.message()
+        );
     }
 }
