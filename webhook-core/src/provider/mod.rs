@@ -44,6 +44,7 @@ pub mod mailtrap;
 pub mod mandrill;
 pub mod paddle;
 pub mod paddle_classic;
+pub mod paypal;
 pub mod postal;
 pub mod sendgrid;
 pub mod sentry;

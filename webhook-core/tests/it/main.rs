@@ -13,6 +13,7 @@ mod edge;
 mod jwt;
 mod leakage;
 mod paddle_classic;
+mod paypal;
 mod pipeline;
 #[cfg(feature = "redis")]
 mod redis;

@@ -1,0 +1,378 @@
+//! PayPal REST webhooks: an RSA signature made with a PayPal certificate's key.
+//!
+//! | header | content |
+//! | --- | --- |
+//! | `PAYPAL-TRANSMISSION-ID` | the delivery's id |
+//! | `PAYPAL-TRANSMISSION-TIME` | when PayPal sent it (RFC 3339) |
+//! | `PAYPAL-TRANSMISSION-SIG` | base64 RSA PKCS#1 v1.5 signature with SHA-256 |
+//! | `PAYPAL-CERT-URL` | the certificate whose key signed it, on `api(-m)(.sandbox).paypal.com` |
+//! | `PAYPAL-AUTH-ALGO` | `SHA256withRSA` |
+//!
+//! The signed string is `{transmission id}|{transmission time}|{webhook id}|{crc32}`: the
+//! webhook id is yours (from PayPal's dashboard, configuration here, never read from the
+//! request) and `crc32` is the CRC-32 of the raw body as an unsigned decimal.
+//!
+//! # What the verifier checks
+//!
+//! - `PAYPAL-AUTH-ALGO` is `SHA256withRSA` (401 otherwise).
+//! - `PAYPAL-CERT-URL` is an `https` URL on `api.paypal.com`, `api-m.paypal.com` or their
+//!   `sandbox` twins, under `/v1/notifications/certs/` (401).
+//! - The signature verifies with one of the **pinned** certificates (401). Certificates are
+//!   not fetched: download the one `PAYPAL-CERT-URL` names and load it with
+//!   [`PublicKey::from_certificate_pem`](crate::PublicKey::from_certificate_pem); when
+//!   PayPal moves to a new one, add it to the ring.
+//! - `PAYPAL-TRANSMISSION-TIME` is at most 73 hours old and 5 minutes ahead
+//!   ([`default_freshness`]): PayPal retries a delivery for up to three days.
+//!
+//! # The body is bound by CRC-32 only
+//!
+//! CRC-32 is a checksum, not a cryptographic hash: whoever has seen one signed delivery can
+//! write another body with the same CRC-32 and send it with the same headers. What stops
+//! that is the replay claim: the proof's message id is the signed transmission id, so the
+//! receiver's replay store answers a second body under the same transmission as a duplicate
+//! of the first, within the freshness window (which sizes the store's retention). Keep the
+//! replay store on for PayPal. PayPal also offers an online check, its
+//! `verify-webhook-signature` API, which this crate does not call.
+//!
+//! A retry of an event may arrive as a new transmission with an id of its own: make the
+//! handler idempotent on the event's own `id` (`WH-…`) as well.
+//!
+//! # Examples
+//!
+//! PayPal's own signed delivery, from its Java SDK's tests:
+//!
+//! ```
+//! use webhook_core::provider::paypal;
+//! use webhook_core::{FixedClock, PublicKey, Verifier, WebhookRequest};
+//!
+//! let fixture = |name: &str| {
+//!     std::fs::read_to_string(format!("{}/tests/fixtures/paypal/{name}", env!("CARGO_MANIFEST_DIR")))
+//!         .unwrap()
+//! };
+//! let certificate = PublicKey::from_certificate_pem(&fixture("certificate.pem"))?;
+//! let verifier = paypal::verifier(certificate, "0FV983392A0531201")?
+//!     .freshness(paypal::default_freshness().with_clock(FixedClock::at_secs(1_567_075_800)));
+//!
+//! let body = fixture("body.json");
+//! let headers: serde_json::Value = serde_json::from_str(&fixture("headers.json")).unwrap();
+//! let mut request = WebhookRequest::new(body.as_bytes());
+//! for (name, value) in headers.as_object().unwrap() {
+//!     request.push_header(name, value.as_str().unwrap().as_bytes());
+//! }
+//! let proof = verifier.verify(&request).unwrap();
+//! assert_eq!(proof.message_id(), Some("afa30d40-ca4a-11e9-ab68-7d4e2605c70c"));
+//! # Ok::<(), webhook_core::ConfigError>(())
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::{
+    AsymmetricAlgorithm, AsymmetricScheme, AsymmetricSigner, AsymmetricVerifier, ConfigError,
+    Freshness, Outgoing, PrivateKey, Proof, PublicKeyRing, SharedClock, SignError, SignedHeaders,
+    Signer, SystemClock, TimeFormat, Verifier, VerifyError, WebhookRequest,
+};
+
+/// `PAYPAL-TRANSMISSION-ID`.
+pub const TRANSMISSION_ID_HEADER: &str = "paypal-transmission-id";
+/// `PAYPAL-TRANSMISSION-TIME`.
+pub const TRANSMISSION_TIME_HEADER: &str = "paypal-transmission-time";
+/// `PAYPAL-TRANSMISSION-SIG`.
+pub const TRANSMISSION_SIG_HEADER: &str = "paypal-transmission-sig";
+/// `PAYPAL-CERT-URL`.
+pub const CERT_URL_HEADER: &str = "paypal-cert-url";
+/// `PAYPAL-AUTH-ALGO`.
+pub const AUTH_ALGO_HEADER: &str = "paypal-auth-algo";
+/// The only `PAYPAL-AUTH-ALGO` PayPal sends.
+pub const AUTH_ALGO: &str = "SHA256withRSA";
+
+/// Longest transmission id accepted (PayPal's are 36-character UUIDs).
+const MAX_TRANSMISSION_ID: usize = 128;
+/// Longest base64 signature accepted (a 4096-bit RSA signature is 684 characters).
+const MAX_SIGNATURE_BASE64: usize = 1024;
+/// Longest webhook id accepted in configuration.
+const MAX_WEBHOOK_ID: usize = 64;
+
+/// The freshness policy of [`verifier`]: 73 hours in the past (PayPal retries for up to three
+/// days), 5 minutes in the future, the system clock.
+#[must_use]
+pub fn default_freshness() -> Freshness {
+    Freshness::new(Duration::from_secs(73 * 3600), Duration::from_secs(5 * 60))
+}
+
+/// Whether `url` has the shape of the address of a PayPal webhook certificate:
+/// `https://` on `api.paypal.com`, `api-m.paypal.com`, `api.sandbox.paypal.com` or
+/// `api-m.sandbox.paypal.com`, no port, user or query, a path `/v1/notifications/certs/`
+/// followed by letters, digits and `-`.
+#[must_use]
+pub fn is_cert_url(url: &str) -> bool {
+    const HOSTS: [&str; 4] = [
+        "api.paypal.com",
+        "api-m.paypal.com",
+        "api.sandbox.paypal.com",
+        "api-m.sandbox.paypal.com",
+    ];
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
+    let Some((host, path)) = rest.split_once('/') else {
+        return false;
+    };
+    let name = path.strip_prefix("v1/notifications/certs/").unwrap_or("");
+    HOSTS.contains(&host)
+        && !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A transmission id or time as PayPal writes them: visible ASCII without `|`, the signed
+/// string's separator (so that no text can move from one field to another).
+fn is_field(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic() && b != b'|')
+}
+
+/// The string PayPal signs.
+fn signed_string(transmission_id: &str, time: &str, webhook_id: &str, body: &[u8]) -> Vec<u8> {
+    format!(
+        "{transmission_id}|{time}|{webhook_id}|{}",
+        crc32fast::hash(body)
+    )
+    .into_bytes()
+}
+
+fn scheme() -> AsymmetricScheme {
+    AsymmetricScheme::new(
+        "paypal",
+        AsymmetricAlgorithm::RsaPkcs1v15Sha256,
+        TRANSMISSION_SIG_HEADER,
+    )
+}
+
+fn check_webhook_id(webhook_id: &str) -> Result<(), ConfigError> {
+    if !is_field(webhook_id) || webhook_id.len() > MAX_WEBHOOK_ID {
+        return Err(ConfigError::new(
+            "the PayPal webhook id must be 1 to 64 visible ASCII characters without `|` (the \
+             id PayPal's dashboard shows for the webhook)",
+        ));
+    }
+    Ok(())
+}
+
+/// Verifies PayPal webhooks against pinned certificates for one webhook id. Made by
+/// [`verifier`]; see the [module](self) for what it checks.
+///
+/// `Debug` shows the number of certificates and the freshness policy.
+#[derive(Clone)]
+pub struct PayPalVerifier {
+    inner: AsymmetricVerifier,
+    certificates: usize,
+    webhook_id: String,
+    freshness: Freshness,
+}
+
+impl fmt::Debug for PayPalVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayPalVerifier")
+            .field("certificates", &self.certificates)
+            .field("freshness", &self.freshness)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A verifier for the deliveries of the webhook `webhook_id`, signed by any active key of
+/// `certificates` (RSA keys of PayPal's certificates, loaded with
+/// [`PublicKey::from_certificate_pem`](crate::PublicKey::from_certificate_pem)), with
+/// [`default_freshness`].
+///
+/// # Errors
+///
+/// An empty ring, a key that is not RSA of 2048 to 4096 bits, or a webhook id that is not 1
+/// to 64 visible ASCII characters without `|`.
+pub fn verifier(
+    certificates: impl Into<PublicKeyRing>,
+    webhook_id: &str,
+) -> Result<PayPalVerifier, ConfigError> {
+    check_webhook_id(webhook_id)?;
+    let certificates = certificates.into();
+    Ok(PayPalVerifier {
+        certificates: certificates.len(),
+        inner: scheme().verifier(certificates)?,
+        webhook_id: webhook_id.to_owned(),
+        freshness: default_freshness(),
+    })
+}
+
+impl PayPalVerifier {
+    /// Use this freshness policy (tolerance and clock; the clock also decides which keys
+    /// have expired).
+    #[must_use]
+    pub fn freshness(mut self, freshness: Freshness) -> Self {
+        self.freshness = freshness;
+        self
+    }
+}
+
+fn header<'a>(request: &WebhookRequest<'a>, name: &str) -> Result<&'a str, VerifyError> {
+    let value = request.require_single(name)?;
+    if is_field(value) {
+        Ok(value)
+    } else {
+        Err(VerifyError::malformed_header(
+            name,
+            "not visible ASCII without `|`",
+        ))
+    }
+}
+
+impl Verifier for PayPalVerifier {
+    fn signs_url(&self) -> bool {
+        false
+    }
+
+    fn freshness_window(&self) -> Option<Duration> {
+        Some(self.freshness.window())
+    }
+
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        if request.require_single(AUTH_ALGO_HEADER)? != AUTH_ALGO {
+            return Err(VerifyError::invalid_signature()
+                .with_message("unsupported `PAYPAL-AUTH-ALGO` (PayPal sends `SHA256withRSA`)"));
+        }
+        if !is_cert_url(request.require_single(CERT_URL_HEADER)?) {
+            return Err(VerifyError::invalid_signature()
+                .with_message("`PAYPAL-CERT-URL` is not a PayPal certificate address"));
+        }
+        let transmission_id = header(request, TRANSMISSION_ID_HEADER)?;
+        if transmission_id.len() > MAX_TRANSMISSION_ID {
+            return Err(VerifyError::malformed_header(
+                TRANSMISSION_ID_HEADER,
+                "too long",
+            ));
+        }
+        let time = header(request, TRANSMISSION_TIME_HEADER)?;
+        let ts_ms = TimeFormat::Rfc3339.parse_ms(TRANSMISSION_TIME_HEADER, time)?;
+        let signature = request.require_single(TRANSMISSION_SIG_HEADER)?;
+        if signature.len() > MAX_SIGNATURE_BASE64 {
+            return Err(VerifyError::invalid_signature());
+        }
+        let signature = STANDARD
+            .decode(signature)
+            .map_err(|_| VerifyError::invalid_signature())?;
+        let content = signed_string(transmission_id, time, &self.webhook_id, request.body());
+        let now = self.freshness.now_ms();
+        let (key, replay) = self.inner.verify_content(content, signature, now)?;
+        self.freshness.check_ms_at(ts_ms, now)?;
+        Ok(Proof::new("paypal")
+            .with_key_id(key.id())
+            .with_message_id(transmission_id)
+            .with_timestamp_ms(ts_ms)
+            .with_signature(&replay))
+    }
+}
+
+/// Signs deliveries as PayPal does, producing its five headers: the twin of [`verifier`], for
+/// testing your handlers. The message's id is the transmission id (random when unset), its
+/// timestamp the transmission time (the clock's when unset). `Debug` never shows the key.
+///
+/// ```
+/// use webhook_core::provider::paypal;
+/// use webhook_core::{Outgoing, PrivateKey, Signer, Verifier};
+///
+/// let key = PrivateKey::from_pem(include_str!(concat!(
+///     env!("CARGO_MANIFEST_DIR"),
+///     "/tests/fixtures/asym/rsa2048-private.pem"
+/// )))?;
+/// let cert_url = "https://api-m.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77";
+/// let signer = paypal::signer(key.clone(), cert_url, "8PT597110X687430LKGECATA")?;
+/// let verifier = paypal::verifier(key.public_key(), "8PT597110X687430LKGECATA")?;
+///
+/// let body = br#"{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED"}"#;
+/// let headers = signer.sign(&Outgoing::new(body)).unwrap();
+/// let request = headers.apply(webhook_core::WebhookRequest::new(body));
+/// assert_eq!(verifier.verify(&request).unwrap().scheme(), "paypal");
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+///
+/// # Security
+///
+/// RSA signing is not constant-time in the `rsa` crate: meant for tests (see [`PrivateKey`]).
+#[derive(Clone)]
+pub struct PayPalSigner {
+    inner: AsymmetricSigner,
+    cert_url: String,
+    webhook_id: String,
+    clock: SharedClock,
+}
+
+impl fmt::Debug for PayPalSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayPalSigner")
+            .field("cert_url", &self.cert_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signer with `key` (RSA) naming `cert_url` as its certificate, for the webhook
+/// `webhook_id`.
+///
+/// # Errors
+///
+/// The key is not RSA, the URL is not a PayPal certificate address ([`is_cert_url`]), or the
+/// webhook id is not one [`verifier`] accepts.
+pub fn signer(
+    key: PrivateKey,
+    cert_url: &str,
+    webhook_id: &str,
+) -> Result<PayPalSigner, ConfigError> {
+    if !is_cert_url(cert_url) {
+        return Err(ConfigError::new(
+            "the certificate URL must be https://api-m.paypal.com/v1/notifications/certs/<name> \
+             (or api., or a sandbox host)",
+        ));
+    }
+    check_webhook_id(webhook_id)?;
+    Ok(PayPalSigner {
+        inner: scheme().signer(key)?,
+        cert_url: cert_url.to_owned(),
+        webhook_id: webhook_id.to_owned(),
+        clock: Arc::new(SystemClock),
+    })
+}
+
+impl PayPalSigner {
+    /// Read the time of messages without a timestamp from this clock.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+impl Signer for PayPalSigner {
+    fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
+        let transmission_id = message.id_or_random();
+        if !is_field(&transmission_id) || transmission_id.len() > MAX_TRANSMISSION_ID {
+            return Err(SignError::new(
+                "a transmission id is 1 to 128 visible ASCII characters without `|`",
+            ));
+        }
+        let ms = message.timestamp().unwrap_or_else(|| self.clock.now_ms());
+        let time = TimeFormat::Rfc3339.format_ms(ms.div_euclid(1000).saturating_mul(1000));
+        if time.is_empty() {
+            return Err(SignError::new("timestamp out of range"));
+        }
+        let content = signed_string(&transmission_id, &time, &self.webhook_id, message.body());
+        let signature = STANDARD.encode(self.inner.raw_signature(&content)?);
+        let mut headers = SignedHeaders::new();
+        headers.push(TRANSMISSION_ID_HEADER, transmission_id.into_owned());
+        headers.push(TRANSMISSION_TIME_HEADER, time);
+        headers.push(TRANSMISSION_SIG_HEADER, signature);
+        headers.push(CERT_URL_HEADER, self.cert_url.clone());
+        headers.push(AUTH_ALGO_HEADER, AUTH_ALGO);
+        Ok(headers)
+    }
+}
