@@ -838,6 +838,13 @@ impl ReceiverBuilder {
             .rate
             .map(|limit| Limiter::new(&limit, Arc::clone(&self.clock)))
             .transpose()?;
+        if matches!(self.store, StoreChoice::Disabled) && verifier.requires_replay_store() {
+            return Err(ConfigError::new(format!(
+                "receiver `{}`: its verifier is safe only with a replay store (the scheme binds \
+                 the body too weakly to stand alone); remove `without_replay_protection`",
+                self.route
+            )));
+        }
         let store: Option<Arc<dyn ReplayStore>> = match self.store {
             StoreChoice::Memory => Some(Arc::new(MemoryStore::with_clock(
                 self.memory_capacity,

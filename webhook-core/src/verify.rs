@@ -51,6 +51,16 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
     fn signs_url(&self) -> bool {
         true
     }
+
+    /// Whether the scheme is safe only with a replay store: one that binds the body so weakly
+    /// that a different body can carry a captured signature (PayPal's CRC-32), so the claim on
+    /// the signed delivery id is part of its security.
+    /// [`ReceiverBuilder::build`](crate::ReceiverBuilder::build) refuses such a verifier on a
+    /// receiver built [`without_replay_protection`](crate::ReceiverBuilder::without_replay_protection).
+    /// The default is `false`.
+    fn requires_replay_store(&self) -> bool {
+        false
+    }
 }
 
 impl<V: Verifier + ?Sized> Verifier for Box<V> {
@@ -63,6 +73,9 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
     fn signs_url(&self) -> bool {
         (**self).signs_url()
     }
+    fn requires_replay_store(&self) -> bool {
+        (**self).requires_replay_store()
+    }
 }
 
 impl<V: Verifier + ?Sized> Verifier for Arc<V> {
@@ -74,6 +87,9 @@ impl<V: Verifier + ?Sized> Verifier for Arc<V> {
     }
     fn signs_url(&self) -> bool {
         (**self).signs_url()
+    }
+    fn requires_replay_store(&self) -> bool {
+        (**self).requires_replay_store()
     }
 }
 
@@ -331,6 +347,10 @@ impl Verifier for AnyOf {
     fn signs_url(&self) -> bool {
         self.verifiers.iter().any(|v| v.signs_url())
     }
+
+    fn requires_replay_store(&self) -> bool {
+        self.verifiers.iter().any(|v| v.requires_replay_store())
+    }
 }
 
 /// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
@@ -374,5 +394,9 @@ impl Verifier for AllOf {
 
     fn signs_url(&self) -> bool {
         self.verifiers.iter().any(|v| v.signs_url())
+    }
+
+    fn requires_replay_store(&self) -> bool {
+        self.verifiers.iter().any(|v| v.requires_replay_store())
     }
 }

@@ -26,16 +26,28 @@
 //!
 //! # The body is bound by CRC-32 only
 //!
-//! CRC-32 is a checksum, not a cryptographic hash: whoever has seen one signed delivery can
-//! write another body with the same CRC-32 and send it with the same headers. What stops
-//! that is the replay claim: the proof's message id is the signed transmission id, so the
-//! receiver's replay store answers a second body under the same transmission as a duplicate
-//! of the first, within the freshness window (which sizes the store's retention). Keep the
-//! replay store on for PayPal. PayPal also offers an online check, its
-//! `verify-webhook-signature` API, which this crate does not call.
+//! CRC-32 is a checksum, not a cryptographic hash: whoever has seen one signed delivery (in
+//! a log, a proxy, an error tracker) can write another body with the same CRC-32 and send it
+//! with the same headers for as long as the transmission time stays fresh. Two things answer
+//! such a body:
 //!
-//! A retry of an event may arrive as a new transmission with an id of its own: make the
-//! handler idempotent on the event's own `id` (`WH-…`) as well.
+//! - **The verifier pins the first body** it verifies under each transmission id (its
+//!   SHA-256, for the freshness window, up to 100 000 ids per process): a later delivery
+//!   under that id with another body is refused (401), even when the first one's handler
+//!   failed and its claim was released. PayPal's retries resend the same body.
+//! - **The replay claim** on the signed transmission id answers a second delivery as a
+//!   duplicate once the first succeeded, and with 409 while it runs. A receiver built
+//!   [`without_replay_protection`](crate::ReceiverBuilder::without_replay_protection) is
+//!   refused with this verifier.
+//!
+//! What neither can do: a forged body that arrives *before* the genuine one is the first
+//! body (the genuine retry is then refused). The pins are per process; with several
+//! replicas, a forged body sent to another replica before the first one completes is
+//! checked only by that replica's pins and the shared replay store. For events that move
+//! money, read the resource back from PayPal's API before acting, or use PayPal's online
+//! `verify-webhook-signature` check (not called by this crate). Retention is about three
+//! days: size [`memory_capacity`](crate::ReceiverBuilder::memory_capacity) for three days
+//! of deliveries, or use a shared store.
 //!
 //! # Examples
 //!
@@ -64,12 +76,14 @@
 //! # Ok::<(), webhook_core::ConfigError>(())
 //! ```
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use sha2::Digest as _;
 
 use crate::{
     AsymmetricAlgorithm, AsymmetricScheme, AsymmetricSigner, AsymmetricVerifier, ConfigError,
@@ -96,6 +110,62 @@ const MAX_TRANSMISSION_ID: usize = 128;
 const MAX_SIGNATURE_BASE64: usize = 1024;
 /// Longest webhook id accepted in configuration.
 const MAX_WEBHOOK_ID: usize = 64;
+/// Most transmission ids whose body one verifier remembers.
+const MAX_PINS: usize = 100_000;
+
+/// The SHA-256 of the first body verified under each transmission id, until the freshness
+/// window has passed: a later delivery under the same id must carry the same body.
+#[derive(Default)]
+struct BodyPins {
+    pins: Mutex<Pins>,
+}
+
+#[derive(Default)]
+struct Pins {
+    by_id: HashMap<String, ([u8; 32], i64)>,
+    /// Ids in the order they were pinned, with their expiry, for expiry and eviction.
+    order: VecDeque<(String, i64)>,
+}
+
+impl BodyPins {
+    /// Pin `digest` to `id` until `expires_ms`, or check it against the pinned one.
+    fn check(
+        &self,
+        id: &str,
+        digest: [u8; 32],
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), VerifyError> {
+        let mut pins = self.pins.lock().unwrap_or_else(PoisonError::into_inner);
+        let Pins { by_id, order } = &mut *pins;
+        while order
+            .front()
+            .is_some_and(|(_, expiry)| *expiry <= now_ms || by_id.len() >= MAX_PINS)
+        {
+            if let Some((old, expiry)) = order.pop_front()
+                && by_id.get(&old).is_some_and(|(_, e)| *e == expiry)
+            {
+                by_id.remove(&old);
+            }
+        }
+        match by_id.get(id) {
+            Some((pinned, _)) if *pinned != digest => {
+                tracing::warn!(
+                    "PayPal delivery whose body differs from the one first verified under its \
+                     transmission id: refused"
+                );
+                Err(VerifyError::invalid_signature()
+                    .with_message("another body was delivered under this PayPal transmission id"))
+            }
+            Some(_) => Ok(()),
+            None => {
+                by_id.insert(id.to_owned(), (digest, expires_ms));
+                order.push_back((id.to_owned(), expires_ms));
+                Ok(())
+            }
+        }
+    }
+}
 
 /// The freshness policy of [`verifier`]: 73 hours in the past (PayPal retries for up to three
 /// days), 5 minutes in the future, the system clock.
@@ -172,6 +242,7 @@ pub struct PayPalVerifier {
     certificates: usize,
     webhook_id: String,
     freshness: Freshness,
+    pins: Arc<BodyPins>,
 }
 
 impl fmt::Debug for PayPalVerifier {
@@ -192,6 +263,11 @@ impl fmt::Debug for PayPalVerifier {
 ///
 /// An empty ring, a key that is not RSA of 2048 to 4096 bits, or a webhook id that is not 1
 /// to 64 visible ASCII characters without `|`.
+///
+/// # Security
+///
+/// The body is bound by CRC-32 only: use the verifier in a receiver with a replay store (the
+/// receiver insists), and read the module's section on it.
 pub fn verifier(
     certificates: impl Into<PublicKeyRing>,
     webhook_id: &str,
@@ -203,6 +279,7 @@ pub fn verifier(
         inner: scheme().verifier(certificates)?,
         webhook_id: webhook_id.to_owned(),
         freshness: default_freshness(),
+        pins: Arc::default(),
     })
 }
 
@@ -237,6 +314,10 @@ impl Verifier for PayPalVerifier {
         Some(self.freshness.window())
     }
 
+    fn requires_replay_store(&self) -> bool {
+        true
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         if request.require_single(AUTH_ALGO_HEADER)? != AUTH_ALGO {
             return Err(VerifyError::invalid_signature()
@@ -266,6 +347,10 @@ impl Verifier for PayPalVerifier {
         let now = self.freshness.now_ms();
         let (key, replay) = self.inner.verify_content(content, signature, now)?;
         self.freshness.check_ms_at(ts_ms, now)?;
+        let window = i64::try_from(self.freshness.window().as_millis()).unwrap_or(i64::MAX);
+        let digest: [u8; 32] = sha2::Sha256::digest(request.body()).into();
+        self.pins
+            .check(transmission_id, digest, now, now.saturating_add(window))?;
         Ok(Proof::new("paypal")
             .with_key_id(key.id())
             .with_message_id(transmission_id)
@@ -276,7 +361,8 @@ impl Verifier for PayPalVerifier {
 
 /// Signs deliveries as PayPal does, producing its five headers: the twin of [`verifier`], for
 /// testing your handlers. The message's id is the transmission id (random when unset), its
-/// timestamp the transmission time (the clock's when unset). `Debug` never shows the key.
+/// timestamp the transmission time (the clock's when unset), written to the whole second as
+/// PayPal writes it. `Debug` never shows the key.
 ///
 /// ```
 /// use webhook_core::provider::paypal;
@@ -362,7 +448,7 @@ impl Signer for PayPalSigner {
         }
         let ms = message.timestamp().unwrap_or_else(|| self.clock.now_ms());
         let time = TimeFormat::Rfc3339.format_ms(ms.div_euclid(1000).saturating_mul(1000));
-        if time.is_empty() {
+        if ms < 0 || time.is_empty() {
             return Err(SignError::new("timestamp out of range"));
         }
         let content = signed_string(&transmission_id, &time, &self.webhook_id, message.body());
