@@ -34,7 +34,8 @@
 //! - **The verifier pins the first body** it verifies under each transmission id (its
 //!   SHA-256, for the freshness window, up to 100 000 ids per process): a later delivery
 //!   under that id with another body is refused (401), even when the first one's handler
-//!   failed and its claim was released. PayPal's retries resend the same body.
+//!   failed and its claim was released. A retry that resends the same body passes; one that
+//!   came with the same transmission id and a body serialized anew would be refused too.
 //! - **The replay claim** on the signed transmission id answers a second delivery as a
 //!   duplicate once the first succeeded, and with 409 while it runs. A receiver built
 //!   [`without_replay_protection`](crate::ReceiverBuilder::without_replay_protection) is
