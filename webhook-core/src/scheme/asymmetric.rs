@@ -456,14 +456,24 @@ impl AsymmetricVerifier {
     }
 
     /// For presets that lay out the signed content themselves: the active key (at `now_ms`)
-    /// whose signature over `content` is `signature` (raw bytes), and the bytes that identify
-    /// the delivery for replay detection. No match is `InvalidSignature`.
+    /// whose signature over `content` is `signature` (standard, padded base64, as the SNS,
+    /// PayPal and Paddle Classic presets receive it), and the bytes that identify the
+    /// delivery for replay detection. A signature that does not decode, or no match, is
+    /// `InvalidSignature`.
     pub(crate) fn verify_content(
         &self,
         content: Vec<u8>,
-        signature: Vec<u8>,
+        signature: &str,
         now_ms: i64,
     ) -> Result<(&PublicKey, Vec<u8>), VerifyError> {
+        use base64::Engine as _;
+        // Bounded before decoding: the longest signature of any key accepted, in base64.
+        if signature.len() > MAX_RSA_SIGNATURE.div_ceil(3) * 4 {
+            return Err(VerifyError::invalid_signature());
+        }
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(signature)
+            .map_err(|_| VerifyError::invalid_signature())?;
         let candidate = Candidate::parse(self.scheme.algorithm, signature)
             .ok_or_else(VerifyError::invalid_signature)?;
         let prepared = Prepared::new(self.scheme.algorithm, content);
