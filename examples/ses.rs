@@ -1,21 +1,24 @@
 //! Amazon SES notifications, delivered by Amazon SNS, received with axum.
 //!
 //! ```text
-//! cargo run --example ses --features axum
+//! cargo run --example ses --features axum          # pinned certificates, or the demo
+//! cargo run --example ses --features axum,fetch    # certificates fetched as messages name them
 //! ```
 //!
 //! Configuration (environment):
 //! - `SES_TOPIC_ARNS`: the ARNs of your SNS topics, comma-separated. Only their messages are
 //!   accepted: any AWS account can subscribe your endpoint to a topic of its own.
 //! - `SNS_CERTIFICATE_FILE`: a file with the PEM certificates SNS signs with, one per region
-//!   you use (download each from the `SigningCertURL` of a message). They are pinned, not
-//!   fetched.
+//!   you use (download each from the `SigningCertURL` of a message). They are pinned. Without
+//!   it (and with the `fetch` feature), each certificate is fetched over HTTPS from the
+//!   `SigningCertURL` of the first message that names it.
 //! - `WEBHOOK_ADDR` (default `127.0.0.1:3001`).
 //!
 //! With neither variable set, the example runs in **demo mode**: it makes a signing key of its
 //! own (a few seconds in a debug build), accepts the topic
 //! `arn:aws:sns:us-east-1:000000000000:ses-demo`, and prints a `curl` that sends a correctly
-//! signed SES bounce notification. With only one of the two set, it refuses to start.
+//! signed SES bounce notification. With only `SNS_CERTIFICATE_FILE` set, or only
+//! `SES_TOPIC_ARNS` without the `fetch` feature, it refuses to start.
 //!
 //! Subscribing the endpoint: create the SNS subscription (protocol HTTPS) with *raw message
 //! delivery* off. SNS then sends a `SubscriptionConfirmation`, which this receiver verifies
@@ -59,6 +62,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let topics: Vec<String> = topics.split(',').map(|t| t.trim().to_owned()).collect();
             (sns::verifier(certificates(&file)?, topics)?, None)
         }
+        #[cfg(feature = "fetch")]
+        (Some(topics), None) => {
+            let topics: Vec<String> = topics.split(',').map(|t| t.trim().to_owned()).collect();
+            let cache = webhook::CertificateCache::new(webhook::HttpsFetcher::new()?);
+            println!("SNS certificates are fetched from the addresses messages name");
+            (sns::verifier_fetching(cache, topics)?, None)
+        }
         (None, None) => {
             println!("demo mode: making a signing key (a few seconds in a debug build)…");
             let key = PrivateKey::generate_rsa(2048)?;
@@ -67,7 +77,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => {
             return Err(
-                "set both SES_TOPIC_ARNS and SNS_CERTIFICATE_FILE, or neither for the demo mode"
+                "set SES_TOPIC_ARNS and SNS_CERTIFICATE_FILE, or SES_TOPIC_ARNS alone with the \
+                 `fetch` feature, or neither for the demo mode"
                     .into(),
             );
         }

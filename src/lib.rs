@@ -42,6 +42,7 @@
 //! | `actix` | no | actix-web extractors and middleware |
 //! | `rocket` | no | rocket data guards and fairing |
 //! | `redis` | no | `RedisStore`, the replay store shared by several replicas (the `redis` crate, on Tokio) |
+//! | `fetch` | no | `CertificateCache` and `HttpsFetcher`: the signing certificates Amazon SNS and PayPal name, fetched over HTTPS |
 //!
 //! # Security model
 //!

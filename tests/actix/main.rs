@@ -16,9 +16,14 @@ mod actix_app;
 mod cases;
 #[path = "../../examples/support/email.rs"]
 mod email;
+#[cfg(feature = "fetch")]
+#[path = "../conformance/fetching.rs"]
+mod fetching;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
 
 mod adapter;
 mod conformance;
+#[cfg(feature = "fetch")]
+mod fetched_certificates;
 mod loopback;

@@ -14,6 +14,9 @@ mod axum_app;
 mod cases;
 #[path = "../../examples/support/email.rs"]
 mod email;
+#[cfg(feature = "fetch")]
+#[path = "../conformance/fetching.rs"]
+mod fetching;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
 #[path = "../../examples/support/ses_app.rs"]
@@ -22,5 +25,7 @@ mod ses_app;
 mod unconfigured_axum;
 
 mod conformance;
+#[cfg(feature = "fetch")]
+mod fetched_certificates;
 mod loopback;
 mod ses;

@@ -16,6 +16,9 @@ mod axum_app;
 mod cases;
 #[path = "../../examples/support/email.rs"]
 mod email;
+#[cfg(feature = "fetch")]
+#[path = "../conformance/fetching.rs"]
+mod fetching;
 #[path = "../../examples/support/rocket_app.rs"]
 mod rocket_app;
 #[path = "../../examples/support/routes.rs"]
@@ -27,6 +30,8 @@ mod unconfigured_axum;
 mod unconfigured_rocket;
 
 mod conformance;
+#[cfg(feature = "fetch")]
+mod fetched_certificates;
 mod loopback;
 #[cfg(feature = "axum")]
 mod parity;

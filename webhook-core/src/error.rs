@@ -101,6 +101,9 @@ pub enum VerifyErrorKind {
     InFlight,
     /// The replay or idempotency store could not be reached; the request is refused (503).
     StoreUnavailable,
+    /// The signing certificate the message names could not be fetched (yet): the request is
+    /// refused so that the sender retries it (503, with `Retry-After`).
+    KeyUnavailable,
     /// The route has no receiver configured (500).
     NotConfigured,
 }
@@ -130,7 +133,7 @@ impl VerifyErrorKind {
             Self::MalformedBody => 400,
             Self::UnknownEventType | Self::Validation => 422,
             Self::RateLimited => 429,
-            Self::StoreUnavailable => 503,
+            Self::StoreUnavailable | Self::KeyUnavailable => 503,
             Self::NotConfigured => 500,
         }
     }
@@ -156,6 +159,7 @@ impl VerifyErrorKind {
             Self::RateLimited => "rate_limited",
             Self::InFlight => "in_flight",
             Self::StoreUnavailable => "store_unavailable",
+            Self::KeyUnavailable => "key_unavailable",
             Self::NotConfigured => "not_configured",
         }
     }
@@ -180,6 +184,7 @@ impl VerifyErrorKind {
             Self::RateLimited => "too many requests",
             Self::InFlight => "this delivery is already being processed",
             Self::StoreUnavailable => "the delivery store is unavailable",
+            Self::KeyUnavailable => "the signing key could not be fetched; retry later",
             Self::NotConfigured => "the webhook receiver is not configured",
         }
     }
@@ -420,6 +425,7 @@ mod tests {
             (K::Validation, 422),
             (K::RateLimited, 429),
             (K::StoreUnavailable, 503),
+            (K::KeyUnavailable, 503),
             (K::NotConfigured, 500),
         ];
         for (kind, status) in table {

@@ -43,6 +43,7 @@
 //! | --- | --- | --- |
 //! | `derive` | no (the `webhook` facade turns it on) | the validation runtime `#[derive(WebhookEvent)]` uses (regex, email and URL checks) |
 //! | `redis` | no | `RedisStore`, the replay store shared by several replicas (the `redis` crate, on Tokio) |
+//! | `fetch` | no | `CertificateCache` and `HttpsFetcher`: the signing certificates Amazon SNS and PayPal name, fetched over HTTPS (reqwest with rustls, Mozilla's roots bundled) |
 //!
 //! # Security model
 //!
@@ -56,6 +57,8 @@
 mod clock;
 mod decrypt;
 mod error;
+#[cfg(feature = "fetch")]
+mod fetch;
 mod freshness;
 mod request;
 mod scheme;
@@ -68,6 +71,11 @@ pub mod provider;
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};
 pub use decrypt::{Aes256GcmDecryptor, Aes256GcmSealer, Decryptor, Envelope};
 pub use error::{ConfigError, VerifyError, VerifyErrorKind};
+#[cfg(feature = "fetch")]
+pub use fetch::{
+    CertificateCache, CertificateCacheBuilder, CertificateFetcher, FetchError, FetchFuture,
+    HttpsFetcher,
+};
 pub use freshness::{Freshness, TimeFormat};
 pub use request::WebhookRequest;
 pub use scheme::hmac::{
@@ -77,7 +85,7 @@ pub use scheme::hmac::{
 pub use scheme::standard::{StandardWebhooks, StandardWebhooksSigner};
 pub use secret::{Key, KeyRing, Secret};
 pub use sign::{Outgoing, SignError, SignedHeaders, Signer, random_message_id};
-pub use verify::{AllOf, AnyOf, Proof, Verifier};
+pub use verify::{AllOf, AnyOf, KeyFetch, Proof, Verifier};
 
 // --- auth (token/basic/jwt) ---
 pub use scheme::jwt::{JwtAlgorithm, JwtBearer, JwtKey, JwtSigner};

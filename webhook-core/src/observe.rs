@@ -12,7 +12,7 @@ use tracing::field::Empty;
 use crate::error::VerifyErrorKind;
 
 /// Every rejection kind, in the order of the counters.
-const KINDS: [VerifyErrorKind; 18] = [
+const KINDS: [VerifyErrorKind; 19] = [
     VerifyErrorKind::MissingHeader,
     VerifyErrorKind::MalformedHeader,
     VerifyErrorKind::InvalidSignature,
@@ -30,6 +30,7 @@ const KINDS: [VerifyErrorKind; 18] = [
     VerifyErrorKind::RateLimited,
     VerifyErrorKind::InFlight,
     VerifyErrorKind::StoreUnavailable,
+    VerifyErrorKind::KeyUnavailable,
     VerifyErrorKind::NotConfigured,
 ];
 
@@ -158,6 +159,9 @@ pub(crate) fn finish(span: &Span, counters: &Counters, outcome: Outcome, latency
     match outcome {
         Outcome::Rejected(kind) => {
             span.record("reason", kind.code());
+            // A key that cannot be fetched is logged at WARN here: a sender can cause it on
+            // every request (a made-up certificate address), and the fetch's own failure is
+            // logged at ERROR once per attempt.
             if kind == VerifyErrorKind::NotConfigured || kind == VerifyErrorKind::StoreUnavailable {
                 tracing::error!(parent: span, reason = kind.code(), "webhook delivery refused");
             } else if kind == VerifyErrorKind::RateLimited {

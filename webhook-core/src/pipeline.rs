@@ -452,7 +452,7 @@ impl LeaseSlot {
     }
 }
 
-/// One delivery going through the pipeline. Its methods are the steps, in order: [`admit`](Self::admit), [`authenticate`](Self::authenticate), [`decrypt`](Self::decrypt) (its plaintext, when the receiver decrypts, is the body of every later step), [`accept`](Self::accept) (or [`accept_raw`](Self::accept_raw)), [`finish`](Self::finish).
+/// One delivery going through the pipeline. Its methods are the steps, in order: [`admit`](Self::admit), [`fetch_keys`](Self::fetch_keys) (awaited, when the verifier has a certificate to fetch), [`authenticate`](Self::authenticate), [`decrypt`](Self::decrypt) (its plaintext, when the receiver decrypts, is the body of every later step), [`accept`](Self::accept) (or [`accept_raw`](Self::accept_raw)), [`finish`](Self::finish).
 ///
 /// Every step that fails records its reason in the delivery's span and counters before
 /// returning the error; answer it with [`Receiver::reply_for`] (or [`Delivery::reply_for`]).
@@ -476,6 +476,9 @@ impl LeaseSlot {
 ///
 /// let mut delivery = receiver.delivery();
 /// delivery.admit(&request, false)?;                 // before reading the body
+/// if let Some(fetch) = delivery.fetch_keys(&request) {
+///     fetch.await;                                  // a certificate the request names
+/// }
 /// delivery.authenticate(&request)?;                 // the buffered body
 /// assert!(delivery.decrypt(&request)?.is_none());   // (the plaintext, if it decrypted)
 /// assert!(delivery.claim(None).await?);             // fresh: run the handler…
@@ -642,6 +645,22 @@ impl Delivery {
         }
         self.s.admitted = true;
         Ok(())
+    }
+
+    /// Step 2a, between [`admit`](Self::admit) and [`authenticate`](Self::authenticate): what
+    /// the verifier must fetch before it can judge `request` (a signing certificate the
+    /// request names and the verifier has not seen: [`Verifier::fetch_keys`](crate::Verifier::fetch_keys)). Await it when
+    /// there is one; `None` when there is nothing to fetch, or before `admit` has passed (a
+    /// source the allowlist, the HTTPS rule or the rate limit refuses causes no fetch).
+    ///
+    /// An adapter that skips it still fails closed: `authenticate` then answers
+    /// `KeyUnavailable` (503) for a certificate never fetched.
+    #[must_use = "await the fetch before `authenticate`"]
+    pub fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<crate::KeyFetch> {
+        if !self.s.admitted {
+            return None;
+        }
+        self.s.receiver.inner.verifier.fetch_keys(request)
     }
 
     /// Step 2: verify the raw body exactly as received (and its freshness, inside the verifier).

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,9 +62,47 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
     fn requires_replay_store(&self) -> bool {
         false
     }
+
+    /// Work to await before [`verify`](Self::verify) can judge `request`: fetching a signing
+    /// certificate the request names and the verifier has not seen yet (the SNS and PayPal
+    /// verifiers built with a `CertificateCache`, feature `fetch`). `None`, the default, when
+    /// there is nothing to fetch.
+    ///
+    /// The pipeline ([`Delivery::fetch_keys`](crate::Delivery::fetch_keys)) awaits it after
+    /// admission, so that a source the allowlist or the rate limit refuses never causes a
+    /// fetch, and before `verify`, which never waits on the network: a key still missing
+    /// then is [`KeyUnavailable`](crate::VerifyErrorKind::KeyUnavailable) (503, so that the
+    /// sender retries). The future must bound its own time.
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        let _ = request;
+        None
+    }
+}
+
+/// The future of [`Verifier::fetch_keys`]: owns what it needs, borrows nothing.
+pub type KeyFetch = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// The fetches of several verifiers, one after another (`None` when none has one).
+fn fetch_all<'v>(
+    verifiers: impl Iterator<Item = &'v Box<dyn Verifier>>,
+    request: &WebhookRequest<'_>,
+) -> Option<KeyFetch> {
+    let mut fetches: Vec<KeyFetch> = verifiers.filter_map(|v| v.fetch_keys(request)).collect();
+    match fetches.len() {
+        0 => None,
+        1 => fetches.pop(),
+        _ => Some(Box::pin(async move {
+            for fetch in fetches {
+                fetch.await;
+            }
+        })),
+    }
 }
 
 impl<V: Verifier + ?Sized> Verifier for Box<V> {
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        (**self).fetch_keys(request)
+    }
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         (**self).verify(request)
     }
@@ -79,6 +118,9 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
 }
 
 impl<V: Verifier + ?Sized> Verifier for Arc<V> {
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        (**self).fetch_keys(request)
+    }
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         (**self).verify(request)
     }
@@ -289,12 +331,13 @@ impl AnyOf {
 }
 
 /// Which member's rejection [`AnyOf`] reports: a verdict on the credentials the request
-/// carries beats a member that could not judge them (its keys all expired), which beats a
+/// carries beats a member that could not judge them (its keys all expired, or its signing
+/// certificate could not be fetched), which beats a
 /// member whose credentials the request does not carry at all.
 fn specificity(kind: VerifyErrorKind) -> u8 {
     match kind {
         VerifyErrorKind::MissingHeader | VerifyErrorKind::MissingCredentials => 0,
-        VerifyErrorKind::NotConfigured => 1,
+        VerifyErrorKind::NotConfigured | VerifyErrorKind::KeyUnavailable => 1,
         _ => 2,
     }
 }
@@ -351,6 +394,10 @@ impl Verifier for AnyOf {
     fn requires_replay_store(&self) -> bool {
         self.verifiers.iter().any(|v| v.requires_replay_store())
     }
+
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        fetch_all(self.verifiers.iter(), request)
+    }
 }
 
 /// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
@@ -398,5 +445,9 @@ impl Verifier for AllOf {
 
     fn requires_replay_store(&self) -> bool {
         self.verifiers.iter().any(|v| v.requires_replay_store())
+    }
+
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        fetch_all(self.verifiers.iter(), request)
     }
 }

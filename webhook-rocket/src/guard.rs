@@ -308,6 +308,9 @@ async fn receive<A: Accept>(
         None
     };
     let mut view = view(request, &body, url.as_deref());
+    if let Some(fetch) = delivery.fetch_keys(&view) {
+        fetch.await;
+    }
     if let Err(error) = delivery.authenticate(&view).map(drop) {
         return Err(fail(&delivery, error));
     }

@@ -17,8 +17,11 @@
 //! - `PAYPAL-AUTH-ALGO` is `SHA256withRSA` (401 otherwise).
 //! - `PAYPAL-CERT-URL` is an `https` URL on `api.paypal.com`, `api-m.paypal.com` or their
 //!   `sandbox` twins, under `/v1/notifications/certs/` (401).
-//! - The signature verifies with one of the **pinned** certificates (401). Certificates are
-//!   not fetched: download the one `PAYPAL-CERT-URL` names and load it with
+//! - The signature verifies (401 otherwise) with the key of the certificate
+//!   `PAYPAL-CERT-URL` names, **fetched** over HTTPS the first time that address is seen
+//!   ([`verifier_fetching`], feature `fetch`; while it cannot be fetched, the delivery is
+//!   answered 503 `key_unavailable`, which PayPal retries), or with one of the **pinned**
+//!   certificates ([`verifier`]): download the one `PAYPAL-CERT-URL` names and load it with
 //!   [`PublicKey::from_certificate_pem`](crate::PublicKey::from_certificate_pem); when
 //!   PayPal moves to a new one, add it to the ring.
 //! - `PAYPAL-TRANSMISSION-TIME` is at most 73 hours old and 5 minutes ahead
@@ -231,23 +234,39 @@ fn check_webhook_id(webhook_id: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Verifies PayPal webhooks against pinned certificates for one webhook id. Made by
-/// [`verifier`]; see the [module](self) for what it checks.
+/// Verifies PayPal webhooks against pinned or fetched certificates for one webhook id. Made
+/// by [`verifier`] or [`verifier_fetching`]; see the [module](self) for what it checks.
 ///
-/// `Debug` shows the number of certificates and the freshness policy.
+/// `Debug` shows the number of pinned certificates (or the cache) and the freshness policy.
 #[derive(Clone)]
 pub struct PayPalVerifier {
-    inner: AsymmetricVerifier,
-    certificates: usize,
+    keys: Keys,
     webhook_id: String,
     freshness: Freshness,
     pins: Arc<BodyPins>,
 }
 
+/// Where the verifier's keys come from.
+#[derive(Clone)]
+enum Keys {
+    Pinned {
+        verifier: AsymmetricVerifier,
+        count: usize,
+    },
+    /// Fetched from the delivery's `PAYPAL-CERT-URL`.
+    #[cfg(feature = "fetch")]
+    Fetched(crate::CertificateCache),
+}
+
 impl fmt::Debug for PayPalVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PayPalVerifier")
-            .field("certificates", &self.certificates)
+        let mut debug = f.debug_struct("PayPalVerifier");
+        match &self.keys {
+            Keys::Pinned { count, .. } => debug.field("certificates", count),
+            #[cfg(feature = "fetch")]
+            Keys::Fetched(cache) => debug.field("fetched", cache),
+        };
+        debug
             .field("freshness", &self.freshness)
             .finish_non_exhaustive()
     }
@@ -274,8 +293,39 @@ pub fn verifier(
     check_webhook_id(webhook_id)?;
     let certificates = certificates.into();
     Ok(PayPalVerifier {
-        certificates: certificates.len(),
-        inner: scheme().verifier(certificates)?,
+        keys: Keys::Pinned {
+            count: certificates.len(),
+            verifier: scheme().verifier(certificates)?,
+        },
+        webhook_id: webhook_id.to_owned(),
+        freshness: default_freshness(),
+        pins: Arc::default(),
+    })
+}
+
+/// A verifier for the deliveries of the webhook `webhook_id`, signed by the key of the
+/// certificate each delivery names in `PAYPAL-CERT-URL`, fetched into `certificates` the
+/// first time an address is seen (feature `fetch`; see
+/// [`CertificateCache`](crate::CertificateCache) for the limits). Only a delivery with
+/// `PAYPAL-AUTH-ALGO: SHA256withRSA` and an address of PayPal's shape causes a fetch; while
+/// its certificate cannot be fetched it is answered 503 `key_unavailable`, which PayPal
+/// retries. Otherwise as [`verifier`].
+///
+/// # Errors
+///
+/// A webhook id that is not 1 to 64 visible ASCII characters without `|`.
+///
+/// # Security
+///
+/// As [`verifier`]: the body is bound by CRC-32 only.
+#[cfg(feature = "fetch")]
+pub fn verifier_fetching(
+    certificates: crate::CertificateCache,
+    webhook_id: &str,
+) -> Result<PayPalVerifier, ConfigError> {
+    check_webhook_id(webhook_id)?;
+    Ok(PayPalVerifier {
+        keys: Keys::Fetched(certificates),
         webhook_id: webhook_id.to_owned(),
         freshness: default_freshness(),
         pins: Arc::default(),
@@ -317,12 +367,25 @@ impl Verifier for PayPalVerifier {
         true
     }
 
+    #[cfg(feature = "fetch")]
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<crate::KeyFetch> {
+        let Keys::Fetched(cache) = &self.keys else {
+            return None;
+        };
+        let url = request.require_single(CERT_URL_HEADER).ok()?;
+        let algorithm = request.require_single(AUTH_ALGO_HEADER).ok()?;
+        (algorithm == AUTH_ALGO && is_cert_url(url))
+            .then(|| cache.prefetch(url))
+            .flatten()
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         if request.require_single(AUTH_ALGO_HEADER)? != AUTH_ALGO {
             return Err(VerifyError::invalid_signature()
                 .with_message("unsupported `PAYPAL-AUTH-ALGO` (PayPal sends `SHA256withRSA`)"));
         }
-        if !is_cert_url(request.require_single(CERT_URL_HEADER)?) {
+        let cert_url = request.require_single(CERT_URL_HEADER)?;
+        if !is_cert_url(cert_url) {
             return Err(VerifyError::invalid_signature()
                 .with_message("`PAYPAL-CERT-URL` is not a PayPal certificate address"));
         }
@@ -338,14 +401,30 @@ impl Verifier for PayPalVerifier {
         let signature = request.require_single(TRANSMISSION_SIG_HEADER)?;
         let content = signed_string(transmission_id, time, &self.webhook_id, request.body());
         let now = self.freshness.now_ms();
-        let (key, replay) = self.inner.verify_content(content, signature, now)?;
+        let (key_id, replay) = match &self.keys {
+            Keys::Pinned { verifier, .. } => {
+                let (key, replay) = verifier.verify_content(content, signature, now)?;
+                (key.id().to_owned(), replay)
+            }
+            #[cfg(feature = "fetch")]
+            Keys::Fetched(cache) => {
+                let verifier = scheme().verifier(cache.key(cert_url)?).map_err(|_| {
+                    tracing::error!(
+                        "the fetched PayPal certificate's key is not RSA of 2048 to 4096 bits"
+                    );
+                    VerifyError::invalid_signature()
+                })?;
+                let (key, replay) = verifier.verify_content(content, signature, now)?;
+                (key.id().to_owned(), replay)
+            }
+        };
         self.freshness.check_ms_at(ts_ms, now)?;
         let window = i64::try_from(self.freshness.window().as_millis()).unwrap_or(i64::MAX);
         let digest: [u8; 32] = sha2::Sha256::digest(request.body()).into();
         self.pins
             .check(transmission_id, digest, now, now.saturating_add(window))?;
         Ok(Proof::new("paypal")
-            .with_key_id(key.id())
+            .with_key_id(key_id)
             .with_message_id(transmission_id)
             .with_timestamp_ms(ts_ms)
             .with_signature(&replay))

@@ -30,15 +30,23 @@
 //!    `invalid_signature`), so that the answer does not confirm a guessed topic ARN.
 //! 3. `SigningCertURL` is an `https` URL on `sns.<region>.amazonaws.com` (or `.amazonaws.com.cn`)
 //!    whose path ends in `.pem`, the shape AWS's own validators require (401).
-//! 4. The signature verifies with one of the **pinned** certificates (401). Certificates are
-//!    not fetched: download the one each of your regions uses (the `SigningCertURL` of a
-//!    message it sent) and load it with [`PublicKey::from_certificate_pem`]. When AWS rotates
-//!    it, messages fail with 401 until the new certificate is added; a ring can hold the old
-//!    and the new one at once. SNS retries only deliveries answered with a 5xx or timed out,
-//!    never a 4xx: a message refused while a rotated certificate is missing is not sent
-//!    again, so watch the route's 401s. The proof's key id names the certificate that matched
-//!    (`x509-sha256:` and the start of its fingerprint), so the logs show which one is in
-//!    use.
+//! 4. The signature verifies (401 otherwise) with the key of one of two kinds of certificate:
+//!    - **fetched** ([`verifier_fetching`], feature `fetch`): the certificate `SigningCertURL`
+//!      names, fetched over HTTPS the first time that address is seen and kept in a
+//!      [`CertificateCache`](crate::CertificateCache), so AWS's rotations need nothing of
+//!      you. Only a message of an accepted topic causes a fetch; the certificate must be
+//!      valid now. While it cannot be fetched, the message is answered 503
+//!      `key_unavailable` with `Retry-After`, which SNS retries.
+//!    - **pinned** ([`verifier`]): download the certificate each of your regions uses (the
+//!      `SigningCertURL` of a message it sent) and load it with
+//!      [`PublicKey::from_certificate_pem`]. When AWS rotates it, messages fail with 401
+//!      until the new certificate is added; a ring can hold the old and the new one at once.
+//!      SNS retries only deliveries answered with a 5xx or timed out, never a 4xx: a message
+//!      refused while a rotated certificate is missing is not sent again, so watch the
+//!      route's 401s.
+//!
+//!    The proof's key id names the certificate that matched (`x509-sha256:` and the start of
+//!    its fingerprint), so the logs show which one is in use.
 //! 5. `Timestamp` is at most 65 minutes old and 5 minutes ahead ([`default_freshness`]): SNS
 //!    stops retrying an HTTPS delivery after at most an hour, so an older message is a replay.
 //!
@@ -370,6 +378,46 @@ pub fn is_signing_cert_url(url: &str) -> bool {
         && path.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// Whether `url` is an address [`verifier_fetching`] fetches: [`is_signing_cert_url`], a
+/// region as AWS names them (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`:
+/// two letters, words, a number), and the path `/SimpleNotificationService-<32 hex digits>.pem`
+/// of SNS's certificates. Nothing else on those hosts is fetched, nor any other spelling of
+/// the same address.
+#[must_use]
+pub fn is_fetchable_cert_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
+    let Some((host, path)) = rest.split_once('/') else {
+        return false;
+    };
+    let Some(region) = host.strip_prefix("sns.").and_then(|h| {
+        h.strip_suffix(".amazonaws.com")
+            .or_else(|| h.strip_suffix(".amazonaws.com.cn"))
+    }) else {
+        return false;
+    };
+    let words: Vec<&str> = region.split('-').collect();
+    let region_ok = match words.as_slice() {
+        [area, middle @ .., number] => {
+            area.len() == 2
+                && area.bytes().all(|b| b.is_ascii_lowercase())
+                && !middle.is_empty()
+                && middle
+                    .iter()
+                    .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+                && (1..=2).contains(&number.len())
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    };
+    let name = path
+        .strip_prefix("SimpleNotificationService-")
+        .and_then(|p| p.strip_suffix(".pem"))
+        .unwrap_or("");
+    region_ok && name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Whether `arn` looks like a topic ARN: `arn:<partition>:sns:<region>:<account>:<name>`.
 fn is_topic_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
@@ -412,25 +460,43 @@ impl SignatureVersion {
     }
 }
 
-/// Verifies Amazon SNS messages (and so SES notifications) against pinned signing
-/// certificates and an allowlist of topics. Made by [`verifier`]; see the
-/// [module](self) for what it checks.
+/// Verifies Amazon SNS messages (and so SES notifications) against pinned or fetched signing
+/// certificates and an allowlist of topics. Made by [`verifier`] or [`verifier_fetching`];
+/// see the [module](self) for what it checks.
 ///
-/// `Debug` shows the number of certificates and topics and the freshness policy.
+/// `Debug` shows the number of pinned certificates (or the cache) and topics and the
+/// freshness policy.
 #[derive(Clone)]
 pub struct SnsVerifier {
-    sha1: AsymmetricVerifier,
-    sha256: AsymmetricVerifier,
-    certificates: usize,
+    keys: Keys,
     topics: Vec<String>,
     freshness: Freshness,
     allow_v1: bool,
 }
 
+/// Where the verifier's keys come from.
+#[derive(Clone)]
+enum Keys {
+    /// Pinned: the ring, once for each signature version.
+    Pinned {
+        sha1: AsymmetricVerifier,
+        sha256: AsymmetricVerifier,
+        count: usize,
+    },
+    /// Fetched from the message's `SigningCertURL`.
+    #[cfg(feature = "fetch")]
+    Fetched(crate::CertificateCache),
+}
+
 impl fmt::Debug for SnsVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SnsVerifier")
-            .field("certificates", &self.certificates)
+        let mut debug = f.debug_struct("SnsVerifier");
+        match &self.keys {
+            Keys::Pinned { count, .. } => debug.field("certificates", count),
+            #[cfg(feature = "fetch")]
+            Keys::Fetched(cache) => debug.field("fetched", cache),
+        };
+        debug
             .field("topics", &self.topics.len())
             .field("allow_signature_version_1", &self.allow_v1)
             .field("freshness", &self.freshness)
@@ -438,21 +504,10 @@ impl fmt::Debug for SnsVerifier {
     }
 }
 
-/// A verifier for SNS messages of the topics `topic_arns`, signed by any active key of
-/// `certificates` (the RSA keys of SNS's signing certificates, loaded with
-/// [`PublicKey::from_certificate_pem`](crate::PublicKey::from_certificate_pem)), with
-/// [`default_freshness`]. Signature versions 1 and 2 are both accepted until
-/// [`SnsVerifier::require_signature_version_2`].
-///
-/// # Errors
-///
-/// An empty ring, a key that is not RSA of 2048 to 4096 bits, no topic, more than 1024
-/// topics, or a topic that is not an SNS topic ARN (`arn:aws:sns:<region>:<account>:<name>`).
-pub fn verifier<T: Into<String>>(
-    certificates: impl Into<PublicKeyRing>,
+/// The topics of a verifier, checked.
+fn topics<T: Into<String>>(
     topic_arns: impl IntoIterator<Item = T>,
-) -> Result<SnsVerifier, ConfigError> {
-    let certificates = certificates.into();
+) -> Result<Vec<String>, ConfigError> {
     let topics: Vec<String> = topic_arns.into_iter().map(Into::into).collect();
     if topics.is_empty() {
         return Err(ConfigError::new(
@@ -472,14 +527,95 @@ pub fn verifier<T: Into<String>>(
             bad + 1
         )));
     }
-    let freshness = default_freshness();
+    Ok(topics)
+}
+
+/// A verifier for SNS messages of the topics `topic_arns`, signed by any active key of
+/// `certificates` (the RSA keys of SNS's signing certificates, loaded with
+/// [`PublicKey::from_certificate_pem`](crate::PublicKey::from_certificate_pem)), with
+/// [`default_freshness`]. Signature versions 1 and 2 are both accepted until
+/// [`SnsVerifier::require_signature_version_2`].
+///
+/// # Errors
+///
+/// An empty ring, a key that is not RSA of 2048 to 4096 bits, no topic, more than 1024
+/// topics, or a topic that is not an SNS topic ARN (`arn:aws:sns:<region>:<account>:<name>`).
+pub fn verifier<T: Into<String>>(
+    certificates: impl Into<PublicKeyRing>,
+    topic_arns: impl IntoIterator<Item = T>,
+) -> Result<SnsVerifier, ConfigError> {
+    let certificates = certificates.into();
+    let topics = topics(topic_arns)?;
     Ok(SnsVerifier {
-        certificates: certificates.len(),
-        // Their own clocks are unused: `verify` passes them the time it read.
-        sha1: scheme(SignatureVersion::V1).verifier(certificates.clone())?,
-        sha256: scheme(SignatureVersion::V2).verifier(certificates)?,
+        keys: Keys::Pinned {
+            count: certificates.len(),
+            // Their own clocks are unused: `verify` passes them the time it read.
+            sha1: scheme(SignatureVersion::V1).verifier(certificates.clone())?,
+            sha256: scheme(SignatureVersion::V2).verifier(certificates)?,
+        },
         topics,
-        freshness,
+        freshness: default_freshness(),
+        allow_v1: true,
+    })
+}
+
+/// A verifier for SNS messages of the topics `topic_arns`, signed by the key of the
+/// certificate each message names in `SigningCertURL`, fetched into `certificates` the first
+/// time an address is seen (feature `fetch`; see [`CertificateCache`](crate::CertificateCache)
+/// for the limits). Only a message of an accepted topic, with an address of SNS's shape,
+/// causes a fetch; while its certificate cannot be fetched it is answered 503
+/// `key_unavailable`, which SNS retries. Otherwise as [`verifier`].
+///
+/// # Examples
+///
+/// ```
+/// use webhook_core::provider::sns;
+/// use webhook_core::{CertificateCache, CertificateFetcher, FetchFuture, FixedClock, Receiver};
+/// use webhook_core::{Verifier, WebhookRequest};
+///
+/// // What an HTTPS GET of the message's `SigningCertURL` returns (`HttpsFetcher` in an
+/// // application).
+/// #[derive(Debug)]
+/// struct Fixture;
+/// impl CertificateFetcher for Fixture {
+///     fn fetch(&self, _url: &str) -> FetchFuture {
+///         let pem = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sns/certificate.pem"));
+///         Box::pin(async move { Ok(pem.to_vec()) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The message is from 2015: read the clock of that day, for the certificate too.
+/// let day = FixedClock::at_secs(1_442_712_200);
+/// let cache = CertificateCache::builder(Fixture).clock(std::sync::Arc::new(day.clone())).build();
+/// let verifier = sns::verifier_fetching(cache.clone(), ["arn:aws:sns:us-east-1:810605503585:just_testing"])?
+///     .freshness(sns::default_freshness().with_clock(day));
+///
+/// let body = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sns/message.json"));
+/// let request = WebhookRequest::new(body.as_bytes());
+/// // Before the fetch, the key is unavailable (503); the pipeline awaits the fetch first.
+/// assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+/// verifier.fetch_keys(&request).expect("a fetch").await;
+/// assert_eq!(cache.len(), 1);
+/// assert!(verifier.verify(&request).is_ok());
+/// assert!(verifier.fetch_keys(&request).is_none()); // held now
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// As [`verifier`], for the topics.
+#[cfg(feature = "fetch")]
+pub fn verifier_fetching<T: Into<String>>(
+    certificates: crate::CertificateCache,
+    topic_arns: impl IntoIterator<Item = T>,
+) -> Result<SnsVerifier, ConfigError> {
+    Ok(SnsVerifier {
+        keys: Keys::Fetched(certificates),
+        topics: topics(topic_arns)?,
+        freshness: default_freshness(),
         allow_v1: true,
     })
 }
@@ -500,6 +636,18 @@ impl SnsVerifier {
         self.allow_v1 = false;
         self
     }
+
+    /// The signing certificate's address of a message this verifier would judge (an accepted
+    /// topic, an address of SNS's shape), for the fetch.
+    #[cfg(feature = "fetch")]
+    fn cert_url_to_fetch<'b>(&self, fields: &'b Fields<'b>) -> Option<&'b str> {
+        let topic = fields.topic_arn.as_deref()?;
+        let url = fields
+            .signing_cert_url
+            .as_deref()
+            .or(fields.signing_cert_url_lambda.as_deref())?;
+        (self.topics.iter().any(|t| t == topic) && is_fetchable_cert_url(url)).then_some(url)
+    }
 }
 
 impl Verifier for SnsVerifier {
@@ -509,6 +657,15 @@ impl Verifier for SnsVerifier {
 
     fn freshness_window(&self) -> Option<Duration> {
         Some(self.freshness.window())
+    }
+
+    #[cfg(feature = "fetch")]
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<crate::KeyFetch> {
+        let Keys::Fetched(cache) = &self.keys else {
+            return None;
+        };
+        let fields: Fields<'_> = serde_json::from_slice(request.body()).ok()?;
+        cache.prefetch(self.cert_url_to_fetch(&fields)?)
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
@@ -536,15 +693,9 @@ impl Verifier for SnsVerifier {
                 "does not match the message's `Type`",
             ));
         }
-        let topic = required(fields.topic_arn.as_ref(), "TopicArn")?;
-        if !self.topics.iter().any(|t| t == topic) {
-            // Answered as a bad signature, so that the answer confirms no guessed topic.
-            tracing::debug!("SNS message of a topic this verifier does not accept");
-            return Err(VerifyError::invalid_signature());
-        }
-        let verifier = match fields.signature_version.as_deref() {
-            Some("1") if self.allow_v1 => &self.sha1,
-            Some("2") => &self.sha256,
+        let version = match fields.signature_version.as_deref() {
+            Some("1") if self.allow_v1 => SignatureVersion::V1,
+            Some("2") => SignatureVersion::V2,
             Some(_) => {
                 return Err(VerifyError::invalid_signature()
                     .with_message("unsupported SNS `SignatureVersion`"));
@@ -560,6 +711,27 @@ impl Verifier for SnsVerifier {
             return Err(VerifyError::invalid_signature()
                 .with_message("`SigningCertURL` is not an Amazon SNS certificate address"));
         }
+        // A fetched certificate is looked up before the topic is checked, so that whether it
+        // is held (or 503) says nothing about the topic.
+        #[cfg(feature = "fetch")]
+        let fetched = match &self.keys {
+            Keys::Fetched(cache) => {
+                if !is_fetchable_cert_url(cert_url) {
+                    return Err(VerifyError::invalid_signature().with_message(
+                        "`SigningCertURL` is not the address of an Amazon SNS signing certificate",
+                    ));
+                }
+                Some(cache.key(cert_url)?)
+            }
+            Keys::Pinned { .. } => None,
+        };
+        // The topic after every check whose answer names a field, so that no answer confirms
+        // a guessed topic.
+        let topic = required(fields.topic_arn.as_ref(), "TopicArn")?;
+        if !self.topics.iter().any(|t| t == topic) {
+            tracing::debug!("SNS message of a topic this verifier does not accept");
+            return Err(VerifyError::invalid_signature());
+        }
         let signature = required(fields.signature.as_ref(), "Signature")?;
         let message_id = required(fields.message_id.as_ref(), "MessageId")?;
         if message_id.is_empty() || message_id.len() > MAX_MESSAGE_ID {
@@ -574,14 +746,44 @@ impl Verifier for SnsVerifier {
             })?;
         let content = canonical(kind, &fields)?;
         let now = self.freshness.now_ms();
-        let (key, replay) = verifier.verify_content(content, signature, now)?;
+        let (key_id, replay) = match &self.keys {
+            Keys::Pinned { sha1, sha256, .. } => {
+                let verifier = match version {
+                    SignatureVersion::V1 => sha1,
+                    SignatureVersion::V2 => sha256,
+                };
+                let (key, replay) = verifier.verify_content(content, signature, now)?;
+                (key.id().to_owned(), replay)
+            }
+            #[cfg(feature = "fetch")]
+            Keys::Fetched(_) => {
+                let key = fetched.ok_or_else(VerifyError::invalid_signature)?;
+                let verifier = fetched_verifier(version, key)?;
+                let (key, replay) = verifier.verify_content(content, signature, now)?;
+                (key.id().to_owned(), replay)
+            }
+        };
         self.freshness.check_ms_at(ts_ms, now)?;
         Ok(Proof::new("sns")
-            .with_key_id(key.id())
+            .with_key_id(key_id)
             .with_message_id(message_id)
             .with_timestamp_ms(ts_ms)
             .with_signature(&replay))
     }
+}
+
+/// The verifier of a fetched certificate's key: SNS signs with RSA of 2048 to 4096 bits.
+#[cfg(feature = "fetch")]
+fn fetched_verifier(
+    version: SignatureVersion,
+    key: crate::PublicKey,
+) -> Result<AsymmetricVerifier, VerifyError> {
+    scheme(version).verifier(key).map_err(|_| {
+        tracing::error!(
+            "the fetched SNS signing certificate's key is not RSA of 2048 to 4096 bits"
+        );
+        VerifyError::invalid_signature()
+    })
 }
 
 /// A message to sign with an [`SnsSigner`]: its type, topic and payload, and optionally its

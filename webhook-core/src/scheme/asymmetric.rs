@@ -12,6 +12,8 @@ use p256::ecdsa::signature::hazmat::{PrehashSigner as _, PrehashVerifier as _};
 use rsa::Pkcs1v15Sign;
 use sha2::{Digest as _, Sha256};
 
+#[cfg(feature = "fetch")]
+pub(crate) use keys::fetched_certificate_key;
 use keys::{KeyKind, PrivateMaterial, PublicMaterial};
 pub use keys::{PrivateKey, PublicKey, PublicKeyRing};
 

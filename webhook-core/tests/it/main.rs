@@ -10,6 +10,8 @@ mod asym;
 mod auth;
 mod decrypt;
 mod edge;
+#[cfg(feature = "fetch")]
+mod fetch;
 mod jwt;
 mod leakage;
 mod paddle_classic;

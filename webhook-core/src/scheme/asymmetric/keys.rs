@@ -156,6 +156,40 @@ fn certificate_key(certificate: &x509_cert::Certificate) -> Result<PublicKey, Co
     Ok(PublicKey::from_spki_der(&spki)?.with_id(id))
 }
 
+/// The key of the first certificate of a PEM document fetched from a signing certificate's
+/// address (a chain's leaf comes first), if the certificate is valid at `now_ms`; it expires
+/// with the certificate. Also the end of its validity, in ms.
+#[cfg(feature = "fetch")]
+pub(crate) fn fetched_certificate_key(
+    pem: &[u8],
+    now_ms: i64,
+) -> Result<(PublicKey, i64), ConfigError> {
+    use x509_cert::der::DecodePem as _;
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let start = find(pem, BEGIN).ok_or_else(|| ConfigError::new("no PEM certificate"))?;
+    let rest = pem.get(start..).unwrap_or_default();
+    let end = find(rest, END).ok_or_else(|| ConfigError::new("unterminated PEM certificate"))?;
+    let block = rest.get(..end + END.len()).unwrap_or_default();
+    let certificate = x509_cert::Certificate::from_pem(block)
+        .map_err(|_| ConfigError::new("not a PEM X.509 `CERTIFICATE`"))?;
+    let validity = &certificate.tbs_certificate.validity;
+    let ms = |t: x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_millis()).unwrap_or(i64::MAX)
+    };
+    let (not_before, not_after) = (ms(validity.not_before), ms(validity.not_after));
+    if now_ms < not_before {
+        return Err(ConfigError::new("the certificate is not valid yet"));
+    }
+    if now_ms >= not_after {
+        return Err(ConfigError::new("the certificate has expired"));
+    }
+    let mut key = certificate_key(&certificate)?;
+    key.expires_at_ms = Some(not_after);
+    Ok((key, not_after))
+}
+
 /// A public key that verifies signatures: Ed25519, ECDSA P-256 or RSA, with an id (reported
 /// in the [`Proof`](crate::Proof) when it matches) and an optional expiry.
 ///

@@ -1,0 +1,526 @@
+//! Signing certificates fetched from the address a message names (feature `fetch`): see
+//! [`CertificateCache`].
+
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::error::Error as StdError;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::scheme::asymmetric::fetched_certificate_key;
+use crate::{
+    ConfigError, KeyFetch, PublicKey, SharedClock, SystemClock, VerifyError, VerifyErrorKind,
+};
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The future of [`CertificateFetcher::fetch`]: the document's bytes.
+pub type FetchFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, FetchError>> + Send + 'static>>;
+
+/// Gets the document at a signing certificate's address. [`HttpsFetcher`] is the one to use;
+/// implement it to fetch through a client of your own (a proxy, a mirror) or in tests.
+///
+/// The future must bound its own time and the size of what it reads: a delivery waits for it.
+pub trait CertificateFetcher: fmt::Debug + Send + Sync + 'static {
+    /// GET `url` (an `https` address the verifier has checked) and return the body.
+    fn fetch(&self, url: &str) -> FetchFuture;
+}
+
+/// Why a certificate could not be fetched. Logged, never sent to the client.
+pub struct FetchError {
+    message: Cow<'static, str>,
+    source: Option<BoxError>,
+}
+
+impl FetchError {
+    /// An error with this message.
+    pub fn new(message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attach the underlying cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+}
+
+impl fmt::Debug for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetchError")
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for FetchError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// Fetches over HTTPS with reqwest: its default TLS (rustls), Mozilla's root certificates
+/// (bundled, not the system's), HTTPS only, no redirects, 5 seconds in all (3 to connect),
+/// at most 64 KiB, status 200 only. Like every reqwest client, it goes through the proxy
+/// that `HTTPS_PROXY` (or `ALL_PROXY`) names, when the environment sets one.
+#[derive(Debug, Clone)]
+pub struct HttpsFetcher {
+    client: reqwest::Client,
+    max_bytes: usize,
+}
+
+impl HttpsFetcher {
+    /// Largest document read (a certificate chain in PEM is a few KiB).
+    pub const MAX_BYTES: usize = 64 * 1024;
+
+    /// The fetcher described above.
+    ///
+    /// # Errors
+    ///
+    /// When the TLS configuration or the client cannot be built.
+    pub fn new() -> Result<Self, ConfigError> {
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+        let client = reqwest::Client::builder()
+            .tls_certs_only(roots)
+            .https_only(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| {
+                ConfigError::new("HTTP client for fetching certificates").with_source(e)
+            })?;
+        Ok(Self::with_client(client))
+    }
+
+    /// Fetch with a client of your own (a proxy, other roots). Its settings apply as they
+    /// are: give it a timeout, HTTPS only and no redirects. This fetcher still refuses an
+    /// address that is not `https`, an answer other than 200 and more than 64 KiB.
+    #[must_use]
+    pub fn with_client(client: reqwest::Client) -> Self {
+        Self {
+            client,
+            max_bytes: Self::MAX_BYTES,
+        }
+    }
+}
+
+impl CertificateFetcher for HttpsFetcher {
+    fn fetch(&self, url: &str) -> FetchFuture {
+        let client = self.client.clone();
+        let max_bytes = self.max_bytes;
+        let url = url.to_owned();
+        Box::pin(async move {
+            if !url.starts_with("https://") {
+                return Err(FetchError::new("only https addresses are fetched"));
+            }
+            let mut response = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| FetchError::new("request failed").with_source(e))?;
+            if response.status() != reqwest::StatusCode::OK {
+                return Err(FetchError::new(format!(
+                    "answered {} instead of 200",
+                    response.status().as_u16()
+                )));
+            }
+            if response
+                .content_length()
+                .is_some_and(|n| n > max_bytes as u64)
+            {
+                return Err(FetchError::new("document too large"));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| FetchError::new("reading the answer failed").with_source(e))?
+            {
+                if body.len() + chunk.len() > max_bytes {
+                    return Err(FetchError::new("document too large"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        })
+    }
+}
+
+/// Signing certificates by address, fetched on first use (feature `fetch`). Cheap to clone
+/// (clones share the certificates); give one to each verifier, or share one.
+///
+/// Amazon SNS and PayPal sign with the key of a certificate whose address travels with each
+/// message (`SigningCertURL`, `PAYPAL-CERT-URL`), and move to a new certificate from time to
+/// time. A verifier built with a cache
+/// ([`sns::verifier_fetching`](crate::provider::sns::verifier_fetching),
+/// [`paypal::verifier_fetching`](crate::provider::paypal::verifier_fetching)) fetches the
+/// certificate a message names the first time it sees that address, and keeps it:
+///
+/// - Only addresses of the provider's own shape are fetched
+///   (`https://sns.<region>.amazonaws.com/SimpleNotificationService-<32 hex digits>.pem`,
+///   [`sns::is_fetchable_cert_url`](crate::provider::sns::is_fetchable_cert_url);
+///   `https://api.paypal.com/v1/notifications/certs/<name>` and its three twins,
+///   [`paypal::is_cert_url`](crate::provider::paypal::is_cert_url)), and only after the
+///   request passed admission (allowlist, HTTPS, rate limit) and, for SNS, named a topic the
+///   verifier accepts. TLS then proves the host, with Mozilla's roots ([`HttpsFetcher`]).
+/// - The certificate must be valid now (its validity period, on the cache's clock); its key
+///   expires with it. Only the first certificate of the document is read (a chain's leaf).
+/// - One fetch per address at a time: deliveries that name an address being fetched wait
+///   for that fetch. A fetch that fails is not retried for a minute
+///   ([`CertificateCacheBuilder::retry_after_failure`]), and at most ten fetches start in
+///   any minute ([`CertificateCacheBuilder::fetches_per_minute`]): a flood of messages naming
+///   made-up addresses costs the provider's server a few requests a minute, not one each.
+/// - A delivery whose certificate could not be fetched is answered 503 `key_unavailable`
+///   with `Retry-After`, so that the sender retries it (SNS and PayPal retry a 5xx), and the
+///   fetch's failure is logged at ERROR with the address.
+/// - The cache holds at most 32 certificates ([`CertificateCacheBuilder::capacity`]); a new
+///   one replaces failures first, then expired certificates, then the certificate used
+///   longest ago.
+///
+/// What the budget cannot tell apart: a new certificate's address from a made-up one, until
+/// it has fetched it. Someone who knows a topic ARN your SNS route accepts (or, for PayPal,
+/// nothing at all) can spend the minute's fetches with made-up addresses; while they keep it
+/// up, a certificate the provider has just moved to is not fetched, and its deliveries are
+/// answered 503, which the provider retries. Certificates already held keep working. Give
+/// the route the receiver's per-source rate limit, which runs before any fetch.
+///
+/// # Examples
+///
+/// A receiver of SES notifications through SNS that fetches SNS's certificates:
+///
+/// ```no_run
+/// use webhook_core::provider::sns;
+/// use webhook_core::{CertificateCache, HttpsFetcher, Receiver};
+///
+/// let certificates = CertificateCache::new(HttpsFetcher::new()?);
+/// let receiver = Receiver::builder()
+///     .verifier(sns::verifier_fetching(
+///         certificates,
+///         ["arn:aws:sns:us-east-1:123456789012:ses-events"],
+///     )?)
+///     .content_type("text/plain")
+///     .content_type("application/json")
+///     .build()?;
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+///
+/// `Debug` shows the limits and how many certificates are held.
+#[derive(Clone)]
+pub struct CertificateCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    fetcher: Arc<dyn CertificateFetcher>,
+    clock: SharedClock,
+    capacity: usize,
+    fetches_per_minute: usize,
+    retry_after_failure: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<String, Entry>,
+    /// When the fetches of the last minute started.
+    started: VecDeque<Instant>,
+}
+
+enum Entry {
+    Ready {
+        key: Box<PublicKey>,
+        not_after_ms: i64,
+        /// When a delivery last used it.
+        used: Instant,
+    },
+    Pending {
+        done: tokio::sync::watch::Receiver<()>,
+    },
+    Failed {
+        until: Instant,
+    },
+}
+
+impl fmt::Debug for CertificateCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertificateCache")
+            .field("fetcher", &self.inner.fetcher)
+            .field("certificates", &self.len())
+            .field("capacity", &self.inner.capacity)
+            .field("fetches_per_minute", &self.inner.fetches_per_minute)
+            .field("retry_after_failure", &self.inner.retry_after_failure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`CertificateCache`] with other limits than the defaults.
+#[derive(Debug)]
+pub struct CertificateCacheBuilder {
+    fetcher: Arc<dyn CertificateFetcher>,
+    clock: SharedClock,
+    capacity: usize,
+    fetches_per_minute: usize,
+    retry_after_failure: Duration,
+}
+
+impl CertificateCacheBuilder {
+    /// Most certificates held (32 by default; at least 1).
+    #[must_use]
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// Most fetches started in any minute (10 by default; at least 1).
+    #[must_use]
+    pub fn fetches_per_minute(mut self, fetches: usize) -> Self {
+        self.fetches_per_minute = fetches.max(1);
+        self
+    }
+
+    /// How long an address whose fetch failed is not fetched again (1 minute by default, at
+    /// most a day), and the `Retry-After` of the 503 meanwhile.
+    #[must_use]
+    pub fn retry_after_failure(mut self, delay: Duration) -> Self {
+        self.retry_after_failure = delay.min(Duration::from_secs(24 * 60 * 60));
+        self
+    }
+
+    /// The clock that decides whether a certificate is valid (the system clock by default).
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The cache.
+    #[must_use]
+    pub fn build(self) -> CertificateCache {
+        CertificateCache {
+            inner: Arc::new(Inner {
+                fetcher: self.fetcher,
+                clock: self.clock,
+                capacity: self.capacity,
+                fetches_per_minute: self.fetches_per_minute,
+                retry_after_failure: self.retry_after_failure,
+                state: Mutex::default(),
+            }),
+        }
+    }
+}
+
+impl CertificateCache {
+    /// A cache that fetches with `fetcher`, with the default limits.
+    #[must_use]
+    pub fn new(fetcher: impl CertificateFetcher) -> Self {
+        Self::builder(fetcher).build()
+    }
+
+    /// A cache that fetches with `fetcher`, with limits of your own.
+    #[must_use]
+    pub fn builder(fetcher: impl CertificateFetcher) -> CertificateCacheBuilder {
+        CertificateCacheBuilder {
+            fetcher: Arc::new(fetcher),
+            clock: Arc::new(SystemClock),
+            capacity: 32,
+            fetches_per_minute: 10,
+            retry_after_failure: Duration::from_secs(60),
+        }
+    }
+
+    /// How many certificates the cache holds (fetched and valid or expired, not failed or
+    /// in flight).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .entries
+            .values()
+            .filter(|e| matches!(e, Entry::Ready { .. }))
+            .count()
+    }
+
+    /// Whether the cache holds no certificate.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The fetch to await before [`key`](Self::key) can answer for `url`: `None` when the
+    /// certificate is held, when its last fetch failed less than a minute ago, or when this
+    /// minute's fetches are spent.
+    pub(crate) fn prefetch(&self, url: &str) -> Option<KeyFetch> {
+        let now = Instant::now();
+        let wall_ms = self.inner.clock.now_ms();
+        let mut state = self.inner.lock();
+        match state.entries.get(url) {
+            Some(Entry::Ready { not_after_ms, .. }) if wall_ms < *not_after_ms => return None,
+            Some(Entry::Pending { done }) => {
+                let mut done = done.clone();
+                return Some(Box::pin(async move {
+                    // Err: the fetch ended (its sender is gone), which is what is awaited.
+                    let _ = done.changed().await;
+                }));
+            }
+            Some(Entry::Failed { until }) if now < *until => return None,
+            _ => {}
+        }
+        while state
+            .started
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            state.started.pop_front();
+        }
+        if state.started.len() >= self.inner.fetches_per_minute {
+            tracing::warn!(
+                url,
+                "signing certificate not fetched: this minute's fetches are spent"
+            );
+            return None;
+        }
+        if !state.entries.contains_key(url)
+            && state.entries.len() >= self.inner.capacity
+            && !evict_one(&mut state.entries, now, wall_ms)
+        {
+            tracing::warn!(
+                url,
+                "signing certificate not fetched: the cache is full of fetches in flight"
+            );
+            return None;
+        }
+        state.started.push_back(now);
+        let (sender, done) = tokio::sync::watch::channel(());
+        state
+            .entries
+            .insert(url.to_owned(), Entry::Pending { done });
+        drop(state);
+        let mut pending = PendingFetch {
+            cache: self.clone(),
+            url: url.to_owned(),
+            sender: Some(sender),
+        };
+        Some(Box::pin(async move {
+            let fetched = pending.cache.inner.fetcher.fetch(&pending.url).await;
+            pending.finish(fetched);
+        }))
+    }
+
+    /// The key of the certificate at `url`, when it is held and valid.
+    pub(crate) fn key(&self, url: &str) -> Result<PublicKey, VerifyError> {
+        let wall_ms = self.inner.clock.now_ms();
+        match self.inner.lock().entries.get_mut(url) {
+            Some(Entry::Ready {
+                key,
+                not_after_ms,
+                used,
+            }) if wall_ms < *not_after_ms => {
+                *used = Instant::now();
+                Ok(PublicKey::clone(key))
+            }
+            _ => Err(VerifyError::new(VerifyErrorKind::KeyUnavailable)
+                .with_retry_after(self.inner.retry_after_failure)),
+        }
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the map whole; a panic elsewhere cannot break it.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Make room for one entry: a failure (the oldest), else an expired certificate, else the
+/// certificate used longest ago. `false` when every entry is a fetch in flight.
+fn evict_one(entries: &mut HashMap<String, Entry>, now: Instant, wall_ms: i64) -> bool {
+    // Lower ranks go first; within a rank, the larger age.
+    let victim = entries
+        .iter()
+        .filter_map(|(url, entry)| match entry {
+            Entry::Failed { until } => Some(((0u8, until.saturating_duration_since(now)), url)),
+            Entry::Ready {
+                not_after_ms, used, ..
+            } => {
+                let rank = if wall_ms >= *not_after_ms { 1 } else { 2 };
+                Some(((rank, Duration::MAX - now.duration_since(*used)), url))
+            }
+            Entry::Pending { .. } => None,
+        })
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, url)| url.clone());
+    victim.is_some_and(|url| entries.remove(&url).is_some())
+}
+
+/// A fetch in flight. Dropped before it finishes (its delivery was dropped: the client went
+/// away), it removes its entry, so that the next delivery fetches again, and wakes the
+/// deliveries waiting for it.
+struct PendingFetch {
+    cache: CertificateCache,
+    url: String,
+    sender: Option<tokio::sync::watch::Sender<()>>,
+}
+
+impl PendingFetch {
+    fn finish(&mut self, fetched: Result<Vec<u8>, FetchError>) {
+        let inner = &self.cache.inner;
+        let now_ms = inner.clock.now_ms();
+        let entry = match fetched.and_then(|document| {
+            fetched_certificate_key(&document, now_ms)
+                .map_err(|e| FetchError::new("not a valid certificate").with_source(e))
+        }) {
+            Ok((key, not_after_ms)) => {
+                tracing::info!(url = %self.url, key_id = key.id(), "signing certificate fetched");
+                Entry::Ready {
+                    key: Box::new(key),
+                    not_after_ms,
+                    used: Instant::now(),
+                }
+            }
+            Err(error) => {
+                tracing::error!(url = %self.url, %error, "signing certificate not fetched");
+                Entry::Failed {
+                    until: Instant::now()
+                        .checked_add(inner.retry_after_failure)
+                        .unwrap_or_else(Instant::now),
+                }
+            }
+        };
+        inner.lock().entries.insert(self.url.clone(), entry);
+        self.sender = None;
+    }
+}
+
+impl Drop for PendingFetch {
+    fn drop(&mut self) {
+        if self.sender.is_some() {
+            let mut state = self.cache.inner.lock();
+            if matches!(state.entries.get(&self.url), Some(Entry::Pending { .. })) {
+                state.entries.remove(&self.url);
+            }
+        }
+    }
+}

@@ -1,0 +1,846 @@
+//! Fetched signing certificates (feature `fetch`): the cache's rules (one fetch per address,
+//! failures held back, a budget of fetches, validity, capacity, a fetch abandoned halfway),
+//! the SNS and PayPal verifiers built on it, the pipeline's step, and `HttpsFetcher` against
+//! a real TLS server on loopback.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use webhook_core::provider::{paypal, sns};
+use webhook_core::{
+    CertificateCache, CertificateFetcher, FetchError, FetchFuture, FixedClock, HttpsFetcher,
+    Outgoing, PrivateKey, RateLimit, Receiver, SharedClock, Signer, Verifier, VerifyErrorKind,
+    WebhookRequest,
+};
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ses-events";
+const SNS_CERT_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
+const PAYPAL_CERT_URL: &str = "https://api-m.paypal.com/v1/notifications/certs/CERT-test-1";
+const WEBHOOK_ID: &str = "8PT597110X687430LKGECATA";
+/// 2026-06-01T00:00:00Z, inside the test signing certificate's validity (2025 to 2035).
+const NOW_MS: i64 = 1_780_272_000_000;
+/// 2035-01-01T00:00:00Z, when the test signing certificate expires.
+const CERT_NOT_AFTER_MS: i64 = 2_051_222_400_000;
+
+fn fixture(path: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn signing_key() -> PrivateKey {
+    PrivateKey::from_pem(std::str::from_utf8(&fixture("asym/rsa2048-private.pem")).unwrap())
+        .unwrap()
+}
+
+fn clock(ms: i64) -> SharedClock {
+    Arc::new(FixedClock::at_ms(ms))
+}
+
+/// A fetcher that serves documents from a table, counts its fetches and can hold each one
+/// until released.
+#[derive(Debug, Default)]
+struct Served {
+    documents: Mutex<HashMap<String, Result<Vec<u8>, String>>>,
+    fetches: AtomicUsize,
+    gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+}
+
+impl Served {
+    fn with(url: &str, document: Result<Vec<u8>, &str>) -> Arc<Self> {
+        let served = Arc::new(Self::default());
+        served.serve(url, document);
+        served
+    }
+
+    fn serve(&self, url: &str, document: Result<Vec<u8>, &str>) {
+        self.documents
+            .lock()
+            .unwrap()
+            .insert(url.to_owned(), document.map_err(str::to_owned));
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Hold every fetch until the returned semaphore gets a permit.
+    fn hold(&self) -> Arc<tokio::sync::Semaphore> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        *self.gate.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+}
+
+/// The cache's fetcher, sharing a [`Served`] with the test.
+#[derive(Debug)]
+struct Fetcher(Arc<Served>);
+
+impl CertificateFetcher for Fetcher {
+    fn fetch(&self, url: &str) -> FetchFuture {
+        self.0.fetches.fetch_add(1, Ordering::SeqCst);
+        let document = self.0.documents.lock().unwrap().get(url).cloned();
+        let gate = self.0.gate.lock().unwrap().clone();
+        Box::pin(async move {
+            if let Some(gate) = gate {
+                gate.acquire().await.unwrap().forget();
+            }
+            match document {
+                Some(Ok(bytes)) => Ok(bytes),
+                Some(Err(message)) => Err(FetchError::new(message)),
+                None => Err(FetchError::new("answered 404 instead of 200")),
+            }
+        })
+    }
+}
+
+fn cache(served: &Arc<Served>) -> CertificateCache {
+    CertificateCache::builder(Fetcher(served.clone()))
+        .clock(clock(NOW_MS))
+        .build()
+}
+
+fn sns_verifier(cache: CertificateCache) -> sns::SnsVerifier {
+    sns::verifier_fetching(cache, [TOPIC])
+        .unwrap()
+        .freshness(sns::default_freshness().with_clock(FixedClock::at_ms(NOW_MS + 1_000)))
+}
+
+fn sns_body(cert_url: &str, topic: &str, id: &str) -> String {
+    sns::signer(signing_key(), cert_url)
+        .unwrap()
+        .sign(
+            &sns::Message::notification(topic, r#"{"eventType":"Delivery"}"#)
+                .id(id)
+                .timestamp_ms(NOW_MS),
+        )
+        .unwrap()
+}
+
+fn served_signing_cert() -> Arc<Served> {
+    Served::with(SNS_CERT_URL, Ok(fixture("fetch/signing-cert.pem")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// the SNS verifier on the cache
+
+#[tokio::test]
+async fn sns_fetches_the_certificate_a_message_names_once_then_verifies_with_it() {
+    let served = served_signing_cert();
+    let cache = cache(&served);
+    let verifier = sns_verifier(cache.clone());
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+
+    // Not fetched yet: 503 with Retry-After, so that SNS retries.
+    let error = verifier.verify(&request).unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::KeyUnavailable);
+    assert_eq!(error.status(), 503);
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(60)));
+
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    let proof = verifier.verify(&request).unwrap();
+    assert_eq!(proof.message_id(), Some("m-1"));
+    assert!(proof.key_id().unwrap().starts_with("x509-sha256:"));
+    assert_eq!(cache.len(), 1);
+
+    // Held: no second fetch, for this message or the next.
+    let next = sns_body(SNS_CERT_URL, TOPIC, "m-2");
+    assert!(verifier.fetch_keys(&request).is_none());
+    assert!(
+        verifier
+            .fetch_keys(&WebhookRequest::new(next.as_bytes()))
+            .is_none()
+    );
+    assert!(
+        verifier
+            .verify(&WebhookRequest::new(next.as_bytes()))
+            .is_ok()
+    );
+    assert_eq!(served.fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_tampered_message_is_401_with_a_fetched_certificate() {
+    let served = served_signing_cert();
+    let verifier = sns_verifier(cache(&served));
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1").replace("Delivery", "Bounce");
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    let error = verifier.verify(&request).unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::InvalidSignature);
+}
+
+#[tokio::test]
+async fn a_message_signed_by_another_key_is_401_whatever_certificate_it_names() {
+    // The certificate at the address is the test key's; the message is signed by another.
+    let served = served_signing_cert();
+    let verifier = sns_verifier(cache(&served));
+    let other = PrivateKey::from_pem(
+        std::str::from_utf8(&fixture("fetch/other-rsa2048-private.pem")).unwrap(),
+    )
+    .unwrap();
+    let body = sns::signer(other, SNS_CERT_URL)
+        .unwrap()
+        .sign(&sns::Message::notification(TOPIC, "x").timestamp_ms(NOW_MS))
+        .unwrap();
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    assert_eq!(
+        verifier.verify(&request).unwrap_err().kind(),
+        VerifyErrorKind::InvalidSignature
+    );
+}
+
+#[tokio::test]
+async fn only_an_accepted_topic_and_an_sns_address_cause_a_fetch() {
+    let served = served_signing_cert();
+    let verifier = sns_verifier(cache(&served));
+    let foreign = sns_body(
+        SNS_CERT_URL,
+        "arn:aws:sns:us-east-1:999999999999:theirs",
+        "m-1",
+    );
+    assert!(
+        verifier
+            .fetch_keys(&WebhookRequest::new(foreign.as_bytes()))
+            .is_none()
+    );
+    // An address of another shape: the signer refuses to make one, so edit the body.
+    let mut value: serde_json::Value =
+        serde_json::from_str(&sns_body(SNS_CERT_URL, TOPIC, "m-2")).unwrap();
+    let name = "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
+    for url in [
+        format!("https://evil.example.com/{name}"),
+        format!("http://sns.us-east-1.amazonaws.com/{name}"),
+        format!("https://sns.us-east-1.amazonaws.com.evil.example/{name}"),
+        format!("https://127.0.0.1/{name}"),
+        // On SNS's hosts but not its certificates' shape: other spellings of the address,
+        // other files, S3's endpoints (a bucket named `sns`).
+        format!("https://sns.us-east-1.amazonaws.com/./{name}"),
+        format!("https://sns.us-east-1.amazonaws.com//{name}"),
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem".to_owned(),
+        "https://sns.us-east-1.amazonaws.com/other.pem".to_owned(),
+        format!("https://sns.s3-external-1.amazonaws.com/{name}"),
+        format!("https://sns.s3-us-west-2.amazonaws.com/{name}"),
+    ] {
+        let url = url.as_str();
+        value["SigningCertURL"] = url.into();
+        let body = value.to_string();
+        let request = WebhookRequest::new(body.as_bytes());
+        assert!(verifier.fetch_keys(&request).is_none(), "{url}");
+        assert_eq!(
+            verifier.verify(&request).unwrap_err().kind(),
+            VerifyErrorKind::InvalidSignature,
+            "{url}"
+        );
+    }
+    for garbage in ["", "not json", "[]", "{\"TopicArn\":1}"] {
+        assert!(
+            verifier
+                .fetch_keys(&WebhookRequest::new(garbage.as_bytes()))
+                .is_none()
+        );
+    }
+    assert_eq!(served.fetches(), 0);
+}
+
+#[test]
+fn fetchable_addresses_have_the_shape_of_sns_certificates() {
+    for url in [
+        // The AWS-signed vector's own address.
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-bb750dd426d95ee9390147a5624348ee.pem",
+        "https://sns.ap-southeast-2.amazonaws.com/SimpleNotificationService-01d088a6f77103d0fe307c0069e40ed6.pem",
+        "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-0123456789ABCDEF0123456789abcdef.pem",
+        "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem",
+    ] {
+        assert!(sns::is_fetchable_cert_url(url), "{url}");
+        assert!(sns::is_signing_cert_url(url), "{url}");
+    }
+    let name = "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
+    for url in [
+        format!("https://sns.s3-external-1.amazonaws.com/{name}"),
+        format!("https://sns.us.amazonaws.com/{name}"),
+        format!("https://sns.us-east.amazonaws.com/{name}"),
+        format!("https://sns.us-east-123.amazonaws.com/{name}"),
+        format!("https://sns.US-east-1.amazonaws.com/{name}"),
+        format!("https://sns.us--1.amazonaws.com/{name}"),
+        format!("https://sns.us-east-1.amazonaws.com:443/{name}"),
+        format!("https://user@sns.us-east-1.amazonaws.com/{name}"),
+        format!("https://sns.us-east-1.amazonaws.com./{name}"),
+        format!("https://sns.us-east-1.amazonaws.com/{name}?x=1"),
+        format!("https://sns.us-east-1.amazonaws.com/a/{name}"),
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdeg.pem".to_owned(),
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcde.pem".to_owned(),
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-%30123456789abcdef0123456789abcde.pem".to_owned(),
+        String::new(),
+    ] {
+        assert!(!sns::is_fetchable_cert_url(&url), "{url}");
+    }
+}
+
+#[tokio::test]
+async fn the_answer_to_an_unknown_address_does_not_depend_on_the_topic() {
+    // Whether the topic is accepted or not, a message naming an address whose fetch failed
+    // (or that no fetch was spent on) is answered alike: 503.
+    let served = Served::with(SNS_CERT_URL, Err("answered 404 instead of 200"));
+    let verifier = sns_verifier(cache(&served));
+    let ours = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let theirs = sns_body(
+        SNS_CERT_URL,
+        "arn:aws:sns:us-east-1:999999999999:theirs",
+        "m-2",
+    );
+    verifier
+        .fetch_keys(&WebhookRequest::new(ours.as_bytes()))
+        .expect("a fetch")
+        .await;
+    let answer = |body: &str| {
+        let error = verifier
+            .verify(&WebhookRequest::new(body.as_bytes()))
+            .unwrap_err();
+        (error.status(), error.to_string())
+    };
+    assert_eq!(answer(&ours), answer(&theirs));
+    assert_eq!(answer(&ours).0, 503);
+    assert_eq!(served.fetches(), 1);
+}
+
+#[tokio::test]
+async fn pinned_verifiers_fetch_nothing() {
+    let verifier = sns::verifier(signing_key().public_key(), [TOPIC]).unwrap();
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    assert!(
+        verifier
+            .fetch_keys(&WebhookRequest::new(body.as_bytes()))
+            .is_none()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// the cache's rules
+
+#[tokio::test]
+async fn deliveries_naming_an_address_in_flight_wait_for_its_one_fetch() {
+    let served = served_signing_cert();
+    let gate = served.hold();
+    let verifier = sns_verifier(cache(&served));
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+
+    let first = tokio::spawn(verifier.fetch_keys(&request).expect("the fetch"));
+    let waiters: Vec<_> = (0..5)
+        .map(|_| tokio::spawn(verifier.fetch_keys(&request).expect("a wait")))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(waiters.iter().all(|w| !w.is_finished()));
+    assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+
+    gate.add_permits(1);
+    first.await.unwrap();
+    for waiter in waiters {
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("waiters wake when the fetch ends")
+            .unwrap();
+    }
+    assert!(verifier.verify(&request).is_ok());
+    assert_eq!(served.fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_fetch_answers_503_and_is_not_retried_within_the_delay() {
+    let served = Served::with(SNS_CERT_URL, Err("answered 500 instead of 200"));
+    let verifier = sns_verifier(cache(&served));
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    let error = verifier.verify(&request).unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::KeyUnavailable);
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(60)));
+    assert!(
+        !error.to_string().contains("500"),
+        "the fetch's failure is logged, not told to the sender"
+    );
+    assert!(verifier.fetch_keys(&request).is_none());
+    assert_eq!(served.fetches(), 1);
+
+    // With no delay, the next delivery fetches again, and the certificate is back.
+    let served = Served::with(SNS_CERT_URL, Err("answered 500 instead of 200"));
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(clock(NOW_MS))
+        .retry_after_failure(Duration::ZERO)
+        .build();
+    let verifier = sns_verifier(cache);
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+    served.serve(SNS_CERT_URL, Ok(fixture("fetch/signing-cert.pem")));
+    verifier.fetch_keys(&request).expect("a fetch again").await;
+    assert!(verifier.verify(&request).is_ok());
+    assert_eq!(served.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_flood_of_made_up_addresses_spends_only_the_budget_of_fetches() {
+    let served = Arc::new(Served::default());
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(clock(NOW_MS))
+        .fetches_per_minute(3)
+        .build();
+    let verifier = sns_verifier(cache.clone());
+    let mut fetched = 0;
+    for n in 0..50 {
+        let url =
+            format!("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{n:032x}.pem");
+        let body = sns_body(&url, TOPIC, &format!("m-{n}"));
+        let request = WebhookRequest::new(body.as_bytes());
+        if let Some(fetch) = verifier.fetch_keys(&request) {
+            fetch.await;
+            fetched += 1;
+        }
+        assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+    }
+    assert_eq!(fetched, 3);
+    assert_eq!(served.fetches(), 3);
+    assert!(cache.is_empty());
+}
+
+#[tokio::test]
+async fn a_certificate_outside_its_validity_is_refused() {
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    // Fetched after its end, or before its start (2025-01-01).
+    for at in [CERT_NOT_AFTER_MS, CERT_NOT_AFTER_MS + 1, 1_735_689_599_000] {
+        let served = served_signing_cert();
+        let cache = CertificateCache::builder(Fetcher(served.clone()))
+            .clock(clock(at))
+            .build();
+        let verifier = sns_verifier(cache.clone());
+        verifier.fetch_keys(&request).expect("a fetch").await;
+        assert!(cache.is_empty(), "at {at}");
+        assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+    }
+
+    // Fetched while valid, then used after it expired: refused, and fetched again.
+    let served = served_signing_cert();
+    let time = Arc::new(FixedClock::at_ms(NOW_MS));
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(time.clone())
+        .build();
+    let verifier = sns_verifier(cache);
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    assert!(verifier.verify(&request).is_ok());
+    time.set_ms(CERT_NOT_AFTER_MS);
+    assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+    verifier.fetch_keys(&request).expect("fetched again").await;
+    assert_eq!(served.fetches(), 2);
+}
+
+#[tokio::test]
+async fn documents_that_are_not_a_certificate_are_refused() {
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    let pem = fixture("fetch/signing-cert.pem");
+    let truncated = pem.get(..pem.len() - 40).unwrap().to_vec();
+    // Not base64 any more.
+    let mut corrupted = pem.clone();
+    corrupted[100] = b'!';
+    for document in [
+        Vec::new(),
+        b"<html>not found</html>".to_vec(),
+        truncated,
+        corrupted,
+        fixture("asym/rsa2048-public.pem"),
+        vec![0xff; 70_000],
+    ] {
+        let served = Served::with(SNS_CERT_URL, Ok(document));
+        let cache = cache(&served);
+        let verifier = sns_verifier(cache.clone());
+        verifier.fetch_keys(&request).expect("a fetch").await;
+        assert!(cache.is_empty());
+        assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+    }
+    // A chain: the leaf, first, is read.
+    let mut chain = pem.clone();
+    chain.extend_from_slice(&fixture("fetch/test-ca.pem"));
+    let served = Served::with(SNS_CERT_URL, Ok(chain));
+    let verifier = sns_verifier(cache(&served));
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    assert!(verifier.verify(&request).is_ok());
+}
+
+#[tokio::test]
+async fn a_certificate_with_a_key_sns_does_not_use_is_401() {
+    // The TLS test CA's certificate holds a P-256 key: SNS signs with RSA.
+    let served = Served::with(SNS_CERT_URL, Ok(fixture("fetch/test-ca.pem")));
+    let cache = cache(&served);
+    let verifier = sns_verifier(cache.clone());
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    assert_eq!(cache.len(), 1);
+    assert_eq!(
+        verifier.verify(&request).unwrap_err().kind(),
+        VerifyErrorKind::InvalidSignature
+    );
+}
+
+#[tokio::test]
+async fn an_abandoned_fetch_lets_the_next_delivery_fetch_again() {
+    let served = served_signing_cert();
+    let gate = served.hold();
+    let verifier = sns_verifier(cache(&served));
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+
+    let fetch = verifier.fetch_keys(&request).expect("the fetch");
+    let waiter = verifier.fetch_keys(&request).expect("a wait");
+    let waiting = tokio::spawn(waiter);
+    // The client of the first delivery goes away mid-fetch.
+    let abandoned = tokio::time::timeout(Duration::from_millis(20), fetch).await;
+    assert!(abandoned.is_err());
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiter wakes when the fetch is abandoned")
+        .unwrap();
+
+    gate.add_permits(1);
+    verifier.fetch_keys(&request).expect("fetched again").await;
+    assert!(verifier.verify(&request).is_ok());
+    assert_eq!(served.fetches(), 2);
+}
+
+#[tokio::test]
+async fn capacity_bounds_the_certificates_held() {
+    let served = Arc::new(Served::default());
+    let urls: Vec<String> = (0..3)
+        .map(|n| {
+            format!("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{n:032x}.pem")
+        })
+        .collect();
+    for url in &urls {
+        served.serve(url, Ok(fixture("fetch/signing-cert.pem")));
+    }
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(clock(NOW_MS))
+        .capacity(2)
+        .build();
+    let verifier = sns_verifier(cache.clone());
+    let requests: Vec<String> = urls
+        .iter()
+        .enumerate()
+        .map(|(n, url)| sns_body(url, TOPIC, &format!("m-{n}")))
+        .collect();
+    let request = |n: usize| WebhookRequest::new(requests[n].as_bytes());
+    for n in 0..2 {
+        verifier.fetch_keys(&request(n)).expect("a fetch").await;
+        assert!(verifier.verify(&request(n)).is_ok());
+        // A little apart, so that "used longest ago" is one of them.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // The first is used again: the second is now the one used longest ago.
+    assert!(verifier.verify(&request(0)).is_ok());
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    verifier.fetch_keys(&request(2)).expect("a fetch").await;
+    assert_eq!(cache.len(), 2);
+    assert_eq!(verifier.verify(&request(1)).unwrap_err().status(), 503);
+    assert!(verifier.verify(&request(0)).is_ok());
+    assert!(verifier.verify(&request(2)).is_ok());
+    assert!(format!("{cache:?}").contains("capacity: 2"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// PayPal on the cache
+
+/// PayPal's headers for `body`, with `replace` swapped in.
+fn paypal_headers(body: &[u8], replace: Option<(&str, &str)>) -> Vec<(String, String)> {
+    let headers = paypal::signer(signing_key(), PAYPAL_CERT_URL, WEBHOOK_ID)
+        .unwrap()
+        .clock(clock(NOW_MS))
+        .sign(&Outgoing::new(body))
+        .unwrap();
+    headers
+        .iter()
+        .map(|(name, value)| match replace {
+            Some((n, v)) if name.eq_ignore_ascii_case(n) => (name.to_owned(), v.to_owned()),
+            _ => (name.to_owned(), value.to_owned()),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn paypal_fetches_the_certificate_a_delivery_names() {
+    let served = Served::with(PAYPAL_CERT_URL, Ok(fixture("fetch/signing-cert.pem")));
+    let cache = cache(&served);
+    let verifier = paypal::verifier_fetching(cache.clone(), WEBHOOK_ID)
+        .unwrap()
+        .freshness(paypal::default_freshness().with_clock(FixedClock::at_ms(NOW_MS + 1_000)));
+    let body = br#"{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED"}"#;
+    let headers = paypal_headers(body, None);
+    let request = WebhookRequest::new(body).with_headers(&headers);
+
+    assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    let proof = verifier.verify(&request).unwrap();
+    assert_eq!(proof.scheme(), "paypal");
+    assert!(verifier.fetch_keys(&request).is_none());
+
+    // Tampered body: 401 (CRC-32 differs).
+    let tampered = br#"{"id":"WH-1","event_type":"PAYMENT.CAPTURE.REFUNDED"}"#;
+    let forged = WebhookRequest::new(tampered).with_headers(&headers);
+    assert_eq!(
+        verifier.verify(&forged).unwrap_err().kind(),
+        VerifyErrorKind::InvalidSignature
+    );
+
+    // Another algorithm or an address of another shape: no fetch.
+    for replace in [
+        ("paypal-auth-algo", "SHA1withRSA"),
+        (
+            "paypal-cert-url",
+            "https://api.paypal.com.evil.example/v1/notifications/certs/CERT-1",
+        ),
+        (
+            "paypal-cert-url",
+            "https://api-m.paypal.com/v1/notifications/certs/CERT-other",
+        ),
+    ] {
+        let headers = paypal_headers(body, Some(replace));
+        let request = WebhookRequest::new(body).with_headers(&headers);
+        let fetch = verifier.fetch_keys(&request);
+        // A PayPal address not held is fetched (and 404s here); the others never are.
+        assert_eq!(
+            fetch.is_some(),
+            replace.1.ends_with("CERT-other"),
+            "{replace:?}"
+        );
+        if let Some(fetch) = fetch {
+            fetch.await;
+        }
+    }
+    assert_eq!(served.fetches(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the pipeline
+
+#[tokio::test]
+async fn the_pipeline_fetches_after_admission_only() {
+    let served = served_signing_cert();
+    let receiver = Receiver::builder()
+        .verifier(sns_verifier(cache(&served)))
+        .allow_sources(["10.0.0.0/8"])
+        .rate_limit(RateLimit::per_minute(1))
+        .build()
+        .unwrap();
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let inside: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+    let outside: SocketAddr = "192.0.2.1:5000".parse().unwrap();
+
+    // Refused by the allowlist: no fetch.
+    let request = WebhookRequest::new(body.as_bytes()).with_peer(outside);
+    let mut refused = receiver.delivery();
+    assert_eq!(refused.admit(&request, false).unwrap_err().status(), 403);
+    assert!(refused.fetch_keys(&request).is_none());
+    assert_eq!(served.fetches(), 0);
+
+    // Admitted: the fetch, then authentication.
+    let request = WebhookRequest::new(body.as_bytes()).with_peer(inside);
+    let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
+    delivery.fetch_keys(&request).expect("a fetch").await;
+    assert_eq!(
+        delivery.authenticate(&request).unwrap().message_id(),
+        Some("m-1")
+    );
+    assert_eq!(served.fetches(), 1);
+
+    // Rate limited (one a minute): refused before any fetch would happen.
+    let mut limited = receiver.delivery();
+    assert_eq!(limited.admit(&request, false).unwrap_err().status(), 429);
+    assert!(limited.fetch_keys(&request).is_none());
+}
+
+#[tokio::test]
+async fn an_unfetched_certificate_is_counted_and_answered_503() {
+    let served = Served::with(SNS_CERT_URL, Err("connection refused"));
+    let receiver = Receiver::builder()
+        .verifier(sns_verifier(cache(&served)))
+        .build()
+        .unwrap();
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
+    delivery.fetch_keys(&request).expect("a fetch").await;
+    let error = delivery.authenticate(&request).unwrap_err();
+    let reply = receiver.reply_for(&error);
+    assert_eq!(reply.status(), 503);
+    assert!(reply.body().contains("key_unavailable"));
+    assert!(
+        reply
+            .headers()
+            .iter()
+            .any(|(name, value)| name.eq_ignore_ascii_case("retry-after") && value == "60")
+    );
+    assert_eq!(
+        receiver.stats().rejected(VerifyErrorKind::KeyUnavailable),
+        1
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// HttpsFetcher against a TLS server on loopback
+
+/// A one-file HTTPS server on 127.0.0.1 with the test CA's server certificate (for
+/// `sns.us-east-1.amazonaws.com`, `api-m.paypal.com` and 127.0.0.1): each path answers the
+/// status and body given; every connection is closed after one answer.
+async fn https_server(routes: HashMap<&'static str, (u16, Vec<u8>)>) -> SocketAddr {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain =
+        vec![CertificateDer::from_pem_slice(&fixture("fetch/tls-server-cert.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(&fixture("fetch/tls-server-key.pem")).unwrap();
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let routes = Arc::new(routes);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let routes = routes.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16_384 {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (status, body) = routes
+                    .get(path.as_str())
+                    .cloned()
+                    .unwrap_or((404, Vec::new()));
+                let extra = if status == 302 {
+                    "Location: https://sns.us-east-1.amazonaws.com/elsewhere.pem\r\n"
+                } else {
+                    ""
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.write_all(&body).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// A client that trusts the test CA and sends the provider's host names to `addr`.
+fn test_client(addr: SocketAddr, follow_redirects: bool) -> reqwest::Client {
+    let test_ca = reqwest::Certificate::from_pem(&fixture("fetch/test-ca.pem")).unwrap();
+    let policy = if follow_redirects {
+        reqwest::redirect::Policy::limited(3)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    reqwest::Client::builder()
+        .tls_certs_only([test_ca])
+        .resolve("sns.us-east-1.amazonaws.com", addr)
+        .resolve("api-m.paypal.com", addr)
+        .https_only(true)
+        .redirect(policy)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn https_fetcher_fetches_over_tls_and_the_verifier_uses_the_certificate() {
+    let addr = https_server(HashMap::from([(
+        "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem",
+        (200, fixture("fetch/signing-cert.pem")),
+    )]))
+    .await;
+    let fetcher = HttpsFetcher::with_client(test_client(addr, false));
+    let pem = fetcher.fetch(SNS_CERT_URL).await.unwrap();
+    assert_eq!(pem, fixture("fetch/signing-cert.pem"));
+
+    let cache = CertificateCache::builder(fetcher)
+        .clock(clock(NOW_MS))
+        .build();
+    let verifier = sns_verifier(cache);
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    assert!(verifier.verify(&request).is_ok());
+}
+
+#[tokio::test]
+async fn https_fetcher_refuses_errors_large_documents_and_plain_http() {
+    let addr = https_server(HashMap::from([
+        ("/large.pem", (200, vec![b'A'; HttpsFetcher::MAX_BYTES + 1])),
+        ("/limit.pem", (200, vec![b'A'; HttpsFetcher::MAX_BYTES])),
+        ("/gone.pem", (410, b"gone".to_vec())),
+        ("/moved.pem", (302, Vec::new())),
+    ]))
+    .await;
+    let fetcher = HttpsFetcher::with_client(test_client(addr, true));
+    let url = |path: &str| format!("https://sns.us-east-1.amazonaws.com{path}");
+    let error = fetcher.fetch(&url("/large.pem")).await.unwrap_err();
+    assert!(error.to_string().contains("too large"), "{error}");
+    assert_eq!(
+        fetcher.fetch(&url("/limit.pem")).await.unwrap().len(),
+        HttpsFetcher::MAX_BYTES
+    );
+    let error = fetcher.fetch(&url("/gone.pem")).await.unwrap_err();
+    assert!(error.to_string().contains("410"), "{error}");
+    let error = fetcher
+        .fetch("http://sns.us-east-1.amazonaws.com/x.pem")
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("https"), "{error}");
+
+    // A redirect is not followed by a client configured as HttpsFetcher::new's.
+    let strict = HttpsFetcher::with_client(test_client(addr, false));
+    let error = strict.fetch(&url("/moved.pem")).await.unwrap_err();
+    assert!(error.to_string().contains("302"), "{error}");
+}
+
+#[tokio::test]
+async fn https_fetcher_new_trusts_only_public_roots() {
+    // The loopback server's certificate is from the test CA, which Mozilla's roots do not
+    // hold: the default fetcher refuses the connection.
+    let addr = https_server(HashMap::from([(
+        "/x.pem",
+        (200, fixture("fetch/signing-cert.pem")),
+    )]))
+    .await;
+    let fetcher = HttpsFetcher::new().unwrap();
+    let error = fetcher
+        .fetch(&format!("https://127.0.0.1:{}/x.pem", addr.port()))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("request failed"), "{error}");
+    assert!(!format!("{fetcher:?}").is_empty());
+}
