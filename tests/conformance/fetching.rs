@@ -94,12 +94,13 @@ pub fn assert_fetched_once(served: &Served, answers: &[Answer]) {
     assert_eq!(served.fetches(), 1);
 }
 
-/// What every adapter answers a message whose certificate cannot be fetched: 503
+/// What every adapter answers a message whose certificate it tried and failed to fetch: 503
 /// `key_unavailable` with `Retry-After`.
-pub fn assert_unavailable(answers: &[Answer]) {
+pub fn assert_unavailable(served: &Served, answers: &[Answer]) {
     let [(status, retry_after, reply)] = answers else {
         panic!("one answer expected");
     };
+    assert_eq!(served.fetches(), 1, "the adapter awaited the fetch");
     assert_eq!(*status, 503, "{reply}");
     assert_eq!(retry_after.as_deref(), Some("60"));
     assert!(reply.contains("key_unavailable"), "{reply}");

@@ -45,5 +45,6 @@ async fn send(served: &Arc<Served>, bodies: &[String]) -> Vec<Answer> {
 async fn the_guard_fetches_the_certificate_once_and_answers_503_while_it_cannot() {
     let served = Arc::new(Served::default());
     assert_fetched_once(&served, &send(&served, &[body("m-1"), body("m-2")]).await);
-    assert_unavailable(&send(&failing(), &[body("m-1")]).await);
+    let failing = failing();
+    assert_unavailable(&failing, &send(&failing, &[body("m-1")]).await);
 }

@@ -100,6 +100,18 @@ impl HttpsFetcher {
         let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
             .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+        Self::with_root_certificates(roots)
+    }
+
+    /// As [`new`](Self::new), trusting `roots` instead of Mozilla's root certificates (a
+    /// mirror of the provider's certificates behind a private authority, a test server).
+    ///
+    /// # Errors
+    ///
+    /// When the client cannot be built.
+    pub fn with_root_certificates(
+        roots: impl IntoIterator<Item = reqwest::Certificate>,
+    ) -> Result<Self, ConfigError> {
         let client = reqwest::Client::builder()
             .tls_certs_only(roots)
             .https_only(true)
@@ -194,16 +206,21 @@ impl CertificateFetcher for HttpsFetcher {
 /// - A delivery whose certificate could not be fetched is answered 503 `key_unavailable`
 ///   with `Retry-After`, so that the sender retries it (SNS and PayPal retry a 5xx), and the
 ///   fetch's failure is logged at ERROR with the address.
-/// - The cache holds at most 32 certificates ([`CertificateCacheBuilder::capacity`]); a new
-///   one replaces failures first, then expired certificates, then the certificate used
-///   longest ago.
+/// - The cache holds at most 32 certificates and failures
+///   ([`CertificateCacheBuilder::capacity`]). A certificate just fetched replaces a failure
+///   first, then an expired certificate, then one that no delivery was verified with, then
+///   the one that verified a delivery longest ago; a failure replaces only another failure
+///   or an expired certificate.
 ///
 /// What the budget cannot tell apart: a new certificate's address from a made-up one, until
 /// it has fetched it. Someone who knows a topic ARN your SNS route accepts (or, for PayPal,
 /// nothing at all) can spend the minute's fetches with made-up addresses; while they keep it
 /// up, a certificate the provider has just moved to is not fetched, and its deliveries are
-/// answered 503, which the provider retries. Certificates already held keep working. Give
-/// the route the receiver's per-source rate limit, which runs before any fetch.
+/// answered 503, which the provider retries. Certificates that verify deliveries stay held
+/// (made-up addresses cannot push them out; other genuine certificates, fetched without
+/// verifying anything, go before them). Each failed fetch is logged at ERROR, at most
+/// [`fetches_per_minute`](CertificateCacheBuilder::fetches_per_minute) a minute. Give the
+/// route the receiver's per-source rate limit, which runs before any fetch.
 ///
 /// # Examples
 ///
@@ -211,7 +228,7 @@ impl CertificateFetcher for HttpsFetcher {
 ///
 /// ```no_run
 /// use webhook_core::provider::sns;
-/// use webhook_core::{CertificateCache, HttpsFetcher, Receiver};
+/// use webhook_core::{CertificateCache, HttpsFetcher, RateLimit, Receiver};
 ///
 /// let certificates = CertificateCache::new(HttpsFetcher::new()?);
 /// let receiver = Receiver::builder()
@@ -219,6 +236,7 @@ impl CertificateFetcher for HttpsFetcher {
 ///         certificates,
 ///         ["arn:aws:sns:us-east-1:123456789012:ses-events"],
 ///     )?)
+///     .rate_limit(RateLimit::per_second(10))
 ///     .content_type("text/plain")
 ///     .content_type("application/json")
 ///     .build()?;
@@ -251,8 +269,11 @@ enum Entry {
     Ready {
         key: Box<PublicKey>,
         not_after_ms: i64,
-        /// When a delivery last used it.
+        /// When it fetched, or last verified a delivery.
         used: Instant,
+        /// Whether it has verified a delivery: certificates no delivery proved itself with
+        /// are given up first.
+        verified: bool,
     },
     Pending {
         done: tokio::sync::watch::Receiver<()>,
@@ -368,8 +389,8 @@ impl CertificateCache {
     }
 
     /// The fetch to await before [`key`](Self::key) can answer for `url`: `None` when the
-    /// certificate is held, when its last fetch failed less than a minute ago, or when this
-    /// minute's fetches are spent.
+    /// certificate is held, when its last fetch failed within the hold-back delay, or when
+    /// this minute's fetches are spent; a wait for it when it is being fetched.
     pub(crate) fn prefetch(&self, url: &str) -> Option<KeyFetch> {
         let now = Instant::now();
         let wall_ms = self.inner.clock.now_ms();
@@ -400,16 +421,6 @@ impl CertificateCache {
             );
             return None;
         }
-        if !state.entries.contains_key(url)
-            && state.entries.len() >= self.inner.capacity
-            && !evict_one(&mut state.entries, now, wall_ms)
-        {
-            tracing::warn!(
-                url,
-                "signing certificate not fetched: the cache is full of fetches in flight"
-            );
-            return None;
-        }
         state.started.push_back(now);
         let (sender, done) = tokio::sync::watch::channel(());
         state
@@ -430,17 +441,21 @@ impl CertificateCache {
     /// The key of the certificate at `url`, when it is held and valid.
     pub(crate) fn key(&self, url: &str) -> Result<PublicKey, VerifyError> {
         let wall_ms = self.inner.clock.now_ms();
-        match self.inner.lock().entries.get_mut(url) {
+        match self.inner.lock().entries.get(url) {
             Some(Entry::Ready {
-                key,
-                not_after_ms,
-                used,
-            }) if wall_ms < *not_after_ms => {
-                *used = Instant::now();
-                Ok(PublicKey::clone(key))
-            }
+                key, not_after_ms, ..
+            }) if wall_ms < *not_after_ms => Ok(PublicKey::clone(key)),
             _ => Err(VerifyError::new(VerifyErrorKind::KeyUnavailable)
                 .with_retry_after(self.inner.retry_after_failure)),
+        }
+    }
+
+    /// The certificate at `url` verified a delivery: it is in use (only a verified delivery
+    /// counts, so that unverified requests cannot keep a certificate of their choice held).
+    pub(crate) fn verified(&self, url: &str) {
+        if let Some(Entry::Ready { used, verified, .. }) = self.inner.lock().entries.get_mut(url) {
+            *used = Instant::now();
+            *verified = true;
         }
     }
 }
@@ -454,18 +469,34 @@ impl Inner {
     }
 }
 
-/// Make room for one entry: a failure (the oldest), else an expired certificate, else the
-/// certificate used longest ago. `false` when every entry is a fetch in flight.
-fn evict_one(entries: &mut HashMap<String, Entry>, now: Instant, wall_ms: i64) -> bool {
-    // Lower ranks go first; within a rank, the larger age.
+/// Make room for one entry besides `keep`: a failure (the one held back least long), else an
+/// expired certificate, else (when `valid_too`) a certificate no delivery was verified with,
+/// else the one that verified a delivery longest ago. `false` when nothing may go.
+fn evict_one(
+    entries: &mut HashMap<String, Entry>,
+    keep: &str,
+    valid_too: bool,
+    now: Instant,
+    wall_ms: i64,
+) -> bool {
+    // Lower ranks go first; within a rank, the smaller second member.
     let victim = entries
         .iter()
+        .filter(|(url, _)| url.as_str() != keep)
         .filter_map(|(url, entry)| match entry {
             Entry::Failed { until } => Some(((0u8, until.saturating_duration_since(now)), url)),
             Entry::Ready {
-                not_after_ms, used, ..
+                not_after_ms,
+                used,
+                verified,
+                ..
             } => {
-                let rank = if wall_ms >= *not_after_ms { 1 } else { 2 };
+                let rank = match (wall_ms >= *not_after_ms, *verified) {
+                    (true, _) => 1,
+                    (false, _) if !valid_too => return None,
+                    (false, false) => 2,
+                    (false, true) => 3,
+                };
                 Some(((rank, Duration::MAX - now.duration_since(*used)), url))
             }
             Entry::Pending { .. } => None,
@@ -498,6 +529,7 @@ impl PendingFetch {
                     key: Box::new(key),
                     not_after_ms,
                     used: Instant::now(),
+                    verified: false,
                 }
             }
             Err(error) => {
@@ -509,7 +541,35 @@ impl PendingFetch {
                 }
             }
         };
-        inner.lock().entries.insert(self.url.clone(), entry);
+        let mut state = inner.lock();
+        // Fetches in flight do not count: they are bounded by the minute's budget.
+        let held = |state: &State| {
+            state
+                .entries
+                .iter()
+                .filter(|(url, e)| **url != self.url && !matches!(e, Entry::Pending { .. }))
+                .count()
+        };
+        // A certificate may take the place of another; a failure only of another failure or
+        // an expired certificate, so that failed fetches cannot push out a certificate in use.
+        let valid_too = matches!(entry, Entry::Ready { .. });
+        let mut room = true;
+        while room && held(&state) >= inner.capacity {
+            room = evict_one(
+                &mut state.entries,
+                &self.url,
+                valid_too,
+                Instant::now(),
+                now_ms,
+            );
+        }
+        if room {
+            state.entries.insert(self.url.clone(), entry);
+        } else {
+            // No room for the failure: forget the address (the budget still bounds refetches).
+            state.entries.remove(&self.url);
+        }
+        drop(state);
         self.sender = None;
     }
 }

@@ -415,6 +415,7 @@ impl Verifier for PayPalVerifier {
                     VerifyError::invalid_signature()
                 })?;
                 let (key, replay) = verifier.verify_content(content, signature, now)?;
+                cache.verified(cert_url);
                 (key.id().to_owned(), replay)
             }
         };

@@ -23,13 +23,20 @@
 //! 1. The body is a JSON object with the fields of its `Type`: 400 when it is not JSON, holds
 //!    a field twice or a field that is not a string; 401 when a field is missing. A
 //!    `x-amz-sns-message-type` header, when sent, names the same type (401).
-//! 2. `TopicArn` is one of the topics the verifier was built with: SNS signs the messages
+//! 2. `SigningCertURL` is an `https` URL on `sns.<region>.amazonaws.com` (or `.amazonaws.com.cn`)
+//!    whose path ends in `.pem`, the shape AWS's own validators require (401); when
+//!    certificates are fetched, exactly the shape of SNS's certificates
+//!    ([`is_fetchable_cert_url`]).
+//! 3. `TopicArn` is one of the topics the verifier was built with: SNS signs the messages
 //!    of every topic of every AWS account with the same certificates, and anyone can
 //!    subscribe your endpoint to a topic of their own, so a valid signature alone does not
 //!    make a message yours. Another topic is answered as a bad signature is (401
-//!    `invalid_signature`), so that the answer does not confirm a guessed topic ARN.
-//! 3. `SigningCertURL` is an `https` URL on `sns.<region>.amazonaws.com` (or `.amazonaws.com.cn`)
-//!    whose path ends in `.pem`, the shape AWS's own validators require (401).
+//!    `invalid_signature`), whatever else the message holds: the topic is checked after
+//!    every check whose answer names a field, so that the answer does not confirm a guessed
+//!    topic ARN. With fetched certificates one difference remains: only a message of an
+//!    accepted topic causes a fetch, so the first message naming a genuine certificate not
+//!    held yet is answered 401 (fetched, then refused) for an accepted topic and 503 for
+//!    another, once per certificate.
 //! 4. The signature verifies (401 otherwise) with the key of one of two kinds of certificate:
 //!    - **fetched** ([`verifier_fetching`], feature `fetch`): the certificate `SigningCertURL`
 //!      names, fetched over HTTPS the first time that address is seen and kept in a
@@ -725,13 +732,7 @@ impl Verifier for SnsVerifier {
             }
             Keys::Pinned { .. } => None,
         };
-        // The topic after every check whose answer names a field, so that no answer confirms
-        // a guessed topic.
         let topic = required(fields.topic_arn.as_ref(), "TopicArn")?;
-        if !self.topics.iter().any(|t| t == topic) {
-            tracing::debug!("SNS message of a topic this verifier does not accept");
-            return Err(VerifyError::invalid_signature());
-        }
         let signature = required(fields.signature.as_ref(), "Signature")?;
         let message_id = required(fields.message_id.as_ref(), "MessageId")?;
         if message_id.is_empty() || message_id.len() > MAX_MESSAGE_ID {
@@ -745,6 +746,13 @@ impl Verifier for SnsVerifier {
                     .with_message("SNS field `Timestamp` is not an RFC 3339 time")
             })?;
         let content = canonical(kind, &fields)?;
+        // The topic after every check whose answer names a field and before the signature's,
+        // so that a foreign topic is answered as a bad signature is, whatever else the
+        // message holds.
+        if !self.topics.iter().any(|t| t == topic) {
+            tracing::debug!("SNS message of a topic this verifier does not accept");
+            return Err(VerifyError::invalid_signature());
+        }
         let now = self.freshness.now_ms();
         let (key_id, replay) = match &self.keys {
             Keys::Pinned { sha1, sha256, .. } => {
@@ -756,10 +764,11 @@ impl Verifier for SnsVerifier {
                 (key.id().to_owned(), replay)
             }
             #[cfg(feature = "fetch")]
-            Keys::Fetched(_) => {
+            Keys::Fetched(cache) => {
                 let key = fetched.ok_or_else(VerifyError::invalid_signature)?;
                 let verifier = fetched_verifier(version, key)?;
                 let (key, replay) = verifier.verify_content(content, signature, now)?;
+                cache.verified(cert_url);
                 (key.id().to_owned(), replay)
             }
         };

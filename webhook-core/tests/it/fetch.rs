@@ -552,6 +552,47 @@ async fn capacity_bounds_the_certificates_held() {
     assert!(format!("{cache:?}").contains("capacity: 2"));
 }
 
+#[tokio::test]
+async fn made_up_addresses_cannot_push_out_a_certificate_in_use() {
+    let served = Arc::new(Served::default());
+    let url = |n: usize| {
+        format!("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{n:032x}.pem")
+    };
+    for n in [0, 7, 8] {
+        served.serve(&url(n), Ok(fixture("fetch/signing-cert.pem")));
+    }
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(clock(NOW_MS))
+        .capacity(2)
+        .build();
+    let verifier = sns_verifier(cache.clone());
+    let bodies: Vec<String> = (0..9)
+        .map(|n| sns_body(&url(n), TOPIC, &format!("m-{n}")))
+        .collect();
+    let request = |n: usize| WebhookRequest::new(bodies[n].as_bytes());
+
+    // The certificate in use verifies a delivery.
+    verifier.fetch_keys(&request(0)).expect("a fetch").await;
+    assert!(verifier.verify(&request(0)).is_ok());
+    // Made-up addresses (404) fill the other place, and only it.
+    for n in 1..6 {
+        verifier.fetch_keys(&request(n)).expect("a fetch").await;
+        assert_eq!(verifier.verify(&request(n)).unwrap_err().status(), 503);
+        assert!(verifier.verify(&request(0)).is_ok(), "after {n}");
+    }
+    // Genuine certificates that verify nothing take the place of a failure, then of each
+    // other, never of the one in use.
+    for n in [7, 8] {
+        verifier.fetch_keys(&request(n)).expect("a fetch").await;
+        assert_eq!(cache.len(), 2);
+    }
+    assert!(verifier.fetch_keys(&request(0)).is_none());
+    assert!(verifier.verify(&request(0)).is_ok());
+    assert!(verifier.verify(&request(8)).is_ok());
+    assert_eq!(verifier.verify(&request(7)).unwrap_err().status(), 503);
+    assert_eq!(served.fetches(), 8);
+}
+
 // ---------------------------------------------------------------------------------------------
 // PayPal on the cache
 
@@ -743,10 +784,15 @@ async fn https_server(routes: HashMap<&'static str, (u16, Vec<u8>)>) -> SocketAd
                 } else {
                     ""
                 };
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
-                    body.len()
-                );
+                // Paths under /stream/ answer without a length: the body ends with the
+                // connection.
+                let length = if path.starts_with("/stream/") {
+                    String::new()
+                } else {
+                    format!("Content-Length: {}\r\n", body.len())
+                };
+                let answer =
+                    format!("HTTP/1.1 {status} X\r\n{length}{extra}Connection: close\r\n\r\n");
                 let _ = tls.write_all(answer.as_bytes()).await;
                 let _ = tls.write_all(&body).await;
                 let _ = tls.shutdown().await;
@@ -756,23 +802,34 @@ async fn https_server(routes: HashMap<&'static str, (u16, Vec<u8>)>) -> SocketAd
     addr
 }
 
-/// A client that trusts the test CA and sends the provider's host names to `addr`.
-fn test_client(addr: SocketAddr, follow_redirects: bool) -> reqwest::Client {
-    let test_ca = reqwest::Certificate::from_pem(&fixture("fetch/test-ca.pem")).unwrap();
-    let policy = if follow_redirects {
-        reqwest::redirect::Policy::limited(3)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
+/// A client of its own that trusts the test CA and sends the provider's host names to `addr`.
+fn test_client(addr: SocketAddr) -> reqwest::Client {
     reqwest::Client::builder()
-        .tls_certs_only([test_ca])
+        .tls_certs_only([test_ca()])
         .resolve("sns.us-east-1.amazonaws.com", addr)
         .resolve("api-m.paypal.com", addr)
+        .no_proxy()
         .https_only(true)
-        .redirect(policy)
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap()
+}
+
+fn test_ca() -> reqwest::Certificate {
+    reqwest::Certificate::from_pem(&fixture("fetch/test-ca.pem")).unwrap()
+}
+
+/// The error and its causes, in one line.
+fn chain(error: &FetchError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(" / ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[tokio::test]
@@ -782,7 +839,7 @@ async fn https_fetcher_fetches_over_tls_and_the_verifier_uses_the_certificate() 
         (200, fixture("fetch/signing-cert.pem")),
     )]))
     .await;
-    let fetcher = HttpsFetcher::with_client(test_client(addr, false));
+    let fetcher = HttpsFetcher::with_client(test_client(addr));
     let pem = fetcher.fetch(SNS_CERT_URL).await.unwrap();
     assert_eq!(pem, fixture("fetch/signing-cert.pem"));
 
@@ -797,40 +854,51 @@ async fn https_fetcher_fetches_over_tls_and_the_verifier_uses_the_certificate() 
 }
 
 #[tokio::test]
-async fn https_fetcher_refuses_errors_large_documents_and_plain_http() {
+async fn https_fetcher_refuses_errors_redirects_large_documents_and_plain_http() {
     let addr = https_server(HashMap::from([
         ("/large.pem", (200, vec![b'A'; HttpsFetcher::MAX_BYTES + 1])),
+        (
+            "/stream/large.pem",
+            (200, vec![b'A'; HttpsFetcher::MAX_BYTES + 1]),
+        ),
         ("/limit.pem", (200, vec![b'A'; HttpsFetcher::MAX_BYTES])),
+        (
+            "/stream/limit.pem",
+            (200, vec![b'A'; HttpsFetcher::MAX_BYTES]),
+        ),
         ("/gone.pem", (410, b"gone".to_vec())),
         ("/moved.pem", (302, Vec::new())),
     ]))
     .await;
-    let fetcher = HttpsFetcher::with_client(test_client(addr, true));
-    let url = |path: &str| format!("https://sns.us-east-1.amazonaws.com{path}");
-    let error = fetcher.fetch(&url("/large.pem")).await.unwrap_err();
-    assert!(error.to_string().contains("too large"), "{error}");
-    assert_eq!(
-        fetcher.fetch(&url("/limit.pem")).await.unwrap().len(),
-        HttpsFetcher::MAX_BYTES
-    );
+    // The client `HttpsFetcher::new` builds, with the test CA in place of Mozilla's roots
+    // (the server's certificate names 127.0.0.1).
+    let fetcher = HttpsFetcher::with_root_certificates([test_ca()]).unwrap();
+    let url = |path: &str| format!("https://127.0.0.1:{}{path}", addr.port());
+    // Too large, by its declared length and by what arrives without one.
+    for path in ["/large.pem", "/stream/large.pem"] {
+        let error = fetcher.fetch(&url(path)).await.unwrap_err();
+        assert!(error.to_string().contains("too large"), "{path}: {error}");
+    }
+    for path in ["/limit.pem", "/stream/limit.pem"] {
+        let document = fetcher.fetch(&url(path)).await.unwrap();
+        assert_eq!(document.len(), HttpsFetcher::MAX_BYTES, "{path}");
+    }
     let error = fetcher.fetch(&url("/gone.pem")).await.unwrap_err();
     assert!(error.to_string().contains("410"), "{error}");
+    // A redirect is not followed.
+    let error = fetcher.fetch(&url("/moved.pem")).await.unwrap_err();
+    assert!(error.to_string().contains("302"), "{error}");
     let error = fetcher
-        .fetch("http://sns.us-east-1.amazonaws.com/x.pem")
+        .fetch(&format!("http://127.0.0.1:{}/limit.pem", addr.port()))
         .await
         .unwrap_err();
     assert!(error.to_string().contains("https"), "{error}");
-
-    // A redirect is not followed by a client configured as HttpsFetcher::new's.
-    let strict = HttpsFetcher::with_client(test_client(addr, false));
-    let error = strict.fetch(&url("/moved.pem")).await.unwrap_err();
-    assert!(error.to_string().contains("302"), "{error}");
 }
 
 #[tokio::test]
 async fn https_fetcher_new_trusts_only_public_roots() {
     // The loopback server's certificate is from the test CA, which Mozilla's roots do not
-    // hold: the default fetcher refuses the connection.
+    // hold: the default fetcher refuses the server's certificate.
     let addr = https_server(HashMap::from([(
         "/x.pem",
         (200, fixture("fetch/signing-cert.pem")),
@@ -841,6 +909,7 @@ async fn https_fetcher_new_trusts_only_public_roots() {
         .fetch(&format!("https://127.0.0.1:{}/x.pem", addr.port()))
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("request failed"), "{error}");
+    let text = chain(&error);
+    assert!(text.contains("UnknownIssuer"), "{text}");
     assert!(!format!("{fetcher:?}").is_empty());
 }
