@@ -6,6 +6,11 @@
 //! body itself is not signed, so this scheme proves only that Mailgun produced the
 //! timestamp/token pair: keep the freshness check, and dedupe by `token` (the proof's message
 //! id), which Mailgun recommends caching.
+//!
+//! Events of a subaccount's domain also carry `parent-signature` in the JSON `signature`
+//! object: the same HMAC made with the primary (parent) account's key, so that the primary
+//! account can verify every subaccount's events with its own key.
+//! [`Mailgun::accept_parent_signature`] turns that on.
 
 use std::fmt;
 
@@ -25,6 +30,7 @@ const MAX_TOKEN: usize = 256;
 pub struct Mailgun {
     keys: KeyRing,
     freshness: Freshness,
+    parent: bool,
 }
 
 impl fmt::Debug for Mailgun {
@@ -32,6 +38,7 @@ impl fmt::Debug for Mailgun {
         f.debug_struct("Mailgun")
             .field("keys", &self.keys.len())
             .field("freshness", &self.freshness)
+            .field("accept_parent_signature", &self.parent)
             .finish()
     }
 }
@@ -61,6 +68,7 @@ pub fn verifier(keys: impl Into<KeyRing>) -> Result<Mailgun, ConfigError> {
     Ok(Mailgun {
         keys,
         freshness: Freshness::default(),
+        parent: false,
     })
 }
 
@@ -71,10 +79,65 @@ impl Mailgun {
         self.freshness = freshness;
         self
     }
+
+    /// Also accept a delivery whose `parent-signature` verifies under these keys, when its
+    /// `signature` does not.
+    ///
+    /// Mailgun signs the events of a subaccount's domain twice: `signature` with the
+    /// subaccount's key and `parent-signature` with the primary account's key, both over the
+    /// same timestamp and token. A primary account that receives its subaccounts' events holds
+    /// its own key only: with this option, that one key verifies its own domains' events (by
+    /// `signature`) and every subaccount's (by `parent-signature`). Off by default, so that a
+    /// subaccount's key ring never admits an event by a field it did not ask for.
+    ///
+    /// Mailgun documents the field in JSON webhooks only; the legacy form-encoded webhooks are
+    /// verified by their `signature` field alone. Freshness and the token's deduplication
+    /// apply as to any other delivery; the [`Proof`] records which key and which signature
+    /// matched.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use webhook_core::{FixedClock, Freshness, Secret, Verifier, WebhookRequest, provider::mailgun};
+    ///
+    /// let primary = Secret::from_text("primary-account-key")?;
+    /// let subaccount = Secret::from_text("subaccount-key")?;
+    /// let body = serde_json::json!({
+    ///     "signature": mailgun::subaccount_signature_block(&subaccount, &primary, 1_700_000_000),
+    ///     "event-data": { "event": "delivered" },
+    /// })
+    /// .to_string();
+    /// let request = WebhookRequest::new(body.as_bytes());
+    /// let fresh = Freshness::default().with_clock(FixedClock::at_secs(1_700_000_000));
+    ///
+    /// // The primary account's key alone: refused, unless parent signatures are accepted.
+    /// let strict = mailgun::verifier(primary.clone())?.freshness(fresh.clone());
+    /// assert!(strict.verify(&request).is_err());
+    /// let primary_verifier = strict.accept_parent_signature();
+    /// assert!(primary_verifier.verify(&request).is_ok());
+    ///
+    /// // The subaccount's own key verifies `signature`, as for any delivery.
+    /// let own = mailgun::verifier(subaccount)?.freshness(fresh);
+    /// assert!(own.verify(&request).is_ok());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn accept_parent_signature(mut self) -> Self {
+        self.parent = true;
+        self
+    }
 }
 
-/// The `(timestamp, token, signature)` triple from a JSON or form body.
-fn fields(request: &WebhookRequest<'_>) -> Result<(String, String, String), VerifyError> {
+/// The fields of a delivery's signature: `(timestamp, token, signature, parent-signature)`.
+struct Fields {
+    timestamp: String,
+    token: String,
+    signature: String,
+    parent: Option<String>,
+}
+
+/// The signature fields of a JSON or form body (`parent-signature` from JSON only).
+fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
     let missing = || {
         VerifyError::new(VerifyErrorKind::MissingCredentials)
             .with_message("missing field `signature` (timestamp, token, signature)")
@@ -93,7 +156,12 @@ fn fields(request: &WebhookRequest<'_>) -> Result<(String, String, String), Veri
             }
         }
         return match found {
-            (Some(t), Some(k), Some(s)) => Ok((t, k, s)),
+            (Some(timestamp), Some(token), Some(signature)) => Ok(Fields {
+                timestamp,
+                token,
+                signature,
+                parent: None,
+            }),
             _ => Err(missing()),
         };
     }
@@ -108,7 +176,20 @@ fn fields(request: &WebhookRequest<'_>) -> Result<(String, String, String), Veri
             _ => Err(missing()),
         }
     };
-    Ok((text("timestamp")?, text("token")?, text("signature")?))
+    Ok(Fields {
+        timestamp: text("timestamp")?,
+        token: text("token")?,
+        signature: text("signature")?,
+        parent: match sig.get("parent-signature") {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            _ => None,
+        },
+    })
+}
+
+/// A hex HMAC-SHA256 tag, or `None` when `text` is not one.
+fn decode_tag(text: &str) -> Option<Vec<u8>> {
+    hex::decode(text.trim()).ok().filter(|s| s.len() == 32)
 }
 
 fn tag(key: &[u8], timestamp: &str, token: &str) -> crate::scheme::hmac::Tag {
@@ -128,23 +209,39 @@ impl Verifier for Mailgun {
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
-        let (timestamp, token, signature) = fields(request)?;
+        let Fields {
+            timestamp,
+            token,
+            signature,
+            parent,
+        } = fields(request)?;
         if token.is_empty() || token.len() > MAX_TOKEN {
             return Err(VerifyError::invalid_signature().with_message("invalid field `token`"));
         }
         let ts_ms = TimeFormat::UnixSeconds.parse_ms("signature.timestamp", &timestamp)?;
-        let signature = hex::decode(signature.trim())
-            .ok()
-            .filter(|s| s.len() == 32)
-            .ok_or_else(VerifyError::invalid_signature)?;
         let now = self.freshness.now_ms();
-        let mut matched = None;
-        for key in self.keys.active(now)? {
-            if tag(key.secret().expose_secret(), &timestamp, &token).matches(&signature) {
-                matched = Some(key);
+        // Each candidate is compared with every active key; `parent-signature` only when it
+        // is accepted and `signature` matched no key.
+        let matching = |candidate: &[u8]| -> Result<Option<&crate::Key>, VerifyError> {
+            let mut matched = None;
+            for key in self.keys.active(now)? {
+                if tag(key.secret().expose_secret(), &timestamp, &token).matches(candidate) {
+                    matched = Some(key);
+                }
             }
+            Ok(matched)
+        };
+        let mut found = None;
+        if let Some(own) = decode_tag(&signature) {
+            found = matching(&own)?.map(|key| (key, own));
         }
-        let key = matched.ok_or_else(VerifyError::invalid_signature)?;
+        if found.is_none()
+            && self.parent
+            && let Some(theirs) = parent.as_deref().and_then(decode_tag)
+        {
+            found = matching(&theirs)?.map(|key| (key, theirs));
+        }
+        let (key, signature) = found.ok_or_else(VerifyError::invalid_signature)?;
         self.freshness.check_ms(ts_ms)?;
         Ok(Proof::new("mailgun")
             .with_key_id(key.id())
@@ -171,10 +268,33 @@ impl Verifier for Mailgun {
 /// ```
 #[must_use]
 pub fn signature_block(secret: &Secret, timestamp_secs: i64) -> serde_json::Value {
+    block(secret, None, timestamp_secs)
+}
+
+/// The `signature` object of a subaccount's event: `signature` made with the subaccount's
+/// key and `parent-signature` with the primary account's, over one timestamp and a fresh
+/// random token. The signer twin of [`Mailgun::accept_parent_signature`].
+#[must_use]
+pub fn subaccount_signature_block(
+    subaccount: &Secret,
+    primary: &Secret,
+    timestamp_secs: i64,
+) -> serde_json::Value {
+    block(subaccount, Some(primary), timestamp_secs)
+}
+
+fn block(secret: &Secret, parent: Option<&Secret>, timestamp_secs: i64) -> serde_json::Value {
     let mut raw = [0u8; 25];
     OsRng.fill_bytes(&mut raw);
     let token = hex::encode(raw);
     let timestamp = timestamp_secs.to_string();
-    let signature = hex::encode(tag(secret.expose_secret(), &timestamp, &token).as_slice());
-    serde_json::json!({ "timestamp": timestamp, "token": token, "signature": signature })
+    let sign = |key: &Secret| hex::encode(tag(key.expose_secret(), &timestamp, &token).as_slice());
+    let mut block = serde_json::Map::new();
+    block.insert("signature".into(), sign(secret).into());
+    if let Some(parent) = parent {
+        block.insert("parent-signature".into(), sign(parent).into());
+    }
+    block.insert("timestamp".into(), timestamp.into());
+    block.insert("token".into(), token.into());
+    serde_json::Value::Object(block)
 }

@@ -2,7 +2,8 @@
 //! against the provider's published vectors where one exists.
 //!
 //! Every module has a `verifier(…)` and a `signer(…)` twin, except [`mailgun`], whose
-//! signature travels in the body (its twin is [`mailgun::signature_block`]), and
+//! signature travels in the body (its twins are [`mailgun::signature_block`] and, for a
+//! subaccount's events, [`mailgun::subaccount_signature_block`]), and
 //! [`unsigned`]. Providers that sign nothing (Postmark, Mailjet, SparkPost, Brevo, Okta,
 //! classic GitLab) are served by [`BasicAuth`](crate::BasicAuth) or
 //! [`ApiKey`](crate::ApiKey): see [`unsigned`].

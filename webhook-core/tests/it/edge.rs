@@ -280,6 +280,56 @@ fn expired_keys_are_not_accepted() {
     }
 }
 
+/// Each key of a ring verifies with its own secret wherever it sits in the ring and whichever
+/// keys before it expired; the proof names the key that matched and carries the tag under
+/// the first active key (the replay token), whichever key matched.
+#[test]
+fn every_key_of_a_ring_verifies_in_its_place() {
+    use std::time::{Duration, UNIX_EPOCH};
+    use webhook_core::{Key, KeyRing};
+    let secrets: Vec<Secret> = (0..4).map(|_| Secret::random(24)).collect();
+    let ring = KeyRing::new()
+        .with(
+            Key::new("2026-02", secrets[0].clone())
+                .expires_at(UNIX_EPOCH + Duration::from_secs(NOW as u64)),
+        )
+        .with(Key::new("2026-05", secrets[1].clone()))
+        .with(
+            Key::new("2026-08", secrets[2].clone())
+                .expires_at(UNIX_EPOCH + Duration::from_secs(NOW as u64 + 60)),
+        )
+        .with(Key::new("2026-11", secrets[3].clone()));
+    let verifier = StandardWebhooks::new(ring)
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let sign = |secret: &Secret| {
+        StandardWebhooksSigner::new(secret.clone())
+            .sign(&Outgoing::new(b"{}").id("msg_1").timestamp_secs(NOW))
+            .unwrap()
+            .into_vec()
+    };
+    let token = |headers: &[(String, String)]| {
+        verifier
+            .verify(&WebhookRequest::new(b"{}").with_headers(headers))
+            .map(|proof| (proof.key_id().map(str::to_owned), proof.replay_token()))
+            .map_err(|e| e.kind())
+    };
+    let (first_active, first_tag) = token(&sign(&secrets[1])).unwrap();
+    assert_eq!(first_active.as_deref(), Some("2026-05"));
+    for (secret, id) in [(&secrets[2], "2026-08"), (&secrets[3], "2026-11")] {
+        let (key_id, tag) = token(&sign(secret)).unwrap();
+        assert_eq!(key_id.as_deref(), Some(id));
+        assert_eq!(
+            tag, first_tag,
+            "{id}: the replay token is the first active key's tag"
+        );
+    }
+    // The expired key, and a key the ring does not hold.
+    for secret in [&secrets[0], &Secret::random(24)] {
+        assert_eq!(token(&sign(secret)), Err(VerifyErrorKind::InvalidSignature));
+    }
+}
+
 /// The verifiers that walk their key ring themselves (rather than through the HMAC scheme)
 /// skip an expired key too: a request signed with it is refused beside a current key (401),
 /// and a ring of expired keys only is the receiver's fault (500).

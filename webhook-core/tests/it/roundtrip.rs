@@ -399,6 +399,28 @@ fn linear_round_trips_and_refuses_changes() {
     );
 }
 
+/// A Mailgun JSON delivery with this `signature` object, verified: the proof's key id and
+/// message id, or the error's kind.
+fn verify_mailgun(
+    verifier: &webhook_core::provider::mailgun::Mailgun,
+    signature: &serde_json::Value,
+) -> Result<(Option<String>, Option<String>), webhook_core::VerifyErrorKind> {
+    let body = serde_json::json!({
+        "signature": signature,
+        "event-data": { "event": "delivered" },
+    })
+    .to_string();
+    verifier
+        .verify(&WebhookRequest::new(body.as_bytes()))
+        .map(|proof| {
+            (
+                proof.key_id().map(str::to_owned),
+                proof.message_id().map(str::to_owned),
+            )
+        })
+        .map_err(|e| e.kind())
+}
+
 #[test]
 fn mailgun_round_trips_and_refuses_changes() {
     use webhook_core::VerifyErrorKind;
@@ -408,15 +430,7 @@ fn mailgun_round_trips_and_refuses_changes() {
         .unwrap()
         .freshness(fresh());
     let check = |signature: &serde_json::Value| {
-        let body = serde_json::json!({
-            "signature": signature,
-            "event-data": { "event": "delivered" },
-        })
-        .to_string();
-        verifier
-            .verify(&WebhookRequest::new(body.as_bytes()))
-            .map(|proof| proof.message_id().map(str::to_owned))
-            .map_err(|e| e.kind())
+        verify_mailgun(&verifier, signature).map(|(_, message_id)| message_id)
     };
     let block = mailgun::signature_block(&secret, NOW);
     // Accepted, and deduplicated by its token.
@@ -439,4 +453,106 @@ fn mailgun_round_trips_and_refuses_changes() {
     // Signed with another key.
     let other = mailgun::signature_block(&Secret::from_text("another-key").unwrap(), NOW);
     assert_eq!(check(&other), Err(VerifyErrorKind::InvalidSignature));
+}
+
+#[test]
+fn mailgun_parent_signature_verifies_a_subaccount_event_only_when_accepted() {
+    use webhook_core::VerifyErrorKind;
+    use webhook_core::provider::mailgun;
+    let primary = Secret::from_text("primary-account-key").unwrap();
+    let subaccount = Secret::from_text("subaccount-key").unwrap();
+    let primary_id = webhook_core::KeyRing::from(primary.clone())
+        .keys()
+        .next()
+        .unwrap()
+        .id()
+        .to_owned();
+    let check = verify_mailgun;
+    let strict = mailgun::verifier(primary.clone())
+        .unwrap()
+        .freshness(fresh());
+    let lenient = strict.clone().accept_parent_signature();
+    let own = mailgun::verifier(subaccount.clone())
+        .unwrap()
+        .freshness(fresh());
+    let block = mailgun::subaccount_signature_block(&subaccount, &primary, NOW);
+    let token = block["token"].as_str().map(str::to_owned);
+
+    // The primary account's key: refused by default, accepted by `parent-signature` when
+    // asked, under the primary key's id and deduplicated by the token.
+    assert_eq!(
+        check(&strict, &block),
+        Err(VerifyErrorKind::InvalidSignature)
+    );
+    assert_eq!(
+        check(&lenient, &block),
+        Ok((Some(primary_id.clone()), token.clone()))
+    );
+    // The subaccount's own key verifies `signature`, whatever `parent-signature` holds.
+    assert!(check(&own, &block).is_ok());
+    let mut garbled = block.clone();
+    garbled["parent-signature"] = "not hex".into();
+    assert!(check(&own, &garbled).is_ok());
+
+    // A primary account's own domain: `signature` under the primary key, no parent field.
+    let primary_block = mailgun::signature_block(&primary, NOW);
+    assert!(check(&lenient, &primary_block).is_ok());
+
+    // Every field the parent signature covers is bound by it.
+    for field in ["timestamp", "token", "parent-signature"] {
+        let mut changed = block.clone();
+        let value = changed[field].as_str().unwrap().to_owned();
+        let last = if value.ends_with('1') { '2' } else { '1' };
+        changed[field] = format!("{}{last}", &value[..value.len() - 1]).into();
+        assert_eq!(
+            check(&lenient, &changed),
+            Err(VerifyErrorKind::InvalidSignature),
+            "{field} changed"
+        );
+    }
+    // A parent signature that is not a hex tag, or not a string, or made with another key.
+    for bad in [
+        serde_json::json!("zz"),
+        serde_json::json!(""),
+        serde_json::json!(42),
+        serde_json::json!({ "signature": block["parent-signature"].clone() }),
+    ] {
+        let mut changed = block.clone();
+        changed["parent-signature"] = bad.clone();
+        assert_eq!(
+            check(&lenient, &changed),
+            Err(VerifyErrorKind::InvalidSignature),
+            "{bad}"
+        );
+    }
+    let foreign = mailgun::subaccount_signature_block(
+        &subaccount,
+        &Secret::from_text("another-primary-key").unwrap(),
+        NOW,
+    );
+    assert_eq!(
+        check(&lenient, &foreign),
+        Err(VerifyErrorKind::InvalidSignature)
+    );
+    // The parent signature does not lift the freshness check.
+    let stale = mailgun::subaccount_signature_block(&subaccount, &primary, NOW - 3_600);
+    assert_eq!(
+        check(&lenient, &stale),
+        Err(VerifyErrorKind::TimestampTooOld)
+    );
+    // A form-encoded delivery is verified by `signature` alone.
+    let form = format!(
+        "timestamp={}&token={}&signature={}&parent-signature={}",
+        block["timestamp"].as_str().unwrap(),
+        block["token"].as_str().unwrap(),
+        block["signature"].as_str().unwrap(),
+        block["parent-signature"].as_str().unwrap(),
+    );
+    let form_request = WebhookRequest::new(form.as_bytes())
+        .with_header("content-type", "application/x-www-form-urlencoded");
+    assert_eq!(
+        lenient.verify(&form_request).map_err(|e| e.kind()).err(),
+        Some(VerifyErrorKind::InvalidSignature)
+    );
+    assert!(own.verify(&form_request).is_ok());
 }
