@@ -87,13 +87,28 @@ impl Mailgun {
     /// subaccount's key and `parent-signature` with the primary account's key, both over the
     /// same timestamp and token. A primary account that receives its subaccounts' events holds
     /// its own key only: with this option, that one key verifies its own domains' events (by
-    /// `signature`) and every subaccount's (by `parent-signature`). Off by default, so that a
-    /// subaccount's key ring never admits an event by a field it did not ask for.
+    /// `signature`) and every subaccount's (by `parent-signature`).
     ///
     /// Mailgun documents the field in JSON webhooks only; the legacy form-encoded webhooks are
-    /// verified by their `signature` field alone. Freshness and the token's deduplication
-    /// apply as to any other delivery; the [`Proof`] records which key and which signature
-    /// matched.
+    /// verified by their `signature` field alone. Mailgun sends `signature` with every event:
+    /// a delivery without it is refused (401 `missing_credentials`) whatever
+    /// `parent-signature` holds. Freshness and the token's deduplication apply as to any
+    /// other delivery; the [`Proof`]'s key id names the key that matched. Mailgun publishes
+    /// no vector for `parent-signature`: this is tested by round trips against its documented
+    /// scheme only.
+    ///
+    /// # Security
+    ///
+    /// The option is a convenience, not a boundary: `parent-signature` is the same HMAC as
+    /// `signature`, so a triple it verifies would verify moved into `signature` too. What it
+    /// changes is which deliveries carry a tag under the primary key: with it, every
+    /// subaccount's events do, wherever that subaccount sends them. Mailgun signs no part of
+    /// `event-data`, so whoever runs a subaccount's webhook endpoint can post an event of
+    /// their own making to this receiver with a triple they received, within the freshness
+    /// window; deduplication by token refuses only a token this receiver has seen. Accept
+    /// parent signatures where the subaccounts' webhooks are sent to this receiver (or to
+    /// operators trusted as much), keep the freshness window short, and admit only Mailgun's
+    /// addresses with the receiver's source allowlist.
     ///
     /// # Examples
     ///

@@ -498,6 +498,67 @@ fn mailgun_parent_signature_verifies_a_subaccount_event_only_when_accepted() {
     let primary_block = mailgun::signature_block(&primary, NOW);
     assert!(check(&lenient, &primary_block).is_ok());
 
+    // `signature` garbled (not a hex tag, or absent): the parent signature alone decides,
+    // and only when accepted; without `signature` at all, the delivery is incomplete.
+    let mut unreadable = block.clone();
+    unreadable["signature"] = "zz".into();
+    assert_eq!(
+        check(&strict, &unreadable),
+        Err(VerifyErrorKind::InvalidSignature)
+    );
+    assert_eq!(
+        check(&lenient, &unreadable),
+        Ok((Some(primary_id.clone()), token.clone()))
+    );
+    let mut absent = block.clone();
+    absent.as_object_mut().unwrap().remove("signature");
+    assert_eq!(
+        check(&lenient, &absent),
+        Err(VerifyErrorKind::MissingCredentials)
+    );
+    // A ring holding both keys names the key of `signature` when both verify.
+    let both = mailgun::verifier(
+        webhook_core::KeyRing::new()
+            .with(webhook_core::Key::new("primary", primary.clone()))
+            .with(webhook_core::Key::new("subaccount", subaccount.clone())),
+    )
+    .unwrap()
+    .freshness(fresh())
+    .accept_parent_signature();
+    assert_eq!(
+        check(&both, &block).map(|(key_id, _)| key_id),
+        Ok(Some("subaccount".to_owned()))
+    );
+    // An expired primary key verifies no parent signature: beside a current key the delivery
+    // is refused (401); alone, the ring is the receiver's fault (500).
+    let expired = webhook_core::Key::new("primary", primary.clone())
+        .expires_at(std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64));
+    let beside = mailgun::verifier(
+        webhook_core::KeyRing::new()
+            .with(expired.clone())
+            .with(webhook_core::Key::new("current", Secret::random(24))),
+    )
+    .unwrap()
+    .freshness(fresh())
+    .accept_parent_signature();
+    assert_eq!(
+        check(&beside, &block),
+        Err(VerifyErrorKind::InvalidSignature)
+    );
+    let alone = mailgun::verifier(expired)
+        .unwrap()
+        .freshness(fresh())
+        .accept_parent_signature();
+    assert_eq!(check(&alone, &block), Err(VerifyErrorKind::NotConfigured));
+    // Not a boundary (see the option's docs): the parent tag moved into `signature` is the
+    // same HMAC under the same key, and verifies without the option.
+    let mut moved = block.clone();
+    moved["signature"] = block["parent-signature"].clone();
+    assert_eq!(
+        check(&strict, &moved),
+        Ok((Some(primary_id.clone()), token.clone()))
+    );
+
     // Every field the parent signature covers is bound by it.
     for field in ["timestamp", "token", "parent-signature"] {
         let mut changed = block.clone();
