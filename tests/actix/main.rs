@@ -21,9 +21,12 @@ mod email;
 mod fetching;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
+#[path = "../conformance/tenants.rs"]
+mod tenant_script;
 
 mod adapter;
 mod conformance;
 #[cfg(feature = "fetch")]
 mod fetched_certificates;
 mod loopback;
+mod tenants;

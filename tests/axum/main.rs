@@ -21,6 +21,8 @@ mod fetching;
 mod routes;
 #[path = "../../examples/support/ses_app.rs"]
 mod ses_app;
+#[path = "../conformance/tenants.rs"]
+mod tenant_script;
 #[path = "../conformance/unconfigured_axum.rs"]
 mod unconfigured_axum;
 
@@ -29,3 +31,4 @@ mod conformance;
 mod fetched_certificates;
 mod loopback;
 mod ses;
+mod tenants;

@@ -23,6 +23,8 @@ mod fetching;
 mod rocket_app;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
+#[path = "../conformance/tenants.rs"]
+mod tenant_script;
 #[cfg(feature = "axum")]
 #[path = "../conformance/unconfigured_axum.rs"]
 mod unconfigured_axum;
@@ -35,6 +37,7 @@ mod fetched_certificates;
 mod loopback;
 #[cfg(feature = "axum")]
 mod parity;
+mod tenants;
 
 /// rocket's configuration for tests: quiet, on a free loopback port when launched.
 fn figment() -> rocket::figment::Figment {

@@ -8,7 +8,8 @@
 //! - [`Verifier`] and its building blocks: [`HmacScheme`] (most providers),
 //!   [`StandardWebhooks`] / [`StandardWebhooksV1a`], [`AsymmetricScheme`] (Ed25519, ECDSA
 //!   P-256, RSA), [`JwtBearer`], [`ApiKey`], [`BasicAuth`], combined with [`AnyOf`] / [`AllOf`];
-//!   every one has a [`Signer`] twin. [`provider`] holds the named presets.
+//!   every one has a [`Signer`] twin. [`provider`] holds the named presets. [`Tenants`]
+//!   serves many senders on one route, each verified with its own keys.
 //! - [`Freshness`] and [`Clock`]: timestamp tolerance, injected time.
 //! - [`Receiver`] and [`Delivery`]: the receive pipeline (limits, source checks, rate limit,
 //!   authentication, replay claim in a [`ReplayStore`] such as [`MemoryStore`], typed decode
@@ -64,6 +65,7 @@ mod request;
 mod scheme;
 mod secret;
 mod sign;
+mod tenants;
 mod verify;
 
 pub mod provider;
@@ -85,6 +87,7 @@ pub use scheme::hmac::{
 pub use scheme::standard::{StandardWebhooks, StandardWebhooksSigner};
 pub use secret::{Key, KeyRing, Secret};
 pub use sign::{Outgoing, SignError, SignedHeaders, Signer, random_message_id};
+pub use tenants::Tenants;
 pub use verify::{AllOf, AnyOf, KeyFetch, Proof, Verifier};
 
 // --- auth (token/basic/jwt) ---

@@ -144,6 +144,7 @@ pub(crate) fn delivery_span(route: &str) -> Span {
         event_type = Empty,
         message_id = Empty,
         key_id = Empty,
+        tenant = Empty,
         latency_ms = Empty,
     )
 }

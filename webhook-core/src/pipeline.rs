@@ -90,19 +90,33 @@ impl DedupeKey {
         }
     }
 
-    /// The store key: `{route}:{m|e|s}:{id}`, the id hashed when longer than 128 bytes.
-    fn store_key(&self, route: &str) -> String {
+    /// The store key: `{route}:{m|e|s}:{id}`, or `{route}:{M|E|S}:{tenant}:{id}` for a
+    /// tenant's delivery ([`Tenants`](crate::Tenants)), the id hashed when longer than 128
+    /// bytes. Neither a route name nor a tenant id holds a `:`, and the tag's case says
+    /// whether a tenant follows, so no two deliveries share a key unless route, tenant, kind
+    /// and id all agree.
+    fn store_key(&self, route: &str, tenant: Option<&str>) -> String {
         let (tag, id) = match self {
-            Self::MessageId(id) => ("m", id),
-            Self::EventId(id) => ("e", id),
-            Self::Signature(id) => ("s", id),
+            Self::MessageId(id) => ('m', id),
+            Self::EventId(id) => ('e', id),
+            Self::Signature(id) => ('s', id),
         };
         // Built by hand: this runs for every delivery, and `format!` costs several times more.
         let hashed = id.len() > MAX_ID_LEN || id.bytes().any(|b| b.is_ascii_control());
-        let mut key = String::with_capacity(route.len() + 4 + if hashed { 64 } else { id.len() });
+        let tenant_len = tenant.map_or(0, |t| t.len() + 1);
+        let mut key = String::with_capacity(
+            route.len() + 4 + tenant_len + if hashed { 65 } else { id.len() },
+        );
         key.push_str(route);
         key.push(':');
-        key.push_str(tag);
+        match tenant {
+            Some(tenant) => {
+                key.push(tag.to_ascii_uppercase());
+                key.push(':');
+                key.push_str(tenant);
+            }
+            None => key.push(tag),
+        }
         key.push(':');
         if hashed {
             key.push('h');
@@ -158,7 +172,9 @@ impl Receiver {
             let duplicate = match slot.begin_event_claim(&id).await {
                 EventClaimStart::Settled(duplicate) => duplicate,
                 EventClaimStart::Mine(guard) => {
-                    let claimed = self.claim(&DedupeKey::EventId(id.clone())).await?;
+                    let claimed = self
+                        .claim_for(proof.tenant(), &DedupeKey::EventId(id.clone()))
+                        .await?;
                     slot.supersede();
                     let duplicate = match claimed {
                         Claimed::Fresh(lease) => {
@@ -213,17 +229,33 @@ impl Receiver {
         }
     }
 
-    /// Claim `key` in the replay store (lease-based): see [`Claimed`].
+    /// Claim `key` in the replay store (lease-based): see [`Claimed`]. For a delivery a
+    /// [`Tenants`](crate::Tenants) verified, use [`claim_for`](Self::claim_for) with its
+    /// [`Proof::tenant`].
     ///
     /// # Errors
     ///
     /// `InFlight` (409 + `Retry-After`) while another delivery with this key is processed;
     /// `StoreUnavailable` (503 + `Retry-After`) when the store cannot answer — fail closed.
     pub async fn claim(&self, key: &DedupeKey) -> Result<Claimed, VerifyError> {
+        self.claim_for(None, key).await
+    }
+
+    /// [`claim`](Self::claim) in the namespace of `tenant` ([`Proof::tenant`]): the same
+    /// key claimed for two tenants is two claims.
+    ///
+    /// # Errors
+    ///
+    /// As [`claim`](Self::claim).
+    pub async fn claim_for(
+        &self,
+        tenant: Option<&str>,
+        key: &DedupeKey,
+    ) -> Result<Claimed, VerifyError> {
         let Some(store) = &self.inner.store else {
             return Ok(Claimed::Fresh(None));
         };
-        let store_key = key.store_key(self.route());
+        let store_key = key.store_key(self.route(), tenant);
         let claim = match store.claim_ready(&store_key, self.inner.lease) {
             Some(claim) => claim?,
             None => store.claim(&store_key, self.inner.lease).await?,
@@ -693,6 +725,9 @@ impl Delivery {
         if let Some(key_id) = proof.key_id() {
             self.s.span.record("key_id", key_id);
         }
+        if let Some(tenant) = proof.tenant() {
+            self.s.span.record("tenant", tenant);
+        }
         if let Some(id) = proof.message_id() {
             self.s.span.record("message_id", id);
         }
@@ -787,7 +822,7 @@ impl Delivery {
         {
             self.s.span.record("message_id", id.as_str());
         }
-        let claimed = self.s.receiver.claim(&key).await;
+        let claimed = self.s.receiver.claim_for(proof.tenant(), &key).await;
         self.s.key = Some(key);
         match claimed {
             Ok(Claimed::Fresh(lease)) => {

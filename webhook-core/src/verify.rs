@@ -151,6 +151,7 @@ pub struct Proof {
     message_id: Option<String>,
     timestamp_ms: Option<i64>,
     subject: Option<String>,
+    tenant: Option<String>,
     replay: Option<ReplaySource>,
 }
 
@@ -164,6 +165,7 @@ impl Proof {
             message_id: None,
             timestamp_ms: None,
             subject: None,
+            tenant: None,
             replay: None,
         }
     }
@@ -199,6 +201,13 @@ impl Proof {
     #[must_use]
     pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
         self.subject = Some(subject.into());
+        self
+    }
+
+    /// Record the tenant whose keys verified the request ([`Tenants`](crate::Tenants)).
+    #[must_use]
+    pub fn with_tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
         self
     }
 
@@ -247,6 +256,13 @@ impl Proof {
         self.subject.as_deref()
     }
 
+    /// The tenant whose keys verified the request, when a [`Tenants`](crate::Tenants)
+    /// chose them. The replay store keeps each tenant's deliveries apart.
+    #[must_use]
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+
     /// A SHA-256 digest of the matched signature, hex-encoded, when the scheme's signature is
     /// unique per message.
     #[must_use]
@@ -266,6 +282,7 @@ impl Proof {
         self.message_id = self.message_id.or(other.message_id);
         self.timestamp_ms = self.timestamp_ms.or(other.timestamp_ms);
         self.subject = self.subject.or(other.subject);
+        self.tenant = self.tenant.or(other.tenant);
         self.replay = self.replay.or(other.replay);
         self
     }
@@ -279,6 +296,7 @@ impl fmt::Debug for Proof {
             .field("message_id", &self.message_id)
             .field("timestamp_ms", &self.timestamp_ms)
             .field("subject", &self.subject)
+            .field("tenant", &self.tenant)
             .field("replay_token", &self.replay.is_some())
             .finish()
     }

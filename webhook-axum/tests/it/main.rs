@@ -8,3 +8,4 @@
 
 mod https;
 mod layer;
+mod tenants;

@@ -25,4 +25,5 @@ mod sns;
 mod source;
 mod store;
 mod support_pipeline;
+mod tenants;
 mod vectors;

@@ -930,7 +930,7 @@ async fn a_flood_of_bad_signatures_leaves_the_store_empty_and_memory_flat() {
 
 /// A `Write` into a shared buffer, for a captured subscriber.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -944,7 +944,11 @@ impl Write for Captured {
 
 impl Captured {
     /// A subscriber writing here, up to `level`, with span closes when `spans`.
-    fn subscriber(&self, level: tracing::Level, spans: bool) -> impl tracing::Subscriber {
+    pub(crate) fn subscriber(
+        &self,
+        level: tracing::Level,
+        spans: bool,
+    ) -> impl tracing::Subscriber {
         use tracing_subscriber::fmt::format::FmtSpan;
         let writer = self.clone();
         tracing_subscriber::fmt()
@@ -955,7 +959,7 @@ impl Captured {
             .finish()
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }

@@ -1,0 +1,404 @@
+//! [`Tenants`]: one route for many senders, each verified with its own keys.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
+use crate::request::WebhookRequest;
+use crate::verify::{KeyFetch, Proof, Verifier};
+
+/// The longest tenant id accepted, in bytes.
+const MAX_TENANT_LEN: usize = 64;
+
+/// The default [`Tenants::max_freshness_window`]: twice the receiver's default tolerance.
+const DEFAULT_MAX_WINDOW: Duration = Duration::from_secs(600);
+
+/// Each tenant's verifier, by tenant id.
+type Registry = HashMap<Box<str>, Arc<dyn Verifier>>;
+
+/// Where a request names its tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TenantFrom {
+    /// A header that appears exactly once.
+    Header(String),
+    /// The last segment of the URL's path.
+    LastPathSegment,
+    /// A query parameter that appears exactly once.
+    Query(String),
+}
+
+/// Verifies each delivery with the keys of the tenant the request names: one route for many
+/// senders, each with secrets of its own (every customer's Mailgun account, every
+/// workspace's Standard Webhooks endpoint).
+///
+/// The request names its tenant in a header ([`by_header`](Self::by_header)), in the last
+/// segment of its URL's path ([`by_last_path_segment`](Self::by_last_path_segment):
+/// `/webhooks/mail/{tenant}`) or in a query parameter ([`by_query`](Self::by_query)). That
+/// tenant's verifier then judges the request alone: a delivery signed with another tenant's
+/// key is refused, whatever the request claims. The [`Proof`] names the tenant
+/// ([`Proof::tenant`]), the delivery's span records it, and the replay store keeps each
+/// tenant's deliveries apart, so two senders that happen to use the same message id never
+/// deduplicate each other.
+///
+/// **The registry changes at run time.** Clones of a `Tenants` share it: keep one after
+/// handing another to the [`Receiver`](crate::Receiver), then [`insert`](Self::insert) a new
+/// tenant, replace a tenant's verifier to rotate its secrets, or [`remove`](Self::remove) it,
+/// without restarting. A delivery already being verified finishes with the verifier it
+/// started with.
+///
+/// What the receiver must know before any tenant exists is fixed when the `Tenants` is made,
+/// and every verifier inserted must fit it:
+///
+/// - its [`freshness_window`](Verifier::freshness_window) is at most
+///   [`max_freshness_window`](Self::max_freshness_window) (default 10 minutes, what the
+///   default 5-minute tolerance past and future spans), so the replay store's retention
+///   covers every tenant's window;
+/// - the `Tenants` always reports that it signs the URL (adapters then build it for every
+///   delivery, as a tenant's scheme or the path selection may need it) and that it requires
+///   a replay store (it keeps tenants apart there), so a receiver of tenants cannot be built
+///   [`without_replay_protection`](crate::ReceiverBuilder::without_replay_protection).
+///
+/// Tenant ids are 1 to 64 characters of `A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_`, `.` and `~`
+/// (the characters a URL never needs to percent-encode); a request naming anything else is
+/// refused without a lookup. Tenant ids are names, not secrets: a request naming an unknown
+/// tenant is answered 401 `invalid_credentials` (“unknown tenant”), which tells it apart from a
+/// known tenant's failed signature.
+///
+/// | the request | answer |
+/// | --- | --- |
+/// | names no tenant (header absent, path ends in `/`, no query parameter) | 401 `missing_header` (header) or `missing_credentials` |
+/// | names it twice, or not as a tenant id | 401 `malformed_header` (header) or `invalid_credentials` |
+/// | names a tenant not in the registry | 401 `invalid_credentials` |
+/// | names a tenant | that tenant's verifier decides |
+///
+/// `Debug` shows where the tenant is read and how many tenants there are, never an id or a
+/// key.
+///
+/// # Examples
+///
+/// ```
+/// use webhook_core::{Outgoing, Secret, Signer, StandardWebhooks, StandardWebhooksSigner,
+///     Tenants, Verifier, WebhookRequest};
+///
+/// let acme = Secret::random(24);
+/// let globex = Secret::random(24);
+/// let tenants = Tenants::by_last_path_segment()
+///     .tenant("acme", StandardWebhooks::new(acme.clone())?)?
+///     .tenant("globex", StandardWebhooks::new(globex.clone())?)?;
+///
+/// // Acme's sender signs with Acme's secret and posts to Acme's URL.
+/// let body = br#"{"type":"ping"}"#;
+/// let headers = StandardWebhooksSigner::new(acme.clone()).sign(&Outgoing::new(body))?;
+/// let mut request = WebhookRequest::new(body).with_url("https://example.com/webhooks/acme");
+/// for (name, value) in headers.iter() {
+///     request = request.with_header(name, value);
+/// }
+/// assert_eq!(tenants.verify(&request)?.tenant(), Some("acme"));
+///
+/// // The same delivery posted to Globex's URL is refused: Globex's key did not sign it.
+/// let mut elsewhere = WebhookRequest::new(body).with_url("https://example.com/webhooks/globex");
+/// for (name, value) in headers.iter() {
+///     elsewhere = elsewhere.with_header(name, value);
+/// }
+/// assert_eq!(tenants.verify(&elsewhere).unwrap_err().status(), 401);
+///
+/// // A clone shares the registry: remove Globex at run time.
+/// let registry = tenants.clone();
+/// assert!(registry.remove("globex"));
+/// assert!(!tenants.contains("globex"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Tenants {
+    from: TenantFrom,
+    max_window: Duration,
+    registry: Arc<RwLock<Registry>>,
+}
+
+impl Tenants {
+    fn new(from: TenantFrom) -> Self {
+        Self {
+            from,
+            max_window: DEFAULT_MAX_WINDOW,
+            registry: Arc::default(),
+        }
+    }
+
+    /// Tenants named by a header that the request carries exactly once (`X-Tenant-Id`, say,
+    /// where the sender lets you set headers of your own).
+    #[must_use]
+    pub fn by_header(name: impl Into<String>) -> Self {
+        Self::new(TenantFrom::Header(name.into()))
+    }
+
+    /// Tenants named by the last segment of the URL's path: `/webhooks/mail/acme` names
+    /// `acme`. Mount the route with a path parameter there (axum `/webhooks/mail/{tenant}`,
+    /// actix-web `/webhooks/mail/{tenant}`, rocket `/webhooks/mail/<tenant>`).
+    #[must_use]
+    pub fn by_last_path_segment() -> Self {
+        Self::new(TenantFrom::LastPathSegment)
+    }
+
+    /// Tenants named by a query parameter that the URL carries exactly once
+    /// (`/webhooks/mail?tenant=acme`). The value is compared as sent, not percent-decoded:
+    /// tenant ids hold no character that needs encoding.
+    #[must_use]
+    pub fn by_query(name: impl Into<String>) -> Self {
+        Self::new(TenantFrom::Query(name.into()))
+    }
+
+    /// The longest [`freshness_window`](Verifier::freshness_window) a tenant's verifier may
+    /// have (default 10 minutes). The receiver keeps processed deliveries at least this long,
+    /// so raise it before inserting a verifier with a longer window (Amazon SNS: 1 hour).
+    /// Set it first: a receiver sizes its store's retention from it when it is built, so it
+    /// cannot change once the registry has been cloned.
+    ///
+    /// # Errors
+    ///
+    /// The registry has been cloned (a receiver may hold it); a tenant already in the
+    /// registry has a longer window.
+    pub fn max_freshness_window(mut self, window: Duration) -> Result<Self, ConfigError> {
+        if Arc::strong_count(&self.registry) > 1 {
+            return Err(ConfigError::new(
+                "tenants: set the maximum freshness window before cloning the registry or \
+                 building a receiver with it",
+            ));
+        }
+        if let Some(id) = self
+            .read()
+            .iter()
+            .find(|(_, v)| v.freshness_window().is_some_and(|w| w > window))
+            .map(|(id, _)| id.to_string())
+        {
+            return Err(ConfigError::new(format!(
+                "tenants: tenant `{id}` accepts timestamps over a longer window than {} s",
+                window.as_secs()
+            )));
+        }
+        self.max_window = window;
+        Ok(self)
+    }
+
+    /// [`insert`](Self::insert), for chaining while building.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Self::insert).
+    pub fn tenant(self, id: &str, verifier: impl Verifier) -> Result<Self, ConfigError> {
+        self.insert(id, verifier)?;
+        Ok(self)
+    }
+
+    /// Add a tenant, or replace its verifier (to rotate its secrets). Every clone of this
+    /// `Tenants`, and so the receiver it was given to, sees the change at once.
+    ///
+    /// # Errors
+    ///
+    /// `id` is not a tenant id (see the type's docs); the verifier's freshness window is
+    /// longer than [`max_freshness_window`](Self::max_freshness_window).
+    pub fn insert(&self, id: &str, verifier: impl Verifier) -> Result<(), ConfigError> {
+        if !is_tenant_id(id) {
+            return Err(ConfigError::new(format!(
+                "tenants: a tenant id is 1 to {MAX_TENANT_LEN} characters of A-Z, a-z, 0-9, \
+                 `-`, `_`, `.` and `~`"
+            )));
+        }
+        if let Some(window) = verifier.freshness_window()
+            && window > self.max_window
+        {
+            return Err(ConfigError::new(format!(
+                "tenants: tenant `{id}`'s verifier accepts timestamps over {} s, longer than \
+                 this registry's maximum of {} s; raise it with `max_freshness_window`",
+                window.as_secs(),
+                self.max_window.as_secs()
+            )));
+        }
+        self.registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.into(), Arc::new(verifier));
+        Ok(())
+    }
+
+    /// Remove a tenant: its deliveries are refused from now on. `false` when it was not there.
+    pub fn remove(&self, id: &str) -> bool {
+        self.registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id)
+            .is_some()
+    }
+
+    /// Whether the registry holds `id`.
+    #[must_use]
+    pub fn contains(&self, id: &str) -> bool {
+        self.read().contains_key(id)
+    }
+
+    /// How many tenants the registry holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether the registry holds no tenant (every delivery is then refused).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.registry.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The tenant the request names, checked to be a tenant id.
+    fn named<'r>(&self, request: &WebhookRequest<'r>) -> Result<&'r str, VerifyError> {
+        let named = match &self.from {
+            TenantFrom::Header(name) => {
+                let value = request.require_single(name)?;
+                if !is_tenant_id(value) {
+                    return Err(VerifyError::malformed_header(name, "not a tenant id"));
+                }
+                return Ok(value);
+            }
+            TenantFrom::LastPathSegment => {
+                let (path, _) = split_url(request.url().unwrap_or_default());
+                path.rsplit('/').next().filter(|s| !s.is_empty())
+            }
+            TenantFrom::Query(name) => {
+                let (_, query) = split_url(request.url().unwrap_or_default());
+                let mut values = query
+                    .unwrap_or_default()
+                    .split('&')
+                    .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+                    .filter(|(key, _)| key == name)
+                    .map(|(_, value)| value);
+                let first = values.next();
+                if values.next().is_some() {
+                    return Err(invalid("the request names its tenant twice"));
+                }
+                first.filter(|s| !s.is_empty())
+            }
+        };
+        let named = named.ok_or_else(|| {
+            VerifyError::new(VerifyErrorKind::MissingCredentials)
+                .with_message("the request names no tenant")
+        })?;
+        if is_tenant_id(named) {
+            Ok(named)
+        } else {
+            Err(invalid("the request does not name a tenant id"))
+        }
+    }
+
+    /// The verifier of the tenant the request names.
+    fn select<'r>(
+        &self,
+        request: &WebhookRequest<'r>,
+    ) -> Result<(&'r str, Arc<dyn Verifier>), VerifyError> {
+        let id = self.named(request)?;
+        let verifier = self
+            .read()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| invalid("unknown tenant"))?;
+        Ok((id, verifier))
+    }
+}
+
+fn invalid(message: &'static str) -> VerifyError {
+    VerifyError::new(VerifyErrorKind::InvalidCredentials).with_message(message)
+}
+
+/// 1 to 64 characters a URL never percent-encodes.
+fn is_tenant_id(id: &str) -> bool {
+    (1..=MAX_TENANT_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+}
+
+/// The path and the query of a URL (`scheme://host/path?query#fragment`, or a path alone).
+fn split_url(url: &str) -> (&str, Option<&str>) {
+    let url = url.split('#').next().unwrap_or_default();
+    let after_authority = match url.split_once("://") {
+        Some((_, rest)) => rest
+            .find(['/', '?'])
+            .map_or("", |i| rest.get(i..).unwrap_or_default()),
+        None => url,
+    };
+    match after_authority.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (after_authority, None),
+    }
+}
+
+impl Verifier for Tenants {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        let (id, verifier) = self.select(request)?;
+        Ok(verifier.verify(request)?.with_tenant(id))
+    }
+
+    fn freshness_window(&self) -> Option<Duration> {
+        Some(self.max_window)
+    }
+
+    /// Always `true`: a tenant's scheme may sign the URL, and the path or query selection
+    /// reads it.
+    fn signs_url(&self) -> bool {
+        true
+    }
+
+    /// Always `true`: the store keeps the tenants' deliveries apart, and a tenant's scheme
+    /// may need it.
+    fn requires_replay_store(&self) -> bool {
+        true
+    }
+
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        let (_, verifier) = self.select(request).ok()?;
+        verifier.fetch_keys(request)
+    }
+}
+
+impl fmt::Debug for Tenants {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tenants")
+            .field("from", &self.from)
+            .field("tenants", &self.len())
+            .field("max_freshness_window", &self.max_window)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids_are_url_safe_and_bounded() {
+        assert!(is_tenant_id("acme"));
+        assert!(is_tenant_id("org_1.eu-west~2"));
+        assert!(is_tenant_id(&"a".repeat(64)));
+        assert!(!is_tenant_id(&"a".repeat(65)));
+        assert!(!is_tenant_id(""));
+        for bad in ["a b", "a/b", "a:b", "a%20", "a?b", "ü", "a\n", "a@b", "a+b"] {
+            assert!(!is_tenant_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn urls_split_into_path_and_query() {
+        assert_eq!(split_url("https://h/w/acme"), ("/w/acme", None));
+        assert_eq!(
+            split_url("https://h/w/acme?t=1#f"),
+            ("/w/acme", Some("t=1"))
+        );
+        assert_eq!(split_url("https://h"), ("", None));
+        assert_eq!(split_url("https://h?x=1"), ("", Some("x=1")));
+        assert_eq!(split_url("/w/acme?x"), ("/w/acme", Some("x")));
+        assert_eq!(split_url(""), ("", None));
+    }
+}

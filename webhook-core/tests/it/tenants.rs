@@ -1,0 +1,495 @@
+//! `Tenants`: one route, each sender verified with its own keys, chosen by what the request
+//! names; a registry that changes at run time; tenants kept apart in the replay store.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use webhook_core::{
+    AllOf, ApiKey, Freshness, KeyFetch, Outgoing, Proof, Receiver, Secret, Signer,
+    StandardWebhooks, StandardWebhooksSigner, Tenants, Verifier, VerifyError, VerifyErrorKind,
+    WebhookRequest,
+};
+
+use crate::pipeline::Captured;
+use crate::support_pipeline::{Rig, peer};
+
+const BODY: &[u8] = br#"{"type":"email.sent","id":"evt_1","data":{"to":"a@example.com"}}"#;
+
+/// One tenant's sender: its secret, signing on the rig's clock.
+struct Sender {
+    secret: Secret,
+}
+
+impl Sender {
+    fn new(seed: u8) -> Self {
+        Self {
+            secret: Secret::from_bytes(vec![seed; 32]).unwrap(),
+        }
+    }
+
+    fn verifier(&self, rig: &Rig) -> StandardWebhooks {
+        StandardWebhooks::new(self.secret.clone())
+            .unwrap()
+            .freshness(Freshness::default().with_shared_clock(rig.shared()))
+    }
+
+    fn sign(&self, rig: &Rig, id: &str) -> Vec<(String, String)> {
+        StandardWebhooksSigner::new(self.secret.clone())
+            .clock(rig.shared())
+            .sign(&Outgoing::new(BODY).id(id))
+            .unwrap()
+            .into_vec()
+    }
+}
+
+/// `registry` holding Acme (`Sender::new(1)`) and Globex (`Sender::new(2)`).
+fn acme_and_globex(rig: &Rig, registry: Tenants) -> Tenants {
+    registry
+        .tenant("acme", Sender::new(1).verifier(rig))
+        .unwrap()
+        .tenant("globex", Sender::new(2).verifier(rig))
+        .unwrap()
+}
+
+fn posted<'a>(url: &'a str, headers: &'a [(String, String)]) -> WebhookRequest<'a> {
+    WebhookRequest::new(BODY)
+        .with_url(url)
+        .with_headers(headers)
+        .with_header("content-type", "application/json")
+        .with_peer(peer("192.0.2.1"))
+}
+
+fn refusal(result: Result<Proof, VerifyError>) -> (VerifyErrorKind, String) {
+    let error = result.expect_err("refused");
+    assert_eq!(error.status(), 401, "{error}");
+    (error.kind(), error.to_string())
+}
+
+#[test]
+fn the_tenant_named_in_the_path_verifies_alone() {
+    let rig = Rig::new();
+    let acme = Sender::new(1);
+    let tenants = acme_and_globex(&rig, Tenants::by_last_path_segment());
+    let signed = acme.sign(&rig, "msg_1");
+
+    for url in [
+        "https://example.com/webhooks/mail/acme",
+        "https://example.com/webhooks/mail/acme?attempt=2",
+        "https://example.com/webhooks/mail/acme#top",
+    ] {
+        let proof = tenants.verify(&posted(url, &signed)).unwrap();
+        assert_eq!(proof.tenant(), Some("acme"), "{url}");
+        assert_eq!(proof.message_id(), Some("msg_1"));
+        assert_eq!(proof.scheme(), "standard-webhooks-v1");
+    }
+
+    // Acme's delivery posted to Globex's URL: Globex's key did not sign it.
+    let (kind, _) =
+        refusal(tenants.verify(&posted("https://example.com/webhooks/mail/globex", &signed)));
+    assert_eq!(kind, VerifyErrorKind::InvalidSignature);
+
+    let (kind, message) = refusal(tenants.verify(&posted(
+        "https://example.com/webhooks/mail/initech",
+        &signed,
+    )));
+    assert_eq!(
+        (kind, message.as_str()),
+        (VerifyErrorKind::InvalidCredentials, "unknown tenant")
+    );
+
+    for (url, expected) in [
+        (
+            "https://example.com/webhooks/mail/",
+            VerifyErrorKind::MissingCredentials,
+        ),
+        ("https://example.com", VerifyErrorKind::MissingCredentials),
+        (
+            "https://example.com/webhooks/mail/ac%6De",
+            VerifyErrorKind::InvalidCredentials,
+        ),
+        (
+            "https://example.com/webhooks/mail/a:b",
+            VerifyErrorKind::InvalidCredentials,
+        ),
+        (
+            &format!("https://example.com/w/{}", "a".repeat(65)),
+            VerifyErrorKind::InvalidCredentials,
+        ),
+    ] {
+        let (kind, message) = refusal(tenants.verify(&posted(url, &signed)));
+        assert_eq!(kind, expected, "{url}: {message}");
+        assert!(
+            !message.contains("acme") && !message.contains("ac%6De"),
+            "{message}"
+        );
+    }
+
+    // No URL at all (an adapter always builds one, since `Tenants` says it signs the URL).
+    let (kind, _) = refusal(tenants.verify(&WebhookRequest::new(BODY).with_headers(&signed)));
+    assert_eq!(kind, VerifyErrorKind::MissingCredentials);
+    assert!(tenants.signs_url());
+}
+
+#[test]
+fn the_tenant_named_in_a_header_or_the_query_verifies_alone() {
+    let rig = Rig::new();
+    let acme = Sender::new(1);
+    let signed = acme.sign(&rig, "msg_1");
+    let url = "https://example.com/webhooks/mail";
+
+    let by_header = acme_and_globex(&rig, Tenants::by_header("x-tenant-id"));
+    let with = |values: &[&str]| {
+        let mut headers = signed.clone();
+        headers.extend(
+            values
+                .iter()
+                .map(|v| ("X-Tenant-Id".to_owned(), (*v).to_owned())),
+        );
+        by_header.verify(&posted(url, &headers))
+    };
+    assert_eq!(with(&["acme"]).unwrap().tenant(), Some("acme"));
+    assert_eq!(
+        refusal(with(&["globex"])).0,
+        VerifyErrorKind::InvalidSignature
+    );
+    assert_eq!(
+        refusal(with(&["initech"])).0,
+        VerifyErrorKind::InvalidCredentials
+    );
+    assert_eq!(
+        refusal(with(&[])),
+        (
+            VerifyErrorKind::MissingHeader,
+            "missing header `x-tenant-id`".to_owned()
+        )
+    );
+    assert_eq!(
+        refusal(with(&["acme", "acme"])).0,
+        VerifyErrorKind::MalformedHeader
+    );
+    assert_eq!(
+        refusal(with(&["a c"])),
+        (
+            VerifyErrorKind::MalformedHeader,
+            "malformed header `x-tenant-id`: not a tenant id".to_owned()
+        )
+    );
+
+    let by_query = acme_and_globex(&rig, Tenants::by_query("tenant"));
+    let at = |query: &str| by_query.verify(&posted(&format!("{url}{query}"), &signed));
+    for query in [
+        "?tenant=acme",
+        "?x=1&tenant=acme",
+        "?tenant=acme&x=tenant",
+        "?tenant=acme#f",
+    ] {
+        assert_eq!(at(query).unwrap().tenant(), Some("acme"), "{query}");
+    }
+    assert_eq!(
+        refusal(at("?tenant=globex")).0,
+        VerifyErrorKind::InvalidSignature
+    );
+    for query in ["", "?", "?tenant=", "?tenant", "?tenants=acme", "?x=tenant"] {
+        assert_eq!(
+            refusal(at(query)).0,
+            VerifyErrorKind::MissingCredentials,
+            "{query}"
+        );
+    }
+    for query in [
+        "?tenant=acme&tenant=acme",
+        "?tenant=acme&tenant=globex",
+        "?tenant=ac%6De",
+    ] {
+        assert_eq!(
+            refusal(at(query)).0,
+            VerifyErrorKind::InvalidCredentials,
+            "{query}"
+        );
+    }
+}
+
+#[test]
+fn the_registry_changes_at_run_time_through_any_clone() {
+    let rig = Rig::new();
+    let (acme, rotated) = (Sender::new(1), Sender::new(3));
+    let tenants = Tenants::by_last_path_segment();
+    let registry = tenants.clone();
+    let url = "https://example.com/webhooks/acme";
+    let old = acme.sign(&rig, "msg_1");
+    let new = rotated.sign(&rig, "msg_2");
+
+    assert!(tenants.is_empty());
+    assert_eq!(
+        refusal(tenants.verify(&posted(url, &old))).0,
+        VerifyErrorKind::InvalidCredentials
+    );
+
+    registry.insert("acme", acme.verifier(&rig)).unwrap();
+    assert!(tenants.contains("acme"));
+    assert_eq!(tenants.len(), 1);
+    assert!(tenants.verify(&posted(url, &old)).is_ok());
+    assert_eq!(
+        refusal(tenants.verify(&posted(url, &new))).0,
+        VerifyErrorKind::InvalidSignature
+    );
+
+    // Rotation: the tenant's verifier replaced in place.
+    registry.insert("acme", rotated.verifier(&rig)).unwrap();
+    assert_eq!(tenants.len(), 1);
+    assert!(tenants.verify(&posted(url, &new)).is_ok());
+    assert_eq!(
+        refusal(tenants.verify(&posted(url, &old))).0,
+        VerifyErrorKind::InvalidSignature
+    );
+
+    assert!(registry.remove("acme"));
+    assert!(!registry.remove("acme"));
+    assert_eq!(
+        refusal(tenants.verify(&posted(url, &new))).0,
+        VerifyErrorKind::InvalidCredentials
+    );
+}
+
+#[test]
+fn what_the_receiver_relies_on_is_fixed_and_checked_on_insert() {
+    let rig = Rig::new();
+    let acme = Sender::new(1);
+    let tenants = Tenants::by_header("x-tenant");
+    for bad in ["", "a b", "a:b", "a/b", "ü", &"a".repeat(65)] {
+        let error = tenants.insert(bad, acme.verifier(&rig)).unwrap_err();
+        assert!(
+            error.to_string().contains("tenant id is 1 to 64"),
+            "{bad:?}: {error}"
+        );
+    }
+    assert!(tenants.is_empty());
+
+    // The default window (10 min) holds the default freshness (5 min each way), not an hour.
+    assert_eq!(tenants.freshness_window(), Some(Duration::from_secs(600)));
+    tenants.insert("acme", acme.verifier(&rig)).unwrap();
+    let hour = Duration::from_secs(3600);
+    let long = || {
+        StandardWebhooks::new(acme.secret.clone())
+            .unwrap()
+            .freshness(Freshness::new(hour, hour))
+    };
+    let error = tenants.insert("sns", long()).unwrap_err().to_string();
+    assert!(
+        error.contains("7200 s") && error.contains("max_freshness_window"),
+        "{error}"
+    );
+    assert!(!tenants.contains("sns"));
+
+    let tenants = tenants.max_freshness_window(2 * hour).unwrap();
+    tenants.insert("sns", long()).unwrap();
+    assert_eq!(tenants.freshness_window(), Some(2 * hour));
+    // Fixed once cloned (a receiver sizes its retention from it when built)…
+    let error = tenants
+        .clone()
+        .max_freshness_window(3 * hour)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("before cloning"), "{error}");
+    // …and never below a tenant's own window.
+    let lone = Tenants::by_header("x-tenant")
+        .max_freshness_window(2 * hour)
+        .unwrap()
+        .tenant("sns", long())
+        .unwrap();
+    let error = lone.max_freshness_window(hour).unwrap_err().to_string();
+    assert!(error.contains("`sns`"), "{error}");
+
+    // The receiver keeps deliveries as long as the longest window, and cannot drop its store.
+    assert!(tenants.requires_replay_store());
+    let builder = || {
+        Receiver::builder()
+            .verifier(tenants.clone())
+            .clock(rig.shared())
+    };
+    assert!(builder().build().is_ok());
+    let error = builder().retention(hour).build().unwrap_err().to_string();
+    assert!(
+        error.contains("shorter than the freshness window 7200 s"),
+        "{error}"
+    );
+    let error = builder()
+        .without_replay_protection()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("replay store"), "{error}");
+}
+
+/// Two tenants' senders that pick the same message id are two deliveries; a replay within one
+/// tenant is still a duplicate.
+#[tokio::test]
+async fn the_store_keeps_tenants_apart() {
+    let rig = Rig::new();
+    let (acme, globex) = (Sender::new(1), Sender::new(2));
+    let tenants = acme_and_globex(&rig, Tenants::by_last_path_segment());
+    let receiver = Receiver::builder()
+        .route("mail")
+        .verifier(tenants)
+        .clock(rig.shared())
+        .build()
+        .unwrap();
+    let claim = |url: &'static str, headers: Vec<(String, String)>| {
+        let receiver = receiver.clone();
+        async move {
+            let request = posted(url, &headers);
+            let mut delivery = receiver.delivery();
+            delivery.admit(&request, false).unwrap();
+            assert!(delivery.authenticate(&request).unwrap().tenant().is_some());
+            let fresh = delivery.claim(None).await.unwrap();
+            if fresh {
+                delivery.finish(true).await;
+            }
+            fresh
+        }
+    };
+    let acme_url = "https://example.com/webhooks/mail/acme";
+    let globex_url = "https://example.com/webhooks/mail/globex";
+    assert!(claim(acme_url, acme.sign(&rig, "msg_same")).await);
+    assert!(claim(globex_url, globex.sign(&rig, "msg_same")).await);
+    assert!(!claim(acme_url, acme.sign(&rig, "msg_same")).await);
+    assert!(!claim(globex_url, globex.sign(&rig, "msg_same")).await);
+    let stats = receiver.stats();
+    assert_eq!((stats.accepted, stats.duplicates), (2, 2));
+
+    // The same in a store the receiver does not own: keys differ by tenant.
+    #[derive(Debug, Default)]
+    struct Keys(std::sync::Mutex<Vec<String>>, webhook_core::MemoryStore);
+    impl webhook_core::ReplayStore for Keys {
+        fn claim<'a>(
+            &'a self,
+            key: &'a str,
+            lease: Duration,
+        ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
+            self.0.lock().unwrap().push(key.to_owned());
+            self.1.claim(key, lease)
+        }
+        fn complete<'a>(
+            &'a self,
+            key: &'a str,
+            token: webhook_core::LeaseToken,
+            retention: Duration,
+        ) -> webhook_core::StoreFuture<'a, ()> {
+            self.1.complete(key, token, retention)
+        }
+        fn release(&self, key: &str, token: webhook_core::LeaseToken) {
+            self.1.release(key, token);
+        }
+    }
+    let keys = Arc::new(Keys::default());
+    let receiver = Receiver::builder()
+        .route("mail")
+        .verifier(
+            Tenants::by_last_path_segment()
+                .tenant("acme", acme.verifier(&rig))
+                .unwrap(),
+        )
+        .replay_shared(keys.clone())
+        .clock(rig.shared())
+        .build()
+        .unwrap();
+    let headers = acme.sign(&rig, "msg_same");
+    let request = posted(acme_url, &headers);
+    let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
+    delivery.authenticate(&request).unwrap();
+    assert!(delivery.claim(None).await.unwrap());
+    delivery.finish(true).await;
+    assert_eq!(*keys.0.lock().unwrap(), ["mail:M:acme:msg_same"]);
+}
+
+#[test]
+fn the_span_names_the_tenant_and_debug_shows_no_id_or_key() {
+    let rig = Rig::new();
+    let acme = Sender::new(1);
+    let tenants = Tenants::by_last_path_segment()
+        .tenant("acme-corp", acme.verifier(&rig))
+        .unwrap();
+    let shown = format!("{tenants:?}");
+    assert!(
+        shown.contains("LastPathSegment") && shown.contains("tenants: 1"),
+        "{shown}"
+    );
+    assert!(!shown.contains("acme"), "{shown}");
+    let secret_b64 = acme.secret.expose_base64();
+    assert!(!shown.contains(secret_b64.as_str()), "{shown}");
+
+    let receiver = Receiver::builder()
+        .verifier(tenants)
+        .clock(rig.shared())
+        .build()
+        .unwrap();
+    let captured = Captured::default();
+    let headers = acme.sign(&rig, "msg_t");
+    tracing::subscriber::with_default(captured.subscriber(tracing::Level::INFO, true), || {
+        let request = posted("https://example.com/hooks/acme-corp", &headers);
+        let mut delivery = receiver.delivery();
+        delivery.admit(&request, false).unwrap();
+        let proof = delivery.authenticate(&request).unwrap();
+        assert_eq!(proof.tenant(), Some("acme-corp"));
+        assert!(format!("{proof:?}").contains(r#"tenant: Some("acme-corp")"#));
+    });
+    let text = captured.text();
+    assert!(text.contains(r#"tenant="acme-corp""#), "{text}");
+}
+
+/// A verifier with a certificate to fetch, counting the fetches asked of it.
+#[derive(Debug, Default)]
+struct Fetching(Arc<AtomicUsize>);
+
+impl Verifier for Fetching {
+    fn verify(&self, _: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        Ok(Proof::new("fetching"))
+    }
+    fn fetch_keys(&self, _: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Some(Box::pin(async {}))
+    }
+}
+
+#[test]
+fn only_the_named_tenants_keys_are_fetched() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let tenants = Tenants::by_header("x-tenant")
+        .tenant("fetches", Fetching(fetches.clone()))
+        .unwrap()
+        .tenant(
+            "static",
+            ApiKey::new("x-key", [Secret::from_text("k").unwrap()]).unwrap(),
+        )
+        .unwrap();
+    let named = |tenant: &'static str| WebhookRequest::new(BODY).with_header("x-tenant", tenant);
+    assert!(tenants.fetch_keys(&named("fetches")).is_some());
+    assert!(tenants.fetch_keys(&named("static")).is_none());
+    assert!(tenants.fetch_keys(&named("nobody")).is_none());
+    assert!(tenants.fetch_keys(&WebhookRequest::new(BODY)).is_none());
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+}
+
+/// Combined with a check that every sender shares (an API key of the platform), the tenant
+/// survives the merge.
+#[test]
+fn the_tenant_survives_all_of() {
+    let rig = Rig::new();
+    let acme = Sender::new(1);
+    let both = AllOf::new()
+        .and(ApiKey::new("x-platform-key", [Secret::from_text("platform").unwrap()]).unwrap())
+        .and(
+            Tenants::by_last_path_segment()
+                .tenant("acme", acme.verifier(&rig))
+                .unwrap(),
+        );
+    let mut headers = acme.sign(&rig, "msg_1");
+    headers.push(("x-platform-key".into(), "platform".into()));
+    let proof = both
+        .verify(&posted("https://example.com/w/acme", &headers))
+        .unwrap();
+    assert_eq!(proof.tenant(), Some("acme"));
+    assert_eq!(proof.message_id(), Some("msg_1"));
+}
