@@ -92,9 +92,9 @@ impl DedupeKey {
 
     /// The store key: `{route}:{m|e|s}:{id}`, or `{route}:{M|E|S}:{tenant}:{id}` for a
     /// tenant's delivery ([`Tenants`](crate::Tenants)), the id hashed when longer than 128
-    /// bytes. Neither a route name nor a tenant id holds a `:`, and the tag's case says
-    /// whether a tenant follows, so no two deliveries share a key unless route, tenant, kind
-    /// and id all agree.
+    /// bytes, the tenant when it is not a tenant id. Neither a route name nor a tenant id
+    /// (nor `h` and a digest) holds a `:`, and the tag's case says whether a tenant follows,
+    /// so no two deliveries share a key unless route, tenant, kind and id all agree.
     fn store_key(&self, route: &str, tenant: Option<&str>) -> String {
         let (tag, id) = match self {
             Self::MessageId(id) => ('m', id),
@@ -110,10 +110,18 @@ impl DedupeKey {
         key.push_str(route);
         key.push(':');
         match tenant {
-            Some(tenant) => {
+            // A tenant id as `Tenants` admits it holds no `:`; any other text (a proof made by
+            // a verifier of the application's) is written as its digest, `h` and 64 hex
+            // digits, longer than any tenant id.
+            Some(tenant) if crate::Tenants::is_tenant_id(tenant) => {
                 key.push(tag.to_ascii_uppercase());
                 key.push(':');
                 key.push_str(tenant);
+            }
+            Some(tenant) => {
+                key.push(tag.to_ascii_uppercase());
+                key.push_str(":h");
+                key.push_str(&hex::encode(Sha256::digest(tenant.as_bytes())));
             }
             None => key.push(tag),
         }

@@ -273,7 +273,10 @@ impl Receiver {
 
     /// The URL the sender addressed, for URL-signing schemes: the configured public base URL
     /// followed by `path_and_query` when one is set, else built from the connection's scheme
-    /// and `Host`. `None` when neither a base URL nor a host is known.
+    /// and `Host`. `None` when neither a base URL nor a host is known, and when the host is
+    /// not a host name and port (letters, digits, `-`, `.`, `_`, `~`, an IPv6 literal's
+    /// brackets and colons: nothing that could end the authority, such as `/`, `?`, `#` or
+    /// `@`, and so move the path or the query a verifier reads).
     #[must_use]
     pub fn request_url(
         &self,
@@ -284,8 +287,7 @@ impl Receiver {
         match &self.inner.public_base_url {
             Some(base) => Some(format!("{}{path_and_query}", base.trim_end_matches('/'))),
             None => {
-                let host =
-                    host.filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))?;
+                let host = host.filter(|h| is_host(h))?;
                 let scheme = if https { "https" } else { "http" };
                 Some(format!("{scheme}://{host}{path_and_query}"))
             }
@@ -385,6 +387,16 @@ impl Default for ReceiverBuilder {
             error: None,
         }
     }
+}
+
+/// A `Host` value as a URL's authority may hold it without a user or anything after it: a
+/// name or IPv4 address, or an IPv6 literal in brackets, and a port; at most 255 bytes.
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':' | b'[' | b']')
+        })
 }
 
 impl ReceiverBuilder {
@@ -840,8 +852,9 @@ impl ReceiverBuilder {
             .transpose()?;
         if matches!(self.store, StoreChoice::Disabled) && verifier.requires_replay_store() {
             return Err(ConfigError::new(format!(
-                "receiver `{}`: its verifier is safe only with a replay store (the scheme binds \
-                 the body too weakly to stand alone); remove `without_replay_protection`",
+                "receiver `{}`: its verifier is safe only with a replay store (a scheme that binds \
+                 the body too weakly to stand alone, or a `Tenants` registry, whose tenants may \
+                 need one); remove `without_replay_protection`",
                 self.route
             )));
         }

@@ -1,5 +1,6 @@
 //! [`Tenants`]: one route for many senders, each verified with its own keys.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -55,23 +56,39 @@ enum TenantFrom {
 ///   [`max_freshness_window`](Self::max_freshness_window) (default 10 minutes, what the
 ///   default 5-minute tolerance past and future spans), so the replay store's retention
 ///   covers every tenant's window;
-/// - the `Tenants` always reports that it signs the URL (adapters then build it for every
-///   delivery, as a tenant's scheme or the path selection may need it) and that it requires
-///   a replay store (it keeps tenants apart there), so a receiver of tenants cannot be built
+/// - the `Tenants` always reports that it signs the URL, so adapters build the URL for every
+///   delivery (a tenant's scheme or the path and query selection may read it): from the
+///   receiver's [`public_base_url`](crate::ReceiverBuilder::public_base_url), else from the
+///   request's `Host`, which must then be a host name and port (401 `missing_header` or
+///   `malformed_header` otherwise; see [`Receiver::request_url`](crate::Receiver::request_url));
+/// - it always reports that it requires a replay store, since a tenant inserted after the
+///   receiver was built may need one (PayPal's scheme does) and the receiver checks this only
+///   when it is built: a receiver of tenants cannot be built
 ///   [`without_replay_protection`](crate::ReceiverBuilder::without_replay_protection).
 ///
 /// Tenant ids are 1 to 64 characters of `A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_`, `.` and `~`
-/// (the characters a URL never needs to percent-encode); a request naming anything else is
-/// refused without a lookup. Tenant ids are names, not secrets: a request naming an unknown
-/// tenant is answered 401 `invalid_credentials` (“unknown tenant”), which tells it apart from a
-/// known tenant's failed signature.
+/// (the characters a URL never needs to percent-encode), other than `.` and `..`; a request
+/// naming anything else is refused without a lookup. A header, path segment or query value is
+/// compared as sent, never percent-decoded.
 ///
 /// | the request | answer |
 /// | --- | --- |
 /// | names no tenant (header absent, path ends in `/`, no query parameter) | 401 `missing_header` (header) or `missing_credentials` |
 /// | names it twice, or not as a tenant id | 401 `malformed_header` (header) or `invalid_credentials` |
-/// | names a tenant not in the registry | 401 `invalid_credentials` |
+/// | names a tenant not in the registry | 401 `invalid_credentials` (“unknown tenant”) |
 /// | names a tenant | that tenant's verifier decides |
+///
+/// # Security
+///
+/// - **A tenant is proven by its keys alone.** Give each tenant keys of its own. Where
+///   several tenants share a key (one signing certificate, one JWT issuer, the same secret
+///   inserted twice), a delivery signed for one of them verifies under each of the others
+///   too, and since the store keeps tenants apart, a captured delivery can be replayed once
+///   to each of their URLs.
+/// - **Tenant ids are names, not secrets.** An unknown tenant is answered differently from a
+///   known tenant's failed signature, so a client can tell which ids exist.
+/// - **Tenants share the receiver's limits**: its rate limit is per source address, not per
+///   tenant, and its replay store's capacity is shared by all of them.
 ///
 /// `Debug` shows where the tenant is read and how many tenants there are, never an id or a
 /// key.
@@ -191,6 +208,19 @@ impl Tenants {
         Ok(self)
     }
 
+    /// Whether `id` is a valid tenant id (see the type's docs): to check a list of tenants
+    /// before applying any of it.
+    ///
+    /// ```
+    /// use webhook_core::Tenants;
+    /// assert!(Tenants::is_tenant_id("acme-eu.1"));
+    /// assert!(!Tenants::is_tenant_id("acme corp"));
+    /// ```
+    #[must_use]
+    pub fn is_tenant_id(id: &str) -> bool {
+        is_tenant_id(id)
+    }
+
     /// Add a tenant, or replace its verifier (to rotate its secrets). Every clone of this
     /// `Tenants`, and so the receiver it was given to, sees the change at once.
     ///
@@ -237,6 +267,15 @@ impl Tenants {
         self.read().contains_key(id)
     }
 
+    /// The ids of the tenants the registry holds, sorted (to bring it in line with a list
+    /// of tenants kept elsewhere: remove those the list no longer has).
+    #[must_use]
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.read().keys().map(|id| id.to_string()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// How many tenants the registry holds.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -255,7 +294,7 @@ impl Tenants {
 
     /// The tenant the request names, checked to be a tenant id.
     fn named<'r>(&self, request: &WebhookRequest<'r>) -> Result<&'r str, VerifyError> {
-        let named = match &self.from {
+        let parameter: &str = match &self.from {
             TenantFrom::Header(name) => {
                 let value = request.require_single(name)?;
                 if !is_tenant_id(value) {
@@ -265,31 +304,38 @@ impl Tenants {
             }
             TenantFrom::LastPathSegment => {
                 let (path, _) = split_url(request.url().unwrap_or_default());
-                path.rsplit('/').next().filter(|s| !s.is_empty())
+                let segment = path.rsplit('/').next().filter(|s| !s.is_empty());
+                return match segment {
+                    None => Err(VerifyError::new(VerifyErrorKind::MissingCredentials)
+                        .with_message("the URL's last path segment names no tenant")),
+                    Some(id) if is_tenant_id(id) => Ok(id),
+                    Some(_) => Err(invalid(Cow::Borrowed(
+                        "the URL's last path segment is not a tenant id",
+                    ))),
+                };
             }
-            TenantFrom::Query(name) => {
-                let (_, query) = split_url(request.url().unwrap_or_default());
-                let mut values = query
-                    .unwrap_or_default()
-                    .split('&')
-                    .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-                    .filter(|(key, _)| key == name)
-                    .map(|(_, value)| value);
-                let first = values.next();
-                if values.next().is_some() {
-                    return Err(invalid("the request names its tenant twice"));
-                }
-                first.filter(|s| !s.is_empty())
-            }
+            TenantFrom::Query(name) => name,
         };
-        let named = named.ok_or_else(|| {
-            VerifyError::new(VerifyErrorKind::MissingCredentials)
-                .with_message("the request names no tenant")
-        })?;
-        if is_tenant_id(named) {
-            Ok(named)
-        } else {
-            Err(invalid("the request does not name a tenant id"))
+        let (_, query) = split_url(request.url().unwrap_or_default());
+        let mut values = query
+            .unwrap_or_default()
+            .split('&')
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .filter(|(key, _)| *key == parameter)
+            .map(|(_, value)| value);
+        let first = values.next().filter(|s| !s.is_empty());
+        if values.next().is_some() {
+            return Err(invalid(Cow::Owned(format!(
+                "query parameter `{parameter}` is repeated"
+            ))));
+        }
+        match first {
+            None => Err(VerifyError::new(VerifyErrorKind::MissingCredentials)
+                .with_message(format!("query parameter `{parameter}` names no tenant"))),
+            Some(id) if is_tenant_id(id) => Ok(id),
+            Some(_) => Err(invalid(Cow::Owned(format!(
+                "query parameter `{parameter}` is not a tenant id"
+            )))),
         }
     }
 
@@ -303,31 +349,43 @@ impl Tenants {
             .read()
             .get(id)
             .cloned()
-            .ok_or_else(|| invalid("unknown tenant"))?;
+            .ok_or_else(|| invalid(Cow::Borrowed("unknown tenant")))?;
         Ok((id, verifier))
     }
 }
 
-fn invalid(message: &'static str) -> VerifyError {
+fn invalid(message: Cow<'static, str>) -> VerifyError {
     VerifyError::new(VerifyErrorKind::InvalidCredentials).with_message(message)
 }
 
-/// 1 to 64 characters a URL never percent-encodes.
+/// 1 to 64 characters a URL never percent-encodes, not `.` or `..` (which no URL's path can
+/// hold as a segment: clients remove them).
 fn is_tenant_id(id: &str) -> bool {
     (1..=MAX_TENANT_LEN).contains(&id.len())
+        && id != "."
+        && id != ".."
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
 }
 
-/// The path and the query of a URL (`scheme://host/path?query#fragment`, or a path alone).
+/// The path and the query of a URL: `scheme://authority/path?query#fragment`, or a path
+/// alone (`/path?query`). The authority ends at the first `/`, `?` or `#`; a `://` counts
+/// only after a scheme (letters, digits, `+`, `-`, `.`), so one inside a path or a query
+/// moves nothing.
 fn split_url(url: &str) -> (&str, Option<&str>) {
     let url = url.split('#').next().unwrap_or_default();
     let after_authority = match url.split_once("://") {
-        Some((_, rest)) => rest
-            .find(['/', '?'])
-            .map_or("", |i| rest.get(i..).unwrap_or_default()),
-        None => url,
+        Some((scheme, rest))
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            rest.find(['/', '?'])
+                .map_or("", |i| rest.get(i..).unwrap_or_default())
+        }
+        _ => url,
     };
     match after_authority.split_once('?') {
         Some((path, query)) => (path, Some(query)),
@@ -351,8 +409,8 @@ impl Verifier for Tenants {
         true
     }
 
-    /// Always `true`: the store keeps the tenants' deliveries apart, and a tenant's scheme
-    /// may need it.
+    /// Always `true`: a tenant inserted after the receiver was built may need a store (the
+    /// receiver checks only when it is built), and the store keeps tenants apart.
     fn requires_replay_store(&self) -> bool {
         true
     }
@@ -384,7 +442,10 @@ mod tests {
         assert!(is_tenant_id(&"a".repeat(64)));
         assert!(!is_tenant_id(&"a".repeat(65)));
         assert!(!is_tenant_id(""));
-        for bad in ["a b", "a/b", "a:b", "a%20", "a?b", "ü", "a\n", "a@b", "a+b"] {
+        assert!(is_tenant_id("..."));
+        for bad in [
+            "a b", "a/b", "a:b", "a%20", "a?b", "ü", "a\n", "a@b", "a+b", ".", "..",
+        ] {
             assert!(!is_tenant_id(bad), "{bad:?}");
         }
     }
@@ -400,5 +461,18 @@ mod tests {
         assert_eq!(split_url("https://h?x=1"), ("", Some("x=1")));
         assert_eq!(split_url("/w/acme?x"), ("/w/acme", Some("x")));
         assert_eq!(split_url(""), ("", None));
+        // A `://` in a path-only URL's query or path is not a scheme's.
+        assert_eq!(
+            split_url("/w/acme?next=https://x/globex"),
+            ("/w/acme", Some("next=https://x/globex"))
+        );
+        assert_eq!(
+            split_url("/w/https://x/globex"),
+            ("/w/https://x/globex", None)
+        );
+        assert_eq!(
+            split_url("https://h/w/a?n=https://x/b"),
+            ("/w/a", Some("n=https://x/b"))
+        );
     }
 }

@@ -227,6 +227,10 @@ fn the_registry_changes_at_run_time_through_any_clone() {
     );
 
     registry.insert("acme", acme.verifier(&rig)).unwrap();
+    registry.insert("zeta", rotated.verifier(&rig)).unwrap();
+    registry.insert("beta", rotated.verifier(&rig)).unwrap();
+    assert_eq!(tenants.ids(), ["acme", "beta", "zeta"]);
+    assert!(registry.remove("zeta") && registry.remove("beta"));
     assert!(tenants.contains("acme"));
     assert_eq!(tenants.len(), 1);
     assert!(tenants.verify(&posted(url, &old)).is_ok());
@@ -359,29 +363,6 @@ async fn the_store_keeps_tenants_apart() {
     assert_eq!((stats.accepted, stats.duplicates), (2, 2));
 
     // The same in a store the receiver does not own: keys differ by tenant.
-    #[derive(Debug, Default)]
-    struct Keys(std::sync::Mutex<Vec<String>>, webhook_core::MemoryStore);
-    impl webhook_core::ReplayStore for Keys {
-        fn claim<'a>(
-            &'a self,
-            key: &'a str,
-            lease: Duration,
-        ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
-            self.0.lock().unwrap().push(key.to_owned());
-            self.1.claim(key, lease)
-        }
-        fn complete<'a>(
-            &'a self,
-            key: &'a str,
-            token: webhook_core::LeaseToken,
-            retention: Duration,
-        ) -> webhook_core::StoreFuture<'a, ()> {
-            self.1.complete(key, token, retention)
-        }
-        fn release(&self, key: &str, token: webhook_core::LeaseToken) {
-            self.1.release(key, token);
-        }
-    }
     let keys = Arc::new(Keys::default());
     let receiver = Receiver::builder()
         .route("mail")
@@ -402,6 +383,31 @@ async fn the_store_keeps_tenants_apart() {
     assert!(delivery.claim(None).await.unwrap());
     delivery.finish(true).await;
     assert_eq!(*keys.0.lock().unwrap(), ["mail:M:acme:msg_same"]);
+}
+
+/// A memory store that records the keys claimed in it.
+#[derive(Debug, Default)]
+struct Keys(std::sync::Mutex<Vec<String>>, webhook_core::MemoryStore);
+impl webhook_core::ReplayStore for Keys {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
+        self.0.lock().unwrap().push(key.to_owned());
+        self.1.claim(key, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: webhook_core::LeaseToken,
+        retention: Duration,
+    ) -> webhook_core::StoreFuture<'a, ()> {
+        self.1.complete(key, token, retention)
+    }
+    fn release(&self, key: &str, token: webhook_core::LeaseToken) {
+        self.1.release(key, token);
+    }
 }
 
 #[test]
@@ -492,4 +498,95 @@ fn the_tenant_survives_all_of() {
         .unwrap();
     assert_eq!(proof.tenant(), Some("acme"));
     assert_eq!(proof.message_id(), Some("msg_1"));
+}
+
+/// A proof naming a tenant that is not a tenant id (a verifier of the application's) cannot
+/// make keys meet: its tenant is stored as a digest.
+#[tokio::test]
+async fn any_tenant_text_keeps_its_own_keys() {
+    #[derive(Debug)]
+    struct Named(&'static str);
+    impl Verifier for Named {
+        fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+            let id = request.require_single("x-id")?;
+            Ok(Proof::new("named").with_message_id(id).with_tenant(self.0))
+        }
+        fn signs_url(&self) -> bool {
+            false
+        }
+    }
+    let keys = Arc::new(Keys::default());
+    for (tenant, id) in [("a:x", "y"), ("a", "x:y"), ("a", "y")] {
+        let receiver = Receiver::builder()
+            .route("r")
+            .verifier(Named(tenant))
+            .replay_shared(keys.clone())
+            .build()
+            .unwrap();
+        let request = WebhookRequest::new(BODY).with_header("x-id", id);
+        let mut delivery = receiver.delivery();
+        delivery.admit(&request, false).unwrap();
+        delivery.authenticate(&request).unwrap();
+        assert!(delivery.claim(None).await.unwrap(), "{tenant} {id}");
+        delivery.finish(true).await;
+    }
+    let keys = keys.0.lock().unwrap().clone();
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"a:x"));
+    assert_eq!(
+        keys,
+        [
+            format!("r:M:h{digest}:y"),
+            "r:M:a:x:y".to_owned(),
+            "r:M:a:y".to_owned()
+        ]
+    );
+}
+
+/// Without a public base URL the URL comes from `Host`, which must be a host and port: one
+/// holding `/`, `?`, `#` or `@` could otherwise move the path or the query a verifier (or a
+/// `Tenants`) reads.
+#[test]
+fn a_host_cannot_move_the_path_or_the_query() {
+    let receiver = Receiver::builder()
+        .verifier(Tenants::by_last_path_segment())
+        .build()
+        .unwrap();
+    for host in [
+        "example.com",
+        "example.com:8443",
+        "127.0.0.1:80",
+        "[::1]:3000",
+        "a_b.local",
+    ] {
+        assert_eq!(
+            receiver
+                .request_url(true, Some(host), "/webhooks/acme")
+                .as_deref(),
+            Some(format!("https://{host}/webhooks/acme").as_str())
+        );
+    }
+    for host in [
+        "h/globex?",
+        "h?tenant=globex#",
+        "h#",
+        "user@h",
+        "h%2F",
+        "h ",
+        "",
+        "ü.example",
+    ] {
+        assert_eq!(
+            receiver.request_url(true, Some(host), "/webhooks/acme"),
+            None,
+            "{host:?}"
+        );
+        let error = receiver
+            .signed_url(true, Some(host), "/webhooks/acme")
+            .unwrap_err();
+        assert_eq!(error.kind(), VerifyErrorKind::MalformedHeader, "{host:?}");
+    }
+    assert_eq!(
+        receiver.signed_url(true, None, "/w").unwrap_err().kind(),
+        VerifyErrorKind::MissingHeader
+    );
 }

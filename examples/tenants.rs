@@ -1,0 +1,207 @@
+//! Many senders on one route, received with axum: each tenant signs its Standard Webhooks
+//! deliveries with a secret of its own and posts them to `POST /webhooks/mail/{tenant}`.
+//!
+//! ```text
+//! cargo run --example tenants --features axum
+//! ```
+//!
+//! Configuration (environment):
+//! - `TENANT_SECRETS_FILE`: a file of `tenant=whsec_…` lines (blank lines and lines starting
+//!   with `#` are skipped). It is read at start-up and again whenever it changes (checked
+//!   every 2 s), without a restart: a new line adds a tenant, a changed secret replaces the
+//!   tenant's (its old secret is refused from then on), a line taken out removes the tenant.
+//!   A file that cannot be read or parsed leaves the tenants as they were, and says why.
+//! - `WEBHOOK_ADDR` (default `127.0.0.1:3002`).
+//!
+//! Without the file the example runs in **demo mode**: two tenants, `acme` and `globex`, with
+//! generated secrets, and a `curl` for each that sends a correctly signed delivery (sent
+//! again, it is answered as a duplicate; sent to the other tenant's URL, it is refused).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use sha2::{Digest as _, Sha256};
+use webhook::axum::{Verified, VerifyWebhookLayer};
+use webhook::{
+    Outgoing, Receiver, Secret, Signer as _, StandardWebhooks, StandardWebhooksSigner, Tenants,
+};
+
+/// The tenants a file lists: each id with its secret (as written).
+type Listed = Vec<(String, String)>;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The `tenant=whsec_…` lines of `text`.
+fn parse(text: &str) -> Result<Listed, String> {
+    let mut listed = Listed::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((id, secret)) = line.split_once('=') else {
+            return Err(format!("line {}: expected tenant=whsec_…", n + 1));
+        };
+        let (id, secret) = (id.trim(), secret.trim());
+        if !Tenants::is_tenant_id(id) {
+            return Err(format!("line {}: not a tenant id", n + 1));
+        }
+        if listed.iter().any(|(seen, _)| seen == id) {
+            return Err(format!("line {}: tenant `{id}` is listed twice", n + 1));
+        }
+        listed.push((id.to_owned(), secret.to_owned()));
+    }
+    Ok(listed)
+}
+
+/// Bring `tenants` in line with `listed`; `applied` holds a digest of each tenant's secret as
+/// last applied, so an unchanged tenant keeps its verifier. Nothing changes when any line is
+/// invalid.
+fn apply(
+    tenants: &Tenants,
+    listed: &Listed,
+    applied: &mut HashMap<String, [u8; 32]>,
+) -> Result<(), String> {
+    let mut verifiers = Vec::new();
+    for (id, text) in listed {
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if applied.get(id) == Some(&digest) {
+            continue;
+        }
+        let secret = Secret::from_whsec(text).map_err(|e| format!("tenant `{id}`: {e}"))?;
+        let verifier = StandardWebhooks::new(secret).map_err(|e| format!("tenant `{id}`: {e}"))?;
+        verifiers.push((id, verifier, digest));
+    }
+    for (id, verifier, digest) in verifiers {
+        tenants.insert(id, verifier).map_err(|e| e.to_string())?;
+        tracing::info!(tenant = %id, "tenant added or its secret replaced");
+        applied.insert(id.clone(), digest);
+    }
+    for id in tenants.ids() {
+        if !listed.iter().any(|(listed, _)| *listed == id) {
+            tenants.remove(&id);
+            applied.remove(&id);
+            tracing::info!(tenant = %id, "tenant removed");
+        }
+    }
+    Ok(())
+}
+
+/// Re-read `path` every 2 s and apply it when its content changed.
+async fn watch(path: String, tenants: Tenants, mut applied: HashMap<String, [u8; 32]>) {
+    let mut last = std::fs::read(&path).ok();
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let content = match std::fs::read(&path) {
+            Ok(content) => content,
+            Err(e) => {
+                tracing::error!("TENANT_SECRETS_FILE {path}: {e}; tenants unchanged");
+                continue;
+            }
+        };
+        if last.as_ref() == Some(&content) {
+            continue;
+        }
+        let result = String::from_utf8(content.clone())
+            .map_err(|_| "not UTF-8".to_owned())
+            .and_then(|text| parse(&text))
+            .and_then(|listed| apply(&tenants, &listed, &mut applied));
+        match result {
+            Ok(()) => tracing::info!("TENANT_SECRETS_FILE {path}: {} tenants", tenants.len()),
+            Err(e) => tracing::error!("TENANT_SECRETS_FILE {path}: {e}; tenants unchanged"),
+        }
+        last = Some(content);
+    }
+}
+
+/// The accepted delivery's tenant and message id.
+async fn mail(hook: Verified) -> axum::Json<serde_json::Value> {
+    let proof = hook.proof();
+    axum::Json(serde_json::json!({
+        "tenant": proof.tenant(),
+        "id": proof.message_id(),
+        "duplicate": false,
+    }))
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A `curl` sending a delivery signed with `secret` to `tenant`'s URL.
+fn curl(base: &str, tenant: &str, secret: &Secret) -> Result<String, Box<dyn std::error::Error>> {
+    let id = webhook::random_message_id();
+    let body = format!(r#"{{"type":"email.delivered","data":{{"message_id":"{id}"}}}}"#);
+    let headers =
+        StandardWebhooksSigner::new(secret.clone()).sign(&Outgoing::new(body.as_bytes()).id(id))?;
+    let mut command = format!(
+        "curl -s -X POST {base}/webhooks/mail/{tenant} -H 'content-type: application/json'"
+    );
+    for (name, value) in headers.iter() {
+        command.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
+    }
+    command.push_str(&format!(" -d {}", shell_quote(&body)));
+    Ok(command)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_target(false).init();
+    let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3002".to_owned());
+    let base = format!("http://{addr}");
+
+    let tenants = Tenants::by_last_path_segment();
+    let mut demo = Vec::new();
+    match env("TENANT_SECRETS_FILE") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
+            let listed = parse(&text).map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
+            let mut applied = HashMap::new();
+            apply(&tenants, &listed, &mut applied)
+                .map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
+            println!("{} tenants from {path}, watched for changes", tenants.len());
+            tokio::spawn(watch(path, tenants.clone(), applied));
+        }
+        None => {
+            for id in ["acme", "globex"] {
+                let secret = Secret::random(24);
+                tenants.insert(id, StandardWebhooks::new(secret.clone())?)?;
+                demo.push((id, secret));
+            }
+        }
+    }
+
+    let receiver = Receiver::builder()
+        .route("mail")
+        .verifier(tenants)
+        .content_type("application/json")
+        .public_base_url(base.clone())
+        .build()?;
+    let app = Router::new()
+        .route("/webhooks/mail/{tenant}", post(mail))
+        .route_layer(VerifyWebhookLayer::new(receiver.clone()))
+        .with_state(receiver);
+
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on {base}: POST /webhooks/mail/{{tenant}}");
+    for (id, secret) in &demo {
+        println!(
+            "\n# demo tenant `{id}`, secret whsec_{}:",
+            secret.expose_base64().as_str()
+        );
+        println!("{}", curl(&base, id, secret)?);
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
+    Ok(())
+}
