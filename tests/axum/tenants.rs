@@ -18,18 +18,23 @@ async fn handler(
     axum::Json(accepted(&proof))
 }
 
+/// The route of `rig`, mounted for its selection.
+fn app(rig: &Rig) -> Router {
+    let path = match rig.selection {
+        Selection::Path => "/webhooks/mail/{tenant}",
+        Selection::Query => "/webhooks/mail",
+    };
+    Router::new()
+        .route(path, post(handler))
+        .layer(VerifyWebhookLayer::new(rig.receiver.clone()))
+        .with_state(rig.receiver.clone())
+}
+
 #[tokio::test]
 async fn the_tenants_script() {
     for selection in [Selection::Path, Selection::Query] {
         let rig = Rig::new(selection);
-        let path = match selection {
-            Selection::Path => "/webhooks/mail/{tenant}",
-            Selection::Query => "/webhooks/mail",
-        };
-        let app = Router::new()
-            .route(path, post(handler))
-            .layer(VerifyWebhookLayer::new(rig.receiver.clone()))
-            .with_state(rig.receiver.clone());
+        let app = app(&rig);
         for (step, (path, headers, body)) in play(&rig) {
             let mut request = axum::http::Request::post(path);
             for (name, value) in &headers {
@@ -45,5 +50,42 @@ async fn the_tenants_script() {
             rig.check(step, status, &bytes);
         }
         rig.finished();
+    }
+}
+
+/// The script over real HTTP: the router served on a free loopback port, each delivery sent
+/// by reqwest with the script's `Host`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tenants_script_over_loopback() {
+    for selection in [Selection::Path, Selection::Query] {
+        let rig = Rig::new(selection);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = app(&rig);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        let client = crate::cases::loopback_client();
+        for (step, (path, headers, body)) in play(&rig) {
+            let mut request = client.post(format!("{base}{path}"));
+            for (name, value) in &headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            let response = request.body(body).send().await.unwrap();
+            let status = response.status().as_u16();
+            rig.check(step, status, &response.bytes().await.unwrap());
+        }
+        rig.finished();
+        stop.send(()).unwrap();
+        server.await.unwrap();
     }
 }
