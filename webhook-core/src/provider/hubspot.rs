@@ -7,7 +7,12 @@
 //!   over `{client secret}{body}` (v1) or `{client secret}{method}{uri}{body}` (v2). No timestamp
 //!   is signed: pair them with a replay store, and prefer v3.
 //!
-//! The URI is the full URL HubSpot called, exactly: give the request view the public URL.
+//! The URI is the full URL HubSpot called: give the request view the public URL. v1 and v2
+//! sign it exactly as called; v3 first decodes the percent-escapes of `:`, `/`, `?`, `@`, `!`,
+//! `$`, `'`, `(`, `)`, `*`, `,` and `;` ([`V3_DECODED`]; `%3A` and `%3a` alike), and
+//! leaves every other escape as it is. That is the table of HubSpot's request-validation
+//! guide, as two independent implementations quote it; HubSpot publishes no vector with an
+//! escape, so it is tested against signatures computed over the decoded URL.
 //!
 //! # Security
 //!
@@ -17,6 +22,7 @@
 //! and NUL bytes in the length field, so [`HubSpotLegacy`] refuses any body that is not UTF-8
 //! or contains NUL: HubSpot's bodies are JSON and never do. Prefer v3, a real HMAC.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
@@ -29,6 +35,9 @@ use crate::{
     WebhookRequest,
 };
 
+/// The characters whose percent-escapes v3 decodes in the URL before signing it.
+pub const V3_DECODED: &str = ":/?@!$'()*,;";
+
 /// The v3 scheme.
 #[must_use]
 pub fn scheme() -> HmacScheme {
@@ -39,7 +48,12 @@ pub fn scheme() -> HmacScheme {
     )
     .format(SignatureFormat::prefixed(""))
     .encoding(Encoding::Base64)
-    .content([Part::Method, Part::Url, Part::Body, Part::Timestamp])
+    .content([
+        Part::Method,
+        Part::UrlDecoding(Cow::Borrowed(V3_DECODED)),
+        Part::Body,
+        Part::Timestamp,
+    ])
     .timestamp(TimestampSource::Header(
         "x-hubspot-request-timestamp".into(),
         TimeFormat::UnixMillis,

@@ -86,6 +86,10 @@ pub enum Part {
     MessageId,
     /// The full URL as the sender addressed it.
     Url,
+    /// The full URL with the percent-escapes of these ASCII characters decoded (either case
+    /// of hex digit), every other byte as received: HubSpot v3 decodes those of
+    /// `:/?@!$'()*,;` before signing ([`provider::hubspot`](crate::provider::hubspot)).
+    UrlDecoding(Cow<'static, str>),
     /// The method, e.g. `POST`.
     Method,
     /// The form-encoded body's parameters: names sorted, and for each name its distinct values
@@ -101,6 +105,38 @@ impl Part {
     pub fn lit(text: &'static str) -> Self {
         Self::Literal(Cow::Borrowed(text))
     }
+}
+
+/// Write `url` into `sink` with each `%XX` escape of a character of `decoded` written as that
+/// character (`%3A` and `%3a` as `:`), and every other byte as it is.
+fn write_decoding(url: &str, decoded: &str, sink: &mut impl FnMut(&[u8])) {
+    let bytes = url.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while let Some(&byte) = bytes.get(i) {
+        let escaped = match (byte, bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&hi), Some(&lo)) => hex_value(hi)
+                .zip(hex_value(lo))
+                .map(|(hi, lo)| hi << 4 | lo)
+                .filter(|c| c.is_ascii() && decoded.as_bytes().contains(c)),
+            _ => None,
+        };
+        match escaped {
+            Some(c) => {
+                sink(bytes.get(start..i).unwrap_or_default());
+                sink(&[c]);
+                i += 3;
+                start = i;
+            }
+            None => i += 1,
+        }
+    }
+    sink(bytes.get(start..).unwrap_or_default());
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// How the signature header is laid out.
@@ -350,7 +386,9 @@ impl Layout {
 
     /// Whether the signed content includes the URL.
     pub(crate) fn signs_url(&self) -> bool {
-        self.content.contains(&Part::Url)
+        self.content
+            .iter()
+            .any(|part| matches!(part, Part::Url | Part::UrlDecoding(_)))
     }
 
     /// What the signed content is built from.
@@ -362,7 +400,7 @@ impl Layout {
         timestamp: Option<&'c str>,
         message_id: Option<&'c str>,
     ) -> Result<Content<'c>, Cow<'static, str>> {
-        if self.content.contains(&Part::Url) && url.is_none() {
+        if self.signs_url() && url.is_none() {
             return Err(Cow::Borrowed(
                 "the public url of this endpoint is not configured",
             ));
@@ -390,6 +428,9 @@ impl Layout {
                 Part::Timestamp => sink(input.timestamp.unwrap_or_default().as_bytes()),
                 Part::MessageId => sink(input.message_id.unwrap_or_default().as_bytes()),
                 Part::Url => sink(input.url.unwrap_or_default().as_bytes()),
+                Part::UrlDecoding(decoded) => {
+                    write_decoding(input.url.unwrap_or_default(), decoded, &mut sink);
+                }
                 Part::Method => sink(input.method.as_bytes()),
                 Part::SortedFormParams => {
                     for (k, v) in input.form.iter().flatten() {
@@ -974,6 +1015,37 @@ impl Signer for HmacSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decoding(url: &str) -> String {
+        let mut out = Vec::new();
+        write_decoding(url, ":/?@!$'()*,;", &mut |b: &[u8]| {
+            out.extend_from_slice(b)
+        });
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn only_the_listed_escapes_are_decoded() {
+        assert_eq!(
+            decoding("https://h/a%3Ab%3ac%2F%2f%3F%40%21%24%27%28%29%2A%2C%3B"),
+            "https://h/a:b:c//?@!$'()*,;"
+        );
+        // Other escapes, a `%` escaped itself, broken escapes and non-ASCII stay as sent.
+        for kept in [
+            "%20%25%3D%2B%26%23",
+            "%253A",
+            "%3",
+            "%",
+            "%zz%3",
+            "%C3%A9",
+            "%%3A",
+            "",
+        ] {
+            let expected = kept.replace("%%3A", "%:");
+            assert_eq!(decoding(kept), expected, "{kept}");
+        }
+        assert_eq!(decoding("/x?y=%3A%3A&z=%3A"), "/x?y=::&z=:");
+    }
     use crate::clock::FixedClock;
 
     fn stripe_like() -> HmacScheme {

@@ -286,3 +286,52 @@ fn signers_refuse_ids_and_timestamps_their_verifiers_cannot_read() {
             .is_ok()
     );
 }
+
+/// HubSpot v3 signs the URL with the escapes of `:/?@!$'()*,;` decoded and every other escape
+/// as sent. The expected signature here is computed from the decoded URL written out by hand,
+/// not by the crate's signer.
+#[test]
+fn hubspot_v3_signs_the_url_with_the_listed_escapes_decoded() {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac as _};
+
+    let secret = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
+    let received =
+        "https://example.com/hooks/hub%3Aspot%2fv3?next=%2Fa%3Fb%40c&q=%2A%28x%29&e=%20%25%3D%2B";
+    let decoded = "https://example.com/hooks/hub:spot/v3?next=/a?b@c&q=*(x)&e=%20%25%3D%2B";
+    let body = br#"{"eventId":1}"#;
+    let ts = (NOW * 1000).to_string();
+    let sign = |url: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(b"POST");
+        mac.update(url.as_bytes());
+        mac.update(body);
+        mac.update(ts.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    };
+    let verifier = hubspot::verifier(Secret::from_text(secret).unwrap())
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let request = |url: &'static str, signature: &str| {
+        verifier.verify(
+            &WebhookRequest::new(body)
+                .with_url(url)
+                .with_header("X-HubSpot-Signature-v3", signature)
+                .with_header("X-HubSpot-Request-Timestamp", ts.as_str()),
+        )
+    };
+    assert_eq!(
+        request(received, &sign(decoded)).unwrap().scheme(),
+        "hubspot-v3"
+    );
+    // Signed over the URL as received, or with every escape decoded: refused.
+    assert!(request(received, &sign(received)).is_err());
+    let all_decoded = "https://example.com/hooks/hub:spot/v3?next=/a?b@c&q=*(x)&e= %=+";
+    assert!(request(received, &sign(all_decoded)).is_err());
+    // The signer twin signs the decoded URL too.
+    let headers = hubspot::signer(Secret::from_text(secret).unwrap())
+        .sign(&Outgoing::new(body).url(received).timestamp_ms(NOW * 1000))
+        .unwrap();
+    let signature = headers.get("x-hubspot-signature-v3").unwrap();
+    assert_eq!(signature, sign(decoded));
+}
