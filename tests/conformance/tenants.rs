@@ -88,7 +88,7 @@ const REFUSED_HOST: Expect = Expect::Refused(401, "malformed_header");
 /// The script: each tenant's deliveries verified with its own secret and deduplicated apart
 /// from the others', a delivery signed for one tenant refused at another's URL, a `Host`
 /// that would move the path or the query refused, a tenant added, rotated and removed while
-/// the app serves.
+/// the app serves, and one loaded when its first delivery names it.
 pub const SCRIPT: &[Step] = &[
     send("acme", "acme", "msg_1", Expect::Accepted("acme")),
     // Globex's sender happens to use the same message id: a delivery of its own.
@@ -118,6 +118,9 @@ pub const SCRIPT: &[Step] = &[
     send("acme-2", "acme", "msg_3", Expect::Accepted("acme")),
     Step::Remove { tenant: "globex" },
     send("globex", "globex", "msg_4", REFUSED_TENANT),
+    // Not in the registry, but the loader finds it when its first delivery names it.
+    send("wayne", "wayne", "msg_5", Expect::Accepted("wayne")),
+    send("wayne", "wayne", "msg_5", Expect::Duplicate),
 ];
 
 /// The secret named `key` (derived from the name, so every runner signs alike).
@@ -129,7 +132,8 @@ fn verifier(key: &str) -> StandardWebhooks {
     StandardWebhooks::new(secret(key)).unwrap()
 }
 
-/// The registry and the receiver of the route, before the script: Acme and Globex.
+/// The registry and the receiver of the route, before the script: Acme and Globex, and a
+/// loader that finds Wayne.
 pub struct Rig {
     pub selection: Selection,
     /// A clone of the receiver's registry, to change while the app serves.
@@ -144,6 +148,12 @@ impl Rig {
             Selection::Path => webhook::Tenants::by_last_path_segment(),
             Selection::Query => webhook::Tenants::by_query("tenant"),
         }
+        .loader(webhook::TenantLoader::new(|tenant: &str| {
+            let found: Option<Box<dyn webhook::Verifier>> =
+                (tenant == "wayne").then(|| Box::new(verifier("wayne")) as _);
+            Box::pin(std::future::ready(Ok(found)))
+        }))
+        .unwrap()
         .tenant("acme", verifier("acme"))
         .unwrap()
         .tenant("globex", verifier("globex"))
@@ -213,9 +223,9 @@ impl Rig {
             .filter(|s| matches!(s, Step::Send { .. }))
             .count();
         assert_eq!(self.checked.load(Ordering::SeqCst), sends);
-        assert_eq!(self.registry.ids(), ["acme", "initech"]);
+        assert_eq!(self.registry.ids(), ["acme", "initech", "wayne"]);
         let stats = self.receiver.stats();
-        assert_eq!((stats.accepted, stats.duplicates), (4, 2));
+        assert_eq!((stats.accepted, stats.duplicates), (5, 3));
         assert_eq!(stats.rejected_total(), 8);
     }
 }

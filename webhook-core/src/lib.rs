@@ -87,7 +87,7 @@ pub use scheme::hmac::{
 pub use scheme::standard::{StandardWebhooks, StandardWebhooksSigner};
 pub use secret::{Key, KeyRing, Secret};
 pub use sign::{Outgoing, SignError, SignedHeaders, Signer, random_message_id};
-pub use tenants::Tenants;
+pub use tenants::{TenantLoad, TenantLoader, Tenants};
 pub use verify::{AllOf, AnyOf, KeyFetch, Proof, Verifier};
 
 // --- auth (token/basic/jwt) ---

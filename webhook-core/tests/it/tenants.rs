@@ -590,3 +590,241 @@ fn a_host_cannot_move_the_path_or_the_query() {
         VerifyErrorKind::MissingHeader
     );
 }
+
+/// A loader over a fixed table, counting its calls: `acme` and `globex` are found, `broken`
+/// fails, `slow` waits for `gate` (when one is given), anything else is not found.
+#[derive(Clone, Default)]
+struct Table {
+    calls: Arc<std::sync::Mutex<Vec<String>>>,
+    gate: Option<Arc<tokio::sync::Notify>>,
+    window: Option<Duration>,
+}
+
+impl Table {
+    fn loader(&self, rig: &Rig) -> webhook_core::TenantLoader {
+        let table = self.clone();
+        let (acme, globex) = (Sender::new(1).verifier(rig), Sender::new(2).verifier(rig));
+        webhook_core::TenantLoader::new(move |tenant: &str| {
+            table.calls.lock().unwrap().push(tenant.to_owned());
+            let (tenant, gate, window) = (tenant.to_owned(), table.gate.clone(), table.window);
+            let (acme, globex) = (acme.clone(), globex.clone());
+            Box::pin(async move {
+                if let Some(gate) = gate {
+                    gate.notified().await;
+                }
+                let found: Option<Box<dyn Verifier>> = match tenant.as_str() {
+                    "acme" => Some(Box::new(match window {
+                        Some(w) => acme.freshness(Freshness::new(w, w)),
+                        None => acme,
+                    })),
+                    "globex" | "slow" => Some(Box::new(globex)),
+                    "broken" => return Err("the database is down".into()),
+                    _ => None,
+                };
+                Ok(found)
+            })
+        })
+        .clock(rig.shared())
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+/// One delivery through the pipeline's steps up to the claim: admitted, its keys fetched,
+/// authenticated. The status and error code when refused.
+async fn deliver(
+    receiver: &Receiver,
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<Option<String>, (u16, &'static str, Option<u64>)> {
+    let request = posted(url, headers);
+    let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
+    if let Some(fetch) = delivery.fetch_keys(&request) {
+        fetch.await;
+    }
+    delivery
+        .authenticate(&request)
+        .map(|proof| proof.tenant().map(str::to_owned))
+        .map_err(|e| (e.status(), e.code(), e.retry_after_secs()))
+}
+
+#[tokio::test]
+async fn tenants_the_registry_lacks_are_loaded_once_when_first_named() {
+    let rig = Rig::new();
+    let table = Table::default();
+    let tenants = Tenants::by_last_path_segment()
+        .loader(table.loader(&rig).unknown_for(Duration::from_secs(60)))
+        .unwrap();
+    let registry = tenants.clone();
+    let receiver = Receiver::builder()
+        .verifier(tenants)
+        .clock(rig.shared())
+        .build()
+        .unwrap();
+    let acme = Sender::new(1);
+    let url = |tenant: &str| format!("https://example.com/webhooks/{tenant}");
+
+    assert_eq!(
+        deliver(&receiver, &url("acme"), &acme.sign(&rig, "m1")).await,
+        Ok(Some("acme".to_owned()))
+    );
+    assert!(registry.contains("acme"));
+    assert_eq!(
+        deliver(&receiver, &url("acme"), &acme.sign(&rig, "m2")).await,
+        Ok(Some("acme".to_owned()))
+    );
+    // A tenant loaded is judged like any other: another tenant's key is refused.
+    assert_eq!(
+        deliver(&receiver, &url("globex"), &acme.sign(&rig, "m3")).await,
+        Err((401, "invalid_signature", None))
+    );
+    assert_eq!(table.calls(), ["acme", "globex"]);
+
+    // Not found: unknown, and not asked again within `unknown_for`…
+    for _ in 0..3 {
+        assert_eq!(
+            deliver(&receiver, &url("initech"), &acme.sign(&rig, "m4")).await,
+            Err((401, "invalid_credentials", None))
+        );
+    }
+    assert_eq!(table.calls(), ["acme", "globex", "initech"]);
+    // …then asked again.
+    rig.clock.advance(Duration::from_secs(61));
+    let _ = deliver(&receiver, &url("initech"), &acme.sign(&rig, "m5")).await;
+    assert_eq!(table.calls().len(), 4);
+
+    // Failed: 503 with `Retry-After` for the hold-back, without calling again.
+    let failed = deliver(&receiver, &url("broken"), &acme.sign(&rig, "m6")).await;
+    assert_eq!(failed, Err((503, "key_unavailable", Some(10))));
+    rig.clock.advance(Duration::from_secs(4));
+    let failed = deliver(&receiver, &url("broken"), &acme.sign(&rig, "m7")).await;
+    assert_eq!(failed, Err((503, "key_unavailable", Some(6))));
+    assert_eq!(table.calls().len(), 5);
+
+    // A name that is not a tenant id is never looked up.
+    let bad = deliver(&receiver, &url("a%20b"), &acme.sign(&rig, "m8")).await;
+    assert_eq!(bad.map_err(|e| e.1), Err("invalid_credentials"));
+    assert_eq!(table.calls().len(), 5);
+
+    // Removed, the tenant is loaded again by its next delivery (a secret that changed).
+    assert!(registry.remove("acme"));
+    assert!(
+        deliver(&receiver, &url("acme"), &acme.sign(&rig, "m9"))
+            .await
+            .is_ok()
+    );
+    assert_eq!(table.calls().len(), 6);
+}
+
+#[tokio::test]
+async fn loads_are_bounded_and_a_refused_verifier_is_not_configured() {
+    let rig = Rig::new();
+    let table = Table {
+        window: Some(Duration::from_secs(3600)),
+        ..Table::default()
+    };
+    let receiver = Receiver::builder()
+        .verifier(
+            Tenants::by_last_path_segment()
+                .loader(table.loader(&rig).max_loads_per_minute(3))
+                .unwrap(),
+        )
+        .clock(rig.shared())
+        .build()
+        .unwrap();
+    let acme = Sender::new(1);
+    // Acme's verifier accepts an hour each way, longer than the registry allows: refused,
+    // logged, and answered 500 until the hold-back ends.
+    let refused = deliver(&receiver, "https://e.com/w/acme", &acme.sign(&rig, "m1")).await;
+    assert_eq!(refused, Err((500, "not_configured", None)));
+    // Made-up tenants spend the minute's calls; past them, nothing is called and a tenant
+    // not loaded yet is answered 503.
+    for tenant in ["x1", "x2", "x3", "x4", "x5"] {
+        let url = format!("https://e.com/w/{tenant}");
+        let _ = deliver(&receiver, &url, &acme.sign(&rig, "m2")).await;
+    }
+    assert_eq!(table.calls(), ["acme", "x1", "x2"]);
+    let spent = deliver(&receiver, "https://e.com/w/globex", &acme.sign(&rig, "m3")).await;
+    assert_eq!(spent, Err((503, "key_unavailable", Some(1))));
+    rig.clock.advance(Duration::from_secs(61));
+    let _ = deliver(&receiver, "https://e.com/w/globex", &acme.sign(&rig, "m3")).await;
+    assert_eq!(table.calls(), ["acme", "x1", "x2", "globex"]);
+}
+
+/// Deliveries of a tenant being loaded wait for the one call; a call whose delivery went
+/// away is cancelled, and the next delivery calls again.
+#[tokio::test]
+async fn deliveries_wait_for_the_one_call_in_flight() {
+    let rig = Rig::new();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let table = Table {
+        gate: Some(Arc::clone(&gate)),
+        ..Table::default()
+    };
+    let receiver = Receiver::builder()
+        .verifier(
+            Tenants::by_last_path_segment()
+                .loader(table.loader(&rig))
+                .unwrap(),
+        )
+        .clock(rig.shared())
+        .build()
+        .unwrap();
+    let globex = Sender::new(2);
+    let url = "https://e.com/w/slow";
+    let waiting: Vec<_> = (0..5)
+        .map(|i| {
+            let (receiver, headers) = (receiver.clone(), globex.sign(&rig, &format!("m{i}")));
+            tokio::spawn(async move { deliver(&receiver, url, &headers).await })
+        })
+        .collect();
+    until(|| !table.calls().is_empty()).await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    gate.notify_one();
+    for task in waiting {
+        assert_eq!(task.await.unwrap(), Ok(Some("slow".to_owned())));
+    }
+    assert_eq!(table.calls(), ["slow"]);
+
+    // Cancelled: the delivery is dropped while its call waits.
+    let headers = globex.sign(&rig, "c1");
+    let request = posted("https://e.com/w/globex", &headers);
+    let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
+    let mut fetch = delivery.fetch_keys(&request).unwrap();
+    assert!(futures_poll_once(fetch.as_mut()).is_pending());
+    drop(fetch);
+    drop(delivery);
+    // The next delivery calls again, and is judged once the call ends.
+    let next = {
+        let (receiver, headers) = (receiver.clone(), globex.sign(&rig, "c2"));
+        tokio::spawn(async move { deliver(&receiver, "https://e.com/w/globex", &headers).await })
+    };
+    until(|| table.calls().len() == 3).await;
+    gate.notify_one();
+    assert_eq!(next.await.unwrap(), Ok(Some("globex".to_owned())));
+    assert_eq!(table.calls(), ["slow", "globex", "globex"]);
+}
+
+/// Yield to the other tasks until `done` holds (at most 10 000 times, then fail).
+async fn until(done: impl Fn() -> bool) {
+    for _ in 0..10_000 {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("never happened");
+}
+
+fn futures_poll_once<F: Future + ?Sized>(
+    future: std::pin::Pin<&mut F>,
+) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    future.poll(&mut cx)
+}

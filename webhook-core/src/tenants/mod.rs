@@ -1,5 +1,11 @@
 //! [`Tenants`]: one route for many senders, each verified with its own keys.
 
+mod loader;
+
+pub use loader::{TenantLoad, TenantLoader};
+
+use loader::Loading;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -49,6 +55,10 @@ enum TenantFrom {
 /// without restarting. A delivery already being verified finishes with the verifier it
 /// started with.
 ///
+/// **Or loaded when first named.** With a [`loader`](Self::loader), a tenant the registry
+/// lacks is looked up (in a database, a secrets manager) the first time a request names it,
+/// once however many of its deliveries arrive together, and inserted: see [`TenantLoader`].
+///
 /// What the receiver must know before any tenant exists is fixed when the `Tenants` is made,
 /// and every verifier inserted must fit it:
 ///
@@ -75,7 +85,8 @@ enum TenantFrom {
 /// | --- | --- |
 /// | names no tenant (header absent, path ends in `/`, no query parameter) | 401 `missing_header` (header) or `missing_credentials` |
 /// | names it twice, or not as a tenant id | 401 `malformed_header` (header) or `invalid_credentials` |
-/// | names a tenant not in the registry | 401 `invalid_credentials` (“unknown tenant”) |
+/// | names a tenant not in the registry (nor found by the loader) | 401 `invalid_credentials` (“unknown tenant”) |
+/// | names a tenant the loader cannot look up now | 503 `key_unavailable` with `Retry-After` (500 `not_configured` for a verifier the registry refuses) |
 /// | names a tenant | that tenant's verifier decides |
 ///
 /// # Security
@@ -132,6 +143,7 @@ pub struct Tenants {
     from: TenantFrom,
     max_window: Duration,
     registry: Arc<RwLock<Registry>>,
+    loading: Option<Arc<Loading>>,
 }
 
 impl Tenants {
@@ -140,6 +152,7 @@ impl Tenants {
             from,
             max_window: DEFAULT_MAX_WINDOW,
             registry: Arc::default(),
+            loading: None,
         }
     }
 
@@ -198,6 +211,23 @@ impl Tenants {
         Ok(self)
     }
 
+    /// Load tenants the registry lacks the first time a request names them (see
+    /// [`TenantLoader`]). Set it first: it cannot be set once the registry has been cloned.
+    ///
+    /// # Errors
+    ///
+    /// The registry has been cloned (a receiver may hold it).
+    pub fn loader(mut self, loader: TenantLoader) -> Result<Self, ConfigError> {
+        if Arc::strong_count(&self.registry) > 1 {
+            return Err(ConfigError::new(
+                "tenants: set the loader before cloning the registry or building a receiver \
+                 with it",
+            ));
+        }
+        self.loading = Some(Arc::new(Loading::new(loader)));
+        Ok(self)
+    }
+
     /// [`insert`](Self::insert), for chaining while building.
     ///
     /// # Errors
@@ -229,27 +259,7 @@ impl Tenants {
     /// `id` is not a tenant id (see the type's docs); the verifier's freshness window is
     /// longer than [`max_freshness_window`](Self::max_freshness_window).
     pub fn insert(&self, id: &str, verifier: impl Verifier) -> Result<(), ConfigError> {
-        if !is_tenant_id(id) {
-            return Err(ConfigError::new(format!(
-                "tenants: a tenant id is 1 to {MAX_TENANT_LEN} characters of A-Z, a-z, 0-9, \
-                 `-`, `_`, `.` and `~`"
-            )));
-        }
-        if let Some(window) = verifier.freshness_window()
-            && window > self.max_window
-        {
-            return Err(ConfigError::new(format!(
-                "tenants: tenant `{id}`'s verifier accepts timestamps over {} s, longer than \
-                 this registry's maximum of {} s; raise it with `max_freshness_window`",
-                window.as_secs(),
-                self.max_window.as_secs()
-            )));
-        }
-        self.registry
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.into(), Arc::new(verifier));
-        Ok(())
+        admit(&self.registry, self.max_window, id, Arc::new(verifier))
     }
 
     /// Remove a tenant: its deliveries are refused from now on. `false` when it was not there.
@@ -345,13 +355,44 @@ impl Tenants {
         request: &WebhookRequest<'r>,
     ) -> Result<(&'r str, Arc<dyn Verifier>), VerifyError> {
         let id = self.named(request)?;
-        let verifier = self
-            .read()
-            .get(id)
-            .cloned()
-            .ok_or_else(|| invalid(Cow::Borrowed("unknown tenant")))?;
+        let verifier = self.read().get(id).cloned();
+        let verifier = verifier.ok_or_else(|| match &self.loading {
+            Some(loading) => loading.refusal(id),
+            None => invalid(Cow::Borrowed("unknown tenant")),
+        })?;
         Ok((id, verifier))
     }
+}
+
+/// Insert `verifier` for `id` into `registry` when `id` is a tenant id and the verifier's
+/// freshness window is at most `max_window`.
+fn admit(
+    registry: &RwLock<Registry>,
+    max_window: Duration,
+    id: &str,
+    verifier: Arc<dyn Verifier>,
+) -> Result<(), ConfigError> {
+    if !is_tenant_id(id) {
+        return Err(ConfigError::new(format!(
+            "tenants: a tenant id is 1 to {MAX_TENANT_LEN} characters of A-Z, a-z, 0-9, \
+             `-`, `_`, `.` and `~`"
+        )));
+    }
+    if let Some(window) = verifier.freshness_window()
+        && window > max_window
+    {
+        return Err(ConfigError::new(format!(
+            "tenants: tenant `{id}`'s verifier accepts timestamps over {} s, longer than \
+             this registry's maximum of {} s; raise it with `max_freshness_window`",
+            window.as_secs(),
+            max_window.as_secs()
+        )));
+    }
+    registry
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(id.into(), verifier);
+    Ok(())
 }
 
 fn invalid(message: Cow<'static, str>) -> VerifyError {
@@ -415,9 +456,25 @@ impl Verifier for Tenants {
         true
     }
 
+    /// The named tenant's own key step; for a tenant the registry lacks, its
+    /// [`TenantLoader`] call (or the wait for one in flight).
     fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
-        let (_, verifier) = self.select(request).ok()?;
-        verifier.fetch_keys(request)
+        let id = self.named(request).ok()?;
+        let verifier = self.read().get(id).cloned();
+        match (verifier, &self.loading) {
+            (Some(verifier), _) => verifier.fetch_keys(request),
+            (None, Some(loading)) => {
+                let (registry, max_window) = (Arc::clone(&self.registry), self.max_window);
+                loading.fetch(
+                    id,
+                    Arc::new(move |id: &str, verifier: Box<dyn Verifier>| {
+                        admit(&registry, max_window, id, Arc::from(verifier))
+                            .map_err(|e| e.to_string())
+                    }),
+                )
+            }
+            (None, None) => None,
+        }
     }
 }
 
@@ -427,6 +484,7 @@ impl fmt::Debug for Tenants {
             .field("from", &self.from)
             .field("tenants", &self.len())
             .field("max_freshness_window", &self.max_window)
+            .field("loader", &self.loading.is_some())
             .finish()
     }
 }
