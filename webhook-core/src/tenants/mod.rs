@@ -4,7 +4,7 @@ mod loader;
 
 pub use loader::{TenantLoad, TenantLoader};
 
-use loader::Loading;
+use loader::{Loading, Registrar};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -259,11 +259,23 @@ impl Tenants {
     /// `id` is not a tenant id (see the type's docs); the verifier's freshness window is
     /// longer than [`max_freshness_window`](Self::max_freshness_window).
     pub fn insert(&self, id: &str, verifier: impl Verifier) -> Result<(), ConfigError> {
-        admit(&self.registry, self.max_window, id, Arc::new(verifier))
+        if let Some(loading) = &self.loading {
+            loading.forget(id);
+        }
+        admit(
+            &self.registry,
+            self.max_window,
+            id,
+            Arc::new(verifier),
+            true,
+        )
     }
 
     /// Remove a tenant: its deliveries are refused from now on. `false` when it was not there.
     pub fn remove(&self, id: &str) -> bool {
+        if let Some(loading) = &self.loading {
+            loading.forget(id);
+        }
         self.registry
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -371,6 +383,7 @@ fn admit(
     max_window: Duration,
     id: &str,
     verifier: Arc<dyn Verifier>,
+    replace: bool,
 ) -> Result<(), ConfigError> {
     if !is_tenant_id(id) {
         return Err(ConfigError::new(format!(
@@ -388,11 +401,39 @@ fn admit(
             max_window.as_secs()
         )));
     }
-    registry
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(id.into(), verifier);
+    let mut registry = registry.write().unwrap_or_else(PoisonError::into_inner);
+    if replace {
+        registry.insert(id.into(), verifier);
+    } else {
+        registry.entry(id.into()).or_insert(verifier);
+    }
     Ok(())
+}
+
+/// The registry as a [`TenantLoader`] fills it: a verifier loaded never replaces one inserted.
+struct Handle {
+    registry: Arc<RwLock<Registry>>,
+    max_window: Duration,
+}
+
+impl Registrar for Handle {
+    fn contains(&self, tenant: &str) -> bool {
+        self.registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(tenant)
+    }
+
+    fn admit(&self, tenant: &str, verifier: Box<dyn Verifier>) -> Result<(), String> {
+        admit(
+            &self.registry,
+            self.max_window,
+            tenant,
+            Arc::from(verifier),
+            false,
+        )
+        .map_err(|e| e.to_string())
+    }
 }
 
 fn invalid(message: Cow<'static, str>) -> VerifyError {
@@ -463,16 +504,13 @@ impl Verifier for Tenants {
         let verifier = self.read().get(id).cloned();
         match (verifier, &self.loading) {
             (Some(verifier), _) => verifier.fetch_keys(request),
-            (None, Some(loading)) => {
-                let (registry, max_window) = (Arc::clone(&self.registry), self.max_window);
-                loading.fetch(
-                    id,
-                    Arc::new(move |id: &str, verifier: Box<dyn Verifier>| {
-                        admit(&registry, max_window, id, Arc::from(verifier))
-                            .map_err(|e| e.to_string())
-                    }),
-                )
-            }
+            (None, Some(loading)) => loading.fetch(
+                id,
+                Arc::new(Handle {
+                    registry: Arc::clone(&self.registry),
+                    max_window: self.max_window,
+                }),
+            ),
             (None, None) => None,
         }
     }

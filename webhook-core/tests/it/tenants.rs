@@ -693,7 +693,10 @@ async fn tenants_the_registry_lacks_are_loaded_once_when_first_named() {
     assert_eq!(table.calls(), ["acme", "globex", "initech"]);
     // …then asked again.
     rig.clock.advance(Duration::from_secs(61));
-    let _ = deliver(&receiver, &url("initech"), &acme.sign(&rig, "m5")).await;
+    assert_eq!(
+        deliver(&receiver, &url("initech"), &acme.sign(&rig, "m5")).await,
+        Err((401, "invalid_credentials", None))
+    );
     assert_eq!(table.calls().len(), 4);
 
     // Failed: 503 with `Retry-After` for the hold-back, without calling again.
@@ -742,21 +745,44 @@ async fn loads_are_bounded_and_a_refused_verifier_is_not_configured() {
     assert_eq!(refused, Err((500, "not_configured", None)));
     // Made-up tenants spend the minute's calls; past them, nothing is called and a tenant
     // not loaded yet is answered 503.
-    for tenant in ["x1", "x2", "x3", "x4", "x5"] {
+    for (tenant, expected) in [
+        ("x1", (401, "invalid_credentials", None)),
+        ("x2", (401, "invalid_credentials", None)),
+        ("x3", (503, "key_unavailable", Some(60))),
+        ("x4", (503, "key_unavailable", Some(60))),
+    ] {
         let url = format!("https://e.com/w/{tenant}");
-        let _ = deliver(&receiver, &url, &acme.sign(&rig, "m2")).await;
+        assert_eq!(
+            deliver(&receiver, &url, &acme.sign(&rig, "m2")).await,
+            Err(expected)
+        );
     }
     assert_eq!(table.calls(), ["acme", "x1", "x2"]);
+    // `Retry-After` says when the oldest call leaves the minute.
+    rig.clock.advance(Duration::from_secs(45));
     let spent = deliver(&receiver, "https://e.com/w/globex", &acme.sign(&rig, "m3")).await;
-    assert_eq!(spent, Err((503, "key_unavailable", Some(1))));
-    rig.clock.advance(Duration::from_secs(61));
-    let _ = deliver(&receiver, "https://e.com/w/globex", &acme.sign(&rig, "m3")).await;
+    assert_eq!(spent, Err((503, "key_unavailable", Some(15))));
+    rig.clock.advance(Duration::from_secs(16));
+    let globex = Sender::new(2);
+    assert_eq!(
+        deliver(
+            &receiver,
+            "https://e.com/w/globex",
+            &globex.sign(&rig, "m4")
+        )
+        .await,
+        Ok(Some("globex".to_owned()))
+    );
     assert_eq!(table.calls(), ["acme", "x1", "x2", "globex"]);
+    // The refused verifier was not inserted; after the hold-back, Acme is asked again.
+    let acme_again = deliver(&receiver, "https://e.com/w/acme", &acme.sign(&rig, "m5")).await;
+    assert_eq!(acme_again, Err((500, "not_configured", None)));
+    assert_eq!(table.calls().len(), 5);
 }
 
 /// Deliveries of a tenant being loaded wait for the one call; a call whose delivery went
 /// away is cancelled, and the next delivery calls again.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_wait_for_the_one_call_in_flight() {
     let rig = Rig::new();
     let gate = Arc::new(tokio::sync::Notify::new());
@@ -786,8 +812,11 @@ async fn deliveries_wait_for_the_one_call_in_flight() {
         tokio::task::yield_now().await;
     }
     gate.notify_one();
+    // Were there a call per delivery, the gate would let only one through: the others
+    // would hang, and the timeout fails the test.
     for task in waiting {
-        assert_eq!(task.await.unwrap(), Ok(Some("slow".to_owned())));
+        let answer = tokio::time::timeout(Duration::from_secs(10), task).await;
+        assert_eq!(answer.unwrap().unwrap(), Ok(Some("slow".to_owned())));
     }
     assert_eq!(table.calls(), ["slow"]);
 
@@ -807,19 +836,97 @@ async fn deliveries_wait_for_the_one_call_in_flight() {
     };
     until(|| table.calls().len() == 3).await;
     gate.notify_one();
-    assert_eq!(next.await.unwrap(), Ok(Some("globex".to_owned())));
+    let answer = tokio::time::timeout(Duration::from_secs(10), next).await;
+    assert_eq!(answer.unwrap().unwrap(), Ok(Some("globex".to_owned())));
     assert_eq!(table.calls(), ["slow", "globex", "globex"]);
 }
 
-/// Yield to the other tasks until `done` holds (at most 10 000 times, then fail).
-async fn until(done: impl Fn() -> bool) {
-    for _ in 0..10_000 {
-        if done() {
-            return;
-        }
+/// The deliveries that waited for a call that was cancelled call again themselves; a
+/// tenant inserted or removed while its call is in flight keeps what the application did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_overtaken_by_the_application_is_discarded() {
+    let rig = Rig::new();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let table = Table {
+        gate: Some(Arc::clone(&gate)),
+        ..Table::default()
+    };
+    let tenants = Tenants::by_last_path_segment()
+        .loader(table.loader(&rig))
+        .unwrap();
+    let registry = tenants.clone();
+    let receiver = Receiver::builder()
+        .verifier(tenants)
+        .clock(rig.shared())
+        .build()
+        .unwrap();
+    let (globex, other) = (Sender::new(2), Sender::new(7));
+    let spawn = |sender: &Sender, id: &str| {
+        let (receiver, headers) = (receiver.clone(), sender.sign(&rig, id));
+        tokio::spawn(async move { deliver(&receiver, "https://e.com/w/globex", &headers).await })
+    };
+    let within = |task| tokio::time::timeout(Duration::from_secs(10), task);
+
+    // The first delivery goes away while its call waits; the one waiting behind it calls
+    // again and is answered.
+    let headers = globex.sign(&rig, "a1");
+    let request = posted("https://e.com/w/globex", &headers);
+    let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
+    let mut first = delivery.fetch_keys(&request).unwrap();
+    assert!(futures_poll_once(first.as_mut()).is_pending());
+    let behind = spawn(&globex, "a2");
+    for _ in 0..100 {
         tokio::task::yield_now().await;
     }
-    panic!("never happened");
+    drop(first);
+    until(|| table.calls().len() == 2).await;
+    gate.notify_one();
+    assert_eq!(
+        within(behind).await.unwrap().unwrap(),
+        Ok(Some("globex".to_owned()))
+    );
+    assert_eq!(table.calls().len(), 2);
+
+    // Inserted while the call is in flight: the application's verifier stays, and the
+    // delivery waiting for the call is judged by it.
+    assert!(registry.remove("globex"));
+    let waiting = spawn(&other, "b1");
+    until(|| table.calls().len() == 3).await;
+    registry.insert("globex", other.verifier(&rig)).unwrap();
+    gate.notify_one();
+    assert_eq!(
+        within(waiting).await.unwrap().unwrap(),
+        Ok(Some("globex".to_owned()))
+    );
+    assert_eq!(table.calls().len(), 3);
+
+    // Removed while the call is in flight: its answer is not put back; the delivery waiting
+    // for it calls again.
+    assert!(registry.remove("globex"));
+    let waiting = spawn(&globex, "c1");
+    until(|| table.calls().len() == 4).await;
+    assert!(!registry.remove("globex"));
+    gate.notify_one();
+    until(|| table.calls().len() == 5).await;
+    gate.notify_one();
+    assert_eq!(
+        within(waiting).await.unwrap().unwrap(),
+        Ok(Some("globex".to_owned()))
+    );
+    assert_eq!(table.calls().len(), 5);
+}
+
+/// Let the other tasks run until `done` holds (at most 10 seconds, then fail).
+async fn until(done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 fn futures_poll_once<F: Future + ?Sized>(
@@ -827,4 +934,28 @@ fn futures_poll_once<F: Future + ?Sized>(
 ) -> std::task::Poll<F::Output> {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     future.poll(&mut cx)
+}
+
+/// A loader that panics leaves nothing pending: the next delivery calls it again rather than
+/// wait for a call that will never end.
+#[test]
+fn a_loader_that_panics_leaves_no_call_pending() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let tenants = Tenants::by_header("x-tenant")
+        .loader(webhook_core::TenantLoader::new(move |_: &str| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            panic!("the loader's own bug");
+        }))
+        .unwrap();
+    let request = WebhookRequest::new(BODY).with_header("x-tenant", "acme");
+    for expected in 1..=2 {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tenants.fetch_keys(&request).is_some()
+        }));
+        assert!(outcome.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), expected);
+    }
+    let error = tenants.verify(&request).unwrap_err();
+    assert_eq!((error.status(), error.code()), (503, "key_unavailable"));
 }
