@@ -546,6 +546,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the URL, the path selection never panics, and what it names is a tenant
+        /// id that is the URL path's last segment, as written.
+        #[test]
+        fn the_path_names_only_its_last_segment(
+            url in "(https?://[a-z.]{1,8})?(/[a-z%:.?#=&~_-]{0,6}){0,4}(\\?[a-z=&/%]{0,8})?(#[a-z/]{0,4})?"
+        ) {
+            let tenants = Tenants::by_last_path_segment();
+            let request = WebhookRequest::new(b"").with_url(&url);
+            if let Ok(id) = tenants.named(&request) {
+                proptest::prop_assert!(is_tenant_id(id));
+                let (path, _) = split_url(&url);
+                let segment = format!("/{id}");
+                proptest::prop_assert!(path.ends_with(&segment), "{} named {}", url, id);
+                proptest::prop_assert!(!path.contains('?') && !path.contains('#'));
+            }
+            let by_query = Tenants::by_query("t");
+            if let Ok(id) = by_query.named(&request) {
+                proptest::prop_assert!(is_tenant_id(id));
+                let (_, query) = split_url(&url);
+                let query = query.unwrap_or_default();
+                let pair = format!("t={id}");
+                proptest::prop_assert!(query.split('&').any(|p| p == pair), "{} named {}", url, id);
+            }
+        }
+    }
+
     #[test]
     fn urls_split_into_path_and_query() {
         assert_eq!(split_url("https://h/w/acme"), ("/w/acme", None));
