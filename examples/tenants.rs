@@ -11,9 +11,13 @@
 //!   every 2 s), without a restart: a new line adds a tenant, a changed secret replaces the
 //!   tenant's (its old secret is refused from then on), a line taken out removes the tenant.
 //!   A file that cannot be read or parsed leaves the tenants as they were, and says why.
+//! - `TENANT_SECRETS_DIR`, instead: a directory with one file per tenant, `<tenant>.secret`
+//!   holding its `whsec_…` secret, read the first time a delivery names the tenant (the way
+//!   a database would be queried, through `TenantLoader`): a tenant without a file is
+//!   unknown for a minute, a file that cannot be read is answered 503 for ten seconds.
 //! - `WEBHOOK_ADDR` (default `127.0.0.1:3002`).
 //!
-//! Without the file the example runs in **demo mode**: two tenants, `acme` and `globex`, with
+//! With neither, the example runs in **demo mode**: two tenants, `acme` and `globex`, with
 //! generated secrets, and a `curl` for each that sends a correctly signed delivery (sent
 //! again, it is answered as a duplicate; sent to the other tenant's URL, it is refused).
 
@@ -26,7 +30,8 @@ use axum::routing::post;
 use sha2::{Digest as _, Sha256};
 use webhook::axum::{Verified, VerifyWebhookLayer};
 use webhook::{
-    Outgoing, Receiver, Secret, Signer as _, StandardWebhooks, StandardWebhooksSigner, Tenants,
+    Outgoing, Receiver, Secret, Signer as _, StandardWebhooks, StandardWebhooksSigner,
+    TenantLoader, Tenants, Verifier,
 };
 
 /// The tenants a file lists: each id with its secret (as written).
@@ -120,6 +125,19 @@ async fn watch(path: String, tenants: Tenants, mut applied: HashMap<String, [u8;
     }
 }
 
+/// A tenant's verifier from its secret file; `None` when there is no file.
+async fn load_from(path: std::path::PathBuf) -> Result<Option<Box<dyn Verifier>>, BoxError> {
+    let text = match tokio::fs::read_to_string(&path).await {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display()).into()),
+    };
+    let secret = Secret::from_whsec(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some(Box::new(StandardWebhooks::new(secret)?)))
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The accepted delivery's tenant and message id.
 async fn mail(hook: Verified) -> axum::Json<serde_json::Value> {
     let proof = hook.proof();
@@ -156,10 +174,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3002".to_owned());
     let base = format!("http://{addr}");
 
-    let tenants = Tenants::by_last_path_segment();
+    let mut tenants = Tenants::by_last_path_segment();
     let mut demo = Vec::new();
-    match env("TENANT_SECRETS_FILE") {
-        Some(path) => {
+    match (env("TENANT_SECRETS_FILE"), env("TENANT_SECRETS_DIR")) {
+        (Some(_), Some(_)) => {
+            return Err("set TENANT_SECRETS_FILE or TENANT_SECRETS_DIR, not both".into());
+        }
+        (None, Some(dir)) => {
+            println!("tenants are read from {dir}/<tenant>.secret when first named");
+            tenants = tenants.loader(TenantLoader::new(move |tenant: &str| {
+                // A tenant id holds no `/` and is never `.` or `..`: it names a file in `dir`.
+                let path = std::path::Path::new(&dir).join(format!("{tenant}.secret"));
+                Box::pin(load_from(path))
+            }))?;
+            println!(
+                "tenants loaded from {{TENANT_SECRETS_DIR}}/<tenant>.secret as they are named"
+            );
+        }
+        (Some(path), None) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
             let listed = parse(&text).map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
@@ -169,7 +201,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{} tenants from {path}, watched for changes", tenants.len());
             tokio::spawn(watch(path, tenants.clone(), applied));
         }
-        None => {
+        (None, None) => {
             for id in ["acme", "globex"] {
                 let secret = Secret::random(24);
                 tenants.insert(id, StandardWebhooks::new(secret.clone())?)?;
