@@ -10,19 +10,24 @@
 //!   with `#` are skipped). It is read at start-up and again whenever it changes (checked
 //!   every 2 s), without a restart: a new line adds a tenant, a changed secret replaces the
 //!   tenant's (its old secret is refused from then on), a line taken out removes the tenant.
-//!   A file that cannot be read or parsed leaves the tenants as they were, and says why.
+//!   A file that cannot be read or parsed, or lists no tenant, leaves the tenants as they
+//!   were, and says why. Replace the file by renaming a complete one into place: a file
+//!   caught half-written in place can be read cut short.
 //! - `TENANT_SECRETS_DIR`, instead: a directory with one file per tenant, `<tenant>.secret`
 //!   holding its `whsec_…` secret, read the first time a delivery names the tenant (the way
 //!   a database would be queried, through `TenantLoader`): a tenant without a file is
-//!   unknown for a minute, a file that cannot be read is answered 503 for ten seconds.
+//!   unknown for a minute, a file that cannot be read is answered 503 for ten seconds. A
+//!   tenant once loaded keeps its secret until the receiver restarts.
 //! - `WEBHOOK_ADDR` (default `127.0.0.1:3002`).
 //!
 //! With neither, the example runs in **demo mode**: two tenants, `acme` and `globex`, with
 //! generated secrets, and a `curl` for each that sends a correctly signed delivery (sent
-//! again, it is answered as a duplicate; sent to the other tenant's URL, it is refused).
+//! again within the 5-minute tolerance, it is answered as a duplicate; sent to the other
+//! tenant's URL, it is refused).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -61,6 +66,11 @@ fn parse(text: &str) -> Result<Listed, String> {
         }
         listed.push((id.to_owned(), secret.to_owned()));
     }
+    // A file caught half-written (replaced in place rather than renamed into place) must not
+    // remove every tenant.
+    if listed.is_empty() {
+        return Err("lists no tenant".to_owned());
+    }
     Ok(listed)
 }
 
@@ -97,20 +107,30 @@ fn apply(
     Ok(())
 }
 
-/// Re-read `path` every 2 s and apply it when its content changed.
-async fn watch(path: String, tenants: Tenants, mut applied: HashMap<String, [u8; 32]>) {
-    let mut last = std::fs::read(&path).ok();
+/// Re-read `path` every 2 s and apply it when its content changed from `last`, the content
+/// applied at start-up.
+async fn watch(
+    path: String,
+    tenants: Tenants,
+    mut applied: HashMap<String, [u8; 32]>,
+    mut last: Vec<u8>,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut unreadable = false;
     loop {
         tick.tick().await;
-        let content = match std::fs::read(&path) {
+        let content = match tokio::fs::read(&path).await {
             Ok(content) => content,
             Err(e) => {
-                tracing::error!("TENANT_SECRETS_FILE {path}: {e}; tenants unchanged");
+                // Said once, not every 2 s while the file is missing.
+                if !std::mem::replace(&mut unreadable, true) {
+                    tracing::error!("TENANT_SECRETS_FILE {path}: {e}; tenants unchanged");
+                }
                 continue;
             }
         };
-        if last.as_ref() == Some(&content) {
+        unreadable = false;
+        if content == last {
             continue;
         }
         let result = String::from_utf8(content.clone())
@@ -121,18 +141,34 @@ async fn watch(path: String, tenants: Tenants, mut applied: HashMap<String, [u8;
             Ok(()) => tracing::info!("TENANT_SECRETS_FILE {path}: {} tenants", tenants.len()),
             Err(e) => tracing::error!("TENANT_SECRETS_FILE {path}: {e}; tenants unchanged"),
         }
-        last = Some(content);
+        last = content;
     }
 }
 
-/// A tenant's verifier from its secret file; `None` when there is no file.
-async fn load_from(path: std::path::PathBuf) -> Result<Option<Box<dyn Verifier>>, BoxError> {
-    let text = match tokio::fs::read_to_string(&path).await {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display()).into()),
+/// A tenant's verifier from its secret file, `<tenant>.secret` in `dir`; `None` when there is
+/// no file of exactly that name. The name is matched in the directory's listing, not opened
+/// directly: on a file system that ignores case, `ACME.secret` would otherwise open
+/// `acme.secret`, giving two tenant ids one key (and on Windows, `CON.secret` a device).
+async fn load_from(dir: PathBuf, tenant: String) -> Result<Option<Box<dyn Verifier>>, BoxError> {
+    let name = format!("{tenant}.secret");
+    let read = async {
+        let mut entries = tokio::fs::read_dir(&dir).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            if entry.file_name().to_str() == Some(name.as_str()) {
+                return tokio::fs::read_to_string(entry.path()).await.map(Some);
+            }
+        }
+        Ok(None)
     };
-    let secret = Secret::from_whsec(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    // A loader bounds its own time: a slow disk, or a network file system, cannot hold
+    // deliveries.
+    let text = match tokio::time::timeout(Duration::from_secs(5), read).await {
+        Ok(Ok(Some(text))) => text,
+        Ok(Ok(None)) => return Ok(None),
+        Ok(Err(e)) => return Err(format!("{}/{name}: {e}", dir.display()).into()),
+        Err(_) => return Err(format!("{}/{name}: not read within 5 s", dir.display()).into()),
+    };
+    let secret = Secret::from_whsec(&text).map_err(|e| format!("{}/{name}: {e}", dir.display()))?;
     Ok(Some(Box::new(StandardWebhooks::new(secret)?)))
 }
 
@@ -182,24 +218,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         (None, Some(dir)) => {
             println!("tenants are read from {dir}/<tenant>.secret when first named");
+            let dir = PathBuf::from(dir);
             tenants = tenants.loader(TenantLoader::new(move |tenant: &str| {
-                // A tenant id holds no `/` and is never `.` or `..`: it names a file in `dir`.
-                let path = std::path::Path::new(&dir).join(format!("{tenant}.secret"));
-                Box::pin(load_from(path))
+                Box::pin(load_from(dir.clone(), tenant.to_owned()))
             }))?;
-            println!(
-                "tenants loaded from {{TENANT_SECRETS_DIR}}/<tenant>.secret as they are named"
-            );
         }
         (Some(path), None) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
+            let content =
+                std::fs::read(&path).map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
+            let text = String::from_utf8(content.clone())
+                .map_err(|_| format!("TENANT_SECRETS_FILE {path}: not UTF-8"))?;
             let listed = parse(&text).map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
             let mut applied = HashMap::new();
             apply(&tenants, &listed, &mut applied)
                 .map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
             println!("{} tenants from {path}, watched for changes", tenants.len());
-            tokio::spawn(watch(path, tenants.clone(), applied));
+            tokio::spawn(watch(path, tenants.clone(), applied, content));
         }
         (None, None) => {
             for id in ["acme", "globex"] {

@@ -273,10 +273,13 @@ impl Receiver {
 
     /// The URL the sender addressed, for URL-signing schemes: the configured public base URL
     /// followed by `path_and_query` when one is set, else built from the connection's scheme
-    /// and `Host`. `None` when neither a base URL nor a host is known, and when the host is
-    /// not a host name and port (letters, digits, `-`, `.`, `_`, `~`, an IPv6 literal's
-    /// brackets and colons: nothing that could end the authority, such as `/`, `?`, `#` or
-    /// `@`, and so move the path or the query a verifier reads).
+    /// and `Host` (on HTTP/2, `:authority`). `None` when neither a base URL nor a host is
+    /// known, and when the host is not a host name or address with an optional port
+    /// (letters, digits, `-`, `.`, `_`, `~`, an IPv6 literal's brackets and colons: nothing
+    /// that could end the authority, such as `/`, `?`, `#` or `@`, and so move the path or
+    /// the query a verifier reads; IPv6 zone ids are refused too). Adapters answer such a
+    /// request 401 `malformed_header` (a missing host `missing_header`), where HTTP itself
+    /// would answer 400: the request cannot be verified.
     #[must_use]
     pub fn request_url(
         &self,

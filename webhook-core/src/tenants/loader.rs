@@ -112,6 +112,7 @@ pub struct TenantLoader {
 
 impl TenantLoader {
     /// Load with `load`: called with a valid tenant id the registry lacks.
+    #[must_use]
     pub fn new(load: impl Fn(&str) -> TenantLoad + Send + Sync + 'static) -> Self {
         Self {
             load: Arc::new(load),
