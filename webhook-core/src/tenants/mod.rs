@@ -66,11 +66,13 @@ enum TenantFrom {
 ///   [`max_freshness_window`](Self::max_freshness_window) (default 10 minutes, what the
 ///   default 5-minute tolerance past and future spans), so the replay store's retention
 ///   covers every tenant's window;
-/// - the `Tenants` always reports that it signs the URL, so adapters build the URL for every
-///   delivery (a tenant's scheme or the path and query selection may read it): from the
+/// - a verifier that signs the request URL (Twilio, Square, HubSpot…) only where adapters
+///   build that URL: always for the path and query selections, which read it, and for a
+///   header selection declared [`signing_urls`](Self::signing_urls). They build it from the
 ///   receiver's [`public_base_url`](crate::ReceiverBuilder::public_base_url), else from the
-///   request's `Host`, which must then be a host name and port (401 `missing_header` or
-///   `malformed_header` otherwise; see [`Receiver::request_url`](crate::Receiver::request_url));
+///   request's `Host`, which must then be a host name or address with an optional port (401
+///   `missing_header` or `malformed_header` otherwise; see
+///   [`Receiver::request_url`](crate::Receiver::request_url));
 /// - it always reports that it requires a replay store, since a tenant inserted after the
 ///   receiver was built may need one (PayPal's scheme does) and the receiver checks this only
 ///   when it is built: a receiver of tenants cannot be built
@@ -141,16 +143,22 @@ enum TenantFrom {
 #[derive(Clone)]
 pub struct Tenants {
     from: TenantFrom,
-    max_window: Duration,
+    limits: Limits,
     registry: Arc<RwLock<Registry>>,
     loading: Option<Arc<Loading>>,
 }
 
 impl Tenants {
     fn new(from: TenantFrom) -> Self {
+        // The path and query selections read the URL, so it is built for every delivery
+        // anyway; a header selection builds it only when declared.
+        let urls = !matches!(from, TenantFrom::Header(_));
         Self {
             from,
-            max_window: DEFAULT_MAX_WINDOW,
+            limits: Limits {
+                max_window: DEFAULT_MAX_WINDOW,
+                urls,
+            },
             registry: Arc::default(),
             loading: None,
         }
@@ -207,7 +215,7 @@ impl Tenants {
                 window.as_secs()
             )));
         }
-        self.max_window = window;
+        self.limits.max_window = window;
         Ok(self)
     }
 
@@ -225,6 +233,26 @@ impl Tenants {
             ));
         }
         self.loading = Some(Arc::new(Loading::new(loader)));
+        Ok(self)
+    }
+
+    /// Have adapters build the request URL for every delivery, so that tenants whose schemes
+    /// sign it (Twilio, Square, HubSpot…) can be inserted into a registry that selects by
+    /// header: from the receiver's [`public_base_url`](crate::ReceiverBuilder::public_base_url),
+    /// else from the request's `Host`. The path and query selections build it always. Set it
+    /// first: it cannot be set once the registry has been cloned.
+    ///
+    /// # Errors
+    ///
+    /// The registry has been cloned (a receiver may hold it).
+    pub fn signing_urls(mut self) -> Result<Self, ConfigError> {
+        if Arc::strong_count(&self.registry) > 1 {
+            return Err(ConfigError::new(
+                "tenants: declare URL signing before cloning the registry or building a \
+                 receiver with it",
+            ));
+        }
+        self.limits.urls = true;
         Ok(self)
     }
 
@@ -257,18 +285,13 @@ impl Tenants {
     /// # Errors
     ///
     /// `id` is not a tenant id (see the type's docs); the verifier's freshness window is
-    /// longer than [`max_freshness_window`](Self::max_freshness_window).
+    /// longer than [`max_freshness_window`](Self::max_freshness_window); it signs the URL,
+    /// and the registry selects by header without [`signing_urls`](Self::signing_urls).
     pub fn insert(&self, id: &str, verifier: impl Verifier) -> Result<(), ConfigError> {
         if let Some(loading) = &self.loading {
             loading.forget(id);
         }
-        admit(
-            &self.registry,
-            self.max_window,
-            id,
-            Arc::new(verifier),
-            true,
-        )
+        admit(&self.registry, self.limits, id, Arc::new(verifier), true)
     }
 
     /// Remove a tenant: its deliveries are refused from now on. `false` when it was not there.
@@ -376,11 +399,20 @@ impl Tenants {
     }
 }
 
-/// Insert `verifier` for `id` into `registry` when `id` is a tenant id and the verifier's
-/// freshness window is at most `max_window`.
+/// What the receiver was told before any tenant existed, and every tenant's verifier must fit.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// The longest freshness window.
+    max_window: Duration,
+    /// Whether adapters build the request URL (for tenants' schemes that sign it).
+    urls: bool,
+}
+
+/// Insert `verifier` for `id` into `registry` when `id` is a tenant id and the verifier fits
+/// `limits`.
 fn admit(
     registry: &RwLock<Registry>,
-    max_window: Duration,
+    limits: Limits,
     id: &str,
     verifier: Arc<dyn Verifier>,
     replace: bool,
@@ -392,13 +424,19 @@ fn admit(
         )));
     }
     if let Some(window) = verifier.freshness_window()
-        && window > max_window
+        && window > limits.max_window
     {
         return Err(ConfigError::new(format!(
             "tenants: tenant `{id}`'s verifier accepts timestamps over {} s, longer than \
              this registry's maximum of {} s; raise it with `max_freshness_window`",
             window.as_secs(),
-            max_window.as_secs()
+            limits.max_window.as_secs()
+        )));
+    }
+    if verifier.signs_url() && !limits.urls {
+        return Err(ConfigError::new(format!(
+            "tenants: tenant `{id}`'s verifier signs the request URL, which a registry \
+             selecting by header has built only when declared with `signing_urls`"
         )));
     }
     let mut registry = registry.write().unwrap_or_else(PoisonError::into_inner);
@@ -413,7 +451,7 @@ fn admit(
 /// The registry as a [`TenantLoader`] fills it: a verifier loaded never replaces one inserted.
 struct Handle {
     registry: Arc<RwLock<Registry>>,
-    max_window: Duration,
+    limits: Limits,
 }
 
 impl Registrar for Handle {
@@ -427,7 +465,7 @@ impl Registrar for Handle {
     fn admit(&self, tenant: &str, verifier: Box<dyn Verifier>) -> Result<(), String> {
         admit(
             &self.registry,
-            self.max_window,
+            self.limits,
             tenant,
             Arc::from(verifier),
             false,
@@ -482,13 +520,13 @@ impl Verifier for Tenants {
     }
 
     fn freshness_window(&self) -> Option<Duration> {
-        Some(self.max_window)
+        Some(self.limits.max_window)
     }
 
-    /// Always `true`: a tenant's scheme may sign the URL, and the path or query selection
-    /// reads it.
+    /// `true` for the path and query selections, which read the URL, and for a header
+    /// selection declared [`signing_urls`](Self::signing_urls).
     fn signs_url(&self) -> bool {
-        true
+        self.limits.urls
     }
 
     /// Always `true`: a tenant inserted after the receiver was built may need a store (the
@@ -508,7 +546,7 @@ impl Verifier for Tenants {
                 id,
                 Arc::new(Handle {
                     registry: Arc::clone(&self.registry),
-                    max_window: self.max_window,
+                    limits: self.limits,
                 }),
             ),
             (None, None) => None,
@@ -521,7 +559,7 @@ impl fmt::Debug for Tenants {
         f.debug_struct("Tenants")
             .field("from", &self.from)
             .field("tenants", &self.len())
-            .field("max_freshness_window", &self.max_window)
+            .field("max_freshness_window", &self.limits.max_window)
             .field("loader", &self.loading.is_some())
             .finish()
     }

@@ -305,6 +305,18 @@ fn what_the_receiver_relies_on_is_fixed_and_checked_on_insert() {
     let error = lone.max_freshness_window(hour).unwrap_err().to_string();
     assert!(error.contains("`sns`"), "{error}");
 
+    // A header selection builds no URL unless told to: a scheme that signs it is refused.
+    assert!(!tenants.signs_url());
+    let twilio = || webhook_core::provider::twilio::verifier(acme.secret.clone()).unwrap();
+    let error = tenants.insert("sms", twilio()).unwrap_err().to_string();
+    assert!(error.contains("signing_urls"), "{error}");
+    let error = tenants.clone().signing_urls().unwrap_err().to_string();
+    assert!(error.contains("before cloning"), "{error}");
+    let urls = Tenants::by_header("x-tenant").signing_urls().unwrap();
+    urls.insert("sms", twilio()).unwrap();
+    assert!(urls.signs_url());
+    assert!(Tenants::by_last_path_segment().signs_url() && Tenants::by_query("t").signs_url());
+
     // The receiver keeps deliveries as long as the longest window, and cannot drop its store.
     assert!(tenants.requires_replay_store());
     let builder = || {
@@ -452,6 +464,9 @@ struct Fetching(Arc<AtomicUsize>);
 impl Verifier for Fetching {
     fn verify(&self, _: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         Ok(Proof::new("fetching"))
+    }
+    fn signs_url(&self) -> bool {
+        false
     }
     fn fetch_keys(&self, _: &WebhookRequest<'_>) -> Option<KeyFetch> {
         self.0.fetch_add(1, Ordering::SeqCst);
