@@ -9,7 +9,7 @@ use tower::ServiceExt as _;
 use webhook::axum::{VerifyWebhookLayer, Webhook, WebhookProof};
 
 use crate::email::EmailEvent;
-use crate::tenant_script::{Rig, Selection, accepted, play};
+use crate::tenant_script::{Rig, Selection, accepted, play, play_over_http};
 
 async fn handler(
     WebhookProof(proof): WebhookProof,
@@ -74,17 +74,7 @@ async fn the_tenants_script_over_loopback() {
             .await
             .unwrap();
         });
-        let client = crate::cases::loopback_client();
-        for (step, (path, headers, body)) in play(&rig) {
-            let mut request = client.post(format!("{base}{path}"));
-            for (name, value) in &headers {
-                request = request.header(name.as_str(), value.as_str());
-            }
-            let response = request.body(body).send().await.unwrap();
-            let status = response.status().as_u16();
-            rig.check(step, status, &response.bytes().await.unwrap());
-        }
-        rig.finished();
+        play_over_http(&rig, &base).await;
         stop.send(()).unwrap();
         server.await.unwrap();
     }

@@ -271,3 +271,19 @@ impl Step {
         }
     }
 }
+
+/// Play the script over real HTTP against a server at `base` (`http://127.0.0.1:<port>`)
+/// serving `rig`'s route, each delivery sent by reqwest with the script's `Host`.
+pub async fn play_over_http(rig: &Rig, base: &str) {
+    let client = super::cases::loopback_client();
+    for (step, (path, headers, body)) in play(rig) {
+        let mut request = client.post(format!("{base}{path}"));
+        for (name, value) in &headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.body(body).send().await.unwrap();
+        let status = response.status().as_u16();
+        rig.check(step, status, &response.bytes().await.unwrap());
+    }
+    rig.finished();
+}

@@ -1,35 +1,13 @@
 //! The loopback subset of the conformance table, over real HTTP against the example
 //! receiver's rocket launched on a free port.
 
-use rocket::fairing::AdHoc;
-
 use crate::cases::{CASES, env};
 use crate::{figment, rocket_app, routes};
 
 #[rocket::async_test]
 async fn the_loopback_subset_holds_over_real_http() {
     let routes = routes::routes(&env, "http://localhost").unwrap();
-    let (port_tx, port_rx) = tokio::sync::oneshot::channel::<u16>();
-    let port_tx = std::sync::Mutex::new(Some(port_tx));
-    let rocket = rocket_app::app(&routes, figment())
-        .attach(AdHoc::on_liftoff("port", move |rocket| {
-            let port = rocket.config().port;
-            Box::pin(async move {
-                if let Some(tx) = port_tx.lock().unwrap().take() {
-                    let _ = tx.send(port);
-                }
-            })
-        }))
-        .ignite()
-        .await
-        .unwrap();
-    let shutdown = rocket.shutdown();
-    let server = tokio::spawn(rocket.launch());
-    let port = tokio::time::timeout(std::time::Duration::from_secs(30), port_rx)
-        .await
-        .unwrap()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (base, shutdown, server) = crate::launch(rocket_app::app(&routes, figment())).await;
     let client = crate::cases::loopback_client();
     let mut ran = 0;
     for case in CASES.iter().filter(|c| c.loopback) {

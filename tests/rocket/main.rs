@@ -48,3 +48,35 @@ fn figment() -> rocket::figment::Figment {
         ..rocket::Config::debug_default()
     })
 }
+
+/// A rocket launched on a free loopback port: its base URL, its shutdown handle and the
+/// task serving it.
+async fn launch(
+    rocket: rocket::Rocket<rocket::Build>,
+) -> (
+    String,
+    rocket::Shutdown,
+    tokio::task::JoinHandle<Result<rocket::Rocket<rocket::Ignite>, rocket::Error>>,
+) {
+    let (port_tx, port_rx) = tokio::sync::oneshot::channel::<u16>();
+    let port_tx = std::sync::Mutex::new(Some(port_tx));
+    let rocket = rocket
+        .attach(rocket::fairing::AdHoc::on_liftoff("port", move |rocket| {
+            let port = rocket.config().port;
+            Box::pin(async move {
+                if let Some(tx) = port_tx.lock().unwrap().take() {
+                    let _ = tx.send(port);
+                }
+            })
+        }))
+        .ignite()
+        .await
+        .unwrap();
+    let shutdown = rocket.shutdown();
+    let server = tokio::spawn(rocket.launch());
+    let port = tokio::time::timeout(std::time::Duration::from_secs(30), port_rx)
+        .await
+        .unwrap()
+        .unwrap();
+    (format!("http://127.0.0.1:{port}"), shutdown, server)
+}

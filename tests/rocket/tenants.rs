@@ -10,7 +10,7 @@ use webhook::rocket::{Receivers, Webhook};
 
 use crate::email::EmailEvent;
 use crate::figment;
-use crate::tenant_script::{Rig, Selection, accepted, play};
+use crate::tenant_script::{Rig, Selection, accepted, play, play_over_http};
 
 /// The tenant the path names is the one the proof names.
 #[post("/<tenant>", data = "<hook>")]
@@ -26,19 +26,23 @@ fn by_query(tenant: &str, hook: Webhook<EmailEvent>) -> Value {
     accepted(hook.proof())
 }
 
+/// A rocket serving `rig`'s route, mounted for its selection.
+fn app(rig: &Rig) -> rocket::Rocket<rocket::Build> {
+    let (pattern, routes) = match rig.selection {
+        Selection::Path => ("/webhooks/mail/<tenant>", routes![by_path]),
+        Selection::Query => ("/webhooks/mail", routes![by_query]),
+    };
+    rocket::custom(figment())
+        .attach(webhook::rocket::WebhookFairing)
+        .manage(Receivers::new().route(pattern, rig.receiver.clone()))
+        .mount("/webhooks/mail", routes)
+}
+
 #[rocket::async_test]
 async fn the_tenants_script() {
     for selection in [Selection::Path, Selection::Query] {
         let rig = Rig::new(selection);
-        let (pattern, routes) = match selection {
-            Selection::Path => ("/webhooks/mail/<tenant>", routes![by_path]),
-            Selection::Query => ("/webhooks/mail", routes![by_query]),
-        };
-        let rocket = rocket::custom(figment())
-            .attach(webhook::rocket::WebhookFairing)
-            .manage(Receivers::new().route(pattern, rig.receiver.clone()))
-            .mount("/webhooks/mail", routes);
-        let client = Client::tracked(rocket).await.unwrap();
+        let client = Client::tracked(app(&rig)).await.unwrap();
         for (step, (path, headers, body)) in play(&rig) {
             let mut request = client.post(path).body(body);
             for (name, value) in headers {
@@ -53,5 +57,17 @@ async fn the_tenants_script() {
             );
         }
         rig.finished();
+    }
+}
+
+/// The script over real HTTP, against the rocket launched on a free loopback port.
+#[rocket::async_test]
+async fn the_tenants_script_over_loopback() {
+    for selection in [Selection::Path, Selection::Query] {
+        let rig = Rig::new(selection);
+        let (base, shutdown, server) = crate::launch(app(&rig)).await;
+        play_over_http(&rig, &base).await;
+        shutdown.notify();
+        server.await.unwrap().unwrap();
     }
 }
