@@ -285,6 +285,47 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Hostile input never panics: a signed header's value replaced by arbitrary text is
+    /// refused with 401; the same text sent as a repeat of the header is refused with 401 or
+    /// (beside the genuine value) accepted; an arbitrary URL is refused with 401 by every
+    /// scheme that signs the URL.
+    #[test]
+    fn hostile_headers_and_urls_are_refused_without_panicking(
+        value in "\\PC{0,300}",
+        url in "\\PC{0,120}",
+        which in any::<prop::sample::Index>(),
+    ) {
+        for case in cases() {
+            let body = if case.form { form_body(&[("k".into(), "v".into())]) } else { b"{}".to_vec() };
+            let headers = sign(&case, &body);
+            let h = which.index(headers.len());
+            let judge = |url: &str, headers: &[(String, String)]| {
+                case.verifier.verify(&WebhookRequest::new(&body).with_url(url).with_headers(headers))
+            };
+            if !value.eq_ignore_ascii_case(&headers[h].1) {
+                let mut replaced = headers.clone();
+                replaced[h].1 = value.clone();
+                let status = judge(URL, &replaced).err().map(|e| e.status());
+                prop_assert_eq!(status, Some(401), "{}: `{}` replaced", case.name, &headers[h].0);
+            }
+            let mut repeated = headers.clone();
+            repeated.push((headers[h].0.clone(), value.clone()));
+            if let Err(error) = judge(URL, &repeated) {
+                prop_assert_eq!(error.status(), 401, "{}: `{}` repeated", case.name, &headers[h].0);
+            }
+            let signs_url = matches!(case.name, "square" | "twilio" | "mandrill" | "hubspot-v3" | "generic")
+                || (case.name == "hubspot-legacy" && !headers.iter().any(|(_, v)| v == "v1"));
+            if signs_url && url != URL {
+                let status = judge(&url, &headers).err().map(|e| e.status());
+                prop_assert_eq!(status, Some(401), "{}: url {:?}", case.name, &url);
+            }
+        }
+    }
+}
+
 /// Every HMAC-family preset is in the property tests above, except Linear and Mailgun, whose
 /// schemes do not fit them (Linear reads its timestamp from the signed JSON body; Mailgun
 /// signs a timestamp and token carried in the body, not the body) and which have round
