@@ -212,6 +212,7 @@ pub struct VerifyError {
     message: Option<Cow<'static, str>>,
     retry_after: Option<Duration>,
     www_authenticate: Option<Cow<'static, str>>,
+    tenant: Option<Box<str>>,
     source: Option<BoxError>,
 }
 
@@ -224,6 +225,7 @@ impl VerifyError {
             message: None,
             retry_after: None,
             www_authenticate: None,
+            tenant: None,
             source: None,
         }
     }
@@ -249,6 +251,20 @@ impl VerifyError {
     pub fn with_retry_after(mut self, delay: Duration) -> Self {
         self.retry_after = Some(delay);
         self
+    }
+
+    /// Record the tenant the refused request named ([`Tenants`](crate::Tenants)), for the
+    /// delivery's span and logs; never sent to the client.
+    #[must_use]
+    pub fn with_tenant(mut self, tenant: impl Into<Box<str>>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// The tenant the refused request named, when a [`Tenants`](crate::Tenants) read one.
+    #[must_use]
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
     }
 
     /// Set the `WWW-Authenticate` challenge (used with Basic and Bearer schemes).
@@ -376,6 +392,7 @@ impl fmt::Debug for VerifyError {
             .field("kind", &self.kind)
             .field("message", &self.message())
             .field("retry_after", &self.retry_after)
+            .field("tenant", &self.tenant)
             .finish_non_exhaustive()
     }
 }

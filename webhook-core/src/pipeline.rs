@@ -722,7 +722,13 @@ impl Delivery {
         }
         let proof = match self.s.receiver.inner.verifier.verify(request) {
             Ok(proof) => proof,
-            Err(e) => return Err(self.fail(e)),
+            Err(e) => {
+                // Which tenant's deliveries are failing is what an operator looks for.
+                if let Some(tenant) = e.tenant() {
+                    self.s.span.record("tenant", tenant);
+                }
+                return Err(self.fail(e));
+            }
         };
         self.s.span.record("scheme", proof.scheme());
         // A source that proves itself keeps its own rate budget however full the limiter's

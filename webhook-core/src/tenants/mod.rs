@@ -45,7 +45,8 @@ enum TenantFrom {
 /// `/webhooks/mail/{tenant}`) or in a query parameter ([`by_query`](Self::by_query)). That
 /// tenant's verifier then judges the request alone: a delivery signed with another tenant's
 /// key is refused, whatever the request claims. The [`Proof`] names the tenant
-/// ([`Proof::tenant`]), the delivery's span records it, and the replay store keeps each
+/// ([`Proof::tenant`]), the delivery's span records it (for a refused delivery too: the
+/// tenant the request named, from [`VerifyError::tenant`]), and the replay store keeps each
 /// tenant's deliveries apart, so two senders that happen to use the same message id never
 /// deduplicate each other.
 ///
@@ -391,9 +392,12 @@ impl Tenants {
     ) -> Result<(&'r str, Arc<dyn Verifier>), VerifyError> {
         let id = self.named(request)?;
         let verifier = self.read().get(id).cloned();
-        let verifier = verifier.ok_or_else(|| match &self.loading {
-            Some(loading) => loading.refusal(id),
-            None => invalid(Cow::Borrowed("unknown tenant")),
+        let verifier = verifier.ok_or_else(|| {
+            match &self.loading {
+                Some(loading) => loading.refusal(id),
+                None => invalid(Cow::Borrowed("unknown tenant")),
+            }
+            .with_tenant(id)
         })?;
         Ok((id, verifier))
     }
@@ -516,7 +520,10 @@ fn split_url(url: &str) -> (&str, Option<&str>) {
 impl Verifier for Tenants {
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let (id, verifier) = self.select(request)?;
-        Ok(verifier.verify(request)?.with_tenant(id))
+        match verifier.verify(request) {
+            Ok(proof) => Ok(proof.with_tenant(id)),
+            Err(error) => Err(error.with_tenant(id)),
+        }
     }
 
     fn freshness_window(&self) -> Option<Duration> {

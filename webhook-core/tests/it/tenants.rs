@@ -455,6 +455,30 @@ fn the_span_names_the_tenant_and_debug_shows_no_id_or_key() {
     });
     let text = captured.text();
     assert!(text.contains(r#"tenant="acme-corp""#), "{text}");
+
+    // A refused delivery names the tenant too: which tenant's deliveries fail is what an
+    // operator looks for.
+    let captured = Captured::default();
+    let forged = Sender::new(9).sign(&rig, "msg_f");
+    tracing::subscriber::with_default(captured.subscriber(tracing::Level::INFO, false), || {
+        for url in [
+            "https://example.com/hooks/acme-corp",
+            "https://example.com/hooks/nobody",
+        ] {
+            let request = posted(url, &forged);
+            let mut delivery = receiver.delivery();
+            delivery.admit(&request, false).unwrap();
+            let error = delivery.authenticate(&request).unwrap_err();
+            assert_eq!(error.status(), 401);
+            assert!(!error.to_json().contains("acme") && !error.to_json().contains("nobody"));
+        }
+    });
+    let text = captured.text();
+    let rejected: Vec<&str> = text.lines().filter(|l| l.contains("rejected")).collect();
+    assert_eq!(rejected.len(), 2, "{text}");
+    assert!(rejected[0].contains(r#"tenant="acme-corp""#), "{text}");
+    assert!(rejected[0].contains("invalid_signature"), "{text}");
+    assert!(rejected[1].contains(r#"tenant="nobody""#), "{text}");
 }
 
 /// A verifier with a certificate to fetch, counting the fetches asked of it.
