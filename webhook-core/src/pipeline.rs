@@ -731,11 +731,6 @@ impl Delivery {
             }
         };
         self.s.span.record("scheme", proof.scheme());
-        // A source that proves itself keeps its own rate budget however full the limiter's
-        // table is (a flood of new addresses cannot sign).
-        if let Some(limiter) = &self.s.receiver.inner.limiter {
-            limiter.trust(self.s.client);
-        }
         if let Some(key_id) = proof.key_id() {
             self.s.span.record("key_id", key_id);
         }
@@ -829,6 +824,7 @@ impl Delivery {
             return Err(self.fail(not_authenticated()));
         };
         let Some(key) = DedupeKey::select(proof, event_id) else {
+            self.trust_source();
             return Ok(true);
         };
         if let DedupeKey::EventId(id) = &key
@@ -841,6 +837,7 @@ impl Delivery {
         match claimed {
             Ok(Claimed::Fresh(lease)) => {
                 self.s.leases.extend(lease);
+                self.trust_source();
                 Ok(true)
             }
             Ok(Claimed::Duplicate) => {
@@ -848,6 +845,16 @@ impl Delivery {
                 Ok(false)
             }
             Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// A source that sent a fresh authenticated delivery keeps its own rate budget however
+    /// full the limiter's table is (a flood of new addresses cannot sign). Only a fresh one:
+    /// a captured delivery replayed from many addresses is a duplicate (or in flight) each
+    /// time, and earns none of them a place.
+    fn trust_source(&self) {
+        if let Some(limiter) = &self.s.receiver.inner.limiter {
+            limiter.trust(self.s.client);
         }
     }
 
@@ -1050,4 +1057,83 @@ impl Drop for Delivery {
 fn not_authenticated() -> VerifyError {
     VerifyError::new(VerifyErrorKind::NotConfigured)
         .with_message("the delivery was not authenticated before this step")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, SocketAddr};
+    use std::sync::Arc;
+
+    use crate::{
+        FixedClock, Freshness, Outgoing, RateLimit, Receiver, Secret, Signer as _,
+        StandardWebhooks, StandardWebhooksSigner, WebhookRequest,
+    };
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    /// Admit, authenticate and claim one delivery from `from`: whether it was fresh.
+    fn deliver(receiver: &Receiver, headers: &[(String, String)], from: &str) -> bool {
+        let peer = SocketAddr::new(from.parse().unwrap(), 40_000);
+        let request = WebhookRequest::new(b"{}")
+            .with_headers(headers)
+            .with_peer(peer);
+        let mut delivery = receiver.delivery();
+        delivery.admit(&request, false).unwrap();
+        delivery.authenticate(&request).unwrap();
+        let fresh = block_on(delivery.claim(None)).unwrap();
+        if fresh {
+            block_on(delivery.finish(true));
+        }
+        fresh
+    }
+
+    /// Only a fresh delivery makes its source trusted by the rate limiter: authenticating
+    /// is not enough, and a copy replayed from other addresses earns them nothing.
+    #[test]
+    fn only_a_fresh_delivery_makes_its_source_trusted() {
+        let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+        let secret = Secret::from_bytes(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
+        let verifier = StandardWebhooks::new(secret.clone())
+            .unwrap()
+            .freshness(Freshness::default().with_shared_clock(clock.clone()));
+        let receiver = Receiver::builder()
+            .route("trust")
+            .verifier(verifier)
+            .clock(clock.clone())
+            .rate_limit(RateLimit::per_second(100))
+            .build()
+            .unwrap();
+        let limiter = receiver.inner.limiter.as_ref().unwrap();
+        let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
+        let headers = StandardWebhooksSigner::new(secret)
+            .clock(clock)
+            .sign(&Outgoing::new(b"{}").id("msg_1"))
+            .unwrap()
+            .into_vec();
+
+        // Authenticated but not yet claimed: not trusted.
+        let peer = SocketAddr::new("198.51.100.1".parse().unwrap(), 40_000);
+        let request = WebhookRequest::new(b"{}")
+            .with_headers(&headers)
+            .with_peer(peer);
+        let mut delivery = receiver.delivery();
+        delivery.admit(&request, false).unwrap();
+        delivery.authenticate(&request).unwrap();
+        assert!(!limiter.is_trusted(ip("198.51.100.1")));
+        drop(delivery);
+
+        assert!(deliver(&receiver, &headers, "198.51.100.1"));
+        assert!(limiter.is_trusted(ip("198.51.100.1")));
+        // The same delivery replayed from elsewhere: a duplicate, and no trust.
+        assert!(!deliver(&receiver, &headers, "203.0.113.5"));
+        assert!(!limiter.is_trusted(ip("203.0.113.5")));
+    }
 }

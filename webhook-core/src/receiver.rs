@@ -459,7 +459,12 @@ impl ReceiverBuilder {
     /// Proxies whose forwarding header is believed (addresses or CIDR blocks): the client is
     /// the rightmost hop not in this list. Which header they write is set with
     /// [`forwarded_header`](Self::forwarded_header) (`X-Forwarded-For` and
-    /// `X-Forwarded-Proto` by default); the other is never read.
+    /// `X-Forwarded-Proto` by default); the other is never read. A request from one of them
+    /// without that header, or with a hop that cannot be read, comes from an unknown client,
+    /// which no allowlist admits: never the proxy's own address, which a client could
+    /// otherwise borrow (a header value that is not UTF-8 is left out of every request, so
+    /// the header the proxy appended to it goes with it). List only proxies: a sender inside
+    /// these blocks that posts directly is unknown too.
     pub fn trusted_proxies<I, S>(mut self, nets: I) -> Self
     where
         I: IntoIterator<Item = S>,

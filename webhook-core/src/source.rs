@@ -34,17 +34,11 @@ where
         if text.is_empty() {
             continue;
         }
-        let net = match text.parse::<IpNet>() {
-            Ok(net) => net,
-            Err(_) => match text.parse::<IpAddr>() {
-                Ok(ip) => IpNet::from(ip),
-                Err(_) => {
-                    return Err(ConfigError::new(format!(
-                        "{what}: `{text}` is not an IP address or CIDR block"
-                    )));
-                }
-            },
-        };
+        let net = parse_net(text).ok_or_else(|| {
+            ConfigError::new(format!(
+                "{what}: `{text}` is not an IP address or CIDR block"
+            ))
+        })?;
         if net != net.trunc() {
             return Err(ConfigError::new(format!(
                 "{what}: `{text}` has bits set after its prefix: write `{}`, or the address \
@@ -66,6 +60,25 @@ where
         nets.push(canonical_net(net));
     }
     Ok(nets)
+}
+
+/// `address` or `address/prefix`, the address read by the standard library's parser: it
+/// refuses octets with leading zeros (`010.0.0.0`), which tools built on `inet_aton` read as
+/// octal (8.0.0.0), so such a block means different networks to different readers.
+fn parse_net(text: &str) -> Option<IpNet> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (text, None),
+    };
+    let address = address.parse::<IpAddr>().ok()?;
+    let Some(prefix) = prefix else {
+        return Some(IpNet::from(address));
+    };
+    // Decimal digits only (no sign, no spaces), at most three.
+    if prefix.is_empty() || prefix.len() > 3 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    IpNet::new(address, prefix.parse().ok()?).ok()
 }
 
 fn canonical_net(net: IpNet) -> IpNet {
@@ -115,6 +128,12 @@ impl SourcePolicy {
     /// which a client could otherwise borrow by sending a header that breaks the proxy's
     /// element. An allowlist then refuses the request. Hops are parsed only as far as the
     /// walk goes, from the right.
+    ///
+    /// So does a trusted peer that sends no forwarding header at all. A proxy configured to
+    /// write the header always writes it; it is absent when the value cannot be seen, and
+    /// header values that are not UTF-8 are left out of every request view (rocket drops
+    /// them itself). A client that sends `X-Forwarded-For: \xFF` through nginx's
+    /// `$proxy_add_x_forwarded_for` would otherwise pass as the proxy.
     pub(crate) fn client_ip(&self, request: &WebhookRequest<'_>) -> Option<IpAddr> {
         let peer = request.peer()?.ip().to_canonical();
         if !self.is_trusted(peer) {
@@ -128,6 +147,9 @@ impl SourcePolicy {
                 (last_elements(request, "forwarded", true), forwarded_node)
             }
         };
+        if hops.is_empty() {
+            return None;
+        }
         let mut candidate = peer;
         for hop in hops.iter().rev() {
             match parse(hop) {
@@ -385,6 +407,38 @@ mod tests {
         assert_eq!(p.client_ip(&req), Some("203.0.113.9".parse().unwrap()));
     }
 
+    /// A trusted proxy always writes its header: without one (a value left out of the view
+    /// because it is not UTF-8, say), the client is unknown, never the proxy itself.
+    #[test]
+    fn a_trusted_peer_without_the_header_is_an_unknown_client() {
+        for header in [ForwardedHeader::XForwardedFor, ForwardedHeader::Forwarded] {
+            let mut p = policy(&["10.0.0.0/8"]);
+            p.forwarded_header = header;
+            p.allow = parse_nets("allowed", ["10.0.0.0/8", "198.51.100.0/24"]).unwrap();
+            let bare = WebhookRequest::new(b"").with_peer(peer("10.0.0.1"));
+            assert_eq!(p.client_ip(&bare), None, "{header:?}");
+            assert_eq!(
+                p.check(&bare, false).map_err(|e| e.kind()),
+                Err(VerifyErrorKind::SourceNotAllowed),
+                "{header:?}"
+            );
+            // The other header, which such a proxy passes through from the client, changes
+            // nothing.
+            let other = match header {
+                ForwardedHeader::XForwardedFor => ("forwarded", "for=198.51.100.7"),
+                ForwardedHeader::Forwarded => ("x-forwarded-for", "198.51.100.7"),
+            };
+            let spoofed = WebhookRequest::new(b"")
+                .with_peer(peer("10.0.0.1"))
+                .with_header(other.0, other.1);
+            assert_eq!(p.client_ip(&spoofed), None, "{header:?}");
+        }
+        // An untrusted peer without the header is itself the client.
+        let p = policy(&["10.0.0.0/8"]);
+        let direct = WebhookRequest::new(b"").with_peer(peer("198.51.100.7"));
+        assert_eq!(p.client_ip(&direct), Some("198.51.100.7".parse().unwrap()));
+    }
+
     #[test]
     fn rightmost_untrusted_hop_wins() {
         let p = policy(&["10.0.0.0/8"]);
@@ -588,6 +642,42 @@ mod tests {
         }
         assert!(parse_nets("allow", ["::/0", "2001:db8::/32", "::ffff:0:0/96"]).is_ok());
         assert!(parse_nets("allow", ["::ffff:10.0.0.0/104", "192.0.2.10"]).is_ok());
+    }
+
+    /// Octets with leading zeros read as octal to `inet_aton`-based tools (`010` is 8): such a
+    /// block is refused, as such an address is; prefixes are plain decimal.
+    #[test]
+    fn ambiguous_blocks_are_refused() {
+        for text in [
+            "010.0.0.0/8",
+            "10.0.0.00/32",
+            "010.0.0.1",
+            "10.0.0.0/+8",
+            "10.0.0.0/ 8",
+            "10.0.0.0/",
+            "10.0.0.0/0008",
+            "/8",
+            "2001:db8::/-1",
+            "2001:db8::/129",
+            "0x0a.0.0.0/8",
+        ] {
+            let error = parse_nets("allow", [text]).unwrap_err().to_string();
+            assert!(
+                error.contains("not an IP address or CIDR block"),
+                "{text}: {error}"
+            );
+        }
+        for (text, want) in [
+            ("10.0.0.0/8", "10.0.0.0/8"),
+            ("10.0.0.0/08", "10.0.0.0/8"),
+            ("0.0.0.0/0", "0.0.0.0/0"),
+            ("192.0.2.7", "192.0.2.7/32"),
+            ("2001:db8::/32", "2001:db8::/32"),
+            ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
+        ] {
+            let nets = parse_nets("allow", [text]).unwrap();
+            assert_eq!(nets, vec![want.parse::<IpNet>().unwrap()], "{text}");
+        }
     }
 
     #[test]

@@ -528,3 +528,36 @@ async fn decrypted_bodies_reach_every_extractor() {
         (StatusCode::BAD_REQUEST, Some("malformed_body"))
     );
 }
+
+/// Behind a trusted proxy that appends to the client's `X-Forwarded-For` (nginx's
+/// `$proxy_add_x_forwarded_for`), a client value that is not UTF-8 takes the whole header out
+/// of the request view: the client is then unknown, which the allowlist refuses, and never
+/// the proxy itself, although the allowlist covers the proxy's network.
+#[tokio::test]
+async fn a_forwarding_header_that_is_not_text_leaves_the_client_unknown() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| {
+        b.trusted_proxies(["192.0.2.0/24"])
+            .allow_sources(["192.0.2.0/24", "198.51.100.0/24"])
+    });
+    let runs = Arc::new(AtomicUsize::new(0));
+    let app = app(&receiver, &runs, StatusCode::NO_CONTENT, Duration::ZERO);
+    let with_xff = |id: &str, value: &[u8]| {
+        let mut request = rig.request(id, BODY);
+        request.headers_mut().append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(value).unwrap(),
+        );
+        request
+    };
+    let (status, body) = status_of(&app, with_xff("msg_bytes", b"\xff, 203.0.113.9")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"], "source_not_allowed");
+    let (status, body) = status_of(&app, rig.request("msg_bare", BODY)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"], "source_not_allowed");
+    // The same proxy naming an allowed client.
+    let (status, _) = status_of(&app, with_xff("msg_text", b"198.51.100.7")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}

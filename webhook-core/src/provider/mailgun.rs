@@ -152,11 +152,19 @@ struct Fields {
 }
 
 /// The signature fields of a JSON or form body (`parent-signature` from JSON only).
+///
+/// Read before anything is authenticated, so nothing else of the body is built in memory:
+/// the JSON is read into [`Envelope`], which skips every other field. A body that is not
+/// JSON (or a form) carries no signature: 401 `missing_credentials`, as for a missing header.
+/// A repeated `Content-Type` is ambiguous (form or JSON): 401 `malformed_header`.
 fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
     let missing = || {
         VerifyError::new(VerifyErrorKind::MissingCredentials)
             .with_message("missing field `signature` (timestamp, token, signature)")
     };
+    if request.header_values("content-type").nth(1).is_some() {
+        return Err(VerifyError::malformed_header("content-type", "repeated"));
+    }
     let is_form = request
         .content_type()
         .is_some_and(|ct| ct.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
@@ -180,26 +188,94 @@ fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
             _ => Err(missing()),
         };
     }
-    let value: serde_json::Value = serde_json::from_slice(request.body()).map_err(|_| {
-        VerifyError::new(VerifyErrorKind::MalformedBody).with_message("body is not valid json")
+    let envelope: Envelope = serde_json::from_slice(request.body()).map_err(|_| {
+        VerifyError::new(VerifyErrorKind::MissingCredentials)
+            .with_message("body is not a json object with a `signature` field")
     })?;
-    let sig = value.get("signature").ok_or_else(missing)?;
-    let text = |name: &str| -> Result<String, VerifyError> {
-        match sig.get(name) {
-            Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
-            _ => Err(missing()),
+    let sig = envelope.signature.ok_or_else(missing)?;
+    match (sig.timestamp.0, sig.token.0, sig.signature.0) {
+        (Some(timestamp), Some(token), Some(signature)) => Ok(Fields {
+            timestamp,
+            token,
+            signature,
+            // A string only, as Mailgun writes it.
+            parent: sig.parent.0.filter(|_| sig.parent.1),
+        }),
+        _ => Err(missing()),
+    }
+}
+
+/// A JSON delivery, with only the part the verifier reads: serde skips the rest without
+/// allocating (a field given twice is an error, as is any JSON error).
+#[derive(serde::Deserialize)]
+struct Envelope {
+    signature: Option<SignatureBlock>,
+}
+
+#[derive(serde::Deserialize)]
+struct SignatureBlock {
+    #[serde(default)]
+    timestamp: Loose,
+    #[serde(default)]
+    token: Loose,
+    #[serde(default)]
+    signature: Loose,
+    #[serde(rename = "parent-signature", default)]
+    parent: Loose,
+}
+
+/// A field read as text when it is a string or an integer (Mailgun writes the timestamp
+/// either way), with whether it was a string; any other value is skipped unbuilt and reads
+/// as absent.
+#[derive(Default)]
+struct Loose(Option<String>, bool);
+
+impl<'de> serde::Deserialize<'de> for Loose {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Loose;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Loose, E> {
+                Ok(Loose(Some(v.to_owned()), true))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Loose, E> {
+                Ok(Loose(Some(v.to_string()), false))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Loose, E> {
+                Ok(Loose(Some(v.to_string()), false))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Loose, E> {
+                Ok(Loose::default())
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Loose, E> {
+                Ok(Loose::default())
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Loose, E> {
+                Ok(Loose::default())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Loose, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Loose::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Loose, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Loose::default())
+            }
         }
-    };
-    Ok(Fields {
-        timestamp: text("timestamp")?,
-        token: text("token")?,
-        signature: text("signature")?,
-        parent: match sig.get("parent-signature") {
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            _ => None,
-        },
-    })
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// A hex HMAC-SHA256 tag, or `None` when `text` is not one.

@@ -7,6 +7,17 @@
 //! The URL is the one Twilio requested, exactly (scheme, host, port, path, query): configure
 //! the public URL rather than trusting `Host` behind a proxy. As Twilio's own SDKs do, the URL
 //! is also tried with its default port added or removed (`:443` for https, `:80` for http).
+//!
+//! # Security
+//!
+//! Twilio signs no timestamp, and the form scheme's signed text has no separators: whoever
+//! captured one signed post can move bytes between a parameter's name and its value or
+//! between parameters (`Body=hi&From=+1`, signed as `BodyhiFrom+1`, verifies as the single
+//! parameter `Body=hiFrom+1`). The delivery's key is its signature, so with a replay store
+//! such a copy is a duplicate of the original and never reaches the handler; the verifier is
+//! therefore refused on a receiver built
+//! [`without_replay_protection`](crate::ReceiverBuilder::without_replay_protection)
+//! ([`Verifier::requires_replay_store`]).
 
 use std::fmt;
 
@@ -129,9 +140,20 @@ fn tag(key: &[u8], url: &str, form: Option<&[(String, String)]>) -> crate::schem
     mac.finalize()
 }
 
+/// The length of a base64 HMAC-SHA1 tag (20 bytes, padded).
+const SIGNATURE_LEN: usize = 28;
+
 impl Verifier for Twilio {
+    fn requires_replay_store(&self) -> bool {
+        true
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let header = request.require_single(SIGNATURE)?;
+        // Nothing longer than one tag is decoded.
+        if header.len() != SIGNATURE_LEN {
+            return Err(VerifyError::invalid_signature());
+        }
         let url = request.url().ok_or_else(|| {
             VerifyError::new(VerifyErrorKind::NotConfigured)
                 .with_message("the public url of this endpoint is not configured")

@@ -35,6 +35,56 @@ fn twilio_unsigned_idempotency_token_does_not_choose_the_replay_key() {
     assert_eq!(tokens[0], tokens[1]);
 }
 
+/// Twilio's form scheme signs `URL‖name‖value…` without separators: a captured post whose
+/// bytes are moved between names and values still verifies. Its key is the signature, so a
+/// replay store answers such a copy as a duplicate; a receiver without one is refused.
+#[test]
+fn a_reshaped_twilio_form_is_a_duplicate_and_the_store_is_required() {
+    let secret = Secret::from_text("12345").unwrap();
+    let url = "https://example.com/sms";
+    let headers = twilio::signer(secret.clone())
+        .sign(&Outgoing::new(b"Body=hi&From=%2B1").url(url))
+        .unwrap()
+        .into_vec();
+    let verifier = twilio::verifier(secret.clone()).unwrap();
+    let form = |body: &'static [u8]| {
+        WebhookRequest::new(body)
+            .with_url(url)
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_headers(&headers)
+    };
+    let original = verifier.verify(&form(b"Body=hi&From=%2B1")).unwrap();
+    // One parameter where there were two: the same signed text, `BodyhiFrom+1`.
+    let reshaped = verifier.verify(&form(b"Body=hiFrom%2B1")).unwrap();
+    assert_eq!(original.replay_token(), reshaped.replay_token());
+
+    let error = webhook_core::Receiver::builder()
+        .verifier(twilio::verifier(secret).unwrap())
+        .without_replay_protection()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("replay store"), "{error}");
+}
+
+/// A Twilio signature header longer than one tag is refused before it is decoded.
+#[test]
+fn an_oversized_twilio_signature_is_refused_unread() {
+    let secret = Secret::from_text("12345").unwrap();
+    let verifier = twilio::verifier(secret).unwrap();
+    let long = "A".repeat(8 * 1024);
+    for signature in [long.as_str(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="] {
+        let request = WebhookRequest::new(b"Body=hi")
+            .with_url("https://example.com/sms")
+            .with_header("X-Twilio-Signature", signature);
+        let error = verifier.verify(&request).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            webhook_core::VerifyErrorKind::InvalidSignature
+        );
+    }
+}
+
 /// SHA-256 padding of `secret ‖ body` for a 36-byte secret, as a length-extension attack
 /// appends it.
 fn sha256_padding(message_len: usize) -> Vec<u8> {

@@ -496,6 +496,72 @@ fn mailgun_round_trips_and_refuses_changes() {
     assert_eq!(check(&other), Err(VerifyErrorKind::InvalidSignature));
 }
 
+/// Mailgun's signature is in the body, read before anything is authenticated: a body that is
+/// not JSON carries no credentials (401, not 400), a field given twice is refused, the event
+/// data is skipped however large, a timestamp may be an integer, and a repeated content type
+/// (form or JSON?) is refused.
+#[test]
+fn mailgun_reads_only_the_signature_before_verifying() {
+    use webhook_core::VerifyErrorKind;
+    use webhook_core::provider::mailgun;
+    let secret = Secret::from_text("mailgun-signing-key").unwrap();
+    let verifier = mailgun::verifier(secret.clone())
+        .unwrap()
+        .freshness(fresh());
+    let kind = |body: &[u8], content_types: &[&str]| {
+        let mut request = WebhookRequest::new(body);
+        for ct in content_types {
+            request = request.with_header("content-type", ct);
+        }
+        verifier.verify(&request).map(|_| ()).map_err(|e| e.kind())
+    };
+    let json = ["application/json"];
+    for body in [
+        &b"hello"[..],
+        b"[0,0,0]",
+        b"",
+        b"{\"signature\":\"x\"}",
+        b"{\"signature\":{}}",
+    ] {
+        assert_eq!(
+            kind(body, &json),
+            Err(VerifyErrorKind::MissingCredentials),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let block = mailgun::signature_block(&secret, NOW);
+    let event = format!("[{}]", vec!["{\"a\":[1,2,{\"b\":null}]}"; 20_000].join(","));
+    let large = format!("{{\"signature\":{block},\"event-data\":{event}}}");
+    assert_eq!(kind(large.as_bytes(), &json), Ok(()));
+    // The signature object given twice: ambiguous.
+    let twice = format!("{{\"signature\":{block},\"signature\":{block}}}");
+    assert_eq!(
+        kind(twice.as_bytes(), &json),
+        Err(VerifyErrorKind::MissingCredentials)
+    );
+    // The timestamp as a JSON integer reads as its digits.
+    let mut numeric = block.clone();
+    numeric["timestamp"] = NOW.into();
+    let body = serde_json::json!({ "signature": numeric }).to_string();
+    assert_eq!(kind(body.as_bytes(), &json), Ok(()));
+    // A float is not a timestamp Mailgun writes.
+    numeric["timestamp"] = (NOW as f64 + 0.5).into();
+    let body = serde_json::json!({ "signature": numeric }).to_string();
+    assert_eq!(
+        kind(body.as_bytes(), &json),
+        Err(VerifyErrorKind::MissingCredentials)
+    );
+    let body = serde_json::json!({ "signature": block }).to_string();
+    assert_eq!(
+        kind(
+            body.as_bytes(),
+            &["application/x-www-form-urlencoded", "application/json"]
+        ),
+        Err(VerifyErrorKind::MalformedHeader)
+    );
+}
+
 #[test]
 fn mailgun_parent_signature_verifies_a_subaccount_event_only_when_accepted() {
     use webhook_core::VerifyErrorKind;
