@@ -1,7 +1,7 @@
 //! Rate limiting per source address: GCRA (governor), on the injected clock, with a bounded
 //! number of tracked sources.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
@@ -262,6 +262,11 @@ struct Sources {
 /// drains the overflow budgets. Bounded: when full, the source seen least recently leaves.
 struct Trusted {
     entries: HashMap<Key, TrustedEntry>,
+    /// Every use, oldest first, as `(key, tick)`: an item whose tick is no longer its entry's
+    /// `seen` is stale and skipped. The least recently seen entry is found by popping the
+    /// front (amortised O(1), where a scan of the entries would hold the lock for a pass over
+    /// up to 16 384 of them each time a new source is trusted while full).
+    order: VecDeque<(Key, u64)>,
     /// Counts uses, to order entries by when they were last seen.
     tick: u64,
     cap: usize,
@@ -277,6 +282,39 @@ impl Trusted {
         trusted
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Note a use of `key`'s entry, if it has one.
+    fn touch(&mut self, key: Key) -> Option<&mut TrustedEntry> {
+        let tick = self.tick.wrapping_add(1);
+        let entry = self.entries.get_mut(&key)?;
+        entry.seen = tick;
+        self.tick = tick;
+        self.order.push_back((key, tick));
+        if self.order.len() > self.cap.saturating_mul(2).saturating_add(16) {
+            // Drop stale items, in order: at most one per entry remains (O(cap) once per
+            // cap uses or more).
+            let entries = &self.entries;
+            self.order
+                .retain(|(key, tick)| entries.get(key).is_some_and(|e| e.seen == *tick));
+        }
+        self.entries.get_mut(&key)
+    }
+
+    /// Add `key` with `state`, the least recently seen entry leaving when full.
+    fn insert(&mut self, key: Key, state: InMemoryState) {
+        while self.entries.len() >= self.cap {
+            let Some((oldest, tick)) = self.order.pop_front() else {
+                break;
+            };
+            if self.entries.get(&oldest).is_some_and(|e| e.seen == tick) {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.tick = self.tick.wrapping_add(1);
+        let seen = self.tick;
+        self.entries.insert(key, TrustedEntry { state, seen });
+        self.order.push_back((key, seen));
     }
 }
 
@@ -311,15 +349,8 @@ impl StateStore for Sources {
             Key::Unknown => return self.unknown.measure_and_replace(&NotKeyed::NonKey, f),
             Key::Source(ip) => *ip,
         };
-        {
-            let mut trusted = Trusted::lock(&self.trusted);
-            let tick = trusted.tick.wrapping_add(1);
-            if let Some(entry) = trusted.entries.get_mut(key) {
-                entry.seen = tick;
-                let result = entry.state.measure_and_replace(&NotKeyed::NonKey, f);
-                trusted.tick = tick;
-                return result;
-            }
+        if let Some(entry) = Trusted::lock(&self.trusted).touch(*key) {
+            return entry.state.measure_and_replace(&NotKeyed::NonKey, f);
         }
         let mut table = self.table.lock();
         if let Some(state) = table.get(key) {
@@ -393,6 +424,7 @@ impl Limiter {
         let table = Arc::new(HashMapStateStore::default());
         let trusted = Arc::new(Mutex::new(Trusted {
             entries: HashMap::new(),
+            order: VecDeque::new(),
             tick: 0,
             cap: (limit.max_sources / 4).clamp(1, MAX_TRUSTED),
         }));
@@ -432,27 +464,12 @@ impl Limiter {
             return;
         }
         let mut trusted = Trusted::lock(&self.trusted);
-        trusted.tick = trusted.tick.wrapping_add(1);
-        let tick = trusted.tick;
-        if let Some(entry) = trusted.entries.get_mut(&key) {
-            entry.seen = tick;
+        if trusted.touch(key).is_some() {
             return;
-        }
-        if trusted.entries.len() >= trusted.cap {
-            let oldest = trusted
-                .entries
-                .iter()
-                .min_by_key(|(_, entry)| entry.seen)
-                .map(|(key, _)| *key);
-            if let Some(oldest) = oldest {
-                trusted.entries.remove(&oldest);
-            }
         }
         // Its state moves over from the table (so trusting it gives it no fresh budget).
         let state = self.table.lock().remove(&key).unwrap_or_default();
-        trusted
-            .entries
-            .insert(key, TrustedEntry { state, seen: tick });
+        trusted.insert(key, state);
     }
 
     /// The table is full: forget idle sources, at most once a second.
@@ -673,6 +690,47 @@ mod tests {
         drop(trusted);
         limiter.trust(None);
         assert_eq!(Trusted::lock(&limiter.trusted).entries.len(), 2);
+    }
+
+    /// Least recently seen first, through many uses: the queue of uses stays bounded and
+    /// eviction follows the last use of each source, not its first.
+    #[test]
+    fn trusted_sources_leave_least_recently_seen_first() {
+        let clock = FixedClock::at_secs(1_000);
+        let limit = RateLimit::per_second(1_000_000).max_sources(16);
+        let limiter = Limiter::new(&limit, Arc::new(clock)).unwrap();
+        let ip = |n: u8| Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)));
+        for n in 1..=4 {
+            limiter.trust(ip(n));
+        }
+        // Uses in the order 3, 1, 4, 2, many times over.
+        for _ in 0..1_000 {
+            for n in [3, 1, 4, 2] {
+                let _ = limiter.check(ip(n));
+            }
+        }
+        {
+            let trusted = Trusted::lock(&limiter.trusted);
+            assert!(
+                trusted.order.len() <= 2 * trusted.cap + 16,
+                "{}",
+                trusted.order.len()
+            );
+        }
+        let present = |n: u8| {
+            Trusted::lock(&limiter.trusted)
+                .entries
+                .contains_key(&source_key(ip(n)))
+        };
+        limiter.trust(ip(5));
+        assert!(!present(3) && present(1) && present(4) && present(2) && present(5));
+        limiter.trust(ip(6));
+        assert!(!present(1) && present(4));
+        // Trusting a present source again is a use: 4 is now the most recent.
+        limiter.trust(ip(4));
+        limiter.trust(ip(7));
+        assert!(!present(2) && present(4) && present(5) && present(6) && present(7));
+        assert_eq!(Trusted::lock(&limiter.trusted).entries.len(), 4);
     }
 
     /// The wall clock stepped back an hour (NTP, a VM resumed) neither stalls a source's
