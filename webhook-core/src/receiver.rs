@@ -521,6 +521,11 @@ impl ReceiverBuilder {
     /// [`tolerance`](Self::tolerance) and the verifier's
     /// [`freshness_window`](crate::Verifier::freshness_window). Shorter than that window is a
     /// [`ConfigError`].
+    ///
+    /// A verifier whose scheme signs no timestamp (GitHub, Shopify, Twilio, Postal, Paddle
+    /// Classic…; its `freshness_window` is `None`) gives a copy no age to be refused by: a
+    /// copy is refused only while its key is remembered, so set this to how long that must
+    /// be (hours or days), with a store that holds that many deliveries.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
         self

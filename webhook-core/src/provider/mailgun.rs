@@ -155,8 +155,10 @@ struct Fields {
 ///
 /// Read before anything is authenticated, so nothing else of the body is built in memory:
 /// the JSON is read into [`Envelope`], which skips every other field. A body that is not
-/// JSON (or a form) carries no signature: 401 `missing_credentials`, as for a missing header.
-/// A repeated `Content-Type` is ambiguous (form or JSON): 401 `malformed_header`.
+/// JSON is 400 `malformed_body` (as an SNS body that is not JSON is); JSON without one
+/// readable `signature` object (another shape, the field given twice) is 401
+/// `missing_credentials`. A repeated `Content-Type` is ambiguous (form or JSON): 401
+/// `malformed_header`.
 fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
     let missing = || {
         VerifyError::new(VerifyErrorKind::MissingCredentials)
@@ -188,9 +190,13 @@ fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
             _ => Err(missing()),
         };
     }
-    let envelope: Envelope = serde_json::from_slice(request.body()).map_err(|_| {
-        VerifyError::new(VerifyErrorKind::MissingCredentials)
-            .with_message("body is not a json object with a `signature` field")
+    let envelope: Envelope = serde_json::from_slice(request.body()).map_err(|error| {
+        if error.is_data() {
+            // JSON, but not an object with one readable `signature` object.
+            missing()
+        } else {
+            VerifyError::new(VerifyErrorKind::MalformedBody).with_message("body is not valid json")
+        }
     })?;
     let sig = envelope.signature.ok_or_else(missing)?;
     match (sig.timestamp.0, sig.token.0, sig.signature.0) {

@@ -13,8 +13,10 @@
 //! accepted.
 //!
 //! Postal signs no timestamp, so there is no freshness check: pair the verifier with a replay
-//! store (the proof's replay token is derived from the signature, which PKCS#1 v1.5 makes
-//! unique per body).
+//! store and a long [`retention`](crate::ReceiverBuilder::retention) (a copy is refused only
+//! while its key is remembered). The proof's replay token is derived from the SHA-256 digest
+//! of the body, whichever signature verified it: a delivery sent again with only its legacy
+//! SHA-1 header is the same delivery.
 //!
 //! # Examples
 //!
@@ -48,6 +50,8 @@
 //! the legacy header means accepting SHA-1's strength. It is therefore off unless asked for
 //! with [`PostalVerifier::allow_legacy_sha1`], for servers too old to send
 //! `X-Postal-Signature-256`.
+
+use sha2::{Digest as _, Sha256};
 
 use crate::{
     AsymmetricAlgorithm, AsymmetricScheme, AsymmetricSigner, AsymmetricVerifier, ConfigError,
@@ -175,7 +179,12 @@ impl Verifier for PostalVerifier {
             && request.header(SIGNATURE_256_HEADER).is_none()
             && request.header(SIGNATURE_HEADER).is_some()
         {
-            self.sha1.verify(request)
+            // The token of the SHA-256 path (its digest of the body), so that stripping
+            // the `-256` header from a processed delivery does not make it new.
+            let digest = Sha256::digest(request.body());
+            self.sha1
+                .verify(request)
+                .map(|proof| proof.with_signature(&digest))
         } else {
             self.sha256.verify(request)
         }

@@ -210,6 +210,15 @@ fn postal_vectors() {
         assert_eq!(proof.scheme(), "postal-sha1");
         assert!(proof.replay_token().is_some());
         assert_eq!(verify(&legacy, body, &all).is_ok(), valid);
+        // The same delivery whichever header verified it: stripping the `-256` header from a
+        // processed delivery does not make it a new one.
+        if valid {
+            let both = legacy
+                .verify(&WebhookRequest::new(body).with_headers(&all))
+                .unwrap();
+            assert_eq!(both.scheme(), "postal");
+            assert_eq!(proof.replay_token(), both.replay_token());
+        }
 
         // A request with a `-256` header is judged on it alone: no fallback to SHA-1.
         let mut bad_256 = all.clone();

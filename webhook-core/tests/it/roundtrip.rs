@@ -497,9 +497,9 @@ fn mailgun_round_trips_and_refuses_changes() {
 }
 
 /// Mailgun's signature is in the body, read before anything is authenticated: a body that is
-/// not JSON carries no credentials (401, not 400), a field given twice is refused, the event
-/// data is skipped however large, a timestamp may be an integer, and a repeated content type
-/// (form or JSON?) is refused.
+/// not JSON is 400, JSON without a readable signature object 401, a field given twice is
+/// refused, the event data is skipped however large, a timestamp may be an integer, and a
+/// repeated content type (form or JSON?) is refused.
 #[test]
 fn mailgun_reads_only_the_signature_before_verifying() {
     use webhook_core::VerifyErrorKind;
@@ -516,12 +516,20 @@ fn mailgun_reads_only_the_signature_before_verifying() {
         verifier.verify(&request).map(|_| ()).map_err(|e| e.kind())
     };
     let json = ["application/json"];
+    for body in [&b"hello"[..], b"", b"{\"signature\":", b"{} x"] {
+        assert_eq!(
+            kind(body, &json),
+            Err(VerifyErrorKind::MalformedBody),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
     for body in [
-        &b"hello"[..],
-        b"[0,0,0]",
-        b"",
+        &b"[0,0,0]"[..],
+        b"{}",
         b"{\"signature\":\"x\"}",
         b"{\"signature\":{}}",
+        b"{\"signature\":null}",
     ] {
         assert_eq!(
             kind(body, &json),
