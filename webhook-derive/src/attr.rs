@@ -255,7 +255,88 @@ pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute], position: Position) -> C
     out.rename_all = rename_all;
     out.deny_unknown_fields = deny.is_some();
     out.serde = serde_container(attrs);
+    match position {
+        Position::EventContainer => refuse_serde(cx, attrs, |key| Some(serde_on_event(key))),
+        Position::PayloadContainer => refuse_serde(cx, attrs, serde_on_payload),
+        Position::Variant | Position::Field => {}
+    }
     out
+}
+
+/// `#[serde(...)]` on the event enum: nothing derives serde's `Deserialize` for it, so no
+/// setting there is read. Names the `#[webhook(...)]` equivalent where there is one.
+fn serde_on_event(key: &str) -> String {
+    let hint = match key {
+        RENAME_ALL => {
+            "write `#[webhook(rename_all = \"…\")]` to name events after their variants".to_owned()
+        }
+        DENY_UNKNOWN_FIELDS => "write `#[webhook(deny_unknown_fields)]`".to_owned(),
+        TAG => "write `#[webhook(tag = \"…\")]`".to_owned(),
+        CONTENT => "write `#[webhook(content = \"…\")]`".to_owned(),
+        _ => format!(
+            "use `#[webhook(...)]` on the enum ({})",
+            CONTAINER_ATTRS.join(", ")
+        ),
+    };
+    format!(
+        "`{}` has no effect on a `WebhookEvent` enum: {hint}",
+        serde_text(key)
+    )
+}
+
+/// `#[serde(...)]` on a payload struct: the settings that give it another JSON shape than its
+/// own fields, which its schema and error paths describe. (`into` shapes only `Serialize`.)
+fn serde_on_payload(key: &str) -> Option<String> {
+    let hint = match key {
+        TRANSPARENT => {
+            "the JSON is then its one field's value: derive `WebhookPayload` on that field's \
+             type instead"
+        }
+        FROM | TRY_FROM => {
+            "the JSON is then the other type's: derive `WebhookPayload` on the type it \
+             converts from instead"
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "`#[serde({key})]` cannot be used with `#[derive(WebhookPayload)]`: its JSON Schema and \
+         error paths describe the struct's own fields; {hint}"
+    ))
+}
+
+/// `#[serde(key)]`, or `#[serde(...)]` for an attribute that is not a list.
+pub(crate) fn serde_text(key: &str) -> String {
+    if key.is_empty() {
+        "#[serde(...)]".to_owned()
+    } else {
+        format!("#[serde({key})]")
+    }
+}
+
+/// Report every key of the `#[serde(...)]` attributes that `refuse` gives a message for,
+/// spanned on the key; an attribute that is not a list is reported whole when `refuse("")`
+/// gives one.
+pub(crate) fn refuse_serde(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+    refuse: impl Fn(&str) -> Option<String>,
+) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
+        let mut keys = 0_usize;
+        let parsed = attr.parse_nested_meta(|meta| {
+            keys += 1;
+            if let Some(message) = refuse(&path_name(&meta)) {
+                cx.error_spanned_by(&meta.path, message);
+            }
+            skip_value(&meta)
+        });
+        if parsed.is_err()
+            && keys == 0
+            && let Some(message) = refuse("")
+        {
+            cx.error_spanned_by(attr.path(), message);
+        }
+    }
 }
 
 /// Parse the attributes of a variant.

@@ -7,8 +7,9 @@ use quote::ToTokens;
 use syn::{GenericArgument, PathArguments, Type};
 
 use crate::ast::{Container, Data, Field, Style, Variant};
-use crate::attr::{Rule, RuleKind};
+use crate::attr::{self, Rule, RuleKind};
 use crate::ctxt::Ctxt;
+use crate::symbol::{ALIAS, DEFAULT, DENY_UNKNOWN_FIELDS, RENAME, RENAME_ALL};
 
 pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
     match &container.data {
@@ -17,14 +18,38 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
             check_names(cx, variants);
             check_catch_all(cx, variants);
             for variant in variants {
+                check_variant_serde(cx, variant);
                 for field in &variant.fields {
-                    if variant.style == Style::Newtype {
+                    if variant.attrs.other.is_some() {
+                        // Nothing of the catch-all's fields is read but the two it keeps.
+                        if let Some(rule) = field.attrs.rules.first() {
+                            cx.error_spanned_by(
+                                &rule.keyword,
+                                "the catch-all's fields are never validated: it keeps an \
+                                 unknown event as it came; remove the rule",
+                            );
+                        }
+                        attr::refuse_serde(cx, &field.original.attrs, |key| {
+                            Some(format!(
+                                "`{}` has no effect on the catch-all's fields: it keeps an \
+                                 unknown event as it came",
+                                attr::serde_text(key)
+                            ))
+                        });
+                    } else if variant.style == Style::Newtype {
                         if let Some(rule) = field.attrs.rules.first() {
                             cx.error_spanned_by(
                                 &rule.keyword,
                                 "rules go on the payload type's fields: derive `WebhookPayload` on it",
                             );
                         }
+                        attr::refuse_serde(cx, &field.original.attrs, |key| {
+                            Some(format!(
+                                "`{}` has no effect on a newtype variant's payload: put serde \
+                                 attributes on the payload type",
+                                attr::serde_text(key)
+                            ))
+                        });
                     } else {
                         check_field(cx, field);
                     }
@@ -33,6 +58,45 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
         }
         Data::Struct(fields) => fields.iter().for_each(|f| check_field(cx, f)),
     }
+}
+
+/// The `#[serde(...)]` settings a struct variant passes to the serde struct its fields are
+/// read with: the rest either name the event (which `#[webhook(...)]` does) or give the
+/// payload another shape than its fields, which the schema and error paths describe.
+const VARIANT_SERDE: &[&str] = &[RENAME_ALL, DENY_UNKNOWN_FIELDS, DEFAULT];
+
+/// `#[serde(...)]` on a variant: read for a struct variant's fields (`rename_all`,
+/// `deny_unknown_fields`, `default`), refused elsewhere, as nothing would read it.
+fn check_variant_serde(cx: &Ctxt, variant: &Variant<'_>) {
+    let catch_all = variant.attrs.other.is_some();
+    attr::refuse_serde(cx, &variant.original.attrs, |key| {
+        let serde = attr::serde_text(key);
+        if catch_all {
+            return Some(format!(
+                "`{serde}` has no effect on the catch-all: it keeps an unknown event as it came"
+            ));
+        }
+        if key == RENAME || key == ALIAS {
+            return Some(format!(
+                "`{serde}` does not name the event: write `#[webhook({key} = \"…\")]`"
+            ));
+        }
+        match variant.style {
+            Style::Struct if VARIANT_SERDE.contains(&key) => None,
+            Style::Struct => Some(format!(
+                "`{serde}` is not supported on an event variant: the schema and error paths \
+                 describe its fields as an object; a variant takes serde's `rename_all`, \
+                 `deny_unknown_fields` and `default`"
+            )),
+            Style::Newtype => Some(format!(
+                "`{serde}` has no effect on a newtype variant: put serde attributes on the \
+                 payload type"
+            )),
+            Style::Unit => Some(format!(
+                "`{serde}` has no effect on a unit variant: it has no payload"
+            )),
+        }
+    });
 }
 
 fn check_tagging(cx: &Ctxt, container: &Container<'_>, variants: &[Variant<'_>]) {

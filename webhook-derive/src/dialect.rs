@@ -1,13 +1,15 @@
 //! `pattern` rules are checked in Rust (the `regex` crate) and exported to JSON Schema, whose
 //! patterns are ECMA-262 regular expressions. The two dialects read some constructs
 //! differently: `\d`, `\w`, `\s` and `\b` are Unicode-aware in Rust and ASCII (or another
-//! set) in ECMA-262; `.` matches `\r` and U+2028 in Rust and not in ECMA-262; inline flags,
-//! `\A`/`\z`, POSIX and Unicode classes, class set operations and `\x{…}` do not exist there.
+//! set) in ECMA-262; `.` matches `\r` and U+2028 in Rust and not in ECMA-262; a class that
+//! starts with `]` and a class inside a class are read another way there; inline flags,
+//! `\A`/`\z`, POSIX and Unicode classes, class set operations, `\x{…}` and `\U0001F600` do
+//! not exist there.
 //! Such a pattern would accept different values on each side, so the derive refuses it and
 //! names the portable spelling.
 
 use regex_syntax::ast::{
-    self, AssertionKind, Ast, ClassPerlKind, ClassSetItem, GroupKind, LiteralKind,
+    self, AssertionKind, Ast, ClassPerlKind, ClassSetItem, GroupKind, HexLiteralKind, LiteralKind,
     SpecialLiteralKind, Visitor,
 };
 
@@ -87,7 +89,15 @@ impl Visitor for Portable {
             ClassSetItem::Unicode(_) => Err("Unicode classes (`\\p{…}`) are not JSON Schema \
                                              (ECMA-262) syntax: list the characters in a class"
                 .to_owned()),
-            ClassSetItem::Literal(literal) => literal_portable(&literal.kind),
+            ClassSetItem::Literal(literal) => class_literal(literal),
+            ClassSetItem::Range(range) => {
+                class_literal(&range.start)?;
+                class_literal(&range.end)
+            }
+            ClassSetItem::Bracketed(_) => Err("nested classes (`[a[bc]]`) are a union in Rust \
+                and not JSON Schema (ECMA-262) syntax, where the inner `[` is a character and \
+                the first `]` ends the class: write one class, such as `[abc]`"
+                .to_owned()),
             _ => Ok(()),
         }
     }
@@ -107,11 +117,31 @@ fn flags_msg() -> String {
         .to_owned()
 }
 
+/// A character of a class. An unescaped `]` in it is the one that opens the class (`[]a]`,
+/// `[^]a]`): a character in Rust, while ECMA-262 reads `[]` as the empty class and `[^]` as
+/// any character, and the rest of the pattern after it.
+fn class_literal(literal: &ast::Literal) -> Result<(), String> {
+    if literal.kind == LiteralKind::Verbatim && literal.c == ']' {
+        return Err(
+            "a class that starts with `]` (`[]a]`, `[^]a]`) holds `]` in Rust, and in JSON \
+             Schema (ECMA-262) `[]` is empty and `[^]` any character: escape it, as in \
+             `[\\]a]`"
+                .to_owned(),
+        );
+    }
+    literal_portable(&literal.kind)
+}
+
 fn literal_portable(kind: &LiteralKind) -> Result<(), String> {
     match kind {
         LiteralKind::HexBrace(_) => {
             Err("`\\x{…}` is not JSON Schema (ECMA-262) syntax: write the character".to_owned())
         }
+        LiteralKind::HexFixed(HexLiteralKind::UnicodeLong) => Err(
+            "`\\U0001F600`-style escapes are not JSON Schema (ECMA-262) syntax, which reads \
+             `U` and the digits: write the character"
+                .to_owned(),
+        ),
         LiteralKind::Special(SpecialLiteralKind::Bell | SpecialLiteralKind::Space) => Err(
             "`\\a` and an escaped space are not JSON Schema (ECMA-262) syntax: write the \
              character"
@@ -137,6 +167,11 @@ mod tests {
             "^[A-Za-z0-9_]{1,64}$",
             "a+?b*c{2,3}",
             "\\.\\-\\[\\t\\n",
+            "[\\]a]",
+            "[^\\]a]",
+            "[a\\[bc\\]]",
+            "[\\x41-Z]",
+            "\\u00e9\\x41",
         ] {
             assert_eq!(non_portable(ok), None, "{ok}");
         }
@@ -155,6 +190,15 @@ mod tests {
             ("[[:alpha:]]", "POSIX"),
             ("[a-z&&[^x]]", "set operations"),
             ("\\x{41}", "\\x{"),
+            ("[\\x{41}-Z]", "\\x{"),
+            ("[A-\\x{5A}]", "\\x{"),
+            ("\\U0001F600", "`\\U0001F600`"),
+            ("[\\U0001F600]", "`\\U0001F600`"),
+            ("[]a]", "starts with `]`"),
+            ("[^]a]", "starts with `]`"),
+            ("[]-a]", "starts with `]`"),
+            ("[a[bc]]", "nested classes"),
+            ("[^a[^b]]", "nested classes"),
         ] {
             let message = non_portable(bad).unwrap_or_default();
             assert!(message.contains(says), "{bad}: {message}");

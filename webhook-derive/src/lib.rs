@@ -33,21 +33,30 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `tag = "type"` | the event type is the body field `type`, beside the payload fields (internally tagged) |
 /// | `tag = "type", content = "data"` | the payload is under `data` (adjacently tagged) |
 /// | `tag_header = "X-GitHub-Event"` | the event type is a header; the whole body is the payload |
-/// | `id = "data.id"` / `id_header = "…"` | where the event id is, for idempotency (dotted path into the body) |
+/// | `id = "data.id"` / `id_header = "…"` | where the event id is, for idempotency (dotted path into the body; a string there must be what a header message id may be, visible ASCII without surrounding spaces, and at most 256 bytes, or an integer; else 422) |
 /// | `timestamp = "created_at"` | where the event's own timestamp is (dotted path) |
 /// | `rename_all = "snake_case"` | event names from variant names, with serde's rules |
-/// | `deny_unknown_fields` | reject unknown payload fields (by default extra fields are accepted) |
+/// | `deny_unknown_fields` | reject unknown fields in struct variants' payloads (by default extra fields are accepted; the tag beside them is known); a newtype variant's payload type decides for itself, with serde's own `#[serde(deny_unknown_fields)]` on it (with `tag` alone such a payload must declare the tag field itself), and the JSON Schema follows the same rule |
 /// | `crate = "path"` | the crate root to use instead of `::webhook` |
+///
+/// serde's attributes on the enum itself are refused (nothing reads them): use the
+/// `#[webhook(...)]` above.
 ///
 /// On a variant: `rename = "email.sent"`, any number of `alias = "…"`, and `other` for the
 /// catch-all: a unit variant (drops the unknown event) or `Other { event_type: String,
-/// payload: serde_json::Value }` (keeps its name and JSON). Without a catch-all an unknown
-/// type is rejected with `UnknownEventType` (422).
+/// payload: serde_json::Value }` (keeps its name and JSON; its fields take no rules). Without
+/// a catch-all an unknown type is rejected with `UnknownEventType` (422). A struct variant
+/// also takes serde's `rename_all`, `deny_unknown_fields` (which, like the enum's, knows the
+/// tag beside the fields and closes the variant's schema) and `default` for its fields; any
+/// other `#[serde(...)]` on a variant, `rename` and `alias` included, is refused.
 ///
-/// On a field: `email`, `url`, `length(min = 1, max = 64)`, `range(min = 0, max = 100)`,
+/// On a field: `email` (an ASCII address of at most 254 characters, as JSON Schema's `email`
+/// format), `url`, `length(min = 1, max = 64)`, `range(min = 0, max = 100)` (an `f32` field is
+/// compared with the bounds rounded to `f32`),
 /// `pattern = "^[a-z]+$"` (checked at compile time: its syntax, its compiled size, and that it
 /// means the same in Rust and in the JSON Schema export's ECMA-262 — so `[0-9]`, not `\d`; no
-/// `.`, inline flags, `\A`/`\z`, POSIX or Unicode classes), `one_of("hard", "soft")`, `non_empty`,
+/// `.`, inline flags, `\A`/`\z`, `\U0001F600`, POSIX or Unicode classes, nested classes, or a
+/// class starting with `]`), `one_of("hard", "soft")`, `non_empty`,
 /// `nested` (a `WebhookPayload` field, or an `Option`/`Vec` of them) and
 /// `custom = path::to_fn` (`fn(&T) -> Result<(), E>` with `E: Into<Cow<'static, str>>`).
 /// A rule on an `Option` skips `None`. Every failing field is reported at once, with its path:
@@ -160,6 +169,8 @@ pub fn derive_webhook_event(input: TokenStream) -> TokenStream {
 
 /// Derive `webhook::WebhookPayload` for a payload struct (next to serde's `Deserialize`, which
 /// shapes its JSON): the field rules of [`derive@WebhookEvent`] and the struct's JSON Schema.
+/// The schema and the error paths describe the struct's own fields, so serde's
+/// `transparent`, `from` and `try_from`, which read other JSON, are refused.
 ///
 /// ```
 /// use serde::Deserialize;

@@ -39,6 +39,11 @@ pub(crate) const SKIP_DESERIALIZING: &str = "skip_deserializing";
 pub(crate) const FLATTEN: &str = "flatten";
 pub(crate) const DESERIALIZE: &str = "deserialize";
 
+// serde attributes the derives refuse where they would change what the schema describes
+pub(crate) const TRANSPARENT: &str = "transparent";
+pub(crate) const FROM: &str = "from";
+pub(crate) const TRY_FROM: &str = "try_from";
+
 pub(crate) const CONTAINER_ATTRS: &[&str] = &[
     TAG,
     CONTENT,

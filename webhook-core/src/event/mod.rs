@@ -45,7 +45,9 @@ pub trait WebhookEvent: Sized {
     ///
     /// # Errors
     ///
-    /// When the body is not JSON or the id is neither a string nor an integer.
+    /// When the body is not JSON or the id is neither a string nor an integer. A derived
+    /// impl reading the id from the body also refuses (422) a string that a header message id
+    /// could not be: not visible ASCII, empty, with surrounding spaces, or over 256 bytes.
     fn event_id(request: &WebhookRequest<'_>) -> Result<Option<String>, DecodeError> {
         let _ = request;
         Ok(None)

@@ -111,6 +111,14 @@ impl<T: LengthRule> LengthRule for Option<T> {
 pub trait RangeRule {
     /// The value, or `None` to skip.
     fn rule_number(&self) -> Option<Number>;
+
+    /// A bound as the field's type holds it, to compare the value with: the bound itself,
+    /// except for `f32`, whose values are compared with the bound rounded to the nearest
+    /// `f32` (so that a field holding `0.1_f32` meets `max = 0.1`, which widened it exceeds).
+    #[must_use]
+    fn rule_bound(bound: f64) -> f64 {
+        bound
+    }
 }
 
 /// A value the `range` rule compares: integers exactly, whatever their size.
@@ -138,6 +146,10 @@ impl RangeRule for f32 {
     fn rule_number(&self) -> Option<Number> {
         Some(Number::Float(f64::from(*self)))
     }
+    #[allow(clippy::cast_possible_truncation)] // the rounding to `f32` is the point
+    fn rule_bound(bound: f64) -> f64 {
+        f64::from(bound as f32)
+    }
 }
 impl RangeRule for f64 {
     fn rule_number(&self) -> Option<Number> {
@@ -149,10 +161,16 @@ impl<T: RangeRule + ?Sized> RangeRule for &T {
     fn rule_number(&self) -> Option<Number> {
         (**self).rule_number()
     }
+    fn rule_bound(bound: f64) -> f64 {
+        T::rule_bound(bound)
+    }
 }
 impl<T: RangeRule> RangeRule for Option<T> {
     fn rule_number(&self) -> Option<Number> {
         self.as_ref().and_then(RangeRule::rule_number)
+    }
+    fn rule_bound(bound: f64) -> f64 {
+        T::rule_bound(bound)
     }
 }
 
@@ -240,11 +258,19 @@ fn fail(
     }
 }
 
-/// Whether `text` is an email address: `local@domain` by RFC 5321/5322 (the `email_address`
-/// crate's local-part and domain grammar, no display name) with a domain that is a valid host
-/// name or address literal, as JSON Schema's `email` format. Allocates nothing.
+/// The longest address RFC 5321 can carry (a 256-octet path less its angle brackets).
+const MAX_EMAIL: usize = 254;
+
+/// Whether `text` is an email address as JSON Schema's `email` format means it (RFC 5321, so
+/// ASCII: `josé@example.com` is an `idn-email`, and refused): `local@domain` by the
+/// `email_address` crate's local-part and domain grammar (no display name), with a domain that
+/// is a valid host name or address literal, and at most 254 characters in all. Allocates
+/// nothing.
 #[must_use]
 pub fn is_email(text: &str) -> bool {
+    if !text.is_ascii() || text.len() > MAX_EMAIL {
+        return false;
+    }
     let Some((local, domain)) = text.rsplit_once('@') else {
         return false;
     };
@@ -277,8 +303,9 @@ fn is_hostname(host: &str) -> bool {
 
 const PCHAR: u8 = 1; // unreserved, sub-delims, ':' and '@'
 const QUERY: u8 = 2; // pchar, '/' and '?'
-const AUTHORITY: u8 = 4; // unreserved, sub-delims, ':', '@', '[' and ']'
+const USERINFO: u8 = 4; // unreserved, sub-delims and ':'
 const PATH: u8 = 8; // pchar and '/'
+const REG_NAME: u8 = 16; // unreserved and sub-delims
 
 const CLASSES: [u8; 256] = {
     let mut table = [0_u8; 256];
@@ -302,8 +329,11 @@ const CLASSES: [u8; 256] = {
         if c == b'/' {
             class |= PATH;
         }
-        if pchar || c == b'[' || c == b']' {
-            class |= AUTHORITY;
+        if unreserved || sub_delims {
+            class |= REG_NAME | USERINFO;
+        }
+        if c == b':' {
+            class |= USERINFO;
         }
         #[allow(clippy::indexing_slicing)] // b < 256 by the loop condition
         {
@@ -330,9 +360,66 @@ fn all_in(text: &str, class: u8) -> bool {
     true
 }
 
+/// An RFC 3986 authority: `[userinfo@]host[:port]`, where the userinfo holds no `@`, `[` or
+/// `]`, and brackets only enclose a whole host that is an IPv6 address or an `IPvFuture`.
+fn is_authority(authority: &str) -> bool {
+    let host_port = match authority.split_once('@') {
+        Some((userinfo, host_port)) => {
+            if !all_in(userinfo, USERINFO) {
+                return false; // a bracket is no userinfo (a second `@`, no host below)
+            }
+            host_port
+        }
+        None => authority,
+    };
+    let port = match host_port.strip_prefix('[') {
+        Some(bracketed) => {
+            let Some((literal, after)) = bracketed.split_once(']') else {
+                return false;
+            };
+            if !is_ip_literal(literal) {
+                return false;
+            }
+            match after.strip_prefix(':') {
+                Some(port) => port,
+                None if after.is_empty() => "",
+                None => return false,
+            }
+        }
+        None => {
+            let (host, port) = host_port.split_once(':').unwrap_or((host_port, ""));
+            if !all_in(host, REG_NAME) {
+                return false;
+            }
+            port
+        }
+    };
+    port.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Inside `[…]`: `IPv6address / IPvFuture` (`v` hex digits `.` then unreserved, sub-delims
+/// or `:`).
+fn is_ip_literal(literal: &str) -> bool {
+    if let Some(future) = literal
+        .strip_prefix('v')
+        .or_else(|| literal.strip_prefix('V'))
+    {
+        let Some((version, rest)) = future.split_once('.') else {
+            return false;
+        };
+        return !version.is_empty()
+            && version.bytes().all(|b| b.is_ascii_hexdigit())
+            && !rest.is_empty()
+            && !rest.contains('%')
+            && all_in(rest, USERINFO);
+    }
+    literal.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
 /// Whether `text` is an absolute URL: RFC 3986 syntax (`scheme:[//authority]path[?query][#fragment]`,
-/// only the characters it allows, well-formed `%XX`), with the authority also accepted by the
-/// `url` crate (host and port checks).
+/// only the characters it allows, well-formed `%XX`; in the authority, a userinfo without
+/// `@` or brackets, and brackets only around an IPv6 or `IPvFuture` host), with the authority
+/// also accepted by the `url` crate (host and port checks).
 #[must_use]
 pub fn is_url(text: &str) -> bool {
     let Some((scheme, rest)) = text.split_once(':') else {
@@ -354,7 +441,7 @@ pub fn is_url(text: &str) -> bool {
             let end = after.find('/').unwrap_or(after.len());
             let (authority, path) = after.split_at_checked(end).unwrap_or((after, ""));
             let prefix_len = scheme.len() + 3 + authority.len();
-            all_in(authority, AUTHORITY)
+            is_authority(authority)
                 && all_in(path, PATH)
                 && text
                     .get(..prefix_len)
@@ -364,7 +451,8 @@ pub fn is_url(text: &str) -> bool {
     }
 }
 
-/// `email`: the field must be an email address.
+/// `email`: the field must be an email address (ASCII, at most 254 characters; see
+/// [`is_email`]).
 pub fn email<T: StrRule + ?Sized>(value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
     if let Some(text) = value.rule_str()
         && !is_email(text)
@@ -413,7 +501,8 @@ pub fn non_empty<T: LengthRule + ?Sized>(
     }
 }
 
-/// `range(min = .., max = ..)`: a number within the bounds (inclusive).
+/// `range(min = .., max = ..)`: a number within the bounds (inclusive); an `f32` field is
+/// compared with the bounds rounded to `f32` (see [`RangeRule::rule_bound`]).
 pub fn range<T: RangeRule + ?Sized>(
     value: &T,
     min: Option<f64>,
@@ -435,8 +524,8 @@ pub fn range<T: RangeRule + ?Sized>(
             false,
         ),
         Number::Float(x) => (
-            min.is_some_and(|m| x < m),
-            max.is_some_and(|m| x > m),
+            min.is_some_and(|m| x < T::rule_bound(m)),
+            max.is_some_and(|m| x > T::rule_bound(m)),
             x.is_nan(),
         ),
     };
@@ -568,6 +657,26 @@ mod tests {
         }
     }
 
+    /// JSON Schema's `email` is RFC 5321: ASCII only (a non-ASCII address is an `idn-email`),
+    /// and at most 254 characters.
+    #[test]
+    fn emails_are_ascii_and_bounded() {
+        for bad in ["josé@example.com", "jose@exämple.com", "a@例え.jp"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        // 64 + 1 + 189 = 254: the longest address accepted
+        let domain = format!("{}.{}.{}", "b".repeat(63), "c".repeat(63), "d".repeat(61));
+        let longest = format!("{}@{domain}", "a".repeat(64));
+        assert_eq!(longest.len(), MAX_EMAIL);
+        assert!(is_email(&longest));
+        let longer = format!("{longest}d");
+        assert!(!is_email(&longer));
+        let mut errors = ValidationErrors::new();
+        email(longer.as_str(), &FieldPath::root(), &mut errors);
+        email("josé@example.com", &FieldPath::root(), &mut errors);
+        assert_eq!(errors.len(), 2);
+    }
+
     #[test]
     fn urls() {
         for ok in [
@@ -588,6 +697,44 @@ mod tests {
         ] {
             assert!(!is_url(bad), "{bad}");
         }
+    }
+
+    /// RFC 3986's authority: no `@`, `[` or `]` in the userinfo, brackets only around a whole
+    /// IPv6 or `IPvFuture` host.
+    #[test]
+    fn url_authorities() {
+        for ok in [
+            "https://user:pa%40ss@example.com/",
+            "https://user@example.com:8443/x",
+            "https://[2001:db8::1]:8443/x",
+            "https://[2001:db8::1]/",
+            "https://[::1]",
+            "https://example.com:/",
+            "https://a!$&'()*+,;=b.example/",
+        ] {
+            assert!(is_url(ok), "{ok}");
+        }
+        for bad in [
+            "https://a@b@example.com/",
+            "https://us[er@example.com/",
+            "https://us]er@example.com/",
+            "https://[user]@example.com/",
+            "https://exa[mple.com/",
+            "https://example.com]/",
+            "https://[2001:db8::1]x/",
+            "https://[2001:db8::1]:84a3/",
+            "https://[2001:db8::1/",
+            "https://[example.com]/",
+            "https://[v1.x:y]junk/",
+            "https://ex:ample.com:80/",
+            "https://example.com:80a/",
+        ] {
+            assert!(!is_url(bad), "{bad}");
+        }
+        assert!(is_ip_literal("v1.fe80::a+en1"));
+        assert!(!is_ip_literal("v.x"));
+        assert!(!is_ip_literal("v1."));
+        assert!(!is_ip_literal("vg.x"));
     }
 
     #[test]
@@ -652,6 +799,44 @@ mod tests {
         );
         range(&f64::NAN, Some(0.0), None, &FieldPath::root(), &mut errors);
         assert_eq!(errors.len(), 1, "only NaN fails: {errors}");
+    }
+
+    /// An `f32` field meets a bound it holds: `0.1_f32` is at `max = 0.1` (widened, it is
+    /// 0.100000001…), `0.3_f32` at `min = 0.3`; the next `f32` beyond either bound is refused.
+    #[test]
+    fn f32_ranges_compare_at_the_field_precision() {
+        let check = |value: f32, min: Option<f64>, max: Option<f64>| {
+            let mut errors = ValidationErrors::new();
+            range(&value, min, max, &FieldPath::root(), &mut errors);
+            range(&Some(value), min, max, &FieldPath::root(), &mut errors);
+            match errors.len() {
+                0 => true,
+                2 => false,
+                _ => panic!("`f32` and `Option<f32>` disagree at {value}"),
+            }
+        };
+        let next_up = |x: f32| f32::from_bits(x.to_bits() + 1); // positive x
+        let next_down = |x: f32| f32::from_bits(x.to_bits() - 1);
+        assert!(check(0.1, None, Some(0.1)));
+        assert!(!check(next_up(0.1), None, Some(0.1)));
+        assert!(check(0.3, Some(0.3), None));
+        assert!(!check(next_down(0.3), Some(0.3), None));
+        // 0.7_f32 is below 0.7 and 0.3_f32 above 0.3: both at their bound all the same
+        assert!(check(0.7, Some(0.7), None));
+        assert!(!check(next_down(0.7), Some(0.7), None));
+        assert!(check(0.3, None, Some(0.3)));
+        assert!(!check(next_up(0.3), None, Some(0.3)));
+        assert!(check(0.2, Some(0.1), Some(0.3)));
+        // `f64` fields keep the exact bound
+        let mut errors = ValidationErrors::new();
+        range(
+            &f64::from(0.1_f32),
+            None,
+            Some(0.1),
+            &FieldPath::root(),
+            &mut errors,
+        );
+        assert_eq!(errors.len(), 1);
     }
 
     #[test]

@@ -110,17 +110,30 @@ pub(crate) fn expand(
                     .attrs
                     .iter()
                     .filter(|a| a.path().is_ident(SERDE));
-                let deny = attrs
-                    .deny_unknown_fields
+                // Closed by the set's `#[webhook(deny_unknown_fields)]` or the variant's own
+                // `#[serde(deny_unknown_fields)]` (passed on with the variant's serde
+                // attributes): either way the tag beside the fields is known, and the schema
+                // is closed too.
+                let variant_closed = variant.attrs.serde.deny_unknown_fields;
+                let closed = attrs.deny_unknown_fields || variant_closed;
+                let deny = (attrs.deny_unknown_fields && !variant_closed)
                     .then(|| quote!(#[serde(deny_unknown_fields)]));
-                let tag_field = match (internal_tag, attrs.deny_unknown_fields) {
+                let tag_field = match (internal_tag, closed) {
                     (Some(tag), true) => quote! {
                         #[serde(rename = #tag, default)]
                         __webhook_tag: #private::Option<#private::serde::de::IgnoredAny>,
                     },
                     _ => TokenStream::new(),
                 };
+                // A variant's `#[serde(default)]` (passed on) fills missing fields from the
+                // struct's `Default`, as serde's own does.
+                let default = variant
+                    .attrs
+                    .serde
+                    .default
+                    .then(|| quote!(#[derive(::core::default::Default)]));
                 hidden.push(quote! {
+                    #default
                     #[derive(#private::serde::Deserialize)]
                     #[serde(crate = #serde_crate, expecting = "an object")]
                     #(#variant_serde)*
@@ -160,7 +173,7 @@ pub(crate) fn expand(
                 type_arms.push(quote!(Self::#vident { .. } => #name,));
                 let object = fields::object_schema(
                     &variant.fields,
-                    attrs.deny_unknown_fields,
+                    closed,
                     variant.attrs.serde.default,
                     private,
                 );

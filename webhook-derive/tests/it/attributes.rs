@@ -187,3 +187,34 @@ fn extra_fields_are_accepted_unless_denied() {
     let unknown = Open::decode(&WebhookRequest::new(br#"{"type":"other","data":{}}"#)).unwrap_err();
     assert_eq!(unknown.kind(), DecodeErrorKind::UnknownEventType);
 }
+
+#[derive(Debug, PartialEq, Deserialize, WebhookPayload)]
+pub struct Ratio {
+    #[webhook(range(max = 0.1))]
+    pub low: f32,
+    #[webhook(range(min = 0.3))]
+    pub high: Option<f32>,
+}
+
+/// An `f32` field holding its bound meets it (`0.1_f32` widened exceeds 0.1); the next `f32`
+/// beyond is refused.
+#[test]
+fn f32_fields_meet_their_bounds() {
+    let decode = |low: f32, high: f32| {
+        Ratio::from_json(format!(r#"{{"low":{low},"high":{high}}}"#).as_bytes())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        decode(0.1, 0.3),
+        Ok(Ratio {
+            low: 0.1,
+            high: Some(0.3)
+        })
+    );
+    let above = f32::from_bits(0.1_f32.to_bits() + 1);
+    let below = f32::from_bits(0.3_f32.to_bits() - 1);
+    assert_eq!(
+        decode(above, below),
+        Err("low: must be at most 0.1; high: must be at least 0.3".to_owned())
+    );
+}

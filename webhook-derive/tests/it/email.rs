@@ -230,6 +230,42 @@ fn id_and_timestamp_are_read_without_decoding() {
     );
 }
 
+/// A body's id is recorded in the delivery's span and echoed in a duplicate's answer: like a
+/// header message id it must be visible ASCII, and it is at most 256 bytes. Otherwise 422,
+/// at the id's path, without the value. Numbers stay ids.
+#[test]
+fn body_ids_follow_the_header_rule() {
+    let id = |message_id: &str| {
+        let body = format!(r#"{{"event_type":"email.sent","data":{{"message_id":{message_id}}}}}"#);
+        EmailEvent::event_id(&WebhookRequest::new(body.as_bytes()))
+    };
+    assert_eq!(id("12345").unwrap().as_deref(), Some("12345"));
+    let longest = "m".repeat(256);
+    assert_eq!(
+        id(&format!(r#""{longest}""#)).unwrap().as_deref(),
+        Some(longest.as_str())
+    );
+    for bad in [
+        format!(r#""{longest}m""#),
+        r#""SECRET\u001b[2J""#.to_owned(),
+        r#""SECRET\r\nX-Injected: 1""#.to_owned(),
+        r#""SECRÉT""#.to_owned(),
+        r#"" SECRET ""#.to_owned(),
+        r#""""#.to_owned(),
+    ] {
+        let err = id(&bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data.message_id: invalid value, expected visible ascii of 1 to 256 bytes without \
+             surrounding spaces",
+            "{bad}"
+        );
+        let err = webhook::VerifyError::from(err);
+        assert_eq!((err.status(), err.code()), (422, "validation_failed"));
+        assert!(!format!("{err:?}").contains("SECR"), "{err:?}");
+    }
+}
+
 /// Adjacent tagging: the type is read from the envelope, and an unlisted one is named by the
 /// catch-all that keeps it.
 #[test]

@@ -379,3 +379,64 @@ fn recursive_payloads_have_a_finite_schema() {
     // Exporting twice gives the same schema (nothing is left on the stack).
     assert_eq!(Trees::json_schema(), schema);
 }
+
+/// A variant's own `#[serde(deny_unknown_fields)]`, internally tagged: the tag beside its
+/// fields is known, any other key refused, and the schema is closed to agree; its
+/// `#[serde(default)]` fills what is missing.
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "type")]
+pub enum ClosedVariant {
+    #[webhook(rename = "closed")]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    Closed { user_name: String },
+    #[webhook(rename = "open")]
+    Open { user_name: String },
+    /// A variant's `#[serde(default)]` fills what is missing, and the schema requires nothing.
+    #[webhook(rename = "defaulted")]
+    #[serde(default)]
+    Defaulted { n: u32, name: String },
+}
+
+#[test]
+fn a_variants_own_serde_settings_are_honoured_and_in_its_schema() {
+    let decode = |body: &str| ClosedVariant::decode(&WebhookRequest::new(body.as_bytes()));
+    assert_eq!(
+        decode(r#"{"type":"closed","userName":"u"}"#).unwrap(),
+        ClosedVariant::Closed {
+            user_name: "u".into()
+        }
+    );
+    assert_eq!(
+        decode(r#"{"userName":"u","type":"closed","SECRET":1}"#)
+            .unwrap_err()
+            .to_string(),
+        "*: unknown field, expected `userName` or `type`"
+    );
+    assert_eq!(
+        decode(r#"{"type":"defaulted","n":2}"#).unwrap(),
+        ClosedVariant::Defaulted {
+            n: 2,
+            name: String::new()
+        }
+    );
+    let schema = ClosedVariant::json_schema();
+    assert_eq!(schema["oneOf"][0]["additionalProperties"], json!(false));
+    assert_eq!(schema["oneOf"][2]["required"], json!(["type"]));
+    assert!(schema["oneOf"][1].get("additionalProperties").is_none());
+    let validator = validator(&schema);
+    let accepted = [
+        json!({"type": "closed", "userName": "u"}),
+        json!({"type": "closed", "userName": "u", "extra": 1}),
+        json!({"type": "closed"}),
+        json!({"type": "open", "user_name": "u", "extra": 1}),
+        json!({"type": "open", "userName": "u"}),
+        json!({"type": "closed", "user_name": "u"}),
+        json!({"type": "defaulted"}),
+        json!({"type": "defaulted", "n": 2}),
+        json!({"type": "defaulted", "n": "2"}),
+    ]
+    .iter()
+    .map(|payload| agree::<ClosedVariant>(&validator, payload))
+    .collect::<Vec<_>>();
+    assert_both_kinds("closed variant", accepted);
+}
