@@ -545,6 +545,71 @@ async fn typed_behind_the_middleware(
     (answers, runs.load(Ordering::SeqCst))
 }
 
+/// As [`typed_behind_the_middleware`], with a handler that takes the rejection as a value
+/// (`Result`, or `Option`) and answers 200 for itself, counting only the events it gets.
+async fn swallowing_behind_the_middleware(
+    receiver: &Receiver,
+    requests: &[(crate::cases::Headers, Vec<u8>)],
+    as_option: bool,
+) -> (Vec<(u16, Vec<u8>)>, usize) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let (by_result, by_option) = (Arc::clone(&runs), Arc::clone(&runs));
+    let answer = |fresh: bool| {
+        if fresh {
+            HttpResponse::NoContent().finish()
+        } else {
+            HttpResponse::Ok().finish()
+        }
+    };
+    let route = if as_option {
+        web::post().to(move |event: Option<Webhook<EmailEvent>>| {
+            if event.is_some() {
+                by_option.fetch_add(1, Ordering::SeqCst);
+            }
+            let response = answer(event.is_some());
+            async { response }
+        })
+    } else {
+        web::post().to(
+            move |event: Result<Webhook<EmailEvent>, WebhookRejection>| {
+                if event.is_ok() {
+                    by_result.fetch_add(1, Ordering::SeqCst);
+                }
+                let response = answer(event.is_ok());
+                async { response }
+            },
+        )
+    };
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(receiver.clone()))
+                .route(route),
+        ),
+    )
+    .await;
+    let answers = deliver!(app, requests);
+    (answers, runs.load(Ordering::SeqCst))
+}
+
+/// As in axum and rocket: a handler that takes the rejection as a value and answers 200 for
+/// itself is overruled (the rejection is the answer, and the claim is released, so the
+/// corrected retry is processed).
+#[actix_web::test]
+async fn a_rejection_the_handler_answers_for_is_still_the_answer() {
+    for as_option in [false, true] {
+        let fixture = crate::cases::RetryAfterRejection::new(if as_option {
+            "m_middleware_swallow_option"
+        } else {
+            "m_middleware_swallow"
+        });
+        let (answers, runs) =
+            swallowing_behind_the_middleware(&fixture.receiver, &fixture.deliveries, as_option)
+                .await;
+        fixture.check(&answers, runs);
+    }
+}
+
 /// As in axum: the same event again with a new signature is a duplicate by its declared id
 /// (see [`EventIdDuplicate`]).
 #[actix_web::test]

@@ -59,14 +59,25 @@ async fn typed_behind_the_layer(
     receiver: &webhook::Receiver,
     requests: &[(crate::cases::Headers, Vec<u8>)],
 ) -> (Vec<(u16, Vec<u8>)>, usize) {
+    typed_behind_the_layer_at("/hook", receiver, requests).await
+}
+
+/// As [`typed_behind_the_layer`], at `path`: `/swallow` is a handler that takes the
+/// rejection as a value and answers 200 for itself (counting only the events it gets).
+async fn typed_behind_the_layer_at(
+    path: &str,
+    receiver: &webhook::Receiver,
+    requests: &[(crate::cases::Headers, Vec<u8>)],
+) -> (Vec<(u16, Vec<u8>)>, usize) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use axum::routing::post;
-    use webhook::axum::{VerifyWebhookLayer, Webhook};
+    use webhook::axum::{VerifyWebhookLayer, Webhook, WebhookRejection};
 
     let runs = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&runs);
+    let swallowed = Arc::clone(&runs);
     let app: axum::Router = axum::Router::new()
         .route(
             "/hook",
@@ -76,10 +87,29 @@ async fn typed_behind_the_layer(
             })
             .layer(VerifyWebhookLayer::new(receiver.clone())),
         )
+        .route(
+            "/swallow",
+            post(
+                move |event: Result<Webhook<crate::email::EmailEvent>, WebhookRejection>| {
+                    let fresh = event.is_ok();
+                    if fresh {
+                        swallowed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    async move {
+                        if fresh {
+                            axum::http::StatusCode::NO_CONTENT
+                        } else {
+                            axum::http::StatusCode::OK
+                        }
+                    }
+                },
+            )
+            .layer(VerifyWebhookLayer::new(receiver.clone())),
+        )
         .with_state(receiver.clone());
     let mut answers = Vec::new();
     for (headers, body) in requests {
-        let mut builder = Request::post("/hook");
+        let mut builder = Request::post(path);
         for (name, value) in headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -111,5 +141,17 @@ async fn an_event_id_duplicate_behind_the_layer_counts_as_a_duplicate() {
 async fn a_retry_after_a_rejected_decode_is_processed() {
     let fixture = crate::cases::RetryAfterRejection::new("m_layered_retry");
     let (answers, runs) = typed_behind_the_layer(&fixture.receiver, &fixture.deliveries).await;
+    fixture.check(&answers, runs);
+}
+
+/// A handler that takes the rejection as a value and answers 200 for itself is overruled:
+/// the delivery was not handed on, so it is answered with the rejection and its claim is
+/// released, and the corrected retry is processed, as with a plain handler and as in the
+/// other adapters.
+#[tokio::test]
+async fn a_rejection_the_handler_answers_for_is_still_the_answer() {
+    let fixture = crate::cases::RetryAfterRejection::new("m_layered_swallow");
+    let (answers, runs) =
+        typed_behind_the_layer_at("/swallow", &fixture.receiver, &fixture.deliveries).await;
     fixture.check(&answers, runs);
 }

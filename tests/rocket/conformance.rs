@@ -104,9 +104,37 @@ fn typed_probe(
     rocket::http::Status::NoContent
 }
 
+/// A handler that takes the guard's rejection as a value and answers 200 for itself,
+/// counting only the events it gets.
+#[rocket::post("/swallow", data = "<hook>")]
+fn swallowing_probe(
+    hook: Result<
+        webhook::rocket::Webhook<crate::email::EmailEvent>,
+        webhook::rocket::WebhookRejection,
+    >,
+    runs: &rocket::State<std::sync::atomic::AtomicUsize>,
+) -> rocket::http::Status {
+    match hook {
+        Ok(_) => {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            rocket::http::Status::NoContent
+        }
+        Err(_) => rocket::http::Status::Ok,
+    }
+}
+
 /// `requests` in order to `/hook`, whose handler takes the typed event through the guard and
 /// answers 204: each answer, and how often the handler ran.
 async fn typed_through_the_guard(
+    receiver: &webhook::Receiver,
+    requests: &[(crate::cases::Headers, Vec<u8>)],
+) -> (Vec<(u16, Vec<u8>)>, usize) {
+    typed_through_the_guard_at("/hook", receiver, requests).await
+}
+
+/// As [`typed_through_the_guard`], at `path` (`/swallow`: [`swallowing_probe`]).
+async fn typed_through_the_guard_at(
+    path: &str,
     receiver: &webhook::Receiver,
     requests: &[(crate::cases::Headers, Vec<u8>)],
 ) -> (Vec<(u16, Vec<u8>)>, usize) {
@@ -120,14 +148,14 @@ async fn typed_through_the_guard(
         .manage(receiver.clone())
         .manage(std::sync::atomic::AtomicUsize::new(0))
         .attach(webhook::rocket::WebhookFairing)
-        .mount("/", rocket::routes![typed_probe]);
+        .mount("/", rocket::routes![typed_probe, swallowing_probe]);
     let client = rocket::local::asynchronous::Client::tracked(rocket)
         .await
         .unwrap();
     let mut answers = Vec::new();
     for (headers, body) in requests {
         let mut request = client
-            .post("/hook")
+            .post(path.to_owned())
             .remote(std::net::SocketAddr::from(([127, 0, 0, 1], 5000)))
             .body(body.clone());
         for (name, value) in headers {
@@ -160,5 +188,16 @@ async fn an_event_id_duplicate_counts_as_a_duplicate() {
 async fn a_retry_after_a_rejected_decode_is_processed() {
     let fixture = crate::cases::RetryAfterRejection::new("m_guard_retry");
     let (answers, runs) = typed_through_the_guard(&fixture.receiver, &fixture.deliveries).await;
+    fixture.check(&answers, runs);
+}
+
+/// As in axum and actix-web: a handler that takes the rejection as a value and answers 200
+/// for itself is overruled by the fairing (the rejection is the answer, the claim released,
+/// the corrected retry processed).
+#[rocket::async_test]
+async fn a_rejection_the_handler_answers_for_is_still_the_answer() {
+    let fixture = crate::cases::RetryAfterRejection::new("m_guard_swallow");
+    let (answers, runs) =
+        typed_through_the_guard_at("/swallow", &fixture.receiver, &fixture.deliveries).await;
     fixture.check(&answers, runs);
 }

@@ -133,7 +133,7 @@ impl FromRequest for WebhookProof {
             Some(layered) => Ok(Self(layered.proof.clone())),
             None => {
                 tracing::error!(
-                    path = request.path(),
+                    route = request.match_pattern().as_deref().unwrap_or("(no route)"),
                     "WebhookProof used on a route without VerifyWebhook"
                 );
                 Err(not_configured())
@@ -158,7 +158,7 @@ async fn extract<T: Accept>(
         // Nothing here sees the handler's response: a claim could be neither completed on
         // success nor released on failure.
         tracing::error!(
-            path = request.path(),
+            route = request.match_pattern().as_deref().unwrap_or("(no route)"),
             "webhook extractor without the VerifyWebhook middleware on a receiver with a replay \
              store: wrap the route in `VerifyWebhook::new(receiver)`; refusing the delivery"
         );

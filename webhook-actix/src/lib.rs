@@ -28,6 +28,11 @@
 //! headers (`X-Forwarded-For`, `Forwarded`, `X-Forwarded-Proto`) are believed only from the
 //! receiver's trusted proxies, never through actix's `connection_info()`.
 //!
+//! Behind the middleware, a handler taking `Result<Webhook<E>, WebhookRejection>` (or
+//! `Option<Webhook<E>>`) still answers a rejected delivery with the rejection, and its claim
+//! is released: a delivery that failed a check is never answered, or recorded, as processed
+//! (the rocket and axum adapters answer the same).
+//!
 //! # Examples
 //!
 //! ```

@@ -163,8 +163,13 @@ where
             });
             let span = delivery.span().clone();
             let result = service.call(request).instrument(span).await;
-            settle(delivery, &slot, &result).await;
-            result.map(ServiceResponse::map_into_left_body)
+            match (settle(delivery, &slot, &result).await, result) {
+                (Some(rejection), Ok(response)) => {
+                    let (request, _) = response.into_parts();
+                    Ok(ServiceResponse::from_err(rejection, request).map_into_right_body())
+                }
+                (_, result) => result.map(ServiceResponse::map_into_left_body),
+            }
         })
     }
 }
@@ -191,7 +196,7 @@ fn plaintext_headers(receiver: &Receiver, request: &mut ServiceRequest, len: usi
     }));
     if rewritten.is_err() {
         tracing::error!(
-            path = request.path(),
+            route = request.match_pattern().as_deref().unwrap_or("(no route)"),
             "VerifyWebhook could not set the decrypted body's headers: a middleware wrapped \
              around it keeps a clone of the HttpRequest across the call (actix-web then refuses \
              to change the request); refusing the delivery"

@@ -131,22 +131,42 @@ fn settle_accepted<T>(
 /// as one), a rejection records its reason, and anything else releases them so the sender's
 /// retry is processed. A panic never gets here:
 /// the delivery and the slot are dropped while it unwinds, which releases.
+///
+/// Returns the rejection to answer with in place of the handler's response, when an
+/// extractor refused the delivery and the handler answered for itself (taking
+/// `Result<Webhook<E>, _>` or `Option<Webhook<E>>`): the delivery was not handed on, as the
+/// rocket fairing also answers.
 pub(crate) async fn settle<B>(
     mut delivery: Delivery,
     slot: &LeaseSlot,
     result: &Result<ServiceResponse<B>, Error>,
-) {
+) -> Option<WebhookRejection> {
     delivery.adopt(slot);
-    let Ok(response) = result else {
-        return delivery.finish(false).await;
+    let passed_on = |response: &ServiceResponse<B>| {
+        response
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<WebhookRejection>())
+            .and_then(WebhookRejection::kind)
     };
-    let rejected = response
-        .response()
-        .error()
-        .and_then(|e| e.as_error::<WebhookRejection>())
-        .and_then(WebhookRejection::kind);
-    match rejected {
+    if let Some(error) = delivery.take_rejection() {
+        let answer = match result {
+            Ok(response) if passed_on(response).is_none() => Some(WebhookRejection::error(
+                delivery.reply_for(&error),
+                error.answer_copy(),
+            )),
+            _ => None,
+        };
+        delivery.finish_rejected(error).await;
+        return answer;
+    }
+    let Ok(response) = result else {
+        delivery.finish(false).await;
+        return None;
+    };
+    match passed_on(response) {
         Some(kind) => delivery.finish_rejected(VerifyError::new(kind)).await,
         None => delivery.finish(response.status().is_success()).await,
     }
+    None
 }

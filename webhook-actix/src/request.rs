@@ -27,7 +27,7 @@ pub(crate) fn receiver(request: &HttpRequest) -> Result<Receiver, WebhookRejecti
         return Ok(receiver.clone());
     }
     tracing::error!(
-        path = request.path(),
+        route = request.match_pattern().as_deref().unwrap_or("(no route)"),
         "webhook extractor on a route without a Receiver: register one with \
          `app_data(web::Data::new(receiver))` or wrap the route in `VerifyWebhook`"
     );

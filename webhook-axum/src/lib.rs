@@ -18,6 +18,11 @@
 //! proxies or per-source rate limits (without it, the source is unknown and an allowlist
 //! refuses every request).
 //!
+//! Behind the layer, a handler taking `Result<Webhook<E>, WebhookRejection>` still answers a
+//! rejected delivery with the rejection, and its claim is released: a delivery that failed a
+//! check is never answered, or recorded, as processed (the rocket and actix-web adapters
+//! answer the same).
+//!
 //! # Examples
 //!
 //! ```

@@ -12,6 +12,7 @@ use tower_service::Service;
 use tracing::Instrument as _;
 use webhook_core::{Accepted, Delivery, LeaseSlot, Proof, Receiver, VerifyError};
 
+use crate::WebhookRejection;
 use crate::body::{Authenticated, authenticate, fail};
 use crate::future::ResponseFuture;
 use crate::rejection::{RejectedKind, reply_response};
@@ -83,6 +84,22 @@ where
             };
             let result = call.instrument(span).await;
             delivery.adopt(&slot);
+            if let Some(error) = delivery.take_rejection() {
+                // `Webhook<E>` refused the delivery. A handler that took the rejection as a
+                // value (`Result<Webhook<E>, _>`) and answered for itself is overruled, as
+                // the rocket fairing does: the delivery was not handed on.
+                let passed_on =
+                    matches!(&result, Ok(r) if r.extensions().get::<RejectedKind>().is_some());
+                let answer = (!passed_on).then(|| {
+                    WebhookRejection::error(delivery.reply_for(&error), error.answer_copy())
+                        .into_response()
+                });
+                delivery.finish_rejected(error).await;
+                return match answer {
+                    Some(answer) => Ok(answer),
+                    None => result,
+                };
+            }
             match &result {
                 Ok(response) => match response.extensions().get::<RejectedKind>() {
                     Some(RejectedKind(kind)) => {

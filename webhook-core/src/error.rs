@@ -217,6 +217,31 @@ pub struct VerifyError {
 }
 
 impl VerifyError {
+    /// A copy of what the sender is answered with (kind, message, `Retry-After`,
+    /// challenge), without the [`source`](std::error::Error::source) or the
+    /// [`tenant`](Self::tenant): for a rejection recorded in one place and answered in
+    /// another.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_core::{VerifyError, VerifyErrorKind};
+    /// let error = VerifyError::new(VerifyErrorKind::InFlight).with_retry_after(Duration::from_secs(3));
+    /// let copy = error.answer_copy();
+    /// assert_eq!((copy.kind(), copy.retry_after()), (error.kind(), error.retry_after()));
+    /// assert_eq!(copy.to_json(), error.to_json());
+    /// ```
+    #[must_use]
+    pub fn answer_copy(&self) -> Self {
+        Self {
+            kind: self.kind,
+            message: self.message.clone(),
+            retry_after: self.retry_after,
+            www_authenticate: self.www_authenticate.clone(),
+            tenant: None,
+            source: None,
+        }
+    }
+
     /// An error of `kind` with its default message.
     #[must_use]
     pub fn new(kind: VerifyErrorKind) -> Self {

@@ -165,6 +165,22 @@ impl Receiver {
         slot: &LeaseSlot,
         request: &WebhookRequest<'_>,
     ) -> Result<Accepted<E>, VerifyError> {
+        let accepted = self.accept_in_slot(proof, slot, request).await;
+        if let Err(error) = &accepted {
+            // For the layer, whatever the handler makes of the rejection (a handler taking
+            // `Result<Webhook<E>, _>` may answer 200): the delivery was not handed on, so its
+            // claims must not be completed.
+            slot.reject(error);
+        }
+        accepted
+    }
+
+    async fn accept_in_slot<E: WebhookEvent>(
+        &self,
+        proof: &Proof,
+        slot: &LeaseSlot,
+        request: &WebhookRequest<'_>,
+    ) -> Result<Accepted<E>, VerifyError> {
         if proof.message_id().is_none()
             && let Some(id) = E::event_id(request).map_err(VerifyError::from)?
         {
@@ -231,6 +247,7 @@ impl Receiver {
                 event_type: None,
                 leases: Vec::new(),
                 duplicate: false,
+                rejected: None,
                 decrypted: false,
                 done: false,
             }),
@@ -288,8 +305,10 @@ impl Receiver {
 /// also carries what the extractor found when the event's own id was a duplicate, so the
 /// delivery that [`adopt`](Delivery::adopt)s it counts as one.
 ///
-/// Only a delivery whose proof has no message id ever parks anything (its event's own id is
-/// claimed by the extractor): [`for_proof`](Self::for_proof) allocates a slot only then.
+/// Only a delivery whose proof has no message id ever parks a claim (its event's own id is
+/// claimed by the extractor); any delivery's extractor may leave its rejection here, so
+/// that the layer neither completes the claims of a delivery that was not handed on nor
+/// lets the handler's answer stand for it.
 #[derive(Clone)]
 pub struct LeaseSlot(Option<Arc<Mutex<Parked>>>);
 
@@ -306,6 +325,9 @@ struct Parked {
     event: Option<(String, EventClaim)>,
     /// Extractors waiting for the claim in progress.
     waiters: Vec<std::task::Waker>,
+    /// An extractor's rejection ([`Receiver::accept_layered`] failed): the first one, as the
+    /// client would have been answered.
+    rejected: Option<VerifyError>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -374,17 +396,12 @@ impl LeaseSlot {
         Self(Some(Arc::default()))
     }
 
-    /// The slot for a delivery with this proof: an empty one when the proof has no message
-    /// id, else one that holds nothing and costs no allocation (with a message id, the
-    /// extractor claims nothing more). [`Receiver::accept_layered`] refuses (500) to claim
-    /// into a slot that cannot hold the claim.
+    /// The slot for a delivery with this proof: an empty one. (Every delivery's slot holds
+    /// what its extractor refused; only one whose proof has no message id also holds a claim
+    /// of the event's own id.)
     #[must_use]
-    pub fn for_proof(proof: &Proof) -> Self {
-        if proof.message_id().is_some() {
-            Self(None)
-        } else {
-            Self::new()
-        }
+    pub fn for_proof(_proof: &Proof) -> Self {
+        Self::new()
     }
 
     /// Whether leases can be parked here.
@@ -476,6 +493,15 @@ impl LeaseSlot {
         }
     }
 
+    /// Record an extractor's rejection (the first one), for [`Delivery::adopt`].
+    pub(crate) fn reject(&self, error: &VerifyError) {
+        if let Some(mut parked) = self.lock()
+            && parked.rejected.is_none()
+        {
+            parked.rejected = Some(error.answer_copy());
+        }
+    }
+
     /// Record that the delivery was answered as a duplicate of a processed one.
     pub(crate) fn mark_duplicate(&self) {
         if let Some(mut parked) = self.lock() {
@@ -553,6 +579,8 @@ struct State {
     leases: Vec<Lease>,
     /// Answered as a duplicate by an extractor behind a layer (see [`Delivery::adopt`]).
     duplicate: bool,
+    /// Refused by an extractor behind a layer (see [`Delivery::adopt`]).
+    rejected: Option<VerifyError>,
     /// [`Delivery::decrypt`] produced the plaintext (for a receiver that decrypts).
     decrypted: bool,
     done: bool,
@@ -983,7 +1011,18 @@ impl Delivery {
             }
             self.s.leases.append(&mut parked.leases);
             self.s.duplicate |= std::mem::take(&mut parked.duplicate);
+            if let Some(error) = parked.rejected.take() {
+                self.s.rejected.get_or_insert(error);
+            }
         }
+    }
+
+    /// The rejection an extractor behind the layer answered with, taken from the slot by
+    /// [`adopt`](Self::adopt): the layer answers with it, whatever the handler made of it
+    /// (as the rocket fairing does), and [`finish_rejected`](Self::finish_rejected)s the
+    /// delivery. [`finish`](Self::finish) treats a delivery with one as rejected anyway.
+    pub fn take_rejection(&mut self) -> Option<VerifyError> {
+        self.s.rejected.take()
     }
 
     fn finish_as(&mut self, outcome: Outcome) {
@@ -1002,6 +1041,10 @@ impl Delivery {
     /// then is logged, and the claim released: the sender's retry is processed again — at
     /// least once rather than lost); failure releases them so the sender's retry is processed.
     pub async fn finish(mut self, success: bool) {
+        if let Some(error) = self.s.rejected.take() {
+            // An extractor refused the delivery: nothing was handed on, whatever the answer.
+            return self.finish_rejected(error).await;
+        }
         if success {
             self.complete_leases().await;
             let outcome = if self.s.duplicate {

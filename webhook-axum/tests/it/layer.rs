@@ -561,3 +561,53 @@ async fn a_forwarding_header_that_is_not_text_leaves_the_client_unknown() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
+
+/// A handler that takes the extractor's rejection as a value and answers 200 for itself (an
+/// "always acknowledge" handler) is overruled by the layer: the delivery was not handed on,
+/// so it is answered with the rejection and its claim released (a fixed retry with the same
+/// id is processed), as the rocket fairing answers.
+#[tokio::test]
+async fn a_rejection_the_handler_swallows_is_still_the_answer_and_releases() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| b);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let app: Router = Router::new()
+        .route(
+            "/hook",
+            post({
+                let runs = Arc::clone(&runs);
+                move |event: Result<Webhook<Ping>, webhook_axum::WebhookRejection>| async move {
+                    if event.is_ok() {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                    }
+                    StatusCode::OK
+                }
+            }),
+        )
+        .layer(VerifyWebhookLayer::new(receiver.clone()))
+        .with_state(receiver.clone());
+    let (status, body) = status_of(&app, rig.request("s1", br#"{"type":"pong"}"#)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_event_type"))
+    );
+    assert_eq!(
+        receiver
+            .stats()
+            .rejected(webhook_core::VerifyErrorKind::UnknownEventType),
+        1
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    // Released, not completed: the retry is processed, then a copy is a duplicate.
+    assert_eq!(
+        status_of(&app, rig.request("s1", BODY)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let (status, body) = status_of(&app, rig.request("s1", BODY)).await;
+    assert_eq!(
+        (status, body["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}

@@ -417,6 +417,14 @@ fn authenticated(receiver: &Receiver, request: &WebhookRequest<'_>) -> Delivery 
     delivery
 }
 
+/// The layer's raw claim of a fresh delivery: its proof.
+async fn fresh_proof(layer: &mut Delivery) -> webhook_core::Proof {
+    match layer.accept_raw().await.unwrap() {
+        webhook_core::Accepted::Fresh(proof) => proof,
+        webhook_core::Accepted::Duplicate(_) => panic!("a fresh delivery"),
+    }
+}
+
 fn no_id_receiver(rig: &Rig) -> Receiver {
     let inner = webhook_core::StandardWebhooks::new(rig.secret.clone())
         .unwrap()
@@ -778,10 +786,7 @@ async fn layered_claims_of_the_event_id_are_parked_and_finished_by_the_layer() {
 
     // The layer: authenticate and claim (the signature, as the proof has no message id).
     let mut layer = authenticated(&receiver, &req);
-    let proof = match layer.accept_raw().await.unwrap() {
-        webhook_core::Accepted::Fresh(proof) => proof,
-        webhook_core::Accepted::Duplicate(_) => panic!("a fresh delivery"),
-    };
+    let proof = fresh_proof(&mut layer).await;
     assert!(proof.message_id().is_none());
     let slot = webhook_core::LeaseSlot::for_proof(&proof);
     assert!(
@@ -837,25 +842,51 @@ async fn layered_claims_of_the_event_id_are_parked_and_finished_by_the_layer() {
     assert_eq!(receiver.stats().duplicates, 2);
     assert_eq!(receiver.stats().accepted, 1);
 
-    // A slot made for a proof with a message id holds nothing; used with a proof without one
-    // it is refused before the event id is claimed.
+    // Every delivery's slot can hold what its extractor refused, so a slot made for a proof
+    // with a message id holds claims too.
     let with_id = webhook_core::Proof::new("test").with_message_id("msg_x");
-    let empty = webhook_core::LeaseSlot::for_proof(&with_id);
-    assert!(!empty.can_hold());
-    let body = br#"{"type":"email.sent","id":"evt_unclaimed","data":{"to":"a@example.com"}}"#;
-    let headers = rig.sign("msg_refused", body);
-    let req = request(&headers, body, peer("192.0.2.1"));
+    assert!(webhook_core::LeaseSlot::for_proof(&with_id).can_hold());
+}
+
+/// An extractor behind a layer refused the delivery (its body does not validate): whatever the
+/// handler answered, the layer that adopts the slot finishes it as rejected, even through
+/// `finish(true)`: its claim is released (the corrected retry is fresh), and it counts as
+/// rejected, not accepted.
+#[tokio::test]
+async fn a_refused_delivery_behind_a_layer_is_never_finished_as_processed() {
+    let rig = Rig::new();
+    let receiver = rig.builder().build().unwrap();
+    let bad = br#"{"type":"email.sent","id":"evt_2","data":{}}"#;
+    let headers = rig.sign("msg_refused", bad);
+    let req = request(&headers, bad, peer("192.0.2.1"));
+    let mut layer = authenticated(&receiver, &req);
+    let proof = fresh_proof(&mut layer).await;
+    let slot = webhook_core::LeaseSlot::for_proof(&proof);
     let error = receiver
-        .accept_layered::<Mail>(&proof, &empty, &req)
+        .accept_layered::<Mail>(&proof, &slot, &req)
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), VerifyErrorKind::NotConfigured);
-    assert_eq!(error.status(), 500);
-    let mut fresh = authenticated(&receiver, &req);
-    assert!(
-        fresh.claim(Some("evt_unclaimed")).await.unwrap(),
-        "the refused delivery claimed nothing"
+    assert_eq!(error.status(), 422);
+    layer.adopt(&slot);
+    // As an adapter that did not ask for the rejection would: `finish(true)`.
+    layer.finish(true).await;
+    assert_eq!(receiver.stats().accepted, 0);
+    assert_eq!(receiver.stats().rejected(error.kind()), 1);
+    let mut retry = authenticated(&receiver, &req);
+    assert!(retry.claim(None).await.unwrap(), "the claim was released");
+
+    // An adapter that asks takes the rejection, with what the sender is answered.
+    let mut layer = authenticated(
+        &receiver,
+        &request(&rig.sign("msg_other", bad), bad, peer("192.0.2.1")),
     );
+    let proof = fresh_proof(&mut layer).await;
+    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    let _ = receiver.accept_layered::<Mail>(&proof, &slot, &req).await;
+    layer.adopt(&slot);
+    let taken = layer.take_rejection().expect("the extractor's rejection");
+    assert_eq!(taken.to_json(), error.to_json());
+    assert!(layer.take_rejection().is_none());
 }
 
 #[tokio::test]
