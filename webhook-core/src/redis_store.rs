@@ -668,6 +668,23 @@ impl ReplayStore for RedisStore {
         self.release_in_background(self.redis_key(key), token, None);
     }
 
+    fn complete_abandoned(&self, key: &str, token: LeaseToken, retention: Duration) {
+        // Called from `Drop`: the completion goes on in the runtime. Outside one, or if
+        // Redis does not answer, the lease expires, and the sender's retry is processed.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::debug!(
+                "redis store: no runtime to complete a claim on; its lease will expire"
+            );
+            return;
+        };
+        let (store, key) = (self.clone(), key.to_owned());
+        runtime.spawn(async move {
+            if let Err(e) = store.complete(&key, token, retention).await {
+                tracing::warn!(error = %e, "redis store: completion failed; the lease will expire");
+            }
+        });
+    }
+
     fn release_wait<'a>(&'a self, key: &'a str, token: LeaseToken) -> StoreFuture<'a, ()> {
         Box::pin(async move { self.release_and_wait(key, token).await.map(|_| ()) })
     }

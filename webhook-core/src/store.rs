@@ -175,6 +175,18 @@ pub trait ReplayStore: fmt::Debug + Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// Finish a completion that was started and abandoned: the future awaiting
+    /// [`complete`](Self::complete) was dropped before the store answered (the client went
+    /// away while a networked store was slow), so the handler succeeded and the key should
+    /// end done, not free for the sender's retry to be processed again. Must not block:
+    /// called from `Drop`. The default releases the key ([`release`](Self::release)): the
+    /// delivery is then processed at least once more rather than lost. A networked store
+    /// completes in a background task.
+    fn complete_abandoned(&self, key: &str, token: LeaseToken, retention: Duration) {
+        let _ = retention;
+        self.release(key, token);
+    }
+
     /// [`claim`](Self::claim)'s answer, for a store that has it without waiting (the
     /// in-process [`MemoryStore`]): the pipeline asks this first and skips making and
     /// polling a boxed future. `None`, the default, means "ask `claim`".
@@ -214,6 +226,9 @@ impl<T: ReplayStore + ?Sized> ReplayStore for Arc<T> {
     fn release_wait<'a>(&'a self, key: &'a str, token: LeaseToken) -> StoreFuture<'a, ()> {
         (**self).release_wait(key, token)
     }
+    fn complete_abandoned(&self, key: &str, token: LeaseToken, retention: Duration) {
+        (**self).complete_abandoned(key, token, retention);
+    }
     fn claim_ready(&self, key: &str, lease: Duration) -> Option<Result<Claim, StoreError>> {
         (**self).claim_ready(key, lease)
     }
@@ -229,13 +244,18 @@ impl<T: ReplayStore + ?Sized> ReplayStore for Arc<T> {
 
 /// A claim held on one delivery key: completed when the handler succeeds, released when it
 /// fails — and released on drop unless completed, which covers errors, early returns and
-/// panics (the guard is dropped while the panic unwinds).
+/// panics (the guard is dropped while the panic unwinds). Dropped while its completion
+/// awaits the store, it hands the completion over
+/// ([`ReplayStore::complete_abandoned`]) rather than release a delivery its handler
+/// processed.
 pub struct Lease {
     store: Arc<dyn ReplayStore>,
     key: String,
     token: LeaseToken,
     retention: Duration,
     finished: bool,
+    /// [`complete`](Self::complete) is awaiting the store.
+    completing: bool,
 }
 
 impl fmt::Debug for Lease {
@@ -261,6 +281,7 @@ impl Lease {
             token,
             retention,
             finished: false,
+            completing: false,
         }
     }
 
@@ -278,17 +299,24 @@ impl Lease {
     /// The store could not be reached; the claim is then released (dropped), so the sender's
     /// retry is processed again — at least once rather than lost.
     pub async fn complete(mut self) -> Result<(), StoreError> {
-        match self
+        let done = match self
             .store
             .complete_ready(&self.key, self.token, self.retention)
         {
-            Some(done) => done?,
+            Some(done) => done,
             None => {
-                self.store
+                // Dropped from here on (the caller's future was), the lease completes in
+                // the background instead of releasing.
+                self.completing = true;
+                let done = self
+                    .store
                     .complete(&self.key, self.token, self.retention)
-                    .await?;
+                    .await;
+                self.completing = false;
+                done
             }
-        }
+        };
+        done?;
         self.finished = true;
         Ok(())
     }
@@ -310,7 +338,13 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if !self.finished {
+        if self.finished {
+            return;
+        }
+        if self.completing {
+            self.store
+                .complete_abandoned(&self.key, self.token, self.retention);
+        } else {
             self.store.release(&self.key, self.token);
         }
     }
@@ -1003,6 +1037,65 @@ mod tests {
 
     const LEASE: Duration = Duration::from_secs(30);
     const KEEP: Duration = Duration::from_secs(600);
+
+    /// A store whose completion never answers (or fails at once), recording what a lease
+    /// asks of it.
+    #[derive(Debug, Default)]
+    struct Slow {
+        fail: bool,
+        calls: std::sync::Mutex<Vec<&'static str>>,
+    }
+
+    impl ReplayStore for Slow {
+        fn claim<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Claim> {
+            Box::pin(std::future::ready(Ok(Claim::New(LeaseToken::new(1)))))
+        }
+        fn complete<'a>(&'a self, _: &'a str, _: LeaseToken, _: Duration) -> StoreFuture<'a, ()> {
+            self.calls.lock().unwrap().push("complete");
+            if self.fail {
+                Box::pin(std::future::ready(Err(StoreError::new("down"))))
+            } else {
+                Box::pin(std::future::pending())
+            }
+        }
+        fn release(&self, _: &str, _: LeaseToken) {
+            self.calls.lock().unwrap().push("release");
+        }
+        fn complete_abandoned(&self, _: &str, _: LeaseToken, retention: Duration) {
+            assert_eq!(retention, KEEP);
+            self.calls.lock().unwrap().push("complete_abandoned");
+        }
+    }
+
+    /// A completion whose future is dropped while the store has not answered (the client
+    /// went away) is handed over to the store, not turned into a release; one the store
+    /// refused releases, as a lease never completed does.
+    #[test]
+    fn an_abandoned_completion_completes_and_a_failed_one_releases() {
+        let slow = Arc::new(Slow::default());
+        let lease = Lease::new(slow.clone(), "k".into(), LeaseToken::new(1), KEEP);
+        {
+            let mut completing = std::pin::pin!(lease.complete());
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(completing.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(
+            *slow.calls.lock().unwrap(),
+            ["complete", "complete_abandoned"]
+        );
+
+        let down = Arc::new(Slow {
+            fail: true,
+            ..Slow::default()
+        });
+        let lease = Lease::new(down.clone(), "k".into(), LeaseToken::new(1), KEEP);
+        assert!(block_on(lease.complete()).is_err());
+        assert_eq!(*down.calls.lock().unwrap(), ["complete", "release"]);
+
+        let lease = Lease::new(slow.clone(), "k".into(), LeaseToken::new(1), KEEP);
+        drop(lease);
+        assert_eq!(slow.calls.lock().unwrap().last(), Some(&"release"));
+    }
 
     #[test]
     fn lease_lifecycle() {
