@@ -78,7 +78,8 @@ return 0
 /// is stored in the clear. Its value is `l:<token>` while a lease holds it, with the lease as
 /// its expiry, and `d` once done, with the retention as its expiry: Redis expires both, and
 /// the store needs no sweeping. A claim whose answer was lost leaves its token in a set of
-/// tombstones next to the key, for its lease, which that claim respects if it arrives late.
+/// tombstones next to the key, for its lease and at least 20 minutes, which that claim
+/// respects if it arrives late.
 /// Both names put the digest in a hash tag, so both are in one Redis Cluster slot. Claim,
 /// completion and release are Lua scripts, loaded into Redis's script cache when the store
 /// connects, so every check and write is atomic on the server, and a release or completion by
