@@ -439,6 +439,32 @@ async fn a_certificate_outside_its_validity_is_refused() {
     assert_eq!(served.fetches(), 2);
 }
 
+/// The cache alone judges a fetched certificate's validity, on its clock: a verifier whose
+/// clock has already passed the certificate's end (it read the time a moment later, or runs
+/// on another clock) verifies with the key the cache handed out, rather than answer 500 as if
+/// its configuration had no current key.
+#[tokio::test]
+async fn the_cache_alone_judges_a_fetched_certificates_validity() {
+    let served = served_signing_cert();
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(clock(CERT_NOT_AFTER_MS - 1))
+        .build();
+    let verifier = sns::verifier_fetching(cache, [TOPIC])
+        .unwrap()
+        .freshness(sns::default_freshness().with_clock(FixedClock::at_ms(CERT_NOT_AFTER_MS + 500)));
+    let body = sns::signer(signing_key(), SNS_CERT_URL)
+        .unwrap()
+        .sign(
+            &sns::Message::notification(TOPIC, r#"{"eventType":"Delivery"}"#)
+                .id("m-edge")
+                .timestamp_ms(CERT_NOT_AFTER_MS),
+        )
+        .unwrap();
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    assert!(verifier.verify(&request).is_ok());
+}
+
 #[tokio::test]
 async fn documents_that_are_not_a_certificate_are_refused() {
     let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");

@@ -157,8 +157,11 @@ fn certificate_key(certificate: &x509_cert::Certificate) -> Result<PublicKey, Co
 }
 
 /// The key of the first certificate of a PEM document fetched from a signing certificate's
-/// address (a chain's leaf comes first), if the certificate is valid at `now_ms`; it expires
-/// with the certificate. Also the end of its validity, in ms.
+/// address (a chain's leaf comes first), if the certificate is valid at `now_ms`, and the end
+/// of its validity, in ms. The key itself carries no expiry: the cache that holds it checks
+/// the validity each time it hands the key out, on its own clock, so that a verifier on
+/// another clock cannot find it expired a moment later and blame its configuration (500)
+/// where the certificate is merely due for a fetch (503).
 #[cfg(feature = "fetch")]
 pub(crate) fn fetched_certificate_key(
     pem: &[u8],
@@ -185,9 +188,7 @@ pub(crate) fn fetched_certificate_key(
     if now_ms >= not_after {
         return Err(ConfigError::new("the certificate has expired"));
     }
-    let mut key = certificate_key(&certificate)?;
-    key.expires_at_ms = Some(not_after);
-    Ok((key, not_after))
+    Ok((certificate_key(&certificate)?, not_after))
 }
 
 /// A public key that verifies signatures: Ed25519, ECDSA P-256 or RSA, with an id (reported
