@@ -348,6 +348,47 @@ async fn forwarded_proto_is_believed_only_from_trusted_proxies() {
     assert_eq!(test::call_service(&app, proxied).await.status(), 200);
 }
 
+/// As in axum: behind a trusted proxy that appends to the client's `X-Forwarded-For`, a
+/// client value that is not UTF-8 takes the whole header out of the request view, so the
+/// client is unknown (refused by the allowlist), never the proxy itself.
+#[actix_web::test]
+async fn a_forwarding_header_that_is_not_text_leaves_the_client_unknown() {
+    let receiver = builder()
+        .trusted_proxies(["10.0.0.0/8"])
+        .allow_sources(["10.0.0.0/8", "198.51.100.0/24"])
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(receiver))
+                .route(web::post().to(ok_verified)),
+        ),
+    )
+    .await;
+    let body = email_body("m_xff");
+    let xff = |value: &[u8]| actix_web::http::header::HeaderValue::from_bytes(value).unwrap();
+    for (id, value) in [
+        ("msg_xff_1", Some(&b"\xff, 203.0.113.9"[..])),
+        ("msg_xff_2", None),
+    ] {
+        let mut request = signed("/hook", id, &body, "10.0.0.7");
+        if let Some(value) = value {
+            request = request.insert_header(("x-forwarded-for", xff(value)));
+        }
+        let (status, json) = answer(test::call_service(&app, request.to_request()).await).await;
+        assert_eq!(
+            (status, &json["error"]),
+            (403, &serde_json::json!("source_not_allowed")),
+            "{value:?}"
+        );
+    }
+    let allowed = signed("/hook", "msg_xff_3", &body, "10.0.0.7")
+        .insert_header(("x-forwarded-for", xff(b"198.51.100.7")))
+        .to_request();
+    assert_eq!(test::call_service(&app, allowed).await.status(), 200);
+}
+
 #[actix_web::test]
 async fn body_extractors_behind_the_middleware_get_the_body_unchanged() {
     let app = test::init_service(

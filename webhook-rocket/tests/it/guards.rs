@@ -165,6 +165,32 @@ async fn the_peer_is_the_socket_not_x_real_ip() {
     assert_eq!(runs(&client), 1);
 }
 
+/// Rocket drops header values that are not UTF-8 from its requests: a trusted proxy's
+/// request whose forwarding header is gone (or was never written) comes from an unknown
+/// client, which the allowlist refuses, never from the proxy itself.
+#[rocket::async_test]
+async fn a_trusted_proxy_without_its_header_is_an_unknown_client() {
+    let rig = Rig::new();
+    let receiver = rig.receiver(|b| {
+        b.trusted_proxies(["10.0.0.0/8"])
+            .allow_sources(["10.0.0.0/8", "198.51.100.0/24"])
+    });
+    let client = client(rocket(Some(receiver), true)).await;
+    let proxy = SocketAddr::from(([10, 0, 0, 7], 5000));
+    let bare = rig.request(&client, "/ok", "p1", BODY).remote(proxy);
+    let (status, body, _) = answer(bare, "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("source_not_allowed"))
+    );
+    let named = rig
+        .request(&client, "/ok", "p2", BODY)
+        .remote(proxy)
+        .header(Header::new("x-forwarded-for", "198.51.100.7"));
+    assert_eq!(answer(named, "").await.0, 204);
+    assert_eq!(runs(&client), 1);
+}
+
 #[rocket::async_test]
 async fn https_is_required_without_tls() {
     let rig = Rig::new();
