@@ -633,6 +633,56 @@ async fn swallowing_behind_the_middleware(
     (answers, runs.load(Ordering::SeqCst))
 }
 
+/// A handler that takes the verified body next to an optional event (a raw fallback for
+/// events it has no type for) got the delivery: its answer stands when the typed extractor
+/// refused, and the delivery is done (a copy is a duplicate).
+#[actix_web::test]
+async fn a_raw_fallback_beside_a_refusing_extractor_keeps_the_handlers_answer() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&runs);
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(receiver()))
+                .route(web::post().to(
+                    move |hook: Verified, event: Option<Webhook<EmailEvent>>| {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        let typed = event.is_some();
+                        let len = hook.body().len();
+                        async move {
+                            HttpResponse::Ok()
+                                .json(serde_json::json!({ "typed": typed, "len": len }))
+                        }
+                    },
+                )),
+        ),
+    )
+    .await;
+    let body = r#"{"event_type":"email.unheard_of","data":{}}"#;
+    let (status, json) = answer(
+        test::call_service(
+            &app,
+            signed("/hook", "msg_raw", body, "127.0.0.1").to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, &json["typed"]), (200, &serde_json::json!(false)));
+    let (status, json) = answer(
+        test::call_service(
+            &app,
+            signed("/hook", "msg_raw", body, "127.0.0.1").to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &json["duplicate"]),
+        (200, &serde_json::json!(true))
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
 /// As in axum and rocket: a handler that takes the rejection as a value and answers 200 for
 /// itself is overruled (the rejection is the answer, and the claim is released, so the
 /// corrected retry is processed).

@@ -49,6 +49,8 @@ impl Accept for Proof {
         layered: &Layered,
         _: &WebhookRequest<'_>,
     ) -> Result<Accepted<Self>, VerifyError> {
+        // The verified body goes to the handler (`Verified`).
+        layered.slot.hand_on();
         Ok(Accepted::Fresh(layered.proof.clone()))
     }
 }

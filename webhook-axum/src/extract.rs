@@ -184,6 +184,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, WebhookRejection> {
         if let Some(layered) = request.extensions().get::<Layered>() {
+            layered.slot.hand_on();
             return Ok(Self {
                 proof: layered.proof.clone(),
                 body: layered.body.clone(),

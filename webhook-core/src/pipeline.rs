@@ -166,11 +166,13 @@ impl Receiver {
         request: &WebhookRequest<'_>,
     ) -> Result<Accepted<E>, VerifyError> {
         let accepted = self.accept_in_slot(proof, slot, request).await;
-        if let Err(error) = &accepted {
+        match &accepted {
             // For the layer, whatever the handler makes of the rejection (a handler taking
-            // `Result<Webhook<E>, _>` may answer 200): the delivery was not handed on, so its
-            // claims must not be completed.
-            slot.reject(error);
+            // `Result<Webhook<E>, _>` may answer 200): unless another extractor of the
+            // request handed the delivery on, its claims must not be completed.
+            Err(error) => slot.reject(error),
+            Ok(Accepted::Fresh(_)) => slot.hand_on(),
+            Ok(Accepted::Duplicate(_)) => {}
         }
         accepted
     }
@@ -184,12 +186,6 @@ impl Receiver {
         if proof.message_id().is_none()
             && let Some(id) = E::event_id(request).map_err(VerifyError::from)?
         {
-            if !slot.can_hold() {
-                // A slot made for a proof with a message id has no room: the claim could be
-                // neither held nor finished, so refuse rather than process it unclaimed.
-                tracing::error!("LeaseSlot::for_proof used with another proof than the delivery's");
-                return Err(VerifyError::new(VerifyErrorKind::NotConfigured));
-            }
             Span::current().record("message_id", id.as_str());
             // A second extractor of the same request (actix-web lets a handler take two)
             // answers as the first did rather than find the first's claim in flight.
@@ -310,7 +306,7 @@ impl Receiver {
 /// that the layer neither completes the claims of a delivery that was not handed on nor
 /// lets the handler's answer stand for it.
 #[derive(Clone)]
-pub struct LeaseSlot(Option<Arc<Mutex<Parked>>>);
+pub struct LeaseSlot(Arc<Mutex<Parked>>);
 
 #[derive(Default)]
 struct Parked {
@@ -328,6 +324,9 @@ struct Parked {
     /// An extractor's rejection ([`Receiver::accept_layered`] failed): the first one, as the
     /// client would have been answered.
     rejected: Option<VerifyError>,
+    /// An extractor handed the delivery to the handler ([`LeaseSlot::hand_on`]): another
+    /// one's rejection then does not stand for the delivery.
+    handed_on: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -375,10 +374,7 @@ impl Drop for ClaimingGuard<'_> {
 
 impl fmt::Debug for LeaseSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self
-            .0
-            .as_ref()
-            .map_or(0, |slot| slot.lock().map_or(0, |p| p.leases.len()));
+        let n = self.lock().leases.len();
         f.debug_tuple("LeaseSlot").field(&n).finish()
     }
 }
@@ -393,7 +389,7 @@ impl LeaseSlot {
     /// An empty slot.
     #[must_use]
     pub fn new() -> Self {
-        Self(Some(Arc::default()))
+        Self(Arc::default())
     }
 
     /// The slot for a delivery with this proof: an empty one. (Every delivery's slot holds
@@ -404,48 +400,26 @@ impl LeaseSlot {
         Self::new()
     }
 
-    /// Whether leases can be parked here.
-    #[must_use]
-    pub fn can_hold(&self) -> bool {
-        self.0.is_some()
+    fn lock(&self) -> std::sync::MutexGuard<'_, Parked> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock(&self) -> Option<std::sync::MutexGuard<'_, Parked>> {
-        self.0
-            .as_ref()
-            .map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Leave a lease for the response phase to finish. A slot that
-    /// [cannot hold](Self::can_hold) it releases it at once (logged).
+    /// Leave a lease for the response phase to finish.
     pub fn park(&self, lease: Lease) {
-        match self.lock() {
-            Some(mut parked) => parked.leases.push(lease),
-            None => {
-                tracing::error!("a claim was parked in a LeaseSlot that holds none; released");
-                drop(lease);
-            }
-        }
+        self.lock().leases.push(lease);
     }
 
     /// Take every parked lease.
     #[must_use]
     pub fn take(&self) -> Vec<Lease> {
-        self.lock()
-            .map(|mut parked| std::mem::take(&mut parked.leases))
-            .unwrap_or_default()
+        std::mem::take(&mut self.lock().leases)
     }
 
     /// Start claiming `id` for this request, or (after waiting for a claim of it in
     /// progress) learn how an earlier extractor's claim of it went.
     async fn begin_event_claim(&self, id: &str) -> EventClaimStart<'_> {
         std::future::poll_fn(|cx| {
-            let Some(mut parked) = self.lock() else {
-                return std::task::Poll::Ready(EventClaimStart::Mine(ClaimingGuard {
-                    slot: self,
-                    settled: false,
-                }));
-            };
+            let mut parked = self.lock();
             let state = match &parked.event {
                 Some((claimed, state)) if claimed == id => Some(*state),
                 _ => None,
@@ -474,47 +448,49 @@ impl LeaseSlot {
     /// Record how the claim in progress went (`None`: it did not happen) and wake the
     /// extractors waiting for it.
     fn set_event_claim(&self, state: Option<EventClaim>) {
-        let waiters = match self.lock() {
-            Some(mut parked) => {
-                match state {
-                    Some(state) => {
-                        if let Some((_, current)) = &mut parked.event {
-                            *current = state;
-                        }
+        let waiters = {
+            let mut parked = self.lock();
+            match state {
+                Some(state) => {
+                    if let Some((_, current)) = &mut parked.event {
+                        *current = state;
                     }
-                    None => parked.event = None,
                 }
-                std::mem::take(&mut parked.waiters)
+                None => parked.event = None,
             }
-            None => Vec::new(),
+            std::mem::take(&mut parked.waiters)
         };
         for waker in waiters {
             waker.wake();
         }
     }
 
+    /// Record that an extractor handed the delivery to the handler (the event, or the
+    /// verified body): what the handler answers then stands, even if another extractor of the
+    /// same request refused it (actix-web lets a handler take several, say
+    /// `(Verified, Option<Webhook<E>>)` for a raw fallback). [`Receiver::accept_layered`]
+    /// records it for a decoded event; an adapter's raw-body extractor calls this.
+    pub fn hand_on(&self) {
+        self.lock().handed_on = true;
+    }
+
     /// Record an extractor's rejection (the first one), for [`Delivery::adopt`].
     pub(crate) fn reject(&self, error: &VerifyError) {
-        if let Some(mut parked) = self.lock()
-            && parked.rejected.is_none()
-        {
+        let mut parked = self.lock();
+        if parked.rejected.is_none() {
             parked.rejected = Some(error.answer_copy());
         }
     }
 
     /// Record that the delivery was answered as a duplicate of a processed one.
     pub(crate) fn mark_duplicate(&self) {
-        if let Some(mut parked) = self.lock() {
-            parked.duplicate = true;
-        }
+        self.lock().duplicate = true;
     }
 
     /// Record that the event's own id was claimed, so the claims of the delivery that
     /// [adopts](Delivery::adopt) this slot are released rather than completed.
     pub(crate) fn supersede(&self) {
-        if let Some(mut parked) = self.lock() {
-            parked.superseded = true;
-        }
+        self.lock().superseded = true;
     }
 }
 
@@ -852,7 +828,6 @@ impl Delivery {
             return Err(self.fail(not_authenticated()));
         };
         let Some(key) = DedupeKey::select(proof, event_id) else {
-            self.trust_source();
             return Ok(true);
         };
         if let DedupeKey::EventId(id) = &key
@@ -865,7 +840,6 @@ impl Delivery {
         match claimed {
             Ok(Claimed::Fresh(lease)) => {
                 self.s.leases.extend(lease);
-                self.trust_source();
                 Ok(true)
             }
             Ok(Claimed::Duplicate) => {
@@ -876,10 +850,11 @@ impl Delivery {
         }
     }
 
-    /// A source that sent a fresh authenticated delivery keeps its own rate budget however
-    /// full the limiter's table is (a flood of new addresses cannot sign). Only a fresh one:
-    /// a captured delivery replayed from many addresses is a duplicate (or in flight) each
-    /// time, and earns none of them a place.
+    /// A source that sent an authenticated delivery the handler processed keeps its own rate
+    /// budget however full the limiter's table is (a flood of new addresses cannot sign).
+    /// Only once processed (finished as accepted): a captured delivery replayed from many
+    /// addresses is a duplicate each time — behind a layer, perhaps only by the event's own
+    /// id, which the handler's extractor claims — and earns none of them a place.
     fn trust_source(&self) {
         if let Some(limiter) = &self.s.receiver.inner.limiter {
             limiter.trust(self.s.client);
@@ -1005,15 +980,17 @@ impl Delivery {
     /// extractor claimed the event's own id, this delivery's claims made before (of the
     /// signature) are released here: the event id alone deduplicates the delivery.
     pub fn adopt(&mut self, slot: &LeaseSlot) {
-        if let Some(mut parked) = slot.lock() {
-            if std::mem::take(&mut parked.superseded) {
-                self.s.leases.clear();
-            }
-            self.s.leases.append(&mut parked.leases);
-            self.s.duplicate |= std::mem::take(&mut parked.duplicate);
-            if let Some(error) = parked.rejected.take() {
-                self.s.rejected.get_or_insert(error);
-            }
+        let mut parked = slot.lock();
+        if std::mem::take(&mut parked.superseded) {
+            self.s.leases.clear();
+        }
+        self.s.leases.append(&mut parked.leases);
+        self.s.duplicate |= std::mem::take(&mut parked.duplicate);
+        let rejected = parked.rejected.take();
+        if !parked.handed_on
+            && let Some(error) = rejected
+        {
+            self.s.rejected.get_or_insert(error);
         }
     }
 
@@ -1050,6 +1027,7 @@ impl Delivery {
             let outcome = if self.s.duplicate {
                 Outcome::Duplicate
             } else {
+                self.trust_source();
                 Outcome::Accepted
             };
             self.finish_as(outcome);
@@ -1138,10 +1116,11 @@ mod tests {
         fresh
     }
 
-    /// Only a fresh delivery makes its source trusted by the rate limiter: authenticating
-    /// is not enough, and a copy replayed from other addresses earns them nothing.
+    /// Only a processed delivery makes its source trusted by the rate limiter: authenticating
+    /// and claiming are not enough, and a copy replayed from other addresses earns them
+    /// nothing, even one only its event id shows to be a copy.
     #[test]
-    fn only_a_fresh_delivery_makes_its_source_trusted() {
+    fn only_a_processed_delivery_makes_its_source_trusted() {
         let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
         let secret = Secret::from_bytes(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
         let verifier = StandardWebhooks::new(secret.clone())
@@ -1162,7 +1141,7 @@ mod tests {
             .unwrap()
             .into_vec();
 
-        // Authenticated but not yet claimed: not trusted.
+        // Authenticated and claimed, then failed: not trusted.
         let peer = SocketAddr::new("198.51.100.1".parse().unwrap(), 40_000);
         let request = WebhookRequest::new(b"{}")
             .with_headers(&headers)
@@ -1170,13 +1149,38 @@ mod tests {
         let mut delivery = receiver.delivery();
         delivery.admit(&request, false).unwrap();
         delivery.authenticate(&request).unwrap();
+        assert!(block_on(delivery.claim(None)).unwrap());
         assert!(!limiter.is_trusted(ip("198.51.100.1")));
-        drop(delivery);
+        block_on(delivery.finish(false));
+        assert!(!limiter.is_trusted(ip("198.51.100.1")));
 
         assert!(deliver(&receiver, &headers, "198.51.100.1"));
         assert!(limiter.is_trusted(ip("198.51.100.1")));
         // The same delivery replayed from elsewhere: a duplicate, and no trust.
         assert!(!deliver(&receiver, &headers, "203.0.113.5"));
         assert!(!limiter.is_trusted(ip("203.0.113.5")));
+
+        // Behind a layer, a copy fresh to the layer's claim (under another message id) that
+        // the handler's extractor found a duplicate by the event's own id: no trust either.
+        let copy = StandardWebhooksSigner::new(
+            Secret::from_bytes(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap(),
+        )
+        .clock(Arc::new(FixedClock::at_secs(1_700_000_000)))
+        .sign(&Outgoing::new(b"{}").id("msg_2"))
+        .unwrap()
+        .into_vec();
+        let peer = SocketAddr::new("203.0.113.6".parse().unwrap(), 40_000);
+        let request = WebhookRequest::new(b"{}")
+            .with_headers(&copy)
+            .with_peer(peer);
+        let mut layer = receiver.delivery();
+        layer.admit(&request, false).unwrap();
+        layer.authenticate(&request).unwrap();
+        assert!(block_on(layer.claim(None)).unwrap());
+        let slot = crate::LeaseSlot::new();
+        slot.mark_duplicate();
+        layer.adopt(&slot);
+        block_on(layer.finish(true));
+        assert!(!limiter.is_trusted(ip("203.0.113.6")));
     }
 }

@@ -28,9 +28,9 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 /// bounded under a flood from many addresses. When the table is full, idle sources are
 /// forgotten (at most once a second); a source in the table keeps its own budget, and new
 /// sources share 64 overflow budgets, chosen by their network (`/24`, or `/48` for IPv6), so a
-/// flood from one network drains one of them. A source that has sent a fresh authenticated
-/// delivery (one the replay store had not seen; a copy replayed from other addresses earns
-/// them nothing) is kept apart (up to a quarter of `max_sources`, at most 16 384, the least
+/// flood from one network drains one of them. A source that has sent an authenticated
+/// delivery its handler processed (not a copy of a processed one: a copy replayed from other
+/// addresses earns them nothing) is kept apart (up to a quarter of `max_sources`, at most 16 384, the least
 /// recently seen leaving first) and is never forgotten for being idle: a provider keeps its
 /// own budget through a flood of new addresses, which cannot sign. Requests whose source is
 /// unknown share a budget of their own: no peer address, or behind a trusted proxy a
@@ -247,7 +247,7 @@ enum Key {
 /// already in the table keeps its own budget however full the table is.
 struct Sources {
     table: Arc<HashMapStateStore<Key>>,
-    /// Sources that sent a fresh authenticated delivery: counted here, apart from the table.
+    /// Sources whose authenticated delivery was processed: counted here, apart from the table.
     trusted: Arc<Mutex<Trusted>>,
     unknown: InMemoryState,
     overflow: [InMemoryState; OVERFLOW_BUCKETS],
@@ -256,7 +256,7 @@ struct Sources {
     seed: (u64, u64),
 }
 
-/// Sources that sent a fresh authenticated delivery ([`Limiter::trust`]). A flood cannot get in
+/// Sources whose authenticated delivery was processed ([`Limiter::trust`]). A flood cannot get in
 /// (it cannot sign), and an entry is not forgotten for being idle, so a provider that sends
 /// once an hour keeps its own budget while a flood of new addresses fills the table and
 /// drains the overflow budgets. Bounded: when full, the source seen least recently leaves.
@@ -455,7 +455,7 @@ impl Limiter {
         key
     }
 
-    /// `client` sent a fresh authenticated delivery (not a duplicate of a processed one):
+    /// `client` sent an authenticated delivery the handler processed (not a duplicate):
     /// from now on it is counted among the trusted sources (see [`Trusted`]), with the budget
     /// it had.
     pub(crate) fn trust(&self, client: Option<IpAddr>) {
