@@ -1100,8 +1100,13 @@ mod tests {
         }
     }
 
-    /// Admit, authenticate and claim one delivery from `from`: whether it was fresh.
-    fn deliver(receiver: &Receiver, headers: &[(String, String)], from: &str) -> bool {
+    /// Admit, authenticate and claim one delivery from `from`: the delivery, and whether it
+    /// was fresh.
+    fn open(
+        receiver: &Receiver,
+        headers: &[(String, String)],
+        from: &str,
+    ) -> (crate::Delivery, bool) {
         let peer = SocketAddr::new(from.parse().unwrap(), 40_000);
         let request = WebhookRequest::new(b"{}")
             .with_headers(headers)
@@ -1110,6 +1115,12 @@ mod tests {
         delivery.admit(&request, false).unwrap();
         delivery.authenticate(&request).unwrap();
         let fresh = block_on(delivery.claim(None)).unwrap();
+        (delivery, fresh)
+    }
+
+    /// [`open`] one delivery, and finish it as processed when it was fresh: whether it was.
+    fn deliver(receiver: &Receiver, headers: &[(String, String)], from: &str) -> bool {
+        let (delivery, fresh) = open(receiver, headers, from);
         if fresh {
             block_on(delivery.finish(true));
         }
@@ -1135,21 +1146,23 @@ mod tests {
             .unwrap();
         let limiter = receiver.inner.limiter.as_ref().unwrap();
         let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
-        let headers = StandardWebhooksSigner::new(secret)
-            .clock(clock)
-            .sign(&Outgoing::new(b"{}").id("msg_1"))
-            .unwrap()
-            .into_vec();
+        let signer = StandardWebhooksSigner::new(secret).clock(clock);
+        let sign = |id: &str| {
+            signer
+                .sign(&Outgoing::new(b"{}").id(id))
+                .unwrap()
+                .into_vec()
+        };
+        // Admitted, authenticated and claimed (fresh).
+        let claimed = |headers: &[(String, String)], from: &str| {
+            let (delivery, fresh) = open(&receiver, headers, from);
+            assert!(fresh);
+            delivery
+        };
+        let headers = sign("msg_1");
 
         // Authenticated and claimed, then failed: not trusted.
-        let peer = SocketAddr::new("198.51.100.1".parse().unwrap(), 40_000);
-        let request = WebhookRequest::new(b"{}")
-            .with_headers(&headers)
-            .with_peer(peer);
-        let mut delivery = receiver.delivery();
-        delivery.admit(&request, false).unwrap();
-        delivery.authenticate(&request).unwrap();
-        assert!(block_on(delivery.claim(None)).unwrap());
+        let delivery = claimed(&headers, "198.51.100.1");
         assert!(!limiter.is_trusted(ip("198.51.100.1")));
         block_on(delivery.finish(false));
         assert!(!limiter.is_trusted(ip("198.51.100.1")));
@@ -1162,21 +1175,7 @@ mod tests {
 
         // Behind a layer, a copy fresh to the layer's claim (under another message id) that
         // the handler's extractor found a duplicate by the event's own id: no trust either.
-        let copy = StandardWebhooksSigner::new(
-            Secret::from_bytes(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap(),
-        )
-        .clock(Arc::new(FixedClock::at_secs(1_700_000_000)))
-        .sign(&Outgoing::new(b"{}").id("msg_2"))
-        .unwrap()
-        .into_vec();
-        let peer = SocketAddr::new("203.0.113.6".parse().unwrap(), 40_000);
-        let request = WebhookRequest::new(b"{}")
-            .with_headers(&copy)
-            .with_peer(peer);
-        let mut layer = receiver.delivery();
-        layer.admit(&request, false).unwrap();
-        layer.authenticate(&request).unwrap();
-        assert!(block_on(layer.claim(None)).unwrap());
+        let mut layer = claimed(&sign("msg_2"), "203.0.113.6");
         let slot = crate::LeaseSlot::new();
         slot.mark_duplicate();
         layer.adopt(&slot);
