@@ -256,32 +256,31 @@ pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute], position: Position) -> C
     out.deny_unknown_fields = deny.is_some();
     out.serde = serde_container(attrs);
     match position {
-        Position::EventContainer => refuse_serde(cx, attrs, |key| Some(serde_on_event(key))),
+        Position::EventContainer => refuse_serde(cx, attrs, serde_on_event),
         Position::PayloadContainer => refuse_serde(cx, attrs, serde_on_payload),
         Position::Variant | Position::Field => {}
     }
     out
 }
 
-/// `#[serde(...)]` on the event enum: nothing derives serde's `Deserialize` for it, so no
-/// setting there is read. Names the `#[webhook(...)]` equivalent where there is one.
-fn serde_on_event(key: &str) -> String {
+/// `#[serde(...)]` on the event enum shapes only a `Serialize` the application derives:
+/// nothing derives serde's `Deserialize` for the enum, and decoding follows `#[webhook(...)]`.
+/// Refused are the settings that can only mean deserialization, which decoding would not
+/// follow; each names the `#[webhook(...)]` equivalent where there is one.
+fn serde_on_event(key: &str) -> Option<String> {
     let hint = match key {
-        RENAME_ALL => {
-            "write `#[webhook(rename_all = \"…\")]` to name events after their variants".to_owned()
-        }
         DENY_UNKNOWN_FIELDS => "write `#[webhook(deny_unknown_fields)]`".to_owned(),
-        TAG => "write `#[webhook(tag = \"…\")]`".to_owned(),
-        CONTENT => "write `#[webhook(content = \"…\")]`".to_owned(),
-        _ => format!(
+        _ if DESERIALIZE_ONLY_CONTAINER.contains(&key) => format!(
             "use `#[webhook(...)]` on the enum ({})",
             CONTAINER_ATTRS.join(", ")
         ),
+        _ => return None,
     };
-    format!(
-        "`{}` has no effect on a `WebhookEvent` enum: {hint}",
+    Some(format!(
+        "`{}` has no effect on decoding a `WebhookEvent` enum (serde's attributes there shape \
+         only a `Serialize` you derive): {hint}",
         serde_text(key)
-    )
+    ))
 }
 
 /// `#[serde(...)]` on a payload struct: the settings that give it another JSON shape than its

@@ -9,7 +9,10 @@ use syn::{GenericArgument, PathArguments, Type};
 use crate::ast::{Container, Data, Field, Style, Variant};
 use crate::attr::{self, Rule, RuleKind};
 use crate::ctxt::Ctxt;
-use crate::symbol::{ALIAS, DEFAULT, DENY_UNKNOWN_FIELDS, RENAME, RENAME_ALL};
+use crate::symbol::{
+    ALIAS, DEFAULT, DENY_UNKNOWN_FIELDS, DESERIALIZE_ONLY_FIELD, DESERIALIZE_ONLY_VARIANT, OTHER,
+    RENAME, RENAME_ALL,
+};
 
 pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
     match &container.data {
@@ -30,11 +33,13 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
                             );
                         }
                         attr::refuse_serde(cx, &field.original.attrs, |key| {
-                            Some(format!(
-                                "`{}` has no effect on the catch-all's fields: it keeps an \
-                                 unknown event as it came",
-                                attr::serde_text(key)
-                            ))
+                            DESERIALIZE_ONLY_FIELD.contains(&key).then(|| {
+                                format!(
+                                    "`{}` has no effect on the catch-all's fields: it keeps an \
+                                     unknown event as it came",
+                                    attr::serde_text(key)
+                                )
+                            })
                         });
                     } else if variant.style == Style::Newtype {
                         if let Some(rule) = field.attrs.rules.first() {
@@ -44,11 +49,13 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
                             );
                         }
                         attr::refuse_serde(cx, &field.original.attrs, |key| {
-                            Some(format!(
-                                "`{}` has no effect on a newtype variant's payload: put serde \
-                                 attributes on the payload type",
-                                attr::serde_text(key)
-                            ))
+                            DESERIALIZE_ONLY_FIELD.contains(&key).then(|| {
+                                format!(
+                                    "`{}` has no effect on decoding a newtype variant's \
+                                     payload: put serde attributes on the payload type",
+                                    attr::serde_text(key)
+                                )
+                            })
                         });
                     } else {
                         check_field(cx, field);
@@ -61,41 +68,51 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
 }
 
 /// The `#[serde(...)]` settings a struct variant passes to the serde struct its fields are
-/// read with: the rest either name the event (which `#[webhook(...)]` does) or give the
-/// payload another shape than its fields, which the schema and error paths describe.
-const VARIANT_SERDE: &[&str] = &[RENAME_ALL, DENY_UNKNOWN_FIELDS, DEFAULT];
+/// read with (`rename` and `bound` there are harmless, and shape a `Serialize` the application
+/// derives): the rest give the payload another shape than its fields, which the schema and
+/// error paths describe.
+const VARIANT_SERDE: &[&str] = &[RENAME_ALL, DENY_UNKNOWN_FIELDS, DEFAULT, RENAME, "bound"];
 
-/// `#[serde(...)]` on a variant: read for a struct variant's fields (`rename_all`,
-/// `deny_unknown_fields`, `default`), refused elsewhere, as nothing would read it.
+/// `#[serde(...)]` on a variant. Serde's settings shape a `Serialize` the application derives;
+/// decoding reads the event's name from `#[webhook(...)]`, and a struct variant's fields with
+/// its `rename_all`, `deny_unknown_fields` and `default`. Refused: what can only mean
+/// deserialization (decoding would not follow it), and on a struct variant what would give
+/// its fields another shape.
 fn check_variant_serde(cx: &Ctxt, variant: &Variant<'_>) {
     let catch_all = variant.attrs.other.is_some();
     attr::refuse_serde(cx, &variant.original.attrs, |key| {
         let serde = attr::serde_text(key);
-        if catch_all {
+        if key == ALIAS || key == OTHER {
             return Some(format!(
+                "`{serde}` has no effect on decoding: write `#[webhook({key}{})]`",
+                if key == ALIAS { " = \"…\"" } else { "" }
+            ));
+        }
+        let decodes_fields = variant.style == Style::Struct && !catch_all;
+        if decodes_fields {
+            return (!VARIANT_SERDE.contains(&key)).then(|| {
+                format!(
+                    "`{serde}` is not supported on an event variant: the schema and error paths \
+                     describe its fields as an object; a variant takes serde's `rename_all`, \
+                     `deny_unknown_fields` and `default`"
+                )
+            });
+        }
+        if !DESERIALIZE_ONLY_VARIANT.contains(&key) {
+            return None;
+        }
+        Some(if catch_all {
+            format!(
                 "`{serde}` has no effect on the catch-all: it keeps an unknown event as it came"
-            ));
-        }
-        if key == RENAME || key == ALIAS {
-            return Some(format!(
-                "`{serde}` does not name the event: write `#[webhook({key} = \"…\")]`"
-            ));
-        }
-        match variant.style {
-            Style::Struct if VARIANT_SERDE.contains(&key) => None,
-            Style::Struct => Some(format!(
-                "`{serde}` is not supported on an event variant: the schema and error paths \
-                 describe its fields as an object; a variant takes serde's `rename_all`, \
-                 `deny_unknown_fields` and `default`"
-            )),
-            Style::Newtype => Some(format!(
-                "`{serde}` has no effect on a newtype variant: put serde attributes on the \
-                 payload type"
-            )),
-            Style::Unit => Some(format!(
-                "`{serde}` has no effect on a unit variant: it has no payload"
-            )),
-        }
+            )
+        } else if variant.style == Style::Newtype {
+            format!(
+                "`{serde}` has no effect on decoding a newtype variant: put serde attributes on \
+                 the payload type"
+            )
+        } else {
+            format!("`{serde}` has no effect on a unit variant: it has no payload")
+        })
     });
 }
 

@@ -39,16 +39,20 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `deny_unknown_fields` | reject unknown fields in struct variants' payloads (by default extra fields are accepted; the tag beside them is known); a newtype variant's payload type decides for itself, with serde's own `#[serde(deny_unknown_fields)]` on it (with `tag` alone such a payload must declare the tag field itself), and the JSON Schema follows the same rule |
 /// | `crate = "path"` | the crate root to use instead of `::webhook` |
 ///
-/// serde's attributes on the enum itself are refused (nothing reads them): use the
-/// `#[webhook(...)]` above.
+/// serde's attributes on the enum and its variants shape only a `Serialize` you derive beside
+/// it: decoding follows `#[webhook(...)]` (a variant's event name is its `#[webhook(rename)]`,
+/// never its `#[serde(rename)]`). Those that can only mean deserialization (`deny_unknown_fields`,
+/// `default`, `from`, `try_from` on the enum; `alias`, `other`, `skip_deserializing`,
+/// `deserialize_with`, `with` on a variant) are refused, naming the `#[webhook(...)]`
+/// equivalent where there is one.
 ///
 /// On a variant: `rename = "email.sent"`, any number of `alias = "…"`, and `other` for the
 /// catch-all: a unit variant (drops the unknown event) or `Other { event_type: String,
 /// payload: serde_json::Value }` (keeps its name and JSON; its fields take no rules). Without
 /// a catch-all an unknown type is rejected with `UnknownEventType` (422). A struct variant
 /// also takes serde's `rename_all`, `deny_unknown_fields` (which, like the enum's, knows the
-/// tag beside the fields and closes the variant's schema) and `default` for its fields; any
-/// other `#[serde(...)]` on a variant, `rename` and `alias` included, is refused.
+/// tag beside the fields and closes the variant's schema) and `default` for its fields, and
+/// refuses serde settings that would read them as another shape (`transparent`, `untagged`…).
 ///
 /// On a field: `email` (an ASCII address of at most 254 characters, as JSON Schema's `email`
 /// format), `url`, `length(min = 1, max = 64)`, `range(min = 0, max = 100)` (an `f32` field is

@@ -39,6 +39,39 @@ pub(crate) const SKIP_DESERIALIZING: &str = "skip_deserializing";
 pub(crate) const FLATTEN: &str = "flatten";
 pub(crate) const DESERIALIZE: &str = "deserialize";
 
+// serde attributes that only deserialization reads: refused where the derives' decoding
+// would not follow them (serde's other attributes there shape a `Serialize` the application
+// derives)
+pub(crate) const DESERIALIZE_ONLY_CONTAINER: &[&str] = &[
+    DENY_UNKNOWN_FIELDS,
+    DEFAULT,
+    FROM,
+    TRY_FROM,
+    "expecting",
+    "variant_identifier",
+    "field_identifier",
+];
+pub(crate) const DESERIALIZE_ONLY_VARIANT: &[&str] = &[
+    ALIAS,
+    OTHER,
+    SKIP_DESERIALIZING,
+    "deserialize_with",
+    "with",
+    "borrow",
+    DENY_UNKNOWN_FIELDS,
+    DEFAULT,
+];
+pub(crate) const DESERIALIZE_ONLY_FIELD: &[&str] = &[
+    ALIAS,
+    DEFAULT,
+    SKIP,
+    SKIP_DESERIALIZING,
+    FLATTEN,
+    "deserialize_with",
+    "with",
+    "borrow",
+];
+
 // serde attributes the derives refuse where they would change what the schema describes
 pub(crate) const TRANSPARENT: &str = "transparent";
 pub(crate) const FROM: &str = "from";

@@ -8,7 +8,8 @@ struct Bounce {
 #[derive(WebhookEvent)]
 #[webhook(tag = "type", content = "data")]
 enum Events {
-    // serde's names are not event names: `#[webhook(rename/alias)]` are.
+    // serde's names are not event names: `#[webhook(rename/alias)]` are. (`rename` shapes a
+    // `Serialize` only, and is accepted.)
     #[serde(rename = "email.sent", alias = "sent")]
     Sent { to: String },
     // A shape other than the fields, which the schema describes.
@@ -17,15 +18,15 @@ enum Events {
     // Read by the struct its fields are decoded with: accepted.
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     Clicked { link_url: String },
-    // Nothing reads these.
+    // Decoding reads none of these.
     #[serde(deny_unknown_fields)]
     Bounced(#[serde(default)] Bounce),
-    #[serde(rename_all = "camelCase")]
+    #[serde(skip_deserializing)]
     Ping,
     #[webhook(other)]
     #[serde(deny_unknown_fields)]
     Other {
-        #[serde(rename = "type")]
+        #[serde(alias = "kind")]
         event_type: String,
         payload: serde_json::Value,
     },
