@@ -1023,7 +1023,8 @@ impl Delivery {
             return self.finish_rejected(error).await;
         }
         if success {
-            self.complete_leases().await;
+            // Counted before the store is awaited: if this future is dropped meanwhile, the
+            // completion goes on in the store (`Lease`), and the delivery was processed.
             let outcome = if self.s.duplicate {
                 Outcome::Duplicate
             } else {
@@ -1031,6 +1032,7 @@ impl Delivery {
                 Outcome::Accepted
             };
             self.finish_as(outcome);
+            self.complete_leases().await;
         } else {
             self.release_leases().await;
             self.finish_as(Outcome::HandlerFailed);
