@@ -146,7 +146,7 @@ pub(crate) async fn authenticate(
         };
         head.set_body(&bytes);
         head.set_url(url.as_deref());
-        if let Some(fetch) = delivery.fetch_keys(&head) {
+        while let Some(fetch) = delivery.fetch_keys(&head) {
             fetch.await;
         }
         if let Err(error) = delivery.authenticate(&head) {

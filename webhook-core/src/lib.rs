@@ -129,7 +129,7 @@ mod source;
 mod store;
 
 pub use observe::Stats;
-pub use pipeline::{Accepted, Claimed, DedupeKey, Delivery, LeaseSlot};
+pub use pipeline::{Accepted, Claimed, DedupeKey, Delivery, LeaseSlot, MAX_KEY_FETCHES};
 pub use rate::RateLimit;
 pub use receiver::{Receiver, ReceiverBuilder, Reply};
 #[cfg(feature = "redis")]

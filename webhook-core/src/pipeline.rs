@@ -51,6 +51,10 @@ pub enum Accepted<T> {
     Duplicate(Reply),
 }
 
+/// The most key fetches one delivery awaits ([`Delivery::fetch_keys`]): a tenant's load,
+/// then that tenant's own certificate.
+pub const MAX_KEY_FETCHES: u8 = 2;
+
 /// Ids longer than this are stored as their SHA-256, so store keys stay bounded.
 const MAX_ID_LEN: usize = 128;
 
@@ -244,6 +248,7 @@ impl Receiver {
                 leases: Vec::new(),
                 duplicate: false,
                 rejected: None,
+                fetches: 0,
                 decrypted: false,
                 done: false,
             }),
@@ -559,6 +564,8 @@ struct State {
     rejected: Option<VerifyError>,
     /// [`Delivery::decrypt`] produced the plaintext (for a receiver that decrypts).
     decrypted: bool,
+    /// Key fetches handed out ([`Delivery::fetch_keys`]).
+    fetches: u8,
     done: bool,
 }
 
@@ -697,14 +704,27 @@ impl Delivery {
     /// there is one; `None` when there is nothing to fetch, or before `admit` has passed (a
     /// source the allowlist, the HTTPS rule or the rate limit refuses causes no fetch).
     ///
+    /// Call it again after each fetch, until it answers `None` (at most
+    /// [`MAX_KEY_FETCHES`] fetches a delivery): one step can lead to another, as a
+    /// [`TenantLoader`](crate::TenantLoader) loading a tenant whose verifier then has a
+    /// certificate to fetch.
+    ///
+    /// ```ignore
+    /// while let Some(fetch) = delivery.fetch_keys(&request) {
+    ///     fetch.await;
+    /// }
+    /// ```
+    ///
     /// An adapter that skips it still fails closed: `authenticate` then answers
     /// `KeyUnavailable` (503) for a certificate never fetched.
     #[must_use = "await the fetch before `authenticate`"]
-    pub fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<crate::KeyFetch> {
-        if !self.s.admitted {
+    pub fn fetch_keys(&mut self, request: &WebhookRequest<'_>) -> Option<crate::KeyFetch> {
+        if !self.s.admitted || self.s.fetches >= MAX_KEY_FETCHES {
             return None;
         }
-        self.s.receiver.inner.verifier.fetch_keys(request)
+        let fetch = self.s.receiver.inner.verifier.fetch_keys(request)?;
+        self.s.fetches += 1;
+        Some(fetch)
     }
 
     /// Step 2: verify the raw body exactly as received (and its freshness, inside the verifier).

@@ -308,7 +308,7 @@ async fn receive<A: Accept>(
         None
     };
     let mut view = view(request, &body, url.as_deref());
-    if let Some(fetch) = delivery.fetch_keys(&view) {
+    while let Some(fetch) = delivery.fetch_keys(&view) {
         fetch.await;
     }
     if let Err(error) = delivery.authenticate(&view).map(drop) {

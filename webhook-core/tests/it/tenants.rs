@@ -998,3 +998,56 @@ fn a_loader_that_panics_leaves_no_call_pending() {
     let error = tenants.verify(&request).unwrap_err();
     assert_eq!((error.status(), error.code()), (503, "key_unavailable"));
 }
+
+/// A verifier whose key must be fetched before it verifies anything (as SNS's or PayPal's
+/// with a certificate not cached yet): `verify` answers 503 until its fetch has run.
+#[derive(Debug, Default, Clone)]
+struct NeedsFetch(Arc<std::sync::atomic::AtomicBool>);
+
+impl Verifier for NeedsFetch {
+    fn verify(&self, _: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        if self.0.load(Ordering::SeqCst) {
+            Ok(Proof::new("needs-fetch"))
+        } else {
+            Err(VerifyError::new(VerifyErrorKind::KeyUnavailable))
+        }
+    }
+    fn signs_url(&self) -> bool {
+        false
+    }
+    fn fetch_keys(&self, _: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        if self.0.load(Ordering::SeqCst) {
+            return None;
+        }
+        let fetched = Arc::clone(&self.0);
+        Some(Box::pin(
+            async move { fetched.store(true, Ordering::SeqCst) },
+        ))
+    }
+}
+
+/// A tenant loaded on its first delivery, whose verifier then has a key of its own to fetch:
+/// the delivery that loaded it awaits both (`Delivery::fetch_keys` until `None`), and is
+/// verified rather than answered 503.
+#[tokio::test]
+async fn a_loaded_tenants_own_key_is_fetched_for_the_delivery_that_loaded_it() {
+    let verifier = NeedsFetch::default();
+    let tenants = Tenants::by_header("x-tenant")
+        .loader(webhook_core::TenantLoader::new(move |_: &str| {
+            let verifier = verifier.clone();
+            Box::pin(async move { Ok(Some(Box::new(verifier) as Box<dyn Verifier>)) })
+        }))
+        .unwrap();
+    let receiver = Receiver::builder().verifier(tenants).build().unwrap();
+    let request = WebhookRequest::new(BODY).with_header("x-tenant", "acme");
+    let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
+    let mut fetches = 0;
+    while let Some(fetch) = delivery.fetch_keys(&request) {
+        fetch.await;
+        fetches += 1;
+    }
+    assert_eq!(fetches, 2, "the tenant's load, then its key");
+    let proof = delivery.authenticate(&request).unwrap();
+    assert_eq!(proof.tenant(), Some("acme"));
+}
