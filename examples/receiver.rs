@@ -16,7 +16,11 @@
 //! `WEBHOOK_REQUIRE_HTTPS`,
 //! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY` (see
 //! `ReceiverBuilder::env_with`). A route whose secret is unset gets a random
-//! one, printed at start-up with a ready-to-paste signed `curl`.
+//! one, printed at start-up with a ready-to-paste signed `curl`. A setting that is set but
+//! blank (`X="${UNSET}"`) stops the start-up, naming it: read as unset, it would turn a check
+//! off or replace a secret. `sign <route>` prints a command signed with the configured
+//! secret; it refuses a route whose secret is generated (the running receiver made up its
+//! own) and the `basic` and `jwt` routes, whose command would print the credential itself.
 //!
 //! `REDIS_URL` (with `--features axum,redis`) puts every route's replay and idempotency
 //! claims in that Redis, so that several replicas of the receiver share them
@@ -38,6 +42,7 @@ use routes::env;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_target(false).init();
+    routes::refuse_blank_settings()?;
     let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     if routes::sign_command(&addr)? {
         return Ok(());

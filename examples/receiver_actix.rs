@@ -34,6 +34,7 @@ use routes::env;
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_target(false).init();
+    routes::refuse_blank_settings()?;
     let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     if routes::sign_command(&addr)? {
         return Ok(());

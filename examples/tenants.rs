@@ -35,9 +35,10 @@ use axum::routing::post;
 use sha2::{Digest as _, Sha256};
 use webhook::axum::{Verified, VerifyWebhookLayer};
 use webhook::{
-    Outgoing, Receiver, Secret, Signer as _, StandardWebhooks, StandardWebhooksSigner,
+    Outgoing, RateLimit, Receiver, Secret, Signer as _, StandardWebhooks, StandardWebhooksSigner,
     TenantLoader, Tenants, Verifier,
 };
+use zeroize::Zeroizing;
 
 /// The tenants a file lists: each id with its secret (as written).
 type Listed = Vec<(String, String)>;
@@ -145,6 +146,29 @@ async fn watch(
     }
 }
 
+/// The longest secret file read: a `whsec_` secret is a few dozen bytes.
+const MAX_SECRET_FILE: u64 = 4096;
+
+/// A secret file's text: a regular file (not a device, a FIFO, or a link to one) of at most
+/// [`MAX_SECRET_FILE`] bytes, held in memory that is zeroized when dropped.
+async fn read_secret_file(path: &std::path::Path) -> std::io::Result<Zeroizing<String>> {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path).await?;
+    if !file.metadata().await?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut text = Zeroizing::new(String::new());
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_string(&mut text)
+        .await?;
+    if text.len() as u64 > MAX_SECRET_FILE {
+        return Err(std::io::Error::other(format!(
+            "longer than {MAX_SECRET_FILE} bytes"
+        )));
+    }
+    Ok(text)
+}
+
 /// A tenant's verifier from its secret file, `<tenant>.secret` in `dir`; `None` when there is
 /// no file of exactly that name. The name is matched in the directory's listing, not opened
 /// directly: on a file system that ignores case, `ACME.secret` would otherwise open
@@ -155,7 +179,7 @@ async fn load_from(dir: PathBuf, tenant: String) -> Result<Option<Box<dyn Verifi
         let mut entries = tokio::fs::read_dir(&dir).await?;
         while let Some(entry) = entries.next_entry().await? {
             if entry.file_name().to_str() == Some(name.as_str()) {
-                return tokio::fs::read_to_string(entry.path()).await.map(Some);
+                return read_secret_file(&entry.path()).await.map(Some);
             }
         }
         Ok(None)
@@ -244,11 +268,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    // A rate limit per source: made-up tenant ids in a flood would otherwise spend the
+    // loader's budget (600 lookups a minute), delaying real tenants' first deliveries.
     let receiver = Receiver::builder()
         .route("mail")
         .verifier(tenants)
         .content_type("application/json")
         .public_base_url(base.clone())
+        .rate_limit(RateLimit::per_second(20))
         .build()?;
     let app = Router::new()
         .route("/webhooks/mail/{tenant}", post(mail))

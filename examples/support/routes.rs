@@ -602,9 +602,50 @@ pub fn summarize(
     Ok((event_type, id))
 }
 
-/// An environment variable, `None` when unset or blank.
+/// An environment variable, `None` when unset or blank. Blank settings are refused at
+/// start-up ([`refuse_blank_settings`]), so blank means unset only for `WEBHOOK_ADDR` and
+/// variables of other programs.
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The variables the receivers read besides the routes' secrets and `WEBHOOK_*`.
+const SETTINGS: &[&str] = &[
+    "PUBLIC_BASE_URL",
+    "TWILIO_AUTH_TOKEN",
+    "SENDGRID_PUBLIC_KEY",
+    "JWT_HS256_SECRET",
+    "JWT_PUBLIC_KEY_FILE",
+    "JWT_JWKS_FILE",
+    "JWT_AUDIENCE",
+    "JWT_ISSUER",
+    "BASIC_AUTH",
+    "REDIS_URL",
+    SEALED_KEY_VAR,
+];
+
+/// Refuse, naming them, settings that are set but blank (`X="${UNSET}"` in a compose file):
+/// read as unset they would turn a check off (an allowlist, a JWT audience) or replace a
+/// secret with a generated one. `WEBHOOK_ADDR` alone may be blank (the default address).
+pub fn refuse_blank_settings() -> Result<(), String> {
+    let blank: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
+        .filter(|(name, value)| {
+            let ours = SETTINGS.contains(&name.as_str())
+                || ROUTES.iter().any(|route| secret_var(route) == *name)
+                || (name.starts_with("WEBHOOK_") && name != "WEBHOOK_ADDR");
+            ours && value.to_str().is_some_and(|v| v.trim().is_empty())
+        })
+        .map(|(name, _)| name)
+        .collect();
+    if blank.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "set but empty: {} (unset them, or give them a value)",
+            blank.join(", ")
+        ))
+    }
 }
 
 /// The receivers' `sign <route>` command: print a fresh signed test command for a running
@@ -623,6 +664,28 @@ pub fn sign_command(addr: &str) -> Result<bool, Box<dyn std::error::Error>> {
         .iter()
         .find(|r| r.name == route)
         .ok_or("unknown route")?;
+    if !spec.generated.is_empty() {
+        // A secret made up in this process: the running receiver made up its own.
+        return Err(format!(
+            "route `{route}` has no configured secret: use the signed command the running \
+             receiver printed at start-up, or set {} for both",
+            spec.generated
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into());
+    }
+    if matches!(route.as_str(), "basic" | "jwt") {
+        // Their command would carry the configured credential itself (a password, a token
+        // made with the configured HS256 secret), readable in the shell's history.
+        return Err(format!(
+            "route `{route}`: the signed command would print the configured credential; send \
+             it with your own client"
+        )
+        .into());
+    }
     match spec.curl(&base) {
         Some(line) => println!("{line}"),
         None => eprintln!("route `{route}` has no signing key in this environment"),

@@ -13,13 +13,27 @@ use webhook::axum::{Verified, VerifyWebhookLayer, WebhookRejection};
 use webhook::provider::sns::{self, MessageType, SnsVerifier};
 use webhook::{ConfigError, RateLimit, Receiver, WebhookEvent, WebhookPayload};
 
-/// What the handler did with each verified message, for tests and the log.
+/// What the handler did with each verified message, for tests and the log: the last
+/// [`INBOX_LEN`] of each kind, so that a receiver left running keeps bounded memory.
 #[derive(Debug, Clone, Default)]
 pub struct Inbox {
     /// `(SNS MessageId, SES event type)` of each notification processed.
     pub events: Arc<Mutex<Vec<(String, String)>>>,
     /// The `SubscribeURL` of each subscription confirmation.
     pub confirmations: Arc<Mutex<Vec<String>>>,
+}
+
+/// How many entries of each kind an [`Inbox`] keeps.
+pub const INBOX_LEN: usize = 1000;
+
+/// Append `item`, dropping the oldest entries beyond [`INBOX_LEN`].
+fn keep<T>(list: &Mutex<Vec<T>>, item: T) {
+    let mut list = list
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    list.push(item);
+    let excess = list.len().saturating_sub(INBOX_LEN);
+    list.drain(..excess);
 }
 
 /// The router's state.
@@ -119,12 +133,10 @@ async fn ses(State(state): State<AppState>, hook: Verified) -> Response {
                     %ses_message_id,
                     "SES event"
                 );
-                state
-                    .inbox
-                    .events
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push((envelope.message_id.clone(), event.event_type().to_owned()));
+                keep(
+                    &state.inbox.events,
+                    (envelope.message_id.clone(), event.event_type().to_owned()),
+                );
                 reply(
                     envelope.message_type,
                     Some(event.event_type()),
@@ -148,12 +160,7 @@ async fn ses(State(state): State<AppState>, hook: Verified) -> Response {
                 subscribe_url = %url,
                 "confirm the SNS subscription by visiting its SubscribeURL"
             );
-            state
-                .inbox
-                .confirmations
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(url);
+            keep(&state.inbox.confirmations, url);
             reply(envelope.message_type, None, &envelope.message_id)
         }
         other => reply(other, None, &envelope.message_id),
