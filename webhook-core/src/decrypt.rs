@@ -220,6 +220,17 @@ impl Envelope {
                     "envelope: `{pointer}` is not a JSON pointer to a field (it starts with `/`)"
                 )));
             }
+            // RFC 6901: `~` only as `~0` or `~1`. Then each field has one spelling, and the
+            // pointers below can be compared as written.
+            let mut rest: &str = pointer;
+            while let Some(at) = rest.find('~') {
+                rest = rest.get(at + 1..).unwrap_or_default();
+                if !(rest.starts_with('0') || rest.starts_with('1')) {
+                    return Err(ConfigError::new(format!(
+                        "envelope: `{pointer}` has a `~` that is not `~0` or `~1` (RFC 6901)"
+                    )));
+                }
+            }
         }
         // Each part in a field of its own: one pointer equal to or inside another would make
         // the sealer write one part over another, and no body would open.
@@ -753,6 +764,17 @@ mod tests {
         }
         // Siblings that share a prefix of characters are distinct fields.
         assert!(Aes256GcmDecryptor::new(key("a", 1), Envelope::json("/c", "/cn")).is_ok());
+        // A `~` is `~0` or `~1` only (RFC 6901): else `/~` and `/~0` would name one field
+        // spelled two ways, past the overlap check.
+        for envelope in [
+            Envelope::json("/~", "/~0"),
+            Envelope::json("/~2", "/~02"),
+            Envelope::json("/c", "/n~"),
+        ] {
+            let e = Aes256GcmDecryptor::new(key("a", 1), envelope).unwrap_err();
+            assert!(e.to_string().contains("RFC 6901"), "{e}");
+        }
+        assert!(Aes256GcmDecryptor::new(key("a", 1), Envelope::json("/a~1b", "/a~0b")).is_ok());
         let mut ring = KeyRing::new();
         for i in 0..=MAX_KEYS {
             ring.push(key("k", u8::try_from(i).expect("small")));

@@ -103,6 +103,18 @@ enum TenantFrom {
 ///   known tenant's failed signature, so a client can tell which ids exist.
 /// - **Tenants share the receiver's limits**: its rate limit is per source address, not per
 ///   tenant, and its replay store's capacity is shared by all of them.
+/// - **Tenants share the receiver's decryptor**: a receiver that decrypts opens every
+///   tenant's bodies with the same key ring, so a sender holding that key can read another
+///   tenant's sealed bodies. Seal per tenant on a receiver of its own.
+/// - **[`Proof::tenant`](crate::Proof::tenant) is the tenant that verified the delivery.**
+///   Read it, not the path or query again: a query naming the parameter twice, or with
+///   escapes (`t%65nant`), is refused here, but another parser may read the URL otherwise.
+/// - **A [`TenantLoader`]'s "unknown" answer is remembered** for
+///   [`unknown_for`](TenantLoader::unknown_for): a client that names a tenant just before it
+///   is created makes its first deliveries 401 for that long. Call
+///   [`insert`](Self::insert) (or [`remove`](Self::remove), which also forgets the answer)
+///   when a tenant is created or its keys change, after the change is written where the
+///   loader reads.
 ///
 /// `Debug` shows where the tenant is read and how many tenants there are, never an id or a
 /// key.
@@ -296,6 +308,9 @@ impl Tenants {
     }
 
     /// Remove a tenant: its deliveries are refused from now on. `false` when it was not there.
+    /// With a [`loader`](Self::loader), the tenant's next delivery asks the loader again (an
+    /// "unknown" answer it gave is forgotten too), so remove a tenant after its change is
+    /// written where the loader reads: a delivery in between would load the old keys.
     pub fn remove(&self, id: &str) -> bool {
         if let Some(loading) = &self.loading {
             loading.forget(id);
@@ -363,6 +378,23 @@ impl Tenants {
             TenantFrom::Query(name) => name,
         };
         let (_, query) = split_url(request.url().unwrap_or_default());
+        // A name written with escapes that decodes to the parameter's (`t%65nant`) is the same
+        // parameter to a framework's query parser: ambiguous, as a repeated one is.
+        let escaped = query
+            .unwrap_or_default()
+            .split('&')
+            .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
+            .any(|key| {
+                key.contains(['%', '+'])
+                    && percent_encoding::percent_decode_str(&key.replace('+', " "))
+                        .decode_utf8()
+                        .is_ok_and(|decoded| decoded == parameter)
+            });
+        if escaped {
+            return Err(invalid(Cow::Owned(format!(
+                "query parameter `{parameter}` is written with escapes"
+            ))));
+        }
         let mut values = query
             .unwrap_or_default()
             .split('&')

@@ -183,6 +183,8 @@ fn the_tenant_named_in_a_header_or_the_query_verifies_alone() {
         "?x=1&tenant=acme",
         "?tenant=acme&x=tenant",
         "?tenant=acme#f",
+        // Escapes that decode to another name are another parameter.
+        "?tenant=acme&t%65nants=globex&x+y=1",
     ] {
         assert_eq!(at(query).unwrap().tenant(), Some("acme"), "{query}");
     }
@@ -201,6 +203,10 @@ fn the_tenant_named_in_a_header_or_the_query_verifies_alone() {
         "?tenant=acme&tenant=acme",
         "?tenant=acme&tenant=globex",
         "?tenant=ac%6De",
+        // A name a query parser decodes to the parameter's: the same parameter again.
+        "?t%65nant=globex&tenant=acme",
+        "?tenant=acme&%74enant=globex",
+        "?tenant=acme&%74enant",
     ] {
         assert_eq!(
             refusal(at(query)).0,
