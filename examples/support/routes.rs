@@ -274,12 +274,26 @@ fn route(
                 let bytes = std::fs::read(file).map_err(|e| {
                     ConfigError::custom(format!("`JWT_PUBLIC_KEY_FILE` {file}: {e}"))
                 })?;
-                keys.push(JwtKey::rsa_pem(&bytes).or_else(|_| JwtKey::ec_pem(&bytes))?);
+                // The key's own type decides; each type's refusal is kept for the message.
+                let key = JwtKey::rsa_pem(&bytes).or_else(|rsa| {
+                    JwtKey::ec_pem(&bytes).or_else(|ec| {
+                        JwtKey::ed25519_pem(&bytes).map_err(|ed| {
+                            ConfigError::custom(format!(
+                                "`JWT_PUBLIC_KEY_FILE` {file}: not a public key this route \
+                                 reads (RSA: {rsa}; P-256: {ec}; Ed25519: {ed})"
+                            ))
+                        })
+                    })
+                })?;
+                keys.push(key);
             }
             if let Some(file) = &jwks {
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| ConfigError::custom(format!("`JWT_JWKS_FILE` {file}: {e}")))?;
-                keys.extend(JwtKey::from_jwks(&text)?);
+                keys.extend(
+                    JwtKey::from_jwks(&text)
+                        .map_err(|e| ConfigError::custom(format!("`JWT_JWKS_FILE` {file}: {e}")))?,
+                );
             }
             if hs.is_some() || (pem.is_none() && jwks.is_none()) {
                 let (secret, made) = text_secret("JWT_HS256_SECRET", lookup)?;
@@ -344,7 +358,12 @@ fn route(
         }
         "sendgrid" => {
             let (key, signer, generated) = match lookup("SENDGRID_PUBLIC_KEY") {
-                Some(text) => (PublicKey::from_spki_base64(text.trim())?, None, None),
+                Some(text) => (
+                    PublicKey::from_spki_base64(text.trim())
+                        .map_err(|e| ConfigError::custom(format!("`SENDGRID_PUBLIC_KEY`: {e}")))?,
+                    None,
+                    None,
+                ),
                 None => {
                     let private = PrivateKey::generate_p256();
                     let public = private.public_key();
