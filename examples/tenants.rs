@@ -219,7 +219,8 @@ fn curl(base: &str, tenant: &str, secret: &Secret) -> Result<String, Box<dyn std
     let headers =
         StandardWebhooksSigner::new(secret.clone()).sign(&Outgoing::new(body.as_bytes()).id(id))?;
     let mut command = format!(
-        "curl -s -X POST {base}/webhooks/mail/{tenant} -H 'content-type: application/json'"
+        "curl -s -X POST {} -H 'content-type: application/json'",
+        shell_quote(&format!("{base}/webhooks/mail/{tenant}"))
     );
     for (name, value) in headers.iter() {
         command.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
@@ -232,7 +233,9 @@ fn curl(base: &str, tenant: &str, secret: &Secret) -> Result<String, Box<dyn std
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_target(false).init();
     let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3002".to_owned());
-    let base = format!("http://{addr}");
+    // The address bound (a port of 0 is chosen here), for the URLs printed below.
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let base = format!("http://{}", listener.local_addr()?);
 
     let mut tenants = Tenants::by_last_path_segment();
     let mut demo = Vec::new();
@@ -282,7 +285,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route_layer(VerifyWebhookLayer::new(receiver.clone()))
         .with_state(receiver);
 
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on {base}: POST /webhooks/mail/{{tenant}}");
     for (id, secret) in &demo {
         println!(

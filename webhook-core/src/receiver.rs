@@ -589,7 +589,8 @@ impl ReceiverBuilder {
     }
 
     /// The public base URL senders address (e.g. `https://hooks.example.com`); URL-signing
-    /// schemes (Twilio…) verify against it plus the request's path and query.
+    /// schemes (Twilio…) verify against it plus the request's path and query. A scheme, a
+    /// host and at most a path prefix: one with a `?` or `#` is a [`ConfigError`].
     pub fn public_base_url(mut self, url: impl Into<String>) -> Self {
         self.public_base_url = Some(url.into());
         self
@@ -837,6 +838,17 @@ impl ReceiverBuilder {
                 "receiver: the public base URL must start with http:// or https://",
             ));
         }
+        if let Some(url) = &self.public_base_url
+            && url.contains(['?', '#'])
+        {
+            // The request's path and query follow it: a query or fragment here would put
+            // the request's path inside them, and a verifier or a `Tenants` registry reading
+            // the URL would read another path.
+            return Err(ConfigError::new(
+                "receiver: the public base URL is a scheme, a host and at most a path prefix: \
+                 no `?` or `#`",
+            ));
+        }
         let source = SourcePolicy {
             trusted_proxies: parse_nets("trusted proxies", &self.trusted_proxies)?,
             forwarded_header: self.forwarded_header,
@@ -952,6 +964,22 @@ mod tests {
                 .public_base_url("ftp://x")
                 .build()
                 .is_err()
+        );
+        for url in ["https://hooks.example?x=1", "https://hooks.example/p#f"] {
+            let error = Receiver::builder()
+                .verifier(verifier())
+                .public_base_url(url)
+                .build()
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("no `?` or `#`"), "{url}: {error}");
+        }
+        assert!(
+            Receiver::builder()
+                .verifier(verifier())
+                .public_base_url("https://hooks.example/prefix/")
+                .build()
+                .is_ok()
         );
     }
 
