@@ -709,7 +709,7 @@ impl Delivery {
     /// [`TenantLoader`](crate::TenantLoader) loading a tenant whose verifier then has a
     /// certificate to fetch.
     ///
-    /// ```ignore
+    /// ```text
     /// while let Some(fetch) = delivery.fetch_keys(&request) {
     ///     fetch.await;
     /// }
