@@ -152,7 +152,7 @@ where
                     return Ok(request.error_response(rejection).map_into_right_body());
                 }
             };
-            let slot = LeaseSlot::for_proof(&proof);
+            let slot = LeaseSlot::new();
             request.set_payload(Payload::from(body.clone()));
             request.extensions_mut().insert(Layered {
                 receiver,

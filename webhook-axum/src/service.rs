@@ -144,7 +144,7 @@ fn prepare(
             Ok(Accepted::Duplicate(reply)) => return Err(reply_response(reply)),
             Err(error) => return Err(fail(&delivery, error).into_response()),
         };
-        let slot = LeaseSlot::for_proof(&proof);
+        let slot = LeaseSlot::new();
         let mut parts = parts;
         if receiver.decrypts() {
             plaintext_headers(&receiver, &mut parts, body.len());

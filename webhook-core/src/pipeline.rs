@@ -397,14 +397,6 @@ impl LeaseSlot {
         Self(Arc::default())
     }
 
-    /// The slot for a delivery with this proof: an empty one. (Every delivery's slot holds
-    /// what its extractor refused; only one whose proof has no message id also holds a claim
-    /// of the event's own id.)
-    #[must_use]
-    pub fn for_proof(_proof: &Proof) -> Self {
-        Self::new()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Parked> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }

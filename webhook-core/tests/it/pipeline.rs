@@ -728,7 +728,7 @@ async fn extractors_of_one_request_share_the_event_ids_claim() {
     let webhook_core::Accepted::Fresh(proof) = layer.accept_raw().await.unwrap() else {
         panic!("a fresh delivery")
     };
-    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    let slot = webhook_core::LeaseSlot::new();
     let claims_before = store.claims.load(Ordering::SeqCst);
     let (first, second) = tokio::join!(
         receiver.accept_layered::<Mail>(&proof, &slot, &req),
@@ -755,7 +755,7 @@ async fn extractors_of_one_request_share_the_event_ids_claim() {
     let webhook_core::Accepted::Fresh(proof) = layer.accept_raw().await.unwrap() else {
         panic!("a fresh delivery")
     };
-    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    let slot = webhook_core::LeaseSlot::new();
     {
         let mut cancelled = std::pin::pin!(receiver.accept_layered::<Mail>(&proof, &slot, &req));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -786,7 +786,7 @@ async fn layered_claims_of_the_event_id_are_parked_and_finished_by_the_layer() {
     let mut layer = authenticated(&receiver, &req);
     let proof = fresh_proof(&mut layer).await;
     assert!(proof.message_id().is_none());
-    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    let slot = webhook_core::LeaseSlot::new();
 
     // The extractor claims `evt_1` into the slot and decodes.
     match receiver.accept_layered::<Mail>(&proof, &slot, &req).await {
@@ -818,7 +818,7 @@ async fn layered_claims_of_the_event_id_are_parked_and_finished_by_the_layer() {
         webhook_core::Accepted::Fresh(proof) => proof,
         webhook_core::Accepted::Duplicate(_) => panic!("the signature claim was released"),
     };
-    let replay_slot = webhook_core::LeaseSlot::for_proof(&replay_proof);
+    let replay_slot = webhook_core::LeaseSlot::new();
     match receiver
         .accept_layered::<Mail>(&replay_proof, &replay_slot, &req)
         .await
@@ -850,7 +850,7 @@ async fn a_refused_delivery_behind_a_layer_is_never_finished_as_processed() {
     let req = request(&headers, bad, peer("192.0.2.1"));
     let mut layer = authenticated(&receiver, &req);
     let proof = fresh_proof(&mut layer).await;
-    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    let slot = webhook_core::LeaseSlot::new();
     let error = receiver
         .accept_layered::<Mail>(&proof, &slot, &req)
         .await
@@ -870,7 +870,7 @@ async fn a_refused_delivery_behind_a_layer_is_never_finished_as_processed() {
         &request(&rig.sign("msg_other", bad), bad, peer("192.0.2.1")),
     );
     let proof = fresh_proof(&mut layer).await;
-    let slot = webhook_core::LeaseSlot::for_proof(&proof);
+    let slot = webhook_core::LeaseSlot::new();
     let _ = receiver.accept_layered::<Mail>(&proof, &slot, &req).await;
     layer.adopt(&slot);
     let taken = layer.take_rejection().expect("the extractor's rejection");
