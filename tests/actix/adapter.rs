@@ -76,6 +76,22 @@ async fn ok_verified(hook: Verified) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "len": hook.body().len() }))
 }
 
+/// The test service of `/hook` behind `VerifyWebhook::new(receiver)`, answered by
+/// [`ok_verified`]. (A macro: the service's request type, actix-http's, is not named by
+/// actix-web.)
+macro_rules! verified_app {
+    ($receiver:expr) => {
+        test::init_service(
+            App::new().service(
+                web::resource("/hook")
+                    .wrap(VerifyWebhook::new($receiver))
+                    .route(web::post().to(ok_verified)),
+            ),
+        )
+        .await
+    };
+}
+
 #[actix_web::test]
 async fn a_failed_handler_releases_the_claim_and_the_retry_is_processed() {
     let calls = Arc::new(AtomicUsize::new(0));
@@ -323,14 +339,7 @@ async fn forwarded_proto_is_believed_only_from_trusted_proxies() {
         .trusted_proxies(["10.0.0.0/8"])
         .build()
         .unwrap();
-    let app = test::init_service(
-        App::new().service(
-            web::resource("/hook")
-                .wrap(VerifyWebhook::new(strict))
-                .route(web::post().to(ok_verified)),
-        ),
-    )
-    .await;
+    let app = verified_app!(strict);
     let body = email_body("m8");
     // actix's connection_info().scheme() would say https here; the adapter must not.
     let spoofed = signed("/hook", "msg_8", &body, "203.0.113.9")
@@ -358,14 +367,7 @@ async fn a_forwarding_header_that_is_not_text_leaves_the_client_unknown() {
         .allow_sources(["10.0.0.0/8", "198.51.100.0/24"])
         .build()
         .unwrap();
-    let app = test::init_service(
-        App::new().service(
-            web::resource("/hook")
-                .wrap(VerifyWebhook::new(receiver))
-                .route(web::post().to(ok_verified)),
-        ),
-    )
-    .await;
+    let app = verified_app!(receiver);
     let body = email_body("m_xff");
     let xff = |value: &[u8]| actix_web::http::header::HeaderValue::from_bytes(value).unwrap();
     for (id, value) in [
@@ -943,14 +945,7 @@ async fn the_signed_url_comes_from_the_host_and_needs_one() {
         .verifier(twilio::verifier(secret.clone()).unwrap())
         .build()
         .unwrap();
-    let app = test::init_service(
-        App::new().service(
-            web::resource("/hook")
-                .wrap(VerifyWebhook::new(receiver))
-                .route(web::post().to(ok_verified)),
-        ),
-    )
-    .await;
+    let app = verified_app!(receiver);
     let form = "Body=hello&From=%2B15550001111";
     let signed = twilio::signer(secret)
         .sign(&Outgoing::new(form.as_bytes()).url("http://hooks.example/hook?a=1"))
