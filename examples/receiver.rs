@@ -11,11 +11,14 @@
 //! `<ROUTE>_WEBHOOK_SECRET` (e.g. `GITHUB_WEBHOOK_SECRET`, `STANDARD_WEBHOOKS_WEBHOOK_SECRET`),
 //! `TWILIO_AUTH_TOKEN`, `SENDGRID_PUBLIC_KEY`, `JWT_HS256_SECRET`, `JWT_PUBLIC_KEY_FILE`,
 //! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, `SEALED_EMAIL_ENCRYPTION_KEY`
-//! (base64 of 32 bytes), and the receiver settings
-//! `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_FORWARDED_HEADER`, `WEBHOOK_ALLOWED_SOURCES`,
-//! `WEBHOOK_REQUIRE_HTTPS`,
-//! `WEBHOOK_RATE_LIMIT`, `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY` (see
-//! `ReceiverBuilder::env_with`). A route whose secret is unset gets a random
+//! (base64 of 32 bytes), and the receiver settings, applied to every route
+//! (`ReceiverBuilder::env_with`): `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_FORWARDED_HEADER`,
+//! `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`, `WEBHOOK_RATE_LIMIT`,
+//! `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY`, `WEBHOOK_RETENTION_SECS`,
+//! `WEBHOOK_LEASE_SECS` and `WEBHOOK_CONTENT_TYPES` (added to the types each route accepts
+//! itself: JSON, and forms where its sender posts them). The URL the Twilio route checks
+//! starts with `PUBLIC_BASE_URL` (default: the address listened on); `WEBHOOK_PUBLIC_BASE_URL`
+//! is refused, so that two settings never disagree. A route whose secret is unset gets a random
 //! one, printed at start-up with a ready-to-paste signed `curl`. A setting that is set but
 //! blank (`X="${UNSET}"`) stops the start-up, naming it: read as unset, it would turn a check
 //! off or replace a secret. `sign <route>` prints a command signed with the configured

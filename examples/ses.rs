@@ -14,6 +14,9 @@
 //!   `SigningCertURL` of the first message that names it.
 //! - `WEBHOOK_ADDR` (default `127.0.0.1:3001`).
 //!
+//! A setting other than `WEBHOOK_ADDR` that is set but empty, or not UTF-8, stops the
+//! start-up, naming it.
+//!
 //! With neither variable set, the example runs in **demo mode**: it makes a signing key of its
 //! own (a few seconds in a debug build), accepts the topic
 //! `arn:aws:sns:us-east-1:000000000000:ses-demo`, and prints a `curl` that sends a correctly
@@ -27,6 +30,10 @@
 #[path = "support/ses_app.rs"]
 mod ses_app;
 
+#[path = "support/setting.rs"]
+mod setting;
+
+use setting::env;
 use std::net::SocketAddr;
 
 use webhook::provider::sns;
@@ -35,10 +42,6 @@ use webhook::{PrivateKey, PublicKeyRing};
 const DEMO_TOPIC: &str = "arn:aws:sns:us-east-1:000000000000:ses-demo";
 const DEMO_CERT_URL: &str =
     "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-demo.pem";
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// Every certificate of a PEM file.
 fn certificates(path: &str) -> Result<PublicKeyRing, Box<dyn std::error::Error>> {
@@ -55,9 +58,9 @@ fn shell_quote(text: &str) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_target(false).init();
-    let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3001".to_owned());
+    let addr = setting::listen_addr("127.0.0.1:3001");
 
-    let (verifier, demo) = match (env("SES_TOPIC_ARNS"), env("SNS_CERTIFICATE_FILE")) {
+    let (verifier, demo) = match (env("SES_TOPIC_ARNS")?, env("SNS_CERTIFICATE_FILE")?) {
         (Some(topics), Some(file)) => {
             let topics: Vec<String> = topics.split(',').map(|t| t.trim().to_owned()).collect();
             (sns::verifier(certificates(&file)?, topics)?, None)

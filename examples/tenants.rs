@@ -20,11 +20,18 @@
 //!   tenant once loaded keeps its secret until the receiver restarts.
 //! - `WEBHOOK_ADDR` (default `127.0.0.1:3002`).
 //!
+//! A setting other than `WEBHOOK_ADDR` that is set but empty, or not UTF-8, stops the
+//! start-up, naming it.
+//!
 //! With neither, the example runs in **demo mode**: two tenants, `acme` and `globex`, with
 //! generated secrets, and a `curl` for each that sends a correctly signed delivery (sent
 //! again within the 5-minute tolerance, it is answered as a duplicate; sent to the other
 //! tenant's URL, it is refused).
 
+#[path = "support/setting.rs"]
+mod setting;
+
+use setting::env;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,10 +49,6 @@ use zeroize::Zeroizing;
 
 /// The tenants a file lists: each id with its secret (as written).
 type Listed = Vec<(String, String)>;
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// The `tenant=whsec_…` lines of `text`.
 fn parse(text: &str) -> Result<Listed, String> {
@@ -232,14 +235,14 @@ fn curl(base: &str, tenant: &str, secret: &Secret) -> Result<String, Box<dyn std
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_target(false).init();
-    let addr = env("WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:3002".to_owned());
+    let addr = setting::listen_addr("127.0.0.1:3002");
     // The address bound (a port of 0 is chosen here), for the URLs printed below.
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let base = format!("http://{}", listener.local_addr()?);
 
     let mut tenants = Tenants::by_last_path_segment();
     let mut demo = Vec::new();
-    match (env("TENANT_SECRETS_FILE"), env("TENANT_SECRETS_DIR")) {
+    match (env("TENANT_SECRETS_FILE")?, env("TENANT_SECRETS_DIR")?) {
         (Some(_), Some(_)) => {
             return Err("set TENANT_SECRETS_FILE or TENANT_SECRETS_DIR, not both".into());
         }

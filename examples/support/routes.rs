@@ -643,9 +643,10 @@ const SETTINGS: &[&str] = &[
     SEALED_KEY_VAR,
 ];
 
-/// Refuse, naming them, settings that are set but blank (`X="${UNSET}"` in a compose file):
-/// read as unset they would turn a check off (an allowlist, a JWT audience) or replace a
-/// secret with a generated one. `WEBHOOK_ADDR` alone may be blank (the default address).
+/// Refuse, naming them, settings that are set but blank (`X="${UNSET}"` in a compose file)
+/// or not UTF-8: read as unset they would turn a check off (an allowlist, a JWT audience) or
+/// replace a secret with a generated one. `WEBHOOK_ADDR` alone may be blank (the default
+/// address).
 pub fn refuse_blank_settings() -> Result<(), String> {
     let blank: Vec<String> = std::env::vars_os()
         .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
@@ -653,15 +654,21 @@ pub fn refuse_blank_settings() -> Result<(), String> {
             let ours = SETTINGS.contains(&name.as_str())
                 || ROUTES.iter().any(|route| secret_var(route) == *name)
                 || (name.starts_with("WEBHOOK_") && name != "WEBHOOK_ADDR");
-            ours && value.to_str().is_some_and(|v| v.trim().is_empty())
+            ours && value.to_str().is_none_or(|v| v.trim().is_empty())
         })
         .map(|(name, _)| name)
         .collect();
+    if std::env::var_os("WEBHOOK_PUBLIC_BASE_URL").is_some() {
+        // The Twilio route signs URLs under `PUBLIC_BASE_URL`, which would override it.
+        return Err(
+            "WEBHOOK_PUBLIC_BASE_URL is not read by this example: set PUBLIC_BASE_URL".into(),
+        );
+    }
     if blank.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "set but empty: {} (unset them, or give them a value)",
+            "set but empty or not UTF-8: {} (unset them, or give them a value)",
             blank.join(", ")
         ))
     }

@@ -285,9 +285,10 @@ async fn missing_configuration_is_500_not_configured_and_logged() {
 #[actix_web::test]
 async fn extractors_without_the_middleware_find_the_receiver_in_app_data() {
     let unclaimed = || builder().without_replay_protection().build().unwrap();
+    let alone = unclaimed();
     let data = test::init_service(
         App::new()
-            .app_data(web::Data::new(unclaimed()))
+            .app_data(web::Data::new(alone.clone()))
             .route("/hook", web::post().to(ok_event)),
     )
     .await;
@@ -310,6 +311,10 @@ async fn extractors_without_the_middleware_find_the_receiver_in_app_data() {
         (status, &json["event_type"]),
         (200, &serde_json::json!("email.delivered"))
     );
+    // Nothing sees the handler's answer there: handed on, not accepted (so not trusted by a
+    // rate limit).
+    let stats = alone.stats();
+    assert_eq!((stats.accepted, stats.handed_on), (0, 1));
     let (status, json) = answer(test::call_service(&bare, send()).await).await;
     assert_eq!(
         (status, &json["len"]),

@@ -762,6 +762,7 @@ impl RetryAfterRejection {
         let secret = Secret::random(24);
         let receiver = Receiver::builder()
             .verifier(StandardWebhooks::new(secret.clone()).unwrap())
+            .route("retry-after")
             .replay(SlowRelease::default())
             .build()
             .unwrap();

@@ -45,6 +45,16 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, WebhookRejection>>>>;
 /// `not_configured` and an error log; a receiver built `without_replay_protection` works
 /// from `app_data` alone.
 ///
+/// Used alone that way, the extractor finishes the delivery as soon as it has the event,
+/// before the handler runs, since nothing else will ever see the outcome: it is recorded as
+/// handed on (its span's outcome is `handed_on`, counted in
+/// [`Stats::handed_on`](webhook_core::Stats::handed_on)), neither accepted nor failed, and
+/// its source does not become one a [`rate_limit`](webhook_core::ReceiverBuilder::rate_limit)
+/// trusts. Behind the middleware, and in the rocket adapter always, both wait for the handler's
+/// response: 2xx counts in `accepted` and earns the source trust, anything else counts in
+/// `handler_failures`. The same holds for [`Verified`]. Wrap the route in the middleware
+/// when the outcome matters.
+///
 /// # Examples
 ///
 /// ```
@@ -79,7 +89,8 @@ pub struct Webhook<E>(pub E);
 ///
 /// Outcomes as [`Webhook`], without the decoding ones (400 / 422 are the handler's to give,
 /// e.g. with [`WebhookRejection::from_error`]); a body that cannot be decrypted is still a
-/// 400.
+/// 400. Without the middleware, the delivery is recorded as handed on once extracted,
+/// whatever the handler answers: see [`Webhook`'s "The middleware"](Webhook#the-middleware).
 #[derive(Clone)]
 pub struct Verified {
     proof: Proof,

@@ -22,8 +22,11 @@
 //! response and so completes or releases claims; a claiming receiver is refused there (500,
 //! logged).
 //!
-//! Bodies are read under the receiver's limit ([`Receiver::body_limit`](webhook_core::Receiver::body_limit));
-//! actix's `PayloadConfig` applies to actix's own extractors only. The peer address is the
+//! Bodies are read under the receiver's limit ([`Receiver::body_limit`](webhook_core::Receiver::body_limit)),
+//! whatever actix's `PayloadConfig` says. Behind [`VerifyWebhook`], actix's own body
+//! extractors (`web::Bytes`, `String`, `web::Form`, `web::Json`) accept what the receiver
+//! accepted: the middleware gives them the receiver's limit (see [its
+//! docs](VerifyWebhook#actix-webs-own-body-extractors)). The peer address is the
 //! socket's (`HttpRequest::peer_addr`); HTTPS is the connection's own scheme. Forwarded
 //! headers (`X-Forwarded-For`, `Forwarded`, `X-Forwarded-Proto`) are believed only from the
 //! receiver's trusted proxies, never through actix's `connection_info()`.

@@ -8,8 +8,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{
+    Extensions, Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
+};
 use actix_web::http::header;
+use actix_web::web::{Data, FormConfig, JsonConfig, PayloadConfig};
 use actix_web::{Error, HttpMessage as _};
 use tracing::Instrument as _;
 use webhook_core::{LeaseSlot, Proof, Receiver, VerifyError, VerifyErrorKind, WebhookRequest};
@@ -32,6 +35,27 @@ use crate::request::{Authenticated, authenticate};
 /// receiver decrypts (with `Content-Length` and `Content-Type` set for the plaintext, and no
 /// `Transfer-Encoding`). The middleware carries its own
 /// [`Receiver`]; no `app_data` is needed.
+///
+/// # actix-web's own body extractors
+///
+/// actix-web's extractors apply limits of their own, lower than a receiver's default 1 MiB
+/// (`web::Form` 16 KiB through `FormConfig`; `web::Bytes` and `String` 256 KiB through
+/// `PayloadConfig`; `web::Json` 2 MiB through `JsonConfig`), and refuse a larger declared
+/// `Content-Length` before reading — with a plain-text 413 of their own, for a delivery the
+/// receiver has verified and claimed. Behind the middleware they accept what the receiver
+/// accepted: for each request handed on, the middleware adds app data holding a
+/// `PayloadConfig`, a `FormConfig` and a `JsonConfig` whose limit is the receiver's
+/// [`body_limit`](Receiver::body_limit) (or the handed-on body's length, should a
+/// decryptor's plaintext be longer). Such a config registered above the middleware (on the
+/// app or an enclosing scope, as `T` or `web::Data<T>`) keeps its other settings (error
+/// handler, content types), with that limit. Further in (on the resource, when the
+/// middleware wraps a scope), a config registered as `T` is consulted before the
+/// middleware's, as actix-web consults the closest app data first; one registered as
+/// `web::Data<T>` is not, since actix-web looks for `T` in every container before it looks
+/// for `web::Data<T>`. actix-web refuses to add app data while another middleware holds a
+/// clone of the request (it panics): the middleware catches that, logs it, and leaves the
+/// extractors their own limits; a build with `panic = "abort"` aborts instead, so do not keep
+/// such a clone around this middleware.
 ///
 /// # Examples
 ///
@@ -82,6 +106,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(VerifyWebhookMiddleware {
             service: Rc::new(service),
+            configs: extractor_configs(None, None, None, self.receiver.body_limit()),
             receiver: self.receiver.clone(),
         }))
     }
@@ -92,6 +117,9 @@ where
 pub struct VerifyWebhookMiddleware<S> {
     service: Rc<S>,
     receiver: Receiver,
+    /// The app data handed on with a request when the app sets none of the configs of
+    /// actix-web's body extractors (made once: the usual case costs no allocation).
+    configs: Rc<Extensions>,
 }
 
 impl<S> fmt::Debug for VerifyWebhookMiddleware<S> {
@@ -118,6 +146,7 @@ where
     fn call(&self, mut request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         let receiver = self.receiver.clone();
+        let configs = Rc::clone(&self.configs);
         Box::pin(async move {
             let payload = request.take_payload();
             let authenticated = authenticate(&receiver, request.request(), payload).await;
@@ -153,6 +182,8 @@ where
                 }
             };
             let slot = LeaseSlot::new();
+            let limits = configs_for(&request, configs, receiver.body_limit(), body.len());
+            add_app_data(&mut request, limits);
             request.set_payload(Payload::from(body.clone()));
             request.extensions_mut().insert(Layered {
                 receiver,
@@ -171,6 +202,62 @@ where
                 (_, result) => result.map(ServiceResponse::map_into_left_body),
             }
         })
+    }
+}
+
+/// The configs of actix-web's body extractors (`web::Bytes` / `String`, `web::Form`,
+/// `web::Json`) for a handed-on body of `len` bytes: the app's own (`T`, else `web::Data<T>`,
+/// as actix-web looks them up), else the defaults, with the limit raised or lowered to what
+/// the receiver accepted.
+fn configs_for(
+    request: &ServiceRequest,
+    made: Rc<Extensions>,
+    body_limit: usize,
+    len: usize,
+) -> Rc<Extensions> {
+    fn find<T: 'static>(request: &ServiceRequest) -> Option<&T> {
+        request
+            .app_data::<T>()
+            .or_else(|| request.app_data::<Data<T>>().map(|data| data.get_ref()))
+    }
+    let payload = find::<PayloadConfig>(request);
+    let form = find::<FormConfig>(request);
+    let json = find::<JsonConfig>(request);
+    let limit = body_limit.max(len);
+    if limit == body_limit && payload.is_none() && form.is_none() && json.is_none() {
+        return made;
+    }
+    extractor_configs(payload, form, json, limit)
+}
+
+/// App data holding the configs of actix-web's body extractors, each (`given`, else the
+/// default) with `limit`.
+fn extractor_configs(
+    payload: Option<&PayloadConfig>,
+    form: Option<&FormConfig>,
+    json: Option<&JsonConfig>,
+    limit: usize,
+) -> Rc<Extensions> {
+    let mut configs = Extensions::new();
+    configs.insert(payload.cloned().unwrap_or_default().limit(limit));
+    configs.insert(form.cloned().unwrap_or_default().limit(limit));
+    configs.insert(json.cloned().unwrap_or_default().limit(limit));
+    Rc::new(configs)
+}
+
+/// Add `data` to the request's app data. As for [`plaintext_headers`], actix-web allows it
+/// only while the middleware holds the one handle of the request (it panics otherwise, as it
+/// does for a resource's own app data): the panic is caught and logged, and the request goes
+/// on with the extractors' own limits.
+fn add_app_data(request: &mut ServiceRequest, data: Rc<Extensions>) {
+    let added = std::panic::catch_unwind(AssertUnwindSafe(|| request.add_data_container(data)));
+    if added.is_err() {
+        tracing::error!(
+            route = request.match_pattern().as_deref().unwrap_or("(no route)"),
+            "VerifyWebhook could not give actix-web's body extractors the receiver's limit: a \
+             middleware wrapped around it keeps a clone of the HttpRequest across the call; \
+             their own limits apply"
+        );
     }
 }
 

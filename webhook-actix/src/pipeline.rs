@@ -86,8 +86,9 @@ impl<E: WebhookEvent> Accept for crate::Webhook<E> {
     reason = "built once per request and moved once, into `run_pipeline`"
 )]
 pub(crate) enum Entry<'a> {
-    /// An extractor on a route without the middleware: nothing sees the handler's response,
-    /// so the claim is completed as soon as the value is extracted.
+    /// An extractor on a route without the middleware (a receiver without a replay store):
+    /// nothing sees the handler's response, so the delivery is finished as handed on as soon
+    /// as the value is extracted (documented on [`Webhook`](crate::Webhook)).
     Alone(Delivery),
     /// The middleware: the claim is left for [`settle`] with the handler's response.
     Middleware(&'a mut Delivery),
@@ -104,7 +105,9 @@ pub(crate) async fn run_pipeline<T: Accept>(
     match entry {
         Entry::Alone(mut delivery) => {
             let value = settle_accepted(T::accept(&mut delivery, view).await, &delivery)?;
-            delivery.finish(true).await;
+            // Nothing will see the handler's response: recorded as handed on (not as
+            // accepted, and its source not trusted by a rate limit).
+            delivery.finish_handed_on().await;
             Ok(value)
         }
         Entry::Middleware(delivery) => settle_accepted(T::accept(delivery, view).await, delivery),

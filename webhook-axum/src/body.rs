@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody as _};
 use axum::extract::{ConnectInfo, OriginalUri};
 use bytes::Bytes;
 use http::request::Parts;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::{BodyExt as _, LengthLimitError};
 use webhook_core::{Delivery, Receiver, VerifyError, VerifyErrorKind, WebhookRequest};
 
 use crate::WebhookRejection;
@@ -118,27 +118,9 @@ pub(crate) async fn authenticate(
             return Err(fail(&delivery, error));
         }
         let limit = delivery.body_limit();
-        bytes = match Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) => {
-                // The receiver's limit stops the read here (the error itself); axum's
-                // `DefaultBodyLimit` stops it inside the body (a source further down), at a
-                // limit this layer cannot read.
-                let too_large = std::iter::successors(
-                    Some(&*error as &(dyn std::error::Error + 'static)),
-                    |e| e.source(),
-                )
-                .any(|e| e.is::<LengthLimitError>());
-                let error = if error.is::<LengthLimitError>() {
-                    VerifyError::body_too_large(limit)
-                } else if too_large {
-                    VerifyError::new(VerifyErrorKind::BodyTooLarge)
-                        .with_message("body is larger than the route's body limit")
-                } else {
-                    VerifyError::unreadable_body()
-                };
-                return Err(reject(&mut delivery, error));
-            }
+        bytes = match read_body(body, limit).await {
+            Ok(bytes) => bytes,
+            Err(error) => return Err(reject(&mut delivery, error)),
         };
         url = match request_url(receiver, parts, https) {
             Ok(url) => url,
@@ -163,6 +145,92 @@ pub(crate) async fn authenticate(
         url,
         delivery,
     })
+}
+
+/// Read `body` whole, at most `limit` bytes (inclusive: exactly `limit` is read; one byte
+/// more is 413 with the receiver's message); trailers are skipped.
+///
+/// Each frame is dropped as soon as it is read: a frame's `Bytes` may keep a whole read
+/// buffer of the server alive (hyper's, at least 8 KiB, for what may be one byte of body),
+/// so holding every frame until the end, as `collect()` does, would let a sender of tiny
+/// frames pin many times the limit in memory before authentication. The bytes are copied
+/// into one buffer that grows, at most to the limit, by doubling.
+///
+/// A body that arrives as one data frame (the usual small delivery) is handed on as that
+/// frame, with no copy and no allocation; the copy starts with a second data frame.
+///
+/// # Errors
+///
+/// 413 when the body exceeds `limit` or axum's `DefaultBodyLimit` (its error inside the body,
+/// at a limit this code cannot read); 400 (`unreadable_body`) for any other body error.
+pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, VerifyError> {
+    // The first data frame, kept as it is until a second one arrives.
+    let mut first: Option<Bytes> = None;
+    // From the second data frame on: everything read so far.
+    let mut buffer: Option<Vec<u8>> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| body_error(&error))?;
+        let Ok(data) = frame.into_data() else {
+            // Trailers: not part of what the sender signed.
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        let read = buffer
+            .as_ref()
+            .map_or_else(|| first.as_ref().map_or(0, Bytes::len), Vec::len);
+        if data.len() > limit.saturating_sub(read) {
+            return Err(VerifyError::body_too_large(limit));
+        }
+        if let Some(buffer) = &mut buffer {
+            grow(buffer, data.len(), limit);
+            buffer.extend_from_slice(&data);
+        } else if let Some(kept) = first.take() {
+            // Sized for the whole body when its length is known (hyper's size hint: what is
+            // still to come of the declared length), else for these two frames; never beyond
+            // the limit.
+            let rest = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+            let wanted = (read + data.len()).saturating_add(rest);
+            let mut copy = Vec::with_capacity(wanted.min(limit));
+            copy.extend_from_slice(&kept);
+            copy.extend_from_slice(&data);
+            buffer = Some(copy);
+        } else {
+            first = Some(data);
+        }
+        // `data` (and `kept`) end here: nothing of the frame outlives its copy.
+    }
+    Ok(match (buffer, first) {
+        (Some(buffer), _) => Bytes::from(buffer),
+        (None, Some(first)) => first,
+        (None, None) => Bytes::new(),
+    })
+}
+
+/// Make room in `buffer` for `more` bytes: double its capacity (amortised growth), but never
+/// past `limit` (`len + more` is within it).
+fn grow(buffer: &mut Vec<u8>, more: usize, limit: usize) {
+    let needed = buffer.len() + more;
+    if needed > buffer.capacity() {
+        let target = buffer.capacity().saturating_mul(2).max(needed).min(limit);
+        buffer.reserve_exact(target - buffer.len());
+    }
+}
+
+/// The error of a body that failed while read: 413 when axum's `DefaultBodyLimit` stopped it
+/// (its `LengthLimitError`, somewhere in the error's sources), else unreadable (400).
+fn body_error(error: &axum::Error) -> VerifyError {
+    let too_large = std::iter::successors(Some(error as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    })
+    .any(|e| e.is::<LengthLimitError>());
+    if too_large {
+        VerifyError::new(VerifyErrorKind::BodyTooLarge)
+            .with_message("body is larger than the route's body limit")
+    } else {
+        VerifyError::unreadable_body()
+    }
 }
 
 /// The URL the sender addressed, when the verifier signs one: the receiver's public base URL,
@@ -193,4 +261,68 @@ fn request_url(
                 .flatten()
         });
     receiver.signed_url(https, host, path_and_query)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use std::convert::Infallible;
+
+    use axum::body::Body;
+    use bytes::Bytes;
+    use http_body_util::BodyExt as _;
+    use webhook_core::VerifyErrorKind;
+
+    use super::read_body;
+
+    /// A body of these frames, streamed with no declared length.
+    fn framed(frames: &[&[u8]]) -> Body {
+        let frames: Vec<Result<Bytes, Infallible>> = frames
+            .iter()
+            .map(|frame| Ok(Bytes::copy_from_slice(frame)))
+            .collect();
+        Body::from_stream(futures_util::stream::iter(frames))
+    }
+
+    /// The common case, one data frame, is handed on as that frame: no copy.
+    #[tokio::test]
+    async fn a_single_frame_is_handed_on_without_a_copy() {
+        let frame = Bytes::from(br#"{"type":"ping"}"#.to_vec());
+        let at = frame.as_ptr();
+        let read = read_body(Body::from(frame), 1_000).await.unwrap();
+        assert_eq!(read.as_ptr(), at);
+        assert_eq!(&read[..], br#"{"type":"ping"}"#);
+        // Empty frames around it change nothing.
+        let read = read_body(framed(&[b"", b"abc", b""]), 3).await.unwrap();
+        assert_eq!(&read[..], b"abc");
+        assert!(read_body(Body::empty(), 0).await.unwrap().is_empty());
+    }
+
+    /// Several frames are joined; the limit is inclusive, counted over every frame.
+    #[tokio::test]
+    async fn frames_are_joined_under_an_inclusive_limit() {
+        let parts: [&[u8]; 4] = [b"ab", b"c", b"", b"defg"];
+        let read = read_body(framed(&parts), 7).await.unwrap();
+        assert_eq!(&read[..], b"abcdefg");
+        for (frames, limit) in [(&parts[..], 6), (&[b"abcdefgh".as_slice()][..], 7)] {
+            let error = read_body(framed(frames), limit).await.unwrap_err();
+            assert_eq!(error.kind(), VerifyErrorKind::BodyTooLarge);
+            assert_eq!(
+                error.to_string(),
+                webhook_core::VerifyError::body_too_large(limit).to_string(),
+                "{frames:?}"
+            );
+        }
+    }
+
+    /// Trailers are not body: skipped.
+    #[tokio::test]
+    async fn trailers_are_skipped() {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-trailer", http::HeaderValue::from_static("1"));
+        let body =
+            Body::new(framed(&[b"ab", b"cd"]).with_trailers(async move { Some(Ok(trailers)) }));
+        assert_eq!(&read_body(body, 4).await.unwrap()[..], b"abcd");
+    }
 }

@@ -40,6 +40,16 @@ use crate::service::Layered;
 /// can see. Without the layer, a receiver with a replay store (the default) is refused with
 /// 500 `not_configured` and an error log; a receiver built `without_replay_protection` works
 /// without it.
+///
+/// Used alone that way, the extractor finishes the delivery as soon as it has the event,
+/// before the handler runs, since nothing else will ever see the outcome: it is recorded as
+/// handed on (its span's outcome is `handed_on`, counted in
+/// [`Stats::handed_on`](webhook_core::Stats::handed_on)), neither accepted nor failed, and
+/// its source does not become one a [`rate_limit`](webhook_core::ReceiverBuilder::rate_limit)
+/// trusts. Behind the layer, and in the rocket adapter always, both wait for the handler's
+/// response: 2xx counts in `accepted` and earns the source trust, anything else counts in
+/// `handler_failures`. The same holds for [`Verified`]. Put the layer on the route when the
+/// outcome matters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook<E>(pub E);
 
@@ -47,7 +57,8 @@ pub struct Webhook<E>(pub E);
 /// handlers that decode by themselves.
 ///
 /// Outcomes as [`Webhook`], without the decoding ones (400 / 422); a body that cannot be
-/// decrypted is still a 400.
+/// decrypted is still a 400. Without the layer, the delivery is recorded as handed on once
+/// extracted, whatever the handler answers: see [`Webhook`'s "The layer"](Webhook#the-layer).
 #[derive(Clone)]
 pub struct Verified {
     proof: Proof,
@@ -166,7 +177,9 @@ where
         let view = view(&parts, &body, url.as_deref());
         match delivery.accept::<E>(&view).await {
             Ok(Accepted::Fresh(event)) => {
-                delivery.finish(true).await;
+                // Nothing will see the handler's response: recorded as handed on (not as
+                // accepted, and its source not trusted by a rate limit).
+                delivery.finish_handed_on().await;
                 Ok(Self(event))
             }
             Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),
@@ -200,7 +213,9 @@ where
         } = authenticate(&receiver, &parts, body).await?;
         match delivery.accept_raw().await {
             Ok(Accepted::Fresh(proof)) => {
-                delivery.finish(true).await;
+                // Nothing will see the handler's response: recorded as handed on (not as
+                // accepted, and its source not trusted by a rate limit).
+                delivery.finish_handed_on().await;
                 Ok(Self { proof, body })
             }
             Ok(Accepted::Duplicate(reply)) => Err(WebhookRejection::duplicate(reply)),

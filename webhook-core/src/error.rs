@@ -216,6 +216,9 @@ pub struct VerifyError {
     source: Option<BoxError>,
 }
 
+/// The longest `Retry-After` sent: a day.
+const MAX_RETRY_AFTER_SECS: u64 = 86_400;
+
 impl VerifyError {
     /// A copy of what the sender is answered with (kind, message, `Retry-After`,
     /// challenge), without the [`source`](std::error::Error::source) or the
@@ -374,13 +377,21 @@ impl VerifyError {
         self.retry_after
     }
 
-    /// The `Retry-After` header value in whole seconds (rounded up, at least 1), where the
-    /// status has one.
+    /// The `Retry-After` header value in whole seconds (rounded up, at least 1, at most a
+    /// day), where the status has one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_core::{VerifyError, VerifyErrorKind};
+    /// let limited = |d| VerifyError::new(VerifyErrorKind::RateLimited).with_retry_after(d);
+    /// assert_eq!(limited(Duration::from_millis(1500)).retry_after_secs(), Some(2));
+    /// assert_eq!(limited(Duration::MAX).retry_after_secs(), Some(86_400));
+    /// ```
     #[must_use]
     pub fn retry_after_secs(&self) -> Option<u64> {
         self.retry_after.map(|d| {
-            let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-            secs.max(1)
+            let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+            secs.clamp(1, MAX_RETRY_AFTER_SECS)
         })
     }
 

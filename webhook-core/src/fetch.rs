@@ -195,7 +195,10 @@ impl CertificateFetcher for HttpsFetcher {
 ///   `https://api.paypal.com/v1/notifications/certs/<name>` and its three twins,
 ///   [`paypal::is_cert_url`](crate::provider::paypal::is_cert_url)), and only after the
 ///   request passed admission (allowlist, HTTPS, rate limit) and, for SNS, named a topic the
-///   verifier accepts. TLS then proves the host, with Mozilla's roots ([`HttpsFetcher`]).
+///   verifier accepts; not after other verifiers it is combined with: in an
+///   [`AllOf`](crate::AllOf), every member's fetch runs before any member verifies, so Basic
+///   auth beside it does not gate fetches. TLS then proves the host, with Mozilla's roots
+///   ([`HttpsFetcher`]).
 /// - The certificate must be valid now (its validity period, on the cache's clock); its key
 ///   expires with it. Only the first certificate of the document is read (a chain's leaf).
 /// - One fetch per address at a time: deliveries that name an address being fetched wait
@@ -236,7 +239,8 @@ impl CertificateFetcher for HttpsFetcher {
 ///         certificates,
 ///         ["arn:aws:sns:us-east-1:123456789012:ses-events"],
 ///     )?)
-///     .rate_limit(RateLimit::per_second(10))
+///     // Above the subscription's own throttle: SNS never retries a 429.
+///     .rate_limit(RateLimit::per_second(50))
 ///     .content_type("text/plain")
 ///     .content_type("application/json")
 ///     .build()?;
@@ -263,6 +267,9 @@ struct State {
     entries: HashMap<String, Entry>,
     /// When the fetches of the last minute started.
     started: VecDeque<Instant>,
+    /// Until when "fetches are spent" is not logged again: once per spent window, however
+    /// many requests name addresses not held meanwhile (their senders choose them).
+    quiet_until: Option<Instant>,
 }
 
 enum Entry {
@@ -415,10 +422,18 @@ impl CertificateCache {
             state.started.pop_front();
         }
         if state.started.len() >= self.inner.fetches_per_minute {
-            tracing::warn!(
-                url,
-                "signing certificate not fetched: this minute's fetches are spent"
-            );
+            if state.quiet_until.is_none_or(|until| now >= until) {
+                // The window frees its first slot a minute after its oldest fetch started.
+                let frees = state
+                    .started
+                    .front()
+                    .map_or(now, |t| *t + Duration::from_secs(60));
+                state.quiet_until = Some(frees);
+                tracing::warn!(
+                    "signing certificate not fetched: this minute's fetches are spent (logged \
+                     once until one is free again)"
+                );
+            }
             return None;
         }
         state.started.push_back(now);

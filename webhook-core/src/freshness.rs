@@ -26,7 +26,17 @@ impl TimeFormat {
     /// Parse a timestamp into Unix milliseconds.
     ///
     /// Only plain decimal digits are accepted for the numeric forms (no sign, no spaces, no
-    /// fraction), so pre-1970 and overflowing values are rejected rather than wrapped.
+    /// fraction), so pre-1970 and overflowing values are rejected rather than wrapped; and no
+    /// leading zero, which no sender writes: where the signed content puts the timestamp right
+    /// after other text (HubSpot v3's `{url}{body}{timestamp}`), a zero moved from that text
+    /// to the timestamp would leave the signed bytes unchanged.
+    ///
+    /// ```
+    /// use webhook_core::TimeFormat;
+    /// assert_eq!(TimeFormat::UnixSeconds.parse_ms("t", "1700000000").ok(), Some(1_700_000_000_000));
+    /// assert!(TimeFormat::UnixSeconds.parse_ms("t", "01700000000").is_err());
+    /// assert!(TimeFormat::UnixMillis.parse_ms("t", "0").is_ok());
+    /// ```
     ///
     /// # Errors
     ///
@@ -38,6 +48,7 @@ impl TimeFormat {
                 if text.is_empty()
                     || text.len() > MAX_DIGITS
                     || !text.bytes().all(|b| b.is_ascii_digit())
+                    || (text.len() > 1 && text.starts_with('0'))
                 {
                     return Err(bad());
                 }

@@ -40,6 +40,8 @@ pub(crate) enum Outcome {
     Accepted,
     Duplicate,
     HandlerFailed,
+    /// Handed to a handler whose outcome nothing observes (an extractor used alone).
+    HandedOn,
     Rejected(VerifyErrorKind),
 }
 
@@ -49,6 +51,7 @@ impl Outcome {
             Self::Accepted => "accepted",
             Self::Duplicate => "duplicate",
             Self::HandlerFailed => "handler_failed",
+            Self::HandedOn => "handed_on",
             Self::Rejected(_) => "rejected",
         }
     }
@@ -64,6 +67,7 @@ pub(crate) struct Counters {
     accepted: AtomicU64,
     duplicates: AtomicU64,
     handler_failures: AtomicU64,
+    handed_on: AtomicU64,
     rejected: [AtomicU64; KINDS.len()],
 }
 
@@ -73,6 +77,7 @@ impl Counters {
             Outcome::Accepted => &self.accepted,
             Outcome::Duplicate => &self.duplicates,
             Outcome::HandlerFailed => &self.handler_failures,
+            Outcome::HandedOn => &self.handed_on,
             Outcome::Rejected(kind) => {
                 match KINDS
                     .iter()
@@ -92,6 +97,7 @@ impl Counters {
             accepted: self.accepted.load(Ordering::Relaxed),
             duplicates: self.duplicates.load(Ordering::Relaxed),
             handler_failures: self.handler_failures.load(Ordering::Relaxed),
+            handed_on: self.handed_on.load(Ordering::Relaxed),
             rejected: KINDS
                 .iter()
                 .zip(&self.rejected)
@@ -112,6 +118,10 @@ pub struct Stats {
     pub duplicates: u64,
     /// Deliveries whose handler failed (non-2xx, error or panic); their claim was released.
     pub handler_failures: u64,
+    /// Verified deliveries handed to a handler whose outcome nothing observed (an adapter's
+    /// extractor used without its layer or middleware): neither accepted nor failed as far
+    /// as the receiver knows, and their sources are not trusted by the rate limiter.
+    pub handed_on: u64,
     /// Rejections by kind (kinds never seen are left out).
     pub rejected: Vec<(VerifyErrorKind, u64)>,
 }
@@ -177,7 +187,7 @@ pub(crate) fn finish(span: &Span, counters: &Counters, outcome: Outcome, latency
         Outcome::HandlerFailed => {
             tracing::warn!(parent: span, "webhook handler failed; claim released");
         }
-        Outcome::Accepted | Outcome::Duplicate => {
+        Outcome::Accepted | Outcome::Duplicate | Outcome::HandedOn => {
             tracing::info!(parent: span, outcome = outcome.name(), "webhook delivery");
         }
     }

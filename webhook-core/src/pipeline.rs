@@ -94,11 +94,13 @@ impl DedupeKey {
         }
     }
 
-    /// The store key: `{route}:{m|e|s}:{id}`, or `{route}:{M|E|S}:{tenant}:{id}` for a
-    /// tenant's delivery ([`Tenants`](crate::Tenants)), the id hashed when longer than 128
-    /// bytes, the tenant when it is not a tenant id. Neither a route name nor a tenant id
-    /// (nor `h` and a digest) holds a `:`, and the tag's case says whether a tenant follows,
-    /// so no two deliveries share a key unless route, tenant, kind and id all agree.
+    /// The store key: `{route}:{m|e|s}:={id}`, or `{route}:{M|E|S}:{tenant}:={id}` for a
+    /// tenant's delivery ([`Tenants`](crate::Tenants)); an id longer than 128 bytes is written
+    /// `h` and its digest instead of `=` and itself (the mark keeps a short id that reads like
+    /// a digest from taking a long id's key), the tenant as its digest when it is not a tenant
+    /// id. Neither a route name nor a tenant id (nor `h` and a digest) holds a `:`, and the
+    /// tag's case says whether a tenant follows, so no two deliveries share a key unless
+    /// route, tenant, kind and id all agree.
     fn store_key(&self, route: &str, tenant: Option<&str>) -> String {
         let (tag, id) = match self {
             Self::MessageId(id) => ('m', id),
@@ -109,7 +111,7 @@ impl DedupeKey {
         let hashed = id.len() > MAX_ID_LEN || id.bytes().any(|b| b.is_ascii_control());
         let tenant_len = tenant.map_or(0, |t| t.len() + 1);
         let mut key = String::with_capacity(
-            route.len() + 4 + tenant_len + if hashed { 65 } else { id.len() },
+            route.len() + 4 + tenant_len + if hashed { 65 } else { id.len() + 1 },
         );
         key.push_str(route);
         key.push(':');
@@ -134,6 +136,7 @@ impl DedupeKey {
             key.push('h');
             key.push_str(&hex::encode(Sha256::digest(id.as_bytes())));
         } else {
+            key.push('=');
             key.push_str(id);
         }
         key
@@ -662,19 +665,11 @@ impl Delivery {
         {
             return Err(self.fail(VerifyError::body_too_large(inner.body_limit)));
         }
-        if !inner.content_types.is_empty() {
-            let accepted = head.content_type().is_some_and(|ct| {
-                inner
-                    .content_types
-                    .iter()
-                    .any(|allowed| allowed.eq_ignore_ascii_case(ct))
-            });
-            if !accepted {
-                let message = format!("content type must be {}", inner.content_types.join(" or "));
-                return Err(self.fail(
-                    VerifyError::new(VerifyErrorKind::UnsupportedContentType).with_message(message),
-                ));
-            }
+        if !self.s.receiver.accepts_essence(head.content_type()) {
+            let message = format!("content type must be {}", inner.content_types.join(" or "));
+            return Err(self.fail(
+                VerifyError::new(VerifyErrorKind::UnsupportedContentType).with_message(message),
+            ));
         }
         let client = match inner.source.check(head, https) {
             Ok(client) => client,
@@ -1051,6 +1046,24 @@ impl Delivery {
         }
     }
 
+    /// Step 5 when nothing will see the handler's outcome (an adapter's extractor used
+    /// without its layer or middleware, on a receiver without a replay store): the delivery
+    /// is recorded as handed on, counted in [`Stats::handed_on`](crate::Stats::handed_on),
+    /// and its source is not trusted by the rate limiter, which only a processed delivery
+    /// earns. Claims, should there be any, are completed, as the handler has the delivery.
+    pub async fn finish_handed_on(mut self) {
+        if let Some(error) = self.s.rejected.take() {
+            return self.finish_rejected(error).await;
+        }
+        let outcome = if self.s.duplicate {
+            Outcome::Duplicate
+        } else {
+            Outcome::HandedOn
+        };
+        self.finish_as(outcome);
+        self.complete_leases().await;
+    }
+
     /// Release every claim and wait until the store has, so a retry sent as soon as the
     /// answer arrives finds the key free (a networked store would otherwise release in the
     /// background, and the retry could find the key still in flight: 409).
@@ -1130,6 +1143,18 @@ mod tests {
         delivery.authenticate(&request).unwrap();
         let fresh = block_on(delivery.claim(None)).unwrap();
         (delivery, fresh)
+    }
+
+    /// A short id that reads like a long id's digest does not take that id's key.
+    #[test]
+    fn short_ids_never_take_a_long_ids_key() {
+        use sha2::Digest as _;
+        let long = "x".repeat(200);
+        let posing = format!("h{}", hex::encode(sha2::Sha256::digest(long.as_bytes())));
+        let key = |id: &str| super::DedupeKey::MessageId(id.to_owned()).store_key("r", None);
+        assert_ne!(key(&long), key(&posing));
+        assert_eq!(key("msg_1"), "r:m:=msg_1");
+        assert_eq!(key(&long), format!("r:m:{posing}"));
     }
 
     /// [`open`] one delivery, and finish it as processed when it was fresh: whether it was.

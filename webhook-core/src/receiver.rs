@@ -200,6 +200,20 @@ impl Receiver {
             .and_then(Decryptor::plaintext_content_type)
     }
 
+    /// Whether a request with this `Content-Type` value passes the content-type check
+    /// ([`ReceiverBuilder::content_type`]; parameters are not compared, case is ignored).
+    /// With no content type configured, every request does, even one without the header.
+    #[must_use]
+    pub fn accepts_content_type(&self, value: Option<&str>) -> bool {
+        self.accepts_essence(value.map(|v| v.split(';').next().unwrap_or(v).trim()))
+    }
+
+    pub(crate) fn accepts_essence(&self, essence: Option<&str>) -> bool {
+        let allowed = &self.inner.content_types;
+        allowed.is_empty()
+            || essence.is_some_and(|ct| allowed.iter().any(|a| a.eq_ignore_ascii_case(ct)))
+    }
+
     /// The route name (span field and store key namespace).
     #[must_use]
     pub fn route(&self) -> &str {
@@ -220,12 +234,29 @@ impl Receiver {
         self.inner.store.is_some()
     }
 
-    /// The response for a rejection: the configured custom response, else
-    /// [`Reply::from_error`].
+    /// The response for a rejection: the configured custom response, with the rejection's
+    /// `Retry-After` and `WWW-Authenticate` added where it keeps the rejection's status and
+    /// does not set them itself; else [`Reply::from_error`].
     #[must_use]
     pub fn reply_for(&self, error: &VerifyError) -> Reply {
         match &self.inner.rejection {
-            Some(custom) => custom(error),
+            Some(custom) => {
+                let mut reply = custom(error);
+                // Only on a reply that keeps the rejection's status: one that answers
+                // otherwise (a 404 hiding the endpoint) must not name its auth scheme.
+                if reply.status == error.status() {
+                    for (name, value) in error.response_headers() {
+                        if !reply
+                            .headers
+                            .iter()
+                            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+                        {
+                            reply.headers.push((name.into(), value));
+                        }
+                    }
+                }
+                reply
+            }
             None => Reply::from_error(error),
         }
     }
@@ -339,7 +370,14 @@ pub struct ReceiverBuilder {
     rate: Option<RateLimit>,
     lease: Duration,
     retention: Option<Duration>,
-    tolerance: Duration,
+    /// The variable `retention` was read from, named in build's errors.
+    retention_from: Option<String>,
+    /// The route was named (a shared store needs it: see `build`).
+    route_set: bool,
+    /// Every peer may be a proxy ([`ReceiverBuilder::trust_every_peer_as_proxy`]).
+    every_peer_trusted: bool,
+    /// The store was given with `replay_shared`.
+    shared_store: bool,
     clock: SharedClock,
     rejection: Option<Arc<RejectionFn>>,
     event_type: Option<Arc<EventTypeFn>>,
@@ -361,8 +399,9 @@ impl fmt::Debug for ReceiverBuilder {
 const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// Default lease: how long a claim blocks duplicates while its handler runs.
 const DEFAULT_LEASE: Duration = Duration::from_secs(30);
-/// Default freshness tolerance (each way), matching `Freshness::default()`.
-const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+/// The shortest default retention: the freshness window of `Freshness::default()` (5 minutes
+/// each way), and the whole memory of a copy for schemes that sign no timestamp.
+const DEFAULT_RETENTION: Duration = Duration::from_secs(600);
 
 impl Default for ReceiverBuilder {
     fn default() -> Self {
@@ -381,7 +420,10 @@ impl Default for ReceiverBuilder {
             rate: None,
             lease: DEFAULT_LEASE,
             retention: None,
-            tolerance: DEFAULT_TOLERANCE,
+            retention_from: None,
+            route_set: false,
+            every_peer_trusted: false,
+            shared_store: false,
             clock: clock::system(),
             rejection: None,
             event_type: None,
@@ -390,6 +432,47 @@ impl Default for ReceiverBuilder {
             error: None,
         }
     }
+}
+
+/// Why a public base URL cannot be one (`Err`): it must be `http(s)://host[/prefix]`.
+fn check_public_base_url(url: &str) -> Result<(), &'static str> {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return Err("must start with http:// or https://");
+    };
+    if url.contains(['?', '#']) {
+        // The request's path and query follow it: a query or fragment here would put the
+        // request's path inside them, and a verifier or a `Tenants` registry reading the URL
+        // would read another path.
+        return Err("is a scheme, a host and at most a path prefix: no `?` or `#`");
+    }
+    let host = rest.split('/').next().unwrap_or(rest);
+    if !is_host(host) {
+        return Err("must name a host after the scheme");
+    }
+    Ok(())
+}
+
+/// Whether these blocks together hold every IPv4 or every IPv6 address.
+fn covers_a_whole_family(nets: &[ipnet::IpNet]) -> bool {
+    ipnet::IpNet::aggregate(&nets.to_vec())
+        .iter()
+        .any(|net| net.prefix_len() == 0)
+}
+
+/// A configured content type's essence, lower-cased: `type/subtype` as RFC 9110 tokens,
+/// parameters dropped; `None` for anything else.
+fn content_type_essence(value: &str) -> Option<String> {
+    let essence = value.split(';').next().unwrap_or(value).trim();
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    let (kind, subtype) = essence.split_once('/')?;
+    (token(kind) && token(subtype)).then(|| essence.to_ascii_lowercase())
 }
 
 /// A `Host` value as a URL's authority may hold it without a user or anything after it: a
@@ -406,8 +489,15 @@ impl ReceiverBuilder {
     /// Name the route (default `webhook`): shown in the span, and the namespace of its keys in
     /// a shared store, so two routes never collide. Not empty, and without `:` (the store key's
     /// separator) or control characters: [`build`](Self::build) refuses such a name.
+    ///
+    /// Receivers that share a store must each be named, or two left at the default would
+    /// answer each other's deliveries as duplicates: `build` refuses a store given with
+    /// [`replay_shared`](Self::replay_shared) on a receiver left at the default name. (A store
+    /// given with [`replay`](Self::replay) may be shared too, e.g. one Redis by several
+    /// applications: name their routes, or give each store its own key prefix.)
     pub fn route(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.route = name.into();
+        self.route_set = true;
         self
     }
 
@@ -421,12 +511,14 @@ impl ReceiverBuilder {
     /// Use this replay and idempotency store (default: a [`MemoryStore`] of 100 000 keys).
     pub fn replay(mut self, store: impl ReplayStore) -> Self {
         self.store = StoreChoice::Custom(Arc::new(store));
+        self.shared_store = false;
         self
     }
 
     /// Use a shared store handle.
     pub fn replay_shared(mut self, store: Arc<dyn ReplayStore>) -> Self {
         self.store = StoreChoice::Custom(store);
+        self.shared_store = true;
         self
     }
 
@@ -436,8 +528,13 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Turn replay and idempotency protection off. Only for schemes with their own replay
-    /// protection; a captured delivery can otherwise be replayed inside the freshness window.
+    /// Turn replay and idempotency protection off: a captured delivery is then processed
+    /// again each time it is sent while its timestamp is fresh. Only for an application that
+    /// makes every delivery idempotent itself. [`build`](Self::build) refuses it for a
+    /// verifier that [requires a store](crate::Verifier::requires_replay_store): by default
+    /// one whose scheme signs no timestamp (GitHub, Shopify…), whose copies nothing else
+    /// would ever refuse; API keys and Basic auth, which a store cannot help, may go
+    /// without.
     pub fn without_replay_protection(mut self) -> Self {
         self.store = StoreChoice::Disabled;
         self
@@ -449,11 +546,40 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Accept this content type (essence, e.g. `application/json`); call again for more. With
-    /// none set, any content type is accepted; otherwise others are 415.
+    /// Accept this content type (essence, e.g. `application/json`; parameters such as
+    /// `; charset=utf-8` are dropped, since a request's are not compared); call again for more.
+    /// With none set, any content type is accepted; otherwise others are 415. A value that is
+    /// not `type/subtype` makes [`build`](Self::build) fail.
+    ///
+    /// ```
+    /// use webhook_core::{Receiver, Secret, StandardWebhooks};
+    /// let verifier = || StandardWebhooks::new(Secret::random(24));
+    /// let receiver = Receiver::builder()
+    ///     .verifier(verifier()?)
+    ///     .content_type("Application/JSON; charset=utf-8")
+    ///     .build()?;
+    /// assert!(receiver.accepts_content_type(Some("application/json")));
+    /// assert!(!receiver.accepts_content_type(Some("text/plain")));
+    /// assert!(Receiver::builder().verifier(verifier()?).content_type("json").build().is_err());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
     pub fn content_type(mut self, essence: impl Into<String>) -> Self {
-        self.content_types.push(essence.into().to_ascii_lowercase());
+        let essence = essence.into();
+        match content_type_essence(&essence) {
+            Some(essence) => self.content_types.push(essence),
+            None => self.fail(ConfigError::new(format!(
+                "content type `{}` is not `type/subtype` (e.g. `application/json`)",
+                essence.escape_debug()
+            ))),
+        }
         self
+    }
+
+    /// Keep the first configuration error, for `build`.
+    fn fail(&mut self, error: ConfigError) {
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
     }
 
     /// Proxies whose forwarding header is believed (addresses or CIDR blocks): the client is
@@ -472,6 +598,32 @@ impl ReceiverBuilder {
     {
         self.trusted_proxies
             .extend(nets.into_iter().map(Into::into));
+        self.every_peer_trusted = false;
+        self
+    }
+
+    /// Take every peer for a proxy that appends one hop to the forwarding header, and believe
+    /// that hop alone: for an application no client can reach except through one proxy whose
+    /// addresses are not known in advance (a platform's load balancer). The client is the
+    /// rightmost hop, the one the proxy appended; hops further left, which the client may
+    /// have written itself, are never read, and the protocol is the proxy's own rightmost
+    /// entry. Anywhere a client can reach the application directly it writes its own source
+    /// address and protocol, so the allowlist, the rate limit's sources and
+    /// [`require_https`](Self::require_https) would mean nothing. A list of trusted proxies
+    /// set afterwards replaces this. [`build`](Self::build) refuses trusted blocks that cover
+    /// every IPv4 or every IPv6 address (`0.0.0.0/0`, or `0.0.0.0/1` with `128.0.0.0/1`):
+    /// they would believe hops a client wrote. From the environment:
+    /// `{prefix}_TRUSTED_PROXIES=*`.
+    ///
+    /// ```
+    /// use webhook_core::{Receiver, Secret, StandardWebhooks};
+    /// let verifier = || StandardWebhooks::new(Secret::random(24));
+    /// assert!(Receiver::builder().verifier(verifier()?).trusted_proxies(["0.0.0.0/0"]).build().is_err());
+    /// assert!(Receiver::builder().verifier(verifier()?).trust_every_peer_as_proxy().build().is_ok());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    pub fn trust_every_peer_as_proxy(mut self) -> Self {
+        self.every_peer_trusted = true;
         self
     }
 
@@ -516,11 +668,10 @@ impl ReceiverBuilder {
         self
     }
 
-    /// How long a processed delivery's key is remembered. The default is the freshness window,
-    /// the whole span in which a timestamp is accepted: the longer of twice the
-    /// [`tolerance`](Self::tolerance) and the verifier's
-    /// [`freshness_window`](crate::Verifier::freshness_window). Shorter than that window is a
-    /// [`ConfigError`].
+    /// How long a processed delivery's key is remembered. The default is the verifier's
+    /// freshness window, the whole span in which a timestamp is accepted
+    /// ([`freshness_window`](crate::Verifier::freshness_window)), and at least 10 minutes.
+    /// Shorter than that window, or zero, is a [`ConfigError`].
     ///
     /// A verifier whose scheme signs no timestamp (GitHub, Shopify, Twilio, Postal, Paddle
     /// Classic…; its `freshness_window` is `None`) gives a copy no age to be refused by: a
@@ -528,15 +679,7 @@ impl ReceiverBuilder {
     /// be (hours or days), with a store that holds that many deliveries.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
-        self
-    }
-
-    /// The freshness tolerance assumed each way (default 5 minutes) for the replay store's
-    /// retention: retention is at least the longer of twice this and the verifier's
-    /// [`freshness_window`](crate::Verifier::freshness_window) (so it also covers a verifier
-    /// that reports no window of its own). It does not change the verifier's own tolerance.
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.retention_from = None;
         self
     }
 
@@ -546,7 +689,25 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Answer rejections with this response instead of the standard JSON.
+    /// Answer rejections with this response instead of the standard JSON. Where the response
+    /// keeps the rejection's status, the rejection's `Retry-After` and `WWW-Authenticate` are
+    /// added to it unless it sets them itself, so a sender still learns when to retry and a
+    /// client which credentials to send; a response with another status (a 404 that hides
+    /// the endpoint) gets neither.
+    ///
+    /// ```
+    /// use webhook_core::{Receiver, Reply, Secret, StandardWebhooks, VerifyError, VerifyErrorKind};
+    /// let receiver = Receiver::builder()
+    ///     .verifier(StandardWebhooks::new(Secret::random(24))?)
+    ///     .rejection(|error| Reply::json(error.status(), r#"{"ok":false}"#))
+    ///     .build()?;
+    /// let limited = VerifyError::new(VerifyErrorKind::RateLimited)
+    ///     .with_retry_after(std::time::Duration::from_secs(3));
+    /// let reply = receiver.reply_for(&limited);
+    /// assert_eq!((reply.status(), reply.body()), (429, r#"{"ok":false}"#));
+    /// assert!(reply.headers().iter().any(|(n, v)| n == "retry-after" && v == "3"));
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
     pub fn rejection(
         mut self,
         respond: impl Fn(&VerifyError) -> Reply + Send + Sync + 'static,
@@ -615,8 +776,37 @@ impl ReceiverBuilder {
 
     /// Read settings from environment variables named `{prefix}_…`; see
     /// [`env_with`](Self::env_with).
+    /// A variable whose value is not UTF-8 is refused naming it, as a malformed one is.
     pub fn env(self, prefix: &str) -> Self {
-        self.env_with(prefix, |name| std::env::var(name).ok())
+        self.env_os_with(prefix, |name| std::env::var_os(name))
+    }
+
+    /// [`env_with`](Self::env_with) over raw values: one that is not UTF-8 makes `build`
+    /// fail naming it (read as unset, it would turn its check off).
+    fn env_os_with(
+        mut self,
+        prefix: &str,
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Self {
+        let not_unicode = std::cell::RefCell::new(None);
+        self = self.env_with(prefix, |name| {
+            let value = lookup(name)?;
+            match value.into_string() {
+                Ok(text) => Some(text),
+                Err(_) => {
+                    not_unicode
+                        .borrow_mut()
+                        .get_or_insert_with(|| name.to_owned());
+                    None
+                }
+            }
+        });
+        if let Some(name) = not_unicode.into_inner() {
+            self.fail(ConfigError::new(format!(
+                "environment variable `{name}`: is not valid UTF-8"
+            )));
+        }
+        self
     }
 
     /// Read settings through `lookup` (an environment, a config map). A variable that is set
@@ -628,14 +818,13 @@ impl ReceiverBuilder {
     /// | --- | --- |
     /// | `{prefix}_MAX_BODY_BYTES` | body limit in bytes |
     /// | `{prefix}_CONTENT_TYPES` | comma-separated accepted content types |
-    /// | `{prefix}_TRUSTED_PROXIES` | comma-separated addresses / CIDR blocks |
+    /// | `{prefix}_TRUSTED_PROXIES` | comma-separated addresses / CIDR blocks, or `*` for [every peer](Self::trust_every_peer_as_proxy) |
     /// | `{prefix}_FORWARDED_HEADER` | what the trusted proxies write: `x-forwarded-for` (the default) or `forwarded` |
     /// | `{prefix}_ALLOWED_SOURCES` | comma-separated addresses / CIDR blocks |
     /// | `{prefix}_REQUIRE_HTTPS` | `true` / `false` |
     /// | `{prefix}_RATE_LIMIT` | `N/s`, `N/min` or `N/h`, optionally `burst B` |
-    /// | `{prefix}_TOLERANCE_SECS` | freshness tolerance each way |
-    /// | `{prefix}_RETENTION_SECS` | how long processed keys are remembered |
-    /// | `{prefix}_LEASE_SECS` | how long a claim blocks duplicates |
+    /// | `{prefix}_RETENTION_SECS` | how long processed keys are remembered ([`retention`](Self::retention)) |
+    /// | `{prefix}_LEASE_SECS` | how long a claim blocks duplicates ([`lease`](Self::lease)) |
     /// | `{prefix}_REPLAY_CAPACITY` | keys the default in-memory store holds |
     /// | `{prefix}_PUBLIC_BASE_URL` | the URL senders address |
     ///
@@ -665,11 +854,10 @@ impl ReceiverBuilder {
         let bad = |name: &str, why: &str| {
             ConfigError::new(format!("environment variable `{name}`: {why}"))
         };
-        let secs = |name: &str, v: &str| {
-            v.trim()
-                .parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|_| bad(name, "expected whole seconds"))
+        let secs = |name: &str, v: &str| match v.trim().parse::<u64>() {
+            Ok(0) => Err(bad(name, "must be at least 1 second")),
+            Ok(n) => Ok(Duration::from_secs(n)),
+            Err(_) => Err(bad(name, "expected whole seconds")),
         };
         let list = |v: &str| -> Vec<String> {
             v.split(',')
@@ -699,22 +887,40 @@ impl ReceiverBuilder {
         };
         if let Some((name, v)) = get("MAX_BODY_BYTES") {
             match v.trim().parse::<usize>() {
-                Ok(n) => self.body_limit = n,
-                Err(_) => note(bad(&name, "expected a number of bytes")),
+                Ok(n) if n > 0 => self.body_limit = n,
+                _ => note(bad(&name, "expected a number of bytes, at least 1")),
             }
         }
         if let Some((name, v)) = get("CONTENT_TYPES") {
-            match nonempty(&name, &v) {
-                Ok(items) => {
-                    self.content_types =
-                        items.into_iter().map(|s| s.to_ascii_lowercase()).collect();
-                }
+            let essences = nonempty(&name, &v).and_then(|items| {
+                items
+                    .iter()
+                    .map(|item| {
+                        content_type_essence(item).ok_or_else(|| {
+                            bad(
+                                &name,
+                                &format!("`{}` is not `type/subtype`", item.escape_debug()),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            match essences {
+                Ok(essences) => self.content_types = essences,
                 Err(e) => note(e),
             }
         }
-        if let Some((name, v)) = get("TRUSTED_PROXIES") {
+        if let Some((_, v)) = get("TRUSTED_PROXIES")
+            && v.trim() == "*"
+        {
+            self.trusted_proxies.clear();
+            self.every_peer_trusted = true;
+        } else if let Some((name, v)) = get("TRUSTED_PROXIES") {
             match nonempty(&name, &v).and_then(|items| parse_nets(&name, &items).map(|_| items)) {
-                Ok(items) => self.trusted_proxies = items,
+                Ok(items) => {
+                    self.trusted_proxies = items;
+                    self.every_peer_trusted = false;
+                }
                 Err(e) => note(e),
             }
         }
@@ -747,15 +953,21 @@ impl ReceiverBuilder {
                 Err(e) => note(bad(&name, &e.to_string())),
             }
         }
-        if let Some((name, v)) = get("TOLERANCE_SECS") {
-            match secs(&name, &v) {
-                Ok(d) => self.tolerance = d,
-                Err(e) => note(e),
-            }
+        if let Some((name, _)) = get("TOLERANCE_SECS") {
+            // Read by earlier versions as a floor for retention: refused rather than ignored,
+            // so that a deployment relying on it does not keep keys for less time unawares.
+            note(bad(
+                &name,
+                "is not read: the freshness tolerance is the verifier's own (`Freshness`), and \
+                 how long processed keys are kept is `_RETENTION_SECS`",
+            ));
         }
         if let Some((name, v)) = get("RETENTION_SECS") {
             match secs(&name, &v) {
-                Ok(d) => self.retention = Some(d),
+                Ok(d) => {
+                    self.retention = Some(d);
+                    self.retention_from = Some(name);
+                }
                 Err(e) => note(e),
             }
         }
@@ -771,8 +983,11 @@ impl ReceiverBuilder {
                 _ => note(bad(&name, "expected a number of keys")),
             }
         }
-        if let Some((_, v)) = get("PUBLIC_BASE_URL") {
-            self.public_base_url = Some(v.trim().to_owned());
+        if let Some((name, v)) = get("PUBLIC_BASE_URL") {
+            match check_public_base_url(v.trim()) {
+                Ok(()) => self.public_base_url = Some(v.trim().to_owned()),
+                Err(why) => note(bad(&name, why)),
+            }
         }
         if self.error.is_none() {
             self.error = first_error;
@@ -784,11 +999,15 @@ impl ReceiverBuilder {
     ///
     /// # Errors
     ///
-    /// A route name that is empty or holds `:` or a control character; no verifier; a bad
-    /// address or CIDR block; a zero rate, body limit or lease; a retention
-    /// shorter than the freshness window (the longer of twice the tolerance and the verifier's
-    /// own window); a malformed environment variable; a public base URL
-    /// that is not `http(s)://…`; a decryptor's plaintext content type that is not a header
+    /// A route name that is empty or holds `:` or a control character; no verifier, or one
+    /// whose [`check_config`](crate::Verifier::check_config) fails (an empty `AnyOf`); a bad
+    /// address or CIDR block, or trusted proxies covering every address without
+    /// [`trust_every_peer_as_proxy`](Self::trust_every_peer_as_proxy); a zero rate, body
+    /// limit, lease or retention; a retention shorter than the verifier's freshness window;
+    /// a content type that is not `type/subtype`; no replay store for a verifier whose scheme
+    /// signs no timestamp or that requires one; a store of its own on a receiver left at the
+    /// default route name; a malformed environment variable; a public base URL that is not
+    /// `http(s)://host[/prefix]`; a decryptor's plaintext content type that is not a header
     /// value.
     pub fn build(self) -> Result<Receiver, ConfigError> {
         if let Some(error) = self.error {
@@ -806,6 +1025,9 @@ impl ReceiverBuilder {
         let verifier = self.verifier.ok_or_else(|| {
             ConfigError::new(format!("receiver `{}`: no verifier configured", self.route))
         })?;
+        verifier
+            .check_config()
+            .map_err(|e| ConfigError::new(format!("receiver `{}`: {e}", self.route)))?;
         if self.body_limit == 0 {
             return Err(ConfigError::new(
                 "receiver: the body limit must be at least 1 byte",
@@ -816,44 +1038,44 @@ impl ReceiverBuilder {
                 "receiver: the lease must be longer than zero",
             ));
         }
-        // The longer of the verifier's own window (its Freshness, past + future) and twice the
-        // builder's tolerance.
-        let window = verifier
-            .freshness_window()
-            .unwrap_or_default()
-            .max(self.tolerance.saturating_mul(2));
-        let retention = self.retention.unwrap_or(window);
-        if retention < window {
+        // The verifier's own window (its Freshness, past + future): a copy is refused by its
+        // age after it, and must be remembered until then.
+        let window = verifier.freshness_window();
+        let retention = self
+            .retention
+            .unwrap_or_else(|| window.unwrap_or_default().max(DEFAULT_RETENTION));
+        let set_by = self
+            .retention_from
+            .as_deref()
+            .map(|name| format!(" (set by `{name}`)"))
+            .unwrap_or_default();
+        if retention.is_zero() {
             return Err(ConfigError::new(format!(
-                "receiver: retention {} s is shorter than the freshness window {} s (the verifier's \
-                 tolerance, past and future); a replay could slip through",
+                "receiver `{}`: retention must be longer than zero{set_by}",
+                self.route
+            )));
+        }
+        if let Some(window) = window
+            && retention < window
+        {
+            return Err(ConfigError::new(format!(
+                "receiver `{}`: retention {} s{set_by} is shorter than the freshness window {} s \
+                 (the verifier's tolerance, past and future); a replay could slip through",
+                self.route,
                 retention.as_secs(),
                 window.as_secs()
             )));
         }
-        if let Some(url) = &self.public_base_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(ConfigError::new(
-                "receiver: the public base URL must start with http:// or https://",
-            ));
-        }
-        if let Some(url) = &self.public_base_url
-            && url.contains(['?', '#'])
-        {
-            // The request's path and query follow it: a query or fragment here would put
-            // the request's path inside them, and a verifier or a `Tenants` registry reading
-            // the URL would read another path.
-            return Err(ConfigError::new(
-                "receiver: the public base URL is a scheme, a host and at most a path prefix: \
-                 no `?` or `#`",
-            ));
+        if let Some(url) = &self.public_base_url {
+            check_public_base_url(url)
+                .map_err(|why| ConfigError::new(format!("receiver: the public base URL {why}")))?;
         }
         let source = SourcePolicy {
             trusted_proxies: parse_nets("trusted proxies", &self.trusted_proxies)?,
             forwarded_header: self.forwarded_header,
             allow: parse_nets("allowed sources", &self.allow)?,
             require_https: self.require_https,
+            every_peer: self.every_peer_trusted,
         };
         if self.allow_set && source.allow.is_empty() {
             return Err(ConfigError::new(
@@ -861,25 +1083,33 @@ impl ReceiverBuilder {
                  every source",
             ));
         }
-        if source
-            .trusted_proxies
-            .iter()
-            .any(|net| net.prefix_len() == 0)
-        {
-            tracing::warn!(
-                "receiver: every address is a trusted proxy (a /0 block), so any client can \
-                 choose its source address and protocol through forwarding headers"
-            );
+        if !self.every_peer_trusted && covers_a_whole_family(&source.trusted_proxies) {
+            return Err(ConfigError::new(format!(
+                "receiver `{}`: the trusted proxies cover every IPv4 or every IPv6 address, so \
+                 any client could choose its source address and protocol through forwarding \
+                 headers; list the proxies, or call `trust_every_peer_as_proxy` \
+                 (`{{prefix}}_TRUSTED_PROXIES=*`, which believes only the hop the proxy appends) \
+                 if no client can reach the app but through one proxy",
+                self.route
+            )));
         }
         let limiter = self
             .rate
             .map(|limit| Limiter::new(&limit, Arc::clone(&self.clock)))
             .transpose()?;
+        if self.shared_store && !self.route_set {
+            return Err(ConfigError::new(
+                "receiver: name the route (`route(..)`) of a receiver given a shared store: \
+                 receivers sharing a store keep their deliveries apart by it, and two left at \
+                 the default name would answer each other's deliveries as duplicates",
+            ));
+        }
         if matches!(self.store, StoreChoice::Disabled) && verifier.requires_replay_store() {
             return Err(ConfigError::new(format!(
-                "receiver `{}`: its verifier is safe only with a replay store (a scheme that binds \
-                 the body too weakly to stand alone, or a `Tenants` registry, whose tenants may \
-                 need one); remove `without_replay_protection`",
+                "receiver `{}`: its verifier is safe only with a replay store (a scheme that signs \
+                 no timestamp, whose copies nothing else would ever refuse; one that binds the \
+                 body too weakly to stand alone; or a `Tenants` registry, whose tenants may need \
+                 one); remove `without_replay_protection`",
                 self.route
             )));
         }
@@ -1082,5 +1312,315 @@ mod tests {
             .unwrap();
         let reply = r.reply_for(&VerifyError::invalid_signature());
         assert_eq!((reply.status(), reply.body()), (401, "{}"));
+        // The rejection's own headers are added where the custom reply does not set them.
+        let limited = VerifyError::new(crate::VerifyErrorKind::RateLimited)
+            .with_retry_after(Duration::from_secs(7));
+        let reply = r.reply_for(&limited);
+        assert_eq!(reply.status(), 429);
+        assert_eq!(
+            reply
+                .headers()
+                .iter()
+                .filter(|(n, _)| n == "retry-after")
+                .count(),
+            1
+        );
+        assert!(
+            reply
+                .headers()
+                .iter()
+                .any(|(n, v)| n == "retry-after" && v == "7")
+        );
+        let challenge = VerifyError::new(crate::VerifyErrorKind::MissingCredentials)
+            .with_www_authenticate("Basic realm=\"hooks\"");
+        assert!(
+            r.reply_for(&challenge)
+                .headers()
+                .iter()
+                .any(|(n, v)| n == "www-authenticate" && v == "Basic realm=\"hooks\"")
+        );
+        // One the custom reply sets itself is kept as it is, not doubled.
+        let own = Receiver::builder()
+            .verifier(verifier())
+            .rejection(|e| {
+                let mut reply = Reply::json(e.status(), "{}");
+                reply.headers.push(("Retry-After".into(), "60".to_owned()));
+                reply
+            })
+            .build()
+            .unwrap();
+        let headers = own.reply_for(&limited).headers().to_vec();
+        let retry: Vec<_> = headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
+            .collect();
+        assert_eq!(retry.len(), 1);
+        assert_eq!(retry.first().map(|(_, v)| v.as_str()), Some("60"));
+        // A reply with another status gets neither header: it may be hiding the endpoint.
+        let hidden = Receiver::builder()
+            .verifier(verifier())
+            .rejection(|_| Reply::json(404, "{}"))
+            .build()
+            .unwrap();
+        let only_content_type =
+            |reply: Reply| reply.headers().iter().all(|(n, _)| n == "content-type");
+        assert!(only_content_type(hidden.reply_for(&challenge)));
+        assert!(only_content_type(hidden.reply_for(&limited)));
+    }
+
+    fn github() -> crate::HmacVerifier {
+        crate::provider::github::verifier(Secret::random(24)).unwrap()
+    }
+
+    /// A verifier whose scheme signs no timestamp keeps processed keys 10 minutes by default,
+    /// never zero; an explicit zero is refused, naming the variable it came from.
+    #[test]
+    fn retention_is_never_zero() {
+        let r = Receiver::builder().verifier(github()).build().unwrap();
+        assert_eq!(r.inner.retention, DEFAULT_RETENTION);
+        let error = Receiver::builder()
+            .verifier(github())
+            .retention(Duration::ZERO)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("longer than zero"), "{error}");
+        let refusal = |verifier: Box<dyn Verifier>, name: &'static str, value: &'static str| {
+            Receiver::builder()
+                .verifier(verifier)
+                .env_with("H", move |n: &str| (n == name).then(|| value.to_owned()))
+                .build()
+                .unwrap_err()
+                .to_string()
+        };
+        let error = refusal(Box::new(github()), "H_RETENTION_SECS", "0");
+        assert!(error.contains("H_RETENTION_SECS"), "{error}");
+        // Too short for the verifier's window, set from the environment: named too.
+        let error = refusal(Box::new(verifier()), "H_RETENTION_SECS", "60");
+        assert!(
+            error.contains("H_RETENTION_SECS") && error.contains("600 s"),
+            "{error}"
+        );
+        // The freshness tolerance is the verifier's: a variable earlier versions read as a
+        // retention floor is refused, not ignored.
+        let error = refusal(Box::new(github()), "H_TOLERANCE_SECS", "86400");
+        assert!(
+            error.contains("H_TOLERANCE_SECS") && error.contains("RETENTION_SECS"),
+            "{error}"
+        );
+    }
+
+    /// Every numeric variable whose zero would be refused later is refused naming itself,
+    /// and so is a public base URL that cannot be one.
+    #[test]
+    fn environment_errors_name_their_variable() {
+        for (name, value) in [
+            ("H_MAX_BODY_BYTES", "0"),
+            ("H_LEASE_SECS", "0"),
+            ("H_RETENTION_SECS", "0"),
+            ("H_PUBLIC_BASE_URL", ""),
+            ("H_PUBLIC_BASE_URL", "ftp://hooks.example"),
+            ("H_PUBLIC_BASE_URL", "https://"),
+            ("H_PUBLIC_BASE_URL", "https://user@hooks.example"),
+            ("H_PUBLIC_BASE_URL", "https://hooks.example/?a=1"),
+            ("H_CONTENT_TYPES", "application/json, json"),
+        ] {
+            let lookup = move |n: &str| (n == name).then(|| value.to_owned());
+            let error = Receiver::builder()
+                .verifier(verifier())
+                .env_with("H", lookup)
+                .build()
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(name), "{name}={value:?}: {error}");
+        }
+    }
+
+    /// A value that is not UTF-8 is refused naming its variable; read as unset, it would
+    /// turn its check off.
+    #[test]
+    fn environment_values_that_are_not_utf8_are_refused() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let lookup = |n: &str| {
+            (n == "H_ALLOWED_SOURCES").then(|| std::ffi::OsString::from_vec(vec![0xff, b'1']))
+        };
+        let error = Receiver::builder()
+            .verifier(verifier())
+            .env_os_with("H", lookup)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("H_ALLOWED_SOURCES") && error.contains("UTF-8"),
+            "{error}"
+        );
+        let fine =
+            |n: &str| (n == "H_ALLOWED_SOURCES").then(|| std::ffi::OsString::from("192.0.2.0/24"));
+        let builder = Receiver::builder()
+            .verifier(verifier())
+            .env_os_with("H", fine);
+        assert_eq!(builder.allow, ["192.0.2.0/24"]);
+    }
+
+    /// Content types are kept by their essence; what is not `type/subtype` is refused.
+    #[test]
+    fn content_types_are_essences() {
+        let r = Receiver::builder()
+            .verifier(verifier())
+            .content_type(" Application/JSON ; charset=utf-8")
+            .build()
+            .unwrap();
+        assert_eq!(r.inner.content_types, ["application/json"]);
+        assert!(r.accepts_content_type(Some("application/json; charset=UTF-8")));
+        assert!(!r.accepts_content_type(Some("application/jsonx")));
+        assert!(!r.accepts_content_type(None));
+        for bad in [
+            "",
+            " ",
+            "json",
+            "application/",
+            "/json",
+            "application/ json",
+            "a b/c",
+        ] {
+            assert!(
+                Receiver::builder()
+                    .verifier(verifier())
+                    .content_type(bad)
+                    .build()
+                    .is_err(),
+                "{bad:?}"
+            );
+        }
+        let any = Receiver::builder().verifier(verifier()).build().unwrap();
+        assert!(any.accepts_content_type(None));
+    }
+
+    /// Trusted proxies that together hold every address of a family are refused unless the
+    /// application says every peer is a proxy.
+    #[test]
+    fn trusting_every_address_must_be_said() {
+        for nets in [
+            &["0.0.0.0/0"][..],
+            &["::/0"],
+            &["0.0.0.0/1", "128.0.0.0/1"],
+            &["10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"],
+        ] {
+            let error = Receiver::builder()
+                .verifier(verifier())
+                .trusted_proxies(nets.iter().copied())
+                .build()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("trust_every_peer_as_proxy"),
+                "{nets:?}: {error}"
+            );
+        }
+        assert!(
+            Receiver::builder()
+                .verifier(verifier())
+                .trusted_proxies(["0.0.0.0/1", "128.0.0.0/2"])
+                .build()
+                .is_ok()
+        );
+        let r = Receiver::builder()
+            .verifier(verifier())
+            .trust_every_peer_as_proxy()
+            .build()
+            .unwrap();
+        assert!(r.inner.source.every_peer);
+        let lookup = |n: &str| (n == "H_TRUSTED_PROXIES").then(|| " * ".to_owned());
+        let r = Receiver::builder()
+            .verifier(verifier())
+            .env_with("H", lookup)
+            .build()
+            .unwrap();
+        assert!(r.inner.source.every_peer);
+        // A list set afterwards replaces it.
+        let r = Receiver::builder()
+            .verifier(verifier())
+            .env_with("H", lookup)
+            .trusted_proxies(["10.0.0.0/8"])
+            .build()
+            .unwrap();
+        assert!(!r.inner.source.every_peer);
+    }
+
+    /// Without a replay store, a scheme that signs no timestamp would process every copy:
+    /// refused. A shared store needs a named route.
+    #[test]
+    fn stores_are_required_and_shared_ones_named() {
+        let error = Receiver::builder()
+            .verifier(github())
+            .without_replay_protection()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("signs no timestamp"), "{error}");
+        assert!(
+            Receiver::builder()
+                .verifier(verifier())
+                .without_replay_protection()
+                .build()
+                .is_ok()
+        );
+        // Combined with a verifier that has a window, one without still needs the store.
+        let either = crate::AnyOf::new().or(github()).or(verifier());
+        assert!(
+            Receiver::builder()
+                .verifier(either)
+                .without_replay_protection()
+                .build()
+                .is_err()
+        );
+        // Static credentials give a store nothing to refuse copies by: they may go without.
+        let key = crate::ApiKey::new("x-api-key", [Secret::from_text("key").unwrap()]).unwrap();
+        assert!(
+            Receiver::builder()
+                .verifier(key)
+                .without_replay_protection()
+                .build()
+                .is_ok()
+        );
+        // A store shared by handle needs a named route; one given by value does not.
+        let store: Arc<dyn ReplayStore> = Arc::new(MemoryStore::new(64));
+        let error = Receiver::builder()
+            .verifier(verifier())
+            .replay_shared(Arc::clone(&store))
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("name the route"), "{error}");
+        assert!(
+            Receiver::builder()
+                .verifier(verifier())
+                .route("github")
+                .replay_shared(store)
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Receiver::builder()
+                .verifier(verifier())
+                .replay(MemoryStore::new(64))
+                .build()
+                .is_ok()
+        );
+    }
+
+    /// An empty `AnyOf` or `AllOf` would refuse every request: refused when built.
+    #[test]
+    fn empty_combinations_are_refused() {
+        let error = Receiver::builder()
+            .verifier(crate::AnyOf::new())
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("AnyOf holds no verifier"), "{error}");
+        let nested = crate::AnyOf::new().or(crate::AllOf::new());
+        assert!(Receiver::builder().verifier(nested).build().is_err());
+        let fine = crate::AllOf::new().and(verifier());
+        assert!(Receiver::builder().verifier(fine).build().is_ok());
     }
 }

@@ -35,15 +35,21 @@ end
 return {2, redis.call('PTTL', KEYS[1])}
 ";
 
-/// Marks the key done for the retention if this token still holds it, or nobody does (the
-/// lease expired and no one took the key over).
+/// Marks the key done for the retention unless it is done already: whether this token still
+/// holds it (`1`), nobody does (`1`: the lease expired and no one took the key over), or
+/// another holder took it over after this token's lease expired (`2`: a success is a fact;
+/// that holder's claim ends here, and its release or completion later finds no lease of its
+/// own). A key already done keeps its record (`0`).
 const COMPLETE: &str = r"
 local v = redis.call('GET', KEYS[1])
+if v == 'd' then
+  return 0
+end
+redis.call('SET', KEYS[1], 'd', 'PX', ARGV[2])
 if (not v) or v == 'l:' .. ARGV[1] then
-  redis.call('SET', KEYS[1], 'd', 'PX', ARGV[2])
   return 1
 end
-return 0
+return 2
 ";
 
 /// Frees the key if this token still holds it.
@@ -82,8 +88,15 @@ return 0
 /// respects if it arrives late.
 /// Both names put the digest in a hash tag, so both are in one Redis Cluster slot. Claim,
 /// completion and release are Lua scripts, loaded into Redis's script cache when the store
-/// connects, so every check and write is atomic on the server, and a release or completion by
-/// a holder whose lease expired never touches the claim of whoever took the key over.
+/// connects, so every check and write is atomic on the server. A release by a holder whose
+/// lease expired never frees the claim of whoever took the key over; its completion marks the
+/// key done (a success is a fact), which ends that claim, as in the
+/// [`MemoryStore`](crate::MemoryStore).
+///
+/// A done key is done through the instant its retention ends, inclusive, as in the memory
+/// store: the completion writes the retention as the key's expiry (`PX`, rounded up to the
+/// millisecond), and Redis keeps a key until its clock is past the key's expiry time. The
+/// retention runs on Redis's clock from the completion, not on the receiver's.
 ///
 /// Every call waits at most the store's timeout (1 s unless changed); a store that cannot
 /// answer in time, or at all, refuses the delivery with 503 and `Retry-After` (fail closed).
@@ -124,6 +137,7 @@ return 0
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
 /// let receiver = Receiver::builder()
+///     .route("email") // receivers sharing a store are told apart by their route names
 ///     .verifier(StandardWebhooks::new(Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)?)
 ///     .replay(store)
 ///     .build()?;
@@ -323,9 +337,11 @@ async fn within<T>(
 /// arithmetic, and a retention of `Duration::MAX` must not make every completion fail.
 const MAX_EXPIRY_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
-/// Milliseconds for a Redis expiry: at least 1 (Redis refuses 0), at most [`MAX_EXPIRY_MS`].
+/// Milliseconds for a Redis expiry, rounded up (never shorter than `duration`, so a retention
+/// of the freshness window cannot end before the window does): at least 1 (Redis refuses 0),
+/// at most [`MAX_EXPIRY_MS`].
 fn expiry_ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
+    u64::try_from(duration.as_nanos().div_ceil(1_000_000))
         .unwrap_or(u64::MAX)
         .clamp(1, MAX_EXPIRY_MS)
 }
@@ -653,12 +669,18 @@ impl ReplayStore for RedisStore {
         Box::pin(async move {
             let mut call = self.inner.complete.key(self.redis_key(key));
             call.arg(token.get()).arg(expiry_ms(retention));
-            // 0: another holder took the key over after our lease expired; as with the
+            // 0: the key was done already (another holder succeeded first); as with the
             // memory store, that is not an error.
-            let _: i64 = self
+            let outcome: i64 = self
                 .call(async |mut connection| call.invoke_async(&mut connection).await)
                 .await
                 .map_err(|e| e.prefixed("redis store: completion failed"))?;
+            if outcome == 2 {
+                tracing::debug!(
+                    "redis store: a holder whose lease had expired completed the delivery; \
+                     the claim of the holder that took it over ended"
+                );
+            }
             Ok(())
         })
     }
@@ -688,5 +710,21 @@ impl ReplayStore for RedisStore {
 
     fn release_wait<'a>(&'a self, key: &'a str, token: LeaseToken) -> StoreFuture<'a, ()> {
         Box::pin(async move { self.release_and_wait(key, token).await.map(|_| ()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Redis expiry is never shorter than the duration asked for: a fraction of a
+    /// millisecond rounds up, as in the memory store.
+    #[test]
+    fn expiries_round_up_to_the_millisecond() {
+        assert_eq!(expiry_ms(Duration::from_secs(600)), 600_000);
+        assert_eq!(expiry_ms(Duration::from_micros(600_000_001)), 600_001);
+        assert_eq!(expiry_ms(Duration::from_nanos(1)), 1);
+        assert_eq!(expiry_ms(Duration::ZERO), 1);
+        assert_eq!(expiry_ms(Duration::MAX), MAX_EXPIRY_MS);
     }
 }

@@ -57,10 +57,28 @@ impl Secret {
     /// A secret whose key bytes are the UTF-8 bytes of `text`, prefix included (GitHub,
     /// Stripe's `whsec_…`, Paddle's `pdl_ntfset_…`, Slack, Shopify…).
     ///
+    /// Text that starts or ends with whitespace is refused: no provider's secret does, and
+    /// a value that does (an environment variable filled by `echo`, with its newline) would
+    /// sign every delivery with another key, each refused with 401 and nothing at start-up
+    /// to say why. [`from_bytes`](Self::from_bytes) takes any bytes.
+    ///
+    /// ```
+    /// use webhook_core::Secret;
+    /// assert!(Secret::from_text("It's a Secret to Everybody").is_ok());
+    /// assert!(Secret::from_text("s3cret\n").is_err());
+    /// assert!(Secret::from_text("   ").is_err());
+    /// ```
+    ///
     /// # Errors
     ///
-    /// Empty input.
+    /// Empty input, or input with leading or trailing whitespace.
     pub fn from_text(text: &str) -> Result<Self, ConfigError> {
+        if text.trim() != text {
+            return Err(ConfigError::new(
+                "secret text starts or ends with whitespace (a newline from `echo`?): no \
+                 provider's secret does; remove it",
+            ));
+        }
         Self::from_bytes(text.as_bytes().to_vec())
     }
 
@@ -106,7 +124,8 @@ impl Secret {
     ///
     /// # Errors
     ///
-    /// The variable is unset, not Unicode, or empty; the message names the variable.
+    /// The variable is unset, not Unicode, empty, or starts or ends with whitespace (see
+    /// [`from_text`](Self::from_text)); the message names the variable.
     pub fn from_env(var: &str) -> Result<Self, ConfigError> {
         Self::from_env_with(var, Self::from_text)
     }
@@ -138,7 +157,8 @@ impl Secret {
     ///
     /// # Errors
     ///
-    /// The file cannot be read, is not UTF-8, or is empty; the message names the path.
+    /// The file cannot be read, is not UTF-8, or is empty or starts or ends with whitespace
+    /// once its one trailing newline is removed; the message names the path.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {

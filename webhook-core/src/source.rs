@@ -113,11 +113,14 @@ pub(crate) struct SourcePolicy {
     pub(crate) forwarded_header: ForwardedHeader,
     pub(crate) allow: Vec<IpNet>,
     pub(crate) require_https: bool,
+    /// Every peer is a proxy that appends one hop, and only that hop is believed
+    /// ([`ReceiverBuilder::trust_every_peer_as_proxy`](crate::ReceiverBuilder::trust_every_peer_as_proxy)).
+    pub(crate) every_peer: bool,
 }
 
 impl SourcePolicy {
     fn is_trusted(&self, ip: IpAddr) -> bool {
-        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+        self.every_peer || self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 
     /// The client address: the peer, or — when the peer is a trusted proxy — the rightmost
@@ -153,7 +156,9 @@ impl SourcePolicy {
         let mut candidate = peer;
         for hop in hops.iter().rev() {
             match parse(hop) {
-                Some(ip) if self.is_trusted(ip) => candidate = ip,
+                // With every peer a proxy, the one hop it appended is the client: anything
+                // further left may be the client's own writing.
+                Some(ip) if !self.every_peer && self.is_trusted(ip) => candidate = ip,
                 Some(ip) => return Some(ip),
                 None => return None,
             }
@@ -678,6 +683,44 @@ mod tests {
             let nets = parse_nets("allow", [text]).unwrap();
             assert_eq!(nets, vec![want.parse::<IpNet>().unwrap()], "{text}");
         }
+    }
+
+    /// With every peer taken for a proxy, only the hop it appended is believed: a client
+    /// that writes an allowlisted address further left is still itself.
+    #[test]
+    fn every_peer_a_proxy_believes_one_hop() {
+        let p = SourcePolicy {
+            every_peer: true,
+            allow: parse_nets("allow", ["192.0.2.0/24"]).unwrap(),
+            require_https: true,
+            ..SourcePolicy::default()
+        };
+        fn via_balancer(xff: &'static str, proto: &'static str) -> WebhookRequest<'static> {
+            WebhookRequest::new(b"")
+                .with_peer(peer("10.1.2.3"))
+                .with_header("x-forwarded-for", xff)
+                .with_header("x-forwarded-proto", proto)
+        }
+        let forged = via_balancer("192.0.2.7, 203.0.113.9", "https");
+        assert_eq!(p.client_ip(&forged), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(
+            p.check(&forged, false).unwrap_err().kind(),
+            VerifyErrorKind::SourceNotAllowed
+        );
+        let genuine = via_balancer("203.0.113.9, 192.0.2.7", "http, https");
+        assert_eq!(
+            p.check(&genuine, false).unwrap(),
+            Some("192.0.2.7".parse().unwrap())
+        );
+        // The proxy's own entry says how the request came: the last one.
+        let plain = via_balancer("192.0.2.7", "https, http");
+        assert_eq!(
+            p.check(&plain, false).unwrap_err().kind(),
+            VerifyErrorKind::HttpsRequired
+        );
+        // No hop at all: unknown, never the balancer's own address.
+        let bare = WebhookRequest::new(b"").with_peer(peer("10.1.2.3"));
+        assert_eq!(p.client_ip(&bare), None);
     }
 
     #[test]

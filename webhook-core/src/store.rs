@@ -22,8 +22,8 @@ use crate::error::{VerifyError, VerifyErrorKind};
 /// handlers alike, and object-safe, so a receiver holds any store as `Arc<dyn ReplayStore>`.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// Identifies one claim, so a holder whose lease expired cannot release or complete the claim
-/// of whoever took the key over.
+/// Identifies one claim, so a holder whose lease expired cannot release the claim of whoever
+/// took the key over (its completion still marks the key done: see [`ReplayStore`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LeaseToken(u64);
 
@@ -137,10 +137,20 @@ impl From<StoreError> for VerifyError {
 ///    for `lease`), [`Claim::Done`] or [`Claim::InFlight`].
 /// 2. When the handler succeeds, [`complete`](Self::complete) marks the key done for
 ///    `retention` (at least the freshness window, so a captured delivery cannot be replayed
-///    while its timestamp is still accepted).
+///    while its timestamp is still accepted). The key is done through the instant its
+///    retention ends, inclusive, as freshness accepts a timestamp exactly as old as its
+///    tolerance; retentions and leases are rounded up to the millisecond, never down.
 /// 3. When it fails, [`release_wait`](Self::release_wait) (or [`release`](Self::release),
 ///    from `Drop`) frees the key so the sender's retry is processed. A crashed holder never
 ///    releases: its lease expires.
+///
+/// A success is a fact: a holder whose lease expired still completes the key, even when
+/// another holder has taken it over since. The key is then done, and the other holder's claim
+/// is over: its release or completion afterwards finds no claim of its own and changes
+/// nothing (the record stays the first success's). Its handler, already running, may have
+/// processed the delivery a second time, but no later copy is. A release is fenced by the
+/// lease's [`LeaseToken`]: a holder whose lease expired cannot free the claim of whoever took
+/// the key over, which would let a third copy in while that one runs.
 ///
 /// Only authenticated deliveries reach a store. A store that cannot answer returns a
 /// [`StoreError`], and the delivery is refused (503): it fails closed.
@@ -151,7 +161,9 @@ pub trait ReplayStore: fmt::Debug + Send + Sync + 'static {
     /// Claim `key` for `lease`.
     fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> StoreFuture<'a, Claim>;
 
-    /// Mark `key` done for `retention`, if `token` still holds it (or nobody does).
+    /// Mark `key` done for `retention`: whether `token` still holds it, nobody does, or
+    /// another holder took it over after `token`'s lease expired (that claim ends here). A key
+    /// already done keeps its record.
     fn complete<'a>(
         &'a self,
         key: &'a str,
@@ -447,10 +459,15 @@ struct Shard {
     /// The last lease token handed out: tokens only tell claims of one key apart, and a key
     /// always lives in the same shard.
     generation: u64,
-    /// While the shard is full: the earliest expiry of its entries (wall clock), found by the
-    /// last sweep that left it full. Until then a claim is refused without sweeping again, so that
-    /// senders retrying against a full shard do not each pay a pass over it.
+    /// The earliest instant (wall clock) at which an entry can be free by expiry, or earlier
+    /// (`i64::MIN` when not known): set by the last sweep of the full shard, lowered by each
+    /// entry added since ([`frees_at`](Self::frees_at)). Until then a full shard refuses a
+    /// claim without sweeping again, so that senders retrying against it, or claims let in
+    /// one by one as others are released, do not each pay a pass over it.
     full_until: i64,
+    /// How many times a full shard was swept whole ([`make_room`](Self::make_room)).
+    #[cfg(test)]
+    full_sweeps: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -503,8 +520,15 @@ impl fmt::Debug for MemoryStore {
     }
 }
 
+/// A clock reading in whole ms (rounded down: the instant read has begun).
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A lease or a retention in whole ms, rounded up: never shorter than asked for, so a
+/// retention of the freshness window does not end before the window does.
+fn span_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX)
 }
 
 impl MemoryStore {
@@ -578,7 +602,7 @@ impl MemoryStore {
         let now = self.now();
         let mut shard = self.shard(key)?;
         shard.sweep(now);
-        if shard.done_until(key).is_some_and(|at| at > now.wall) {
+        if shard.done_until(key).is_some_and(|at| at >= now.wall) {
             return Ok(Claim::Done);
         }
         if let Some(flight) = shard.flight.get(&key) {
@@ -594,7 +618,7 @@ impl MemoryStore {
         shard.make_room(now, self.inner.per_shard)?;
         shard.generation = shard.generation.wrapping_add(1);
         let generation = shard.generation;
-        let expires_at = now.mono.saturating_add(ms(lease));
+        let expires_at = now.mono.saturating_add(span_ms(lease));
         shard.flight.insert(
             key,
             Flight {
@@ -603,6 +627,7 @@ impl MemoryStore {
             },
         );
         shard.next_flight_sweep = shard.next_flight_sweep.min(expires_at);
+        shard.frees_at(now.to_wall(expires_at));
         Ok(Claim::New(LeaseToken(generation)))
     }
 
@@ -616,36 +641,28 @@ impl MemoryStore {
         let wall = self.inner.clock.now_ms();
         let mut shard = self.shard(key)?;
         shard.sweep_log(wall);
-        match shard.flight.get(&key).copied() {
+        match shard.flight.remove(&key) {
             // Our claim, expired or not: nobody took the key over since, so it is done now.
             // (Completing needs no monotonic reading on this, the common path.)
-            Some(flight) if flight.generation == token.0 => {
-                shard.flight.remove(&key);
-            }
-            other => {
+            Some(flight) if flight.generation == token.0 => {}
+            // Our lease expired and another holder took the key over (that claim ends here:
+            // a success is a fact, and the other holder's release or completion finds no
+            // claim of its own), or nobody holds the key: mark it done unless it already
+            // is, if there is room.
+            _ => {
+                if shard.done_until(key).is_some_and(|at| at >= wall) {
+                    return Ok(());
+                }
                 let now = Now {
                     wall,
                     mono: self.mono(),
                 };
-                match other {
-                    // Another holder took the key over after our lease expired, and holds it.
-                    Some(flight) if flight.expires_at > now.mono => return Ok(()),
-                    // Its lease expired too (or the key was never claimed here): mark the key
-                    // done unless it already is, if there is room.
-                    Some(_) => {
-                        shard.flight.remove(&key);
-                    }
-                    None => {}
-                }
-                if shard.done_until(key).is_some_and(|at| at > wall) {
-                    return Ok(());
-                }
                 shard.make_room(now, self.inner.per_shard)?;
             }
         }
         shard.mark_done(
             key,
-            wall.saturating_add(ms(retention)),
+            wall.saturating_add(span_ms(retention)),
             self.inner.per_shard,
         );
         Ok(())
@@ -740,6 +757,8 @@ impl Shard {
             next_flight_sweep: i64::MAX,
             generation: 0,
             full_until: i64::MIN,
+            #[cfg(test)]
+            full_sweeps: 0,
         }
     }
 
@@ -780,7 +799,14 @@ impl Shard {
         self.index.insert_unique(key.0, seq, |&seq| {
             Self::entry(log, base, seq).map_or(0, |e| e.key.0)
         });
+        self.frees_at(at.saturating_add(1));
         self.compact(per_shard);
+    }
+
+    /// An entry was added that is free from `instant` on (wall clock): the shard can have
+    /// room again from then, if not before.
+    fn frees_at(&mut self, instant: i64) {
+        self.full_until = self.full_until.min(instant);
     }
 
     /// Drop expired keys: processed ones from the front of the log (ordered by expiry within
@@ -798,13 +824,13 @@ impl Shard {
     }
 
     /// Drop processed keys whose retention has passed at `now` (wall clock), from the front
-    /// of the log.
+    /// of the log. A key is done through its expiry instant: it goes only once `now` is past it.
     fn sweep_log(&mut self, now: i64) {
-        if now < self.front_at {
+        if now <= self.front_at {
             return;
         }
         while let Some(front) = self.log.front().copied() {
-            if front.at > now {
+            if front.at >= now {
                 break;
             }
             let seq = self.base;
@@ -824,18 +850,24 @@ impl Shard {
             // The log is ordered per retention class; a store shared by receivers with
             // different retentions can hold expired keys behind a longer-lived one. Before
             // refusing, drop every expired key once (O(shard), only on this rare path, and
-            // then not again before the earliest entry expires).
+            // then not again before an entry can have expired).
+            #[cfg(test)]
+            {
+                self.full_sweeps += 1;
+            }
             self.flight.retain(|_, f| f.expires_at > now.mono);
-            self.rebuild(|e| e.at > now.wall);
-            self.full_until = self.earliest_expiry(now).unwrap_or(i64::MIN);
+            self.rebuild(|e| e.at >= now.wall);
+            self.full_until = self.earliest_free(now).unwrap_or(i64::MIN);
         }
         if self.len() >= per_shard {
             let wait = self.full_until.saturating_sub(now.wall).max(1_000);
             return Err(StoreError::new("replay store is full")
                 .with_retry_after(Duration::from_millis(u64::try_from(wait).unwrap_or(1_000))));
         }
-        // An entry is added: it may expire before the last sweep's earliest.
-        self.full_until = i64::MIN;
+        // `full_until` stays: the entry about to be added lowers it to its own expiry
+        // ([`frees_at`](Self::frees_at)), and an entry released or swept meanwhile only
+        // leaves it early. Reset, a shard refilled after each release would be swept whole
+        // by the next claim, once per release.
         Ok(())
     }
 
@@ -872,15 +904,16 @@ impl Shard {
         self.log = live;
     }
 
-    /// The earliest expiry of any entry, on the wall clock (a pass over the shard: the log is
+    /// The earliest instant at which any entry is free, on the wall clock: a lease at its
+    /// expiry, a processed key a millisecond after its own (a pass over the shard: the log is
     /// ordered by expiry only within one retention).
-    fn earliest_expiry(&self, now: Now) -> Option<i64> {
+    fn earliest_free(&self, now: Now) -> Option<i64> {
         let a = self
             .flight
             .values()
             .map(|f| now.to_wall(f.expires_at))
             .min();
-        let b = self.log.iter().map(|e| e.at).min();
+        let b = self.log.iter().map(|e| e.at.saturating_add(1)).min();
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -927,12 +960,17 @@ mod tests {
 
     /// Three keys of one shard, and that shard's number.
     fn same_shard_keys(store: &MemoryStore) -> (u64, Vec<String>) {
+        keys_of_one_shard(store, 3)
+    }
+
+    /// `n` keys of one shard, and that shard's number.
+    fn keys_of_one_shard(store: &MemoryStore, n: usize) -> (u64, Vec<String>) {
         let shard_of = |k: &str| store.digest(k).1 % SHARDS as u64;
         let target = shard_of("k0");
         let keys = (0..)
             .map(|i| format!("k{i}"))
             .filter(|k| shard_of(k) == target)
-            .take(3)
+            .take(n)
             .collect();
         (target, keys)
     }
@@ -968,7 +1006,8 @@ mod tests {
 
     /// A full shard holding keys of several retentions: the claim it refuses is told to come
     /// back when the earliest of them expires (not the oldest inserted); refusals until then
-    /// do not sweep the shard again; and the claim is taken once that key has expired.
+    /// do not sweep the shard again; and the claim is taken once that key has expired (a
+    /// millisecond after its expiry instant, through which it is still done).
     #[test]
     fn a_full_shard_names_its_earliest_expiry_and_sweeps_once() {
         let clock = FixedClock::at_secs(1_000_000);
@@ -977,9 +1016,10 @@ mod tests {
         let lease = Duration::from_secs(30);
         processed(&store, [(&keys[0], 3_600), (&keys[1], 600)]);
         let refused = store.claim_now(&keys[2], lease).unwrap_err();
-        assert_eq!(refused.retry_after(), Duration::from_secs(600));
+        assert_eq!(refused.retry_after(), Duration::from_millis(600_001));
         let shard = &store.inner.shards[usize::try_from(target).unwrap()];
-        assert_eq!(lock(shard).full_until, 1_000_600_000);
+        assert_eq!(lock(shard).full_until, 1_000_600_001);
+        assert_eq!(lock(shard).full_sweeps, 1);
         // Refused again, without a sweep: a stale log entry planted here (one the index does
         // not point at) is still there afterwards; a sweep's rebuild drops it.
         let planted = Expiry {
@@ -989,14 +1029,23 @@ mod tests {
         lock(shard).log.push_back(planted);
         clock.advance(Duration::from_secs(599));
         let refused = store.claim_now(&keys[2], lease).unwrap_err();
-        assert_eq!(refused.retry_after(), Duration::from_secs(1));
-        assert_eq!(lock(shard).log.back().map(|e| e.key), Some(planted.key));
+        assert_eq!(refused.retry_after(), Duration::from_millis(1_001));
+        // At the shorter retention's expiry instant its key is still done: still full.
         clock.advance(Duration::from_secs(1));
+        let refused = store.claim_now(&keys[2], lease).unwrap_err();
+        assert_eq!(refused.retry_after(), Duration::from_secs(1));
+        assert_eq!(store.claim_now(&keys[1], lease).unwrap(), Claim::Done);
+        assert_eq!(lock(shard).log.back().map(|e| e.key), Some(planted.key));
+        assert_eq!(lock(shard).full_sweeps, 1);
+        clock.advance(Duration::from_millis(1));
         assert!(matches!(
             store.claim_now(&keys[2], lease),
             Ok(Claim::New(_))
         ));
-        assert_eq!(lock(shard).full_until, i64::MIN);
+        assert_eq!(lock(shard).full_sweeps, 2);
+        assert_ne!(lock(shard).log.back().map(|e| e.key), Some(planted.key));
+        // The claim just let in is the entry that can expire first: its lease.
+        assert_eq!(lock(shard).full_until, 1_000_630_001);
         assert!(matches!(store.claim_now(&keys[0], lease), Ok(Claim::Done)));
     }
 
@@ -1118,7 +1167,7 @@ mod tests {
         assert_eq!(store.len(), 1);
         block_on(store.complete("k", t2, KEEP)).unwrap();
         assert_eq!(block_on(store.claim("k", LEASE)).unwrap(), Claim::Done);
-        clock.advance(KEEP);
+        clock.advance(KEEP + Duration::from_millis(1));
         assert!(matches!(
             block_on(store.claim("k", LEASE)).unwrap(),
             Claim::New(_)
@@ -1179,16 +1228,14 @@ mod tests {
         let Ok(Claim::New(second)) = store.claim_now("k", LEASE) else {
             panic!("the expired lease frees the key")
         };
-        // The first holder, late, cannot complete over the second; the second can.
+        // The first holder, late, succeeds: the key is done, the second claim is over, and
+        // the second holder's release changes nothing.
         store.complete_now("k", first, KEEP).unwrap();
-        assert!(matches!(
-            store.claim_now("k", LEASE),
-            Ok(Claim::InFlight { .. })
-        ));
-        store.complete_now("k", second, KEEP).unwrap();
+        assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
+        store.release_now("k", second);
         assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
         // Retention is wall time: a step forward past it expires the record.
-        clock.step_wall(ms(KEEP));
+        clock.step_wall(ms(KEEP) + 1);
         assert!(matches!(store.claim_now("k", LEASE), Ok(Claim::New(_))));
     }
 
@@ -1237,7 +1284,7 @@ mod tests {
                 block_on(store.complete(key, token, KEEP)).unwrap();
             }
             assert_eq!(store.len(), 1_000);
-            clock.advance(KEEP);
+            clock.advance(KEEP + Duration::from_millis(1));
             // A claim sweeps its shard; the keys of this round spread over every shard, so
             // releasing them touches every one.
             for key in &keys {
@@ -1250,6 +1297,9 @@ mod tests {
         }
     }
 
+    /// An expired lease frees the key for the next claim; the late holder's success still
+    /// stands (it marks the key done and ends the new claim), and the new holder's
+    /// completion and release then change nothing.
     #[test]
     fn expired_lease_frees_the_key() {
         let clock = FixedClock::at_secs(1_000);
@@ -1261,14 +1311,13 @@ mod tests {
         let Claim::New(fresh) = block_on(store.claim("k", LEASE)).unwrap() else {
             panic!("expected new")
         };
-        // The crashed holder's late completion does not touch the new claim.
+        // The slow holder's late completion marks the key done over the new claim.
         block_on(store.complete("k", stale, KEEP)).unwrap();
-        assert!(matches!(
-            block_on(store.claim("k", LEASE)).unwrap(),
-            Claim::InFlight { .. }
-        ));
-        block_on(store.complete("k", fresh, KEEP)).unwrap();
         assert_eq!(block_on(store.claim("k", LEASE)).unwrap(), Claim::Done);
+        block_on(store.complete("k", fresh, KEEP)).unwrap();
+        store.release("k", fresh);
+        assert_eq!(block_on(store.claim("k", LEASE)).unwrap(), Claim::Done);
+        assert_eq!(store.len(), 1);
     }
 
     #[test]
@@ -1334,7 +1383,9 @@ mod tests {
 
     /// The store against a plain model of the lease protocol, over a long random sequence of
     /// claims, completions, releases and clock moves on a few keys, with two retentions (so
-    /// expiries leave the log out of order) and re-processing after expiry (stale log entries).
+    /// expiries leave the log out of order), re-processing after expiry (stale log entries),
+    /// and completions and releases by the key's last few holders, not only its latest (late
+    /// holders whose lease expired and was taken over).
     #[test]
     fn agrees_with_a_model_of_the_protocol() {
         use crate::clock::Clock as _;
@@ -1346,7 +1397,8 @@ mod tests {
         let clock = FixedClock::at_secs(1_000);
         let store = MemoryStore::with_clock(64 * 64, Arc::new(clock.clone()));
         let mut model: HashMap<String, Model> = HashMap::new();
-        let mut tokens: HashMap<String, LeaseToken> = HashMap::new();
+        // Each key's last few holders, latest last.
+        let mut tokens: HashMap<String, Vec<LeaseToken>> = HashMap::new();
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = |n: u64| {
             seed ^= seed << 13;
@@ -1361,7 +1413,7 @@ mod tests {
             match next(10) {
                 0..=3 => {
                     let expected = match model.get(&key).copied() {
-                        Some(Model::Done { until }) if until > now => Some(Claim::Done),
+                        Some(Model::Done { until }) if until >= now => Some(Claim::Done),
                         Some(Model::Flight { until, .. }) if until > now => Some(Claim::InFlight {
                             retry_after: Duration::from_millis(u64::try_from(until - now).unwrap()),
                         }),
@@ -1379,22 +1431,31 @@ mod tests {
                                     until: now + lease,
                                 },
                             );
-                            tokens.insert(key, token);
+                            let held = tokens.entry(key).or_default();
+                            if held.len() == 3 {
+                                held.remove(0);
+                            }
+                            held.push(token);
                         }
                         (Some(e), g) => assert_eq!(e, g, "{key}"),
                         (None, g) => panic!("{key}: expected a new claim, got {g:?}"),
                     }
                 }
                 4..=6 => {
-                    let Some(&token) = tokens.get(&key) else {
+                    let Some(held) = tokens.get(&key) else {
+                        continue;
+                    };
+                    let Some(&token) = held.get(usize::try_from(next(4)).unwrap()).or(held.last())
+                    else {
                         continue;
                     };
                     let retention = if next(2) == 0 { short } else { long };
-                    let mark = match model.get(&key).copied() {
-                        Some(Model::Flight { token: t, until }) if until > now => t == token,
-                        Some(Model::Done { until }) if until > now => false,
-                        _ => true,
-                    };
+                    // A success is a fact: it marks the key done whoever holds it, unless it
+                    // is done already.
+                    let mark = !matches!(
+                        model.get(&key).copied(),
+                        Some(Model::Done { until }) if until >= now
+                    );
                     if mark {
                         model.insert(
                             key.clone(),
@@ -1412,7 +1473,11 @@ mod tests {
                         .unwrap();
                 }
                 7 => {
-                    let Some(&token) = tokens.get(&key) else {
+                    let Some(held) = tokens.get(&key) else {
+                        continue;
+                    };
+                    let Some(&token) = held.get(usize::try_from(next(4)).unwrap()).or(held.last())
+                    else {
                         continue;
                     };
                     if let Some(Model::Flight { token: t, .. }) = model.get(&key).copied()
@@ -1428,10 +1493,127 @@ mod tests {
         let live = model
             .values()
             .filter(|m| match m {
-                Model::Flight { until, .. } | Model::Done { until } => *until > clock.now_ms(),
+                Model::Flight { until, .. } => *until > clock.now_ms(),
+                Model::Done { until } => *until >= clock.now_ms(),
             })
             .count();
         assert!(store.len() >= live, "{} < {live}", store.len());
+    }
+
+    /// A processed key is done through its expiry instant, inclusive: the freshness check
+    /// accepts a timestamp exactly `past` old, so a copy signed `future` ahead of its first
+    /// processing is still accepted when a retention of the whole window ends. At that
+    /// instant the copy must be found done; a millisecond later the record may go.
+    #[test]
+    fn a_processed_key_is_done_through_its_expiry_instant() {
+        let clock = FixedClock::at_secs(1_000_000);
+        let freshness = crate::Freshness::default().with_clock(clock.clone());
+        let store = MemoryStore::with_clock(64, Arc::new(clock.clone()));
+        let (processed_at, signed_at) = (1_000_000_000, 1_000_300_000);
+        freshness.check_ms(signed_at).unwrap();
+        let Ok(Claim::New(token)) = store.claim_now("k", LEASE) else {
+            panic!("fresh key")
+        };
+        store.complete_now("k", token, freshness.window()).unwrap();
+        // The replay, at the last instant its timestamp is accepted.
+        clock.set_ms(processed_at + ms(freshness.window()));
+        freshness.check_ms(signed_at).unwrap();
+        assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
+        assert_eq!(store.len(), 1, "swept at its expiry instant");
+        // Both end together.
+        clock.advance(Duration::from_millis(1));
+        assert!(freshness.check_ms(signed_at).is_err());
+        assert!(matches!(store.claim_now("k", LEASE), Ok(Claim::New(_))));
+    }
+
+    /// A retention with a fraction of a millisecond is rounded up, never down.
+    #[test]
+    fn a_retention_rounds_up_to_the_millisecond() {
+        let clock = FixedClock::at_secs(1_000);
+        let store = MemoryStore::with_clock(64, Arc::new(clock.clone()));
+        let Ok(Claim::New(token)) = store.claim_now("k", LEASE) else {
+            panic!("fresh key")
+        };
+        store
+            .complete_now("k", token, Duration::from_micros(600_000_001))
+            .unwrap();
+        clock.advance(Duration::from_millis(600_001));
+        assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
+        clock.advance(Duration::from_millis(1));
+        assert!(matches!(store.claim_now("k", LEASE), Ok(Claim::New(_))));
+    }
+
+    /// The sequence of the review: A's lease expires, B takes the key over, A's handler
+    /// succeeds, B's fails. A's success stands: a later copy is answered as done, B's
+    /// release and completion change nothing.
+    #[test]
+    fn a_success_by_an_expired_holder_marks_the_key_done() {
+        let clock = FixedClock::at_secs(1_000);
+        let store = MemoryStore::with_clock(64, Arc::new(clock.clone()));
+        let Ok(Claim::New(a)) = store.claim_now("k", LEASE) else {
+            panic!("fresh key")
+        };
+        clock.advance(Duration::from_secs(31));
+        let Ok(Claim::New(b)) = store.claim_now("k", LEASE) else {
+            panic!("A's lease expired: the key is free")
+        };
+        clock.advance(Duration::from_secs(9));
+        store.complete_now("k", a, KEEP).unwrap();
+        assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
+        // B's claim ended with A's success: one record, no claim in flight.
+        assert_eq!(store.len(), 1);
+        assert!(store.inner.shards.iter().all(|s| lock(s).flight.is_empty()));
+        clock.advance(Duration::from_secs(1));
+        store.release_now("k", b);
+        assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
+        store
+            .complete_now("k", b, Duration::from_secs(3_600))
+            .unwrap();
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(store.claim_now("k", LEASE).unwrap(), Claim::Done);
+        assert_eq!(store.len(), 1);
+        // B's completion did not replace A's record: it ends with A's retention.
+        clock.set_ms(1_040_000 + ms(KEEP) + 1);
+        assert!(matches!(store.claim_now("k", LEASE), Ok(Claim::New(_))));
+    }
+
+    /// A shard full of live records, one claim at a time released and another admitted:
+    /// a claim refused in between must not sweep the whole shard each time (only when an
+    /// entry can have expired: here, a lease), and it is still refused (503).
+    #[test]
+    fn a_full_shard_is_not_swept_again_after_every_release() {
+        let clock = FixedClock::at_secs(1_000_000);
+        let store = MemoryStore::with_clock(SHARDS * 4, Arc::new(clock.clone()));
+        let cycles = 300;
+        let (target, keys) = keys_of_one_shard(&store, cycles + 5);
+        let shard = &store.inner.shards[usize::try_from(target).unwrap()];
+        let day = 24 * 3_600;
+        processed(&store, keys.iter().take(3).map(|k| (k, day)));
+        let mut held_key = &keys[3];
+        let mut held = store.claim_now(held_key, LEASE).unwrap();
+        let refused_key = &keys[cycles + 4];
+        for i in 0..cycles {
+            let Claim::New(token) = held else {
+                panic!("cycle {i}: {held:?}")
+            };
+            store.release_now(held_key, token);
+            held_key = &keys[4 + i];
+            held = store.claim_now(held_key, LEASE).unwrap();
+            // The shard is full again: fail closed.
+            let refused = store.claim_now(refused_key, LEASE).unwrap_err();
+            assert_eq!(VerifyError::from(refused).status(), 503, "cycle {i}");
+            clock.advance(Duration::from_secs(1));
+        }
+        assert!(store.len() <= store.capacity());
+        // One sweep to learn the earliest expiry, then one each time a lease can have run
+        // out (every 30 s of the 300 s), not one per cycle.
+        let sweeps = lock(shard).full_sweeps;
+        assert!(
+            sweeps <= 2 + cycles / 30,
+            "{sweeps} sweeps in {cycles} cycles"
+        );
+        // The processed keys are still done.
+        assert_eq!(store.claim_now(&keys[0], LEASE).unwrap(), Claim::Done);
     }
 
     /// Keys processed again and again stay bounded: the stale records they leave are dropped.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{VerifyError, VerifyErrorKind};
+use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 use crate::request::WebhookRequest;
 
 /// Proves that a request came from its sender and was not altered.
@@ -53,14 +53,28 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
         true
     }
 
-    /// Whether the scheme is safe only with a replay store: one that binds the body so weakly
-    /// that a different body can carry a captured signature (PayPal's CRC-32), so the claim on
-    /// the signed delivery id is part of its security.
+    /// Whether the scheme is safe only with a replay store:
     /// [`ReceiverBuilder::build`](crate::ReceiverBuilder::build) refuses such a verifier on a
     /// receiver built [`without_replay_protection`](crate::ReceiverBuilder::without_replay_protection).
-    /// The default is `false`.
+    ///
+    /// The default is `true` for a scheme that signs no timestamp (no
+    /// [`freshness_window`](Self::freshness_window)): without a store nothing would ever
+    /// refuse a captured copy of one of its deliveries. Schemes with static credentials
+    /// (`ApiKey`, `BasicAuth`) answer `false`, as a store has nothing per delivery to refuse
+    /// their copies by. PayPal's verifier answers `true` with a window: its CRC-32 binds the
+    /// body so weakly that a different body can carry a captured signature, so the claim on
+    /// the signed delivery id is part of its security.
+    ///
+    /// ```
+    /// use webhook_core::provider::github;
+    /// use webhook_core::{ApiKey, Secret, StandardWebhooks, Verifier};
+    /// assert!(github::verifier(Secret::random(24))?.requires_replay_store());
+    /// assert!(!StandardWebhooks::new(Secret::random(24))?.requires_replay_store());
+    /// assert!(!ApiKey::new("x-api-key", [Secret::from_text("key")?])?.requires_replay_store());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
     fn requires_replay_store(&self) -> bool {
-        false
+        self.freshness_window().is_none()
     }
 
     /// Work to await before [`verify`](Self::verify) can judge `request`: fetching a signing
@@ -76,6 +90,24 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
     fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
         let _ = request;
         None
+    }
+
+    /// A configuration this verifier can never accept a request with, found when the
+    /// receiver is built rather than at the first request:
+    /// [`ReceiverBuilder::build`](crate::ReceiverBuilder::build) fails with it. The default
+    /// is `Ok(())`; [`AnyOf`] and [`AllOf`] refuse to be empty.
+    ///
+    /// ```
+    /// use webhook_core::{AnyOf, Receiver, Verifier};
+    /// assert!(AnyOf::new().check_config().is_err());
+    /// assert!(Receiver::builder().verifier(AnyOf::new()).build().is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What is wrong, in words an operator can act on.
+    fn check_config(&self) -> Result<(), ConfigError> {
+        Ok(())
     }
 }
 
@@ -100,6 +132,9 @@ fn fetch_all<'v>(
 }
 
 impl<V: Verifier + ?Sized> Verifier for Box<V> {
+    fn check_config(&self) -> Result<(), ConfigError> {
+        (**self).check_config()
+    }
     fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
         (**self).fetch_keys(request)
     }
@@ -118,6 +153,9 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
 }
 
 impl<V: Verifier + ?Sized> Verifier for Arc<V> {
+    fn check_config(&self) -> Result<(), ConfigError> {
+        (**self).check_config()
+    }
     fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
         (**self).fetch_keys(request)
     }
@@ -133,6 +171,16 @@ impl<V: Verifier + ?Sized> Verifier for Arc<V> {
     fn requires_replay_store(&self) -> bool {
         (**self).requires_replay_store()
     }
+}
+
+/// An [`AnyOf`] or [`AllOf`] needs a member, and each member a valid configuration.
+fn check_members(what: &str, verifiers: &[Box<dyn Verifier>]) -> Result<(), ConfigError> {
+    if verifiers.is_empty() {
+        return Err(ConfigError::new(format!(
+            "{what} holds no verifier: every request would be refused; add one"
+        )));
+    }
+    verifiers.iter().try_for_each(|v| v.check_config())
 }
 
 /// The longest of several windows.
@@ -334,7 +382,8 @@ pub struct AnyOf {
 }
 
 impl AnyOf {
-    /// No verifiers yet; a request is rejected until one is added.
+    /// No verifiers yet: add at least one ([`ReceiverBuilder::build`](crate::ReceiverBuilder::build)
+    /// refuses an empty one).
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -416,6 +465,10 @@ impl Verifier for AnyOf {
     fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
         fetch_all(self.verifiers.iter(), request)
     }
+
+    fn check_config(&self) -> Result<(), ConfigError> {
+        check_members("AnyOf", &self.verifiers)
+    }
 }
 
 /// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
@@ -426,7 +479,8 @@ pub struct AllOf {
 }
 
 impl AllOf {
-    /// No verifiers yet; a request is rejected until one is added.
+    /// No verifiers yet: add at least one ([`ReceiverBuilder::build`](crate::ReceiverBuilder::build)
+    /// refuses an empty one).
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -467,5 +521,9 @@ impl Verifier for AllOf {
 
     fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
         fetch_all(self.verifiers.iter(), request)
+    }
+
+    fn check_config(&self) -> Result<(), ConfigError> {
+        check_members("AllOf", &self.verifiers)
     }
 }

@@ -9,7 +9,7 @@ use rocket::{Build, Rocket};
 use webhook_core::{Delivery, Receiver, Reply, VerifyError, VerifyErrorKind};
 
 use crate::Receivers;
-use crate::rejection::write_reply;
+use crate::rejection::replace_with_reply;
 
 /// What one request's guard leaves for the response phase.
 #[derive(Default)]
@@ -45,7 +45,14 @@ pub(crate) struct Attached;
 /// a [`Webhook`](crate::Webhook) or [`Verified`](crate::Verified) guard.
 ///
 /// - A delivery a guard rejected is answered with its rejection (status, JSON body,
-///   `Retry-After`, `WWW-Authenticate`), replacing the page of rocket's catcher.
+///   `Retry-After`, `WWW-Authenticate`), replacing the page of rocket's catcher — or the
+///   response of a handler that took `Result<Webhook<E>, WebhookRejection>` and answered for
+///   itself. The whole response is replaced, as the other adapters answer with a response of
+///   their own: none of its headers (`Set-Cookie`, including the cookie jar's, `Location`,
+///   `Cache-Control`, …) is kept, but for `Server` and the policy headers of rocket's
+///   `Shield`. A response fairing attached before this one adds its headers to the response
+///   that is replaced: attach one whose headers rejections must carry after
+///   `WebhookFairing`.
 /// - An accepted delivery's idempotency claim is completed when the response is 2xx and
 ///   released otherwise — a handler error, a handler answering with a
 ///   [`WebhookRejection`](crate::WebhookRejection) (its reason is recorded), or a panic
@@ -104,7 +111,9 @@ impl Fairing for WebhookFairing {
             )
         };
         if let Some(reply) = rejection {
-            write_reply(response, reply);
+            // A new response, not the handler's (or the catcher's) edited: none of its
+            // headers (`Set-Cookie`, `Location`, …) may ride on the rejection.
+            replace_with_reply(response, reply);
         }
         if let Some(delivery) = delivery {
             match handler_rejected {

@@ -6,6 +6,9 @@ use std::io::Cursor;
 use rocket::http::Status;
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
+use rocket::shield::{
+    ExpectCt, Frame, Hsts, NoSniff, Permission, Policy, Prefetch, Referrer, XssFilter,
+};
 use webhook_core::{Receiver, Reply, VerifyError, VerifyErrorKind};
 
 use crate::fairing::Slot;
@@ -124,10 +127,41 @@ fn http_status(code: u16) -> Status {
     }
 }
 
+/// The headers of a response that speak for the server rather than for the handler's answer:
+/// rocket's `Server` and the policies of its [`Shield`](rocket::shield::Shield) (attached by
+/// default, before [`WebhookFairing`](crate::WebhookFairing), whose headers it sets on every
+/// response). A rejection that replaces the handler's response keeps them.
+const SERVER_HEADERS: [&str; 9] = [
+    "Server",
+    <NoSniff as Policy>::NAME,
+    <Frame as Policy>::NAME,
+    <Permission as Policy>::NAME,
+    <Hsts as Policy>::NAME,
+    <Referrer as Policy>::NAME,
+    <Prefetch as Policy>::NAME,
+    <ExpectCt as Policy>::NAME,
+    <XssFilter as Policy>::NAME,
+];
+
+/// Replace `response` whole by the rendering of `reply`, as the axum and actix-web adapters
+/// answer with a response of their own: nothing the handler (or rocket's catcher) put in it
+/// survives — no `Set-Cookie` (the cookie jar's too), `Location`, `Cache-Control` or header
+/// of its own — but for the [server's headers](SERVER_HEADERS).
+pub(crate) fn replace_with_reply(response: &mut Response<'_>, reply: Reply) {
+    let mut fresh = Response::new();
+    for name in SERVER_HEADERS {
+        for value in response.headers().get(name) {
+            fresh.adjoin_raw_header(name, value.to_owned());
+        }
+    }
+    write_reply(&mut fresh, reply);
+    *response = fresh;
+}
+
 /// Make `response` the rendering of `reply`: its status, its headers (replacing the ones of
 /// the same names, and the content type of whatever was there), its body. A header a custom
 /// rejection made invalid is left out.
-pub(crate) fn write_reply(response: &mut Response<'_>, reply: Reply) {
+fn write_reply(response: &mut Response<'_>, reply: Reply) {
     let (status, headers, body) = reply.into_parts();
     response.set_status(http_status(status));
     response.remove_header("content-type");

@@ -311,6 +311,78 @@ async fn streamed_bodies_are_held_to_the_limit_to_the_byte() {
     }
 }
 
+/// A read buffer of the server (8 KiB, as hyper's), of which a frame shows one byte: counts
+/// how many are alive, as the frames pointing into them keep them.
+struct ReadBuffer {
+    bytes: Vec<u8>,
+    alive: Arc<AtomicUsize>,
+}
+
+impl AsRef<[u8]> for ReadBuffer {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for ReadBuffer {
+    fn drop(&mut self) {
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// `body` sent one byte per frame, each frame pinning a read buffer of its own (a slow
+/// sender); made lazily, each when read. `peak` gets the most buffers ever alive at once.
+fn byte_by_byte(body: Vec<u8>, peak: &Arc<AtomicUsize>) -> Body {
+    let alive = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::clone(peak);
+    let frames = futures_util::stream::unfold(0, move |at| {
+        let (alive, peak) = (Arc::clone(&alive), Arc::clone(&peak));
+        let byte = body.get(at).copied();
+        async move {
+            let byte = byte?;
+            let now = alive.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            let buffer = ReadBuffer {
+                bytes: vec![byte; 8192],
+                alive,
+            };
+            let frame = bytes::Bytes::from_owner(buffer).slice(0..1);
+            Some((Ok::<_, std::convert::Infallible>(frame), at + 1))
+        }
+    });
+    Body::from_stream(frames)
+}
+
+/// A body of many tiny frames is read frame by frame, each dropped once copied: the buffers
+/// they pin never pile up (a slow sender could otherwise hold thousands of times the limit
+/// before authentication), with or without the layer, and the body is whole.
+#[tokio::test]
+async fn tiny_frames_are_dropped_as_they_are_read() {
+    let rig = Rig::new();
+    let mut body = br#"{"type":"ping","pad":""#.to_vec();
+    body.resize(4_000, b'x');
+    body.extend_from_slice(b"\"}");
+    let handler = |hook: Verified| async move { hook.body().len().to_string() };
+    let layered = Router::new()
+        .route("/hook", post(handler))
+        .layer(VerifyWebhookLayer::new(rig.receiver(|b| b)))
+        .with_state(rig.receiver(|b| b));
+    let alone = Router::new()
+        .route("/hook", post(handler))
+        .with_state(rig.receiver(webhook_core::ReceiverBuilder::without_replay_protection));
+    for (name, app) in [("layer", layered), ("extractor alone", alone)] {
+        let peak = Arc::new(AtomicUsize::new(0));
+        let mut request = rig.request(&format!("msg_{name}"), &body);
+        *request.body_mut() = byte_by_byte(body.clone(), &peak);
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        let read = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(read, body.len().to_string(), "{name}");
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(peak <= 2, "{name}: {peak} read buffers alive at once");
+    }
+}
+
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after_then_recovers() {
     let rig = Rig::new();
@@ -358,13 +430,28 @@ async fn the_typed_extractor_works_with_and_without_the_layer() {
     let rig = Rig::new();
     let handler = || post(|Webhook(Ping): Webhook<Ping>| async { StatusCode::NO_CONTENT });
     // Without a replay store there is no claim to finish: the extractor works alone.
+    let alone = rig.receiver(webhook_core::ReceiverBuilder::without_replay_protection);
     let unclaimed: Router = Router::new()
         .route("/hook", handler())
-        .with_state(rig.receiver(webhook_core::ReceiverBuilder::without_replay_protection));
+        .with_state(alone.clone());
     assert_eq!(
         status_of(&unclaimed, rig.request("t1", BODY)).await.0,
         StatusCode::NO_CONTENT
     );
+    // Nothing sees the handler's answer there: handed on, not accepted (so not trusted by
+    // a rate limit), even when the handler fails.
+    let failing: Router = Router::new()
+        .route(
+            "/hook",
+            post(|Webhook(Ping): Webhook<Ping>| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        )
+        .with_state(alone.clone());
+    assert_eq!(
+        status_of(&failing, rig.request("t0", BODY)).await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let stats = alone.stats();
+    assert_eq!((stats.accepted, stats.handed_on), (0, 2));
     let other = br#"{"type":"pong"}"#;
     let (status, body) = status_of(&unclaimed, rig.request("t2", other)).await;
     assert_eq!(

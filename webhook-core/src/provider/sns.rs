@@ -58,8 +58,19 @@
 //!    stops retrying an HTTPS delivery after at most an hour, so an older message is a replay.
 //!
 //! The proof's message id is `MessageId`, so the receiver's replay store deduplicates SNS's
-//! retries. The RSA check costs about 0.2 ms of CPU and the topic ARN is no secret (it is in
-//! every message), so give an SNS route the receiver's per-source rate limit. SNS sends
+//! retries. SNS treats every 4xx as final, so two answers lose a genuine message:
+//! - **429**: the RSA check costs about 0.2 ms of CPU and the topic ARN is no secret (it is
+//!   in every message), so a per-source rate limit is worth having, but set SNS's own
+//!   throttle (the subscription's delivery policy, `throttlePolicy.maxReceivesPerSecond`)
+//!   and the receiver's limit well above it, so that only a flood meets the limit;
+//! - **409**: a retry that arrives while the first delivery's handler still runs is answered
+//!   409 `in_flight`; should that handler then fail, SNS sends the message no more. Keep an
+//!   SNS handler well inside SNS's delivery timeout (15 seconds), e.g. by queueing the
+//!   message and answering.
+//!
+//! Basic auth in the subscription URL, combined with [`AllOf`](crate::AllOf), does not keep
+//! unauthenticated requests from starting certificate fetches: each member's fetch runs
+//! before any member verifies. The cache's fetch budget bounds them. SNS sends
 //! `Content-Type: text/plain; charset=UTF-8` unless the subscription's delivery policy says
 //! otherwise: a route that checks the content type must accept it.
 //!

@@ -8,6 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
+use sha2::Digest as _;
 use subtle::ConstantTimeEq;
 
 use crate::clock::{self, SharedClock};
@@ -916,9 +917,9 @@ impl Verifier for HmacVerifier {
             .map_err(|why| VerifyError::new(VerifyErrorKind::NotConfigured).with_message(why))?;
         let now = self.freshness.now_ms();
         let mut matched = None;
-        // The replay token is the tag under the first active key, whichever key matched: a
-        // sender signing with several keys (rotation) may have any of its signatures stripped,
-        // and the same delivery must still map to the same token.
+        // With a message id, the proof's token is the tag under the first active key,
+        // whichever key matched (never the matched signature: a sender signing with several
+        // keys may have any of them stripped).
         let mut first_tag = None;
         for key in self.keys.active(now)? {
             let mut mac = MacState::new(scheme.algorithm, key.secret().expose_secret());
@@ -944,9 +945,18 @@ impl Verifier for HmacVerifier {
         }
         if let Some(id) = message_id {
             proof = proof.with_message_id(id);
-        }
-        if let Some(tag) = &first_tag {
-            proof = proof.with_signature(tag.as_slice());
+            // The message id is the delivery's key; the tag is kept as the proof's token.
+            if let Some(tag) = &first_tag {
+                proof = proof.with_signature(tag.as_slice());
+            }
+        } else {
+            // Without a message id the token is the delivery's key: a digest of the signed
+            // content, which no change to the key ring changes (a tag under the ring's first
+            // key would: a copy sent after a key was added in front, or after the first key
+            // expired, would look new).
+            let mut digest = sha2::Sha256::new();
+            scheme.layout.write(&content, |bytes| digest.update(bytes));
+            proof = proof.with_signature(&digest.finalize());
         }
         Ok(proof)
     }

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,12 +19,13 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use x509_cert::spki::SubjectPublicKeyInfoRef;
 
 use crate::clock::{self, SharedClock};
 use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 use crate::request::WebhookRequest;
 use crate::scheme::token::{DEFAULT_REALM, authorization_credentials, quoted};
-use crate::secret::Secret;
+use crate::secret::{Secret, decode_base64_key, every_key_expired};
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
 
@@ -210,6 +211,58 @@ fn hmac_key_fits(len: usize, alg: JwtAlgorithm) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Refuses as an HMAC secret what is in fact a key meant to be public: a PEM document, a JWK
+/// or JWKS, or a DER public key (a SubjectPublicKeyInfo of any algorithm, or a PKCS#1 RSA
+/// key), raw or in base64. Whoever has the public key could mint tokens with such a secret:
+/// the HS256/RS256 key confusion, made at configuration time.
+fn hmac_secret_is_not_public(secret: &[u8]) -> Result<(), ConfigError> {
+    let text = secret.trim_ascii();
+    let refused = |what: &str, instead: &str| {
+        Err(ConfigError::new(format!(
+            "jwt hmac secret is {what}, which is not a shared secret: {instead}"
+        )))
+    };
+    if text.starts_with(b"-----BEGIN") {
+        return refused(
+            "a pem document",
+            "load public keys with `JwtKey::rsa_pem`, `ec_pem` or `ed25519_pem`",
+        );
+    }
+    if text.first() == Some(&b'{')
+        && let Ok(object) = serde_json::from_slice::<Map<String, Value>>(text)
+        && (object.contains_key("kty") || object.get("keys").is_some_and(Value::is_array))
+    {
+        return refused(
+            "a jwk or jwks document",
+            "load published keys with `JwtKey::from_jwks`, and pass an `oct` key's decoded \
+             `k` as bytes",
+        );
+    }
+    let base64 = std::str::from_utf8(text).ok().and_then(decode_base64_key);
+    if is_public_key_der(secret) || base64.is_some_and(|der| is_public_key_der(&der)) {
+        return refused(
+            "a der-encoded public key",
+            "load public keys with `JwtKey::rsa_pem`, `ec_pem`, `ed25519_pem` or `from_jwks`",
+        );
+    }
+    Ok(())
+}
+
+/// Whether `der` is a DER public key: a SubjectPublicKeyInfo (any algorithm) or a PKCS#1
+/// RSA public key, the whole input.
+fn is_public_key_der(der: &[u8]) -> bool {
+    SubjectPublicKeyInfoRef::try_from(der).is_ok() || RsaPublicKey::from_pkcs1_der(der).is_ok()
+}
+
+/// Unix milliseconds of `at`, as [`Key::expires_at`](crate::Key::expires_at) reads it: before
+/// the epoch is the epoch, beyond `i64` is `i64::MAX`.
+fn unix_ms(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
 /// Whether `key` can verify `alg` signatures: checked once at start-up, so a key of the wrong
 /// shape is a configuration error rather than a rejection of every delivery.
 fn decoding_key_fits(key: &DecodingKey, alg: JwtAlgorithm) -> bool {
@@ -247,15 +300,21 @@ fn decoding_key_fits(key: &DecodingKey, alg: JwtAlgorithm) -> bool {
 ///
 /// The allowlist defaults to every algorithm of the key's family (HMAC: HS256/384/512; RSA:
 /// RS256/384/512 and PS256/384/512; P-256: ES256; Ed25519: EdDSA) and can only be narrowed
-/// within it, so a public RSA key can never be used as an HMAC secret.
+/// within it, so a public RSA key can never be used as an HMAC secret: an RSA key only ever
+/// verifies RSA signatures, and [`hmac`](Self::hmac) refuses a secret that is itself a public
+/// key (PEM, JWK, DER).
 ///
-/// `Debug` shows the id, family and algorithms, never key material.
+/// A key may expire ([`expires_at`](Self::expires_at)), for rotation: the verifier never
+/// tries it from then on, by its own clock.
+///
+/// `Debug` shows the id, family, algorithms and expiry, never key material.
 #[derive(Clone)]
 pub struct JwtKey {
     id: Option<String>,
     family: Family,
     key: DecodingKey,
     algorithms: Vec<JwtAlgorithm>,
+    expires_at_ms: Option<i64>,
 }
 
 impl JwtKey {
@@ -265,6 +324,7 @@ impl JwtKey {
             family,
             key,
             algorithms: family.algorithms().to_vec(),
+            expires_at_ms: None,
         }
     }
 
@@ -273,9 +333,26 @@ impl JwtKey {
     ///
     /// # Errors
     ///
-    /// A secret shorter than 32 bytes, HS256's minimum.
+    /// A secret shorter than 32 bytes, HS256's minimum; or a "secret" that is a public key:
+    /// after ASCII whitespace is trimmed, a PEM document (`-----BEGIN`…), a JSON object with
+    /// `kty` (a JWK) or a `keys` array (a JWKS), or a DER public key (SubjectPublicKeyInfo
+    /// or PKCS#1 RSA), raw or in base64. A public key as an HMAC secret lets anyone who has
+    /// it mint tokens (the classic HS256/RS256 confusion).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use webhook_core::{JwtKey, Secret};
+    ///
+    /// assert!(JwtKey::hmac(Secret::from_text("a shared secret of at least 32 bytes!")?).is_ok());
+    /// let pem = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA…\n";
+    /// let error = JwtKey::hmac(Secret::from_bytes(pem)?).unwrap_err();
+    /// assert!(error.to_string().contains("is a pem document"));
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
     pub fn hmac(secret: Secret) -> Result<Self, ConfigError> {
         let len = secret.expose_secret().len();
+        hmac_secret_is_not_public(secret.expose_secret())?;
         hmac_key_fits(len, JwtAlgorithm::Hs256)?;
         let mut key = Self::of(
             Family::Hmac,
@@ -337,6 +414,14 @@ impl JwtKey {
     /// becomes its only allowed algorithm. Keys marked for encryption (`"use": "enc"`), keys of
     /// other curves or algorithms, and symmetric (`oct`) keys, which do not belong in a
     /// published key set, are skipped.
+    ///
+    /// The keys are a snapshot of the document: nothing here fetches or refreshes it. When
+    /// the publisher rotates its keys (Google does so regularly, publishing a new key in the
+    /// set before it signs with it), tokens signed with a key this snapshot lacks are refused
+    /// (401, ``bearer token `kid` names no known key``). To follow rotation, fetch the set
+    /// again on a schedule (at least as often as its `Cache-Control` says), build a new
+    /// verifier and receiver from it, and swap them in for the ones the routes use (or
+    /// restart). A key dropped from the set stops verifying when the new receiver takes over.
     ///
     /// # Errors
     ///
@@ -400,6 +485,7 @@ impl JwtKey {
             family,
             key,
             algorithms,
+            expires_at_ms: None,
         })
     }
 
@@ -445,6 +531,53 @@ impl JwtKey {
         Ok(self)
     }
 
+    /// Stop accepting this key from `at` on, by the verifier's clock ([`JwtBearer::clock`]),
+    /// as [`Key::expires_at`](crate::Key::expires_at) does for a key ring: for rotation, the
+    /// old key expires once senders sign with the new one. An expired key is never tried;
+    /// when every key of a verifier has expired, it answers 500 `not_configured` (logged), as
+    /// every verifier whose keys have all expired does: the receiver's configuration is at
+    /// fault, not the sender's signature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, SystemTime};
+    /// use webhook_core::{FixedClock, JwtBearer, JwtKey, JwtSigner, Outgoing, Secret, Signer,
+    ///     Verifier, VerifyErrorKind, WebhookRequest};
+    ///
+    /// let old = Secret::from_text("the old secret, of at least 32 bytes")?;
+    /// let new = Secret::from_text("the new secret, of at least 32 bytes")?;
+    /// let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+    /// let cutover = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_600);
+    /// let verifier = JwtBearer::new([
+    ///     JwtKey::hmac(old.clone())?.with_id("old").expires_at(cutover),
+    ///     JwtKey::hmac(new.clone())?.with_id("new"),
+    /// ])?
+    /// .clock(clock.clone());
+    /// let signed_with = |secret: &Secret| {
+    ///     let signer = JwtSigner::hmac(secret.clone()).unwrap().clock(clock.clone());
+    ///     let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    ///     verifier.verify(&headers.apply(WebhookRequest::new(b"{}")))
+    /// };
+    ///
+    /// assert_eq!(signed_with(&old).unwrap().key_id(), Some("old"));
+    /// clock.advance(Duration::from_secs(600));
+    /// // From the cutover on, the old key is not tried; the new one still verifies.
+    /// assert_eq!(signed_with(&old).unwrap_err().kind(), VerifyErrorKind::InvalidCredentials);
+    /// assert_eq!(signed_with(&new).unwrap().key_id(), Some("new"));
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn expires_at(mut self, at: SystemTime) -> Self {
+        self.expires_at_ms = Some(unix_ms(at));
+        self
+    }
+
+    fn is_active(&self, now_ms: i64) -> bool {
+        self.expires_at_ms.is_none_or(|exp| now_ms < exp)
+    }
+
     /// The key id, if any.
     #[must_use]
     pub fn id(&self) -> Option<&str> {
@@ -464,6 +597,7 @@ impl fmt::Debug for JwtKey {
             .field("id", &self.id)
             .field("family", &self.family.name())
             .field("algorithms", &self.algorithms)
+            .field("expires_at_ms", &self.expires_at_ms)
             .finish_non_exhaustive()
     }
 }
@@ -489,6 +623,9 @@ impl fmt::Debug for JwtKey {
 ///   configured. A token naming an audience is refused when none is configured
 ///   (RFC 7519 §4.1.3).
 /// - `sub` and `jti`, when present, must be strings; no claim may appear twice.
+/// - each required claim ([`subject`](Self::subject), [`claim`](Self::claim),
+///   [`claim_true`](Self::claim_true)) must be present and hold an accepted value: this is
+///   what pins the sender under a shared issuer (see below).
 /// - the body-digest claim, when configured ([`body_digest_claim`](Self::body_digest_claim)),
 ///   must equal the unpadded base64url SHA-256 of the raw body, compared in constant time.
 ///
@@ -497,7 +634,9 @@ impl fmt::Debug for JwtKey {
 /// refused. Header fields `jwk`, `jku`, `x5u` and `x5c` are ignored (keys come only from the
 /// configuration) and a `crit` header is refused, as no extension is understood.
 ///
-/// Key selection: a token with a `kid` is checked against the keys of that id plus keys
+/// Key selection: keys that have expired ([`JwtKey::expires_at`]) are never tried, and when
+/// every key has expired the verifier answers 500 `NotConfigured` (logged) instead of blaming
+/// the sender. A token with a `kid` is checked against the keys of that id plus keys
 /// configured without an id; a `kid` that names no key is refused when every key has an id.
 /// A token without `kid` is checked against every key whose allowlist holds its `alg`; the
 /// first that verifies wins. A token is checked against at most 8 keys, so that a forged
@@ -508,26 +647,36 @@ impl fmt::Debug for JwtKey {
 ///
 /// Outcomes:
 /// - Succeeds with a [`Proof`] of scheme `jwt`: key id the matched key's configured id (never
-///   the token's own `kid`), subject `sub`, message id `jti`, timestamp `iat`.
+///   the token's own `kid`), subject `sub`, timestamp `iat`, and message id `jti` only when
+///   the token is bound to the body ([`body_digest_claim`](Self::body_digest_claim)); see
+///   replay protection below.
 /// - Rejects with 401 `MissingCredentials` when there is no `Authorization` header or it names
 ///   another scheme, with `WWW-Authenticate: Bearer realm="webhook"`.
 /// - Rejects with 401 `TimestampTooOld` for a token past `exp` or older than the maximum age,
 ///   and `TimestampInFuture` for one before `nbf` or with `iat` ahead (the codes every scheme
 ///   uses for stale and future timestamps); with 401 `InvalidCredentials` for any other bad
-///   token. All three with `WWW-Authenticate: Bearer realm="webhook", error="invalid_token"`.
+///   token, a required claim that is missing or not accepted included. All three with
+///   `WWW-Authenticate: Bearer realm="webhook", error="invalid_token"`.
+/// - Fails with 500 `NotConfigured` when every key has expired.
 ///
-/// Errors name the failed check (``claim `exp` ``…), never the token or a claim's value.
+/// Errors name the failed check (``claim `exp` ``, ``claim `email` ``…), never the token or a
+/// claim's value.
 ///
 /// Issuers and audiences apply to every key: with keys of several issuers, whoever holds one
 /// of them can mint tokens naming any configured issuer. Check the proof's
 /// [`key_id`](Proof::key_id) (the matched key's configured id) in the handler, or give each
 /// issuer a receiver of its own.
 ///
-/// Replay protection: a token's `jti` is the delivery's message id. Without one, the
-/// delivery's key is the event's own id when its type declares one, else a digest of the
-/// token's signed part and the body (a sender may reuse one token for many deliveries, as
-/// Google Pub/Sub does within its hour, so the token alone would not tell them apart; its
-/// signature is not used, as an ECDSA signature can be altered into another valid one).
+/// Replay protection: a token's `jti` names the token, not the delivery. An OAuth 2 sender
+/// reuses one access token (RFC 9068 tokens always carry `jti`) for every delivery until it
+/// expires, and Pub/Sub reuses its ID token for up to an hour. So `jti` is the delivery's
+/// message id only when the token is bound to the body
+/// ([`body_digest_claim`](Self::body_digest_claim)), one token then carrying one delivery.
+/// Otherwise, with `jti` or without, the delivery's key is the event's own id when its type
+/// declares one, else a digest of the token's signed part and the body: the same token on the
+/// same body is a duplicate, the same token on another body another delivery. The token's
+/// signature is not part of the digest, as an ECDSA signature can be altered into another
+/// valid one.
 ///
 /// # Examples
 ///
@@ -568,6 +717,35 @@ impl fmt::Debug for JwtKey {
 /// assert_eq!(err.www_authenticate(), Some(r#"Bearer realm="webhook", error="invalid_token""#));
 /// # Ok::<(), webhook_core::ConfigError>(())
 /// ```
+///
+/// # Security
+///
+/// A shared issuer needs a required claim. A valid signature, `iss` and `aud` prove that
+/// the issuer vouches for the token, not that it comes from the sender this endpoint
+/// expects; an issuer that signs for many principals with one key set vouches for all of
+/// them. Google signs the ID tokens of every service account under `iss`
+/// `https://accounts.google.com` with one key set
+/// (`https://www.googleapis.com/oauth2/v3/certs`), and anyone with a Google Cloud project can
+/// have one minted for a service account of their own, naming any audience, this endpoint's
+/// included. So for Google Pub/Sub push, issuer and audience are not enough: require the
+/// push subscription's service account with [`claim`](Self::claim)`("email", [account])` and
+/// [`claim_true`](Self::claim_true)`("email_verified")`, as Google's own guidance does (or
+/// [`subject`](Self::subject) with the account's unique numeric id, its `sub`). Keep the
+/// default one-hour [`max_age`](Self::max_age): Pub/Sub reuses a token for up to that long.
+///
+/// ```
+/// use webhook_core::{ConfigError, JwtBearer};
+///
+/// /// `jwks`: Google's key set, fetched from https://www.googleapis.com/oauth2/v3/certs.
+/// fn pubsub_push(jwks: &str) -> Result<JwtBearer, ConfigError> {
+///     JwtBearer::from_jwks(jwks)?
+///         .issuer("https://accounts.google.com")
+///         .audience("https://example.com/webhooks/pubsub")
+///         .claim("email", ["push-invoker@my-project.iam.gserviceaccount.com"])?
+///         .claim_true("email_verified")
+/// }
+/// # let _ = pubsub_push;
+/// ```
 #[derive(Clone)]
 pub struct JwtBearer {
     keys: Vec<JwtKey>,
@@ -577,8 +755,35 @@ pub struct JwtBearer {
     max_age: Duration,
     clock: SharedClock,
     body_digest_claim: Option<Cow<'static, str>>,
+    required: Vec<Required>,
     realm: String,
 }
+
+/// A claim [`JwtBearer`] requires, by name.
+#[derive(Clone)]
+struct Required {
+    name: String,
+    expected: Expected,
+}
+
+/// What a required claim must hold.
+#[derive(Clone)]
+enum Expected {
+    /// A string, one of these.
+    OneOf(Vec<String>),
+    /// The JSON boolean `true`.
+    True,
+}
+
+/// Claims [`JwtBearer::claim`] and [`JwtBearer::claim_true`] refuse, each with the setter that
+/// checks it: they are not plain strings, or are checked already.
+const CHECKED_CLAIMS: [(&str, &str); 5] = [
+    ("iss", "`issuer`"),
+    ("aud", "`audience` (it may be an array)"),
+    ("exp", "the verifier, a number against its clock"),
+    ("nbf", "the verifier, a number against its clock"),
+    ("iat", "the verifier, a number against its clock"),
+];
 
 /// Default [`JwtBearer::leeway`].
 const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -632,6 +837,16 @@ fn check_candidates(keys: &[JwtKey]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `name`, unless it is a claim the verifier checks by other means ([`CHECKED_CLAIMS`]).
+fn checkable_claim(name: String) -> Result<String, ConfigError> {
+    match CHECKED_CLAIMS.iter().find(|(checked, _)| *checked == name) {
+        Some((_, by)) => Err(ConfigError::new(format!(
+            "jwt claim `{name}` cannot be required as a value: it is checked by {by}"
+        ))),
+        None => Ok(name),
+    }
+}
+
 impl JwtBearer {
     /// Accept tokens signed by any of `keys`.
     ///
@@ -657,6 +872,7 @@ impl JwtBearer {
             max_age: DEFAULT_MAX_AGE,
             clock: clock::system(),
             body_digest_claim: None,
+            required: Vec::new(),
             realm: quoted(DEFAULT_REALM),
         })
     }
@@ -666,21 +882,14 @@ impl JwtBearer {
     ///
     /// # Errors
     ///
-    /// A secret shorter than 32 bytes.
+    /// As [`JwtKey::hmac`]: a secret shorter than 32 bytes, or one that is a public key.
     pub fn hmac(secret: Secret) -> Result<Self, ConfigError> {
-        Ok(Self {
-            keys: vec![JwtKey::hmac(secret)?],
-            issuers: Vec::new(),
-            audiences: Vec::new(),
-            leeway: DEFAULT_LEEWAY,
-            max_age: DEFAULT_MAX_AGE,
-            clock: clock::system(),
-            body_digest_claim: None,
-            realm: quoted(DEFAULT_REALM),
-        })
+        Self::new([JwtKey::hmac(secret)?])
     }
 
-    /// Accept tokens signed by the keys of a JWKS document; see [`JwtKey::from_jwks`].
+    /// Accept tokens signed by the keys of a JWKS document; see [`JwtKey::from_jwks`]. The
+    /// keys are a snapshot: to follow the publisher's rotation, build a new verifier (and
+    /// receiver) from a freshly fetched document, as [`JwtKey::from_jwks`] explains.
     ///
     /// # Errors
     ///
@@ -751,6 +960,181 @@ impl JwtBearer {
         self
     }
 
+    /// Require the subject (`sub`) to be one of `subjects`; call again to accept more. Same as
+    /// [`claim`](Self::claim)`("sub", subjects)`. A token without `sub`, or with another,
+    /// is refused (401 ``claim `sub` …``). Under a shared issuer, this or another required
+    /// claim is what limits the verifier to one sender (see the [security](Self#security)
+    /// notes).
+    ///
+    /// # Errors
+    ///
+    /// No subject given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use webhook_core::{FixedClock, JwtBearer, JwtSigner, Outgoing, Secret, Signer, Verifier,
+    ///     WebhookRequest};
+    ///
+    /// let secret = Secret::from_text("a secret the issuer shares, 32 bytes+")?;
+    /// let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+    /// let verifier = JwtBearer::hmac(secret.clone())?.subject(["billing"])?.clock(clock.clone());
+    /// let from = |subject: &str| {
+    ///     let signer = JwtSigner::hmac(secret.clone()).unwrap();
+    ///     let signer = signer.subject(subject).clock(clock.clone());
+    ///     let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    ///     verifier.verify(&headers.apply(WebhookRequest::new(b"{}")))
+    /// };
+    /// assert_eq!(from("billing").unwrap().subject(), Some("billing"));
+    /// let error = from("shipping").unwrap_err();
+    /// assert_eq!(error.message(), "claim `sub` is not an accepted value");
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    pub fn subject<I>(self, subjects: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.claim("sub", subjects)
+    }
+
+    /// Require the top-level claim `name` to be a string equal to one of `values` (exact,
+    /// case-sensitive comparison); call again with the same name to accept more values, with
+    /// other names to require several claims. A token without the claim, or where it is not
+    /// a string (a number, an array…), or another string, is refused with 401
+    /// `InvalidCredentials` and a message naming the claim, never its value. Checked with the
+    /// other claims, after the signature and before the delivery is claimed in the replay
+    /// store.
+    ///
+    /// Use it to pin the sender when the issuer signs for many: `email` (and
+    /// [`claim_true`](Self::claim_true)`("email_verified")`) for Google Pub/Sub push, or
+    /// `azp`, the client a token was issued to. See the [security](Self#security) notes.
+    ///
+    /// # Errors
+    ///
+    /// No value given; a claim this verifier checks otherwise (`iss`: use
+    /// [`issuer`](Self::issuer); `aud`: use [`audience`](Self::audience); `exp`, `nbf`,
+    /// `iat`: numbers checked against the clock); or a claim already required to be `true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use webhook_core::{FixedClock, JwtBearer, JwtSigner, Outgoing, Secret, Signer, Verifier,
+    ///     WebhookRequest};
+    ///
+    /// // A shared issuer signs for every account: only the push account is accepted.
+    /// let push = "push@my-project.iam.gserviceaccount.com";
+    /// let issuer_key = Secret::from_text("the issuer's key, at least 32 bytes long")?;
+    /// let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+    /// let verifier = JwtBearer::hmac(issuer_key.clone())?
+    ///     .audience("https://example.com/push")
+    ///     .claim("email", [push])?
+    ///     .claim_true("email_verified")?
+    ///     .clock(clock.clone());
+    /// let from = |email: &str| {
+    ///     let signer = JwtSigner::hmac(issuer_key.clone()).unwrap()
+    ///         .audience("https://example.com/push")
+    ///         .claim("email", email)
+    ///         .claim_true("email_verified")
+    ///         .clock(clock.clone());
+    ///     let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    ///     verifier.verify(&headers.apply(WebhookRequest::new(b"{}")))
+    /// };
+    /// assert!(from(push).is_ok());
+    /// let error = from("attacker@evil.iam.gserviceaccount.com").unwrap_err();
+    /// assert_eq!(error.status(), 401);
+    /// assert_eq!(error.message(), "claim `email` is not an accepted value");
+    /// assert!(!error.to_string().contains("attacker"));
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    pub fn claim<I>(mut self, name: impl Into<String>, values: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let name = checkable_claim(name.into())?;
+        let values: Vec<String> = values.into_iter().map(Into::into).collect();
+        if values.is_empty() {
+            return Err(ConfigError::new(format!(
+                "jwt claim `{name}` is required with no accepted value"
+            )));
+        }
+        match self.required.iter_mut().find(|r| r.name == name) {
+            None => self.required.push(Required {
+                name,
+                expected: Expected::OneOf(values),
+            }),
+            Some(Required {
+                expected: Expected::OneOf(accepted),
+                ..
+            }) => accepted.extend(values),
+            Some(Required {
+                expected: Expected::True,
+                ..
+            }) => {
+                return Err(ConfigError::new(format!(
+                    "jwt claim `{name}` is required both to be `true` and to be a string"
+                )));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Require the top-level claim `name` to be the JSON boolean `true`, e.g.
+    /// `email_verified` next to [`claim`](Self::claim)`("email", …)`. A token without the
+    /// claim, or with anything else there (`false`, the string `"true"`, `1`), is refused
+    /// with 401 `InvalidCredentials` naming the claim.
+    ///
+    /// # Errors
+    ///
+    /// A claim this verifier checks otherwise (`iss`, `aud`, `exp`, `nbf`, `iat`), or one
+    /// already required to be a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use webhook_core::{FixedClock, JwtBearer, JwtSigner, Outgoing, Secret, Signer, Verifier,
+    ///     WebhookRequest};
+    ///
+    /// let secret = Secret::from_text("a shared secret of at least 32 bytes!")?;
+    /// let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+    /// let verifier = JwtBearer::hmac(secret.clone())?
+    ///     .claim_true("email_verified")?
+    ///     .clock(clock.clone());
+    /// let signer = JwtSigner::hmac(secret)?.clock(clock);
+    /// let unverified = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    /// let error = verifier.verify(&unverified.apply(WebhookRequest::new(b"{}"))).unwrap_err();
+    /// assert_eq!(error.message(), "claim `email_verified` is missing");
+    /// let verified = signer.claim_true("email_verified").sign(&Outgoing::new(b"{}")).unwrap();
+    /// assert!(verifier.verify(&verified.apply(WebhookRequest::new(b"{}"))).is_ok());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    pub fn claim_true(mut self, name: impl Into<String>) -> Result<Self, ConfigError> {
+        let name = checkable_claim(name.into())?;
+        match self.required.iter().find(|r| r.name == name) {
+            None => self.required.push(Required {
+                name,
+                expected: Expected::True,
+            }),
+            Some(Required {
+                expected: Expected::True,
+                ..
+            }) => {}
+            Some(Required {
+                expected: Expected::OneOf(_),
+                ..
+            }) => {
+                return Err(ConfigError::new(format!(
+                    "jwt claim `{name}` is required both to be a string and to be `true`"
+                )));
+            }
+        }
+        Ok(self)
+    }
+
     /// The realm named in `WWW-Authenticate` challenges (default `webhook`).
     #[must_use]
     pub fn realm(mut self, realm: &str) -> Self {
@@ -805,8 +1189,9 @@ impl JwtBearer {
         &self,
         claims: &Map<String, Value>,
         body: &[u8],
+        now_ms: i64,
     ) -> Result<Checked, VerifyError> {
-        let now = i128::from(self.clock.now_ms());
+        let now = i128::from(now_ms);
         let leeway = i128::try_from(self.leeway.as_millis()).unwrap_or(i128::MAX);
 
         let exp = self
@@ -861,6 +1246,7 @@ impl JwtBearer {
         }
 
         self.check_audience(claims)?;
+        self.check_required(claims)?;
 
         if let Some(name) = &self.body_digest_claim {
             let claimed = match claims.get(name.as_ref()) {
@@ -879,6 +1265,33 @@ impl JwtBearer {
             subject: self.string_claim(claims, "sub")?.map(str::to_owned),
             jti: self.string_claim(claims, "jti")?.map(str::to_owned),
         })
+    }
+
+    /// The claims [`subject`](Self::subject), [`claim`](Self::claim) and
+    /// [`claim_true`](Self::claim_true) require. Messages name the claim, never its value.
+    fn check_required(&self, claims: &Map<String, Value>) -> Result<(), VerifyError> {
+        for Required { name, expected } in &self.required {
+            let Some(value) = claims.get(name) else {
+                return Err(self.invalid(format!("claim `{name}` is missing")));
+            };
+            match (expected, value) {
+                (Expected::OneOf(accepted), Value::String(value)) => {
+                    if !accepted.iter().any(|a| a == value) {
+                        return Err(
+                            self.invalid(format!("claim `{name}` is not an accepted value"))
+                        );
+                    }
+                }
+                (Expected::OneOf(_), _) => {
+                    return Err(self.invalid(format!("claim `{name}` is not a string")));
+                }
+                (Expected::True, Value::Bool(true)) => {}
+                (Expected::True, _) => {
+                    return Err(self.invalid(format!("claim `{name}` is not `true`")));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), VerifyError> {
@@ -940,9 +1353,10 @@ impl JwtBearer {
     }
 }
 
-/// The replay token's source for a delivery without `jti`: SHA-256 over the token's signed
-/// part (header and claims, without the signature, which an ECDSA signer or anyone holding
-/// the token could re-form into another valid one) and the body, each length-prefixed.
+/// The replay token's source for a delivery not keyed by `jti`: SHA-256 over the token's
+/// signed part (header and claims, without the signature, which an ECDSA signer or anyone
+/// holding the token could re-form into another valid one) and the body, each
+/// length-prefixed.
 fn replay_digest(token: &str, body: &[u8]) -> [u8; 32] {
     let signed = token.rsplit_once('.').map_or(token, |(signed, _)| signed);
     let mut hash = Sha256::new();
@@ -1024,6 +1438,15 @@ impl fmt::Debug for JwtBearer {
             .field("leeway", &self.leeway)
             .field("max_age", &self.max_age)
             .field("body_digest_claim", &self.body_digest_claim)
+            // The names only: an accepted value (an account's email) is not for logs.
+            .field(
+                "required_claims",
+                &self
+                    .required
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -1045,6 +1468,10 @@ impl Verifier for JwtBearer {
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let token = self.token(request)?;
+        let now_ms = self.clock.now_ms();
+        if !self.keys.iter().any(|key| key.is_active(now_ms)) {
+            return Err(every_key_expired(self.keys.len(), now_ms));
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             self.invalid("bearer token header is malformed or its `alg` unsupported")
         })?;
@@ -1058,13 +1485,22 @@ impl Verifier for JwtBearer {
         let by_id: Vec<&JwtKey> = self
             .keys
             .iter()
+            .filter(|key| key.is_active(now_ms))
             .filter(|key| match (kid, key.id.as_deref()) {
                 (Some(kid), Some(id)) => kid == id,
                 _ => true,
             })
             .collect();
         if by_id.is_empty() {
-            return Err(self.invalid("bearer token `kid` names no known key"));
+            let expired = self
+                .keys
+                .iter()
+                .any(|key| kid.is_some() && key.id.as_deref() == kid);
+            return Err(self.invalid(if expired {
+                "bearer token `kid` names a key that has expired"
+            } else {
+                "bearer token `kid` names no known key"
+            }));
         }
         let candidates: Vec<&JwtKey> = by_id
             .into_iter()
@@ -1126,7 +1562,7 @@ impl Verifier for JwtBearer {
             }));
         };
 
-        let checked = self.check_claims(&claims, request.body())?;
+        let checked = self.check_claims(&claims, request.body(), now_ms)?;
         let mut proof = Proof::new("jwt");
         // Only the matched key's configured id: the token's `kid` is chosen by whoever signed
         // it, and a key without an id verifies tokens of any `kid`.
@@ -1136,7 +1572,12 @@ impl Verifier for JwtBearer {
         if let Some(subject) = checked.subject {
             proof = proof.with_subject(subject);
         }
-        if let Some(jti) = checked.jti {
+        // `jti` names the token, which a sender may reuse for many deliveries (an OAuth 2
+        // access token until it expires): it names one delivery only when the token is
+        // bound to the body. Otherwise the replay token below tells deliveries apart.
+        if let Some(jti) = checked.jti
+            && self.body_digest_claim.is_some()
+        {
             proof = proof.with_message_id(jti);
         }
         if let Some(iat) = checked.iat_ms {
@@ -1150,8 +1591,9 @@ impl Verifier for JwtBearer {
 /// sender does. The twin of [`JwtBearer`].
 ///
 /// Claims: `iat` (the message's timestamp, or the clock's now), `exp = iat + ttl` (default
-/// 5 minutes), `jti` (the message id, random when unset), and `iss`, `aud`, `sub` and the
-/// body-digest claim when configured. The header carries `kid` when set.
+/// 5 minutes), `jti` (the message id, random when unset), and `iss`, `aud`, `sub`, the
+/// body-digest claim and further claims ([`claim`](Self::claim),
+/// [`claim_true`](Self::claim_true)) when configured. The header carries `kid` when set.
 ///
 /// # Examples
 ///
@@ -1177,6 +1619,7 @@ pub struct JwtSigner {
     ttl: Duration,
     clock: SharedClock,
     body_digest_claim: Option<Cow<'static, str>>,
+    claims: Vec<(String, Value)>,
 }
 
 impl JwtSigner {
@@ -1191,6 +1634,7 @@ impl JwtSigner {
             ttl: Duration::from_secs(300),
             clock: clock::system(),
             body_digest_claim: None,
+            claims: Vec::new(),
         }
     }
 
@@ -1199,9 +1643,10 @@ impl JwtSigner {
     ///
     /// # Errors
     ///
-    /// A secret shorter than 32 bytes, HS256's minimum (RFC 7518 §3.2): the verifier,
-    /// [`JwtKey::hmac`], refuses the same secret.
+    /// A secret shorter than 32 bytes, HS256's minimum (RFC 7518 §3.2), or one that is a
+    /// public key (PEM, JWK, DER): the verifier, [`JwtKey::hmac`], refuses the same secrets.
     pub fn hmac(secret: Secret) -> Result<Self, ConfigError> {
+        hmac_secret_is_not_public(secret.expose_secret())?;
         hmac_key_fits(secret.expose_secret().len(), JwtAlgorithm::Hs256)?;
         let key = EncodingKey::from_secret(secret.expose_secret());
         Ok(Self::of(key, JwtAlgorithm::Hs256))
@@ -1344,12 +1789,69 @@ impl JwtSigner {
         self
     }
 
+    /// Set the top-level string claim `name` (e.g. `email`, `azp`), which
+    /// [`JwtBearer::claim`] can require; call again to set more. A claim the signer writes
+    /// itself (`iat`, `exp`, `jti`, and `iss`, `aud`, `sub` or the body-digest claim when
+    /// configured) keeps the signer's value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use webhook_core::{JwtBearer, JwtSigner, Outgoing, Secret, Signer, Verifier,
+    ///     WebhookRequest};
+    ///
+    /// let secret = Secret::from_text("a shared secret of at least 32 bytes!")?;
+    /// let signer = JwtSigner::hmac(secret.clone())?.claim("azp", "billing-client");
+    /// let verifier = JwtBearer::hmac(secret)?.claim("azp", ["billing-client"])?;
+    /// let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    /// assert!(verifier.verify(&headers.apply(WebhookRequest::new(b"{}"))).is_ok());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn claim(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set(name.into(), Value::String(value.into()))
+    }
+
+    /// Set the top-level claim `name` to the boolean `true` (e.g. `email_verified`), which
+    /// [`JwtBearer::claim_true`] can require. As with [`claim`](Self::claim), a claim the
+    /// signer writes itself keeps the signer's value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use webhook_core::{JwtBearer, JwtSigner, Outgoing, Secret, Signer, Verifier,
+    ///     WebhookRequest};
+    ///
+    /// let secret = Secret::from_text("a shared secret of at least 32 bytes!")?;
+    /// let signer = JwtSigner::hmac(secret.clone())?
+    ///     .claim("email", "push@my-project.iam.gserviceaccount.com")
+    ///     .claim_true("email_verified");
+    /// let verifier = JwtBearer::hmac(secret)?
+    ///     .claim("email", ["push@my-project.iam.gserviceaccount.com"])?
+    ///     .claim_true("email_verified")?;
+    /// let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    /// assert!(verifier.verify(&headers.apply(WebhookRequest::new(b"{}"))).is_ok());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn claim_true(self, name: impl Into<String>) -> Self {
+        self.set(name.into(), Value::Bool(true))
+    }
+
+    fn set(mut self, name: String, value: Value) -> Self {
+        match self.claims.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, old)) => *old = value,
+            None => self.claims.push((name, value)),
+        }
+        self
+    }
+
     /// The signed token for `message`.
     fn token(&self, message: &Outgoing<'_>) -> Result<String, SignError> {
         let now_ms = message.timestamp().unwrap_or_else(|| self.clock.now_ms());
         let iat = now_ms.div_euclid(1000);
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX).max(1);
-        let mut claims = Map::new();
+        let mut claims: Map<String, Value> = self.claims.iter().cloned().collect();
         claims.insert("iat".to_owned(), Value::from(iat));
         claims.insert("exp".to_owned(), Value::from(iat.saturating_add(ttl)));
         claims.insert(
@@ -1385,6 +1887,15 @@ impl fmt::Debug for JwtSigner {
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)
             .field("body_digest_claim", &self.body_digest_claim)
+            // The names only, as for the verifier.
+            .field(
+                "claims",
+                &self
+                    .claims
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

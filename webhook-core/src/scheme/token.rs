@@ -328,6 +328,12 @@ impl Verifier for ApiKey {
         false
     }
 
+    /// A store has nothing per delivery to refuse a copy by (unless the event declares an
+    /// id): not required.
+    fn requires_replay_store(&self) -> bool {
+        false
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let presented = self.presented(request)?;
         if presented.is_empty() {
@@ -534,8 +540,12 @@ impl BasicAuth {
                     "basic auth entry {n}: empty user name"
                 )));
             }
-            let password = Secret::from_text(password)
-                .map_err(|_| ConfigError::new(format!("basic auth entry {n}: empty password")))?;
+            let password = Secret::from_text(password).map_err(|_| {
+                ConfigError::new(format!(
+                    "basic auth entry {n}: the password is empty, or starts or ends with \
+                     whitespace"
+                ))
+            })?;
             credentials.push((user.to_owned(), password));
         }
         Self::new(credentials)
@@ -595,6 +605,11 @@ impl fmt::Debug for BasicAuth {
 
 impl Verifier for BasicAuth {
     fn signs_url(&self) -> bool {
+        false
+    }
+
+    /// As for [`ApiKey`]: not required.
+    fn requires_replay_store(&self) -> bool {
         false
     }
 

@@ -391,6 +391,8 @@ async fn a_flood_of_made_up_addresses_spends_only_the_budget_of_fetches() {
         .fetches_per_minute(3)
         .build();
     let verifier = sns_verifier(cache.clone());
+    let captured = crate::pipeline::Captured::default();
+    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::WARN, false));
     let mut fetched = 0;
     for n in 0..50 {
         let url =
@@ -406,6 +408,15 @@ async fn a_flood_of_made_up_addresses_spends_only_the_budget_of_fetches() {
     assert_eq!(fetched, 3);
     assert_eq!(served.fetches(), 3);
     assert!(cache.is_empty());
+    // The spent budget is logged once, not once per request: only the three fetches made
+    // name their address.
+    let logs = captured.text();
+    assert_eq!(logs.matches("fetches are spent").count(), 1, "{logs}");
+    assert_eq!(
+        logs.matches("SimpleNotificationService-").count(),
+        3,
+        "{logs}"
+    );
 }
 
 #[tokio::test]

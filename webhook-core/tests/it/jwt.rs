@@ -1,8 +1,9 @@
 //! `JwtBearer` and `JwtSigner`: algorithms and key binding, time claims against the injected
-//! clock, issuer and audience, JWKS, body binding, malformed tokens, and leakage.
+//! clock, issuer and audience, required claims, JWKS, body binding, deduplication by `jti`,
+//! public keys refused as HMAC secrets, key expiry, malformed tokens, and leakage.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -100,7 +101,7 @@ fn assert_invalid(result: Result<Proof, VerifyError>, mentions: &str) -> VerifyE
 // ---------------------------------------------------------------- round trips
 
 #[test]
-fn hs256_round_trip_reports_kid_sub_jti_and_iat() {
+fn hs256_round_trip_reports_kid_sub_and_iat() {
     let signer = JwtSigner::hmac(secret())
         .unwrap()
         .key_id("k-2026")
@@ -116,10 +117,21 @@ fn hs256_round_trip_reports_kid_sub_jti_and_iat() {
     // The verifying key has no id of its own: the token's `kid` is not reported.
     assert_eq!(proof.key_id(), None);
     assert_eq!(proof.subject(), Some("billing"));
-    assert_eq!(proof.message_id(), Some("msg_42"));
+    // The token is not bound to the body: its `jti` names the token, not the delivery, and
+    // deliveries are told apart by the replay token (token and body).
+    assert_eq!(proof.message_id(), None);
     assert_eq!(proof.timestamp_ms(), Some((NOW - 5) * 1000));
-    // Deduplicated by `jti` (the message id); the replay token is there for tokens without.
     assert!(proof.replay_token().is_some());
+    // Bound to the body, the token carries one delivery: its `jti` is the message id.
+    let bound = signer
+        .body_digest_claim("body_sha256")
+        .sign(&Outgoing::new(b"{}").id("msg_42").timestamp_secs(NOW - 5))
+        .unwrap();
+    let proof = hs_verifier()
+        .body_digest_claim("body_sha256")
+        .verify(&bound.apply(WebhookRequest::new(b"{}")))
+        .unwrap();
+    assert_eq!(proof.message_id(), Some("msg_42"));
 }
 
 /// Without `jti`, a delivery's replay token is a digest of the token's signed part and the
@@ -204,7 +216,7 @@ fn round_trip(signer: JwtSigner, key: JwtKey, alg: &str) {
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(format!("{:?}", header.alg), alg);
     let verifier = JwtBearer::new([key]).unwrap().clock(clock());
-    assert_eq!(check(&verifier, &token).unwrap().message_id(), Some("m"));
+    assert!(check(&verifier, &token).is_ok());
     // One changed byte of the signature is refused.
     let mut tampered = token.clone().into_bytes();
     let last = tampered.len() - 2;
@@ -1311,21 +1323,482 @@ async fn a_replayed_token_without_jti_is_a_duplicate_and_a_reused_one_is_not() {
         .build()
         .unwrap();
     let value = format!("Bearer {}", hs(&json!({"exp": NOW + 60, "iat": NOW})));
-    let deliver = async |body: &[u8]| {
-        let request = WebhookRequest::new(body).with_header("authorization", &value);
-        let mut delivery = receiver.delivery();
-        delivery.admit(&request, false).unwrap();
-        delivery.authenticate(&request).unwrap();
-        let fresh = delivery.claim(None).await.unwrap();
-        if fresh {
-            delivery.finish(true).await;
-        }
-        fresh
-    };
+    let deliver = async |body: &[u8]| deliver(&receiver, &value, body).await;
     assert!(deliver(br#"{"n":1}"#).await);
     assert!(!deliver(br#"{"n":1}"#).await, "the replay is a duplicate");
     assert!(
         deliver(br#"{"n":2}"#).await,
         "another body is another delivery"
+    );
+}
+
+// ---------------------------------------------------------------- required claims
+
+const PUSH_ACCOUNT: &str = "push-invoker@victim-project.iam.gserviceaccount.com";
+const GOOGLE: &str = "https://accounts.google.com";
+const PUSH_AUDIENCE: &str = "https://victim.example/webhooks/pubsub";
+
+/// A Google-issued Pub/Sub push token's claims, for the account `email`.
+fn pubsub_claims(email: &str) -> Value {
+    json!({
+        "iss": GOOGLE,
+        "aud": PUSH_AUDIENCE,
+        "azp": "118000000000000000001",
+        "sub": "118000000000000000001",
+        "email": email,
+        "email_verified": true,
+        "iat": NOW,
+        "exp": NOW + 3600,
+    })
+}
+
+/// Under a shared issuer every account's tokens verify; a required `email` (and
+/// `email_verified`) is what limits the verifier to one sender.
+#[test]
+fn a_shared_issuer_admits_only_the_required_sender() {
+    let open = hs_verifier().issuer(GOOGLE).audience(PUSH_AUDIENCE);
+    let attacker = pubsub_claims("attacker@evil-project.iam.gserviceaccount.com");
+    // Issuer, audience and signature alone: anyone's token for the victim's audience passes.
+    assert!(check(&open, &hs(&attacker)).is_ok());
+
+    let pinned = open
+        .claim("email", [PUSH_ACCOUNT])
+        .unwrap()
+        .claim_true("email_verified")
+        .unwrap();
+    assert!(check(&pinned, &hs(&pubsub_claims(PUSH_ACCOUNT))).is_ok());
+    let error = assert_invalid(
+        check(&pinned, &hs(&attacker)),
+        "claim `email` is not an accepted value",
+    );
+    for text in [error.to_string(), format!("{error:?}"), error.to_json()] {
+        assert!(!text.contains("attacker"), "claim value leaked in {text}");
+        assert!(
+            !text.contains(PUSH_ACCOUNT),
+            "accepted value leaked in {text}"
+        );
+    }
+    assert!(!format!("{pinned:?}").contains(PUSH_ACCOUNT));
+    assert!(format!("{pinned:?}").contains("email_verified"));
+
+    // Exact comparison: case and padding matter.
+    for other in [PUSH_ACCOUNT.to_uppercase(), format!("{PUSH_ACCOUNT} ")] {
+        assert_invalid(
+            check(&pinned, &hs(&pubsub_claims(&other))),
+            "claim `email` is not an accepted value",
+        );
+    }
+    // Absent, or not a string: refused, naming the claim.
+    let mut claims = pubsub_claims(PUSH_ACCOUNT);
+    claims.as_object_mut().unwrap().remove("email");
+    assert_invalid(check(&pinned, &hs(&claims)), "claim `email` is missing");
+    for bad in [
+        json!([PUSH_ACCOUNT]),
+        json!(null),
+        json!(1),
+        json!({"a": PUSH_ACCOUNT}),
+    ] {
+        let mut claims = pubsub_claims(PUSH_ACCOUNT);
+        claims["email"] = bad;
+        assert_invalid(
+            check(&pinned, &hs(&claims)),
+            "claim `email` is not a string",
+        );
+    }
+    // `email_verified` must be the boolean true.
+    for bad in [json!(false), json!("true"), json!(1), json!(null)] {
+        let mut claims = pubsub_claims(PUSH_ACCOUNT);
+        claims["email_verified"] = bad;
+        assert_invalid(
+            check(&pinned, &hs(&claims)),
+            "claim `email_verified` is not `true`",
+        );
+    }
+    let mut claims = pubsub_claims(PUSH_ACCOUNT);
+    claims.as_object_mut().unwrap().remove("email_verified");
+    assert_invalid(
+        check(&pinned, &hs(&claims)),
+        "claim `email_verified` is missing",
+    );
+}
+
+#[test]
+fn required_subject_and_claims_accept_any_of_their_values() {
+    let v = hs_verifier().subject(["billing", "refunds"]).unwrap();
+    let with = |claims: Value| {
+        let mut all = json!({"exp": NOW + 60});
+        all.as_object_mut()
+            .unwrap()
+            .extend(claims.as_object().unwrap().clone());
+        hs(&all)
+    };
+    for sub in ["billing", "refunds"] {
+        assert_eq!(
+            check(&v, &with(json!({"sub": sub}))).unwrap().subject(),
+            Some(sub)
+        );
+    }
+    assert_invalid(
+        check(&v, &with(json!({"sub": "shipping"}))),
+        "claim `sub` is not an accepted value",
+    );
+    assert_invalid(check(&v, &with(json!({}))), "claim `sub` is missing");
+    assert_invalid(
+        check(&v, &with(json!({"sub": 7}))),
+        "claim `sub` is not a string",
+    );
+
+    // Called again, the same claim accepts more values; another claim is required as well.
+    let v = hs_verifier()
+        .subject(["a"])
+        .unwrap()
+        .subject(["b".to_owned()])
+        .unwrap()
+        .claim("azp", ["client-1"])
+        .unwrap()
+        .claim("azp", ["client-2"])
+        .unwrap();
+    assert!(check(&v, &with(json!({"sub": "b", "azp": "client-2"}))).is_ok());
+    assert!(check(&v, &with(json!({"sub": "a", "azp": "client-1"}))).is_ok());
+    assert_invalid(
+        check(&v, &with(json!({"sub": "a"}))),
+        "claim `azp` is missing",
+    );
+    assert_invalid(
+        check(&v, &with(json!({"sub": "c", "azp": "client-1"}))),
+        "claim `sub` is not an accepted value",
+    );
+}
+
+#[test]
+fn required_claim_config_errors() {
+    let no_values: [&str; 0] = [];
+    let error = hs_verifier().claim("email", no_values).err().unwrap();
+    assert!(error.to_string().contains("no accepted value"), "{error}");
+    assert!(hs_verifier().subject(no_values).is_err());
+    for name in ["iss", "aud", "exp", "nbf", "iat"] {
+        let error = hs_verifier().claim(name, ["x"]).err().unwrap();
+        assert!(error.to_string().contains(&format!("`{name}`")), "{error}");
+        assert!(hs_verifier().claim_true(name).is_err(), "{name}");
+    }
+    // A claim cannot be required both as a string and as `true`.
+    assert!(
+        hs_verifier()
+            .claim("email_verified", ["yes"])
+            .unwrap()
+            .claim_true("email_verified")
+            .is_err()
+    );
+    assert!(
+        hs_verifier()
+            .claim_true("email_verified")
+            .unwrap()
+            .claim("email_verified", ["yes"])
+            .is_err()
+    );
+    assert!(
+        hs_verifier()
+            .claim_true("email_verified")
+            .unwrap()
+            .claim_true("email_verified")
+            .is_ok()
+    );
+}
+
+/// The signer twin writes the claims the verifier can require, and never lets them replace
+/// the ones it writes itself.
+#[test]
+fn signer_writes_required_claims() {
+    let signer = JwtSigner::hmac(secret())
+        .unwrap()
+        .issuer(GOOGLE)
+        .audience(PUSH_AUDIENCE)
+        .claim("email", PUSH_ACCOUNT)
+        .claim_true("email_verified")
+        .claim("exp", "never")
+        .claim("iss", "https://evil.example")
+        .clock(clock());
+    assert!(!format!("{signer:?}").contains(PUSH_ACCOUNT));
+    let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    let token = &headers.get("authorization").unwrap()[7..];
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["email"], json!(PUSH_ACCOUNT));
+    assert_eq!(claims["email_verified"], json!(true));
+    assert_eq!(claims["exp"], json!(NOW + 300));
+    assert_eq!(claims["iss"], json!(GOOGLE));
+    let v = hs_verifier()
+        .issuer(GOOGLE)
+        .audience(PUSH_AUDIENCE)
+        .claim("email", [PUSH_ACCOUNT])
+        .unwrap()
+        .claim_true("email_verified")
+        .unwrap();
+    assert!(check(&v, token).is_ok());
+}
+
+// ---------------------------------------------------------------- `jti` and deduplication
+
+/// Delivers `body` to `receiver` with `value` as the `Authorization` header: whether the
+/// delivery was fresh (not a duplicate).
+async fn deliver(receiver: &webhook_core::Receiver, value: &str, body: &[u8]) -> bool {
+    let request = WebhookRequest::new(body).with_header("authorization", value);
+    let mut delivery = receiver.delivery();
+    delivery.admit(&request, false).unwrap();
+    delivery.authenticate(&request).unwrap();
+    let fresh = delivery.claim(None).await.unwrap();
+    if fresh {
+        delivery.finish(true).await;
+    }
+    fresh
+}
+
+/// An OAuth 2 access token (RFC 9068 ones always carry `jti`) reused for many deliveries:
+/// `jti` names the token, so each body is a delivery of its own; the same token on the same
+/// body is still a duplicate.
+#[tokio::test]
+async fn a_reused_token_with_jti_is_a_delivery_per_body() {
+    let receiver = webhook_core::Receiver::builder()
+        .verifier(hs_verifier())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let token = hs(&json!({"exp": NOW + 60, "iat": NOW, "jti": "at-1"}));
+    let value = format!("Bearer {token}");
+    assert_eq!(check(&hs_verifier(), &token).unwrap().message_id(), None);
+    assert!(deliver(&receiver, &value, br#"{"n":1}"#).await);
+    assert!(
+        !deliver(&receiver, &value, br#"{"n":1}"#).await,
+        "the replay is a duplicate"
+    );
+    assert!(
+        deliver(&receiver, &value, br#"{"n":2}"#).await,
+        "another body under the same token is another delivery"
+    );
+    assert!(deliver(&receiver, &value, br#"{"n":3}"#).await);
+}
+
+/// Bound to its body, a token carries one delivery: its `jti` is the message id, so another
+/// token with the same `jti` (re-minted by the sender for a retry) is a duplicate.
+#[tokio::test]
+async fn a_body_bound_token_is_deduplicated_by_jti() {
+    let verifier = || hs_verifier().body_digest_claim("body_sha256");
+    let receiver = webhook_core::Receiver::builder()
+        .verifier(verifier())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let body = br#"{"n":1}"#;
+    let token = |jti: &str, iat: i64| {
+        let claims = json!({
+            "exp": NOW + 60,
+            "iat": iat,
+            "jti": jti,
+            "body_sha256": b64(&Sha256::digest(body)),
+        });
+        format!("Bearer {}", hs(&claims))
+    };
+    let first = token("msg-1", NOW);
+    assert_eq!(
+        check_body(&verifier(), &first[7..], body)
+            .unwrap()
+            .message_id(),
+        Some("msg-1")
+    );
+    assert!(deliver(&receiver, &first, body).await);
+    assert!(!deliver(&receiver, &first, body).await, "the replay");
+    // Another token (its digest differs), the same `jti`: the same delivery.
+    assert!(!deliver(&receiver, &token("msg-1", NOW - 1), body).await);
+    assert!(deliver(&receiver, &token("msg-2", NOW), body).await);
+}
+
+// ---------------------------------------------------------------- public keys as HMAC secrets
+
+/// The DER inside a PEM document.
+fn pem_der(pem: &[u8]) -> Vec<u8> {
+    let text: String = std::str::from_utf8(pem)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+#[test]
+fn an_hmac_secret_that_is_a_public_key_is_refused() {
+    use rsa::pkcs1::EncodeRsaPublicKey as _;
+    use rsa::pkcs8::DecodePublicKey as _;
+
+    let pem = std::str::from_utf8(RSA_PUBLIC).unwrap();
+    assert!(pem.ends_with('\n'), "the fixture has a trailing newline");
+    let spki = pem_der(RSA_PUBLIC);
+    let pkcs1 = rsa::RsaPublicKey::from_public_key_der(&spki)
+        .unwrap()
+        .to_pkcs1_der()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let public_jwk = jwk(RSA_PRIVATE, Algorithm::RS256, "rsa-1", false).to_string();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("pem", RSA_PUBLIC.to_vec(), "pem document"),
+        (
+            "pem without newline",
+            pem.trim_end().as_bytes().to_vec(),
+            "pem document",
+        ),
+        (
+            "pem with spaces around",
+            format!("\n  {pem}\r\n").into_bytes(),
+            "pem document",
+        ),
+        ("ec pem", EC_PUBLIC.to_vec(), "pem document"),
+        ("ed25519 pem", ED_PUBLIC.to_vec(), "pem document"),
+        ("jwk", public_jwk.clone().into_bytes(), "jwk or jwks"),
+        ("jwks", jwks().into_bytes(), "jwk or jwks"),
+        (
+            "oct jwk",
+            json!({"kty": "oct", "k": b64(HS_SECRET.as_bytes())})
+                .to_string()
+                .into_bytes(),
+            "jwk or jwks",
+        ),
+        ("spki der", spki.clone(), "der-encoded public key"),
+        ("ec spki der", pem_der(EC_PUBLIC), "der-encoded public key"),
+        (
+            "ed25519 spki der",
+            pem_der(ED_PUBLIC),
+            "der-encoded public key",
+        ),
+        ("pkcs1 der", pkcs1.clone(), "der-encoded public key"),
+        (
+            "spki der in base64",
+            base64::engine::general_purpose::STANDARD
+                .encode(&spki)
+                .into_bytes(),
+            "der-encoded public key",
+        ),
+        (
+            "pkcs1 der in base64url",
+            b64(&pkcs1).into_bytes(),
+            "der-encoded public key",
+        ),
+    ];
+    let pem_body = pem.lines().nth(1).unwrap();
+    for (name, bytes, mentions) in &cases {
+        let secret = Secret::from_bytes(bytes.clone()).unwrap();
+        let error = JwtKey::hmac(secret.clone()).err().unwrap();
+        assert!(error.to_string().contains(mentions), "{name}: {error}");
+        assert!(
+            error.to_string().contains("not a shared secret"),
+            "{name}: {error}"
+        );
+        for text in [error.to_string(), format!("{error:?}")] {
+            assert!(!text.contains(pem_body), "{name}: key leaked in {text}");
+        }
+        assert!(JwtBearer::hmac(secret.clone()).is_err(), "{name}");
+        assert!(JwtSigner::hmac(secret).is_err(), "{name}");
+    }
+    // Real secrets pass, JSON-looking and base64 ones included.
+    for fine in [
+        HS_SECRET.to_owned(),
+        r#"{"not": "a jwk", "padding": "to 32 bytes"}"#.to_owned(),
+        b64(&[7u8; 48]),
+        "----- not a pem, but long enough for hs256".to_owned(),
+    ] {
+        let secret = Secret::from_text(&fine).unwrap();
+        assert!(JwtKey::hmac(secret.clone()).is_ok(), "{fine}");
+        assert!(JwtSigner::hmac(secret).is_ok(), "{fine}");
+    }
+    assert!(JwtKey::hmac(Secret::random(32)).is_ok());
+}
+
+// ---------------------------------------------------------------- key expiry
+
+/// An HS256 token signed with `key`, naming `kid` when given, issued at `now` (seconds).
+fn hs_with(key: &str, kid: Option<&str>, now: i64) -> String {
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(
+        &header,
+        &json!({"exp": now + 60, "iat": now}),
+        &EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_expired_jwt_key_is_never_tried() {
+    const OLD: &str = "the old key, a secret long enough for hs256";
+    const NEW: &str = "the new key, a secret long enough for hs256";
+    let cutover = NOW + 100;
+    let expires = UNIX_EPOCH + Duration::from_secs(cutover.try_into().unwrap());
+    let clock = clock();
+    let old = JwtKey::hmac(Secret::from_text(OLD).unwrap())
+        .unwrap()
+        .with_id("old")
+        .expires_at(expires);
+    assert!(format!("{old:?}").contains(&format!("{}", cutover * 1000)));
+    let v = JwtBearer::new([
+        old.clone(),
+        JwtKey::hmac(Secret::from_text(NEW).unwrap())
+            .unwrap()
+            .with_id("new"),
+    ])
+    .unwrap()
+    .clock(clock.clone());
+
+    // Up to the last millisecond before the cutover, the old key verifies.
+    clock.set_ms(cutover * 1000 - 1);
+    let now = cutover - 1;
+    assert_eq!(
+        check(&v, &hs_with(OLD, None, now)).unwrap().key_id(),
+        Some("old")
+    );
+    assert_eq!(
+        check(&v, &hs_with(OLD, Some("old"), now)).unwrap().key_id(),
+        Some("old")
+    );
+    // From the cutover on, it is not tried; the new key still verifies.
+    clock.set_ms(cutover * 1000);
+    let now = cutover;
+    assert_invalid(
+        check(&v, &hs_with(OLD, None, now)),
+        "signature does not verify",
+    );
+    assert_invalid(
+        check(&v, &hs_with(OLD, Some("old"), now)),
+        "`kid` names a key that has expired",
+    );
+    assert_eq!(
+        check(&v, &hs_with(NEW, None, now)).unwrap().key_id(),
+        Some("new")
+    );
+
+    // A verifier whose every key has expired is misconfigured: 500, as for a key ring.
+    let only_old = JwtBearer::new([old]).unwrap().clock(clock.clone());
+    clock.set_ms(cutover * 1000 - 1);
+    assert!(check(&only_old, &hs_with(OLD, None, cutover - 1)).is_ok());
+    clock.set_ms(cutover * 1000);
+    for token in [hs_with(OLD, None, now), hs_with(NEW, Some("new"), now)] {
+        let error = check(&only_old, &token).unwrap_err();
+        assert_eq!(error.kind(), VerifyErrorKind::NotConfigured);
+        assert_eq!(error.status(), 500);
+    }
+    // A request without a token is still the sender's to fix.
+    let error = only_old.verify(&WebhookRequest::new(b"{}")).unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::MissingCredentials);
+
+    // A time before the epoch is taken as the epoch: expired for any clock after it.
+    let past = JwtKey::hmac(secret())
+        .unwrap()
+        .expires_at(UNIX_EPOCH - Duration::from_secs(1));
+    let v = JwtBearer::new([past]).unwrap().clock(clock.clone());
+    assert_eq!(
+        check(&v, &hs(&json!({"exp": now + 60})))
+            .unwrap_err()
+            .status(),
+        500
     );
 }

@@ -14,6 +14,7 @@ mod edge;
 mod fetch;
 mod jwt;
 mod leakage;
+mod mailgun_multipart;
 mod paddle_classic;
 mod paypal;
 mod pipeline;

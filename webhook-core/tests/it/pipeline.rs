@@ -718,6 +718,7 @@ async fn extractors_of_one_request_share_the_event_ids_claim() {
         .freshness(webhook_core::Freshness::default().with_shared_clock(rig.shared()));
     let receiver = Receiver::builder()
         .verifier(NoId(inner))
+        .route("shared")
         .clock(rig.shared())
         .replay(Arc::clone(&store))
         .build()

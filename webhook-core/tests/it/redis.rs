@@ -95,10 +95,10 @@ async fn claim_complete_and_duplicates_follow_the_lease_protocol() {
 async fn a_release_frees_the_key_but_only_for_its_own_token() {
     let store = store(&prefix()).await;
     let held = token(store.claim("msg_r", LEASE).await.unwrap());
-    // A token that does not hold the key neither frees it nor completes it.
+    // A token that does not hold the key does not free it. (A completion is not fenced so:
+    // a success is a fact, see `a_success_by_an_expired_holder_marks_the_key_done`.)
     let stranger = webhook_core::LeaseToken::new(held.get().wrapping_add(1));
     assert!(!store.release_and_wait("msg_r", stranger).await.unwrap());
-    store.complete("msg_r", stranger, RETENTION).await.unwrap();
     assert!(matches!(
         store.claim("msg_r", LEASE).await.unwrap(),
         Claim::InFlight { .. }
@@ -120,14 +120,11 @@ async fn expired_leases_and_retentions_free_the_key() {
     let short = Duration::from_millis(150);
     let crashed = token(store.claim("msg_e", short).await.unwrap());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // The crashed holder's lease expired: the key is claimable, and the late holder's
-    // completion does not mark the new holder's claim done.
+    // The slow holder's lease expired: the key is claimable. The late holder's success
+    // still marks the key done, and the new holder's completion then changes nothing.
     let retry = token(store.claim("msg_e", LEASE).await.unwrap());
     store.complete("msg_e", crashed, RETENTION).await.unwrap();
-    assert!(matches!(
-        store.claim("msg_e", LEASE).await.unwrap(),
-        Claim::InFlight { .. }
-    ));
+    assert_eq!(store.claim("msg_e", LEASE).await.unwrap(), Claim::Done);
     store.complete("msg_e", retry, RETENTION).await.unwrap();
     assert_eq!(store.claim("msg_e", LEASE).await.unwrap(), Claim::Done);
     // The retention is the key's expiry in Redis; once it runs out (made to, here), a
@@ -171,6 +168,74 @@ async fn expired_leases_and_retentions_free_the_key() {
             .await
             .unwrap();
     }
+}
+
+/// The review's sequence against Redis: A's lease expires, B takes the key over, A's handler
+/// succeeds, then B's fails. A's success stands: the key is done for the retention, and B's
+/// release and completion change nothing.
+#[tokio::test]
+async fn a_success_by_an_expired_holder_marks_the_key_done() {
+    let prefix = prefix();
+    let store = store(&prefix).await;
+    let a = token(
+        store
+            .claim("msg_ab", Duration::from_millis(150))
+            .await
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = token(store.claim("msg_ab", LEASE).await.unwrap());
+    store.complete("msg_ab", a, RETENTION).await.unwrap();
+    assert_eq!(store.claim("msg_ab", LEASE).await.unwrap(), Claim::Done);
+    assert!(!store.release_and_wait("msg_ab", b).await.unwrap());
+    assert_eq!(store.claim("msg_ab", LEASE).await.unwrap(), Claim::Done);
+    store
+        .complete("msg_ab", b, Duration::from_secs(3_600))
+        .await
+        .unwrap();
+    assert_eq!(store.claim("msg_ab", LEASE).await.unwrap(), Claim::Done);
+    // The record is A's: kept for A's retention, not B's lease nor B's retention.
+    let keys = redis_keys(&redis_client(), &format!("{prefix}*")).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&keys[0])
+        .query_async(&mut direct_connection().await)
+        .await
+        .unwrap();
+    assert!(ttl > 300_000 && ttl <= 600_000, "{ttl}");
+}
+
+/// Redis's time, in Unix milliseconds.
+async fn redis_now_ms(connection: &mut redis::aio::MultiplexedConnection) -> i64 {
+    let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(connection).await.unwrap();
+    secs * 1_000 + micros / 1_000
+}
+
+/// A processed key is done through the instant its retention ends, as in the memory store:
+/// Redis keeps a key until its clock is past the key's expiry time, and the completion sets
+/// that time to the completion's instant plus the retention, rounded up to the millisecond
+/// (never down: half a millisecond more is one more, not none).
+#[tokio::test]
+async fn a_done_key_expires_at_its_completion_plus_the_retention_rounded_up() {
+    let prefix = prefix();
+    let store = store(&prefix).await;
+    let mut redis = direct_connection().await;
+    let held = token(store.claim("msg_t", LEASE).await.unwrap());
+    let retention = RETENTION + Duration::from_micros(500);
+    let before = redis_now_ms(&mut redis).await;
+    store.complete("msg_t", held, retention).await.unwrap();
+    let after = redis_now_ms(&mut redis).await;
+    let keys = redis_keys(&redis_client(), &format!("{prefix}*")).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let expires: i64 = redis::cmd("PEXPIRETIME")
+        .arg(&keys[0])
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(
+        expires >= before + 600_001 && expires <= after + 600_001,
+        "expires at {expires}, completed between {before} and {after}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

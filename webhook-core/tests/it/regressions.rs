@@ -385,3 +385,96 @@ fn hubspot_v3_signs_the_url_with_the_listed_escapes_decoded() {
     let signature = headers.get("x-hubspot-signature-v3").unwrap();
     assert_eq!(signature, sign(decoded));
 }
+
+/// A scheme without a message id is deduplicated by its replay token, so the token must not
+/// depend on the key ring: a captured GitHub delivery sent again after a key was added in
+/// front of the ring, or after the ring's first key expired, must map to the same token.
+#[test]
+fn replay_tokens_do_not_change_with_the_key_ring() {
+    use std::time::{Duration, SystemTime};
+    use webhook_core::provider::github;
+    let (a, b) = (
+        Secret::from_text("key-a").unwrap(),
+        Secret::from_text("key-b").unwrap(),
+    );
+    let body = br#"{"zen":"Keep it logically awesome."}"#;
+    let headers = github::signer(a.clone())
+        .sign(&Outgoing::new(body))
+        .unwrap()
+        .into_vec();
+    let request = WebhookRequest::new(body).with_headers(&headers);
+    let token = |verifier: &dyn Verifier| verifier.verify(&request).unwrap().replay_token();
+    let alone = token(&github::verifier(a.clone()).unwrap());
+    assert!(alone.is_some());
+    let rotated = KeyRing::new()
+        .with(Key::new("b", b.clone()))
+        .with(Key::new("a", a.clone()));
+    assert_eq!(token(&github::verifier(rotated).unwrap()), alone);
+    // The ring's first key expires between two copies of a delivery signed with the second.
+    let headers = github::signer(b.clone())
+        .sign(&Outgoing::new(body))
+        .unwrap()
+        .into_vec();
+    let request = WebhookRequest::new(body).with_headers(&headers);
+    let expiry = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW as u64);
+    let ring = KeyRing::new()
+        .with(Key::new("a", a).expires_at(expiry))
+        .with(Key::new("b", b));
+    let at = |secs: i64| {
+        github::verifier(ring.clone())
+            .unwrap()
+            .freshness(Freshness::default().with_clock(FixedClock::at_secs(secs)))
+            .verify(&request)
+            .unwrap()
+            .replay_token()
+    };
+    assert_eq!(at(NOW - 1), at(NOW + 1));
+    assert_eq!(at(NOW - 1), alone);
+}
+
+/// A numeric timestamp with a leading zero is refused. HubSpot v3 signs
+/// `{method}{url}{body}{timestamp}` with nothing between them: for a request without a body,
+/// a zero moved from the end of the URL to the front of the timestamp leaves the signed
+/// bytes as they were, and the handler would read another URL.
+#[test]
+fn timestamps_with_leading_zeros_are_refused() {
+    let secret = Secret::from_text("hubspot-secret").unwrap();
+    let ms = NOW * 1000;
+    let headers = hubspot::signer(secret.clone())
+        .sign(
+            &Outgoing::new(b"")
+                .method("GET")
+                .url("https://app.example/crm-card?associatedObjectId=1000")
+                .timestamp_ms(ms),
+        )
+        .unwrap()
+        .into_vec();
+    let verifier = hubspot::verifier(secret)
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let genuine = WebhookRequest::new(b"")
+        .with_method("GET")
+        .with_url("https://app.example/crm-card?associatedObjectId=1000")
+        .with_headers(&headers);
+    assert!(verifier.verify(&genuine).is_ok());
+    let moved: Vec<(String, String)> = headers
+        .iter()
+        .map(|(name, value)| {
+            if name.eq_ignore_ascii_case("x-hubspot-request-timestamp") {
+                (name.clone(), format!("0{value}"))
+            } else {
+                (name.clone(), value.clone())
+            }
+        })
+        .collect();
+    let forged = WebhookRequest::new(b"")
+        .with_method("GET")
+        .with_url("https://app.example/crm-card?associatedObjectId=100")
+        .with_headers(&moved);
+    let error = verifier.verify(&forged).unwrap_err();
+    assert_eq!(
+        error.kind(),
+        webhook_core::VerifyErrorKind::MalformedHeader,
+        "{error}"
+    );
+}

@@ -568,6 +568,16 @@ fn mailgun_reads_only_the_signature_before_verifying() {
         ),
         Err(VerifyErrorKind::MalformedHeader)
     );
+    // A multipart post (a route's `forward()` with attachments) is read for the same three
+    // fields (tests/it/mailgun_multipart.rs): one without the token and signature lacks them.
+    let multipart = format!(
+        "--X\r\nContent-Disposition: form-data; name=\"timestamp\"\r\n\r\n{}\r\n--X--\r\n",
+        block["timestamp"].as_str().unwrap()
+    );
+    assert_eq!(
+        kind(multipart.as_bytes(), &["multipart/form-data; boundary=X"]),
+        Err(VerifyErrorKind::MissingCredentials)
+    );
 }
 
 #[test]

@@ -116,6 +116,48 @@ async fn a_handler_rejection_is_answered_recorded_and_released() {
     );
 }
 
+/// The rejection that overrules a handler answering for itself replaces its response whole:
+/// nothing of the handler's (cookies, `Location`, `Cache-Control`, its own headers) rides on
+/// the 401, as in the other adapters; rocket's own `Server` and `Shield` headers stay.
+#[rocket::async_test]
+async fn a_rejection_replaces_the_handlers_response_whole() {
+    let rig = Rig::new();
+    let client = client(rocket(Some(rig.receiver(|b| b)), true)).await;
+
+    let response = client.post("/answers").body(BODY).dispatch().await;
+    assert_eq!(response.status().code, 401);
+    let headers = response.headers();
+    for name in ["set-cookie", "location", "cache-control", "x-handler"] {
+        assert!(
+            !headers.contains(name),
+            "{name}: {:?}",
+            headers.get_one(name)
+        );
+    }
+    assert_eq!(headers.get_one("content-type"), Some("application/json"));
+    assert_eq!(headers.get_one("x-content-type-options"), Some("nosniff"));
+    assert_eq!(headers.get_one("server"), Some("Rocket"));
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.into_bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "missing_header");
+    assert_eq!(runs(&client), 1);
+
+    // A delivery that passed keeps the handler's answer, headers and all.
+    let response = rig
+        .request(&client, "/answers", "msg_ok", BODY)
+        .dispatch()
+        .await;
+    assert_eq!(response.status().code, 200);
+    let headers = response.headers();
+    let cookies: Vec<&str> = headers.get("set-cookie").collect();
+    assert!(cookies.contains(&"session=handler"), "{cookies:?}");
+    assert!(
+        cookies.iter().any(|c| c.starts_with("jar=handler")),
+        "{cookies:?}"
+    );
+    assert_eq!(headers.get_one("x-handler"), Some("1"));
+}
+
 #[rocket::async_test]
 async fn an_expired_lease_frees_the_id() {
     let rig = Rig::new();

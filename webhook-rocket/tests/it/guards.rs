@@ -243,7 +243,11 @@ impl ReplayStore for DownStore {
 #[rocket::async_test]
 async fn an_unavailable_store_fails_closed_with_503() {
     let rig = Rig::new();
-    let client = client(rocket(Some(rig.receiver(|b| b.replay(DownStore))), true)).await;
+    let client = client(rocket(
+        Some(rig.receiver(|b| b.route("down").replay(DownStore))),
+        true,
+    ))
+    .await;
     let (status, body, retry_after) =
         answer(rig.request(&client, "/ok", "d", BODY), "retry-after").await;
     assert_eq!(

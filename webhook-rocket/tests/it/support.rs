@@ -132,6 +132,36 @@ fn wrapped(hook: Result<Verified, WebhookRejection>, runs: &State<Runs>) -> Stat
     Status::Ok
 }
 
+/// A response of the handler's own with headers a rejection must not carry.
+pub(crate) struct Extras;
+
+impl<'r> rocket::response::Responder<'r, 'static> for Extras {
+    fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        rocket::Response::build()
+            .status(Status::Ok)
+            .raw_header("set-cookie", "session=handler")
+            .raw_header("location", "/elsewhere")
+            .raw_header("cache-control", "max-age=3600")
+            .raw_header("x-handler", "1")
+            .sized_body(2, std::io::Cursor::new("{}"))
+            .ok()
+    }
+}
+
+/// Takes the rejection as a value and answers for itself, with a cookie (the jar's too) and
+/// headers of its own.
+#[post("/answers", data = "<hook>")]
+fn answers(
+    hook: Result<Webhook<Ping>, WebhookRejection>,
+    cookies: &rocket::http::CookieJar<'_>,
+    runs: &State<Runs>,
+) -> Extras {
+    runs.add();
+    let _ = hook;
+    cookies.add(("jar", "handler"));
+    Extras
+}
+
 #[post("/echo", data = "<hook>")]
 fn echo(hook: Verified, runs: &State<Runs>) -> Vec<u8> {
     runs.add();
@@ -156,7 +186,7 @@ pub(crate) fn rocket(receiver: Option<Receiver>, fairing: bool) -> Rocket<Build>
         .manage(Gate::default())
         .mount(
             "/",
-            routes![ok, held, fail, boom, reject, wrapped, echo, typed],
+            routes![ok, held, fail, boom, reject, wrapped, echo, typed, answers],
         );
     if let Some(receiver) = receiver {
         rocket = rocket.manage(receiver);
