@@ -299,7 +299,8 @@ impl Tenants {
     ///
     /// `id` is not a tenant id (see the type's docs); the verifier's freshness window is
     /// longer than [`max_freshness_window`](Self::max_freshness_window); it signs the URL,
-    /// and the registry selects by header without [`signing_urls`](Self::signing_urls).
+    /// and the registry selects by header without [`signing_urls`](Self::signing_urls); its
+    /// [`check_config`](Verifier::check_config) fails (an empty `AnyOf`).
     pub fn insert(&self, id: &str, verifier: impl Verifier) -> Result<(), ConfigError> {
         if let Some(loading) = &self.loading {
             loading.forget(id);
@@ -469,6 +470,9 @@ fn admit(
             limits.max_window.as_secs()
         )));
     }
+    verifier
+        .check_config()
+        .map_err(|e| ConfigError::new(format!("tenants: tenant `{id}`: {e}")))?;
     if verifier.signs_url() && !limits.urls {
         return Err(ConfigError::new(format!(
             "tenants: tenant `{id}`'s verifier signs the request URL, which a registry \
@@ -581,13 +585,21 @@ impl Verifier for Tenants {
         let verifier = self.read().get(id).cloned();
         match (verifier, &self.loading) {
             (Some(verifier), _) => verifier.fetch_keys(request),
-            (None, Some(loading)) => loading.fetch(
-                id,
-                Arc::new(Handle {
-                    registry: Arc::clone(&self.registry),
-                    limits: self.limits,
+            (None, Some(loading)) => loading
+                .fetch(
+                    id,
+                    Arc::new(Handle {
+                        registry: Arc::clone(&self.registry),
+                        limits: self.limits,
+                    }),
+                )
+                .or_else(|| {
+                    // No load to wait for: another delivery's load may have inserted the
+                    // tenant since the registry was read above, and its own key step is
+                    // then this delivery's to take.
+                    let verifier = self.read().get(id).cloned()?;
+                    verifier.fetch_keys(request)
                 }),
-            ),
             (None, None) => None,
         }
     }

@@ -275,6 +275,16 @@ fn what_the_receiver_relies_on_is_fixed_and_checked_on_insert() {
         );
     }
     assert!(tenants.is_empty());
+    // A verifier that could never accept a delivery is refused as the receiver refuses it.
+    let error = tenants
+        .insert("acme", webhook_core::AnyOf::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`acme`") && error.contains("AnyOf"),
+        "{error}"
+    );
+    assert!(tenants.is_empty());
 
     // The default window (10 min) holds the default freshness (5 min each way), not an hour.
     assert_eq!(tenants.freshness_window(), Some(Duration::from_secs(600)));
