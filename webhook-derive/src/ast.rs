@@ -1,6 +1,7 @@
 //! The model of the input: the enum or struct, its variants and fields, each with its parsed
 //! attributes and the spans to report errors on.
 
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{Data as SynData, DeriveInput, Fields, Ident, Member, Type};
 
@@ -127,7 +128,8 @@ impl<'a> Container<'a> {
                         let fields = fields(cx, &variant.fields, vattrs.serde.rename_all);
                         let name = vattrs.rename.as_ref().map_or_else(
                             || {
-                                let ident = variant.ident.to_string();
+                                // A raw identifier names the event without its `r#`, as serde does.
+                                let ident = variant.ident.unraw().to_string();
                                 attrs.rename_all.map_or_else(|| ident.clone(), |r| r.apply_to_variant(&ident))
                             },
                             syn::LitStr::value,

@@ -58,6 +58,16 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
                             })
                         });
                     } else {
+                        if variant.style == Style::Struct {
+                            attr::refuse_serde(cx, &field.original.attrs, |key| {
+                                (key == ALIAS).then(|| {
+                                    "`#[serde(alias)]` is not supported on an event's field: the \
+                                     schema and the event id path know the field by one name; \
+                                     use `rename`"
+                                        .to_owned()
+                                })
+                            });
+                        }
                         check_field(cx, field);
                     }
                 }

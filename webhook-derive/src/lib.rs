@@ -48,20 +48,28 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// On a variant: `rename = "email.sent"`, any number of `alias = "…"`, and `other` for the
 /// catch-all: a unit variant (drops the unknown event) or `Other { event_type: String,
-/// payload: serde_json::Value }` (keeps its name and JSON; its fields take no rules). Without
+/// payload: serde_json::Value }` (keeps its name and JSON; its fields take no rules; the name
+/// it keeps must be what a body's event id may be, visible ASCII of 1 to 256 bytes without
+/// surrounding spaces, else 422 at the tag). Without
 /// a catch-all an unknown type is rejected with `UnknownEventType` (422). A struct variant
 /// also takes serde's `rename_all`, `deny_unknown_fields` (which, like the enum's, knows the
 /// tag beside the fields and closes the variant's schema) and `default` for its fields, and
-/// refuses serde settings that would read them as another shape (`transparent`, `untagged`…).
+/// refuses serde settings that would read them as another shape (`transparent`, `untagged`…);
+/// its fields refuse serde's `alias` (the schema and the id path know each field by one name).
+/// A raw identifier names its event without `r#` (`r#type` is `type`), as serde does. A
+/// payload is a JSON object: a struct variant's fields, a payload struct or a nested one given
+/// as an array (which serde alone reads as the fields in order) is refused with 422.
 ///
 /// On a field: `email` (an ASCII address of at most 254 characters, as JSON Schema's `email`
-/// format), `url`, `length(min = 1, max = 64)`, `range(min = 0, max = 100)` (an `f32` field is
-/// compared with the bounds rounded to `f32`),
+/// format), `url`, `length(min = 1, max = 64)`, `range(min = 0, max = 100)` (on any
+/// primitive number, `i128`/`u128` included; an `f32` field is compared with the bounds
+/// rounded to `f32`),
 /// `pattern = "^[a-z]+$"` (checked at compile time: its syntax, its compiled size, and that it
 /// means the same in Rust and in the JSON Schema export's ECMA-262 — so `[0-9]`, not `\d`; no
 /// `.`, inline flags, `\A`/`\z`, `\U0001F600`, POSIX or Unicode classes, nested classes, or a
 /// class starting with `]`), `one_of("hard", "soft")`, `non_empty`,
-/// `nested` (a `WebhookPayload` field, or an `Option`/`Vec` of them) and
+/// `nested` (a `WebhookPayload` field, or an `Option`/`Vec`/`Box` of them, so
+/// `Option<Box<Node>>` for a recursive payload) and
 /// `custom = path::to_fn` (`fn(&T) -> Result<(), E>` with `E: Into<Cow<'static, str>>`).
 /// A rule on an `Option` skips `None`. Every failing field is reported at once, with its path:
 /// `data.recipient: not a valid email address`.

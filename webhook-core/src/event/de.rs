@@ -17,6 +17,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::schema::Tagging;
+use super::strict::Strict;
 use super::{DecodeError, EventTimestamp, FieldPath, ValidationErrors, WebhookEvent};
 use crate::WebhookRequest;
 
@@ -61,13 +62,41 @@ enum Target {
     CatchAll(String),
 }
 
-fn resolve<E: Dispatch>(event_type: &str) -> Option<Target> {
+/// Why an event type name has no target.
+enum Unresolved {
+    /// The set neither lists nor catches it.
+    Unknown,
+    /// A keeping catch-all would keep a name a header message id could not be.
+    InvalidName,
+}
+
+impl Unresolved {
+    /// The answer at the tag's `label` (its field, or its header), without the name.
+    fn error(&self, label: &str) -> DecodeError {
+        match self {
+            Self::Unknown => DecodeError::unknown_event_type(label),
+            Self::InvalidName => DecodeError::field(label, NOT_AN_ID),
+        }
+    }
+}
+
+/// The answer for a body's id or a kept event type that [`is_event_id`] refuses.
+const NOT_AN_ID: &str =
+    "invalid value, expected visible ascii of 1 to 256 bytes without surrounding spaces";
+
+/// The variant or catch-all for an event type. A name a catch-all keeps goes into the
+/// delivery's span and a duplicate's answer, so it is held to the rule body ids follow
+/// ([`is_event_id`]); listed names are the derive's own.
+fn resolve<E: Dispatch>(event_type: &str) -> Result<Target, Unresolved> {
     match E::variant_index(event_type) {
-        Some(index) => Some(Target::Variant(index)),
+        Some(index) => Ok(Target::Variant(index)),
         None => match E::CATCH_ALL {
-            CatchAll::None => None,
-            CatchAll::Unit => Some(Target::CatchAll(String::new())),
-            CatchAll::Keep => Some(Target::CatchAll(event_type.to_owned())),
+            CatchAll::None => Err(Unresolved::Unknown),
+            CatchAll::Unit => Ok(Target::CatchAll(String::new())),
+            CatchAll::Keep if is_event_id(event_type) => {
+                Ok(Target::CatchAll(event_type.to_owned()))
+            }
+            CatchAll::Keep => Err(Unresolved::InvalidName),
         },
     }
 }
@@ -78,7 +107,7 @@ impl<'de, E: Dispatch> DeserializeSeed<'de> for ContentSeed<E> {
     type Value = E;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<E, D::Error> {
         match self.0 {
-            Target::Variant(index) => E::deserialize_variant(index, deserializer),
+            Target::Variant(index) => E::deserialize_variant(index, Strict(deserializer)),
             Target::CatchAll(name) => {
                 let payload = if E::CATCH_ALL == CatchAll::Keep {
                     Value::deserialize(deserializer)?
@@ -155,7 +184,8 @@ impl<E: Dispatch> Visitor<'_> for TagSeed<E> {
         f.write_str("a string")
     }
     fn visit_str<Er: de::Error>(self, name: &str) -> Result<Target, Er> {
-        resolve::<E>(name).ok_or_else(|| Er::custom("unknown event type"))
+        // Only the fast pass reads this error: the diagnosis reads the tag again.
+        resolve::<E>(name).map_err(|_| Er::custom("unresolved event type"))
     }
 }
 
@@ -280,8 +310,7 @@ pub fn decode<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Resul
                 }
             };
             let label = format!("header `{header}`");
-            let target =
-                resolve::<E>(name).ok_or_else(|| DecodeError::unknown_event_type(&label))?;
+            let target = resolve::<E>(name).map_err(|u| u.error(&label))?;
             let event = match target {
                 Target::Variant(index) => deserialize_body::<E>(index, body, &root)?,
                 Target::CatchAll(name) => {
@@ -296,8 +325,9 @@ pub fn decode<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Resul
 
 /// The event type of `request` without decoding it: the tag field (read by a scan of the
 /// body's top level) or the tag header, as the decoded event would name it (the canonical
-/// name for an alias); `None` for a body that is not a JSON object, no tag, or a type the set
-/// neither lists nor catches.
+/// name for an alias); `None` for a body that is not a JSON object, no tag, a type the set
+/// neither lists nor catches, or one a keeping catch-all would refuse (not visible ASCII, empty,
+/// with surrounding spaces, or over 256 bytes).
 pub fn peek_event_type<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Option<String> {
     let name: std::borrow::Cow<'_, str> = match E::TAGGING {
         Tagging::Adjacent { tag, .. } | Tagging::Internal { tag } => {
@@ -306,7 +336,7 @@ pub fn peek_event_type<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>)
         }
         Tagging::Header { header } => request.optional_single(header).ok()??.into(),
     };
-    match resolve::<E>(&name)? {
+    match resolve::<E>(&name).ok()? {
         Target::Variant(index) => E::event_types().get(index).map(|&t| t.to_owned()),
         // The catch-all names itself (a unit one by its own name, one that keeps the type
         // by the type sent): built without its payload, only to ask.
@@ -342,13 +372,14 @@ fn deserialize_body<E: Dispatch + WebhookEvent>(
     base: &FieldPath<'_>,
 ) -> Result<E, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(json);
-    let fast = E::deserialize_variant(index, &mut de).and_then(|event| de.end().map(|()| event));
+    let fast =
+        E::deserialize_variant(index, Strict(&mut de)).and_then(|event| de.end().map(|()| event));
     fast.map_err(|_| {
         let mut track = serde_path_to_error::Track::new();
         let mut de = serde_json::Deserializer::from_slice(json);
         let tracked = E::deserialize_variant(
             index,
-            serde_path_to_error::Deserializer::new(&mut de, &mut track),
+            Strict(serde_path_to_error::Deserializer::new(&mut de, &mut track)),
         )
         .and_then(|_| de.end());
         match tracked {
@@ -424,7 +455,7 @@ fn read_tag<E: Dispatch>(
     let raw = raw.ok_or_else(|| DecodeError::field(tag, "is required"))?;
     let name: std::borrow::Cow<'_, str> = serde_json::from_str(raw.get())
         .map_err(|_| DecodeError::field(tag, "invalid type, expected a string"))?;
-    resolve::<E>(&name).ok_or_else(|| DecodeError::unknown_event_type(label))
+    resolve::<E>(&name).map_err(|u| u.error(label))
 }
 
 /// The slow adjacent pass: the exact reason the fast one failed.
@@ -740,7 +771,7 @@ fn read_path(body: &[u8], path: &[&str]) -> Result<Option<Scalar>, DecodeError> 
 /// The longest event id read from the body, in bytes. A header's id is bounded by the
 /// framework's header limits; a body's only by the body's, and the id is recorded in the
 /// delivery's span and echoed in a duplicate's answer.
-const MAX_EVENT_ID: usize = 256;
+pub(super) const MAX_EVENT_ID: usize = 256;
 
 /// Whether a body's id reads as a header message id would: visible ASCII (spaces and tabs
 /// inside it only, as `WebhookRequest::require_single` admits them), not empty, nothing
@@ -767,10 +798,7 @@ pub fn event_id_at(
     match read_path(request.body(), path)? {
         None => Ok(None),
         Some(Scalar::String(s)) if is_event_id(&s) => Ok(Some(s)),
-        Some(Scalar::String(_)) => Err(DecodeError::field(
-            path.join("."),
-            "invalid value, expected visible ascii of 1 to 256 bytes without surrounding spaces",
-        )),
+        Some(Scalar::String(_)) => Err(DecodeError::field(path.join("."), NOT_AN_ID)),
         Some(Scalar::Integer(n)) => Ok(Some(n.to_string())),
         Some(Scalar::Other) => Err(DecodeError::field(
             path.join("."),
@@ -825,11 +853,13 @@ pub(crate) fn decode_payload<T: serde::de::DeserializeOwned + super::WebhookPayl
 ) -> Result<T, DecodeError> {
     let root = FieldPath::root();
     let mut de = serde_json::Deserializer::from_slice(json);
-    let Ok(value) = T::deserialize(&mut de).and_then(|v| de.end().map(|()| v)) else {
+    let Ok(value) = T::deserialize(Strict(&mut de)).and_then(|v| de.end().map(|()| v)) else {
         let mut track = serde_path_to_error::Track::new();
         let mut de = serde_json::Deserializer::from_slice(json);
-        let res = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
-            .and_then(|_| de.end());
+        let res = T::deserialize(Strict(serde_path_to_error::Deserializer::new(
+            &mut de, &mut track,
+        )))
+        .and_then(|_| de.end());
         return Err(match res {
             Err(err) => json_error(&err, Some((&track.path(), T::json_schema)), &root),
             Ok(()) => DecodeError::field("", "payload does not match its schema"),

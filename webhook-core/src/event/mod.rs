@@ -10,6 +10,7 @@ mod path;
 #[cfg(feature = "derive")]
 pub mod rules;
 pub mod schema;
+mod strict;
 
 use crate::WebhookRequest;
 
@@ -55,7 +56,9 @@ pub trait WebhookEvent: Sized {
 
     /// The event type read without decoding the event (from the tag field or header), as
     /// [`event_type`](Self::event_type) would name it after decoding; `None` when the set
-    /// does not say where it is, or the request has no type the set knows. The pipeline uses
+    /// does not say where it is, or the request has no type the set knows (a derived set with
+    /// a catch-all that keeps the name knows only a name a body's event id could be: visible
+    /// ASCII of 1 to 256 bytes without surrounding spaces). The pipeline uses
     /// it for answers made before decoding, a duplicate's (see
     /// [`ReceiverBuilder::events`](crate::ReceiverBuilder::events)).
     fn peek_event_type(request: &WebhookRequest<'_>) -> Option<String> {
@@ -131,6 +134,17 @@ impl WebhookPayload for serde_json::Value {
     fn validate_at(&self, _: &FieldPath<'_>, _: &mut ValidationErrors) {}
     fn json_schema() -> serde_json::Value {
         serde_json::Value::Bool(true)
+    }
+}
+
+/// A boxed payload is its payload: `Bounced(Box<Bounce>)`, and `#[webhook(nested)]` on
+/// `Box<Node>` or `Option<Box<Node>>` (a recursive payload).
+impl<T: WebhookPayload> WebhookPayload for Box<T> {
+    fn validate_at(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        (**self).validate_at(path, errors);
+    }
+    fn json_schema() -> serde_json::Value {
+        T::json_schema()
     }
 }
 

@@ -140,7 +140,16 @@ macro_rules! range_int {
         }
     )*};
 }
-range_int!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+range_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, usize);
+
+impl RangeRule for u128 {
+    /// Exact up to `i128::MAX`; past it (2¹²⁷, where every bound is a float literal, an
+    /// integer one being at most `i128::MAX`) compared as the nearest `f64`.
+    #[allow(clippy::cast_precision_loss)]
+    fn rule_number(&self) -> Option<Number> {
+        Some(i128::try_from(*self).map_or(Number::Float(*self as f64), Number::Int))
+    }
+}
 
 impl RangeRule for f32 {
     fn rule_number(&self) -> Option<Number> {
@@ -174,8 +183,8 @@ impl<T: RangeRule> RangeRule for Option<T> {
     }
 }
 
-/// A field the `nested` rule descends into: a [`WebhookPayload`], or an `Option` or `Vec` of
-/// one.
+/// A field the `nested` rule descends into: a [`WebhookPayload`] (a `Box` of one is one), or
+/// an `Option` or `Vec` of one (so `Option<Box<T>>` for a recursive payload).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a webhook payload, so `#[webhook(nested)]` cannot validate it",
     label = "needs `#[derive(WebhookPayload)]`",

@@ -6,6 +6,12 @@ use std::marker::PhantomData;
 
 use serde_json::{Map, Value, json};
 
+use super::de::{CatchAll, MAX_EVENT_ID};
+
+/// `is_event_id` (in `de.rs`) as a JSON Schema pattern: visible ASCII, spaces and tabs only
+/// inside.
+const EVENT_ID_PATTERN: &str = r"^[!-~]([\t !-~]*[!-~])?$";
+
 /// The `$schema` of every exported schema.
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
@@ -342,12 +348,14 @@ fn pointer_escape(name: &str) -> String {
 
 /// The schema of a whole event set: a `oneOf` over its event types for body tags; `$defs` by
 /// event type and an `anyOf` for header tags (the body alone cannot say which type it is).
+/// A catch-all that keeps the type name takes only a name a body's event id could be (visible
+/// ASCII, 1 to 256 bytes, no surrounding spaces), as decoding does.
 #[must_use]
 pub fn event_set(
     title: &str,
     tagging: Tagging,
     events: Vec<EventSchema>,
-    catch_all: bool,
+    catch_all: CatchAll,
 ) -> Value {
     let all_names: Vec<&str> = events
         .iter()
@@ -372,7 +380,7 @@ pub fn event_set(
                 refs.push(json!({ "$ref": format!("#/$defs/{}", pointer_escape(first)) }));
                 defs.insert((*first).to_owned(), schema);
             }
-            if catch_all {
+            if catch_all != CatchAll::None {
                 refs.push(Value::Bool(true));
             }
             root.insert("$defs".to_owned(), Value::Object(defs));
@@ -414,10 +422,17 @@ pub fn event_set(
         };
         one_of.push(branch);
     }
-    if catch_all {
+    let mut other_name = json!({ "type": "string", "not": { "enum": all_names } });
+    if catch_all == CatchAll::Keep
+        && let Some(map) = other_name.as_object_mut()
+    {
+        map.insert("maxLength".to_owned(), Value::from(MAX_EVENT_ID));
+        map.insert("pattern".to_owned(), Value::from(EVENT_ID_PATTERN));
+    }
+    if catch_all != CatchAll::None {
         one_of.push(json!({
             "type": "object",
-            "properties": { tag: { "type": "string", "not": { "enum": all_names } } },
+            "properties": { tag: other_name },
             "required": [tag]
         }));
     }

@@ -206,7 +206,6 @@ pub(crate) fn expand(
             }
         }
     };
-    let has_catch_all = catch_all.is_some();
     let is_unit = if unit_indices.is_empty() {
         quote!(false)
     } else {
@@ -324,7 +323,7 @@ pub(crate) fn expand(
                         #title,
                         <Self as #private::Dispatch>::TAGGING,
                         ::std::vec![#(#schemas),*],
-                        #has_catch_all,
+                        <Self as #private::Dispatch>::CATCH_ALL,
                     )
                 }
             }

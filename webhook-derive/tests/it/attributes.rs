@@ -218,3 +218,26 @@ fn f32_fields_meet_their_bounds() {
         Err("low: must be at most 0.1; high: must be at least 0.3".to_owned())
     );
 }
+
+/// Raw identifiers name their events without `r#`, as serde names them.
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag = "kind")]
+#[allow(non_camel_case_types)]
+pub enum Keywords {
+    r#type { r#ref: u32 },
+    r#match,
+}
+
+#[test]
+fn raw_identifiers_lose_their_prefix() {
+    assert_eq!(Keywords::event_types(), ["type", "match"]);
+    let decode = |body: &str| Keywords::decode(&WebhookRequest::new(body.as_bytes()));
+    let event = decode(r#"{"kind":"type","ref":7}"#).unwrap();
+    assert_eq!(event, Keywords::r#type { r#ref: 7 });
+    assert_eq!(event.event_type(), "type");
+    assert_eq!(decode(r#"{"kind":"match"}"#).unwrap(), Keywords::r#match);
+    assert_eq!(
+        decode(r#"{"kind":"r#type","ref":7}"#).unwrap_err().kind(),
+        DecodeErrorKind::UnknownEventType
+    );
+}

@@ -281,3 +281,75 @@ fn peek_event_type_reads_the_envelope() {
     );
     assert_eq!(peek(r#"{"data":{}}"#), None);
 }
+
+/// A payload is an object: the fields of a struct variant or a newtype's payload struct given
+/// as an array (which serde alone would read in order) are refused, as the schema and the id
+/// reader refuse them; the example receivers' set too.
+#[test]
+fn payloads_given_as_arrays_are_refused() {
+    for body in [
+        r#"{"event_type":"email.sent","data":["m1","a@example.com","t"]}"#,
+        r#"{"data":["m1","a@example.com","t"],"event_type":"email.sent"}"#,
+        r#"{"event_type":"email.bounced","data":["m3","c@example.com","hard","full"]}"#,
+    ] {
+        let request = WebhookRequest::new(body.as_bytes());
+        for err in [
+            decode(body).unwrap_err(),
+            crate::example_email::EmailEvent::decode(&request).unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), DecodeErrorKind::Validation, "{body}");
+            assert_eq!(
+                err.to_string(),
+                "data: invalid type, expected an object",
+                "{body}"
+            );
+            assert_eq!(VerifyError::from(err).status(), 422);
+        }
+        assert_eq!(EmailEvent::event_id(&request).unwrap(), None, "{body}");
+    }
+}
+
+/// A kept event type goes into the delivery's span and a duplicate's answer: it follows the
+/// rule body ids do (visible ASCII, 1 to 256 bytes, no surrounding spaces). Otherwise decoding
+/// is a 422 at the tag, without the name, and there is no type to peek.
+#[test]
+fn kept_event_types_follow_the_id_rule() {
+    let longest = "e".repeat(256);
+    let body = format!(r#"{{"event_type":"{longest}","data":{{}}}}"#);
+    let request = WebhookRequest::new(body.as_bytes());
+    assert_eq!(
+        EmailEvent::decode(&request).unwrap().event_type(),
+        longest.as_str()
+    );
+    assert_eq!(
+        EmailEvent::peek_event_type(&request).as_deref(),
+        Some(longest.as_str())
+    );
+    for name in [
+        r#""SECRET\u001b[2J""#.to_owned(),
+        format!(r#""SECRET{}""#, "x".repeat(294)),
+        r#""SECRET\r\nX-Injected: 1""#.to_owned(),
+        r#"" SECRET""#.to_owned(),
+        r#""SECR\u00c9T""#.to_owned(),
+        r#""""#.to_owned(),
+    ] {
+        for body in [
+            format!(r#"{{"event_type":{name},"data":{{}}}}"#),
+            format!(r#"{{"data":{{}},"event_type":{name}}}"#),
+        ] {
+            let request = WebhookRequest::new(body.as_bytes());
+            assert_eq!(EmailEvent::peek_event_type(&request), None, "{body}");
+            let err = EmailEvent::decode(&request).unwrap_err();
+            assert_eq!(err.kind(), DecodeErrorKind::Validation, "{body}");
+            assert_eq!(
+                err.to_string(),
+                "event_type: invalid value, expected visible ascii of 1 to 256 bytes without \
+                 surrounding spaces",
+                "{body}"
+            );
+            assert!(!format!("{err:?}").contains("SECR"), "{err:?}");
+            let err = VerifyError::from(err);
+            assert_eq!((err.status(), err.code()), (422, "validation_failed"));
+        }
+    }
+}

@@ -112,6 +112,26 @@ fn shape_errors_name_the_path_and_never_the_value() {
         422,
         "data: invalid type, expected an object",
     );
+    // A struct is an object: serde would read an array as its fields in order, which the
+    // schema and the id reader do not.
+    fails(
+        r#"{"type":"a","data":[1,"x@y.z",[]]}"#,
+        V,
+        422,
+        "data: invalid type, expected an object",
+    );
+    fails(
+        r#"{"data":[1,"x@y.z",[]],"type":"a"}"#,
+        V,
+        422,
+        "data: invalid type, expected an object",
+    );
+    fails(
+        r#"{"type":"a","data":{"id":1,"to":"x@y.z","links":[{"href":"https://a.b"},["https://a.b"]]}}"#,
+        V,
+        422,
+        "data.links[1]: invalid type, expected an object",
+    );
     // content before tag takes the buffered path: same answers
     fails(
         r#"{"data":{"id":true,"to":"x@y.z","links":[]},"type":"a"}"#,

@@ -10,6 +10,8 @@
 mod attributes;
 mod email;
 mod errors;
+#[path = "../../../examples/support/email.rs"]
+mod example_email;
 mod github;
 mod roundtrip;
 mod schema;

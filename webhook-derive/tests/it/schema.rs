@@ -113,6 +113,15 @@ fn email_corpus() -> Vec<Value> {
         json!([]),
         json!("email.sent"),
         json!({"event_type": "email.new_thing", "data": {"anything": 1}}),
+        json!({"event_type": "email.sent", "data": ["m", "a@example.com", "t"]}),
+        json!({"event_type": "email.bounced", "data": ["m", "a@example.com", "hard", "r"]}),
+        json!({"event_type": "SECRET\u{1b}[2J", "data": {}}),
+        json!({"event_type": "e".repeat(300), "data": {}}),
+        json!({"event_type": "e".repeat(256), "data": {}}),
+        json!({"event_type": "a b\tc", "data": {}}),
+        json!({"event_type": " a", "data": {}}),
+        json!({"event_type": "", "data": {}}),
+        json!({"event_type": "caf\u{e9}", "data": {}}),
         json!({"event_type": "email.bounced", "data": {"message_id": "m", "recipient": "a@b.co", "bounce_type": "soft", "reason": "r"}}),
         json!({"event_type": "email.bounced", "data": {"message_id": "m", "recipient": "a@b.co", "bounce_type": "other", "reason": "r"}}),
         json!({"event_type": "email.bounced", "data": {"message_id": "m", "recipient": "a@b.co", "bounce_type": "soft"}}),
@@ -173,6 +182,8 @@ fn other_sets_agree_on_their_corpora() {
         json!({"type": "ping"}),
         json!({"type": "ping", "data": 7}),
         json!({"type": "pong"}),
+        json!({"type": "a", "data": [1, "a@b.co", [{"href": "https://x.io"}]]}),
+        json!({"type": "a", "data": {"id": 1, "to": "a@b.co", "links": [["https://x.io"]]}}),
     ]
     .iter()
     .map(|payload| agree::<Strict>(&strict, payload))
