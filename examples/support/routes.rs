@@ -127,8 +127,7 @@ fn text_secret(
 ) -> Result<(Secret, Option<(String, String)>), ConfigError> {
     match lookup(var) {
         Some(value) => Ok((
-            Secret::from_text(value.trim())
-                .map_err(|e| ConfigError::custom(format!("`{var}`: {e}")))?,
+            Secret::from_text(&value).map_err(|e| ConfigError::custom(format!("`{var}`: {e}")))?,
             None,
         )),
         None => {
