@@ -554,6 +554,32 @@ fn split_url(url: &str) -> (&str, Option<&str>) {
 }
 
 impl Verifier for Tenants {
+    /// A header or query parameter name no request could carry is refused: every delivery
+    /// would be 401.
+    fn check_config(&self) -> Result<(), ConfigError> {
+        let visible = |name: &str, also_refused: &[u8]| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !also_refused.contains(&b))
+        };
+        match &self.from {
+            // RFC 9110 field names are tokens: no separators.
+            TenantFrom::Header(name) if !visible(name, b"\"(),/:;<=>?@[\\]{}") => {
+                Err(ConfigError::new(format!(
+                    "tenants: `{}` is not a header name",
+                    name.escape_debug()
+                )))
+            }
+            // Compared as sent, so a name that a URL would write escaped never matches.
+            TenantFrom::Query(name) if !visible(name, b"=&#%+") => Err(ConfigError::new(format!(
+                "tenants: `{}` is not a query parameter name a URL carries unescaped",
+                name.escape_debug()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let (id, verifier) = self.select(request)?;
         match verifier.verify(request) {

@@ -275,6 +275,26 @@ fn what_the_receiver_relies_on_is_fixed_and_checked_on_insert() {
         );
     }
     assert!(tenants.is_empty());
+    // A header or query name no request could carry is refused when the receiver is built.
+    for tenants in [
+        Tenants::by_header("x tenant"),
+        Tenants::by_header(""),
+        Tenants::by_header("x-tenant:"),
+        Tenants::by_query("t=x"),
+        Tenants::by_query("t%65nant"),
+        Tenants::by_query(""),
+    ] {
+        let built = webhook_core::Receiver::builder().verifier(tenants).build();
+        assert!(built.is_err());
+    }
+    for tenants in [Tenants::by_header("X-Tenant"), Tenants::by_query("tenant")] {
+        assert!(
+            webhook_core::Receiver::builder()
+                .verifier(tenants)
+                .build()
+                .is_ok()
+        );
+    }
     // A verifier that could never accept a delivery is refused as the receiver refuses it.
     let error = tenants
         .insert("acme", webhook_core::AnyOf::new())
