@@ -205,7 +205,7 @@ impl Receiver {
     /// With no content type configured, every request does, even one without the header.
     #[must_use]
     pub fn accepts_content_type(&self, value: Option<&str>) -> bool {
-        self.accepts_essence(value.map(|v| v.split(';').next().unwrap_or(v).trim()))
+        self.accepts_essence(value.map(crate::request::essence))
     }
 
     pub(crate) fn accepts_essence(&self, essence: Option<&str>) -> bool {
@@ -465,7 +465,7 @@ fn covers_a_whole_family(nets: &[ipnet::IpNet]) -> bool {
 /// A configured content type's essence, lower-cased: `type/subtype` as RFC 9110 tokens,
 /// parameters dropped; `None` for anything else.
 fn content_type_essence(value: &str) -> Option<String> {
-    let essence = value.split(';').next().unwrap_or(value).trim();
+    let essence = crate::request::essence(value);
     let token = |t: &str| {
         !t.is_empty()
             && t.bytes()

@@ -197,8 +197,13 @@ impl<'a> WebhookRequest<'a> {
             return None;
         }
         let raw = std::str::from_utf8(value).ok()?;
-        Some(raw.split(';').next().unwrap_or(raw).trim())
+        Some(essence(raw))
     }
+}
+
+/// A `Content-Type` value's essence: what comes before its parameters, trimmed.
+pub(crate) fn essence(value: &str) -> &str {
+    value.split(';').next().unwrap_or(value).trim()
 }
 
 /// A header value as text: visible ASCII and spaces only, trimmed, not empty.
