@@ -39,10 +39,10 @@
 //! | --- | --- | --- |
 //! | `derive` | yes | `#[derive(WebhookEvent)]` and `#[derive(WebhookPayload)]` |
 //! | `axum` | no | `webhook::axum`: extractors, rejection and tower layer |
-//! | `actix` | no | actix-web extractors and middleware |
-//! | `rocket` | no | rocket data guards and fairing |
+//! | `actix` | no | `webhook::actix`: actix-web extractors and middleware |
+//! | `rocket` | no | `webhook::rocket`: rocket data guards and fairing |
 //! | `redis` | no | `RedisStore`, the replay store shared by several replicas (the `redis` crate, on Tokio) |
-//! | `fetch` | no | `CertificateCache` and `HttpsFetcher`: the signing certificates Amazon SNS and PayPal name, fetched over HTTPS |
+//! | `fetch` | no | `CertificateCache` and `HttpsFetcher`: the signing certificates Amazon SNS and PayPal name, and `JwksCache`: a JWT issuer's key set, kept fresh; fetched over HTTPS |
 //!
 //! # Security model
 //!

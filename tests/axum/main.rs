@@ -29,6 +29,8 @@ mod unconfigured_axum;
 mod conformance;
 #[cfg(feature = "fetch")]
 mod fetched_certificates;
+#[cfg(feature = "fetch")]
+mod fetched_jwks;
 mod loopback;
 mod ses;
 mod tenants;

@@ -17,7 +17,8 @@ use crate::service::Layered;
 ///
 /// The [`Receiver`] comes from the router's state (`Receiver: FromRef<S>`; without one the
 /// handler does not compile). Behind a [`VerifyWebhookLayer`](crate::VerifyWebhookLayer), the
-/// layer has already verified and claimed the delivery, and this only decodes it (claiming
+/// layer's receiver is used instead: the layer has already verified and claimed the
+/// delivery, and this only decodes it (claiming
 /// the event's id too when the scheme has no message id); the handler's response then
 /// decides whether the claim is completed (2xx) or released.
 ///

@@ -11,7 +11,11 @@
 //!   decides whether the delivery is done or released.
 //!
 //! The [`Receiver`](webhook_core::Receiver) is looked up from the router's state
-//! (`Receiver: FromRef<S>`): a handler whose state has none does not compile. Bodies are
+//! (`Receiver: FromRef<S>`): a handler whose state has none does not compile. Behind a
+//! [`VerifyWebhookLayer`], the layer's own receiver is the one that counts (each route's layer
+//! may carry its own: Stripe's on one route, GitHub's on another); the state's receiver
+//! serves only extractors used without a layer, so a router of several webhook routes may
+//! keep any one of them in its state. Bodies are
 //! buffered under the smaller of the receiver's limit and axum's `DefaultBodyLimit`. The peer
 //! address comes from `ConnectInfo<SocketAddr>`: serve with
 //! `into_make_service_with_connect_info::<SocketAddr>()` when you use allowlists, trusted
@@ -44,6 +48,65 @@
 //!     .route_layer(VerifyWebhookLayer::new(receiver.clone()))
 //!     .with_state(receiver);
 //! # Ok::<(), webhook_core::ConfigError>(())
+//! ```
+//!
+//! # Testing a handler
+//!
+//! Every verifier has a signer twin that makes the headers its sender makes: sign a body,
+//! send it through the router with tower's `oneshot`, and check the answers. Add axum's
+//! `MockConnectInfo` for the peer address the rate limiter and allowlists read (without it
+//! the source is unknown, and every test request shares one budget).
+//!
+//! ```
+//! use std::net::SocketAddr;
+//!
+//! use axum::body::Body;
+//! use axum::extract::connect_info::MockConnectInfo;
+//! use axum::http::{Request, StatusCode};
+//! use axum::{Router, routing::post};
+//! use tower::ServiceExt as _;
+//! use webhook_axum::{Verified, VerifyWebhookLayer};
+//! use webhook_core::provider::stripe;
+//! use webhook_core::{Outgoing, Receiver, Secret, Signer as _};
+//!
+//! const SECRET: &str = "whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH";
+//!
+//! async fn on_stripe(_hook: Verified) -> StatusCode {
+//!     StatusCode::NO_CONTENT
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let receiver = Receiver::builder()
+//!     .route("stripe")
+//!     .verifier(stripe::verifier(Secret::from_text(SECRET)?)?)
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/webhooks/stripe", post(on_stripe))
+//!     .route_layer(VerifyWebhookLayer::new(receiver.clone()))
+//!     .with_state(receiver)
+//!     .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
+//!
+//! let body = br#"{"id":"evt_1","type":"charge.refunded","data":{"object":{}}}"#;
+//! let headers = stripe::signer(Secret::from_text(SECRET)?).sign(&Outgoing::new(body))?;
+//! let request = |body: &[u8]| {
+//!     let mut request = Request::post("/webhooks/stripe");
+//!     for (name, value) in &headers {
+//!         request = request.header(name, value);
+//!     }
+//!     request.body(Body::from(body.to_vec()))
+//! };
+//!
+//! let fresh = app.clone().oneshot(request(body)?).await?;
+//! assert_eq!(fresh.status(), StatusCode::NO_CONTENT);
+//! // The same delivery again: answered 200 `duplicate`, without the handler.
+//! let again = app.clone().oneshot(request(body)?).await?;
+//! assert_eq!(again.status(), StatusCode::OK);
+//! // Altered after signing.
+//! let tampered = app.oneshot(request(&body.repeat(2))?).await?;
+//! assert_eq!(tampered.status(), StatusCode::UNAUTHORIZED);
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Security

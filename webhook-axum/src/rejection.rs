@@ -10,7 +10,8 @@ use webhook_core::{Reply, VerifyError, VerifyErrorKind};
 /// A delivery answered without running the handler: rejected by the status table of
 /// `webhook-core` (JSON `{"error","message"}` with `Retry-After` / `WWW-Authenticate` where
 /// they apply, or the receiver's custom rejection), or a duplicate of a processed delivery
-/// (200 `{"event_type","id","duplicate":true}`).
+/// (200 `{"event_type","id","duplicate":true}`, always in this form: a duplicate is not a
+/// rejection, and the receiver's custom rejection does not change its answer).
 pub struct WebhookRejection {
     reply: Reply,
     error: Option<VerifyError>,

@@ -19,6 +19,52 @@ type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// The future of [`CertificateFetcher::fetch`]: the document's bytes.
 pub type FetchFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, FetchError>> + Send + 'static>>;
 
+/// Fetches abandoned before they ended are logged at most this often.
+const ABANDONED_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs `fetch` (a fetch and the recording of its outcome) to its end.
+///
+/// With a Tokio runtime current (every adapter runs on one), it is spawned as a task of its
+/// own: it ends, and its outcome is recorded and logged, whatever becomes of the delivery
+/// that started it. The future returned only waits for that end (`None` when the task did
+/// not end: it panicked, or its runtime shut down). Without a runtime, the future returned
+/// runs the fetch itself, and dropping it abandons the fetch.
+pub(crate) fn run_to_end<T: Send + 'static>(
+    fetch: impl Future<Output = T> + Send + 'static,
+) -> Pin<Box<dyn Future<Output = Option<T>> + Send + 'static>> {
+    use tracing::instrument::WithSubscriber as _;
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            // Logged to the subscriber of whoever started it, on whichever thread it runs.
+            // Not in that delivery's span, which it may outlive.
+            let task = runtime.spawn(fetch.with_current_subscriber());
+            Box::pin(async move { task.await.ok() })
+        }
+        Err(_) => Box::pin(async move { Some(fetch.await) }),
+    }
+}
+
+/// Counts the fetches abandoned before they ended (dropped without a Tokio runtime to run
+/// them to their end, or with a runtime shutting down), and says when to log them: at most
+/// once a minute on a monotonic clock, with how many there were since the last time.
+#[derive(Debug, Default)]
+pub(crate) struct AbandonedFetches {
+    unreported: u64,
+    quiet_until: Option<Duration>,
+}
+
+impl AbandonedFetches {
+    /// Count one abandoned `now`; `Some(count)` when they are to be logged now.
+    pub(crate) fn count(&mut self, now: Duration) -> Option<u64> {
+        self.unreported = self.unreported.saturating_add(1);
+        if self.quiet_until.is_some_and(|until| now < until) {
+            return None;
+        }
+        self.quiet_until = Some(now.saturating_add(ABANDONED_LOG_EVERY));
+        Some(std::mem::take(&mut self.unreported))
+    }
+}
+
 /// Gets the document at a signing certificate's address. [`HttpsFetcher`] is the one to use;
 /// implement it to fetch through a client of your own (a proxy, a mirror) or in tests.
 ///
@@ -202,7 +248,12 @@ impl CertificateFetcher for HttpsFetcher {
 /// - The certificate must be valid now (its validity period, on the cache's clock); its key
 ///   expires with it. Only the first certificate of the document is read (a chain's leaf).
 /// - One fetch per address at a time: deliveries that name an address being fetched wait
-///   for that fetch. A fetch that fails is not retried for a minute
+///   for that fetch. On a Tokio runtime (every adapter runs on one), each fetch runs as a
+///   task of its own: a delivery whose client goes away stops waiting, but the fetch goes on
+///   and its certificate (or its failure) is recorded for the deliveries after it. Without
+///   a runtime, the fetch runs inside the future of the delivery that started it; dropped,
+///   that fetch is abandoned (logged at WARN, at most once a minute) and still counts toward
+///   the minute's fetches. A fetch that fails is not retried for a minute
 ///   ([`CertificateCacheBuilder::retry_after_failure`]), and at most ten fetches start in
 ///   any minute ([`CertificateCacheBuilder::fetches_per_minute`]): a flood of messages naming
 ///   made-up addresses costs the provider's server a few requests a minute, not one each.
@@ -270,6 +321,8 @@ struct State {
     /// Until when "fetches are spent" is not logged again: once per spent window, however
     /// many requests name addresses not held meanwhile (their senders choose them).
     quiet_until: Option<Instant>,
+    /// Fetches abandoned before they ended, for a log line at most once a minute.
+    abandoned: AbandonedFetches,
 }
 
 enum Entry {
@@ -447,9 +500,13 @@ impl CertificateCache {
             url: url.to_owned(),
             sender: Some(sender),
         };
-        Some(Box::pin(async move {
+        let fetch = run_to_end(async move {
             let fetched = pending.cache.inner.fetcher.fetch(&pending.url).await;
             pending.finish(fetched);
+        });
+        Some(Box::pin(async move {
+            // The outcome is in the cache (and the log) now, or the fetch was abandoned.
+            let _ = fetch.await;
         }))
     }
 
@@ -521,9 +578,11 @@ fn evict_one(
     victim.is_some_and(|url| entries.remove(&url).is_some())
 }
 
-/// A fetch in flight. Dropped before it finishes (its delivery was dropped: the client went
-/// away), it removes its entry, so that the next delivery fetches again, and wakes the
-/// deliveries waiting for it.
+/// A fetch in flight. Dropped before it finishes (abandoned: its delivery was dropped without
+/// a Tokio runtime to run it to its end, or the runtime shut down), it removes its entry, so
+/// that the next delivery fetches again, wakes the deliveries waiting for it, and is logged
+/// (at most once a minute). It stays counted among the minute's fetches: the budget bounds
+/// what the provider's server is asked, and an abandoned request reached it too.
 struct PendingFetch {
     cache: CertificateCache,
     url: String,
@@ -591,11 +650,24 @@ impl PendingFetch {
 
 impl Drop for PendingFetch {
     fn drop(&mut self) {
-        if self.sender.is_some() {
-            let mut state = self.cache.inner.lock();
-            if matches!(state.entries.get(&self.url), Some(Entry::Pending { .. })) {
-                state.entries.remove(&self.url);
-            }
+        if self.sender.is_none() {
+            return;
+        }
+        let now = self.cache.inner.clock.monotonic();
+        let mut state = self.cache.inner.lock();
+        if matches!(state.entries.get(&self.url), Some(Entry::Pending { .. })) {
+            state.entries.remove(&self.url);
+        }
+        let report = state.abandoned.count(now);
+        drop(state);
+        if let Some(abandoned) = report {
+            tracing::warn!(
+                url = %self.url,
+                abandoned,
+                "signing certificate fetch abandoned before it ended (dropped without a Tokio \
+                 runtime to run it, or its runtime shut down): it still counts toward the \
+                 minute's fetches (logged at most once a minute)"
+            );
         }
     }
 }

@@ -44,7 +44,7 @@
 //! | --- | --- | --- |
 //! | `derive` | no (the `webhook` facade turns it on) | the validation runtime `#[derive(WebhookEvent)]` uses (regex, email and URL checks) |
 //! | `redis` | no | `RedisStore`, the replay store shared by several replicas (the `redis` crate, on Tokio) |
-//! | `fetch` | no | `CertificateCache` and `HttpsFetcher`: the signing certificates Amazon SNS and PayPal name, fetched over HTTPS (reqwest with rustls, Mozilla's roots bundled) |
+//! | `fetch` | no | `CertificateCache` and `HttpsFetcher`: the signing certificates Amazon SNS and PayPal name, and `JwksCache`: a JWT issuer's key set, kept fresh; fetched over HTTPS (reqwest with rustls, Mozilla's roots bundled) |
 //!
 //! # Security model
 //!
@@ -86,11 +86,13 @@ pub use scheme::hmac::{
 };
 pub use scheme::standard::{StandardWebhooks, StandardWebhooksSigner};
 pub use secret::{Key, KeyRing, Secret};
-pub use sign::{Outgoing, SignError, SignedHeaders, Signer, random_message_id};
+pub use sign::{Outgoing, SignError, SignedHeaders, SignedHeadersIter, Signer, random_message_id};
 pub use tenants::{TenantLoad, TenantLoader, Tenants};
 pub use verify::{AllOf, AnyOf, KeyFetch, Proof, Verifier};
 
 // --- auth (token/basic/jwt) ---
+#[cfg(feature = "fetch")]
+pub use scheme::jwks::{JwksCache, JwksCacheBuilder};
 pub use scheme::jwt::{JwtAlgorithm, JwtBearer, JwtKey, JwtSigner};
 pub use scheme::token::{ApiKey, ApiKeySigner, BasicAuth, BasicAuthSigner};
 // --- end auth ---

@@ -62,7 +62,7 @@ const MAX_ID_LEN: usize = 128;
 /// (for schemes whose signature is unique per message) the signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DedupeKey {
-    /// The message id header the verifier authenticated (`webhook-id`, `X-GitHub-Delivery`…).
+    /// The message id header the verifier authenticated (`webhook-id`, Twitch's message id…).
     MessageId(String),
     /// The event's declared id, read from the body (`evt_…`).
     EventId(String),
@@ -228,7 +228,9 @@ impl Receiver {
             }
         }
         let event = E::decode(request).map_err(VerifyError::from)?;
-        Span::current().record("event_type", event.event_type());
+        if let Some(event_type) = decoded_event_type(&event, request) {
+            Span::current().record("event_type", &*event_type);
+        }
         Ok(Accepted::Fresh(event))
     }
 
@@ -868,7 +870,9 @@ impl Delivery {
         }
     }
 
-    /// Step 4: decode and validate the body into `E`; records its event type.
+    /// Step 4: decode and validate the body into `E`; records its event type in the span (for
+    /// a catch-all, the type the sender sent, when [`WebhookEvent::peek_event_type`] can name
+    /// it).
     ///
     /// # Errors
     ///
@@ -882,7 +886,7 @@ impl Delivery {
         self.require_plaintext()?;
         match E::decode(request) {
             Ok(event) => {
-                self.record_event_type(event.event_type());
+                self.record_decoded(&event, request);
                 Ok(event)
             }
             Err(e) => Err(self.fail(e.into())),
@@ -921,7 +925,7 @@ impl Delivery {
         self.require_plaintext()?;
         match E::decode(request) {
             Ok(event) => {
-                self.record_event_type(event.event_type());
+                self.record_decoded(&event, request);
                 Ok(Accepted::Fresh(event))
             }
             Err(error) => {
@@ -965,6 +969,18 @@ impl Delivery {
     pub fn record_event_type(&mut self, event_type: &str) {
         self.s.span.record("event_type", event_type);
         self.s.event_type = Some(event_type.to_owned());
+    }
+
+    /// Record the type of a decoded event: its [`event_type`](WebhookEvent::event_type),
+    /// but for a catch-all the type the sender sent (see [`decoded_event_type`]), unless the
+    /// receiver's reader has recorded one already.
+    fn record_decoded<E: WebhookEvent>(&mut self, event: &E, request: &WebhookRequest<'_>) {
+        if event.is_catch_all() && self.s.event_type.is_some() {
+            return;
+        }
+        if let Some(event_type) = decoded_event_type(event, request) {
+            self.record_event_type(&event_type);
+        }
     }
 
     /// The answer to a duplicate: 200 `{"event_type","id","duplicate":true}`.
@@ -1105,6 +1121,23 @@ impl Drop for Delivery {
 fn not_authenticated() -> VerifyError {
     VerifyError::new(VerifyErrorKind::NotConfigured)
         .with_message("the delivery was not authenticated before this step")
+}
+
+/// The type a decoded event is recorded under: its [`event_type`](WebhookEvent::event_type),
+/// but for a catch-all the type the sender sent, as
+/// [`peek_event_type`](WebhookEvent::peek_event_type) reads it — a unit catch-all's
+/// `event_type` is its own variant name, which would hide what was sent. `None` when that
+/// type cannot be read or breaks the rule body ids follow (a derived set's `peek_event_type`
+/// then answers `None`): nothing is recorded rather than bytes of the body that break it.
+fn decoded_event_type<'e, E: WebhookEvent>(
+    event: &'e E,
+    request: &WebhookRequest<'_>,
+) -> Option<std::borrow::Cow<'e, str>> {
+    if event.is_catch_all() {
+        E::peek_event_type(request).map(std::borrow::Cow::Owned)
+    } else {
+        Some(std::borrow::Cow::Borrowed(event.event_type()))
+    }
 }
 
 #[cfg(test)]

@@ -689,7 +689,9 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Answer rejections with this response instead of the standard JSON. Where the response
+    /// Answer rejections with this response instead of the standard JSON. A duplicate of a
+    /// processed delivery is not a rejection: it is answered 200
+    /// `{"event_type","id","duplicate":true}` whatever `respond` does. Where the response
     /// keeps the rejection's status, the rejection's `Retry-After` and `WWW-Authenticate` are
     /// added to it unless it sets them itself, so a sender still learns when to retry and a
     /// client which credentials to send; a response with another status (a 404 that hides

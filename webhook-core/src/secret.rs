@@ -38,7 +38,13 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 /// # Ok::<(), webhook_core::ConfigError>(())
 /// ```
 #[derive(Clone)]
-pub struct Secret(Zeroizing<Vec<u8>>);
+pub struct Secret {
+    bytes: Zeroizing<Vec<u8>>,
+    /// Made by [`Secret::from_whsec`]: the base64 after `whsec_`, decoded. The Stripe preset
+    /// (`provider::stripe::verifier`), keyed by the whole `whsec_…` text, refuses such a
+    /// secret, which could never verify.
+    whsec_decoded: bool,
+}
 
 impl Secret {
     /// A secret from raw bytes.
@@ -51,7 +57,10 @@ impl Secret {
         if bytes.is_empty() {
             return Err(ConfigError::new("secret is empty"));
         }
-        Ok(Self(bytes))
+        Ok(Self {
+            bytes,
+            whsec_decoded: false,
+        })
     }
 
     /// A secret whose key bytes are the UTF-8 bytes of `text`, prefix included (GitHub,
@@ -93,7 +102,10 @@ impl Secret {
         if decoded.is_empty() {
             return Err(ConfigError::new("secret is empty"));
         }
-        Ok(Self(decoded))
+        Ok(Self {
+            bytes: decoded,
+            whsec_decoded: false,
+        })
     }
 
     /// A secret given in hexadecimal.
@@ -116,8 +128,16 @@ impl Secret {
     pub fn from_whsec(text: &str) -> Result<Self, ConfigError> {
         let text = text.trim();
         let body = text.strip_prefix("whsec_").unwrap_or(text);
-        Self::from_base64(body)
-            .map_err(|_| ConfigError::new("secret is not a valid `whsec_` base64 secret"))
+        let mut secret = Self::from_base64(body)
+            .map_err(|_| ConfigError::new("secret is not a valid `whsec_` base64 secret"))?;
+        secret.whsec_decoded = true;
+        Ok(secret)
+    }
+
+    /// Whether [`from_whsec`](Self::from_whsec) (or [`from_env_whsec`](Self::from_env_whsec))
+    /// made this secret.
+    pub(crate) fn is_whsec_decoded(&self) -> bool {
+        self.whsec_decoded
     }
 
     /// A text secret from an environment variable.
@@ -175,32 +195,35 @@ impl Secret {
     pub fn random(len: usize) -> Self {
         let mut bytes = Zeroizing::new(vec![0u8; len.max(1)]);
         OsRng.fill_bytes(&mut bytes);
-        Self(bytes)
+        Self {
+            bytes,
+            whsec_decoded: false,
+        }
     }
 
     /// The key bytes. Handle with care: never log them.
     #[must_use]
     pub fn expose_secret(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
     /// The secret in base64 (standard, padded). For printing a freshly generated secret once at
     /// set-up; never log it afterwards.
     #[must_use]
     pub fn expose_base64(&self) -> Zeroizing<String> {
-        Zeroizing::new(STANDARD.encode(&*self.0))
+        Zeroizing::new(STANDARD.encode(&*self.bytes))
     }
 
     /// Length in bytes.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.bytes.len()
     }
 
     /// Always `false`: a `Secret` is never empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.bytes.is_empty()
     }
 }
 

@@ -161,9 +161,9 @@ impl SignedHeaders {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Every header.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    /// Every header, as `(name, value)` (as `for (name, value) in &headers` gives them).
+    pub fn iter(&self) -> SignedHeadersIter<'_> {
+        SignedHeadersIter(self.0.iter())
     }
 
     /// The headers as owned pairs.
@@ -187,11 +187,50 @@ impl fmt::Debug for SignedHeaders {
     }
 }
 
+/// `(name, value)` pairs, ready for any request builder (for a
+/// [`WebhookRequest`](crate::WebhookRequest), [`apply`](SignedHeaders::apply) adds them):
+///
+/// ```
+/// use webhook_core::{Outgoing, Secret, Signer, StandardWebhooksSigner};
+///
+/// let signer = StandardWebhooksSigner::new(Secret::random(24));
+/// let headers = signer.sign(&Outgoing::new(b"{}"))?;
+/// let mut request = http::Request::post("/webhooks/email");
+/// for (name, value) in &headers {
+///     request = request.header(name, value);
+/// }
+/// assert!(request.headers_ref().is_some_and(|h| h.contains_key("webhook-signature")));
+/// # Ok::<(), webhook_core::SignError>(())
+/// ```
 impl<'a> IntoIterator for &'a SignedHeaders {
-    type Item = &'a (String, String);
-    type IntoIter = std::slice::Iter<'a, (String, String)>;
+    type Item = (&'a str, &'a str);
+    type IntoIter = SignedHeadersIter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
+    }
+}
+
+/// The headers of a [`SignedHeaders`], as `(name, value)`. `Debug` names no value.
+#[derive(Clone)]
+pub struct SignedHeadersIter<'a>(std::slice::Iter<'a, (String, String)>);
+
+impl<'a> Iterator for SignedHeadersIter<'a> {
+    type Item = (&'a str, &'a str);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for SignedHeadersIter<'_> {}
+
+impl fmt::Debug for SignedHeadersIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedHeadersIter")
+            .field("remaining", &self.0.len())
+            .finish_non_exhaustive()
     }
 }
 

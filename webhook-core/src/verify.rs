@@ -114,7 +114,8 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
 /// The future of [`Verifier::fetch_keys`]: owns what it needs, borrows nothing.
 pub type KeyFetch = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// The fetches of several verifiers, one after another (`None` when none has one).
+/// The fetches of several verifiers, awaited together, so that one member's slow fetch does
+/// not hold back another's (`None` when none has one).
 fn fetch_all<'v>(
     verifiers: impl Iterator<Item = &'v Box<dyn Verifier>>,
     request: &WebhookRequest<'_>,
@@ -123,11 +124,16 @@ fn fetch_all<'v>(
     match fetches.len() {
         0 => None,
         1 => fetches.pop(),
-        _ => Some(Box::pin(async move {
-            for fetch in fetches {
-                fetch.await;
+        // A join: each poll polls every fetch that has not ended (all with the one waker, so
+        // that any of them wakes the task), and drops those that have; done when none is left.
+        _ => Some(Box::pin(std::future::poll_fn(move |cx| {
+            fetches.retain_mut(|fetch| fetch.as_mut().poll(cx).is_pending());
+            if fetches.is_empty() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
             }
-        })),
+        }))),
     }
 }
 

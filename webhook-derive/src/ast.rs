@@ -104,7 +104,12 @@ impl<'a> Container<'a> {
         };
         let attrs = attr::container(cx, &input.attrs, position);
         if !input.generics.params.is_empty() {
-            cx.error_spanned_by(&input.generics, "generic webhook types are not supported");
+            cx.error_spanned_by(
+                &input.generics,
+                "generic webhook types are not supported: the rules of a field's payloads are \
+                 found from its concrete type; implement `WebhookPayload` by hand for a generic \
+                 payload, whose uses then name a concrete type",
+            );
         }
         let data = match (&input.data, derive) {
             (SynData::Enum(data), Derive::Event) => {

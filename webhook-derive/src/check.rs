@@ -153,8 +153,14 @@ fn check_tagging(cx: &Ctxt, container: &Container<'_>, variants: &[Variant<'_>])
             cx.error_spanned_by(content, "`content` and `tag` must be different fields");
         }
     }
-    if let (Some(_), Some(header)) = (&attrs.id, &attrs.id_header) {
-        cx.error_spanned_by(header, "`id` and `id_header` exclude each other");
+    if let Some(header) = &attrs.id_header {
+        cx.error_spanned_by(
+            header,
+            "`id_header` is not supported: a header the signature does not cover cannot key \
+             deduplication (anyone replaying a delivery could change it); a scheme that signs \
+             its id header reads it itself as the message id, and an id in the body is given \
+             with `id = \"…\"`",
+        );
     }
     for (name, lit) in [("id", &attrs.id), ("timestamp", &attrs.timestamp)] {
         if let Some(lit) = lit
@@ -338,6 +344,12 @@ fn kind(ty: &Type) -> Kind {
         "Value" => Kind::Json,
         _ => Kind::Unknown,
     }
+}
+
+/// Whether the type's spelling shows text, a number, `bool` or `char` (behind `Option`, `Box`
+/// or `&`): no payload rules can be inside.
+pub(crate) fn is_scalar(ty: &Type) -> bool {
+    matches!(kind(ty), Kind::Text | Kind::Number | Kind::Scalar)
 }
 
 fn check_rule(cx: &Ctxt, field: &Field<'_>, rule: &Rule) {

@@ -1,7 +1,8 @@
 //! `#[derive(WebhookEvent)]` and `#[derive(WebhookPayload)]` for the `webhook` crate.
 //!
 //! Use them through `webhook` (feature `derive`, on by default); the attribute grammar is
-//! documented there. The pipeline is fixed: `ast` parses the input into a model with spans
+//! documented on each derive ([`WebhookEvent`](macro@WebhookEvent),
+//! [`WebhookPayload`](macro@WebhookPayload)), which `webhook` re-exports. The pipeline is fixed: `ast` parses the input into a model with spans
 //! (attributes in `attr`), `check` applies the cross-variant rules, `expand` writes the
 //! tokens. Errors are collected in a `ctxt::Ctxt` and reported together, with a stub impl so
 //! one mistake does not cascade.
@@ -33,7 +34,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `tag = "type"` | the event type is the body field `type`, beside the payload fields (internally tagged) |
 /// | `tag = "type", content = "data"` | the payload is under `data` (adjacently tagged) |
 /// | `tag_header = "X-GitHub-Event"` | the event type is a header; the whole body is the payload |
-/// | `id = "data.id"` / `id_header = "…"` | where the event id is, for idempotency (dotted path into the body; a string there must be what a header message id may be, visible ASCII without surrounding spaces, and at most 256 bytes, or an integer; else 422) |
+/// | `id = "data.id"` | where the event id is, for idempotency (dotted path into the body, which the signature covers; a string there must be what a header message id may be, visible ASCII without surrounding spaces, and at most 256 bytes, or an integer; else 422). There is no `id_header`: a header the signature does not cover (GitHub's `X-GitHub-Delivery`) could be changed by whoever replays a delivery, and a scheme that signs its id header reads it itself as the message id |
 /// | `timestamp = "created_at"` | where the event's own timestamp is (dotted path) |
 /// | `rename_all = "snake_case"` | event names from variant names, with serde's rules |
 /// | `deny_unknown_fields` | reject unknown fields in struct variants' payloads (by default extra fields are accepted; the tag beside them is known); a newtype variant's payload type decides for itself, with serde's own `#[serde(deny_unknown_fields)]` on it (with `tag` alone such a payload must declare the tag field itself), and the JSON Schema follows the same rule |
@@ -51,7 +52,14 @@ use syn::{DeriveInput, parse_macro_input};
 /// payload: serde_json::Value }` (keeps its name and JSON; its fields take no rules; the name
 /// it keeps must be what a body's event id may be, visible ASCII of 1 to 256 bytes without
 /// surrounding spaces, else 422 at the tag). Without
-/// a catch-all an unknown type is rejected with `UnknownEventType` (422). A struct variant
+/// a catch-all an unknown type is rejected with `UnknownEventType` (422). `event_type()` is a
+/// listed event's canonical name (also when an alias was sent), the name a keeping catch-all
+/// kept, and a unit catch-all's own variant name after `rename_all` (`"Unhandled"`, or
+/// `"unhandled"` with `snake_case`) whatever type was sent; `is_catch_all()` is true for
+/// either catch-all. A delivery's span, a duplicate's answer and `peek_event_type()` name the
+/// type sent instead: canonical for a listed type, as sent for a caught one (a unit
+/// catch-all's too), and nothing for a caught type that breaks the rule above (visible ASCII,
+/// 1 to 256 bytes, no surrounding spaces). A struct variant
 /// also takes serde's `rename_all`, `deny_unknown_fields` (which, like the enum's, knows the
 /// tag beside the fields and closes the variant's schema) and `default` for its fields, and
 /// refuses serde settings that would read them as another shape (`transparent`, `untagged`…);
@@ -61,18 +69,31 @@ use syn::{DeriveInput, parse_macro_input};
 /// as an array (which serde alone reads as the fields in order) is refused with 422.
 ///
 /// On a field: `email` (an ASCII address of at most 254 characters, as JSON Schema's `email`
-/// format), `url`, `length(min = 1, max = 64)`, `range(min = 0, max = 100)` (on any
+/// format), `url`, `length(min = 1, max = 64)` (or one bound alone), `range(min = 0, max =
+/// 100)`, or one bound alone, `range(min = 1)` or `range(max = 100)` (inclusive; on any
 /// primitive number, `i128`/`u128` included; an `f32` field is compared with the bounds
 /// rounded to `f32`),
 /// `pattern = "^[a-z]+$"` (checked at compile time: its syntax, its compiled size, and that it
 /// means the same in Rust and in the JSON Schema export's ECMA-262 — so `[0-9]`, not `\d`; no
 /// `.`, inline flags, `\A`/`\z`, `\U0001F600`, POSIX or Unicode classes, nested classes, or a
-/// class starting with `]`), `one_of("hard", "soft")`, `non_empty`,
-/// `nested` (a `WebhookPayload` field, or an `Option`/`Vec`/`Box` of them, so
-/// `Option<Box<Node>>` for a recursive payload) and
+/// class starting with `]`), `one_of("hard", "soft")`, `non_empty`, `nested` and
 /// `custom = path::to_fn` (`fn(&T) -> Result<(), E>` with `E: Into<Cow<'static, str>>`).
 /// A rule on an `Option` skips `None`. Every failing field is reported at once, with its path:
 /// `data.recipient: not a valid email address`.
+///
+/// A payload's rules run wherever it appears: a field whose type derives `WebhookPayload`, or
+/// is an `Option`, `Box`, `Vec`, `VecDeque` or array of such, or a `HashMap`/`BTreeMap` with
+/// such values (`Option<Box<Node>>` for a recursive payload), in a struct variant or in a
+/// payload struct at any depth, runs its payloads' rules and exports their schema, with or
+/// without `nested` (errors at `data.object.amount`, `data.items[2].sku`, and at
+/// `data.prices.*.unit` in a map, whose keys are the sender's and are written `*`); error
+/// paths and their `*` for undeclared keys are the same either way. `nested` is optional: it only
+/// asserts that the field holds payloads, a compile error otherwise, so a type that loses its
+/// `WebhookPayload` derive cannot go unnoticed. Types the derive does not look into — a
+/// tuple, an `Rc`/`Arc`, a `Cow`, a set, a wrapper of your own — hold payloads whose rules do
+/// not run: give the wrapper a `WebhookPayload` impl (it is then found), or mark the field
+/// `nested`, which refuses to compile any type whose payloads it cannot check. A
+/// `#[serde(skip)]` field is never read, and never checked.
 ///
 /// # Examples
 ///
@@ -143,6 +164,67 @@ use syn::{DeriveInput, parse_macro_input};
 /// # Ok::<(), webhook::DecodeError>(())
 /// ```
 ///
+/// Stripe's envelope: the event id and type at the top, the object under `data.object`,
+/// checked by its own rules (no `nested` needed):
+///
+/// ```
+/// use serde::Deserialize;
+/// use webhook::{WebhookEvent, WebhookPayload, WebhookRequest};
+///
+/// #[derive(Debug, Deserialize, WebhookPayload)]
+/// struct PaymentIntent {
+///     id: String,
+///     #[webhook(range(min = 1))]
+///     amount: i64,
+///     #[webhook(pattern = "^[a-z]{3}$")]
+///     currency: String,
+/// }
+///
+/// #[derive(Debug, Deserialize, WebhookPayload)]
+/// struct Refund {
+///     id: String,
+///     #[webhook(range(max = 99_999_999))]
+///     amount: u64,
+/// }
+///
+/// #[derive(Debug, WebhookEvent)]
+/// #[webhook(tag = "type", content = "data", id = "id", timestamp = "created")]
+/// enum StripeEvent {
+///     #[webhook(rename = "payment_intent.succeeded")]
+///     PaymentIntentSucceeded { object: PaymentIntent },
+///     #[webhook(rename = "charge.refunded")]
+///     ChargeRefunded { object: Refund },
+///     #[webhook(other)]
+///     Unhandled,
+/// }
+///
+/// let body = br#"{"id":"evt_1","object":"event","created":1700000000,"type":"payment_intent.succeeded",
+///     "data":{"object":{"id":"pi_1","object":"payment_intent","amount":2000,"currency":"usd"}}}"#;
+/// let request = WebhookRequest::new(body);
+/// let event = StripeEvent::decode(&request)?;
+/// assert!(matches!(&event, StripeEvent::PaymentIntentSucceeded { object } if object.amount == 2000));
+/// assert_eq!(StripeEvent::event_id(&request)?.as_deref(), Some("evt_1"));
+///
+/// // The payload's rules run under `data.object`.
+/// let zero = br#"{"id":"evt_2","type":"payment_intent.succeeded",
+///     "data":{"object":{"id":"pi_2","amount":0,"currency":"usd"}}}"#;
+/// let err = StripeEvent::decode(&WebhookRequest::new(zero)).unwrap_err();
+/// assert_eq!(err.to_string(), "data.object.amount: must be at least 1");
+///
+/// // An event type the set does not list is dropped by the unit catch-all, which names itself;
+/// // the delivery's span and a duplicate's answer name the type sent.
+/// let other = WebhookRequest::new(br#"{"id":"evt_3","type":"customer.created","data":{"object":{}}}"#);
+/// let event = StripeEvent::decode(&other)?;
+/// assert_eq!((event.event_type(), event.is_catch_all()), ("Unhandled", true));
+/// assert_eq!(StripeEvent::peek_event_type(&other).as_deref(), Some("customer.created"));
+///
+/// // The schema carries the payload's fields and bounds.
+/// let schema = StripeEvent::json_schema();
+/// let object = &schema["oneOf"][0]["properties"]["data"]["properties"]["object"];
+/// assert_eq!(object["properties"]["amount"]["minimum"], 1);
+/// # Ok::<(), webhook::DecodeError>(())
+/// ```
+///
 /// A header-tagged set, GitHub style:
 ///
 /// ```
@@ -157,7 +239,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// }
 ///
 /// #[derive(Debug, WebhookEvent)]
-/// #[webhook(tag_header = "X-GitHub-Event", id_header = "X-GitHub-Delivery", rename_all = "snake_case")]
+/// #[webhook(tag_header = "X-GitHub-Event", rename_all = "snake_case")]
 /// enum GitHubEvent {
 ///     Push(Push),
 ///     Ping { zen: String },
@@ -170,7 +252,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///     .with_header("X-GitHub-Event", "push")
 ///     .with_header("X-GitHub-Delivery", "72d3162e");
 /// assert!(matches!(GitHubEvent::decode(&request)?, GitHubEvent::Push(p) if p.git_ref == "refs/heads/main"));
-/// assert_eq!(GitHubEvent::event_id(&request)?.as_deref(), Some("72d3162e"));
+/// // GitHub signs the body only: deliveries are deduplicated by their signature.
+/// assert_eq!(GitHubEvent::event_id(&request)?, None);
 /// # Ok::<(), webhook::DecodeError>(())
 /// ```
 #[proc_macro_derive(WebhookEvent, attributes(webhook, serde))]

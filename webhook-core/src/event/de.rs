@@ -256,10 +256,11 @@ impl<'de, E: Dispatch> Visitor<'de> for AdjacentVisitor<E> {
 ///
 /// # Errors
 ///
-/// `MalformedBody` for a body that is not JSON, `UnknownEventType` for an unlisted type
-/// without a catch-all, `Validation` with every failing field path otherwise.
+/// `MalformedBody` for a body that is not JSON (UTF-8 throughout, members no field reads
+/// included), `UnknownEventType` for an unlisted type without a catch-all, `Validation` with
+/// every failing field path otherwise.
 pub fn decode<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Result<E, DecodeError> {
-    let body = request.body();
+    let body = utf8(request.body())?;
     let root = FieldPath::root();
     match E::TAGGING {
         Tagging::Adjacent { tag, content } => {
@@ -268,7 +269,7 @@ pub fn decode<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Resul
                 content,
                 _event: PhantomData,
             };
-            let mut de = serde_json::Deserializer::from_slice(body);
+            let mut de = serde_json::Deserializer::from_str(body);
             let fast = de
                 .deserialize_map(visitor)
                 .and_then(|event| de.end().map(|()| event));
@@ -324,26 +325,31 @@ pub fn decode<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Resul
 }
 
 /// The event type of `request` without decoding it: the tag field (read by a scan of the
-/// body's top level) or the tag header, as the decoded event would name it (the canonical
-/// name for an alias); `None` for a body that is not a JSON object, no tag, a type the set
-/// neither lists nor catches, or one a keeping catch-all would refuse (not visible ASCII, empty,
-/// with surrounding spaces, or over 256 bytes).
+/// body's top level) or the tag header; the canonical name of a listed type (for an alias
+/// too), and the name sent for a type the catch-all takes, whichever its kind; `None` for a
+/// body that is not a JSON object, no tag, a type the set neither lists nor catches, or a
+/// caught one that a keeping catch-all would refuse (not visible ASCII, empty, with
+/// surrounding spaces, or over 256 bytes), so that no such byte reaches a span or an answer.
 pub fn peek_event_type<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Option<String> {
     let name: std::borrow::Cow<'_, str> = match E::TAGGING {
         Tagging::Adjacent { tag, .. } | Tagging::Internal { tag } => {
-            let raw = scan(request.body(), tag, None).ok()?.tag?;
+            let raw = scan(utf8(request.body()).ok()?, tag, None).ok()?.tag?;
             serde_json::from_str(raw.get()).ok()?
         }
         Tagging::Header { header } => request.optional_single(header).ok()??.into(),
     };
     match resolve::<E>(&name).ok()? {
         Target::Variant(index) => E::event_types().get(index).map(|&t| t.to_owned()),
-        // The catch-all names itself (a unit one by its own name, one that keeps the type
-        // by the type sent): built without its payload, only to ask.
-        Target::CatchAll(name) => {
-            E::catch_all(name, Value::Null).map(|e| e.event_type().to_owned())
-        }
+        // The type sent, whichever the catch-all's kind (a unit one keeps nothing, and its
+        // `event_type` is its own name), held to the rule a keeping one holds it to.
+        Target::CatchAll(_) => is_event_id(&name).then(|| name.into_owned()),
     }
+}
+
+/// The body as text: JSON is UTF-8 (RFC 8259 §8.1), checked once here for the whole body,
+/// so a member no field reads cannot carry bytes a field read would refuse.
+fn utf8(body: &[u8]) -> Result<&str, DecodeError> {
+    std::str::from_utf8(body).map_err(|_| DecodeError::malformed_body())
 }
 
 fn validated<E: Dispatch>(event: E, path: &FieldPath<'_>) -> Result<E, DecodeError> {
@@ -361,22 +367,22 @@ fn catch_all<E: Dispatch>(name: String, payload: Value) -> Result<E, DecodeError
         .ok_or_else(|| DecodeError::field("", "event does not match its schema"))
 }
 
-fn parse_value(json: &[u8]) -> Result<Value, DecodeError> {
-    serde_json::from_slice(json).map_err(|e| json_error(&e, None, &FieldPath::root()))
+fn parse_value(json: &str) -> Result<Value, DecodeError> {
+    serde_json::from_str(json).map_err(|e| json_error(&e, None, &FieldPath::root()))
 }
 
 /// Deserialize variant `index` from `json`; on failure, decode again with path tracking.
 fn deserialize_body<E: Dispatch + WebhookEvent>(
     index: usize,
-    json: &[u8],
+    json: &str,
     base: &FieldPath<'_>,
 ) -> Result<E, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(json);
+    let mut de = serde_json::Deserializer::from_str(json);
     let fast =
         E::deserialize_variant(index, Strict(&mut de)).and_then(|event| de.end().map(|()| event));
     fast.map_err(|_| {
         let mut track = serde_path_to_error::Track::new();
-        let mut de = serde_json::Deserializer::from_slice(json);
+        let mut de = serde_json::Deserializer::from_str(json);
         let tracked = E::deserialize_variant(
             index,
             Strict(serde_path_to_error::Deserializer::new(&mut de, &mut track)),
@@ -437,11 +443,11 @@ impl<'de> Visitor<'de> for ScanVisitor {
 }
 
 fn scan<'a>(
-    body: &'a [u8],
+    body: &'a str,
     tag: &'static str,
     content: Option<&'static str>,
 ) -> Result<Scanned<'a>, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut de = serde_json::Deserializer::from_str(body);
     de.deserialize_map(ScanVisitor { tag, content })
         .and_then(|s| de.end().map(|()| s))
         .map_err(|e| json_error(&e, None, &FieldPath::root()))
@@ -460,7 +466,7 @@ fn read_tag<E: Dispatch>(
 
 /// The slow adjacent pass: the exact reason the fast one failed.
 fn diagnose_adjacent<E: Dispatch + WebhookEvent>(
-    body: &[u8],
+    body: &str,
     tag: &'static str,
     content: &'static str,
 ) -> DecodeError {
@@ -476,7 +482,7 @@ fn diagnose_adjacent<E: Dispatch + WebhookEvent>(
     let base = base.field(content);
     match (target, scanned.content) {
         (Target::Variant(index), Some(raw)) => {
-            match deserialize_body::<E>(index, raw.get().as_bytes(), &base) {
+            match deserialize_body::<E>(index, raw.get(), &base) {
                 Ok(_) => DecodeError::field(content, "event does not match its schema"),
                 Err(err) => err,
             }
@@ -750,7 +756,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
 
 fn read_path(body: &[u8], path: &[&str]) -> Result<Option<Scalar>, DecodeError> {
     let duplicate = Cell::new(None);
-    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut de = serde_json::Deserializer::from_str(utf8(body)?);
     let walk = Walk {
         path,
         depth: 0,
@@ -807,21 +813,6 @@ pub fn event_id_at(
     }
 }
 
-/// The event id from a header.
-///
-/// # Errors
-///
-/// `Validation` when the header is repeated or not visible ASCII.
-pub fn event_id_header(
-    request: &WebhookRequest<'_>,
-    header: &str,
-) -> Result<Option<String>, DecodeError> {
-    request
-        .optional_single(header)
-        .map(|v| v.map(str::to_owned))
-        .map_err(|_| DecodeError::field(format!("header `{header}`"), "malformed header"))
-}
-
 /// The event timestamp at a dotted path of the body (unix seconds, or text such as RFC 3339).
 ///
 /// # Errors
@@ -852,10 +843,11 @@ pub(crate) fn decode_payload<T: serde::de::DeserializeOwned + super::WebhookPayl
     json: &[u8],
 ) -> Result<T, DecodeError> {
     let root = FieldPath::root();
-    let mut de = serde_json::Deserializer::from_slice(json);
+    let json = utf8(json)?;
+    let mut de = serde_json::Deserializer::from_str(json);
     let Ok(value) = T::deserialize(Strict(&mut de)).and_then(|v| de.end().map(|()| v)) else {
         let mut track = serde_path_to_error::Track::new();
-        let mut de = serde_json::Deserializer::from_slice(json);
+        let mut de = serde_json::Deserializer::from_str(json);
         let res = T::deserialize(Strict(serde_path_to_error::Deserializer::new(
             &mut de, &mut track,
         )))
@@ -927,6 +919,12 @@ mod tests {
         assert_eq!(read_path(body, &["a", "zz"]).ok(), Some(None));
         assert_eq!(read_path(body, &["n", "deeper"]).ok(), Some(None));
         assert!(read_path(b"{nope", &["a"]).is_err());
+        // Not UTF-8 in a member the path does not read: refused as the decoder refuses it.
+        assert!(read_path(b"{\"x\":\"\xff\",\"n\":7}", &["n"]).is_err());
+        assert_eq!(
+            read_path(b"{\"x\":\"\xc3\xa9\",\"n\":7}", &["n"]).ok(),
+            Some(Some(Scalar::Integer(7)))
+        );
     }
 
     /// A key on the path given twice is refused (422), wherever on the path; twice off the

@@ -26,9 +26,28 @@ pub trait WebhookEvent: Sized {
     /// The canonical name of every event type in the set (aliases and the catch-all excluded).
     fn event_types() -> &'static [&'static str];
 
-    /// The event type of this value: its canonical name, or the name a keeping catch-all
-    /// received.
+    /// The event type of this value. For a derived set:
+    ///
+    /// - a listed event: its canonical name (also when the sender used an alias);
+    /// - a catch-all that keeps the event (`Other { event_type, payload }`): the name the
+    ///   sender sent, which decoding has held to the rule for body event ids (visible ASCII,
+    ///   1 to 256 bytes, no surrounding spaces);
+    /// - a unit catch-all (`#[webhook(other)] Unhandled`): the variant's own name, after the
+    ///   set's `rename_all` (`"Unhandled"`, or `"unhandled"` with `snake_case`), whatever type
+    ///   was sent: a unit variant keeps nothing of the event. The delivery's span and a
+    ///   duplicate's answer name the type sent instead (see
+    ///   [`peek_event_type`](Self::peek_event_type) and [`is_catch_all`](Self::is_catch_all)).
     fn event_type(&self) -> &str;
+
+    /// Whether this value is the set's catch-all: an event of a type the set does not list
+    /// (derived sets answer for either kind of catch-all; the default is `false`).
+    ///
+    /// The receive pipeline then records the type [`peek_event_type`](Self::peek_event_type)
+    /// reads from the request in the delivery's span, rather than
+    /// [`event_type`](Self::event_type), which a unit catch-all answers with its own name.
+    fn is_catch_all(&self) -> bool {
+        false
+    }
 
     /// Decode and validate an event from the request's headers and body.
     ///
@@ -54,13 +73,16 @@ pub trait WebhookEvent: Sized {
         Ok(None)
     }
 
-    /// The event type read without decoding the event (from the tag field or header), as
-    /// [`event_type`](Self::event_type) would name it after decoding; `None` when the set
-    /// does not say where it is, or the request has no type the set knows (a derived set with
-    /// a catch-all that keeps the name knows only a name a body's event id could be: visible
-    /// ASCII of 1 to 256 bytes without surrounding spaces). The pipeline uses
-    /// it for answers made before decoding, a duplicate's (see
-    /// [`ReceiverBuilder::events`](crate::ReceiverBuilder::events)).
+    /// The event type read without decoding the event (from the tag field or header): for a
+    /// derived set, the canonical name of a listed type (also for an alias), or, for a type
+    /// the set's catch-all takes, the name sent when it is one a body's event id could be
+    /// (visible ASCII of 1 to 256 bytes without surrounding spaces), so a unit catch-all too
+    /// is named by the type sent, not by its own name as [`event_type`](Self::event_type)
+    /// is. `None` when the set does not say where the type is, the request has no type the
+    /// set knows or catches, or the catch-all's type breaks that rule (no byte of it is
+    /// recorded). The pipeline uses it for answers made before decoding, a duplicate's (see
+    /// [`ReceiverBuilder::events`](crate::ReceiverBuilder::events)), and for the delivery's
+    /// span when the decoded event is a catch-all.
     fn peek_event_type(request: &WebhookRequest<'_>) -> Option<String> {
         let _ = request;
         None
@@ -85,8 +107,9 @@ pub trait WebhookEvent: Sized {
     fn json_schema() -> serde_json::Value;
 }
 
-/// A payload type with its own field rules, for newtype variants (`Bounced(Bounce)`) and
-/// `#[webhook(nested)]` fields. Derived with `#[derive(WebhookPayload)]` next to serde's
+/// A payload type with its own field rules, for newtype variants (`Bounced(Bounce)`) and for
+/// fields of event variants and payloads (its rules run wherever it appears, with or without
+/// `#[webhook(nested)]`). Derived with `#[derive(WebhookPayload)]` next to serde's
 /// `Deserialize`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a webhook payload",
@@ -137,8 +160,8 @@ impl WebhookPayload for serde_json::Value {
     }
 }
 
-/// A boxed payload is its payload: `Bounced(Box<Bounce>)`, and `#[webhook(nested)]` on
-/// `Box<Node>` or `Option<Box<Node>>` (a recursive payload).
+/// A boxed payload is its payload: `Bounced(Box<Bounce>)`, and a field of type `Box<Node>` or
+/// `Option<Box<Node>>` (a recursive payload).
 impl<T: WebhookPayload> WebhookPayload for Box<T> {
     fn validate_at(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
         (**self).validate_at(path, errors);
@@ -187,8 +210,7 @@ pub(crate) mod private {
     pub use serde_json;
 
     pub use super::de::{
-        CatchAll, Dispatch, decode, event_id_at, event_id_header, event_timestamp_at,
-        peek_event_type,
+        CatchAll, Dispatch, decode, event_id_at, event_timestamp_at, peek_event_type,
     };
     #[cfg(feature = "derive")]
     pub use super::rules;

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use super::{FieldError, FieldPath, ValidationErrors, WebhookPayload};
@@ -183,12 +184,16 @@ impl<T: RangeRule> RangeRule for Option<T> {
     }
 }
 
-/// A field the `nested` rule descends into: a [`WebhookPayload`] (a `Box` of one is one), or
-/// an `Option` or `Vec` of one (so `Option<Box<T>>` for a recursive payload).
+/// A field whose payload rules run: a [`WebhookPayload`] (a `Box` of one is one), or an
+/// `Option`, `Vec`, `VecDeque` or array of such fields, or a map (`HashMap`, `BTreeMap`) with
+/// such values (so `Option<Box<T>>` for a recursive payload). The derives run these rules on
+/// every field of such a type, with or without `#[webhook(nested)]`, which only asserts it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a webhook payload, so `#[webhook(nested)]` cannot validate it",
     label = "needs `#[derive(WebhookPayload)]`",
-    note = "derive `WebhookPayload` on the field's type, or remove `nested`"
+    note = "`nested` takes a `WebhookPayload` type, or an `Option`, `Box`, `Vec`, `VecDeque`, \
+            array or map of them: derive (or implement) `WebhookPayload` for the type, or remove \
+            `nested` if it holds no payload"
 )]
 pub trait NestedRule {
     /// Validate the nested value(s) below `path`.
@@ -244,16 +249,152 @@ impl<T: NestedRule> NestedRule for Option<T> {
         super::schema::nullable(T::nested_schema())
     }
 }
+
+/// The items of a list, each at its index.
+fn validate_items<'a, T: NestedRule + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
+    for (i, value) in items.enumerate() {
+        value.validate_nested(&path.index(i), errors);
+    }
+}
+
 impl<T: NestedRule> NestedRule for Vec<T> {
     fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
-        for (i, value) in self.iter().enumerate() {
-            value.validate_nested(&path.index(i), errors);
-        }
+        validate_items(self.iter(), path, errors);
     }
     fn nested_schema() -> serde_json::Value {
         serde_json::json!({ "type": "array", "items": T::nested_schema() })
     }
 }
+impl<T: NestedRule> NestedRule for VecDeque<T> {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        validate_items(self.iter(), path, errors);
+    }
+    fn nested_schema() -> serde_json::Value {
+        serde_json::json!({ "type": "array", "items": T::nested_schema() })
+    }
+}
+impl<T: NestedRule, const N: usize> NestedRule for [T; N] {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        validate_items(self.iter(), path, errors);
+    }
+    fn nested_schema() -> serde_json::Value {
+        serde_json::json!({
+            "type": "array", "items": T::nested_schema(), "minItems": N, "maxItems": N
+        })
+    }
+}
+
+/// A map's values. Its keys are the sender's, so an error's path writes each one `*`, as a
+/// shape error's path writes a key the schema does not declare.
+fn validate_values<'a, V: NestedRule + 'a>(
+    values: impl Iterator<Item = &'a V>,
+    path: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) {
+    let entry = path.field("*");
+    for value in values {
+        value.validate_nested(&entry, errors);
+    }
+}
+
+impl<K, V: NestedRule, S> NestedRule for HashMap<K, V, S> {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        validate_values(self.values(), path, errors);
+    }
+    fn nested_schema() -> serde_json::Value {
+        serde_json::json!({ "type": "object", "additionalProperties": V::nested_schema() })
+    }
+}
+impl<K, V: NestedRule> NestedRule for BTreeMap<K, V> {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        validate_values(self.values(), path, errors);
+    }
+    fn nested_schema() -> serde_json::Value {
+        serde_json::json!({ "type": "object", "additionalProperties": V::nested_schema() })
+    }
+}
+
+/// Probe for the payload rules of a field's type, by autoref specialization: with
+/// [`ViaPayload`] and [`ViaNoPayload`] in scope, `(&&PayloadOf::<T>::new())` finds
+/// [`ViaPayload`] when `T` is a [`NestedRule`] type (a payload, or an `Option`, `Vec`… of
+/// payloads), and the no-op [`ViaNoPayload`] otherwise.
+///
+/// The choice is made where the call is written, from the bounds known there: the derives
+/// call it on fields of a concrete type (they refuse generic parameters), where it is exact.
+/// Called with a type parameter `T`, it would take the no-op for want of a `T: NestedRule`
+/// bound, so generic code must not rely on it.
+pub struct PayloadOf<T: ?Sized>(PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> PayloadOf<T> {
+    /// The probe.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for PayloadOf<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: ?Sized> std::fmt::Debug for PayloadOf<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PayloadOf")
+    }
+}
+
+/// The preferred probe: the field's type carries payload rules ([`NestedRule`]).
+pub trait ViaPayload {
+    /// The field's type.
+    type Field: ?Sized;
+    /// Run the payload rules of `value` below `path`.
+    fn validate_payload(
+        &self,
+        value: &Self::Field,
+        path: &FieldPath<'_>,
+        errors: &mut ValidationErrors,
+    );
+    /// The field's schema: its payloads' schema.
+    fn payload_schema(&self) -> Option<serde_json::Value>;
+}
+impl<T: NestedRule + ?Sized> ViaPayload for &PayloadOf<T> {
+    type Field = T;
+    fn validate_payload(&self, value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        value.validate_nested(path, errors);
+    }
+    fn payload_schema(&self) -> Option<serde_json::Value> {
+        Some(T::nested_schema())
+    }
+}
+
+/// The fallback probe: no payload rules.
+pub trait ViaNoPayload {
+    /// The field's type.
+    type Field: ?Sized;
+    /// Nothing to run.
+    fn validate_payload(
+        &self,
+        value: &Self::Field,
+        path: &FieldPath<'_>,
+        errors: &mut ValidationErrors,
+    ) {
+        let _ = (value, path, errors);
+    }
+    /// `None`: the field's schema is its type's [`FieldSchema`](super::schema::FieldSchema).
+    fn payload_schema(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+impl<T: ?Sized> ViaNoPayload for PayloadOf<T> {
+    type Field = T;
+}
+
 fn fail(
     errors: &mut ValidationErrors,
     path: &FieldPath<'_>,
@@ -617,7 +758,8 @@ pub fn pattern<T: StrRule + ?Sized>(
     }
 }
 
-/// `nested`: validate a nested payload (or an `Option`/`Vec`/`Box` of payloads).
+/// `nested`: validate a nested payload (or an `Option`, `Vec`, `Box`… of payloads, see
+/// [`NestedRule`]). The derives run the same rules on such a field without `nested`.
 pub fn nested<T: NestedRule + ?Sized>(
     value: &T,
     path: &FieldPath<'_>,
@@ -846,6 +988,67 @@ mod tests {
             &mut errors,
         );
         assert_eq!(errors.len(), 1);
+    }
+
+    /// A payload whose every value fails, for the probe.
+    struct Failing;
+
+    impl WebhookPayload for Failing {
+        fn validate_at(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+            fail(errors, &path.field("x"), "fails");
+        }
+        fn json_schema() -> serde_json::Value {
+            serde_json::json!({ "type": "object" })
+        }
+    }
+
+    /// The probe finds the payloads in every shape `NestedRule` takes, and takes the no-op
+    /// for any other type; a map's keys are written `*`.
+    #[test]
+    #[allow(clippy::needless_borrow)] // the borrows are the autoref specialization
+    fn the_payload_probe_finds_payloads_and_skips_the_rest() {
+        let root = FieldPath::root();
+        let at = root.field("f");
+        let mut errors = ValidationErrors::new();
+        (&&PayloadOf::<Failing>::new()).validate_payload(&Failing, &at, &mut errors);
+        (&&PayloadOf::<Option<Box<Failing>>>::new()).validate_payload(
+            &Some(Box::new(Failing)),
+            &at,
+            &mut errors,
+        );
+        (&&PayloadOf::<Vec<Failing>>::new()).validate_payload(
+            &vec![Failing, Failing],
+            &at,
+            &mut errors,
+        );
+        (&&PayloadOf::<[Failing; 1]>::new()).validate_payload(&[Failing], &at, &mut errors);
+        let map = BTreeMap::from([("SECRET".to_owned(), vec![Failing])]);
+        (&&PayloadOf::<BTreeMap<String, Vec<Failing>>>::new()).validate_payload(
+            &map,
+            &at,
+            &mut errors,
+        );
+        (&&PayloadOf::<Option<Failing>>::new()).validate_payload(&None, &at, &mut errors);
+        assert_eq!(
+            errors.to_string(),
+            "f.x: fails; f.x: fails; f[0].x: fails; f[1].x: fails; f[0].x: fails; f.*[0].x: fails"
+        );
+        let mut none = ValidationErrors::new();
+        (&&PayloadOf::<String>::new()).validate_payload(&"x".to_owned(), &at, &mut none);
+        (&&PayloadOf::<HashSet<u8>>::new()).validate_payload(&HashSet::new(), &at, &mut none);
+        (&&PayloadOf::<(Failing, u8)>::new()).validate_payload(&(Failing, 1), &at, &mut none);
+        assert!(none.is_empty());
+        assert_eq!((&&PayloadOf::<String>::new()).payload_schema(), None);
+        assert_eq!(
+            (&&PayloadOf::<VecDeque<Failing>>::new()).payload_schema(),
+            Some(serde_json::json!({ "type": "array", "items": { "type": "object" } }))
+        );
+        assert_eq!(
+            (&&PayloadOf::<HashMap<String, Failing>>::new()).payload_schema(),
+            Some(serde_json::json!({
+                "type": "object", "additionalProperties": { "type": "object" }
+            }))
+        );
     }
 
     #[test]

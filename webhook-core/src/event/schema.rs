@@ -18,9 +18,10 @@ pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 /// The JSON Schema of a field type: what serde accepts for it.
 ///
 /// Implemented for strings, numbers, `bool`, `Option`, lists, string-keyed maps and
-/// `serde_json::Value`; a field marked `#[webhook(nested)]` takes its `WebhookPayload` type's
-/// schema instead. A field of any other type is exported as `true` (anything), which the
-/// schema cannot check.
+/// `serde_json::Value`; a field of a `WebhookPayload` type (or an `Option`, `Vec`, map… of
+/// them, see `rules::NestedRule`) takes its payloads' schema instead, with or without
+/// `#[webhook(nested)]`. A field of any other type is exported as `true` (anything), which
+/// the schema cannot check.
 pub trait FieldSchema {
     /// Whether a missing field is accepted (serde reads it as `None`).
     const OPTIONAL: bool = false;

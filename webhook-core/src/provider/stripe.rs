@@ -14,4 +14,45 @@ pub fn scheme() -> HmacScheme {
         .timestamp(TimestampSource::SignatureHeader(TimeFormat::UnixSeconds))
 }
 
-hmac_preset!("Stripe");
+/// A verifier for Stripe deliveries, accepting any active key of `keys`.
+///
+/// Stripe keys its HMAC with the whole `whsec_…` text, not with the base64 after the prefix
+/// (Standard Webhooks' rule): build each secret with [`Secret::from_text`](crate::Secret::from_text)
+/// or [`Secret::from_env`](crate::Secret::from_env). A secret made by
+/// [`Secret::from_whsec`](crate::Secret::from_whsec) could verify no delivery, so it is
+/// refused here.
+///
+/// ```
+/// use webhook_core::Secret;
+/// use webhook_core::provider::stripe;
+///
+/// let text = "whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH";
+/// assert!(stripe::verifier(Secret::from_text(text)?).is_ok());
+/// let refused = stripe::verifier(Secret::from_whsec(text)?).unwrap_err();
+/// assert!(refused.to_string().contains("Secret::from_text"));
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+///
+/// # Errors
+///
+/// An empty key ring, or a key made by `Secret::from_whsec`.
+pub fn verifier(
+    keys: impl Into<crate::KeyRing>,
+) -> Result<crate::HmacVerifier, crate::ConfigError> {
+    let keys = keys.into();
+    if keys.keys().any(|key| key.secret().is_whsec_decoded()) {
+        return Err(crate::ConfigError::new(
+            "a Stripe secret is the whole `whsec_…` text: build it with `Secret::from_text` \
+             (or `Secret::from_env`), not `Secret::from_whsec`, which decodes the base64 after \
+             the prefix (Standard Webhooks' rule) and could verify no Stripe delivery",
+        ));
+    }
+    scheme().verifier(keys)
+}
+
+/// A signer producing the headers Stripe sends. Its secret is the whole `whsec_…` text, as
+/// for [`verifier`].
+#[must_use]
+pub fn signer(secret: crate::Secret) -> crate::HmacSigner {
+    scheme().signer(secret)
+}

@@ -28,6 +28,8 @@ use crate::scheme::token::{DEFAULT_REALM, authorization_credentials, quoted};
 use crate::secret::{Secret, decode_base64_key, every_key_expired};
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
+#[cfg(feature = "fetch")]
+use crate::{fetch::HttpsFetcher, scheme::jwks::JwksCache};
 
 /// Longest `Authorization` header accepted for a bearer token, in bytes. An RS512 token with a
 /// generous set of claims stays well under it.
@@ -39,7 +41,7 @@ const MAX_KEYS: usize = 64;
 /// signature check per configured key (an RSA check is tens of microseconds).
 const MAX_TRIED: usize = 8;
 /// Largest JWKS document accepted, in bytes.
-const MAX_JWKS: usize = 256 * 1024;
+pub(crate) const MAX_JWKS: usize = 256 * 1024;
 
 /// A JWS signature algorithm. `none` does not exist here, by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -418,10 +420,14 @@ impl JwtKey {
     /// The keys are a snapshot of the document: nothing here fetches or refreshes it. When
     /// the publisher rotates its keys (Google does so regularly, publishing a new key in the
     /// set before it signs with it), tokens signed with a key this snapshot lacks are refused
-    /// (401, ``bearer token `kid` names no known key``). To follow rotation, fetch the set
-    /// again on a schedule (at least as often as its `Cache-Control` says), build a new
-    /// verifier and receiver from it, and swap them in for the ones the routes use (or
-    /// restart). A key dropped from the set stops verifying when the new receiver takes over.
+    /// (401, ``bearer token `kid` names no known key``). To follow rotation, use the fetched
+    /// form (feature `fetch`): `JwtBearer::from_jwks_url`, or `JwtBearer::from_jwks_cache` on
+    /// a `JwksCache`, which fetch the document from its `https` address when first needed,
+    /// again on a schedule and when a token names a `kid` the set lacks, by the rules here.
+    /// Without it, fetch the set again on a schedule (at least as often as its
+    /// `Cache-Control` says), build a new verifier and receiver from it, and swap them in for
+    /// the ones the routes use (or restart). A key dropped from the set stops verifying when
+    /// the new receiver takes over.
     ///
     /// # Errors
     ///
@@ -658,6 +664,12 @@ impl fmt::Debug for JwtKey {
 ///   token, a required claim that is missing or not accepted included. All three with
 ///   `WWW-Authenticate: Bearer realm="webhook", error="invalid_token"`.
 /// - Fails with 500 `NotConfigured` when every key has expired.
+/// - With keys fetched from a JWKS address (`from_jwks_url`, `from_jwks_cache`, feature
+///   `fetch`): fails with 503 `KeyUnavailable` and `Retry-After` while no key set is held
+///   (none fetched yet, or the one held grew older than the cache's `max_stale`), and for a
+///   token of an asymmetric `alg` whose `kid` names no key of the set held (after the
+///   refetch it may cause), with `Retry-After` the time until the cache may fetch again: the
+///   issuer may have just rotated, so the sender retries rather than gives up.
 ///
 /// Errors name the failed check (``claim `exp` ``, ``claim `email` ``…), never the token or a
 /// claim's value.
@@ -746,9 +758,13 @@ impl fmt::Debug for JwtKey {
 /// }
 /// # let _ = pubsub_push;
 /// ```
+///
+/// That snapshot stops verifying when Google rotates its keys; with the feature `fetch`,
+/// `JwtBearer::from_jwks_url("https://www.googleapis.com/oauth2/v3/certs")` in its place
+/// fetches the set and follows the rotations.
 #[derive(Clone)]
 pub struct JwtBearer {
-    keys: Vec<JwtKey>,
+    keys: KeySource,
     issuers: Vec<String>,
     audiences: Vec<String>,
     leeway: Duration,
@@ -757,6 +773,16 @@ pub struct JwtBearer {
     body_digest_claim: Option<Cow<'static, str>>,
     required: Vec<Required>,
     realm: String,
+}
+
+/// Where a [`JwtBearer`]'s keys come from.
+#[derive(Clone)]
+enum KeySource {
+    /// Configured once ([`JwtBearer::new`], [`JwtBearer::from_jwks`]).
+    Static(Vec<JwtKey>),
+    /// Fetched from a JWKS address and kept fresh.
+    #[cfg(feature = "fetch")]
+    Fetched(JwksCache),
 }
 
 /// A claim [`JwtBearer`] requires, by name.
@@ -795,11 +821,53 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3_600);
 /// Largest [`JwtBearer::max_age`]: the replay store keeps every delivery this long.
 const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3_600);
 
+/// Whether the refusal of a key set may quote a key's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyIds {
+    /// Keys configured: the ids are the operator's own, and name the key to fix.
+    Quote,
+    /// A fetched set: its ids are whatever the issuer's document holds, and the refusal
+    /// reaches logs and [`JwksCache::refresh`]'s error, which never quote the document.
+    #[cfg(feature = "fetch")]
+    Withhold,
+}
+
+/// Refuses a key set a verifier cannot use: no key, more than [`MAX_KEYS`], or one that fails
+/// [`check_candidates`]. The same rules hold for configured keys and fetched ones.
+fn check_key_set(keys: &[JwtKey], ids: KeyIds) -> Result<(), ConfigError> {
+    if keys.is_empty() {
+        return Err(ConfigError::new("jwt verifier has no key"));
+    }
+    if keys.len() > MAX_KEYS {
+        return Err(ConfigError::new("jwt verifier has more than 64 keys"));
+    }
+    check_candidates(keys, ids)
+}
+
+/// The keys of a fetched JWKS document ([`JwksCache`]), by the rules of
+/// [`JwtBearer::from_jwks`]: only public signature keys, `alg`, `use` and `key_ops`
+/// respected, symmetric keys skipped, at most 64, and no set in which a token naming its key
+/// could meet more than 8. No error quotes the document, a key's id included.
+#[cfg(feature = "fetch")]
+pub(crate) fn fetched_key_set(json: &str) -> Result<Vec<JwtKey>, ConfigError> {
+    let keys = JwtKey::from_jwks(json)?;
+    check_key_set(&keys, KeyIds::Withhold)?;
+    Ok(keys)
+}
+
+/// Whether `keys` hold a key a token naming `kid` is checked against, by the selection of
+/// [`JwtBearer::verify`]: a key of that id, or a key without one (it verifies tokens of any
+/// `kid`). A token without `kid` may be checked against any key.
+#[cfg(feature = "fetch")]
+pub(crate) fn names_a_key(keys: &[JwtKey], kid: Option<&str>) -> bool {
+    kid.is_none_or(|kid| keys.iter().any(|key| key.id().is_none_or(|id| id == kid)))
+}
+
 /// Refuses a key set in which a token that names its key could still be checked against more
 /// than [`MAX_TRIED`] keys: those of its `kid` plus those without an id, that allow its `alg`.
 /// Then only a token without `kid` can meet more candidates than that, and it is refused
 /// with a request to name its key (the sender's to fix).
-fn check_candidates(keys: &[JwtKey]) -> Result<(), ConfigError> {
+fn check_candidates(keys: &[JwtKey], ids: KeyIds) -> Result<(), ConfigError> {
     let mut algorithms: Vec<JwtAlgorithm> = keys
         .iter()
         .flat_map(|k| k.algorithms.iter().copied())
@@ -826,9 +894,14 @@ fn check_candidates(keys: &[JwtKey]) -> Result<(), ConfigError> {
                 .filter(|k| k.id.as_deref() == Some(id))
                 .count();
             if named + unnamed > MAX_TRIED {
+                let key = match ids {
+                    KeyIds::Quote => format!("key `{id}`"),
+                    #[cfg(feature = "fetch")]
+                    KeyIds::Withhold => "one of its keys".to_owned(),
+                };
                 return Err(ConfigError::new(format!(
-                    "jwt verifier: an {alg} token naming key `{id}` would be checked against \
-                     {} keys (those of that id and those without one); at most {MAX_TRIED}",
+                    "jwt verifier: an {alg} token naming {key} would be checked against {} \
+                     keys (those of that id and those without one); at most {MAX_TRIED}",
                     named + unnamed
                 )));
             }
@@ -857,14 +930,12 @@ impl JwtBearer {
     /// algorithm, or, for one algorithm, more than 8 keys of one id and without an id.
     pub fn new(keys: impl IntoIterator<Item = JwtKey>) -> Result<Self, ConfigError> {
         let keys: Vec<JwtKey> = keys.into_iter().collect();
-        if keys.is_empty() {
-            return Err(ConfigError::new("jwt verifier has no key"));
-        }
-        if keys.len() > MAX_KEYS {
-            return Err(ConfigError::new("jwt verifier has more than 64 keys"));
-        }
-        check_candidates(&keys)?;
-        Ok(Self {
+        check_key_set(&keys, KeyIds::Quote)?;
+        Ok(Self::of(KeySource::Static(keys)))
+    }
+
+    fn of(keys: KeySource) -> Self {
+        Self {
             keys,
             issuers: Vec::new(),
             audiences: Vec::new(),
@@ -874,7 +945,7 @@ impl JwtBearer {
             body_digest_claim: None,
             required: Vec::new(),
             realm: quoted(DEFAULT_REALM),
-        })
+        }
     }
 
     /// Accept HS256 (and HS384/HS512, for a secret long enough: see [`JwtKey::hmac`]) tokens
@@ -888,7 +959,8 @@ impl JwtBearer {
     }
 
     /// Accept tokens signed by the keys of a JWKS document; see [`JwtKey::from_jwks`]. The
-    /// keys are a snapshot: to follow the publisher's rotation, build a new verifier (and
+    /// keys are a snapshot: to follow the publisher's rotation, use the fetched form
+    /// (`from_jwks_url` or `from_jwks_cache`, feature `fetch`), or build a new verifier (and
     /// receiver) from a freshly fetched document, as [`JwtKey::from_jwks`] explains.
     ///
     /// # Errors
@@ -897,6 +969,122 @@ impl JwtBearer {
     /// in which a token naming its key could be checked against more than 8.
     pub fn from_jwks(json: &str) -> Result<Self, ConfigError> {
         Self::new(JwtKey::from_jwks(json)?)
+    }
+
+    /// Accept tokens signed by the keys of the JWKS document at `url`, fetched over HTTPS
+    /// with an [`HttpsFetcher`] when a delivery first needs them and kept fresh by a
+    /// [`JwksCache`] with its default limits (feature `fetch`): fetched again every hour, and
+    /// when a token names a `kid` the set lacks (at most once in 5 minutes); a failed fetch
+    /// keeps the keys held for up to a day. Every other setting of the verifier (issuer,
+    /// audience, required claims, leeway, maximum age, body digest) applies unchanged.
+    ///
+    /// Build the [`JwksCache`] yourself, and pass it to
+    /// [`from_jwks_cache`](Self::from_jwks_cache), to change its limits, fetch through a
+    /// client of your own, fetch the keys at start-up ([`JwksCache::refresh`]), watch the
+    /// set's age ([`JwksCache::fetched_ago`]), or share it: each call of `from_jwks_url` makes
+    /// a cache of its own, with its own limits, so verifiers (routes, tenants) that accept
+    /// one issuer's tokens should share one cache, cloned into each `from_jwks_cache`.
+    ///
+    /// # Examples
+    ///
+    /// Google Pub/Sub push, whose tokens Google signs with keys it rotates:
+    ///
+    /// ```no_run
+    /// use webhook_core::{JwtBearer, Receiver};
+    ///
+    /// let verifier = JwtBearer::from_jwks_url("https://www.googleapis.com/oauth2/v3/certs")?
+    ///     .issuer("https://accounts.google.com")
+    ///     .audience("https://example.com/webhooks/pubsub")
+    ///     .claim("email", ["push-invoker@my-project.iam.gserviceaccount.com"])?
+    ///     .claim_true("email_verified")?;
+    /// let receiver = Receiver::builder().verifier(verifier).build()?;
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `url` is not an `https` address (or carries a user name or password), or the HTTPS
+    /// client cannot be built ([`HttpsFetcher::new`]).
+    #[cfg(feature = "fetch")]
+    pub fn from_jwks_url(url: &str) -> Result<Self, ConfigError> {
+        Ok(Self::from_jwks_cache(JwksCache::new(
+            url,
+            HttpsFetcher::new()?,
+        )?))
+    }
+
+    /// Accept tokens signed by the keys `cache` fetches and keeps fresh (feature `fetch`);
+    /// see [`JwksCache`] for when it fetches. The keys obey the rules of
+    /// [`from_jwks`](Self::from_jwks): public signature keys only (a symmetric `oct` key in
+    /// the document is never used), each key's `alg`, `use` and `key_ops` respected. Every
+    /// other setting of the verifier applies unchanged; its [`clock`](Self::clock) judges the
+    /// tokens, the cache's own clock its intervals.
+    ///
+    /// Until the cache holds a key set (the first fetch has not succeeded), deliveries are
+    /// answered 503 `key_unavailable` with `Retry-After`, so that the sender retries them.
+    /// So is a token whose `kid` the set held does not name (after the refetch it may
+    /// cause), with `Retry-After` the time until the cache may refetch.
+    ///
+    /// Give one cache (cloned) to every verifier that accepts the same issuer's tokens: they
+    /// then share its keys, its fetches and its limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use webhook_core::{CertificateFetcher, FetchError, FetchFuture, FixedClock, JwksCache,
+    ///     JwtBearer, JwtSigner, Outgoing, Signer, Verifier, WebhookRequest};
+    ///
+    /// // The sender's published key set: one Ed25519 key, `k1`.
+    /// let jwks = concat!(
+    ///     r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"EdDSA","use":"sig","#,
+    ///     r#""x":"4QcGEGW0YEwThwP0M-R-REGirujxFqQyu70lIvu6-RE"}]}"#
+    /// );
+    /// # let private_pem = concat!(
+    /// #     "-----BEGIN PRIVATE KEY-----\n",
+    /// #     "MC4CAQAwBQYDK2VwBCIEIA6YmmzdtAeQHUxki7lbmPGw+9EFHhNdvDHUreMKv4I2\n",
+    /// #     "-----END PRIVATE KEY-----\n");
+    /// /// Serves the sender's key set (in tests; `HttpsFetcher` in production).
+    /// #[derive(Debug)]
+    /// struct Published(&'static str);
+    ///
+    /// impl CertificateFetcher for Published {
+    ///     fn fetch(&self, _url: &str) -> FetchFuture {
+    ///         let document = self.0.as_bytes().to_vec();
+    ///         Box::pin(async move { Ok::<_, FetchError>(document) })
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+    /// let keys = JwksCache::builder("https://sender.example/jwks.json", Published(jwks))
+    ///     .clock(clock.clone())
+    ///     .build()?;
+    /// let verifier = JwtBearer::from_jwks_cache(keys.clone())
+    ///     .issuer("https://sender.example")
+    ///     .clock(clock.clone());
+    ///
+    /// let signer = JwtSigner::ed25519_pem(private_pem.as_bytes())?
+    ///     .key_id("k1")
+    ///     .issuer("https://sender.example")
+    ///     .clock(clock);
+    /// let headers = signer.sign(&Outgoing::new(b"{}")).unwrap();
+    /// let request = headers.apply(WebhookRequest::new(b"{}"));
+    ///
+    /// // Nothing fetched yet: 503, which the sender retries. The pipeline awaits the fetch
+    /// // (`Delivery::fetch_keys`) before it verifies.
+    /// assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+    /// verifier.fetch_keys(&request).expect("the first fetch").await;
+    /// assert_eq!(verifier.verify(&request).unwrap().key_id(), Some("k1"));
+    /// assert!(verifier.fetch_keys(&request).is_none()); // held now
+    /// assert_eq!(keys.len(), 1);
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// # }).unwrap();
+    /// ```
+    #[cfg(feature = "fetch")]
+    #[must_use]
+    pub fn from_jwks_cache(cache: JwksCache) -> Self {
+        Self::of(KeySource::Fetched(cache))
     }
 
     /// Accept this issuer (`iss`); call again to accept several. Once one is set, `iss` is
@@ -1431,8 +1619,14 @@ fn numeric_date_ms(value: &Value) -> Option<i128> {
 
 impl fmt::Debug for JwtBearer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtBearer")
-            .field("keys", &self.keys)
+        let mut debug = f.debug_struct("JwtBearer");
+        match &self.keys {
+            KeySource::Static(keys) => debug.field("keys", keys),
+            // Its address, how many keys it holds and its limits.
+            #[cfg(feature = "fetch")]
+            KeySource::Fetched(cache) => debug.field("jwks", cache),
+        };
+        debug
             .field("issuers", &self.issuers)
             .field("audiences", &self.audiences)
             .field("leeway", &self.leeway)
@@ -1466,11 +1660,59 @@ impl Verifier for JwtBearer {
         )
     }
 
+    /// With keys fetched from a JWKS address: the fetch to await before
+    /// [`verify`](Verifier::verify) can judge this token, when the keys held cannot (none yet,
+    /// or none of the token's `kid`) or are older than the cache's refresh interval. Only a
+    /// token that could verify with a fetched key causes one: an `Authorization: Bearer`
+    /// JWT whose header parses, without `crit`, with an asymmetric `alg`. See [`JwksCache`]
+    /// for the limits on refetches.
+    #[cfg(feature = "fetch")]
+    fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<crate::KeyFetch> {
+        let KeySource::Fetched(cache) = &self.keys else {
+            return None;
+        };
+        let header = jsonwebtoken::decode_header(self.token(request).ok()?).ok()?;
+        let alg = JwtAlgorithm::from_jwt(header.alg)?;
+        if header.crit.is_some() || alg.family() == Family::Hmac {
+            return None;
+        }
+        cache.prefetch(header.kid.as_deref())
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let token = self.token(request)?;
+        let unknown = || self.invalid("bearer token `kid` names no known key");
+        match &self.keys {
+            KeySource::Static(keys) => self.verify_with(keys, token, request, |_| unknown()),
+            // The keys held now; none at all is 503 `KeyUnavailable`, as for a signing
+            // certificate that could not be fetched, and so is a `kid` the set lacks when a
+            // fetched key could verify the token (the issuer may have just rotated: the
+            // sender retries once the cache may refetch). No fetched key is an HMAC key.
+            #[cfg(feature = "fetch")]
+            KeySource::Fetched(cache) => self.verify_with(&cache.keys()?, token, request, |alg| {
+                if alg.family() == Family::Hmac {
+                    unknown()
+                } else {
+                    cache.unknown_kid()
+                }
+            }),
+        }
+    }
+}
+
+impl JwtBearer {
+    /// Verify `token`, the request's bearer token, with `keys`; `unknown_kid` is the
+    /// rejection of a token of this `alg` whose `kid` names none of them.
+    fn verify_with(
+        &self,
+        keys: &[JwtKey],
+        token: &str,
+        request: &WebhookRequest<'_>,
+        unknown_kid: impl FnOnce(JwtAlgorithm) -> VerifyError,
+    ) -> Result<Proof, VerifyError> {
         let now_ms = self.clock.now_ms();
-        if !self.keys.iter().any(|key| key.is_active(now_ms)) {
-            return Err(every_key_expired(self.keys.len(), now_ms));
+        if !keys.iter().any(|key| key.is_active(now_ms)) {
+            return Err(every_key_expired(keys.len(), now_ms));
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             self.invalid("bearer token header is malformed or its `alg` unsupported")
@@ -1482,8 +1724,7 @@ impl Verifier for JwtBearer {
             .ok_or_else(|| self.invalid("bearer token `alg` is not supported"))?;
         let kid = header.kid.as_deref();
 
-        let by_id: Vec<&JwtKey> = self
-            .keys
+        let by_id: Vec<&JwtKey> = keys
             .iter()
             .filter(|key| key.is_active(now_ms))
             .filter(|key| match (kid, key.id.as_deref()) {
@@ -1492,15 +1733,14 @@ impl Verifier for JwtBearer {
             })
             .collect();
         if by_id.is_empty() {
-            let expired = self
-                .keys
+            let expired = keys
                 .iter()
                 .any(|key| kid.is_some() && key.id.as_deref() == kid);
-            return Err(self.invalid(if expired {
-                "bearer token `kid` names a key that has expired"
+            return Err(if expired {
+                self.invalid("bearer token `kid` names a key that has expired")
             } else {
-                "bearer token `kid` names no known key"
-            }));
+                unknown_kid(alg)
+            });
         }
         let candidates: Vec<&JwtKey> = by_id
             .into_iter()

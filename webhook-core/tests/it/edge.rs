@@ -2,8 +2,8 @@
 
 use webhook_core::provider::{github, stripe};
 use webhook_core::{
-    FixedClock, Freshness, Outgoing, Secret, Signer, StandardWebhooks, StandardWebhooksSigner,
-    Verifier, VerifyErrorKind, WebhookRequest,
+    FixedClock, Freshness, Key, KeyRing, Outgoing, Secret, Signer, StandardWebhooks,
+    StandardWebhooksSigner, Verifier, VerifyErrorKind, WebhookRequest,
 };
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -77,6 +77,23 @@ fn empty_secret_and_unpadded_secret() {
     let padded = Secret::from_whsec("whsec_dGVzdA==").unwrap();
     let unpadded = Secret::from_whsec("whsec_dGVzdA").unwrap();
     assert_eq!(padded.expose_secret(), unpadded.expose_secret());
+}
+
+/// Stripe keys its HMAC with the whole `whsec_…` text: a secret decoded the Standard
+/// Webhooks way could never verify a real delivery, so the preset refuses it, also as one key
+/// of a ring (and the twin signer would have hidden the mistake from a round-trip test).
+#[test]
+fn stripe_refuses_a_whsec_decoded_secret() {
+    const TEXT: &str = "whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH";
+    assert!(stripe::verifier(Secret::from_text(TEXT).unwrap()).is_ok());
+    let err = stripe::verifier(Secret::from_whsec(TEXT).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("Secret::from_text"), "{err}");
+    let ring = KeyRing::new()
+        .with(Key::new("new", Secret::from_text(TEXT).unwrap()))
+        .with(Key::new("old", Secret::from_whsec(TEXT).unwrap()));
+    assert!(stripe::verifier(ring).is_err());
+    // The same secret is what Standard Webhooks wants.
+    assert!(StandardWebhooks::new(Secret::from_whsec(TEXT).unwrap()).is_ok());
 }
 
 #[test]

@@ -1,21 +1,26 @@
 //! Fetched signing certificates (feature `fetch`): the cache's rules (one fetch per address,
-//! failures held back, a budget of fetches, validity, capacity, a fetch abandoned halfway),
-//! the SNS and PayPal verifiers built on it, the pipeline's step, and `HttpsFetcher` against
-//! a real TLS server on loopback.
+//! failures held back, a budget of fetches, validity, capacity, a fetch run to its end
+//! whatever becomes of its delivery, or abandoned halfway without a runtime), the SNS and
+//! PayPal verifiers built on it, the pipeline's step, the fetches of `AnyOf` and `AllOf`
+//! members awaited together, and `HttpsFetcher` against a real TLS server on loopback.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use webhook_core::provider::{paypal, sns};
 use webhook_core::{
-    CertificateCache, CertificateFetcher, FetchError, FetchFuture, FixedClock, HttpsFetcher,
-    Outgoing, PrivateKey, RateLimit, Receiver, SharedClock, Signer, Verifier, VerifyErrorKind,
-    WebhookRequest,
+    AllOf, AnyOf, CertificateCache, CertificateFetcher, FetchError, FetchFuture, FixedClock,
+    HttpsFetcher, KeyFetch, Outgoing, PrivateKey, Proof, RateLimit, Receiver, SharedClock, Signer,
+    Verifier, VerifyError, VerifyErrorKind, WebhookRequest,
 };
+
+use crate::pipeline::Captured;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ses-events";
 const SNS_CERT_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
@@ -122,6 +127,36 @@ fn sns_body(cert_url: &str, topic: &str, id: &str) -> String {
 
 fn served_signing_cert() -> Arc<Served> {
     Served::with(SNS_CERT_URL, Ok(fixture("fetch/signing-cert.pem")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// polling without a Tokio runtime (where a fetch runs inside its delivery's future)
+
+/// Wakes the thread that waits in [`block_on`].
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Run `future` to its end on this thread, without a Tokio runtime.
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+/// Poll `future` once, without a Tokio runtime.
+pub(crate) fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,28 +561,171 @@ async fn a_certificate_with_a_key_sns_does_not_use_is_401() {
 }
 
 #[tokio::test]
-async fn an_abandoned_fetch_lets_the_next_delivery_fetch_again() {
+async fn a_delivery_dropped_mid_fetch_does_not_stop_the_certificate_being_cached() {
+    let served = served_signing_cert();
+    let gate = served.hold();
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(clock(NOW_MS))
+        .fetches_per_minute(1)
+        .build();
+    let verifier = sns_verifier(cache.clone());
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    let captured = Captured::default();
+    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::INFO, false));
+
+    // The client of the delivery that starts the fetch goes away mid-fetch, and so do the
+    // deliveries that wait for it.
+    let fetch = verifier.fetch_keys(&request).expect("the fetch");
+    let abandoned = tokio::time::timeout(Duration::from_millis(20), fetch).await;
+    assert!(abandoned.is_err());
+    drop(verifier.fetch_keys(&request).expect("a wait"));
+    // The fetch runs on, as a task of its own: the certificate is cached, with the only
+    // fetch of the minute.
+    gate.add_permits(1);
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while cache.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the certificate arrives");
+    assert!(verifier.fetch_keys(&request).is_none());
+    assert!(verifier.verify(&request).is_ok());
+    assert_eq!(served.fetches(), 1);
+    let logs = captured.text();
+    assert!(logs.contains("signing certificate fetched"), "{logs}");
+    assert!(!logs.contains("abandoned"), "{logs}");
+}
+
+#[test]
+fn an_abandoned_fetch_lets_the_next_delivery_fetch_again() {
+    // No Tokio runtime: the fetch runs inside the future of the delivery that started it,
+    // and dropping that future abandons it.
     let served = served_signing_cert();
     let gate = served.hold();
     let verifier = sns_verifier(cache(&served));
     let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
     let request = WebhookRequest::new(body.as_bytes());
+    let captured = Captured::default();
+    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::WARN, false));
 
-    let fetch = verifier.fetch_keys(&request).expect("the fetch");
+    let mut fetch = verifier.fetch_keys(&request).expect("the fetch");
+    assert!(poll_once(&mut fetch).is_pending());
     let waiter = verifier.fetch_keys(&request).expect("a wait");
-    let waiting = tokio::spawn(waiter);
-    // The client of the first delivery goes away mid-fetch.
-    let abandoned = tokio::time::timeout(Duration::from_millis(20), fetch).await;
-    assert!(abandoned.is_err());
-    tokio::time::timeout(Duration::from_secs(5), waiting)
-        .await
-        .expect("the waiter wakes when the fetch is abandoned")
-        .unwrap();
+    // The client of the first delivery goes away mid-fetch: the waiter wakes, and the
+    // abandoned fetch is logged.
+    drop(fetch);
+    block_on(waiter);
+    let logs = captured.text();
+    assert!(logs.contains("WARN"), "{logs}");
+    assert!(
+        logs.contains("signing certificate fetch abandoned"),
+        "{logs}"
+    );
+    assert!(logs.contains(SNS_CERT_URL), "{logs}");
 
     gate.add_permits(1);
-    verifier.fetch_keys(&request).expect("fetched again").await;
+    block_on(verifier.fetch_keys(&request).expect("fetched again"));
     assert!(verifier.verify(&request).is_ok());
     assert_eq!(served.fetches(), 2);
+}
+
+#[test]
+fn abandoned_fetches_are_logged_at_most_once_a_minute_and_count_toward_the_budget() {
+    // No Tokio runtime, as above.
+    let served = served_signing_cert();
+    let _gate = served.hold();
+    let verifier = sns_verifier(
+        CertificateCache::builder(Fetcher(served.clone()))
+            .clock(clock(NOW_MS))
+            .fetches_per_minute(3)
+            .build(),
+    );
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    let captured = Captured::default();
+    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::WARN, false));
+    for _ in 0..3 {
+        let mut fetch = verifier.fetch_keys(&request).expect("a fetch");
+        assert!(poll_once(&mut fetch).is_pending());
+        drop(fetch);
+    }
+    // The provider's server was asked three times: the minute's fetches are spent.
+    assert!(verifier.fetch_keys(&request).is_none());
+    assert_eq!(served.fetches(), 3);
+    let logs = captured.text();
+    assert_eq!(logs.matches("fetch abandoned").count(), 1, "{logs}");
+    assert!(logs.contains("fetches are spent"), "{logs}");
+}
+
+/// A verifier whose key fetch waits for `gate` (when it has one), after recording that it
+/// was polled, and which accepts every request.
+#[derive(Debug)]
+struct Fetching {
+    polled: Arc<AtomicBool>,
+    gate: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+impl Verifier for Fetching {
+    fn verify(&self, _request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+        Ok(Proof::new("test"))
+    }
+
+    fn fetch_keys(&self, _request: &WebhookRequest<'_>) -> Option<KeyFetch> {
+        let (polled, gate) = (self.polled.clone(), self.gate.clone());
+        Some(Box::pin(async move {
+            polled.store(true, Ordering::SeqCst);
+            if let Some(gate) = gate {
+                gate.acquire().await.unwrap().forget();
+            }
+        }))
+    }
+}
+
+#[tokio::test]
+async fn the_fetches_of_several_members_are_awaited_together() {
+    for any in [true, false] {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let (slow, fast) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let members = (
+            Fetching {
+                polled: slow.clone(),
+                gate: Some(gate.clone()),
+            },
+            Fetching {
+                polled: fast.clone(),
+                gate: None,
+            },
+        );
+        let request = WebhookRequest::new(b"{}");
+        let mut fetch = if any {
+            AnyOf::new()
+                .or(members.0)
+                .or(members.1)
+                .fetch_keys(&request)
+        } else {
+            AllOf::new()
+                .and(members.0)
+                .and(members.1)
+                .fetch_keys(&request)
+        }
+        .expect("a fetch");
+        // The first member's fetch waits; the second's runs meanwhile, and ends.
+        assert!(poll_once(&mut fetch).is_pending());
+        assert!(slow.load(Ordering::SeqCst));
+        assert!(
+            fast.load(Ordering::SeqCst),
+            "the second member waits for the first"
+        );
+        gate.add_permits(1);
+        tokio::time::timeout(Duration::from_secs(5), fetch)
+            .await
+            .expect("ends once every member's fetch has");
+    }
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ fn debug_and_display_leak_nothing() {
     let request = headers.apply(WebhookRequest::new(BODY));
     let proof = verifier.verify(&request).unwrap();
 
-    let wrong = WebhookRequest::new(b"{\"card\":\"PAYLOADPAYLOAX\"}").with_headers(&headers);
+    let wrong = headers.apply(WebhookRequest::new(b"{\"card\":\"PAYLOADPAYLOAX\"}"));
     let err = verifier.verify(&wrong).unwrap_err();
 
     let sw = StandardWebhooks::new(Secret::from_bytes(SECRET_TEXT.as_bytes().to_vec()).unwrap())

@@ -12,6 +12,8 @@ mod decrypt;
 mod edge;
 #[cfg(feature = "fetch")]
 mod fetch;
+#[cfg(feature = "fetch")]
+mod jwks;
 mod jwt;
 mod leakage;
 mod mailgun_multipart;

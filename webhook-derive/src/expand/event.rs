@@ -150,24 +150,24 @@ pub(crate) fn expand(
                         #private::Ok(Self::#vident { #(#members: __fields.#members),* })
                     }
                 });
-                let ruled: Vec<_> = variant
+                // The fields with something to check: rules of their own, or a type that
+                // may carry payload rules.
+                let checked: Vec<_> = variant
                     .fields
                     .iter()
-                    .filter(|f| !f.attrs.rules.is_empty())
+                    .enumerate()
+                    .filter_map(|(i, f)| {
+                        let binding = format_ident!("__field{}", i, span = f.ty.span());
+                        let check = fields::validate(f, &quote!(#binding), private);
+                        (!check.is_empty()).then_some((&f.member, binding, check))
+                    })
                     .collect();
-                if !ruled.is_empty() {
-                    let bindings: Vec<_> = ruled
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| format_ident!("__field{}", i, span = f.ty.span()))
-                        .collect();
-                    let ruled_members = ruled.iter().map(|f| &f.member);
-                    let checks = ruled
-                        .iter()
-                        .zip(&bindings)
-                        .map(|(f, b)| fields::validate(f, &quote!(#b), private));
+                if !checked.is_empty() {
+                    let members = checked.iter().map(|(m, _, _)| m);
+                    let bindings = checked.iter().map(|(_, b, _)| b);
+                    let checks = checked.iter().map(|(_, _, c)| c);
                     validate_arms.push(quote! {
-                        Self::#vident { #(#ruled_members: #bindings,)* .. } => { #(#checks)* }
+                        Self::#vident { #(#members: #bindings,)* .. } => { #(#checks)* }
                     });
                 }
                 type_arms.push(quote!(Self::#vident { .. } => #name,));
@@ -206,29 +206,40 @@ pub(crate) fn expand(
             }
         }
     };
+    // Every kind of catch-all knows itself, so that the pipeline records the type the sender
+    // sent rather than the name of a unit catch-all.
+    let is_catch_all = catch_all.map(|variant| {
+        let vident = variant.ident;
+        quote! {
+            fn is_catch_all(&self) -> bool {
+                ::core::matches!(self, Self::#vident { .. })
+            }
+        }
+    });
     let is_unit = if unit_indices.is_empty() {
         quote!(false)
     } else {
         quote!(::core::matches!(__index, #(#unit_indices)|*))
     };
 
-    let event_id = match (&attrs.id, &attrs.id_header) {
-        (Some(path), _) => {
+    // Only an id in the body keys deduplication: the body is what the signature covers
+    // (`id_header` is refused by the checks).
+    let event_id = attrs
+        .id
+        .as_ref()
+        .map(|path| {
             let path = lit_path(&path.value());
-            Some(quote!(#private::event_id_at(__request, #path)))
-        }
-        (None, Some(header)) => Some(quote!(#private::event_id_header(__request, #header))),
-        (None, None) => None,
-    }
-    .map(|body| {
-        quote! {
-            fn event_id(
-                __request: &#private::WebhookRequest<'_>,
-            ) -> #private::Result<#private::Option<#private::String>, #private::DecodeError> {
-                #body
+            quote!(#private::event_id_at(__request, #path))
+        })
+        .map(|body| {
+            quote! {
+                fn event_id(
+                    __request: &#private::WebhookRequest<'_>,
+                ) -> #private::Result<#private::Option<#private::String>, #private::DecodeError> {
+                    #body
+                }
             }
-        }
-    });
+        });
     let event_timestamp = attrs.timestamp.as_ref().map(|path| {
         let path = lit_path(&path.value());
         quote! {
@@ -314,6 +325,8 @@ pub(crate) fn expand(
                 ) -> #private::Option<#private::String> {
                     #private::peek_event_type::<Self>(__request)
                 }
+
+                #is_catch_all
 
                 #event_id
                 #event_timestamp

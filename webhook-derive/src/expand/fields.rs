@@ -18,18 +18,85 @@ fn float(value: Option<f64>, private: &TokenStream) -> TokenStream {
     opt(value.map(proc_macro2::Literal::f64_suffixed), private)
 }
 
+/// Whether the field's type carries payload rules for the derive to look for: every type but
+/// those its spelling shows to be text, a number, `bool` or `char` (a payload struct is named
+/// none of these), and a `#[serde(skip)]` field's, which is never read.
+fn may_hold_payload(field: &Field<'_>) -> bool {
+    field.attrs.serde.skip.is_none() && !crate::check::is_scalar(field.ty)
+}
+
+/// The type under the `Box` layers the field's type is written with, and how many there are:
+/// a `Box` adds nothing to a payload's rules or schema, and its contents (a `Vec` of payloads,
+/// say) are probed as the field itself would be.
+fn unboxed(mut ty: &syn::Type) -> (&syn::Type, usize) {
+    let mut layers = 0;
+    loop {
+        let syn::Type::Path(path) = ty else {
+            return (ty, layers);
+        };
+        let inner = path.qself.is_none().then_some(()).and_then(|()| {
+            let last = path.path.segments.last()?;
+            if last.ident != "Box" {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.iter().collect::<Vec<_>>().as_slice() {
+                [syn::GenericArgument::Type(inner)] => Some(inner),
+                _ => None,
+            }
+        });
+        match inner {
+            Some(inner) => {
+                ty = inner;
+                layers += 1;
+            }
+            None => return (ty, layers),
+        }
+    }
+}
+
+/// `value` (an expression of type `&Field`) as a reference to what its `Box` layers hold.
+fn unbox_value(value: &TokenStream, layers: usize) -> TokenStream {
+    if layers == 0 {
+        return value.clone();
+    }
+    let stars = std::iter::repeat_n(quote!(*), layers + 1);
+    quote!(&#(#stars)*(#value))
+}
+
 /// The rule calls for one field. `value` is an expression of type `&FieldType`; `path` and
 /// `errors` name the parent path and the error list in scope.
+///
+/// Besides its own rules, a field whose type is a `WebhookPayload` (or an `Option`, `Vec`,
+/// map… of them) runs the payload's rules, found by the `PayloadOf` probe (autoref
+/// specialization on the field's concrete type: the derives take no generic parameters), so
+/// a payload's rules run wherever it appears. `nested` asserts the same: with it, the field's
+/// type must carry payload rules (a compile error otherwise), and the probe is not needed.
 pub(crate) fn validate(
     field: &Field<'_>,
     value: &TokenStream,
     private: &TokenStream,
 ) -> TokenStream {
-    if field.attrs.rules.is_empty() {
+    let explicit = field
+        .attrs
+        .rules
+        .iter()
+        .any(|r| matches!(r.kind, RuleKind::Nested));
+    let probe = !explicit && may_hold_payload(field);
+    if field.attrs.rules.is_empty() && !probe {
         return TokenStream::new();
     }
     let key = &field.key;
-    let span = field.ty.span();
+    let ty = field.ty;
+    let span = ty.span();
+    // A flattened field's keys are its parent's.
+    let payload_path = if field.attrs.serde.flatten {
+        quote!(__path)
+    } else {
+        quote!(&__p)
+    };
     let calls = field.attrs.rules.iter().map(|rule| {
         let rules = quote!(#private::rules);
         match &rule.kind {
@@ -54,11 +121,9 @@ pub(crate) fn validate(
                 #rules::one_of(#value, &[#(#values),*], &__p, __errors);
             },
             RuleKind::Nested => {
-                if field.attrs.serde.flatten {
-                    quote_spanned!(span=> #rules::nested(#value, __path, __errors);)
-                } else {
-                    quote_spanned!(span=> #rules::nested(#value, &__p, __errors);)
-                }
+                let (_, layers) = unboxed(ty);
+                let value = unbox_value(value, layers);
+                quote_spanned!(span=> #rules::nested(#value, #payload_path, __errors);)
             }
             RuleKind::Custom(path) => {
                 let span = path.span();
@@ -66,10 +131,23 @@ pub(crate) fn validate(
             }
         }
     });
+    let payload = probe.then(|| {
+        let (inner, layers) = unboxed(ty);
+        let value = unbox_value(value, layers);
+        quote! {
+            {
+                #[allow(unused_imports)]
+                use #private::rules::{ViaNoPayload as _, ViaPayload as _};
+                (&&#private::rules::PayloadOf::<#inner>::new())
+                    .validate_payload(#value, #payload_path, __errors);
+            }
+        }
+    });
     quote! {
         {
             let __p = __path.field(#key);
             #(#calls)*
+            #payload
         }
     }
 }
@@ -95,8 +173,20 @@ pub(crate) fn schema(
     if field.attrs.serde.flatten {
         return quote!(__object.flatten(););
     }
-    let base = if nested {
-        quote_spanned!(span=> <#ty as #private::rules::NestedRule>::nested_schema())
+    // The payloads' schema for a field that holds payloads, `nested` or not (see `validate`,
+    // whose `nested` call alone reports a field that holds none).
+    let base = if nested || may_hold_payload(field) {
+        let (ty, _) = unboxed(ty);
+        quote! {
+            {
+                #[allow(unused_imports)]
+                use #private::rules::{ViaNoPayload as _, ViaPayload as _};
+                match (&&#private::rules::PayloadOf::<#ty>::new()).payload_schema() {
+                    #private::Some(__payload) => __payload,
+                    #private::None => (&__probe).schema(),
+                }
+            }
+        }
     } else {
         quote!((&__probe).schema())
     };

@@ -95,9 +95,11 @@ fn internal_tag_rename_all_and_aliases() {
     assert_eq!(id.as_deref(), Some("9"));
 }
 
-/// The event type read without decoding names the event as decoding would: the canonical
-/// name for an alias, the catch-all's own name for an unlisted type, nothing when there is
-/// no readable tag; a payload that would not decode does not matter.
+/// The event type read without decoding names the event as decoding would for a listed type
+/// (the canonical name for an alias), and by the type sent for one the unit catch-all takes
+/// (whose `event_type` is its own name: the span and a duplicate's answer name what was
+/// sent), unless that type is no event id (then nothing); nothing when there is no readable
+/// tag; a payload that would not decode does not matter.
 #[test]
 fn peek_event_type_names_events_as_decoding_does() {
     let peek = |body: &str| Shop::peek_event_type(&WebhookRequest::new(body.as_bytes()));
@@ -109,7 +111,22 @@ fn peek_event_type_names_events_as_decoding_does() {
         peek(r#"{"kind":"heartbeat"}"#).as_deref(),
         Some("heartbeat")
     );
-    assert_eq!(peek(r#"{"kind":"refund"}"#).as_deref(), Some("unknown"));
+    assert_eq!(peek(r#"{"kind":"refund"}"#).as_deref(), Some("refund"));
+    assert_eq!(
+        decode(r#"{"kind":"refund"}"#).unwrap().event_type(),
+        "unknown"
+    );
+    let too_long = format!(r#"{{"kind":"{}"}}"#, "r".repeat(257));
+    for unnamed in [
+        r#"{"kind":" refund"}"#,
+        r#"{"kind":"réfund"}"#,
+        r#"{"kind":"re\nfund"}"#,
+        r#"{"kind":""}"#,
+        &too_long,
+    ] {
+        assert_eq!(peek(unnamed), None, "{unnamed}");
+        assert_eq!(decode(unnamed).unwrap(), Shop::Unknown, "{unnamed}");
+    }
     for unreadable in [r#"{"quantity":1}"#, r#"{"kind":7}"#, "[]", "not json", ""] {
         assert_eq!(peek(unreadable), None, "{unreadable}");
     }

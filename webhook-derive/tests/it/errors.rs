@@ -54,6 +54,65 @@ fn malformed_json_is_400() {
     }
 }
 
+/// Tagged by a header, with a payload that ignores members it does not declare.
+#[derive(Debug, PartialEq, WebhookEvent)]
+#[webhook(tag_header = "X-Event")]
+pub enum LooseByHeader {
+    #[webhook(rename = "count")]
+    Count { n: u32 },
+}
+
+/// JSON is UTF-8: bytes that are not are refused wherever they stand, in a member no field
+/// reads as in one a field reads, for every tagging and for a payload decoded alone.
+#[test]
+fn a_body_that_is_not_utf8_is_400_wherever_the_bytes_are() {
+    type Decode = fn(&[u8]) -> Result<(), webhook::DecodeError>;
+    // Each body decodes as it is; the test then swaps the two bytes of its `é` for 0xff.
+    let bodies: [(&str, Decode); 6] = [
+        // a top-level member no field reads (adjacent tagging)
+        (r#"{"type":"ping","x":"é"}"#, |b| {
+            Strict::decode(&WebhookRequest::new(b)).map(drop)
+        }),
+        // a member inside the content no field reads
+        (
+            r#"{"type":"a","data":{"id":1,"to":"a@example.com","links":[],"x":"é"}}"#,
+            |b| Strict::decode(&WebhookRequest::new(b)).map(drop),
+        ),
+        // a member name no field reads
+        (
+            r#"{"type":"a","data":{"id":1,"to":"a@example.com","links":[],"é":0}}"#,
+            |b| Strict::decode(&WebhookRequest::new(b)).map(drop),
+        ),
+        // tagged inside the body
+        (
+            r#"{"type":"account","owner":"o","limits":{},"x":"é"}"#,
+            |b| KeyedInternally::decode(&WebhookRequest::new(b)).map(drop),
+        ),
+        // tagged by a header
+        (r#"{"n":1,"x":["é"]}"#, |b| {
+            let request = WebhookRequest::new(b).with_header("X-Event", "count");
+            LooseByHeader::decode(&request).map(drop)
+        }),
+        // a payload decoded on its own
+        (r#"{"href":"https://ok.example","x":"é"}"#, |b| {
+            Link::from_json(b).map(drop)
+        }),
+    ];
+    for (valid, decode) in bodies {
+        assert!(decode(valid.as_bytes()).is_ok(), "{valid}");
+        let bytes: Vec<u8> = valid
+            .replace('é', "\u{1}")
+            .bytes()
+            .map(|b| if b == 1 { 0xff } else { b })
+            .collect();
+        assert!(std::str::from_utf8(&bytes).is_err(), "{valid}");
+        let err = decode(&bytes).unwrap_err();
+        assert_eq!(err.kind(), DecodeErrorKind::MalformedBody, "{valid}");
+        assert_eq!(err.to_string(), "body is not valid json", "{valid}");
+        assert_eq!(VerifyError::from(err).status(), 400, "{valid}");
+    }
+}
+
 #[test]
 fn unknown_type_without_catch_all_is_422() {
     fails(

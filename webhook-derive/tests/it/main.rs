@@ -8,10 +8,13 @@
 )]
 
 mod attributes;
+mod catch_all;
 mod email;
 mod errors;
 #[path = "../../../examples/support/email.rs"]
 mod example_email;
 mod github;
+mod nested;
 mod roundtrip;
 mod schema;
+mod stripe;

@@ -1,7 +1,7 @@
 use webhook::WebhookEvent;
 
 #[derive(Debug, WebhookEvent)]
-#[webhook(tag_header = "X-GitHub-Event", id_header = "X-GitHub-Delivery", rename_all = "snake_case")]
+#[webhook(tag_header = "X-GitHub-Event", rename_all = "snake_case")]
 enum GitHubEvent {
     Ping { zen: String },
     PullRequest(serde_json::Value),
