@@ -159,6 +159,7 @@ pub struct Shapes {
     pub sorted: BTreeMap<String, Vec<Item>>,
     // A `Box` around a list or an option: probed as what it holds.
     #[serde(default)]
+    #[allow(clippy::box_collection)] // the shape under test
     pub boxed_list: Box<Vec<Item>>,
     #[serde(default)]
     pub boxed_option: Box<Option<Box<Item>>>,
@@ -252,6 +253,7 @@ pub struct ShapesNested {
     pub pair: Option<[Item; 2]>,
     #[webhook(nested)]
     #[serde(default)]
+    #[allow(clippy::box_collection)] // the shape under test
     pub boxed_list: Box<Vec<Item>>,
 }
 
