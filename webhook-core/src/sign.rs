@@ -188,7 +188,7 @@ impl fmt::Debug for SignedHeaders {
 }
 
 /// `(name, value)` pairs, ready for any request builder (for a
-/// [`WebhookRequest`](crate::WebhookRequest), [`apply`](SignedHeaders::apply) adds them):
+/// [`WebhookRequest`], [`apply`](SignedHeaders::apply) adds them):
 ///
 /// ```
 /// use webhook_core::{Outgoing, Secret, Signer, StandardWebhooksSigner};
