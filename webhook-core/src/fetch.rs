@@ -28,7 +28,9 @@ const ABANDONED_LOG_EVERY: Duration = Duration::from_secs(60);
 /// own: it ends, and its outcome is recorded and logged, whatever becomes of the delivery
 /// that started it. The future returned only waits for that end (`None` when the task did
 /// not end: it panicked, or its runtime shut down). Without a runtime, the future returned
-/// runs the fetch itself, and dropping it abandons the fetch.
+/// runs the fetch itself, and dropping it abandons the fetch. A current-thread runtime that
+/// is only entered (`Handle::enter`), with nothing driving it, would never run the task: the
+/// adapters' runtimes all run their tasks.
 pub(crate) fn run_to_end<T: Send + 'static>(
     fetch: impl Future<Output = T> + Send + 'static,
 ) -> Pin<Box<dyn Future<Output = Option<T>> + Send + 'static>> {
