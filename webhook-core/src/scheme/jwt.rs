@@ -860,7 +860,16 @@ pub(crate) fn fetched_key_set(json: &str) -> Result<Vec<JwtKey>, ConfigError> {
 /// `kid`). A token without `kid` may be checked against any key.
 #[cfg(feature = "fetch")]
 pub(crate) fn names_a_key(keys: &[JwtKey], kid: Option<&str>) -> bool {
-    kid.is_none_or(|kid| keys.iter().any(|key| key.id().is_none_or(|id| id == kid)))
+    kid.is_none() || keys.iter().any(|key| serves_kid(key, kid))
+}
+
+/// Whether a token naming `kid` (or none) is checked against `key`: a key of that id, or a
+/// key without one; a token without `kid`, against any key.
+fn serves_kid(key: &JwtKey, kid: Option<&str>) -> bool {
+    match (kid, key.id.as_deref()) {
+        (Some(kid), Some(id)) => kid == id,
+        _ => true,
+    }
 }
 
 /// Refuses a key set in which a token that names its key could still be checked against more
@@ -1727,10 +1736,7 @@ impl JwtBearer {
         let by_id: Vec<&JwtKey> = keys
             .iter()
             .filter(|key| key.is_active(now_ms))
-            .filter(|key| match (kid, key.id.as_deref()) {
-                (Some(kid), Some(id)) => kid == id,
-                _ => true,
-            })
+            .filter(|key| serves_kid(key, kid))
             .collect();
         if by_id.is_empty() {
             let expired = keys
