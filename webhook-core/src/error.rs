@@ -101,10 +101,13 @@ pub enum VerifyErrorKind {
     InFlight,
     /// The replay or idempotency store could not be reached; the request is refused (503).
     StoreUnavailable,
-    /// The signing certificate the message names could not be fetched (yet): the request is
+    /// A key that must be fetched is not available (yet): the signing certificate the message
+    /// names, a JWT key set's key, or a tenant's verifier from its loader. The request is
     /// refused so that the sender retries it (503, with `Retry-After`).
     KeyUnavailable,
-    /// The route has no receiver configured (500).
+    /// The route cannot verify anything as configured (500, logged): no receiver for the
+    /// route, a key ring or decryptor whose every key has expired, a tenant's verifier the
+    /// registry could not take.
     NotConfigured,
 }
 

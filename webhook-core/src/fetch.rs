@@ -46,6 +46,31 @@ pub(crate) fn run_to_end<T: Send + 'static>(
     }
 }
 
+/// The longest a fetch may take, whatever its fetcher does: twice [`HttpsFetcher`]'s own
+/// limit. A fetch still running then is ended as failed (and logged as such), so that a
+/// fetcher without a time limit of its own (a client built without a timeout, a proxy that
+/// stalls) cannot hold a cache's one fetch, and every delivery waiting on it, forever.
+/// Timed on the Tokio runtime the fetch runs on, which must have timers enabled
+/// (`#[tokio::main]`'s and every adapter's runtime do; so does [`HttpsFetcher`]'s client).
+/// Without a runtime nothing times it: the fetcher's own limit is the only one.
+pub const FETCH_DEADLINE: Duration = Duration::from_secs(10);
+
+/// `fetch`, ended as failed after [`FETCH_DEADLINE`] when a Tokio runtime is current.
+pub(crate) fn within_deadline(fetch: FetchFuture) -> FetchFuture {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return fetch;
+    }
+    Box::pin(async move {
+        tokio::time::timeout(FETCH_DEADLINE, fetch)
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::new(
+                    "the fetch did not end within 10 s (`FETCH_DEADLINE`): ended as failed",
+                ))
+            })
+    })
+}
+
 /// Counts the fetches abandoned before they ended (dropped without a Tokio runtime to run
 /// them to their end, or with a runtime shutting down), and says when to log them: at most
 /// once a minute on a monotonic clock, with how many there were since the last time.
@@ -71,6 +96,7 @@ impl AbandonedFetches {
 /// implement it to fetch through a client of your own (a proxy, a mirror) or in tests.
 ///
 /// The future must bound its own time and the size of what it reads: a delivery waits for it.
+/// (A fetch that runs past [`FETCH_DEADLINE`] is ended as failed regardless.)
 pub trait CertificateFetcher: fmt::Debug + Send + Sync + 'static {
     /// GET `url` (an `https` address the verifier has checked) and return the body.
     fn fetch(&self, url: &str) -> FetchFuture;
@@ -503,7 +529,7 @@ impl CertificateCache {
             sender: Some(sender),
         };
         let fetch = run_to_end(async move {
-            let fetched = pending.cache.inner.fetcher.fetch(&pending.url).await;
+            let fetched = within_deadline(pending.cache.inner.fetcher.fetch(&pending.url)).await;
             pending.finish(fetched);
         });
         Some(Box::pin(async move {

@@ -75,8 +75,8 @@ pub use decrypt::{Aes256GcmDecryptor, Aes256GcmSealer, Decryptor, Envelope};
 pub use error::{ConfigError, VerifyError, VerifyErrorKind};
 #[cfg(feature = "fetch")]
 pub use fetch::{
-    CertificateCache, CertificateCacheBuilder, CertificateFetcher, FetchError, FetchFuture,
-    HttpsFetcher,
+    CertificateCache, CertificateCacheBuilder, CertificateFetcher, FETCH_DEADLINE, FetchError,
+    FetchFuture, HttpsFetcher,
 };
 pub use freshness::{Freshness, TimeFormat};
 pub use request::WebhookRequest;

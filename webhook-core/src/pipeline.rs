@@ -59,14 +59,15 @@ pub const MAX_KEY_FETCHES: u8 = 2;
 const MAX_ID_LEN: usize = 128;
 
 /// Which key deduplicates a delivery: the sender's message id, else the event's own id, else
-/// (for schemes whose signature is unique per message) the signature.
+/// (for schemes whose signature is unique per message) the verifier's replay token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DedupeKey {
     /// The message id header the verifier authenticated (`webhook-id`, Twitch's message id…).
     MessageId(String),
     /// The event's declared id, read from the body (`evt_…`).
     EventId(String),
-    /// A digest of the matched signature.
+    /// The proof's [replay token](crate::Proof::replay_token): a digest of the signed content
+    /// (or, for a few presets, of the matched signature), so that a copy keys the same.
     Signature(String),
 }
 

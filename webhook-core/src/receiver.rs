@@ -721,7 +721,9 @@ impl ReceiverBuilder {
     /// Read each authenticated delivery's event type with `read`, before the claim: the
     /// answer to a duplicate (`{"event_type","id","duplicate":true}`, given before anything
     /// is decoded) then names it, and so does the delivery's span whatever happens next.
-    /// Without it a duplicate's `event_type` is `null`. It runs on the verified body (the
+    /// Without it, a duplicate answered before anything is decoded (by the axum layer or the
+    /// actix-web middleware) has `event_type` `null`; one answered by a typed extractor or
+    /// guard names the type its event set reads from the body. It runs on the verified body (the
     /// plaintext, when the receiver decrypts); it must not fail, only answer `None`.
     ///
     /// ```
@@ -1007,10 +1009,10 @@ impl ReceiverBuilder {
     /// [`trust_every_peer_as_proxy`](Self::trust_every_peer_as_proxy); a zero rate, body
     /// limit, lease or retention; a retention shorter than the verifier's freshness window;
     /// a content type that is not `type/subtype`; no replay store for a verifier whose scheme
-    /// signs no timestamp or that requires one; a store of its own on a receiver left at the
-    /// default route name; a malformed environment variable; a public base URL that is not
-    /// `http(s)://host[/prefix]`; a decryptor's plaintext content type that is not a header
-    /// value.
+    /// signs no timestamp or that requires one; a store given with
+    /// [`replay_shared`](Self::replay_shared) to a receiver left at the default route name; a
+    /// malformed environment variable; a public base URL that is not `http(s)://host[/prefix]`;
+    /// a decryptor's plaintext content type that is not a header value.
     pub fn build(self) -> Result<Receiver, ConfigError> {
         if let Some(error) = self.error {
             return Err(error);

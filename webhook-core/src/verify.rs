@@ -265,8 +265,10 @@ impl Proof {
         self
     }
 
-    /// Record the signature that matched, as a digest usable as a replay key when the scheme
-    /// has no message id. Only for signatures unique to a message (not for static credentials).
+    /// Record what identifies this message, as a replay key when the scheme has no message id:
+    /// a digest of the signed content (what the HMAC schemes record, so that adding or retiring
+    /// a key never makes a copy look new), or the signature that matched. Only for values unique
+    /// to a message (not for static credentials).
     #[must_use]
     pub fn with_signature(mut self, signature: &[u8]) -> Self {
         let mut raw = [0u8; 64];
@@ -317,8 +319,8 @@ impl Proof {
         self.tenant.as_deref()
     }
 
-    /// A SHA-256 digest of the matched signature, hex-encoded, when the scheme's signature is
-    /// unique per message.
+    /// A SHA-256 digest, hex-encoded, of what [`with_signature`](Self::with_signature)
+    /// recorded, when the scheme's signature is unique per message.
     #[must_use]
     pub fn replay_token(&self) -> Option<String> {
         self.replay.as_ref().map(|source| match source {

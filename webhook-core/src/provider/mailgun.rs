@@ -182,7 +182,8 @@ struct Fields {
 /// the JSON is read into [`Envelope`], which skips every other field, and a multipart body
 /// in place by [`multipart::fields`]. A body that is not JSON is 400 `malformed_body` (as an
 /// SNS body that is not JSON is); JSON without one readable `signature` object (another
-/// shape, the field given twice) is 401 `missing_credentials`. A repeated `Content-Type` is
+/// shape, the field given twice), and a form or multipart body with a signature field
+/// missing or given twice, is 401 `missing_credentials`. A repeated `Content-Type` is
 /// ambiguous (form or JSON): 401 `malformed_header`.
 fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
     let missing = || {
@@ -206,12 +207,18 @@ fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
     if is_form {
         let mut found = (None, None, None);
         for (k, v) in form_urlencoded::parse(request.body()) {
-            match &*k {
-                "timestamp" => found.0 = Some(v.into_owned()),
-                "token" => found.1 = Some(v.into_owned()),
-                "signature" => found.2 = Some(v.into_owned()),
-                _ => {}
+            let slot = match &*k {
+                "timestamp" => &mut found.0,
+                "token" => &mut found.1,
+                "signature" => &mut found.2,
+                _ => continue,
+            };
+            // Which one would the application read? (As for multipart and JSON.)
+            if slot.is_some() {
+                return Err(VerifyError::new(VerifyErrorKind::MissingCredentials)
+                    .with_message(format!("field `{k}` given twice")));
             }
+            *slot = Some(v.into_owned());
         }
         return match found {
             (Some(timestamp), Some(token), Some(signature)) => Ok(Fields {

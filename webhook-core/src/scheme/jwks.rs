@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
-use crate::fetch::{AbandonedFetches, CertificateFetcher, FetchError, run_to_end};
+use crate::fetch::{AbandonedFetches, CertificateFetcher, FetchError, run_to_end, within_deadline};
 use crate::scheme::jwt::{JwtKey, MAX_JWKS, fetched_key_set, names_a_key};
 use crate::verify::KeyFetch;
 
@@ -615,7 +615,7 @@ impl JwksCache {
             started: now,
             sender: Some(sender),
         };
-        let fetch = self.inner.fetcher.fetch(&self.inner.url);
+        let fetch = within_deadline(self.inner.fetcher.fetch(&self.inner.url));
         let run = run_to_end(async move {
             let fetched = fetch.await;
             pending.finish(fetched)

@@ -197,7 +197,9 @@ impl StandardWebhooks {
 pub(crate) fn decode_whsec_keys(keys: KeyRing) -> Result<KeyRing, ConfigError> {
     let mut decoded = KeyRing::new();
     for key in keys.keys() {
-        if key.secret().expose_secret().starts_with(b"whsec_") {
+        // A secret made by `Secret::from_whsec` holds decoded bytes already, whatever they
+        // start with.
+        if !key.secret().is_whsec_decoded() && key.secret().expose_secret().starts_with(b"whsec_") {
             let text = std::str::from_utf8(key.secret().expose_secret()).map_err(|_| {
                 ConfigError::new(format!("key `{}` is not a valid `whsec_` secret", key.id()))
             })?;
@@ -263,7 +265,9 @@ impl StandardWebhooksSigner {
 
     fn named(names: Names, secret: Secret) -> Self {
         let decoded = match std::str::from_utf8(secret.expose_secret()) {
-            Ok(text) if text.starts_with("whsec_") => Some(Secret::from_whsec(text)),
+            Ok(text) if !secret.is_whsec_decoded() && text.starts_with("whsec_") => {
+                Some(Secret::from_whsec(text))
+            }
             _ => None,
         };
         let (secret, undecodable) = match decoded {

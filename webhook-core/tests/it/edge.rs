@@ -96,6 +96,42 @@ fn stripe_refuses_a_whsec_decoded_secret() {
     assert!(StandardWebhooks::new(Secret::from_whsec(TEXT).unwrap()).is_ok());
 }
 
+/// Decoded `whsec_` bytes that themselves start with `whsec_` are the key as they stand:
+/// neither the verifier nor the signer decodes them a second time (checked against the
+/// `standardwebhooks` crate, which decodes once).
+#[test]
+fn decoded_bytes_starting_with_whsec_are_not_decoded_again() {
+    use base64::Engine as _;
+    let inner = "whsec_QUJDREVGR0hJSktM";
+    let text = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(inner)
+    );
+    let body = br#"{"type":"ping"}"#;
+    let reference = standardwebhooks::Webhook::new(&text)
+        .unwrap()
+        .sign("msg_1", NOW, body)
+        .unwrap();
+    let ours = StandardWebhooksSigner::new(Secret::from_whsec(&text).unwrap())
+        .sign(&Outgoing::new(body).id("msg_1").timestamp_secs(NOW))
+        .unwrap();
+    assert_eq!(ours.get("webhook-signature"), Some(reference.as_str()));
+    let verifier = StandardWebhooks::new(Secret::from_whsec(&text).unwrap())
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    let timestamp = NOW.to_string();
+    let request = WebhookRequest::new(body)
+        .with_header("webhook-id", "msg_1")
+        .with_header("webhook-timestamp", &timestamp)
+        .with_header("webhook-signature", &reference);
+    assert!(verifier.verify(&request).is_ok());
+    // The `whsec_…` text itself is still decoded, once.
+    let from_text = StandardWebhooks::new(Secret::from_text(&text).unwrap())
+        .unwrap()
+        .freshness(Freshness::default().with_clock(FixedClock::at_secs(NOW)));
+    assert!(from_text.verify(&request).is_ok());
+}
+
 #[test]
 fn garbage_before_a_valid_signature_is_tolerated() {
     let headers = signed(b"{}");

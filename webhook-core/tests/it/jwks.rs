@@ -513,6 +513,41 @@ async fn with_no_keys_a_delivery_fails_closed_with_503_and_retry_after() {
     assert_eq!(served.fetches(), 3);
 }
 
+/// A fetch that never ends (a fetcher whose client has no timeout, an address that stalls)
+/// is ended as failed at `FETCH_DEADLINE`: the waiting delivery is answered 503, the failure
+/// is logged, and a later fetch can start (before, the one in flight was never cleared and
+/// every later delivery waited on it).
+#[tokio::test(start_paused = true)]
+async fn a_fetch_that_never_ends_is_ended_at_the_deadline() {
+    let served = Served::with(published(&[ED]));
+    let _never = served.hold();
+    let rig = Rig::new(&served);
+    let token = rig.bearer(ED);
+
+    let captured = Captured::default();
+    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::WARN, false));
+    let started = tokio::time::Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), rig.deliver(&token))
+        .await
+        .expect("the deadline ends the fetch");
+    assert_eq!(started.elapsed(), webhook_core::FETCH_DEADLINE);
+    let error = outcome.unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::KeyUnavailable);
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(60)));
+    assert!(
+        captured.text().contains("did not end within 10 s"),
+        "{}",
+        captured.text()
+    );
+    assert_eq!(served.fetches(), 1);
+
+    // The fetch is over: after the failure's delay the next delivery fetches again.
+    *served.gate.lock().unwrap() = None;
+    rig.advance(Duration::from_secs(60));
+    assert!(rig.deliver(&token).await.is_ok());
+    assert_eq!(served.fetches(), 2);
+}
+
 #[tokio::test]
 async fn verify_without_the_key_step_is_503_never_401() {
     let rig = Rig::serving(&[ED]);

@@ -568,6 +568,36 @@ fn mailgun_reads_only_the_signature_before_verifying() {
         ),
         Err(VerifyErrorKind::MalformedHeader)
     );
+    // A form post (Mailgun's legacy encoding) is read for the same three fields; each one
+    // given twice, the copy before or after the signed one, is ambiguous too.
+    let form_of = |pairs: &[(&str, &str)]| {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let signed = [
+        ("timestamp", block["timestamp"].as_str().unwrap()),
+        ("token", block["token"].as_str().unwrap()),
+        ("signature", block["signature"].as_str().unwrap()),
+    ];
+    let form = ["application/x-www-form-urlencoded"];
+    assert_eq!(kind(form_of(&signed).as_bytes(), &form), Ok(()));
+    for (field, _) in signed {
+        for copy_first in [true, false] {
+            let mut pairs = signed.to_vec();
+            let copy = (field, "1700000000");
+            if copy_first {
+                pairs.insert(0, copy);
+            } else {
+                pairs.push(copy);
+            }
+            assert_eq!(
+                kind(form_of(&pairs).as_bytes(), &form),
+                Err(VerifyErrorKind::MissingCredentials),
+                "{field} given twice, the copy first: {copy_first}"
+            );
+        }
+    }
     // A multipart post (a route's `forward()` with attachments) is read for the same three
     // fields (tests/it/mailgun_multipart.rs): one without the token and signature lacks them.
     let multipart = format!(
