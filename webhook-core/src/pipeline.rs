@@ -1039,8 +1039,9 @@ impl Delivery {
     }
 
     /// Step 5: the handler's outcome. Success marks every claimed key done (a store failure
-    /// then is logged, and the claim released: the sender's retry is processed again — at
-    /// least once rather than lost); failure releases them so the sender's retry is processed.
+    /// then is logged, and the completion handed back to the store to finish: the handler's
+    /// answer stands, so the sender will not retry); failure releases them so the sender's
+    /// retry is processed.
     pub async fn finish(mut self, success: bool) {
         if let Some(error) = self.s.rejected.take() {
             // An extractor refused the delivery: nothing was handed on, whatever the answer.
@@ -1099,11 +1100,16 @@ impl Delivery {
         let _ = self.fail(error);
     }
 
-    /// Mark every claimed key done; a store failure is logged and that claim released.
+    /// Mark every claimed key done; a store failure is logged and that completion handed back
+    /// to the store ([`ReplayStore::complete_abandoned`](crate::ReplayStore::complete_abandoned)).
     async fn complete_leases(&mut self) {
         for lease in std::mem::take(&mut self.s.leases) {
             if let Err(error) = lease.complete().await {
-                tracing::error!(parent: &self.s.span, %error, "could not mark the delivery done");
+                tracing::error!(
+                    parent: &self.s.span,
+                    %error,
+                    "could not mark the delivery done: handed back to the store to finish"
+                );
             }
         }
     }

@@ -189,8 +189,9 @@ pub trait ReplayStore: fmt::Debug + Send + Sync + 'static {
 
     /// Finish a completion that was started and abandoned: the future awaiting
     /// [`complete`](Self::complete) was dropped before the store answered (the client went
-    /// away while a networked store was slow), so the handler succeeded and the key should
-    /// end done, not free for the sender's retry to be processed again. Must not block:
+    /// away while a networked store was slow), or `complete` failed (a connection reset, a
+    /// server refusing writes). The handler succeeded, so the key should end done, not free
+    /// for a copy to be processed again. Must not block:
     /// called from `Drop`. The default releases the key ([`release`](Self::release)): the
     /// delivery is then processed at least once more rather than lost. A networked store
     /// completes in a background task.
@@ -308,8 +309,12 @@ impl Lease {
     ///
     /// # Errors
     ///
-    /// The store could not be reached; the claim is then released (dropped), so the sender's
-    /// retry is processed again — at least once rather than lost.
+    /// The store could not mark the key done (unreachable, refusing writes). The handler
+    /// succeeded and its answer stands, so the sender will not retry: freeing the key would
+    /// only let a copy be processed again. The completion is handed to
+    /// [`ReplayStore::complete_abandoned`] instead (the Redis store tries it again in the
+    /// background, and if that fails too, the lease expires; a store that does not override
+    /// it releases the key).
     pub async fn complete(mut self) -> Result<(), StoreError> {
         let done = match self
             .store
@@ -328,7 +333,11 @@ impl Lease {
                 done
             }
         };
-        done?;
+        if let Err(error) = done {
+            // Dropped here: completed in the background, as an abandoned completion is.
+            self.completing = true;
+            return Err(error);
+        }
         self.finished = true;
         Ok(())
     }
@@ -1117,10 +1126,10 @@ mod tests {
     }
 
     /// A completion whose future is dropped while the store has not answered (the client
-    /// went away) is handed over to the store, not turned into a release; one the store
-    /// refused releases, as a lease never completed does.
+    /// went away), or that the store refused, is handed over to the store, not turned into a
+    /// release: the handler succeeded. A lease never completed releases.
     #[test]
-    fn an_abandoned_completion_completes_and_a_failed_one_releases() {
+    fn an_abandoned_or_failed_completion_is_handed_over_and_a_dropped_lease_releases() {
         let slow = Arc::new(Slow::default());
         let lease = Lease::new(slow.clone(), "k".into(), LeaseToken::new(1), KEEP);
         {
@@ -1139,7 +1148,10 @@ mod tests {
         });
         let lease = Lease::new(down.clone(), "k".into(), LeaseToken::new(1), KEEP);
         assert!(block_on(lease.complete()).is_err());
-        assert_eq!(*down.calls.lock().unwrap(), ["complete", "release"]);
+        assert_eq!(
+            *down.calls.lock().unwrap(),
+            ["complete", "complete_abandoned"]
+        );
 
         let lease = Lease::new(slow.clone(), "k".into(), LeaseToken::new(1), KEEP);
         drop(lease);

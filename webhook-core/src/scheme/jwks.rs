@@ -87,7 +87,7 @@ type Fetching = Pin<Box<dyn Future<Output = Result<usize, FetchError>> + Send + 
 ///   them.
 /// - **The rules of a snapshot.** The document is read as
 ///   [`JwtKey::from_jwks`](crate::JwtKey::from_jwks) reads one (at most 256 KiB, whatever
-///   the fetcher allows): RSA (2048 bits or more), P-256 and Ed25519 public keys; a key's
+///   the fetcher allows): RSA (2048 to 4096 bits), P-256 and Ed25519 public keys; a key's
 ///   `alg` is its only algorithm; keys for encryption (`use`, `key_ops`) and symmetric `oct`
 ///   keys are never used (a published symmetric key would let anyone mint tokens). As with
 ///   [`JwtBearer::new`](crate::JwtBearer::new), a set of more than 64 keys, or one in which a

@@ -369,11 +369,16 @@ impl JwtKey {
     ///
     /// # Errors
     ///
-    /// The PEM is not an RSA public key, or its modulus is shorter than 2048 bits.
+    /// The PEM is not an RSA public key, or its modulus is not 2048 to 4096 bits (the `rsa`
+    /// crate verifies with none larger).
     pub fn rsa_pem(pem: &[u8]) -> Result<Self, ConfigError> {
         let key = DecodingKey::from_rsa_pem(pem)
             .map_err(|_| ConfigError::new("jwt key is not an rsa public key pem"))?;
-        Self::checked(Family::Rsa, key, "jwt key is not an rsa public key pem")
+        Self::checked(
+            Family::Rsa,
+            key,
+            "jwt key is not an rsa public key of 2048 to 4096 bits",
+        )
     }
 
     /// An ECDSA P-256 public key in PEM (`PUBLIC KEY`), for ES256.
@@ -412,7 +417,7 @@ impl JwtKey {
 
     /// The signature keys of a JWKS document (RFC 7517), each with its `kid`.
     ///
-    /// Usable keys are RSA (2048 bits or more), EC P-256 and Ed25519 public keys. A key's `alg`, when present,
+    /// Usable keys are RSA (2048 to 4096 bits), EC P-256 and Ed25519 public keys. A key's `alg`, when present,
     /// becomes its only allowed algorithm. Keys marked for encryption (`"use": "enc"`), keys of
     /// other curves or algorithms, and symmetric (`oct`) keys, which do not belong in a
     /// published key set, are skipped.
@@ -1150,7 +1155,8 @@ impl JwtBearer {
 
     /// Require the claim `name` to hold the SHA-256 of the raw body, encoded as unpadded
     /// base64url (43 characters), binding the token to this one body. Nothing else (hex,
-    /// padding, the standard alphabet) is accepted.
+    /// padding, the standard alphabet) is accepted. A registered claim (`iss`, `sub`, `aud`,
+    /// `exp`, `nbf`, `iat`, `jti`) cannot be the one: the receiver's `build` refuses it.
     #[must_use]
     pub fn body_digest_claim(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.body_digest_claim = Some(name.into());
@@ -1654,9 +1660,28 @@ impl fmt::Debug for JwtBearer {
     }
 }
 
+/// Claims the verifier reads for themselves (RFC 7519 §4.1): none can also hold the body's
+/// digest.
+const REGISTERED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
 impl Verifier for JwtBearer {
     fn signs_url(&self) -> bool {
         false
+    }
+
+    /// The body-digest claim cannot be a registered claim: under `jti` every delivery of one
+    /// body would share a message id (two `{}` pings would be one delivery); under the
+    /// others every token would be refused.
+    fn check_config(&self) -> Result<(), ConfigError> {
+        match &self.body_digest_claim {
+            Some(name) if REGISTERED_CLAIMS.contains(&name.as_ref()) => {
+                Err(ConfigError::new(format!(
+                    "jwt: the body digest cannot be carried in the registered claim `{name}`: \
+                     name a claim of its own (e.g. `body_sha256`)"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// `max_age` and the leeway on each side: no token is accepted for longer than this
@@ -1902,7 +1927,7 @@ impl JwtSigner {
     ///
     /// # Errors
     ///
-    /// The PEM is not an RSA private key, or its modulus is shorter than 2048 bits.
+    /// The PEM is not an RSA private key, or its modulus is not 2048 to 4096 bits.
     pub fn rsa_pem(pem: &[u8]) -> Result<Self, ConfigError> {
         let key = EncodingKey::from_rsa_pem(pem)
             .map_err(|_| ConfigError::new("jwt signing key is not an rsa private key pem"))?;

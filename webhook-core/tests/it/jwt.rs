@@ -1802,3 +1802,51 @@ fn an_expired_jwt_key_is_never_tried() {
         500
     );
 }
+
+/// RSA keys verify from 2048 to 4096 bits (the `rsa` crate verifies with none larger): a
+/// larger one is refused at start-up with a message saying so, and is no usable key in a key
+/// set.
+#[test]
+fn rsa_keys_larger_than_4096_bits_are_refused_saying_why() {
+    use rsa::BigUint;
+    use rsa::pkcs1::EncodeRsaPublicKey as _;
+    let n = BigUint::from_bytes_be(&[0xff; 1025]);
+    let big = rsa::RsaPublicKey::new_with_max_size(n, BigUint::from(65_537u32), 16_384).unwrap();
+    let pem = big.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF).unwrap();
+    let error = JwtKey::rsa_pem(pem.as_bytes()).err().unwrap();
+    assert!(error.to_string().contains("2048 to 4096 bits"), "{error}");
+
+    let big_jwk = json!({
+        "kty": "RSA",
+        "kid": "big",
+        "n": URL_SAFE_NO_PAD.encode([0xff; 1025]),
+        "e": "AQAB",
+    });
+    let document = json!({ "keys": [big_jwk] }).to_string();
+    assert!(JwtKey::from_jwks(&document).is_err());
+}
+
+/// The body's digest cannot be carried in a registered claim: under `jti` two deliveries of
+/// one body (two `{}` pings) would share a message id, and one would be dropped as a
+/// duplicate; under the others every token would be refused. The receiver refuses it.
+#[test]
+fn the_body_digest_claim_cannot_be_a_registered_claim() {
+    use webhook_core::Verifier as _;
+    for name in ["jti", "iat", "exp", "nbf", "iss", "sub", "aud"] {
+        let verifier = JwtBearer::hmac(secret()).unwrap().body_digest_claim(name);
+        let error = verifier.check_config().unwrap_err();
+        assert!(error.to_string().contains(&format!("`{name}`")), "{error}");
+        let built = webhook_core::Receiver::builder().verifier(verifier).build();
+        assert!(built.is_err(), "{name}");
+    }
+    let verifier = JwtBearer::hmac(secret())
+        .unwrap()
+        .body_digest_claim("body_sha256");
+    assert!(verifier.check_config().is_ok());
+    assert!(
+        webhook_core::Receiver::builder()
+            .verifier(verifier)
+            .build()
+            .is_ok()
+    );
+}

@@ -596,6 +596,7 @@ async fn a_decode_failure_after_the_claim_waits_for_the_release() {
 struct RefusesCompletion {
     inner: MemoryStore,
     releases: AtomicUsize,
+    handed_back: AtomicUsize,
 }
 
 impl ReplayStore for RefusesCompletion {
@@ -626,12 +627,20 @@ impl ReplayStore for RefusesCompletion {
         self.releases.fetch_add(1, Ordering::SeqCst);
         self.inner.release(key, token);
     }
+    /// The second try succeeds (as the Redis store's background completion would over a new
+    /// connection).
+    fn complete_abandoned(&self, key: &str, token: webhook_core::LeaseToken, retention: Duration) {
+        self.handed_back.fetch_add(1, Ordering::SeqCst);
+        let done = self.inner.complete_ready(key, token, retention);
+        assert!(matches!(done, Some(Ok(()))));
+    }
 }
 
-/// When the store cannot mark a delivery done, the claim is released, so the sender's retry
-/// is processed again (at least once, rather than lost or blocked until the lease expires).
+/// When the store cannot mark a delivery done, the handler's success stands: its answer is
+/// sent and the sender will not retry, so freeing the key would only let a copy be processed
+/// again. The completion is handed back to the store, not released.
 #[tokio::test]
-async fn a_completion_the_store_refuses_releases_the_claim() {
+async fn a_completion_the_store_refuses_is_handed_back_not_released() {
     let rig = Rig::new();
     let store = Arc::new(RefusesCompletion::default());
     let receiver = rig.builder().replay(Arc::clone(&store)).build().unwrap();
@@ -639,14 +648,15 @@ async fn a_completion_the_store_refuses_releases_the_claim() {
     let req = request(&headers, BODY, peer("192.0.2.1"));
     let (_, delivery) = run(&receiver, &req).await.unwrap();
     delivery.finish(true).await;
-    assert_eq!(store.releases.load(Ordering::SeqCst), 1);
+    assert_eq!(store.releases.load(Ordering::SeqCst), 0);
+    assert_eq!(store.handed_back.load(Ordering::SeqCst), 1);
     assert_eq!(
         receiver.stats().accepted,
         1,
         "the handler's success still counts"
     );
     let (event, _) = run(&receiver, &req).await.unwrap();
-    assert!(event.is_some(), "the retry is processed again");
+    assert!(event.is_none(), "a copy is a duplicate");
 }
 
 /// A delivery that claims twice (two event ids, no message id) finishes both claims: done
