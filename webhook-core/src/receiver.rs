@@ -662,7 +662,9 @@ impl ReceiverBuilder {
     }
 
     /// How long a claim blocks duplicates while its handler runs (default 30 s). A crashed
-    /// handler's claim is freed after this.
+    /// handler's claim is freed after this, and so is a slow one's: make it longer than the
+    /// handler's longest run, or a copy arriving after it may run beside it (a success that
+    /// lands after a copy was claimed is logged as a warning).
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self

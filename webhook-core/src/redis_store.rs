@@ -676,10 +676,7 @@ impl ReplayStore for RedisStore {
                 .await
                 .map_err(|e| e.prefixed("redis store: completion failed"))?;
             if outcome == 2 {
-                tracing::debug!(
-                    "redis store: a holder whose lease had expired completed the delivery; \
-                     the claim of the holder that took it over ended"
-                );
+                crate::store::late_success();
             }
             Ok(())
         })

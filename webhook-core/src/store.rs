@@ -373,6 +373,16 @@ impl Drop for Lease {
 
 const SHARDS: usize = 64;
 
+/// Says that a handler outlived its lease while a copy of its delivery was claimed: both may
+/// have run. Logged by every store when it meets such a success (no key: it holds the id).
+pub(crate) fn late_success() {
+    tracing::warn!(
+        "a handler finished after its lease expired, and a copy of the delivery was claimed \
+         meanwhile: both may have run; make the lease (`ReceiverBuilder::lease`) longer than \
+         the handler's longest run"
+    );
+}
+
 /// The most keys per shard reserved when a store is made (64 Ki keys in all): a small
 /// store never rehashes; a larger one grows as keys arrive, so memory follows use rather
 /// than the configured capacity.
@@ -658,8 +668,13 @@ impl MemoryStore {
             // a success is a fact, and the other holder's release or completion finds no
             // claim of its own), or nobody holds the key: mark it done unless it already
             // is, if there is room.
-            _ => {
-                if shard.done_until(key).is_some_and(|at| at >= wall) {
+            other => {
+                // A copy holds the key, or has been processed already.
+                let done = shard.done_until(key).is_some_and(|at| at >= wall);
+                if other.is_some() || done {
+                    late_success();
+                }
+                if done {
                     return Ok(());
                 }
                 let now = Now {

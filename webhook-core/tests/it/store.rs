@@ -59,3 +59,50 @@ fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
         }
     }
 }
+
+/// A handler that outlives its lease while a copy is claimed: its success still marks the key
+/// done (a late success wins), and a warning says both may have run and what to change. A
+/// success within the lease, or past it with no copy claimed, logs nothing.
+#[test]
+fn a_success_after_a_copy_took_over_the_lease_is_warned_about() {
+    use crate::pipeline::Captured;
+    let captured = Captured::default();
+    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::WARN, false));
+    let clock = FixedClock::at_secs(1);
+    let store = MemoryStore::with_clock(1_000, Arc::new(clock.clone()));
+    let claim = |key: &str| match futures_lite_block_on(store.claim(key, LEASE)) {
+        Ok(Claim::New(token)) => Some(token),
+        _ => None,
+    };
+    let keep = Duration::from_secs(600);
+
+    let first = claim("quick").unwrap();
+    futures_lite_block_on(store.complete("quick", first, keep)).unwrap();
+    let slow = claim("slow").unwrap();
+    clock.advance(LEASE + Duration::from_secs(1));
+    futures_lite_block_on(store.complete("slow", slow, keep)).unwrap();
+    assert_eq!(captured.text(), "", "no copy was claimed");
+
+    let slow = claim("raced").unwrap();
+    clock.advance(LEASE + Duration::from_secs(1));
+    let copy = claim("raced").expect("the lease expired: the copy claims");
+    futures_lite_block_on(store.complete("raced", slow, keep)).unwrap();
+    let text = captured.text();
+    assert!(
+        text.contains("WARN") && text.contains("both may have run"),
+        "{text}"
+    );
+    assert!(text.contains("ReceiverBuilder::lease"), "{text}");
+    assert!(!text.contains("raced"), "no key in the log: {text}");
+    // The late success stands: the copy's claim ended, and a third copy is a duplicate.
+    store.release("raced", copy);
+    assert!(claim("raced").is_none());
+
+    // The copy was processed first: warned about too.
+    let slow = claim("overtaken").unwrap();
+    clock.advance(LEASE + Duration::from_secs(1));
+    let copy = claim("overtaken").unwrap();
+    futures_lite_block_on(store.complete("overtaken", copy, keep)).unwrap();
+    futures_lite_block_on(store.complete("overtaken", slow, keep)).unwrap();
+    assert_eq!(captured.text().matches("both may have run").count(), 2);
+}

@@ -239,6 +239,42 @@ fn every_expressible_row_passes_and_negative_rows_fail() {
     assert!(checked >= 38, "only {checked} rows checked");
 }
 
+/// Twilio signs the URL as its client wrote it, with or without the default port, and its
+/// SDKs try both: every published Twilio row also verifies with the default port toggled
+/// (`:443`/`:80` added where absent, removed where present), and a port that is not the
+/// scheme's default is never toggled.
+#[test]
+fn twilio_rows_verify_with_the_default_port_toggled() {
+    let toggle = |url: &str| -> Option<String> {
+        for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
+            if let Some(rest) = url.strip_prefix(scheme) {
+                let end = rest.find(['/', '?']).unwrap_or(rest.len());
+                let (host, tail) = rest.split_at(end);
+                return Some(match host.strip_suffix(port) {
+                    Some(bare) => format!("{scheme}{bare}{tail}"),
+                    None if !host.contains(':') => format!("{scheme}{host}{port}{tail}"),
+                    None => return None,
+                });
+            }
+        }
+        None
+    };
+    let mut toggled = 0;
+    for mut row in rows() {
+        if s(&row, "provider") != "twilio" || row["expected_valid"] != Value::Bool(true) {
+            continue;
+        }
+        let Some(url) = toggle(s(&row, "url")) else {
+            assert!(s(&row, "url").contains(":1234/"), "{}", s(&row, "url"));
+            continue;
+        };
+        row["url"] = url.clone().into();
+        check_row(&row).unwrap_or_else(|why| panic!("{url}: {why}"));
+        toggled += 1;
+    }
+    assert!(toggled >= 3, "only {toggled} rows toggled");
+}
+
 /// The static-token rows (GitLab's `X-Gitlab-Token`): the header as given is accepted by an
 /// `ApiKey` on that header, and the same header with another token, or without it, is not.
 #[test]
@@ -398,7 +434,7 @@ fn hubspot_v2_get_without_a_body() {
 /// does, by default; the generic 5 minutes would let older deliveries through.
 #[test]
 fn linear_preset_keeps_sixty_seconds_by_default() {
-    use webhook_core::{Clock as _, Outgoing, Signer as _};
+    use webhook_core::Clock as _;
     let secret = Secret::from_text("lin_wh_secret").unwrap();
     let now = webhook_core::SystemClock.now_ms();
     let verifier = linear::verifier(secret.clone()).unwrap();
@@ -407,13 +443,7 @@ fn linear_preset_keeps_sixty_seconds_by_default() {
             r#"{{"action":"create","type":"Issue","webhookTimestamp":{}}}"#,
             now - age_ms
         );
-        let headers = linear::signer(secret.clone())
-            .sign(&Outgoing::new(body.as_bytes()))
-            .unwrap();
-        verifier
-            .verify(&headers.apply(WebhookRequest::new(body.as_bytes())))
-            .map(|_| ())
-            .map_err(|e| e.kind())
+        signed_outcome(&verifier, &linear::signer(secret.clone()), &body)
     };
     assert_eq!(check(20_000), Ok(()));
     assert_eq!(check(120_000), Err(VerifyErrorKind::TimestampTooOld));
@@ -421,6 +451,21 @@ fn linear_preset_keeps_sixty_seconds_by_default() {
 
 /// MailerSend's documentation publishes the secret of its test ping; a receiver configured
 /// with it would accept events anyone signed, so the preset refuses it.
+/// `body` signed by `signer`, verified by `verifier`: the outcome's kind.
+fn signed_outcome(
+    verifier: &dyn Verifier,
+    signer: &dyn webhook_core::Signer,
+    body: &str,
+) -> Result<(), VerifyErrorKind> {
+    let headers = signer
+        .sign(&webhook_core::Outgoing::new(body.as_bytes()))
+        .unwrap();
+    verifier
+        .verify(&headers.apply(WebhookRequest::new(body.as_bytes())))
+        .map(|_| ())
+        .map_err(|e| e.kind())
+}
+
 #[test]
 fn mailersend_refuses_the_public_test_secret() {
     let public = Secret::from_text("test_Am3L1GuOIc4blLUuHqAPxxwkZaJyEk8G").unwrap();
@@ -436,4 +481,49 @@ fn mailersend_refuses_the_public_test_secret() {
         .with(Key::new("test", public));
     assert!(mailersend::verifier(ring).is_err());
     assert!(mailersend::verifier(Secret::from_text("own-signing-secret").unwrap()).is_ok());
+}
+
+/// The `webhook.test` ping is accepted under the public secret only as that ping: a JSON
+/// object whose one `type` is `webhook.test`. Any other body signed with it is 401, whatever
+/// else it holds, and the webhook's own secret is not this verifier's.
+#[test]
+fn mailersend_test_ping_verifier_accepts_the_ping_alone() {
+    let public = Secret::from_text("test_Am3L1GuOIc4blLUuHqAPxxwkZaJyEk8G").unwrap();
+    let own = Secret::from_text("own-signing-secret").unwrap();
+    let ping = mailersend::test_ping_verifier();
+    assert!(ping.check_config().is_ok());
+    let verify = |verifier: &dyn Verifier, secret: &Secret, body: &str| {
+        signed_outcome(verifier, &mailersend::signer(secret.clone()), body)
+    };
+    let test = r#"{"type":"webhook.test","created_at":"2026-12-07T00:00:00Z","data":{}}"#;
+    assert_eq!(verify(&ping, &public, test), Ok(()));
+    for forged in [
+        r#"{"type":"activity.sent","data":{}}"#,
+        r#"{"type":"webhook.test","type":"activity.sent"}"#,
+        r#"{"type":"activity.sent","type":"webhook.test"}"#,
+        r#"{"data":{"type":"webhook.test"}}"#,
+        r#"["webhook.test"]"#,
+        r#"{"type":"webhook.test""#,
+        "type=webhook.test",
+    ] {
+        assert_eq!(
+            verify(&ping, &public, forged),
+            Err(VerifyErrorKind::InvalidSignature),
+            "{forged}"
+        );
+    }
+    assert_eq!(
+        verify(&ping, &own, test),
+        Err(VerifyErrorKind::InvalidSignature)
+    );
+    // Beside the webhook's own verifier: its deliveries and the ping.
+    let both = webhook_core::AnyOf::new()
+        .or(mailersend::verifier(own.clone()).unwrap())
+        .or(ping);
+    assert_eq!(verify(&both, &own, r#"{"type":"activity.sent"}"#), Ok(()));
+    assert_eq!(verify(&both, &public, test), Ok(()));
+    assert_eq!(
+        verify(&both, &public, r#"{"type":"activity.sent"}"#),
+        Err(VerifyErrorKind::InvalidSignature)
+    );
 }
