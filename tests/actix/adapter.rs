@@ -726,6 +726,35 @@ async fn a_retry_after_a_rejected_decode_is_processed() {
     fixture.check(&answers, runs);
 }
 
+/// As in axum: on a scheme without message ids, a failed handler is answered once both
+/// claims (the signature's, replaced by the event id's) are released, so the identical retry
+/// is processed (see [`RetryAfterFailure`](crate::cases::RetryAfterFailure)).
+#[actix_web::test]
+async fn a_retry_after_a_failed_handler_without_a_message_id_is_processed() {
+    let fixture = crate::cases::RetryAfterFailure::new("m_middleware_failure");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&runs);
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/hook")
+                .wrap(VerifyWebhook::new(fixture.receiver.clone()))
+                .route(web::post().to(move |_: Webhook<EmailEvent>| {
+                    let failed_before = counted.fetch_add(1, Ordering::SeqCst) > 0;
+                    async move {
+                        if failed_before {
+                            HttpResponse::NoContent().finish()
+                        } else {
+                            HttpResponse::InternalServerError().finish()
+                        }
+                    }
+                })),
+        ),
+    )
+    .await;
+    let answers = deliver!(app, &fixture.requests());
+    fixture.check(&answers, runs.load(Ordering::SeqCst));
+}
+
 /// actix-web lets a handler take two webhook extractors: behind the middleware, the second
 /// finds the event id the first claimed in this request (not a claim in flight, 409), and
 /// duplicates are answered as with one extractor.

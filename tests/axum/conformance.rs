@@ -63,7 +63,8 @@ async fn typed_behind_the_layer(
 }
 
 /// As [`typed_behind_the_layer`], at `path`: `/swallow` is a handler that takes the
-/// rejection as a value and answers 200 for itself (counting only the events it gets).
+/// rejection as a value and answers 200 for itself (counting only the events it gets);
+/// `/flaky` fails (500) the first time it runs and answers 204 after.
 async fn typed_behind_the_layer_at(
     path: &str,
     receiver: &webhook::Receiver,
@@ -78,12 +79,27 @@ async fn typed_behind_the_layer_at(
     let runs = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&runs);
     let swallowed = Arc::clone(&runs);
+    let flaky = Arc::clone(&runs);
     let app: axum::Router = axum::Router::new()
         .route(
             "/hook",
             post(move |Webhook(_event): Webhook<crate::email::EmailEvent>| {
                 counted.fetch_add(1, Ordering::SeqCst);
                 async { axum::http::StatusCode::NO_CONTENT }
+            })
+            .layer(VerifyWebhookLayer::new(receiver.clone())),
+        )
+        .route(
+            "/flaky",
+            post(move |Webhook(_event): Webhook<crate::email::EmailEvent>| {
+                let failed_before = flaky.fetch_add(1, Ordering::SeqCst) > 0;
+                async move {
+                    if failed_before {
+                        axum::http::StatusCode::NO_CONTENT
+                    } else {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                }
             })
             .layer(VerifyWebhookLayer::new(receiver.clone())),
         )
@@ -141,6 +157,17 @@ async fn an_event_id_duplicate_behind_the_layer_counts_as_a_duplicate() {
 async fn a_retry_after_a_rejected_decode_is_processed() {
     let fixture = crate::cases::RetryAfterRejection::new("m_layered_retry");
     let (answers, runs) = typed_behind_the_layer(&fixture.receiver, &fixture.deliveries).await;
+    fixture.check(&answers, runs);
+}
+
+/// Behind the layer, on a scheme without message ids, a failed handler is answered once both
+/// claims (the signature's, replaced by the event id's) are released: the identical retry is
+/// processed (see [`RetryAfterFailure`](crate::cases::RetryAfterFailure)).
+#[tokio::test]
+async fn a_retry_after_a_failed_handler_without_a_message_id_is_processed() {
+    let fixture = crate::cases::RetryAfterFailure::new("m_layered_failure");
+    let (answers, runs) =
+        typed_behind_the_layer_at("/flaky", &fixture.receiver, &fixture.requests()).await;
     fixture.check(&answers, runs);
 }
 

@@ -742,6 +742,58 @@ impl webhook::ReplayStore for SlowRelease {
     }
 }
 
+/// The retry after a failed handler on a scheme without message ids (Stripe's), checked
+/// behind the axum layer and the actix-web middleware: they claim the signature's digest,
+/// then `Webhook<E>` claims the event's own id in its place. On a store whose unwaited release
+/// never lands, the same delivery is sent twice; the handler fails the first time (500). The
+/// retry is processed: both claims, the replaced one too, were released before the answer.
+pub struct RetryAfterFailure {
+    pub receiver: webhook::Receiver,
+    /// The one delivery (headers, content type included, and body), sent twice.
+    pub delivery: (Headers, Vec<u8>),
+}
+
+impl RetryAfterFailure {
+    pub fn new(id: &str) -> Self {
+        use webhook::provider::stripe;
+        use webhook::{Outgoing, Receiver, Secret, Signer as _};
+        let secret = Secret::random(32);
+        let receiver = Receiver::builder()
+            .verifier(stripe::scheme().verifier(secret.clone()).unwrap())
+            .route("retry-after-failure")
+            .replay(SlowRelease::default())
+            .build()
+            .unwrap();
+        let body = format!(
+            r#"{{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{{"message_id":"{id}","recipient":"a@example.com","timestamp":"2024-05-01T12:00:00Z"}}}}"#
+        )
+        .into_bytes();
+        let signed = stripe::scheme()
+            .signer(secret)
+            .sign(&Outgoing::new(&body))
+            .unwrap();
+        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+        headers.extend(signed.iter().map(|(n, v)| (n.to_owned(), v.to_owned())));
+        Self {
+            receiver,
+            delivery: (headers, body),
+        }
+    }
+
+    /// The delivery twice.
+    pub fn requests(&self) -> Vec<(Headers, Vec<u8>)> {
+        vec![self.delivery.clone(), self.delivery.clone()]
+    }
+
+    /// 500 from the handler, then 204 for the retry: the handler ran for both.
+    pub fn check(&self, answers: &[(u16, Vec<u8>)], handler_runs: usize) {
+        let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+        assert_eq!(statuses, [500, 204], "the retry found a claim in flight");
+        assert_eq!(handler_runs, 2);
+        assert_eq!(self.receiver.stats().accepted, 1);
+    }
+}
+
 /// The retry after a rejected decode, checked in every adapter behind its layer, middleware
 /// or guard: on a store whose unwaited release never lands, a delivery whose event fails its
 /// rules (422, a recipient that is not an address) and its corrected retry with the same

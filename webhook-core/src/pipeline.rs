@@ -252,6 +252,7 @@ impl Receiver {
                 key: None,
                 event_type: None,
                 leases: Vec::new(),
+                superseded: Vec::new(),
                 duplicate: false,
                 rejected: None,
                 fetches: 0,
@@ -556,6 +557,10 @@ struct State {
     key: Option<DedupeKey>,
     event_type: Option<String>,
     leases: Vec<Lease>,
+    /// Claims (of the signature) that an extractor's claim of the event's own id replaced
+    /// ([`Delivery::adopt`]): released once the handler has answered, waiting for the store,
+    /// so that a retry sent as soon as the answer arrives does not find them in flight.
+    superseded: Vec<Lease>,
     /// Answered as a duplicate by an extractor behind a layer (see [`Delivery::adopt`]).
     duplicate: bool,
     /// Refused by an extractor behind a layer (see [`Delivery::adopt`]).
@@ -1002,11 +1007,13 @@ impl Delivery {
     /// whether the extractor answered a duplicate — then [`finish`](Self::finish) marks the
     /// claims done and counts the delivery as a duplicate, not as accepted. When the
     /// extractor claimed the event's own id, this delivery's claims made before (of the
-    /// signature) are released here: the event id alone deduplicates the delivery.
+    /// signature) are released once the delivery is finished (the store waited for, as for a
+    /// failure): the event id alone deduplicates the delivery.
     pub fn adopt(&mut self, slot: &LeaseSlot) {
         let mut parked = slot.lock();
         if std::mem::take(&mut parked.superseded) {
-            self.s.leases.clear();
+            let replaced = std::mem::take(&mut self.s.leases);
+            self.s.superseded.extend(replaced);
         }
         self.s.leases.append(&mut parked.leases);
         self.s.duplicate |= std::mem::take(&mut parked.duplicate);
@@ -1062,6 +1069,7 @@ impl Delivery {
             self.release_leases().await;
             self.finish_as(Outcome::HandlerFailed);
         }
+        self.release_superseded().await;
     }
 
     /// Step 5 when nothing will see the handler's outcome (an adapter's extractor used
@@ -1080,6 +1088,7 @@ impl Delivery {
         };
         self.finish_as(outcome);
         self.complete_leases().await;
+        self.release_superseded().await;
     }
 
     /// Release every claim and wait until the store has, so a retry sent as soon as the
@@ -1087,6 +1096,14 @@ impl Delivery {
     /// background, and the retry could find the key still in flight: 409).
     async fn release_leases(&mut self) {
         for lease in std::mem::take(&mut self.s.leases) {
+            lease.release_wait().await;
+        }
+        self.release_superseded().await;
+    }
+
+    /// Release the claims an event-id claim replaced, waiting for the store.
+    async fn release_superseded(&mut self) {
+        for lease in std::mem::take(&mut self.s.superseded) {
             lease.release_wait().await;
         }
     }
@@ -1103,7 +1120,14 @@ impl Delivery {
     /// Mark every claimed key done; a store failure is logged and that completion handed back
     /// to the store ([`ReplayStore::complete_abandoned`](crate::ReplayStore::complete_abandoned)).
     async fn complete_leases(&mut self) {
-        for lease in std::mem::take(&mut self.s.leases) {
+        let mut leases = std::mem::take(&mut self.s.leases);
+        // Should this future be dropped part-way (the client went away), the claims not
+        // completed yet are handed to the store to complete, not released: the handler
+        // succeeded.
+        for lease in &mut leases {
+            lease.hand_over_on_drop();
+        }
+        for lease in leases {
             if let Err(error) = lease.complete().await {
                 tracing::error!(
                     parent: &self.s.span,

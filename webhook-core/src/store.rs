@@ -316,30 +316,30 @@ impl Lease {
     /// background, and if that fails too, the lease expires; a store that does not override
     /// it releases the key).
     pub async fn complete(mut self) -> Result<(), StoreError> {
+        // Dropped before the store has answered (the caller's future was), or refused by it,
+        // the lease's completion is handed to the store rather than released.
+        self.completing = true;
         let done = match self
             .store
             .complete_ready(&self.key, self.token, self.retention)
         {
             Some(done) => done,
             None => {
-                // Dropped from here on (the caller's future was), the lease completes in
-                // the background instead of releasing.
-                self.completing = true;
-                let done = self
-                    .store
+                self.store
                     .complete(&self.key, self.token, self.retention)
-                    .await;
-                self.completing = false;
-                done
+                    .await
             }
         };
-        if let Err(error) = done {
-            // Dropped here: completed in the background, as an abandoned completion is.
-            self.completing = true;
-            return Err(error);
-        }
+        done?;
         self.finished = true;
         Ok(())
+    }
+
+    /// From here on, dropping the lease hands its completion to the store
+    /// ([`ReplayStore::complete_abandoned`]) rather than releasing it: the handler succeeded,
+    /// and its completion is under way.
+    pub(crate) fn hand_over_on_drop(&mut self) {
+        self.completing = true;
     }
 
     /// Free the key now, so the sender's retry is processed.

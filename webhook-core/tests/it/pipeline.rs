@@ -590,16 +590,24 @@ async fn a_decode_failure_after_the_claim_waits_for_the_release() {
     );
 }
 
-/// A store that holds claims but refuses to mark them done (as a store losing its
-/// connection between the two would).
+/// A store that holds claims but cannot mark them done: it refuses (as a store losing its
+/// connection between the two would), or, `silent`, never answers. What the pipeline asks of
+/// it after the claims is recorded; a completion handed back to it succeeds (as the Redis
+/// store's second try over a new connection would).
 #[derive(Debug, Default)]
-struct RefusesCompletion {
+struct FailingCompletion {
     inner: MemoryStore,
-    releases: AtomicUsize,
-    handed_back: AtomicUsize,
+    silent: bool,
+    calls: Mutex<Vec<&'static str>>,
 }
 
-impl ReplayStore for RefusesCompletion {
+impl FailingCompletion {
+    fn calls(&self) -> Vec<&'static str> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl ReplayStore for FailingCompletion {
     fn claim<'a>(
         &'a self,
         key: &'a str,
@@ -613,26 +621,23 @@ impl ReplayStore for RefusesCompletion {
         _: webhook_core::LeaseToken,
         _: Duration,
     ) -> webhook_core::StoreFuture<'a, ()> {
-        Box::pin(async { Err(webhook_core::StoreError::new("connection reset")) })
-    }
-    fn complete_ready(
-        &self,
-        _: &str,
-        _: webhook_core::LeaseToken,
-        _: Duration,
-    ) -> Option<Result<(), webhook_core::StoreError>> {
-        Some(Err(webhook_core::StoreError::new("connection reset")))
+        self.calls.lock().unwrap().push("complete");
+        if self.silent {
+            Box::pin(std::future::pending())
+        } else {
+            Box::pin(async { Err(webhook_core::StoreError::new("connection reset")) })
+        }
     }
     fn release(&self, key: &str, token: webhook_core::LeaseToken) {
-        self.releases.fetch_add(1, Ordering::SeqCst);
+        self.calls.lock().unwrap().push("release");
         self.inner.release(key, token);
     }
-    /// The second try succeeds (as the Redis store's background completion would over a new
-    /// connection).
     fn complete_abandoned(&self, key: &str, token: webhook_core::LeaseToken, retention: Duration) {
-        self.handed_back.fetch_add(1, Ordering::SeqCst);
-        let done = self.inner.complete_ready(key, token, retention);
-        assert!(matches!(done, Some(Ok(()))));
+        self.calls.lock().unwrap().push("complete_abandoned");
+        if !self.silent {
+            let done = self.inner.complete_ready(key, token, retention);
+            assert!(matches!(done, Some(Ok(()))));
+        }
     }
 }
 
@@ -642,14 +647,13 @@ impl ReplayStore for RefusesCompletion {
 #[tokio::test]
 async fn a_completion_the_store_refuses_is_handed_back_not_released() {
     let rig = Rig::new();
-    let store = Arc::new(RefusesCompletion::default());
+    let store = Arc::new(FailingCompletion::default());
     let receiver = rig.builder().replay(Arc::clone(&store)).build().unwrap();
     let headers = rig.sign("msg_refused", BODY);
     let req = request(&headers, BODY, peer("192.0.2.1"));
     let (_, delivery) = run(&receiver, &req).await.unwrap();
     delivery.finish(true).await;
-    assert_eq!(store.releases.load(Ordering::SeqCst), 0);
-    assert_eq!(store.handed_back.load(Ordering::SeqCst), 1);
+    assert_eq!(store.calls(), ["complete", "complete_abandoned"]);
     assert_eq!(
         receiver.stats().accepted,
         1,
@@ -657,6 +661,42 @@ async fn a_completion_the_store_refuses_is_handed_back_not_released() {
     );
     let (event, _) = run(&receiver, &req).await.unwrap();
     assert!(event.is_none(), "a copy is a duplicate");
+}
+
+/// A delivery holding two claims whose success is being recorded when its future is dropped
+/// (the client went away while the store was silent): both completions are handed to the
+/// store, the one under way and the one not started yet; neither claim is released.
+#[tokio::test]
+async fn every_claim_of_a_success_dropped_mid_completion_is_handed_to_the_store() {
+    let rig = Rig::new();
+    let store = Arc::new(FailingCompletion {
+        silent: true,
+        ..FailingCompletion::default()
+    });
+    let receiver = Receiver::builder()
+        .verifier(NoId(
+            webhook_core::StandardWebhooks::new(rig.secret.clone())
+                .unwrap()
+                .freshness(webhook_core::Freshness::default().with_shared_clock(rig.shared())),
+        ))
+        .clock(rig.shared())
+        .replay(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let headers = rig.sign("msg_two_silent", BODY);
+    let req = request(&headers, BODY, peer("192.0.2.1"));
+    let mut delivery = authenticated(&receiver, &req);
+    assert!(delivery.claim(Some("evt_a")).await.unwrap());
+    assert!(delivery.claim(Some("evt_b")).await.unwrap());
+    {
+        let mut finishing = std::pin::pin!(delivery.finish(true));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(finishing.as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!(
+        store.calls(),
+        ["complete", "complete_abandoned", "complete_abandoned"]
+    );
 }
 
 /// A delivery that claims twice (two event ids, no message id) finishes both claims: done
