@@ -23,7 +23,11 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 /// How many requests one source may send: a sustained rate and a burst.
 ///
 /// Sources are keyed by client address; IPv6 clients by their `/64` (one subscriber's
-/// allocation), so rotating through one network's addresses does not multiply the allowance.
+/// allocation), so rotating through one subscriber's addresses does not multiply the
+/// allowance. A network (`/24`, or `/48` for IPv6: what one holder commonly has whole) has at
+/// most 64 sources in the table (a quarter of it, if smaller); its further sources share the
+/// network's overflow budget, so rotating through a network's addresses multiplies its
+/// allowance by 64 at most, and cannot fill the table.
 /// The limiter tracks at most [`max_sources`](Self::max_sources) sources, so memory stays
 /// bounded under a flood from many addresses. When the table is full, idle sources are
 /// forgotten (at most once a second); a source in the table keeps its own budget, and new
@@ -230,6 +234,42 @@ fn source_key(client: Option<IpAddr>) -> Key {
     }
 }
 
+/// The most sources of one network ([`Net`]) the table holds: a quarter of the table, at
+/// most this many.
+const MAX_PER_NETWORK: usize = 64;
+
+/// The network of a source: its `/24`, or its `/48` for IPv6 (what one holder commonly has
+/// whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Net {
+    V4([u8; 3]),
+    V6([u8; 6]),
+}
+
+fn network(ip: IpAddr) -> Net {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            Net::V4([a, b, c])
+        }
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, e, f, ..] = v6.octets();
+            Net::V6([a, b, c, d, e, f])
+        }
+    }
+}
+
+/// How many sources of each network the table holds.
+type Networks = Arc<Mutex<HashMap<Net, usize>>>;
+
+fn lock_networks(
+    networks: &Mutex<HashMap<Net, usize>>,
+) -> std::sync::MutexGuard<'_, HashMap<Net, usize>> {
+    networks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How many budgets new sources share when the table of sources is full (each by a hash of
 /// its network, so a flood from one network leaves most newcomers their own).
 const OVERFLOW_BUCKETS: usize = 64;
@@ -247,6 +287,10 @@ enum Key {
 /// already in the table keeps its own budget however full the table is.
 struct Sources {
     table: Arc<HashMapStateStore<Key>>,
+    /// How many of the table's sources each network has (changed under the table's lock).
+    networks: Networks,
+    /// The most sources of one network the table holds.
+    per_network: usize,
     /// Sources whose authenticated delivery was processed: counted here, apart from the table.
     trusted: Arc<Mutex<Trusted>>,
     unknown: InMemoryState,
@@ -357,10 +401,16 @@ impl StateStore for Sources {
             return state.measure_and_replace(&NotKeyed::NonKey, f);
         }
         if table.len() < self.max {
-            return table
-                .entry(*key)
-                .or_default()
-                .measure_and_replace(&NotKeyed::NonKey, f);
+            let mut networks = lock_networks(&self.networks);
+            let held = networks.entry(network(ip)).or_insert(0);
+            if *held < self.per_network {
+                *held += 1;
+                drop(networks);
+                return table
+                    .entry(*key)
+                    .or_default()
+                    .measure_and_replace(&NotKeyed::NonKey, f);
+            }
         }
         drop(table);
         self.overflow_bucket(ip)
@@ -371,6 +421,15 @@ impl StateStore for Sources {
 impl ShrinkableKeyedStateStore<Key> for Sources {
     fn retain_recent(&self, drop_below: Nanos) {
         self.table.retain_recent(drop_below);
+        // Counted again from what is left (at most once a second, with the sweep).
+        let table = self.table.lock();
+        let mut networks = lock_networks(&self.networks);
+        networks.clear();
+        for key in table.keys() {
+            if let Key::Source(ip) = key {
+                *networks.entry(network(*ip)).or_insert(0) += 1;
+            }
+        }
     }
 
     fn shrink_to_fit(&self) {
@@ -393,6 +452,7 @@ pub(crate) struct Limiter {
     limiter: Keyed,
     /// The limiter's table of sources and its trusted sources (shared with its state store).
     table: Arc<HashMapStateStore<Key>>,
+    networks: Networks,
     trusted: Arc<Mutex<Trusted>>,
     clock: InjectedClock,
     max_sources: usize,
@@ -422,6 +482,7 @@ impl Limiter {
         let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or([0; 8]));
         let seed = (word(k0), word(k1));
         let table = Arc::new(HashMapStateStore::default());
+        let networks = Networks::default();
         let trusted = Arc::new(Mutex::new(Trusted {
             entries: HashMap::new(),
             order: VecDeque::new(),
@@ -430,6 +491,8 @@ impl Limiter {
         }));
         let sources = Sources {
             table: Arc::clone(&table),
+            networks: Arc::clone(&networks),
+            per_network: (limit.max_sources / 4).clamp(1, MAX_PER_NETWORK),
             trusted: Arc::clone(&trusted),
             unknown: InMemoryState::default(),
             overflow: std::array::from_fn(|_| InMemoryState::default()),
@@ -439,6 +502,7 @@ impl Limiter {
         Ok(Self {
             limiter: RateLimiter::new(quota, sources, clock.clone()),
             table,
+            networks,
             trusted,
             clock,
             max_sources: limit.max_sources,
@@ -467,9 +531,18 @@ impl Limiter {
         if trusted.touch(key).is_some() {
             return;
         }
-        // Its state moves over from the table (so trusting it gives it no fresh budget).
-        let state = self.table.lock().remove(&key).unwrap_or_default();
-        trusted.insert(key, state);
+        // Its state moves over from the table (so trusting it gives it no fresh budget), and
+        // its network's place in the table is free again.
+        let mut table = self.table.lock();
+        let state = table.remove(&key);
+        if state.is_some()
+            && let Key::Source(ip) = key
+            && let Some(held) = lock_networks(&self.networks).get_mut(&network(ip))
+        {
+            *held = held.saturating_sub(1);
+        }
+        drop(table);
+        trusted.insert(key, state.unwrap_or_default());
     }
 
     /// The table is full: forget idle sources, at most once a second.
@@ -547,8 +620,9 @@ mod tests {
         let limiter = Limiter::new(&limit, Arc::new(clock.clone())).unwrap();
         assert!(limiter.check(Some("2001:db8::1".parse().unwrap())).is_ok());
         assert!(limiter.check(Some("2001:db8::2".parse().unwrap())).is_err());
+        // From a thousand networks (one network has at most a quarter of the table).
         for i in 0..1000u32 {
-            let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+            let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i << 8)));
             let _ = limiter.check(Some(ip));
         }
         assert!(limiter.len() <= 10, "{}", limiter.len());
@@ -606,6 +680,9 @@ mod tests {
         let network = |n: u16, subnet: u16| -> IpAddr {
             IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, n, subnet, 0, 0, 0, 1))
         };
+        for filler in ["192.0.2.1", "198.51.100.1"] {
+            assert!(limiter.check(Some(filler.parse().unwrap())).is_ok());
+        }
         for subnet in 0..1_000 {
             let _ = limiter.check(Some(network(1, subnet)));
         }
@@ -618,6 +695,50 @@ mod tests {
             .find(|&ip| limiter.overflow_index(ip) != flooded)
             .unwrap();
         assert!(limiter.check(Some(other)).is_ok());
+    }
+
+    /// One network (an IPv6 `/48`, an IPv4 `/24`) has at most 64 sources of the table: a
+    /// holder rotating through its `/64`s gets 64 budgets and the network's overflow budget,
+    /// not one per `/64`, and cannot fill the table; another network keeps its own budgets.
+    /// A source of a full network that becomes trusted leaves its place to the next.
+    #[test]
+    fn one_network_has_at_most_its_share_of_the_table() {
+        let clock = FixedClock::at_secs(1_000);
+        let limit = RateLimit::per_hour(1).max_sources(1024);
+        let limiter = Limiter::new(&limit, Arc::new(clock)).unwrap();
+        let v6 = |n: u16, subnet: u16| -> Option<IpAddr> {
+            Some(IpAddr::V6(Ipv6Addr::new(
+                0x2001, 0xdb8, n, subnet, 0, 0, 0, 1,
+            )))
+        };
+        let admitted = (0..1024)
+            .filter(|&s| limiter.check(v6(7, s)).is_ok())
+            .count();
+        assert_eq!(admitted, 64 + 1, "64 of the table and the overflow budget");
+        assert_eq!(limiter.len(), 64);
+        assert!(limiter.check(v6(8, 0)).is_ok(), "another /48");
+        let v4 = |host: u8| Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, host)));
+        let admitted = (0..=255).filter(|&h| limiter.check(v4(h)).is_ok()).count();
+        assert!(admitted <= 64 + 1, "{admitted}");
+        assert_eq!(limiter.len(), 64 + 1 + 64);
+
+        limiter.trust(v6(7, 0));
+        assert_eq!(limiter.len(), 64 + 64);
+        assert!(
+            limiter.check(v6(7, 5_000)).is_ok(),
+            "a place of the /48 is free"
+        );
+        assert!(limiter.check(v6(7, 5_001)).is_err(), "and taken again");
+        // Small tables: a quarter of the table each.
+        let limiter = Limiter::new(
+            &RateLimit::per_hour(1).max_sources(8),
+            Arc::new(FixedClock::at_secs(1)),
+        )
+        .unwrap();
+        let admitted = (0..100)
+            .filter(|&s| limiter.check(v6(9, s)).is_ok())
+            .count();
+        assert_eq!((admitted, limiter.len()), (2 + 1, 2));
     }
 
     /// A clock whose wall time and monotonic time can be moved apart.
