@@ -708,6 +708,24 @@ async fn a_rejection_the_handler_answers_for_is_still_the_answer() {
     }
 }
 
+/// As in axum and rocket: to a handler that takes the extractor's outcome as a value
+/// (`Result` or `Option`) and answers for itself, a duplicate by the event's id is still
+/// answered as one.
+#[actix_web::test]
+async fn an_event_id_duplicate_the_handler_answers_for_is_still_a_duplicate() {
+    for as_option in [false, true] {
+        let fixture = crate::cases::EventIdDuplicate::new(if as_option {
+            "m_middleware_swallow_dup_option"
+        } else {
+            "m_middleware_swallow_dup"
+        });
+        let (answers, runs) =
+            swallowing_behind_the_middleware(&fixture.receiver, &fixture.requests(), as_option)
+                .await;
+        fixture.check(&answers, runs);
+    }
+}
+
 /// As in axum: the same event again with a new signature is a duplicate by its declared id
 /// (see [`EventIdDuplicate`]).
 #[actix_web::test]

@@ -151,6 +151,17 @@ async fn an_event_id_duplicate_behind_the_layer_counts_as_a_duplicate() {
     fixture.check(&answers, runs);
 }
 
+/// The same, to a handler that takes the extractor's answer as a value and answers for
+/// itself: the duplicate is still answered as one (as the rocket fairing answers), and the
+/// handler's answer does not stand for it.
+#[tokio::test]
+async fn an_event_id_duplicate_the_handler_answers_for_is_still_a_duplicate() {
+    let fixture = EventIdDuplicate::new("m_layered_swallow_dup");
+    let (answers, runs) =
+        typed_behind_the_layer_at("/swallow", &fixture.receiver, &fixture.requests()).await;
+    fixture.check(&answers, runs);
+}
+
 /// Behind the layer, a rejected decode is answered once its claim is released: the corrected
 /// retry is processed (see [`RetryAfterRejection`](crate::cases::RetryAfterRejection)).
 #[tokio::test]

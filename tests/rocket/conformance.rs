@@ -182,6 +182,16 @@ async fn an_event_id_duplicate_counts_as_a_duplicate() {
     fixture.check(&answers, runs);
 }
 
+/// As in axum and actix-web: to a handler that takes the guard's outcome as a value and
+/// answers for itself, a duplicate by the event's id is still answered as one.
+#[rocket::async_test]
+async fn an_event_id_duplicate_the_handler_answers_for_is_still_a_duplicate() {
+    let fixture = crate::cases::EventIdDuplicate::new("m_fairing_swallow_dup");
+    let (answers, runs) =
+        typed_through_the_guard_at("/swallow", &fixture.receiver, &fixture.requests()).await;
+    fixture.check(&answers, runs);
+}
+
 /// The guard answers a rejected decode once its claim is released: the corrected retry is
 /// processed (see [`RetryAfterRejection`](crate::cases::RetryAfterRejection)).
 #[rocket::async_test]

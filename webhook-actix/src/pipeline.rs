@@ -137,10 +137,11 @@ fn settle_accepted<T>(
 /// retry is processed. A panic never gets here:
 /// the delivery and the slot are dropped while it unwinds, which releases.
 ///
-/// Returns the rejection to answer with in place of the handler's response, when an
-/// extractor refused the delivery and the handler answered for itself (taking
-/// `Result<Webhook<E>, _>` or `Option<Webhook<E>>`): the delivery was not handed on, as the
-/// rocket fairing also answers.
+/// Returns the rejection (or the duplicate's answer) to answer with in place of the
+/// handler's response, when an extractor refused the delivery, or found it a duplicate by
+/// the event's own id, and the handler answered for itself (taking `Result<Webhook<E>, _>`
+/// or `Option<Webhook<E>>`): the delivery was not handed on, as the rocket fairing also
+/// answers.
 pub(crate) async fn settle<B>(
     mut delivery: Delivery,
     slot: &LeaseSlot,
@@ -164,6 +165,12 @@ pub(crate) async fn settle<B>(
         };
         delivery.finish_rejected(error).await;
         return answer;
+    }
+    if let Some(reply) = delivery.take_duplicate_answer() {
+        // `Webhook<E>` found a duplicate by the event's own id and the handler, taking it as
+        // a value, answered for itself: the sender is told `duplicate`.
+        delivery.finish(true).await;
+        return Some(WebhookRejection::duplicate(reply));
     }
     let Ok(response) = result else {
         delivery.finish(false).await;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, HttpBody as _};
+use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::{ConnectInfo, OriginalUri};
 use bytes::Bytes;
 use http::request::Parts;
@@ -29,11 +30,20 @@ pub(crate) struct Authenticated {
     pub(crate) delivery: Delivery,
 }
 
+/// The peer address as axum's `ConnectInfo<SocketAddr>` extractor finds it: the server's
+/// (`into_make_service_with_connect_info`), else a test's `MockConnectInfo` layer. Both are
+/// put in the request by the application, never by the client.
 pub(crate) fn peer(parts: &Parts) -> Option<SocketAddr> {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr)
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<MockConnectInfo<SocketAddr>>()
+                .map(|MockConnectInfo(addr)| *addr)
+        })
 }
 
 /// Says once per process that requests carry no peer address although the receiver's checks

@@ -55,7 +55,8 @@
 //! Every verifier has a signer twin that makes the headers its sender makes: sign a body,
 //! send it through the router with tower's `oneshot`, and check the answers. Add axum's
 //! `MockConnectInfo` for the peer address the rate limiter and allowlists read (without it
-//! the source is unknown, and every test request shares one budget).
+//! the source is unknown: every test request shares one budget, and an allowlist admits
+//! none).
 //!
 //! ```
 //! use std::net::SocketAddr;
@@ -80,6 +81,7 @@
 //! let receiver = Receiver::builder()
 //!     .route("stripe")
 //!     .verifier(stripe::verifier(Secret::from_text(SECRET)?)?)
+//!     .allow_sources(["127.0.0.0/8"])
 //!     .build()?;
 //! let app = Router::new()
 //!     .route("/webhooks/stripe", post(on_stripe))
@@ -108,6 +110,17 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # HTTPS and the peer address
+//!
+//! The peer address is the server's `ConnectInfo<SocketAddr>` (serve the router with
+//! `into_make_service_with_connect_info::<SocketAddr>()`), or a test's `MockConnectInfo`.
+//! A request counts as HTTPS only when the server says so: axum cannot tell whether its
+//! listener terminates TLS, so a router served over TLS adds the [`HttpsConnection`] marker
+//! (`Router::layer(Extension(HttpsConnection))`), or a trusted proxy says so in its
+//! forwarding header. Without either, `require_https` refuses every request (403), and a
+//! URL-signing scheme (Twilio) without a public base URL rebuilds an `http://` URL.
+//! (actix-web and rocket know their listener's TLS and need no marker.)
 //!
 //! # Security
 //!

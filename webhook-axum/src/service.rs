@@ -100,6 +100,12 @@ where
                     None => result,
                 };
             }
+            if let Some(reply) = delivery.take_duplicate_answer() {
+                // `Webhook<E>` found a duplicate by the event's own id and the handler, taking
+                // it as a value, answered for itself: the sender is told `duplicate`.
+                delivery.finish(true).await;
+                return Ok(reply_response(reply));
+            }
             match &result {
                 Ok(response) => match response.extensions().get::<RejectedKind>() {
                     Some(RejectedKind(kind)) => {

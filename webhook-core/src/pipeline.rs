@@ -180,7 +180,8 @@ impl Receiver {
             // request handed the delivery on, its claims must not be completed.
             Err(error) => slot.reject(error),
             Ok(Accepted::Fresh(_)) => slot.hand_on(),
-            Ok(Accepted::Duplicate(_)) => {}
+            // Likewise, the sender is told `duplicate` whatever the handler answers.
+            Ok(Accepted::Duplicate(reply)) => slot.answer_duplicate(reply),
         }
         accepted
     }
@@ -222,6 +223,9 @@ impl Receiver {
             };
             if duplicate {
                 let event_type = E::peek_event_type(request);
+                if let Some(event_type) = &event_type {
+                    Span::current().record("event_type", event_type.as_str());
+                }
                 return Ok(Accepted::Duplicate(Reply::duplicate(
                     event_type.as_deref(),
                     Some(&id),
@@ -255,6 +259,7 @@ impl Receiver {
                 superseded: Vec::new(),
                 duplicate: false,
                 rejected: None,
+                duplicate_answer: None,
                 fetches: 0,
                 decrypted: false,
                 done: false,
@@ -339,6 +344,8 @@ struct Parked {
     /// An extractor handed the delivery to the handler ([`LeaseSlot::hand_on`]): another
     /// one's rejection then does not stand for the delivery.
     handed_on: bool,
+    /// An extractor's answer to a duplicate by the event's own id (the first one).
+    duplicate_reply: Option<Reply>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -486,6 +493,13 @@ impl LeaseSlot {
         }
     }
 
+    /// Record an extractor's answer to a duplicate (the first one), for [`Delivery::adopt`].
+    fn answer_duplicate(&self, reply: &Reply) {
+        self.lock()
+            .duplicate_reply
+            .get_or_insert_with(|| reply.clone());
+    }
+
     /// Record that the delivery was answered as a duplicate of a processed one.
     pub(crate) fn mark_duplicate(&self) {
         self.lock().duplicate = true;
@@ -565,6 +579,9 @@ struct State {
     duplicate: bool,
     /// Refused by an extractor behind a layer (see [`Delivery::adopt`]).
     rejected: Option<VerifyError>,
+    /// An extractor behind a layer answered a duplicate by the event's own id, and nothing
+    /// handed the delivery on (see [`Delivery::take_duplicate_answer`]).
+    duplicate_answer: Option<Reply>,
     /// [`Delivery::decrypt`] produced the plaintext (for a receiver that decrypts).
     decrypted: bool,
     /// Key fetches handed out ([`Delivery::fetch_keys`]).
@@ -1017,12 +1034,25 @@ impl Delivery {
         }
         self.s.leases.append(&mut parked.leases);
         self.s.duplicate |= std::mem::take(&mut parked.duplicate);
+        let duplicate_reply = parked.duplicate_reply.take();
+        if !parked.handed_on {
+            self.s.duplicate_answer = duplicate_reply;
+        }
         let rejected = parked.rejected.take();
         if !parked.handed_on
             && let Some(error) = rejected
         {
             self.s.rejected.get_or_insert(error);
         }
+    }
+
+    /// The answer to give in place of the handler's when an extractor behind the layer found
+    /// the delivery a duplicate of a processed one (by the event's own id) and nothing handed
+    /// the delivery on, taken from the slot by [`adopt`](Self::adopt): a handler taking
+    /// `Result<Webhook<E>, _>` answered for itself, but the sender is told `duplicate`, as the
+    /// rocket fairing tells it. [`finish(true)`](Self::finish) then counts a duplicate.
+    pub fn take_duplicate_answer(&mut self) -> Option<Reply> {
+        self.s.duplicate_answer.take()
     }
 
     /// The rejection an extractor behind the layer answered with, taken from the slot by

@@ -68,7 +68,15 @@
 //! an error log).
 //!
 //! A handler taking `Result<Webhook<E>, WebhookRejection>` still answers a rejected delivery with
-//! the rejection: a delivery that failed a check is never answered as processed.
+//! the rejection: a delivery that failed a check is never answered as processed. Unlike behind
+//! the axum layer or the actix-web middleware, which answer before the handler, such a
+//! handler does run for every rejection and duplicate (rocket runs a route once its guards are
+//! resolved, whatever they resolved to), and its answer is then replaced: keep side effects
+//! in its `Ok` branch.
+//!
+//! The handler does not run inside the delivery's `webhook.delivery` span (rocket gives a
+//! fairing no way to wrap a handler): its own tracing events carry the route's context only
+//! when it opens a span of its own. The delivery's span still records its outcome.
 //!
 //! A duplicate of a processed delivery is answered 200 the same way, as a guard failure:
 //! rocket's generated route code logs every guard failure at its warn level (``Data guard
