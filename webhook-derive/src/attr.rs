@@ -522,7 +522,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                         format!(
                             "regular expression is too big: compiled, it exceeds the \
                              {limit}-byte size limit; make it smaller (a counted repetition \
-                             such as `[a-z]{{1000}}{{1000}}` grows fast)"
+                             such as `(?:[a-z]{{1000}}){{1000}}` grows fast)"
                         ),
                     );
                 }

@@ -4,7 +4,9 @@
 //! set) in ECMA-262; `.` matches `\r` and U+2028 in Rust and not in ECMA-262; a class that
 //! starts with `]` and a class inside a class are read another way there; inline flags,
 //! `\A`/`\z`, POSIX and Unicode classes, class set operations, `\x{…}` and `\U0001F600` do
-//! not exist there.
+//! not exist there. A quantifier applied to a quantifier (`a{2}{3}`), and an escape of a
+//! character ECMA-262 does not hold special (`\-` outside a class, `\%`), are syntax errors
+//! there (the latter in the Unicode mode validators commonly compile patterns in).
 //! Such a pattern would accept different values on each side, so the derive refuses it and
 //! names the portable spelling.
 
@@ -75,7 +77,15 @@ impl Visitor for Portable {
                         .to_owned(),
                 ),
             },
-            Ast::Literal(literal) => literal_portable(&literal.kind),
+            Ast::Literal(literal) => {
+                literal_portable(&literal.kind)?;
+                escape_portable(literal, false)
+            }
+            Ast::Repetition(repetition) if matches!(*repetition.ast, Ast::Repetition(_)) => Err(
+                "a quantifier applied to a quantifier (`a{2}{3}`, `a+*`) is a syntax error in \
+                 JSON Schema (ECMA-262): group the inner one, as in `(?:a{2}){3}`"
+                    .to_owned(),
+            ),
             _ => Ok(()),
         }
     }
@@ -129,7 +139,28 @@ fn class_literal(literal: &ast::Literal) -> Result<(), String> {
                 .to_owned(),
         );
     }
-    literal_portable(&literal.kind)
+    literal_portable(&literal.kind)?;
+    escape_portable(literal, true)
+}
+
+/// An escaped character: ECMA-262 in Unicode mode (the `u` flag, with which validators
+/// commonly compile a schema's patterns) admits escapes of its syntax characters only, and
+/// of `-` inside a class; Rust also admits `\-`, `\&`, `\~`, `\#` and, as superfluous
+/// escapes, other punctuation (`\%`, `\<`).
+fn escape_portable(literal: &ast::Literal, in_class: bool) -> Result<(), String> {
+    let special = |c: char| "^$\\.*+?()[]{}|/".contains(c) || (in_class && c == '-');
+    let escaped = match literal.kind {
+        LiteralKind::Meta | LiteralKind::Superfluous => literal.c,
+        _ => return Ok(()),
+    };
+    if special(escaped) {
+        return Ok(());
+    }
+    Err(format!(
+        "`\\{escaped}` is a syntax error in JSON Schema (ECMA-262) in the Unicode mode \
+         validators compile patterns in, where only special characters are escaped: write \
+         `{escaped}`"
+    ))
 }
 
 fn literal_portable(kind: &LiteralKind) -> Result<(), String> {
@@ -166,7 +197,10 @@ mod tests {
             "^(?<kind>a|b)[^\\n]*$",
             "^[A-Za-z0-9_]{1,64}$",
             "a+?b*c{2,3}",
-            "\\.\\-\\[\\t\\n",
+            "\\.\\[\\t\\n-",
+            "[a\\-z]",
+            "\\/\\^\\$\\|\\(\\)\\{\\}\\*\\+\\?",
+            "(?:a{2}){3}",
             "[\\]a]",
             "[^\\]a]",
             "[a\\[bc\\]]",
@@ -199,6 +233,13 @@ mod tests {
             ("[]-a]", "starts with `]`"),
             ("[a[bc]]", "nested classes"),
             ("[^a[^b]]", "nested classes"),
+            ("^[a-z]{2}{3}$", "quantifier applied to a quantifier"),
+            ("a+*", "quantifier applied to a quantifier"),
+            ("a???", "quantifier applied to a quantifier"),
+            ("a\\-b", "`\\-`"),
+            ("a\\&b", "`\\&`"),
+            ("a\\%b", "`\\%`"),
+            ("[\\~]", "`\\~`"),
         ] {
             let message = non_portable(bad).unwrap_or_default();
             assert!(message.contains(says), "{bad}: {message}");

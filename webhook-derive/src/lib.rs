@@ -33,7 +33,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// | --- | --- |
 /// | `tag = "type"` | the event type is the body field `type`, beside the payload fields (internally tagged) |
 /// | `tag = "type", content = "data"` | the payload is under `data` (adjacently tagged) |
-/// | `tag_header = "X-GitHub-Event"` | the event type is a header; the whole body is the payload |
+/// | `tag_header = "X-GitHub-Event"` | the event type is a header; the whole body is the payload. Such a header is often not signed (GitHub's is not): a copy of a delivery re-sent with another value decodes as another event when its body fits that event's payload. It is refused as a duplicate within the retention (the signed content keys it), so keep the retention long for such a sender and give each event's payload the fields that tell it apart |
 /// | `id = "data.id"` | where the event id is, for idempotency (dotted path into the body, which the signature covers; a string there must be what a header message id may be, visible ASCII without surrounding spaces, and at most 256 bytes, or an integer; else 422). There is no `id_header`: a header the signature does not cover (GitHub's `X-GitHub-Delivery`) could be changed by whoever replays a delivery, and a scheme that signs its id header reads it itself as the message id |
 /// | `timestamp = "created_at"` | where the event's own timestamp is (dotted path) |
 /// | `rename_all = "snake_case"` | event names from variant names, with serde's rules |
@@ -75,22 +75,26 @@ use syn::{DeriveInput, parse_macro_input};
 /// rounded to `f32`),
 /// `pattern = "^[a-z]+$"` (checked at compile time: its syntax, its compiled size, and that it
 /// means the same in Rust and in the JSON Schema export's ECMA-262 — so `[0-9]`, not `\d`; no
-/// `.`, inline flags, `\A`/`\z`, `\U0001F600`, POSIX or Unicode classes, nested classes, or a
-/// class starting with `]`), `one_of("hard", "soft")`, `non_empty`, `nested` and
+/// `.`, inline flags, `\A`/`\z`, `\U0001F600`, POSIX or Unicode classes, nested classes, a
+/// class starting with `]`, a quantifier on a quantifier (`a{2}{3}`), or an escape of a
+/// character ECMA-262 does not hold special, such as `\-` outside a class), `one_of("hard", "soft")`, `non_empty`, `nested` and
 /// `custom = path::to_fn` (`fn(&T) -> Result<(), E>` with `E: Into<Cow<'static, str>>`).
 /// A rule on an `Option` skips `None`. Every failing field is reported at once, with its path:
 /// `data.recipient: not a valid email address`.
 ///
 /// A payload's rules run wherever it appears: a field whose type derives `WebhookPayload`, or
-/// is an `Option`, `Box`, `Vec`, `VecDeque` or array of such, or a `HashMap`/`BTreeMap` with
-/// such values (`Option<Box<Node>>` for a recursive payload), in a struct variant or in a
+/// is an `Option`, `Box`, `Vec`, `VecDeque`, array or boxed slice of such, or a
+/// `HashMap`/`BTreeMap` with such values (`Option<Box<Node>>` for a recursive payload), in a
+/// struct variant or in a
 /// payload struct at any depth, runs its payloads' rules and exports their schema, with or
 /// without `nested` (errors at `data.object.amount`, `data.items[2].sku`, and at
 /// `data.prices.*.unit` in a map, whose keys are the sender's and are written `*`); error
 /// paths and their `*` for undeclared keys are the same either way. `nested` is optional: it only
 /// asserts that the field holds payloads, a compile error otherwise, so a type that loses its
 /// `WebhookPayload` derive cannot go unnoticed. Types the derive does not look into — a
-/// tuple, an `Rc`/`Arc`, a `Cow`, a set, a wrapper of your own — hold payloads whose rules do
+/// tuple, an `Rc`/`Arc`, a `Cow`, a set, a `Box` around a list or map inside another shape
+/// (`Option<Box<Vec<P>>>`; a field's own outer `Box` is looked through), a wrapper of your
+/// own — hold payloads whose rules do
 /// not run: give the wrapper a `WebhookPayload` impl (it is then found), or mark the field
 /// `nested`, which refuses to compile any type whose payloads it cannot check. A
 /// `#[serde(skip)]` field is never read, and never checked.

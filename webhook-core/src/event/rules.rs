@@ -277,6 +277,25 @@ impl<T: NestedRule> NestedRule for VecDeque<T> {
         serde_json::json!({ "type": "array", "items": T::nested_schema() })
     }
 }
+/// A slice, as a field holds it in a `Box<[T]>`.
+impl<T: NestedRule> NestedRule for [T] {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        validate_items(self.iter(), path, errors);
+    }
+    fn nested_schema() -> serde_json::Value {
+        serde_json::json!({ "type": "array", "items": T::nested_schema() })
+    }
+}
+/// A boxed slice wherever it is (inside an `Option`, a list…): a `Box` the derive does not
+/// strip, since only a field's outer `Box` layers are.
+impl<T: NestedRule> NestedRule for Box<[T]> {
+    fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+        validate_items(self.iter(), path, errors);
+    }
+    fn nested_schema() -> serde_json::Value {
+        serde_json::json!({ "type": "array", "items": T::nested_schema() })
+    }
+}
 impl<T: NestedRule, const N: usize> NestedRule for [T; N] {
     fn validate_nested(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
         validate_items(self.iter(), path, errors);
@@ -652,7 +671,8 @@ pub fn non_empty<T: LengthRule + ?Sized>(
 }
 
 /// `range(min = .., max = ..)`: a number within the bounds (inclusive); an `f32` field is
-/// compared with the bounds rounded to `f32` (see [`RangeRule::rule_bound`]).
+/// compared with the bounds rounded to `f32` (see [`RangeRule::rule_bound`]). NaN and the
+/// infinities, which JSON cannot hold, are refused whatever the bounds.
 pub fn range<T: RangeRule + ?Sized>(
     value: &T,
     min: Option<f64>,
@@ -667,7 +687,7 @@ pub fn range<T: RangeRule + ?Sized>(
     // integers the bounds admit, exactly: below `min` means below its ceiling, above `max`
     // above its floor (`as` saturates, and no `i128` lies beyond a bound that large).
     #[allow(clippy::cast_possible_truncation)]
-    let (below, above, nan) = match number {
+    let (below, above, not_finite) = match number {
         Number::Int(n) => (
             min.is_some_and(|m| n < m.ceil() as i128),
             max.is_some_and(|m| n > m.floor() as i128),
@@ -676,10 +696,14 @@ pub fn range<T: RangeRule + ?Sized>(
         Number::Float(x) => (
             min.is_some_and(|m| x < T::rule_bound(m)),
             max.is_some_and(|m| x > T::rule_bound(m)),
-            x.is_nan(),
+            // JSON has neither (serde_json refuses a number too large for an `f32`); a value
+            // that reaches the rule as one anyway is in no range.
+            !x.is_finite(),
         ),
     };
-    if below || above || nan {
+    if not_finite {
+        fail(errors, path, "not a finite number of the field's type");
+    } else if below || above {
         let message = match (min, max) {
             (Some(min), Some(max)) => format!("must be between {min} and {max}"),
             (Some(min), None) => format!("must be at least {min}"),
@@ -950,6 +974,20 @@ mod tests {
         );
         range(&f64::NAN, Some(0.0), None, &FieldPath::root(), &mut errors);
         assert_eq!(errors.len(), 1, "only NaN fails: {errors}");
+        // JSON cannot hold an infinity (serde_json refuses `1e39` for an `f32`), but should a
+        // value reach the rule as one, it is refused under any bound, even one that rounds to
+        // infinity itself.
+        assert!(serde_json::from_str::<f32>("1e39").is_err());
+        let big = f32::INFINITY;
+        for (min, max) in [
+            (Some(0.0), None),
+            (None, Some(1e39)),
+            (Some(-1e39), Some(1e39)),
+        ] {
+            let mut errors = ValidationErrors::new();
+            range(&big, min, max, &FieldPath::root(), &mut errors);
+            assert_eq!(errors.len(), 1, "{min:?} {max:?}");
+        }
     }
 
     /// An `f32` field meets a bound it holds: `0.1_f32` is at `max = 0.1` (widened, it is

@@ -55,6 +55,9 @@ schema_of! {
     u32 => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
     u64 => json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX }),
     usize => json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX }),
+    // Beyond a JSON number's common range: bounded only by a `range` rule.
+    i128 => json!({ "type": "integer" }),
+    u128 => json!({ "type": "integer", "minimum": 0 }),
     f32 => json!({ "type": "number" }),
     f64 => json!({ "type": "number" }),
     Value => Value::Bool(true),
@@ -83,7 +86,13 @@ macro_rules! schema_list {
     )*};
 }
 schema_list!(Vec<T> => [T: FieldSchema], VecDeque<T> => [T: FieldSchema],
-    HashSet<T, S> => [T: FieldSchema, S], BTreeSet<T> => [T: FieldSchema]);
+    HashSet<T, S> => [T: FieldSchema, S], BTreeSet<T> => [T: FieldSchema],
+    [T] => [T: FieldSchema]);
+impl<T: FieldSchema, const N: usize> FieldSchema for [T; N] {
+    fn field_schema() -> Value {
+        json!({ "type": "array", "items": T::field_schema(), "minItems": N, "maxItems": N })
+    }
+}
 macro_rules! schema_map {
     ($($ty:ty => [$($gen:tt)*]),*) => {$(
         impl<$($gen)*> FieldSchema for $ty {

@@ -163,6 +163,8 @@ pub struct Shapes {
     pub boxed_list: Box<Vec<Item>>,
     #[serde(default)]
     pub boxed_option: Box<Option<Box<Item>>>,
+    #[serde(default)]
+    pub boxed_slice: Option<Box<[Item]>>,
 }
 
 #[test]
@@ -209,6 +211,10 @@ fn payloads_behind_options_boxes_lists_and_maps_run_their_rules() {
             r#"{"boxed_option":{"sku":""}}"#,
             "boxed_option.sku: length must be at least 1",
         ),
+        (
+            r#"{"boxed_slice":[{"sku":"a"},{"sku":""}]}"#,
+            "boxed_slice[1].sku: length must be at least 1",
+        ),
     ] {
         let err = Shapes::from_json(body.as_bytes()).unwrap_err();
         assert_eq!(err.kind(), DecodeErrorKind::Validation, "{body}");
@@ -229,6 +235,8 @@ fn payloads_behind_options_boxes_lists_and_maps_run_their_rules() {
         sku
     );
     assert_eq!(props["deque"]["items"]["properties"]["sku"], sku);
+    assert_eq!(props["boxed_slice"]["type"], json!(["array", "null"]));
+    assert_eq!(props["boxed_slice"]["items"]["properties"]["sku"], sku);
     assert_eq!(props["pair"]["items"]["properties"]["sku"], sku);
     assert_eq!(props["pair"]["minItems"], json!(2));
     assert_eq!(

@@ -451,3 +451,39 @@ fn a_variants_own_serde_settings_are_honoured_and_in_its_schema() {
     .collect::<Vec<_>>();
     assert_both_kinds("closed variant", accepted);
 }
+
+/// 128-bit integers: their schema is an integer (before, `true`, or with a `range` bounds
+/// without a type), so what decoding refuses for its type the schema refuses too.
+#[derive(Debug, serde::Deserialize, webhook::WebhookEvent)]
+#[webhook(tag = "type")]
+enum Wide {
+    #[webhook(rename = "big")]
+    Big {
+        #[webhook(range(min = -5, max = 1000))]
+        signed: i128,
+        unsigned: u128,
+    },
+}
+
+#[test]
+fn wide_integers_agree_on_their_corpus() {
+    let validator = validator(&Wide::json_schema());
+    let accepted: Vec<bool> = [
+        json!({"type": "big", "signed": -5, "unsigned": 1}),
+        json!({"type": "big", "signed": 1000, "unsigned": 0}),
+        json!({"type": "big", "signed": "x", "unsigned": 1}),
+        json!({"type": "big", "signed": 1.5, "unsigned": 1}),
+        json!({"type": "big", "signed": null, "unsigned": 1}),
+        json!({"type": "big", "signed": {}, "unsigned": 1}),
+        json!({"type": "big", "signed": -6, "unsigned": 1}),
+        json!({"type": "big", "signed": 1, "unsigned": -1}),
+        json!({"type": "big", "signed": 1, "unsigned": "1"}),
+    ]
+    .iter()
+    .map(|payload| agree::<Wide>(&validator, payload))
+    .collect();
+    assert_eq!(
+        accepted,
+        [true, true, false, false, false, false, false, false, false]
+    );
+}

@@ -13,6 +13,9 @@ enum Events {
         // Inline flags are Rust syntax only: refused.
         #[webhook(pattern = "(?i)^abc$")]
         name: String,
+        // A quantifier on a quantifier is a syntax error in ECMA-262: refused.
+        #[webhook(pattern = "^[a-z]{2}{3}$")]
+        pair: String,
         // The portable spelling: accepted.
         #[webhook(pattern = "^[A-Z]{3}-[0-9]+$")]
         other: String,
