@@ -40,8 +40,11 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 /// unknown share a budget of their own: no peer address, or behind a trusted proxy a
 /// forwarding chain that cannot be read. A client can put itself there by sending a value
 /// that breaks the chain (an unterminated quote in a `Forwarded` header the proxy appends
-/// to), so that budget is one more for it; set the proxy to replace the header rather than
-/// append to the client's, or set an allowlist, which admits no unknown source. The limiter
+/// to, or an `X-Forwarded-For` value that is not UTF-8, which takes the whole header out of
+/// the request), so that budget is one more for it; set the proxy to replace the header
+/// rather than append to the client's, or set an allowlist, which admits no unknown source.
+/// Clients behind a NAT64 translator (`64:ff9b::/96`) arrive with IPv6 addresses of one
+/// `/64`, and so share one budget. The limiter
 /// counts time on the clock's monotonic reading, so a wall clock stepped back does not stall
 /// it.
 ///

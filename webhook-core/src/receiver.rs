@@ -293,13 +293,14 @@ impl Receiver {
     }
 
     /// Whether the checks read the peer's address (a rate limit, an allowlist, trusted
-    /// proxies): an adapter that cannot tell it should say so.
+    /// proxies, every peer trusted as one): an adapter that cannot tell it should say so.
     #[must_use]
     pub fn reads_peer(&self) -> bool {
         let source = &self.inner.source;
         self.inner.limiter.is_some()
             || !source.allow.is_empty()
             || !source.trusted_proxies.is_empty()
+            || source.every_peer
     }
 
     /// The URL the sender addressed, for URL-signing schemes: the configured public base URL
@@ -630,6 +631,13 @@ impl ReceiverBuilder {
     /// Which header the trusted proxies write: `X-Forwarded-For` (+ `X-Forwarded-Proto`, the
     /// default) or RFC 7239 `Forwarded`. Only this one is read, because a proxy passes the
     /// other through from the client as it came.
+    ///
+    /// With `X-Forwarded-For`, the protocol is the rightmost `X-Forwarded-Proto` value, which
+    /// is the proxy's own only when the proxy replaces the header: many pass a client's
+    /// `X-Forwarded-Proto` through unless told otherwise (nginx needs
+    /// `proxy_set_header X-Forwarded-Proto $scheme;`). Where the proxy cannot be made to
+    /// replace it, a client could claim HTTPS over plain HTTP: use `Forwarded`, whose last
+    /// element is the proxy's own, protocol included.
     pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
         self.forwarded_header = header;
         self
@@ -649,7 +657,9 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Require HTTPS: on the connection, or as a trusted proxy reports it. Otherwise 403.
+    /// Require HTTPS: on the connection, or as a trusted proxy reports it (see
+    /// [`forwarded_header`](Self::forwarded_header) for what the proxy must write). Otherwise
+    /// 403.
     pub fn require_https(mut self, required: bool) -> Self {
         self.require_https = required;
         self

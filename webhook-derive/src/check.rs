@@ -212,6 +212,24 @@ fn check_names(cx: &Ctxt, variants: &[Variant<'_>]) {
             }
         }
     }
+    // A unit catch-all names itself (`event_type()`, the span) when the type sent is not
+    // one an event id could be: a listed event's name would be told apart from it by nothing.
+    for variant in variants.iter().filter(|v| v.attrs.other.is_some()) {
+        if let Some(owner) = seen.get(&variant.name) {
+            let tokens: Box<dyn ToTokens + '_> = match &variant.attrs.rename {
+                Some(lit) => Box::new(lit),
+                None => Box::new(variant.ident),
+            };
+            cx.error_spanned_by(
+                tokens,
+                format!(
+                    "the catch-all's name \"{}\" is already the event name of variant `{owner}`: \
+                     give the catch-all variant another name",
+                    variant.name
+                ),
+            );
+        }
+    }
 }
 
 fn check_catch_all(cx: &Ctxt, variants: &[Variant<'_>]) {

@@ -213,8 +213,8 @@ fn hmac_key_fits(len: usize, alg: JwtAlgorithm) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Refuses as an HMAC secret what is in fact a key meant to be public: a PEM document, a JWK
-/// or JWKS, or a DER public key (a SubjectPublicKeyInfo of any algorithm, or a PKCS#1 RSA
+/// Refuses as an HMAC secret what is in fact a key meant to be public: a PEM document (or
+/// anything holding a PEM block), a JWK or JWKS, or a DER public key (a SubjectPublicKeyInfo of any algorithm, or a PKCS#1 RSA
 /// key), raw or in base64. Whoever has the public key could mint tokens with such a secret:
 /// the HS256/RS256 key confusion, made at configuration time.
 fn hmac_secret_is_not_public(secret: &[u8]) -> Result<(), ConfigError> {
@@ -224,7 +224,8 @@ fn hmac_secret_is_not_public(secret: &[u8]) -> Result<(), ConfigError> {
             "jwt hmac secret is {what}, which is not a shared secret: {instead}"
         )))
     };
-    if text.starts_with(b"-----BEGIN") {
+    // Anywhere in it: OpenSSL writes `Bag Attributes` and other text before a PEM block.
+    if text.windows(10).any(|w| w == b"-----BEGIN") {
         return refused(
             "a pem document",
             "load public keys with `JwtKey::rsa_pem`, `ec_pem` or `ed25519_pem`",

@@ -1653,6 +1653,12 @@ fn an_hmac_secret_that_is_a_public_key_is_refused() {
             format!("\n  {pem}\r\n").into_bytes(),
             "pem document",
         ),
+        (
+            "pem after openssl's bag attributes",
+            format!("Bag Attributes\n    localKeyID: 01 02\nsubject=/CN=issuer\n{pem}")
+                .into_bytes(),
+            "pem document",
+        ),
         ("ec pem", EC_PUBLIC.to_vec(), "pem document"),
         ("ed25519 pem", ED_PUBLIC.to_vec(), "pem document"),
         ("jwk", public_jwk.clone().into_bytes(), "jwk or jwks"),

@@ -220,3 +220,26 @@ fn rate_limit_keys_ipv6_by_prefix_and_mapped_as_ipv4() {
     let other_prefix = WebhookRequest::new(b"").with_peer(peer("2001:db8:0:1::1"));
     assert!(admit(&receiver, &other_prefix, false).is_ok());
 }
+
+/// Every configuration whose checks read the peer's address says so (an adapter that cannot
+/// tell the address warns then); one that reads none does not.
+#[test]
+fn receivers_say_when_their_checks_read_the_peer() {
+    let builder = || {
+        webhook_core::Receiver::builder().verifier(
+            webhook_core::StandardWebhooks::new(webhook_core::Secret::random(24)).unwrap(),
+        )
+    };
+    assert!(!builder().build().unwrap().reads_peer());
+    assert!(!builder().require_https(true).build().unwrap().reads_peer());
+    for built in [
+        builder().trust_every_peer_as_proxy().build(),
+        builder().trusted_proxies(["10.0.0.0/8"]).build(),
+        builder().allow_sources(["192.0.2.0/24"]).build(),
+        builder()
+            .rate_limit(webhook_core::RateLimit::per_second(5))
+            .build(),
+    ] {
+        assert!(built.unwrap().reads_peer());
+    }
+}
