@@ -25,15 +25,16 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, WebhookRejection>>>>;
 /// comes from `app_data`: `web::Data<Receiver>` if registered, else a bare `Receiver`.
 ///
 /// - Succeeds with the event.
-/// - Rejects with 413 when the body exceeds the receiver's limit (the body stream is cut
-///   there); 415 for a content type the receiver does not accept; 403 for a source not
-///   allowed or HTTP where HTTPS is required; 429 (+ `Retry-After`) when the source is rate
-///   limited; 401 for missing, malformed or wrong credentials or signatures and stale
-///   timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same
-///   delivery is in flight; 503 (+ `Retry-After`) when the replay store is unavailable; 400
-///   for a body that is not JSON, cannot be read or cannot be decrypted; 422 for an unknown
-///   event type or a failed rule; 500 `not_configured` (logged with `tracing::error!`) when
-///   the route has neither the middleware nor a receiver in `app_data`.
+/// - Rejects with 413 when the body exceeds the receiver's limit (the body stream is cut there);
+///   415 for a content type the receiver does not accept; 403 for a source not allowed or HTTP
+///   where HTTPS is required; 429 (+ `Retry-After`) when the source is rate limited; 401 for
+///   missing, malformed or wrong credentials or signatures and stale timestamps (+
+///   `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same delivery is in
+///   flight; 503 (+ `Retry-After`) when the replay store is unavailable or a key that must be
+///   fetched is not yet (a signing certificate, a JWT key set); 400 for a body that is not JSON,
+///   cannot be read or cannot be decrypted; 422 for an unknown event type or a failed rule; 500
+///   `not_configured` (logged with `tracing::error!`) when the route has neither the middleware nor
+///   a receiver in `app_data`.
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///

@@ -127,7 +127,8 @@ pub(crate) async fn authenticate(
         }
     };
     // The host: the first `Host` that is text, else (HTTP/2) the request's `:authority`. A
-    // request naming no usable host is refused (401), as in every adapter.
+    // request naming no usable host is refused (401), as in every adapter. (Over HTTP/1.1,
+    // actix-http itself answers a request without one `Host` with a 400 of its own first.)
     let host = request
         .headers()
         .get_all(header::HOST)

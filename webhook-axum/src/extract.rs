@@ -29,8 +29,10 @@ use crate::service::Layered;
 ///   source is rate limited; 401 for missing, malformed or wrong credentials or signatures
 ///   and stale timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`)
 ///   while the same delivery is in flight; 503 (+ `Retry-After`) when the replay store is
-///   unavailable; 400 for a body that is not JSON or cannot be decrypted (a receiver with a
-///   decryptor); 422 for an unknown event type or a failed rule.
+///   unavailable; 400 for a body that is not JSON, cannot be read (the connection failed
+///   mid-body) or cannot be decrypted (a receiver with a decryptor); 422 for an unknown event
+///   type or a failed rule; 503 (+ `Retry-After`) for a key that must be fetched and is not
+///   yet available (a signing certificate, a JWT key set).
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///

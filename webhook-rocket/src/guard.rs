@@ -24,15 +24,16 @@ use crate::fairing::{Attached, Slot};
 /// handler's response decides whether the claim is completed (2xx) or released.
 ///
 /// - Succeeds with the event and the [`Proof`].
-/// - Rejects with 413 when the body exceeds the receiver's limit or rocket's data limit
-///   `webhook`; 415 for a content type the receiver does not accept; 403 for a source not
-///   allowed or HTTP where HTTPS is required; 429 (+ `Retry-After`) when the source is rate
-///   limited; 401 for missing, malformed or wrong credentials or signatures and stale
-///   timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same
-///   delivery is in flight; 503 (+ `Retry-After`) when the replay store is unavailable; 400 for
-///   a body that is not JSON, cannot be read or cannot be decrypted; 422 for an unknown event
-///   type or a failed rule; 500 `not_configured` (logged) when no receiver is managed for the
-///   route. (Without the fairing the rocket does not launch: the guard's sentinel aborts it.)
+/// - Rejects with 413 when the body exceeds the receiver's limit or rocket's data limit `webhook`;
+///   415 for a content type the receiver does not accept; 403 for a source not allowed or HTTP
+///   where HTTPS is required; 429 (+ `Retry-After`) when the source is rate limited; 401 for
+///   missing, malformed or wrong credentials or signatures and stale timestamps (+
+///   `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same delivery is in
+///   flight; 503 (+ `Retry-After`) when the replay store is unavailable or a key that must be
+///   fetched is not yet (a signing certificate, a JWT key set); 400 for a body that is not JSON,
+///   cannot be read or cannot be decrypted; 422 for an unknown event type or a failed rule; 500
+///   `not_configured` (logged) when no receiver is managed for the route. (Without the fairing the
+///   rocket does not launch: the guard's sentinel aborts it.)
 /// - Answers 200 `{"event_type","id","duplicate":true}` for a duplicate of a processed
 ///   delivery, without running the handler.
 ///
