@@ -94,7 +94,8 @@ pub struct SesBounce {
 /// The receiver of the route: SNS sends `text/plain; charset=UTF-8` unless its delivery policy
 /// sets `application/json`; both are accepted. Each source gets 50 requests a second (a burst
 /// of 100): an RSA check costs about 0.2 ms, and a route that fetches certificates spends
-/// its fetches only on what the limit lets through.
+/// its fetches only on what the limit lets through. SNS drops a message answered with any
+/// 4xx, so the limit's 429 and an in-flight copy's 409 are answered 503, which it retries.
 pub fn receiver(verifier: SnsVerifier) -> Result<Receiver, ConfigError> {
     Receiver::builder()
         .route("ses")
@@ -102,6 +103,7 @@ pub fn receiver(verifier: SnsVerifier) -> Result<Receiver, ConfigError> {
         .content_type("text/plain")
         .content_type("application/json")
         .rate_limit(RateLimit::per_second(50).burst(100))
+        .retryable_as_503(true)
         .build()
 }
 

@@ -224,3 +224,28 @@ async fn ses_events_arrive_typed_and_validated() {
 
     assert_eq!(inbox.events.lock().unwrap().len(), 1);
 }
+
+/// SNS drops a message answered with any 4xx: past the example's rate limit (a burst of 100)
+/// a request is answered 503 `rate_limited` with `Retry-After`, which SNS retries, never 429.
+#[tokio::test]
+async fn past_the_rate_limit_sns_is_answered_503_never_429() {
+    let (app, _) = app();
+    let mut limited = 0;
+    for _ in 0..300 {
+        let request = Request::post("/webhooks/ses")
+            .header("content-type", TEXT)
+            .body(Body::from("not a message"))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(response.headers().contains_key("retry-after"));
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            let json: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(json["error"], "rate_limited");
+            limited += 1;
+        }
+    }
+    assert!(limited >= 100, "only {limited} of 300 limited");
+}

@@ -114,6 +114,8 @@ pub(crate) struct Inner {
     pub(crate) lease: Duration,
     pub(crate) retention: Duration,
     pub(crate) rejection: Option<Arc<RejectionFn>>,
+    /// 409 and 429 are answered 503 ([`ReceiverBuilder::retryable_as_503`]).
+    pub(crate) retryable_as_503: bool,
     pub(crate) event_type: Option<Arc<EventTypeFn>>,
     pub(crate) public_base_url: Option<String>,
     pub(crate) signs_url: bool,
@@ -239,6 +241,21 @@ impl Receiver {
     /// does not set them itself; else [`Reply::from_error`].
     #[must_use]
     pub fn reply_for(&self, error: &VerifyError) -> Reply {
+        let mut reply = self.table_reply_for(error);
+        if self.inner.retryable_as_503
+            && matches!(
+                error.kind(),
+                crate::VerifyErrorKind::InFlight | crate::VerifyErrorKind::RateLimited
+            )
+            && reply.status == error.status()
+        {
+            reply.status = 503;
+        }
+        reply
+    }
+
+    /// [`reply_for`](Self::reply_for) before [`ReceiverBuilder::retryable_as_503`].
+    fn table_reply_for(&self, error: &VerifyError) -> Reply {
         match &self.inner.rejection {
             Some(custom) => {
                 let mut reply = custom(error);
@@ -381,6 +398,7 @@ pub struct ReceiverBuilder {
     shared_store: bool,
     clock: SharedClock,
     rejection: Option<Arc<RejectionFn>>,
+    retryable_as_503: bool,
     event_type: Option<Arc<EventTypeFn>>,
     public_base_url: Option<String>,
     decryptor: Option<Box<dyn Decryptor>>,
@@ -427,6 +445,7 @@ impl Default for ReceiverBuilder {
             shared_store: false,
             clock: clock::system(),
             rejection: None,
+            retryable_as_503: false,
             event_type: None,
             public_base_url: None,
             decryptor: None,
@@ -701,6 +720,35 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Answer the refusals a sender is meant to retry later, 409 `in_flight` (a copy whose
+    /// first delivery is still being handled) and 429 `rate_limited`, with 503 instead, the
+    /// same body and `Retry-After`: for senders that retry a 5xx answer but drop a message
+    /// answered with any 4xx, such as Amazon SNS ([`provider::sns`](crate::provider::sns)),
+    /// which would otherwise lose a message refused for either. Every other rejection keeps
+    /// the status table's status. With a custom [`rejection`](Self::rejection), only a
+    /// response that keeps the 409 or 429 is changed. From the environment:
+    /// `{prefix}_RETRYABLE_AS_503=true`.
+    ///
+    /// ```
+    /// use webhook_core::{Receiver, Secret, StandardWebhooks, VerifyError, VerifyErrorKind};
+    /// let receiver = Receiver::builder()
+    ///     .verifier(StandardWebhooks::new(Secret::random(24))?)
+    ///     .retryable_as_503(true)
+    ///     .build()?;
+    /// let limited = VerifyError::new(VerifyErrorKind::RateLimited)
+    ///     .with_retry_after(std::time::Duration::from_secs(3));
+    /// let reply = receiver.reply_for(&limited);
+    /// assert_eq!(reply.status(), 503);
+    /// assert_eq!(reply.body(), r#"{"error":"rate_limited","message":"too many requests"}"#);
+    /// assert!(reply.headers().iter().any(|(n, v)| n == "retry-after" && v == "3"));
+    /// assert_eq!(receiver.reply_for(&VerifyError::new(VerifyErrorKind::InvalidSignature)).status(), 401);
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    pub fn retryable_as_503(mut self, on: bool) -> Self {
+        self.retryable_as_503 = on;
+        self
+    }
+
     /// Answer rejections with this response instead of the standard JSON. A duplicate of a
     /// processed delivery is not a rejection: it is answered 200
     /// `{"event_type","id","duplicate":true}` whatever `respond` does. Where the response
@@ -838,6 +886,7 @@ impl ReceiverBuilder {
     /// | `{prefix}_FORWARDED_HEADER` | what the trusted proxies write: `x-forwarded-for` (the default) or `forwarded` |
     /// | `{prefix}_ALLOWED_SOURCES` | comma-separated addresses / CIDR blocks |
     /// | `{prefix}_REQUIRE_HTTPS` | `true` / `false` |
+    /// | `{prefix}_RETRYABLE_AS_503` | `true` / `false`: 409 and 429 answered 503 ([`retryable_as_503`](Self::retryable_as_503)) |
     /// | `{prefix}_RATE_LIMIT` | `N/s`, `N/min` or `N/h`, optionally `burst B` |
     /// | `{prefix}_RETENTION_SECS` | how long processed keys are remembered ([`retention`](Self::retention)) |
     /// | `{prefix}_LEASE_SECS` | how long a claim blocks duplicates ([`lease`](Self::lease)) |
@@ -960,6 +1009,13 @@ impl ReceiverBuilder {
             match v.trim().to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => self.require_https = true,
                 "0" | "false" | "no" | "off" => self.require_https = false,
+                _ => note(bad(&name, "expected true or false")),
+            }
+        }
+        if let Some((name, v)) = get("RETRYABLE_AS_503") {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => self.retryable_as_503 = true,
+                "0" | "false" | "no" | "off" => self.retryable_as_503 = false,
                 _ => note(bad(&name, "expected true or false")),
             }
         }
@@ -1160,6 +1216,7 @@ impl ReceiverBuilder {
                 lease: self.lease,
                 retention,
                 rejection: self.rejection,
+                retryable_as_503: self.retryable_as_503,
                 event_type: self.event_type,
                 public_base_url: self.public_base_url,
                 signs_url,

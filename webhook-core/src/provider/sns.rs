@@ -58,15 +58,17 @@
 //!    stops retrying an HTTPS delivery after at most an hour, so an older message is a replay.
 //!
 //! The proof's message id is `MessageId`, so the receiver's replay store deduplicates SNS's
-//! retries. SNS treats every 4xx as final, so two answers lose a genuine message:
+//! retries. SNS treats every 4xx as final, so two answers would lose a genuine message: 429
+//! `rate_limited` and 409 `in_flight` (a retry that arrives while the first delivery's
+//! handler still runs, should that handler then fail). Build an SNS receiver with
+//! [`ReceiverBuilder::retryable_as_503`](crate::ReceiverBuilder::retryable_as_503), which
+//! answers both 503, which SNS retries:
 //! - **429**: the RSA check costs about 0.2 ms of CPU and the topic ARN is no secret (it is
-//!   in every message), so a per-source rate limit is worth having, but set SNS's own
-//!   throttle (the subscription's delivery policy, `throttlePolicy.maxReceivesPerSecond`)
-//!   and the receiver's limit well above it, so that only a flood meets the limit;
-//! - **409**: a retry that arrives while the first delivery's handler still runs is answered
-//!   409 `in_flight`; should that handler then fail, SNS sends the message no more. Keep an
-//!   SNS handler well inside SNS's delivery timeout (15 seconds), e.g. by queueing the
-//!   message and answering.
+//!   in every message), so a per-source rate limit is worth having; set SNS's own throttle
+//!   (the subscription's delivery policy, `throttlePolicy.maxReceivesPerSecond`) and the
+//!   receiver's limit well above it, so that only a flood meets the limit;
+//! - **409**: keep an SNS handler well inside SNS's delivery timeout (15 seconds), e.g. by
+//!   queueing the message and answering, so a retry rarely finds it still running.
 //!
 //! Basic auth in the subscription URL, combined with [`AllOf`](crate::AllOf), does not keep
 //! unauthenticated requests from starting certificate fetches: each member's fetch runs

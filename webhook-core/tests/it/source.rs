@@ -243,3 +243,66 @@ fn receivers_say_when_their_checks_read_the_peer() {
         assert!(built.unwrap().reads_peer());
     }
 }
+
+/// For senders that drop a message answered 4xx (Amazon SNS): 409 and 429 answered 503, with
+/// their body and `Retry-After`; every other rejection keeps its status; a custom rejection
+/// is changed only where it keeps the 409 or 429. Set in code or from the environment.
+#[test]
+fn retryable_refusals_can_be_answered_503() {
+    use std::time::Duration;
+    use webhook_core::{Reply, Secret, StandardWebhooks, VerifyError};
+    let verifier = || StandardWebhooks::new(Secret::random(24)).unwrap();
+    let receiver = Receiver::builder()
+        .verifier(verifier())
+        .env_with("H", |n| {
+            (n == "H_RETRYABLE_AS_503").then(|| "true".to_owned())
+        })
+        .build()
+        .unwrap();
+    for (kind, code) in [
+        (VerifyErrorKind::InFlight, "in_flight"),
+        (VerifyErrorKind::RateLimited, "rate_limited"),
+    ] {
+        let error = VerifyError::new(kind).with_retry_after(Duration::from_secs(2));
+        let reply = receiver.reply_for(&error);
+        assert_eq!(reply.status(), 503, "{code}");
+        assert!(reply.body().contains(code), "{}", reply.body());
+        assert!(
+            reply
+                .headers()
+                .iter()
+                .any(|(n, v)| n == "retry-after" && v == "2")
+        );
+    }
+    for kind in [
+        VerifyErrorKind::InvalidSignature,
+        VerifyErrorKind::SourceNotAllowed,
+        VerifyErrorKind::BodyTooLarge,
+        VerifyErrorKind::StoreUnavailable,
+    ] {
+        let error = VerifyError::new(kind);
+        assert_eq!(receiver.reply_for(&error).status(), error.status());
+    }
+    // Off by default.
+    let plain = Receiver::builder().verifier(verifier()).build().unwrap();
+    let limited = VerifyError::new(VerifyErrorKind::RateLimited);
+    assert_eq!(plain.reply_for(&limited).status(), 429);
+    // A custom rejection: changed where it keeps the status, not where it hides the route.
+    for (custom, expected) in [(None, 503), (Some(404), 404)] {
+        let receiver = Receiver::builder()
+            .verifier(verifier())
+            .retryable_as_503(true)
+            .rejection(move |e| Reply::json(custom.unwrap_or(e.status()), "{}"))
+            .build()
+            .unwrap();
+        assert_eq!(receiver.reply_for(&limited).status(), expected);
+    }
+    let bad = Receiver::builder()
+        .verifier(verifier())
+        .env_with("H", |n| {
+            (n == "H_RETRYABLE_AS_503").then(|| "sometimes".to_owned())
+        })
+        .build()
+        .unwrap_err();
+    assert!(bad.to_string().contains("H_RETRYABLE_AS_503"), "{bad}");
+}
