@@ -487,3 +487,42 @@ fn wide_integers_agree_on_their_corpus() {
         [true, true, false, false, false, false, false, false, false]
     );
 }
+
+/// A tree as deep as JSON decoding allows (63 levels of an object and a list each inside the
+/// envelope: serde_json stops at 128), failing its rule at the bottom, decodes on a thread
+/// with a 2 MiB stack (a Tokio worker's) in this unoptimised build: the rule's error, not a
+/// stack overflow. Deeper is refused as malformed.
+#[test]
+fn the_deepest_tree_json_allows_decodes_on_a_workers_stack() {
+    fn nested(depth: usize, leaf: &str) -> String {
+        let mut body = format!(r#"{{"name":"{leaf}","children":[]}}"#);
+        for _ in 1..depth {
+            body = format!(r#"{{"name":"n","children":[{body}]}}"#);
+        }
+        format!(r#"{{"type":"tree","data":{body}}}"#)
+    }
+    let outcomes = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            [60, 63, 64, 65, 200].map(|depth| {
+                Trees::decode(&WebhookRequest::new(
+                    nested(depth, "a-name-too-long").as_bytes(),
+                ))
+                .map_err(|e| e.kind())
+            })
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    use webhook::DecodeErrorKind::{MalformedBody, Validation};
+    assert_eq!(
+        outcomes,
+        [
+            Err(Validation),
+            Err(Validation),
+            Err(MalformedBody),
+            Err(MalformedBody),
+            Err(MalformedBody)
+        ]
+    );
+}
