@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --example receiver --features axum
-//! cargo run --example receiver --features axum -- sign github   # a fresh test command
+//! GITHUB_WEBHOOK_SECRET=… cargo run --example receiver --features axum -- sign github   # a fresh test command
 //! ```
 //!
 //! Configuration (environment): `WEBHOOK_ADDR` (default `127.0.0.1:3000`), `PUBLIC_BASE_URL`,
@@ -13,7 +13,7 @@
 //! `JWT_JWKS_FILE`, `JWT_AUDIENCE`, `JWT_ISSUER`, `BASIC_AUTH`, `SEALED_EMAIL_ENCRYPTION_KEY`
 //! (base64 of 32 bytes), and the receiver settings, applied to every route
 //! (`ReceiverBuilder::env_with`): `WEBHOOK_TRUSTED_PROXIES`, `WEBHOOK_FORWARDED_HEADER`,
-//! `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`, `WEBHOOK_RATE_LIMIT`,
+//! `WEBHOOK_ALLOWED_SOURCES`, `WEBHOOK_REQUIRE_HTTPS`, `WEBHOOK_RETRYABLE_AS_503`, `WEBHOOK_RATE_LIMIT`,
 //! `WEBHOOK_MAX_BODY_BYTES`, `WEBHOOK_REPLAY_CAPACITY`, `WEBHOOK_RETENTION_SECS`,
 //! `WEBHOOK_LEASE_SECS` and `WEBHOOK_CONTENT_TYPES` (added to the types each route accepts
 //! itself: JSON, and forms where its sender posts them). The URL the Twilio route checks

@@ -1,8 +1,10 @@
 //! Observation: one tracing span per delivery and counters by outcome.
 //!
 //! The span is named `webhook.delivery` and carries `route`, `scheme`, `outcome`, `reason`,
-//! `event_type`, `message_id`, `key_id` and `latency_ms`. It never carries a secret, a
-//! signature or a byte of the payload.
+//! `event_type`, `message_id`, `key_id`, `tenant` and `latency_ms`. It never carries a
+//! secret or a signature. Of the payload it carries only the event type and id, and only
+//! values an event id may be (visible ASCII, at most 256 bytes): a longer one, or one from an
+//! unsigned header that breaks that rule, is recorded nowhere.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -223,8 +223,11 @@ impl Receiver {
             };
             if duplicate {
                 let event_type = E::peek_event_type(request);
-                if let Some(event_type) = &event_type {
-                    Span::current().record("event_type", event_type.as_str());
+                if let Some(event_type) = event_type
+                    .as_deref()
+                    .filter(|t| crate::event::is_reportable(t))
+                {
+                    Span::current().record("event_type", event_type);
                 }
                 return Ok(Accepted::Duplicate(Reply::duplicate(
                     event_type.as_deref(),
@@ -773,7 +776,10 @@ impl Delivery {
         if let Some(tenant) = proof.tenant() {
             self.s.span.record("tenant", tenant);
         }
-        if let Some(id) = proof.message_id() {
+        if let Some(id) = proof
+            .message_id()
+            .filter(|id| crate::event::is_reportable(id))
+        {
             self.s.span.record("message_id", id);
         }
         // A sealed body says nothing yet: its type is read from the plaintext (`decrypt`).
@@ -988,8 +994,14 @@ impl Delivery {
         E::event_id(request).map_err(|e| self.fail(e.into()))
     }
 
-    /// Record the event type (for adapters that decode by themselves).
+    /// Record the event type (for adapters that decode by themselves). One that is not what
+    /// an event id may be (visible ASCII, 1 to 256 bytes, no surrounding spaces) is recorded
+    /// nowhere, neither in the span nor in a duplicate's answer.
     pub fn record_event_type(&mut self, event_type: &str) {
+        // Not what an event id may be (a header's unbounded value): recorded nowhere.
+        if !crate::event::is_reportable(event_type) {
+            return;
+        }
         self.s.span.record("event_type", event_type);
         self.s.event_type = Some(event_type.to_owned());
     }

@@ -57,10 +57,19 @@ impl Reply {
     }
 
     /// The answer to a duplicate of a delivery already processed: 200 with
-    /// `{"event_type","id","duplicate":true}`, so the sender stops retrying.
+    /// `{"event_type","id","duplicate":true}`, so the sender stops retrying. An event type or
+    /// id that is not what a body's event id may be (visible ASCII, 1 to 256 bytes, no
+    /// surrounding spaces) is answered `null`: the answer never echoes an unbounded value.
     #[must_use]
     pub fn duplicate(event_type: Option<&str>, id: Option<&str>) -> Self {
-        let body = serde_json::json!({ "event_type": event_type, "id": id, "duplicate": true });
+        fn reportable(value: Option<&str>) -> Option<&str> {
+            value.filter(|v| crate::event::is_reportable(v))
+        }
+        let body = serde_json::json!({
+            "event_type": reportable(event_type),
+            "id": reportable(id),
+            "duplicate": true,
+        });
         Self::json(200, body.to_string())
     }
 

@@ -782,7 +782,7 @@ pub(super) const MAX_EVENT_ID: usize = 256;
 /// Whether a body's id reads as a header message id would: visible ASCII (spaces and tabs
 /// inside it only, as `WebhookRequest::require_single` admits them), not empty, nothing
 /// around it that a header's trimming would drop, and at most [`MAX_EVENT_ID`] bytes.
-fn is_event_id(id: &str) -> bool {
+pub(crate) fn is_event_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= MAX_EVENT_ID
         && id.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t')

@@ -203,6 +203,14 @@ impl EventTimestamp {
     }
 }
 
+/// Whether a value may be reported as an event type or id (in a span, in a duplicate's
+/// answer): visible ASCII, spaces and tabs only inside, 1 to 256 bytes, as a body's event id
+/// must be. A header's value (an unsigned `X-GitHub-Event`, a long signed message id) could
+/// otherwise put hundreds of kilobytes into every log line of a replayed delivery.
+pub(crate) fn is_reportable(value: &str) -> bool {
+    de::is_event_id(value)
+}
+
 /// What generated code reaches through `webhook::__private`. Not a public API.
 #[doc(hidden)]
 pub(crate) mod private {

@@ -1253,3 +1253,58 @@ async fn a_duplicate_names_its_event_type_when_the_receiver_can_read_it() {
         assert_eq!(body["duplicate"], true);
     }
 }
+
+/// Values a sender or a replayer controls reach neither the logs nor a duplicate's answer
+/// unbounded: an event type read from an unsigned header (`event_type_from`) and a signed
+/// message id longer than an event id may be (256 bytes) are recorded nowhere, and the
+/// duplicate's answer names them `null`; the delivery is still processed once.
+#[test]
+fn unbounded_event_types_and_ids_are_not_reported() {
+    let captured = Captured::default();
+    let subscriber = captured.subscriber(tracing::Level::INFO, false);
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .event_type_from(|_| Some("t".repeat(10_000)))
+        .build()
+        .unwrap();
+    let long_id = "m".repeat(10_000);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let headers = rig.sign(&long_id, BODY);
+            let req = request(&headers, BODY, peer("192.0.2.1"));
+            let (event, delivery) = run(&receiver, &req).await.unwrap();
+            assert!(event.is_some());
+            delivery.finish(true).await;
+            let (event, delivery) = run(&receiver, &req).await.unwrap();
+            assert!(event.is_none(), "the copy is a duplicate");
+            let reply: serde_json::Value =
+                serde_json::from_str(delivery.duplicate_reply().body()).unwrap();
+            assert_eq!(
+                reply,
+                serde_json::json!({"event_type": null, "id": null, "duplicate": true})
+            );
+        });
+    });
+    let logs = captured.text();
+    assert!(logs.contains("duplicate"), "{logs}");
+    assert!(
+        !logs.contains("tttt"),
+        "event type logged: {} bytes",
+        logs.len()
+    );
+    assert!(
+        !logs.contains("mmmm"),
+        "message id logged: {} bytes",
+        logs.len()
+    );
+    // A reportable type and id still are.
+    let reply = webhook_core::Reply::duplicate(Some("email.sent"), Some("msg_1"));
+    assert_eq!(
+        reply.body(),
+        r#"{"duplicate":true,"event_type":"email.sent","id":"msg_1"}"#
+    );
+}
