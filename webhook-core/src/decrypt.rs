@@ -29,8 +29,9 @@ pub trait Decryptor: fmt::Debug + Send + Sync + 'static {
     /// # Errors
     ///
     /// `MalformedBody` (400) for an envelope that cannot be read or a body that no key
-    /// decrypts; `NotConfigured` (500) when every key has expired. The message names the
-    /// envelope's part at fault, never a byte of the body or a key.
+    /// decrypts; `KeyUnavailable` (503 with `Retry-After`) for a body naming a key the
+    /// receiver does not have (yet); `NotConfigured` (500) when every key has expired. The
+    /// message names the envelope's part at fault, never a byte of the body or a key.
     fn decrypt(&self, request: &WebhookRequest<'_>, now_ms: i64) -> Result<Vec<u8>, VerifyError>;
 
     /// The content type of the plaintext, given to the framework's own extractors behind a
@@ -211,6 +212,12 @@ impl Envelope {
                 Source::Header(name) if name.is_empty() => {
                     return Err(ConfigError::new("envelope: a header name is empty"));
                 }
+                Source::Header(name) if !name.bytes().all(is_tchar) => {
+                    return Err(ConfigError::new(format!(
+                        "envelope: `{}` is not a header name",
+                        name.escape_debug()
+                    )));
+                }
                 _ => {}
             }
         }
@@ -265,7 +272,10 @@ impl Envelope {
 /// with that key only; one that names none is tried with every key that has not expired.
 /// A body that cannot be opened — an unreadable envelope, a nonce that is not 12 bytes, no
 /// key that authenticates the ciphertext — is a 400 `malformed_body` whose message names the
-/// part at fault; when every key has expired, the receiver is at fault: 500
+/// part at fault. A body naming a key id the ring does not hold was sealed, by an
+/// authenticated sender, with a key it has and the receiver does not have yet (the sender
+/// rotated first): 503 `key_unavailable` with `Retry-After: 60`, so that it is retried and
+/// opened once the key is added. When every key has expired, the receiver is at fault: 500
 /// `not_configured`. Decryption runs after authentication, on a body within the receiver's
 /// limit, so its buffers are bounded by that limit. Neither `Debug` nor an error shows a key
 /// or a byte of the body.
@@ -370,6 +380,10 @@ struct Opened<'a> {
     aad: Cow<'a, [u8]>,
     key_id: Option<Cow<'a, str>>,
 }
+
+/// How long a sender is asked to wait before retrying a body sealed with a key this receiver
+/// does not have yet.
+const UNKNOWN_KEY_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn malformed(message: impl Into<Cow<'static, str>>) -> VerifyError {
     VerifyError::new(VerifyErrorKind::MalformedBody).with_message(message)
@@ -571,9 +585,12 @@ impl Decryptor for Aes256GcmDecryptor {
             return Err(malformed("encrypted body: the key it names has expired"));
         }
         if !named {
-            return Err(malformed(
-                "encrypted body: it names a key this receiver does not have",
-            ));
+            // The body is authenticated: its sender sealed it with a key it has and this
+            // receiver does not have yet (the sender rotated first). Retried, it is opened
+            // once the key is added.
+            return Err(VerifyError::new(VerifyErrorKind::KeyUnavailable)
+                .with_message("encrypted body: it names a key this receiver does not have (yet)")
+                .with_retry_after(UNKNOWN_KEY_RETRY));
         }
         Err(malformed(
             "encrypted body: no key decrypts it (wrong key, nonce, associated data or tampered)",
@@ -784,6 +801,20 @@ mod tests {
         assert!(
             Aes256GcmSealer::new(key("a", 1), Envelope::json("/c", "/n").text_nonce()).is_err()
         );
+        // Header names are header names: a space or a colon would make every body a 400.
+        for name in ["webhook id", "x-key:", "x\u{e9}"] {
+            for envelope in [
+                Envelope::base64().associated_data_header(name),
+                Envelope::base64().key_id_header(name),
+            ] {
+                let e = Aes256GcmDecryptor::new(key("a", 1), envelope).unwrap_err();
+                assert!(e.to_string().contains("not a header name"), "{e}");
+            }
+        }
+        assert!(
+            Aes256GcmDecryptor::new(key("a", 1), Envelope::base64().key_id_header("X-Key-Id"))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -804,4 +835,9 @@ mod tests {
         assert_eq!(v["a"]["b/c"]["d~e"], "x");
         set(&mut v, "/a/b~1c/d~0e/f", Value::from("y")).unwrap_err();
     }
+}
+
+/// A `token` character (RFC 9110 §5.6.2): what a header name is made of.
+fn is_tchar(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }

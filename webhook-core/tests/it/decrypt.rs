@@ -181,9 +181,18 @@ fn key_rotation_ids_and_expiry() {
     let (kind, message) = err(&d, &WebhookRequest::new(relabelled.as_bytes()));
     assert_eq!(kind, VerifyErrorKind::MalformedBody);
     assert!(message.contains("no key decrypts it"), "{message}");
+    // A key the ring lacks: the (authenticated) sender rotated first; retried later.
     let unknown = relabelled.replace("2026-11", "2025-01");
+    let e = d
+        .decrypt(&WebhookRequest::new(unknown.as_bytes()), 0)
+        .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.status()),
+        (VerifyErrorKind::KeyUnavailable, 503)
+    );
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(60)));
     let (kind, message) = err(&d, &WebhookRequest::new(unknown.as_bytes()));
-    assert_eq!(kind, VerifyErrorKind::MalformedBody);
+    assert_eq!(kind, VerifyErrorKind::KeyUnavailable);
     assert!(message.contains("names a key"), "{message}");
     assert!(
         !message.contains("2025-01"),
