@@ -740,6 +740,11 @@ fn set(value: &mut Value, pointer: &str, new: Value) -> Result<(), SignError> {
     Ok(())
 }
 
+/// A `token` character (RFC 9110 §5.6.2): what a header name is made of.
+fn is_tchar(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -835,9 +840,4 @@ mod tests {
         assert_eq!(v["a"]["b/c"]["d~e"], "x");
         set(&mut v, "/a/b~1c/d~0e/f", Value::from("y")).unwrap_err();
     }
-}
-
-/// A `token` character (RFC 9110 §5.6.2): what a header name is made of.
-fn is_tchar(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }

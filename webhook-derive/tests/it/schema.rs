@@ -454,13 +454,14 @@ fn a_variants_own_serde_settings_are_honoured_and_in_its_schema() {
 
 /// 128-bit integers: their schema is an integer (before, `true`, or with a `range` bounds
 /// without a type), so what decoding refuses for its type the schema refuses too.
-#[derive(Debug, serde::Deserialize, webhook::WebhookEvent)]
+#[derive(Debug, webhook::WebhookEvent)]
 #[webhook(tag = "type")]
-enum Wide {
+pub enum Wide {
     #[webhook(rename = "big")]
     Big {
         #[webhook(range(min = -5, max = 1000))]
         signed: i128,
+        #[webhook(range(max = 1_000_000))]
         unsigned: u128,
     },
 }
