@@ -12,6 +12,11 @@
 
 #[path = "../../examples/support/actix_app.rs"]
 mod actix_app;
+#[path = "../conformance/admission.rs"]
+mod admission_cases;
+#[cfg(feature = "axum")]
+#[path = "../../examples/support/axum_app.rs"]
+mod axum_app;
 #[path = "../conformance/cases.rs"]
 mod cases;
 #[path = "../../examples/support/email.rs"]
@@ -19,14 +24,23 @@ mod email;
 #[cfg(feature = "fetch")]
 #[path = "../conformance/fetching.rs"]
 mod fetching;
+#[cfg(feature = "axum")]
+#[path = "../conformance/parity_axum.rs"]
+mod parity_axum;
 #[path = "../../examples/support/routes.rs"]
 mod routes;
 #[path = "../conformance/tenants.rs"]
 mod tenant_script;
+#[cfg(feature = "axum")]
+#[path = "../conformance/unconfigured_axum.rs"]
+mod unconfigured_axum;
 
 mod adapter;
+mod admission;
 mod conformance;
 #[cfg(feature = "fetch")]
 mod fetched_certificates;
 mod loopback;
+#[cfg(feature = "axum")]
+mod parity;
 mod tenants;

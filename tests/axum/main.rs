@@ -8,6 +8,8 @@
     missing_docs
 )]
 
+#[path = "../conformance/admission.rs"]
+mod admission_cases;
 #[path = "../../examples/support/axum_app.rs"]
 mod axum_app;
 #[path = "../conformance/cases.rs"]
@@ -26,6 +28,7 @@ mod tenant_script;
 #[path = "../conformance/unconfigured_axum.rs"]
 mod unconfigured_axum;
 
+mod admission;
 mod conformance;
 #[cfg(feature = "fetch")]
 mod fetched_certificates;

@@ -9,6 +9,8 @@
     missing_docs
 )]
 
+#[path = "../conformance/admission.rs"]
+mod admission_cases;
 #[cfg(feature = "axum")]
 #[path = "../../examples/support/axum_app.rs"]
 mod axum_app;
@@ -19,6 +21,9 @@ mod email;
 #[cfg(feature = "fetch")]
 #[path = "../conformance/fetching.rs"]
 mod fetching;
+#[cfg(feature = "axum")]
+#[path = "../conformance/parity_axum.rs"]
+mod parity_axum;
 #[path = "../../examples/support/rocket_app.rs"]
 mod rocket_app;
 #[path = "../../examples/support/routes.rs"]
@@ -31,6 +36,7 @@ mod unconfigured_axum;
 #[path = "../conformance/unconfigured_rocket.rs"]
 mod unconfigured_rocket;
 
+mod admission;
 mod conformance;
 #[cfg(feature = "fetch")]
 mod fetched_certificates;
