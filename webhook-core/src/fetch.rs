@@ -7,6 +7,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crate::scheme::asymmetric::fetched_certificate_key;
@@ -46,28 +47,55 @@ pub(crate) fn run_to_end<T: Send + 'static>(
     }
 }
 
-/// The longest a fetch may take, whatever its fetcher does: twice [`HttpsFetcher`]'s own
-/// limit. A fetch still running then is ended as failed (and logged as such), so that a
-/// fetcher without a time limit of its own (a client built without a timeout, a proxy that
-/// stalls) cannot hold a cache's one fetch, and every delivery waiting on it, forever.
-/// Timed on the Tokio runtime the fetch runs on, which must have timers enabled
-/// (`#[tokio::main]`'s and every adapter's runtime do; so does [`HttpsFetcher`]'s client).
-/// Without a runtime nothing times it: the fetcher's own limit is the only one.
+/// The longest a fetch may take by default, whatever its fetcher does: twice
+/// [`HttpsFetcher`]'s own limit. A fetch still running then is ended as failed (and logged as
+/// such), so that a fetcher without a time limit of its own (a client built without a
+/// timeout, a proxy that stalls) cannot hold a cache's one fetch, and every delivery waiting on
+/// it, forever. Set per cache with `fetch_deadline` ([`CertificateCacheBuilder::fetch_deadline`],
+/// `JwksCacheBuilder::fetch_deadline`). It is timed by a thread of its own, which ends with the
+/// fetch: the runtime the fetch runs on needs no timers, and none is needed at all.
 pub const FETCH_DEADLINE: Duration = Duration::from_secs(10);
 
-/// `fetch`, ended as failed after [`FETCH_DEADLINE`] when a Tokio runtime is current.
-pub(crate) fn within_deadline(fetch: FetchFuture) -> FetchFuture {
-    if tokio::runtime::Handle::try_current().is_err() {
+/// `fetch`, ended as failed once `deadline` has passed.
+pub(crate) fn within_deadline(fetch: FetchFuture, deadline: Duration) -> FetchFuture {
+    let (expired_tx, expired) = tokio::sync::oneshot::channel::<()>();
+    // Dropped with the returned future (the fetch ended, or was abandoned): the thread then
+    // ends at once, without expiring anything.
+    let (done, done_rx) = std::sync::mpsc::channel::<()>();
+    let timer = std::thread::Builder::new()
+        .name("webhook-fetch-deadline".to_owned())
+        .spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(deadline)
+            {
+                let _ = expired_tx.send(());
+            }
+        });
+    if timer.is_err() {
+        tracing::warn!("no thread to time a key fetch: it is bound by its fetcher's own limits");
         return fetch;
     }
+    let mut fetch = fetch;
+    let mut expired = Some(expired);
     Box::pin(async move {
-        tokio::time::timeout(FETCH_DEADLINE, fetch)
-            .await
-            .unwrap_or_else(|_| {
-                Err(FetchError::new(
-                    "the fetch did not end within 10 s (`FETCH_DEADLINE`): ended as failed",
-                ))
-            })
+        let _done = done;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(fetched) = fetch.as_mut().poll(cx) {
+                return Poll::Ready(fetched);
+            }
+            if let Some(timer) = &mut expired
+                && let Poll::Ready(outcome) = Pin::new(timer).poll(cx)
+            {
+                expired = None;
+                if outcome.is_ok() {
+                    return Poll::Ready(Err(FetchError::new(
+                        "the fetch did not end within its deadline (`fetch_deadline`, 10 s by \
+                         default): ended as failed",
+                    )));
+                }
+            }
+            Poll::Pending
+        })
+        .await
     })
 }
 
@@ -96,7 +124,8 @@ impl AbandonedFetches {
 /// implement it to fetch through a client of your own (a proxy, a mirror) or in tests.
 ///
 /// The future must bound its own time and the size of what it reads: a delivery waits for it.
-/// (A fetch that runs past [`FETCH_DEADLINE`] is ended as failed regardless.)
+/// (A fetch that runs past its cache's deadline, [`FETCH_DEADLINE`] by default, is ended as
+/// failed regardless.)
 pub trait CertificateFetcher: fmt::Debug + Send + Sync + 'static {
     /// GET `url` (an `https` address the verifier has checked) and return the body.
     fn fetch(&self, url: &str) -> FetchFuture;
@@ -338,6 +367,7 @@ struct Inner {
     capacity: usize,
     fetches_per_minute: usize,
     retry_after_failure: Duration,
+    fetch_deadline: Duration,
     state: Mutex<State>,
 }
 
@@ -391,9 +421,18 @@ pub struct CertificateCacheBuilder {
     capacity: usize,
     fetches_per_minute: usize,
     retry_after_failure: Duration,
+    fetch_deadline: Duration,
 }
 
 impl CertificateCacheBuilder {
+    /// How long a fetch may take before it is ended as failed, whatever its fetcher does
+    /// ([`FETCH_DEADLINE`], 10 s, by default; at least 1 millisecond, at most a minute).
+    #[must_use]
+    pub fn fetch_deadline(mut self, deadline: Duration) -> Self {
+        self.fetch_deadline = deadline.clamp(Duration::from_millis(1), Duration::from_secs(60));
+        self
+    }
+
     /// Most certificates held (32 by default; at least 1).
     #[must_use]
     pub fn capacity(mut self, capacity: usize) -> Self {
@@ -433,6 +472,7 @@ impl CertificateCacheBuilder {
                 capacity: self.capacity,
                 fetches_per_minute: self.fetches_per_minute,
                 retry_after_failure: self.retry_after_failure,
+                fetch_deadline: self.fetch_deadline,
                 state: Mutex::default(),
             }),
         }
@@ -455,6 +495,7 @@ impl CertificateCache {
             capacity: 32,
             fetches_per_minute: 10,
             retry_after_failure: Duration::from_secs(60),
+            fetch_deadline: FETCH_DEADLINE,
         }
     }
 
@@ -529,7 +570,9 @@ impl CertificateCache {
             sender: Some(sender),
         };
         let fetch = run_to_end(async move {
-            let fetched = within_deadline(pending.cache.inner.fetcher.fetch(&pending.url)).await;
+            let inner = &pending.cache.inner;
+            let fetched =
+                within_deadline(inner.fetcher.fetch(&pending.url), inner.fetch_deadline).await;
             pending.finish(fetched);
         });
         Some(Box::pin(async move {

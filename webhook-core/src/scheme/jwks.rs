@@ -162,6 +162,7 @@ struct Inner {
     min_refetch_interval: Duration,
     retry_after_failure: Duration,
     max_stale: Duration,
+    fetch_deadline: Duration,
     state: Mutex<State>,
 }
 
@@ -248,6 +249,7 @@ pub struct JwksCacheBuilder {
     min_refetch_interval: Duration,
     retry_after_failure: Duration,
     max_stale: Duration,
+    fetch_deadline: Duration,
 }
 
 impl fmt::Debug for JwksCacheBuilder {
@@ -303,6 +305,15 @@ impl JwksCacheBuilder {
         self
     }
 
+    /// How long a fetch may take before it is ended as failed, whatever its fetcher does
+    /// ([`FETCH_DEADLINE`](crate::FETCH_DEADLINE), 10 s, by default; at least 1 millisecond,
+    /// at most a minute).
+    #[must_use]
+    pub fn fetch_deadline(mut self, deadline: Duration) -> Self {
+        self.fetch_deadline = deadline.clamp(Duration::from_millis(1), Duration::from_secs(60));
+        self
+    }
+
     /// The clock the intervals above are measured on, by its
     /// [`monotonic`](crate::Clock::monotonic) reading (the system's by default). The tokens
     /// themselves are judged by the verifier's clock ([`JwtBearer::clock`](crate::JwtBearer::clock)).
@@ -329,6 +340,7 @@ impl JwksCacheBuilder {
                 min_refetch_interval: self.min_refetch_interval,
                 retry_after_failure: self.retry_after_failure,
                 max_stale: self.max_stale.max(self.refresh_every),
+                fetch_deadline: self.fetch_deadline,
                 state: Mutex::default(),
             }),
         })
@@ -393,6 +405,7 @@ impl JwksCache {
             min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
             retry_after_failure: DEFAULT_RETRY_AFTER_FAILURE,
             max_stale: DEFAULT_MAX_STALE,
+            fetch_deadline: crate::fetch::FETCH_DEADLINE,
         }
     }
 
@@ -615,7 +628,10 @@ impl JwksCache {
             started: now,
             sender: Some(sender),
         };
-        let fetch = within_deadline(self.inner.fetcher.fetch(&self.inner.url));
+        let fetch = within_deadline(
+            self.inner.fetcher.fetch(&self.inner.url),
+            self.inner.fetch_deadline,
+        );
         let run = run_to_end(async move {
             let fetched = fetch.await;
             pending.finish(fetched)

@@ -514,28 +514,51 @@ async fn with_no_keys_a_delivery_fails_closed_with_503_and_retry_after() {
 }
 
 /// A fetch that never ends (a fetcher whose client has no timeout, an address that stalls)
-/// is ended as failed at `FETCH_DEADLINE`: the waiting delivery is answered 503, the failure
-/// is logged, and a later fetch can start (before, the one in flight was never cleared and
-/// every later delivery waited on it).
-#[tokio::test(start_paused = true)]
-async fn a_fetch_that_never_ends_is_ended_at_the_deadline() {
+/// is ended as failed at the cache's `fetch_deadline`: the waiting delivery is answered 503,
+/// the failure is logged, and a later fetch can start (before, the one in flight was never
+/// cleared and every later delivery waited on it). The deadline is timed by a thread, so a
+/// runtime without timers (this test's) times it as well.
+#[test]
+fn a_fetch_that_never_ends_is_ended_at_the_deadline() {
     let served = Served::with(published(&[ED]));
     let _never = served.hold();
-    let rig = Rig::new(&served);
-    let token = rig.bearer(ED);
-
+    let clock = Arc::new(FixedClock::at_secs(NOW));
+    let cache = JwksCache::builder(URL, Fetcher(served.clone()))
+        .clock(clock.clone())
+        .fetch_deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let verifier = JwtBearer::from_jwks_cache(cache)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(clock.clone());
+    let token = bearer(ED.signer(), &clock);
     let captured = Captured::default();
-    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::WARN, false));
-    let started = tokio::time::Instant::now();
-    let outcome = tokio::time::timeout(Duration::from_secs(60), rig.deliver(&token))
-        .await
-        .expect("the deadline ends the fetch");
-    assert_eq!(started.elapsed(), webhook_core::FETCH_DEADLINE);
-    let error = outcome.unwrap_err();
+    // One delivery on a runtime without timers, in a thread of its own, so that the test
+    // fails rather than hangs should the deadline not end the fetch.
+    let deliver_once = || {
+        let (verifier, token, captured) = (verifier.clone(), token.clone(), captured.clone());
+        let (answered, answer) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _logs =
+                tracing::subscriber::set_default(captured.subscriber(tracing::Level::WARN, false));
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let _ = answered.send(runtime.block_on(deliver(&verifier, &token)));
+        });
+        answer
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the deadline ends the fetch")
+    };
+
+    let started = std::time::Instant::now();
+    let error = deliver_once().unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(error.kind(), VerifyErrorKind::KeyUnavailable);
     assert_eq!(error.retry_after(), Some(Duration::from_secs(60)));
     assert!(
-        captured.text().contains("did not end within 10 s"),
+        captured.text().contains("did not end within its deadline"),
         "{}",
         captured.text()
     );
@@ -543,8 +566,8 @@ async fn a_fetch_that_never_ends_is_ended_at_the_deadline() {
 
     // The fetch is over: after the failure's delay the next delivery fetches again.
     *served.gate.lock().unwrap() = None;
-    rig.advance(Duration::from_secs(60));
-    assert!(rig.deliver(&token).await.is_ok());
+    clock.advance(Duration::from_secs(60));
+    assert!(deliver_once().is_ok());
     assert_eq!(served.fetches(), 2);
 }
 
