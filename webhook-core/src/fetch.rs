@@ -125,7 +125,7 @@ impl AbandonedFetches {
 ///
 /// The future must bound its own time and the size of what it reads: a delivery waits for it.
 /// (A fetch that runs past its cache's deadline, [`FETCH_DEADLINE`] by default, is ended as
-/// failed regardless.)
+/// failed regardless, unless no thread can be started to time it, which is logged.)
 pub trait CertificateFetcher: fmt::Debug + Send + Sync + 'static {
     /// GET `url` (an `https` address the verifier has checked) and return the body.
     fn fetch(&self, url: &str) -> FetchFuture;

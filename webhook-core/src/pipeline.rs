@@ -195,7 +195,9 @@ impl Receiver {
         if proof.message_id().is_none()
             && let Some(id) = E::event_id(request).map_err(VerifyError::from)?
         {
-            Span::current().record("message_id", id.as_str());
+            if crate::event::is_reportable(&id) {
+                Span::current().record("message_id", id.as_str());
+            }
             // A second extractor of the same request (actix-web lets a handler take two)
             // answers as the first did rather than find the first's claim in flight.
             let duplicate = match slot.begin_event_claim(&id).await {
@@ -810,8 +812,9 @@ impl Delivery {
     ///
     /// # Errors
     ///
-    /// `MalformedBody` (400) for a body that cannot be decrypted; `NotConfigured` (500)
-    /// before authentication or when every decryption key has expired.
+    /// `MalformedBody` (400) for a body that cannot be decrypted; `KeyUnavailable` (503, with
+    /// `Retry-After`) for one sealed with a key the receiver does not have yet;
+    /// `NotConfigured` (500) before authentication or when every decryption key has expired.
     pub fn decrypt(
         &mut self,
         request: &WebhookRequest<'_>,
@@ -870,6 +873,7 @@ impl Delivery {
         };
         if let DedupeKey::EventId(id) = &key
             && proof.message_id().is_none()
+            && crate::event::is_reportable(id)
         {
             self.s.span.record("message_id", id.as_str());
         }

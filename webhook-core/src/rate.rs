@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,8 +29,8 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 /// network's overflow budget, so rotating through a network's addresses multiplies its
 /// allowance by 64 at most, and cannot fill the table.
 /// The limiter tracks at most [`max_sources`](Self::max_sources) sources, so memory stays
-/// bounded under a flood from many addresses. When the table is full, idle sources are
-/// forgotten (at most once a second); a source in the table keeps its own budget, and new
+/// bounded under a flood from many addresses. When the table is full, or a network's places
+/// are taken, idle sources (whose budget is full again) are forgotten (at most once a second); a source in the table keeps its own budget, and new
 /// sources share 64 overflow budgets, chosen by their network (`/24`, or `/48` for IPv6), so a
 /// flood from one network drains one of them. A source that has sent an authenticated
 /// delivery its handler processed (not a copy of a processed one: a copy replayed from other
@@ -294,6 +294,8 @@ struct Sources {
     networks: Networks,
     /// The most sources of one network the table holds.
     per_network: usize,
+    /// A new source found its network's places taken: idle sources should be forgotten.
+    network_full: Arc<AtomicBool>,
     /// Sources whose authenticated delivery was processed: counted here, apart from the table.
     trusted: Arc<Mutex<Trusted>>,
     unknown: InMemoryState,
@@ -396,10 +398,14 @@ impl StateStore for Sources {
             Key::Unknown => return self.unknown.measure_and_replace(&NotKeyed::NonKey, f),
             Key::Source(ip) => *ip,
         };
-        if let Some(entry) = Trusted::lock(&self.trusted).touch(*key) {
+        let mut trusted = Trusted::lock(&self.trusted);
+        if let Some(entry) = trusted.touch(*key) {
             return entry.state.measure_and_replace(&NotKeyed::NonKey, f);
         }
+        // Taken before the trusted set is let go: a `trust` of this source in between would
+        // find it not yet in the table, and the entry made below would outlive that move.
         let mut table = self.table.lock();
+        drop(trusted);
         if let Some(state) = table.get(key) {
             return state.measure_and_replace(&NotKeyed::NonKey, f);
         }
@@ -414,6 +420,9 @@ impl StateStore for Sources {
                     .or_default()
                     .measure_and_replace(&NotKeyed::NonKey, f);
             }
+            // The network's places may be held by sources gone idle: have them forgotten
+            // (the limiter's next request sweeps, at most once a second).
+            self.network_full.store(true, Ordering::Relaxed);
         }
         drop(table);
         self.overflow_bucket(ip)
@@ -456,6 +465,7 @@ pub(crate) struct Limiter {
     /// The limiter's table of sources and its trusted sources (shared with its state store).
     table: Arc<HashMapStateStore<Key>>,
     networks: Networks,
+    network_full: Arc<AtomicBool>,
     trusted: Arc<Mutex<Trusted>>,
     clock: InjectedClock,
     max_sources: usize,
@@ -486,6 +496,7 @@ impl Limiter {
         let seed = (word(k0), word(k1));
         let table = Arc::new(HashMapStateStore::default());
         let networks = Networks::default();
+        let network_full = Arc::new(AtomicBool::new(false));
         let trusted = Arc::new(Mutex::new(Trusted {
             entries: HashMap::new(),
             order: VecDeque::new(),
@@ -495,6 +506,7 @@ impl Limiter {
         let sources = Sources {
             table: Arc::clone(&table),
             networks: Arc::clone(&networks),
+            network_full: Arc::clone(&network_full),
             per_network: (limit.max_sources / 4).clamp(1, MAX_PER_NETWORK),
             trusted: Arc::clone(&trusted),
             unknown: InMemoryState::default(),
@@ -506,6 +518,7 @@ impl Limiter {
             limiter: RateLimiter::new(quota, sources, clock.clone()),
             table,
             networks,
+            network_full,
             trusted,
             clock,
             max_sources: limit.max_sources,
@@ -516,7 +529,10 @@ impl Limiter {
 
     fn key(&self, client: Option<IpAddr>) -> Key {
         let key = source_key(client);
-        if key != Key::Unknown && self.limiter.len() >= self.max_sources {
+        if key != Key::Unknown
+            && (self.limiter.len() >= self.max_sources
+                || self.network_full.swap(false, Ordering::Relaxed))
+        {
             self.sweep();
         }
         key
@@ -540,9 +556,14 @@ impl Limiter {
         let state = table.remove(&key);
         if state.is_some()
             && let Key::Source(ip) = key
-            && let Some(held) = lock_networks(&self.networks).get_mut(&network(ip))
         {
-            *held = held.saturating_sub(1);
+            let mut networks = lock_networks(&self.networks);
+            if let Some(held) = networks.get_mut(&network(ip)) {
+                *held = held.saturating_sub(1);
+                if *held == 0 {
+                    networks.remove(&network(ip));
+                }
+            }
         }
         drop(table);
         trusted.insert(key, state.unwrap_or_default());
@@ -742,6 +763,40 @@ mod tests {
             .filter(|&s| limiter.check(v6(9, s)).is_ok())
             .count();
         assert_eq!((admitted, limiter.len()), (2 + 1, 2));
+    }
+
+    /// A network's places are not held for good: once its sources have gone idle (their
+    /// budgets full again), a newcomer of that network that finds them taken has them
+    /// forgotten, at the next request, although the table is far from full.
+    #[test]
+    fn a_full_networks_idle_sources_are_forgotten() {
+        let clock = FixedClock::at_secs(1_000);
+        let limit = RateLimit::per_second(1).max_sources(1024);
+        let limiter = Limiter::new(&limit, Arc::new(clock.clone())).unwrap();
+        let v6 = |subnet: u16| -> Option<IpAddr> {
+            Some(IpAddr::V6(Ipv6Addr::new(
+                0x2001, 0xdb8, 7, subnet, 0, 0, 0, 1,
+            )))
+        };
+        for subnet in 0..64 {
+            assert!(limiter.check(v6(subnet)).is_ok());
+        }
+        assert_eq!(limiter.len(), 64);
+        // Still busy: the 65th shares the network's overflow budget.
+        assert!(limiter.check(v6(64)).is_ok());
+        assert!(
+            limiter.check(v6(65)).is_err(),
+            "the overflow budget is spent"
+        );
+        assert_eq!(limiter.len(), 64);
+        // A second on, every budget is full again: the places are given up and taken anew.
+        clock.advance(Duration::from_secs(2));
+        assert!(limiter.check(v6(66)).is_ok());
+        assert!(limiter.len() <= 1, "{}", limiter.len());
+        for subnet in 100..163 {
+            assert!(limiter.check(v6(subnet)).is_ok(), "{subnet}");
+        }
+        assert_eq!(limiter.len(), 64);
     }
 
     /// A clock whose wall time and monotonic time can be moved apart.

@@ -373,8 +373,9 @@ impl Drop for Lease {
 
 const SHARDS: usize = 64;
 
-/// Says that a handler outlived its lease while a copy of its delivery was claimed: both may
-/// have run. Logged by every store when it meets such a success (no key: it holds the id).
+/// Says that a handler outlived its lease while a copy of its delivery was claimed (or, in the
+/// memory store, already processed): both may have run. Logged by the built-in stores when
+/// they meet such a success (no key: it holds the id).
 pub(crate) fn late_success() {
     tracing::warn!(
         "a handler finished after its lease expired, and a copy of the delivery was claimed \

@@ -52,7 +52,12 @@ pub fn signer(secret: Secret) -> HmacSigner {
 /// signed with the public secret of its documentation: it accepts a body signed with that
 /// secret only when the body is a JSON object whose `type` is `webhook.test` (given once).
 /// Anything else signed with it is 401 `invalid_signature`, since anyone can sign with that
-/// secret. Combine it with the webhook's own verifier to accept both:
+/// secret. Every ping's message id is [`PING_ID`], so it is deduplicated by that alone: the
+/// first ping within the receiver's retention reaches the handler, later ones are answered
+/// `duplicate` (either answer satisfies MailerSend), and no ping can claim an event's own id
+/// or fill the replay store. Anyone can send a ping, so its content is not the sender's
+/// word: a handler should only acknowledge it. Combine it with the webhook's own verifier to
+/// accept both:
 ///
 /// ```
 /// use webhook_core::provider::mailersend;
@@ -87,6 +92,9 @@ pub fn test_ping_verifier() -> TestPing {
     }
 }
 
+/// The message id of every test ping ([`test_ping_verifier`]).
+pub const PING_ID: &str = "mailersend-webhook-test";
+
 /// The verifier of [`test_ping_verifier`].
 #[derive(Debug, Clone)]
 pub struct TestPing {
@@ -120,7 +128,12 @@ impl Verifier for TestPing {
         // The body's top-level `type`, read as the derive reads an event's type: from a
         // JSON object only, a member given twice refused.
         match crate::event::private::event_id_at(request, &["type"]) {
-            Ok(Some(kind)) if kind == "webhook.test" => Ok(proof),
+            // One message id for every ping: anyone can sign one, so a ping must never key
+            // deduplication by an id of its body (a forged ping naming a real event's id would
+            // have that event answered as a duplicate), nor add a key of its own per body
+            // (forged pings would fill the replay store). The first ping in a retention is
+            // processed; the others are duplicates, which earn their source no trust.
+            Ok(Some(kind)) if kind == "webhook.test" => Ok(proof.with_message_id(PING_ID)),
             _ => Err(VerifyError::new(VerifyErrorKind::InvalidSignature).with_message(
                 "only MailerSend's `webhook.test` ping may be signed with the public test secret",
             )),

@@ -449,8 +449,6 @@ fn linear_preset_keeps_sixty_seconds_by_default() {
     assert_eq!(check(120_000), Err(VerifyErrorKind::TimestampTooOld));
 }
 
-/// MailerSend's documentation publishes the secret of its test ping; a receiver configured
-/// with it would accept events anyone signed, so the preset refuses it.
 /// `body` signed by `signer`, verified by `verifier`: the outcome's kind.
 fn signed_outcome(
     verifier: &dyn Verifier,
@@ -466,6 +464,8 @@ fn signed_outcome(
         .map_err(|e| e.kind())
 }
 
+/// MailerSend's documentation publishes the secret of its test ping; a receiver configured
+/// with it would accept events anyone signed, so the preset refuses it.
 #[test]
 fn mailersend_refuses_the_public_test_secret() {
     let public = Secret::from_text("test_Am3L1GuOIc4blLUuHqAPxxwkZaJyEk8G").unwrap();
@@ -497,6 +497,28 @@ fn mailersend_test_ping_verifier_accepts_the_ping_alone() {
     };
     let test = r#"{"type":"webhook.test","created_at":"2026-12-07T00:00:00Z","data":{}}"#;
     assert_eq!(verify(&ping, &public, test), Ok(()));
+    // Every ping has the one message id, whatever its body: deduplicated by it, never by an
+    // id the body names (a forged ping naming a real event's id), nor a key per body.
+    for body in [
+        test,
+        r#"{"type":"webhook.test","data":{"id":"evt_real_1"}}"#,
+    ] {
+        let headers = webhook_core::Signer::sign(
+            &mailersend::signer(public.clone()),
+            &webhook_core::Outgoing::new(body.as_bytes()),
+        )
+        .unwrap();
+        let proof = ping
+            .verify(&headers.apply(WebhookRequest::new(body.as_bytes())))
+            .unwrap();
+        assert_eq!(proof.message_id(), Some(mailersend::PING_ID));
+        assert_eq!(
+            webhook_core::DedupeKey::select(&proof, Some("evt_real_1")),
+            Some(webhook_core::DedupeKey::MessageId(
+                mailersend::PING_ID.to_owned()
+            ))
+        );
+    }
     for forged in [
         r#"{"type":"activity.sent","data":{}}"#,
         r#"{"type":"webhook.test","type":"activity.sent"}"#,
