@@ -2,7 +2,6 @@
 //! and run the pipeline's admission and authentication.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, HttpBody as _};
 use axum::extract::connect_info::MockConnectInfo;
@@ -44,21 +43,6 @@ pub(crate) fn peer(parts: &Parts) -> Option<SocketAddr> {
                 .get::<MockConnectInfo<SocketAddr>>()
                 .map(|MockConnectInfo(addr)| *addr)
         })
-}
-
-/// Says once per process that requests carry no peer address although the receiver's checks
-/// read it: the rate limit then counts every client as one unknown source, and an allowlist
-/// admits none (it fails closed).
-fn warn_without_peer() {
-    static SAID: AtomicBool = AtomicBool::new(false);
-    if !SAID.swap(true, Ordering::Relaxed) {
-        tracing::error!(
-            "webhook receiver with a rate limit, an allowlist or trusted proxies, but requests \
-             carry no ConnectInfo: serve the router with \
-             `into_make_service_with_connect_info::<SocketAddr>()`; until then every client is \
-             one unknown source"
-        );
-    }
 }
 
 /// UTF-8: ASCII (nearly every value; a word at a time), else checked as UTF-8.
@@ -116,9 +100,6 @@ pub(crate) async fn authenticate(
     // Never the request URI's scheme: a client chooses it (an absolute-form target, an h2c
     // `:scheme`). Only a server that terminates TLS itself can say so, with the marker.
     let https = parts.extensions.get::<HttpsConnection>().is_some();
-    if receiver.reads_peer() && peer(parts).is_none() {
-        warn_without_peer();
-    }
     let bytes: Bytes;
     let url: Option<String>;
     let plaintext: Option<Vec<u8>>;

@@ -701,6 +701,9 @@ impl Delivery {
                 VerifyError::new(VerifyErrorKind::UnsupportedContentType).with_message(message),
             ));
         }
+        if head.peer().is_none() && self.s.receiver.reads_peer() {
+            warn_without_peer();
+        }
         let client = match inner.source.check(head, https) {
             Ok(client) => client,
             Err(e) => return Err(self.fail(e)),
@@ -1192,6 +1195,22 @@ impl Drop for Delivery {
             self.s.leases.clear();
             self.finish_as(Outcome::HandlerFailed);
         }
+    }
+}
+
+/// Says once per process that requests reach a receiver whose checks read the peer's address
+/// without one: the rate limit then counts every client as one unknown source, and an
+/// allowlist admits none (it fails closed).
+fn warn_without_peer() {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::error!(
+            "webhook receiver with a rate limit, an allowlist or trusted proxies, but requests \
+             carry no peer address (axum: serve the router with \
+             `into_make_service_with_connect_info::<SocketAddr>()`; actix-web: a listener \
+             with socket addresses, not a Unix socket); until then every client is one unknown \
+             source"
+        );
     }
 }
 

@@ -1308,3 +1308,32 @@ fn unbounded_event_types_and_ids_are_not_reported() {
         r#"{"duplicate":true,"event_type":"email.sent","id":"msg_1"}"#
     );
 }
+
+/// A receiver whose checks read the peer's address, given requests without one (axum without
+/// `ConnectInfo`, actix-web on a Unix socket): said once, at error level, naming the fix,
+/// whatever the adapter. (nextest runs each test in a process of its own, so this one sees
+/// the process's first such request.)
+#[test]
+fn requests_without_a_peer_are_said_once_to_a_receiver_that_reads_it() {
+    let captured = Captured::default();
+    let subscriber = captured.subscriber(tracing::Level::WARN, false);
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .rate_limit(RateLimit::per_second(100))
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..3 {
+            let headers = rig.sign("msg_no_peer", BODY);
+            let mut request = WebhookRequest::new(BODY);
+            for (name, value) in &headers {
+                request = request.with_header(name, value);
+            }
+            assert!(receiver.delivery().admit(&request, false).is_ok());
+        }
+    });
+    let logs = captured.text();
+    assert_eq!(logs.matches("carry no peer address").count(), 1, "{logs}");
+    assert!(logs.contains("ERROR") && logs.contains("into_make_service_with_connect_info"));
+}
