@@ -409,6 +409,7 @@ impl fmt::Debug for CertificateCache {
             .field("capacity", &self.inner.capacity)
             .field("fetches_per_minute", &self.inner.fetches_per_minute)
             .field("retry_after_failure", &self.inner.retry_after_failure)
+            .field("fetch_deadline", &self.inner.fetch_deadline)
             .finish_non_exhaustive()
     }
 }

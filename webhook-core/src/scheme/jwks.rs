@@ -215,6 +215,7 @@ impl fmt::Debug for JwksCache {
             .field("min_refetch_interval", &self.inner.min_refetch_interval)
             .field("retry_after_failure", &self.inner.retry_after_failure)
             .field("max_stale", &self.inner.max_stale)
+            .field("fetch_deadline", &self.inner.fetch_deadline)
             .finish_non_exhaustive()
     }
 }

@@ -408,6 +408,15 @@ async fn a_fetch_that_never_ends_is_ended_at_the_deadline() {
         .expect("the deadline ends the fetch");
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
+    // The deadline is at least a millisecond and at most a minute, 10 s unless set.
+    let shown = |builder: webhook_core::CertificateCacheBuilder| format!("{:?}", builder.build());
+    assert!(
+        shown(CertificateCache::builder(Fetcher(served.clone()))).contains("fetch_deadline: 10s")
+    );
+    for (set, clamped) in [(Duration::ZERO, "1ms"), (Duration::MAX, "60s")] {
+        let builder = CertificateCache::builder(Fetcher(served.clone())).fetch_deadline(set);
+        assert!(shown(builder).contains(&format!("fetch_deadline: {clamped}")));
+    }
 
     *served.gate.lock().unwrap() = None;
     verifier.fetch_keys(&request).expect("a fetch again").await;

@@ -1128,13 +1128,15 @@ fn the_builder_clamps_its_settings() {
             .refresh_every(Duration::ZERO)
             .min_refetch_interval(Duration::ZERO)
             .retry_after_failure(Duration::MAX)
-            .max_stale(Duration::ZERO),
+            .max_stale(Duration::ZERO)
+            .fetch_deadline(Duration::ZERO),
     );
     for shown in [
         "refresh_every: 60s",
         "min_refetch_interval: 1s",
         "retry_after_failure: 86400s",
         "max_stale: 60s",
+        "fetch_deadline: 1ms",
     ] {
         assert!(clamped.contains(shown), "{clamped} lacks {shown}");
     }
@@ -1143,13 +1145,15 @@ fn the_builder_clamps_its_settings() {
             .refresh_every(Duration::MAX)
             .min_refetch_interval(Duration::MAX)
             .retry_after_failure(Duration::ZERO)
-            .max_stale(Duration::MAX),
+            .max_stale(Duration::MAX)
+            .fetch_deadline(Duration::MAX),
     );
     for shown in [
         "refresh_every: 86400s",
         "min_refetch_interval: 86400s",
         "retry_after_failure: 1s",
         "max_stale: 604800s",
+        "fetch_deadline: 60s",
     ] {
         assert!(clamped.contains(shown), "{clamped} lacks {shown}");
     }
