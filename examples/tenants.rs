@@ -47,8 +47,8 @@ use webhook::{
 };
 use zeroize::Zeroizing;
 
-/// The tenants a file lists: each id with its secret (as written).
-type Listed = Vec<(String, String)>;
+/// The tenants a file lists: each id with its secret (as written, zeroized when dropped).
+type Listed = Vec<(String, Zeroizing<String>)>;
 
 /// The `tenant=whsec_…` lines of `text`.
 fn parse(text: &str) -> Result<Listed, String> {
@@ -68,7 +68,7 @@ fn parse(text: &str) -> Result<Listed, String> {
         if listed.iter().any(|(seen, _)| seen == id) {
             return Err(format!("line {}: tenant `{id}` is listed twice", n + 1));
         }
-        listed.push((id.to_owned(), secret.to_owned()));
+        listed.push((id.to_owned(), Zeroizing::new(secret.to_owned())));
     }
     // A file caught half-written (replaced in place rather than renamed into place) must not
     // remove every tenant.
@@ -111,19 +111,24 @@ fn apply(
     Ok(())
 }
 
-/// Re-read `path` every 2 s and apply it when its content changed from `last`, the content
-/// applied at start-up.
+/// The file's content, held only while read (it holds every tenant's secret).
+async fn read_secrets(path: &str) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    tokio::fs::read(path).await.map(Zeroizing::new)
+}
+
+/// Re-read `path` every 2 s and apply it when its content changed from `last`, the digest of
+/// the content applied at start-up (the secrets themselves are not kept).
 async fn watch(
     path: String,
     tenants: Tenants,
     mut applied: HashMap<String, [u8; 32]>,
-    mut last: Vec<u8>,
+    mut last: [u8; 32],
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut unreadable = false;
     loop {
         tick.tick().await;
-        let content = match tokio::fs::read(&path).await {
+        let content = match read_secrets(&path).await {
             Ok(content) => content,
             Err(e) => {
                 // Said once, not every 2 s while the file is missing.
@@ -134,18 +139,19 @@ async fn watch(
             }
         };
         unreadable = false;
-        if content == last {
+        let digest: [u8; 32] = Sha256::digest(content.as_slice()).into();
+        if digest == last {
             continue;
         }
-        let result = String::from_utf8(content.clone())
+        let result = std::str::from_utf8(&content)
             .map_err(|_| "not UTF-8".to_owned())
-            .and_then(|text| parse(&text))
+            .and_then(parse)
             .and_then(|listed| apply(&tenants, &listed, &mut applied));
         match result {
             Ok(()) => tracing::info!("TENANT_SECRETS_FILE {path}: {} tenants", tenants.len()),
             Err(e) => tracing::error!("TENANT_SECRETS_FILE {path}: {e}; tenants unchanged"),
         }
-        last = content;
+        last = digest;
     }
 }
 
@@ -254,16 +260,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }))?;
         }
         (Some(path), None) => {
-            let content =
-                std::fs::read(&path).map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
-            let text = String::from_utf8(content.clone())
+            let content = read_secrets(&path)
+                .await
+                .map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
+            let text = std::str::from_utf8(&content)
                 .map_err(|_| format!("TENANT_SECRETS_FILE {path}: not UTF-8"))?;
-            let listed = parse(&text).map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
+            let listed = parse(text).map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
             let mut applied = HashMap::new();
             apply(&tenants, &listed, &mut applied)
                 .map_err(|e| format!("TENANT_SECRETS_FILE {path}: {e}"))?;
             println!("{} tenants from {path}, watched for changes", tenants.len());
-            tokio::spawn(watch(path, tenants.clone(), applied, content));
+            let digest = Sha256::digest(content.as_slice()).into();
+            tokio::spawn(watch(path, tenants.clone(), applied, digest));
         }
         (None, None) => {
             for id in ["acme", "globex"] {

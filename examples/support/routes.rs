@@ -72,6 +72,10 @@ pub struct RouteSpec {
     pub generated: Vec<(String, String)>,
     /// Seals test deliveries of a route whose receiver decrypts (`sealed-email`).
     pub sealer: Option<Aes256GcmSealer>,
+    /// Some of the route's secrets were generated and others configured (`sealed-email`
+    /// with only one of its two set): the banner prints no test command, which would carry
+    /// a delivery signed or sealed with a configured secret.
+    pub partly_configured: bool,
     base_url: String,
 }
 
@@ -204,6 +208,7 @@ fn route(
                     signer: Some(TestSigner::Headers(Box::new(StandardWebhooksSigner::new(
                         secret,
                     )))),
+                    partly_configured: generated.is_some() != generated_key.is_some(),
                     generated: generated.into_iter().chain(generated_key).collect(),
                     sealer: Some(Aes256GcmSealer::new(key, sealed_envelope())?),
                     base_url: base_url.to_owned(),
@@ -322,6 +327,7 @@ fn route(
                 signer,
                 generated: generated.into_iter().collect(),
                 sealer: None,
+                partly_configured: false,
                 base_url: base_url.to_owned(),
             });
         }
@@ -352,6 +358,7 @@ fn route(
                 signer,
                 generated: generated.into_iter().collect(),
                 sealer: None,
+                partly_configured: false,
                 base_url: base_url.to_owned(),
             });
         }
@@ -387,6 +394,7 @@ fn route(
                 signer,
                 generated: generated.into_iter().collect(),
                 sealer: None,
+                partly_configured: false,
                 base_url: base_url.to_owned(),
             });
         }
@@ -406,6 +414,7 @@ fn route(
         signer: Some(signer),
         generated: generated.into_iter().collect(),
         sealer: None,
+        partly_configured: false,
         base_url: base_url.to_owned(),
     })
 }
@@ -721,16 +730,23 @@ pub fn sign_command(addr: &str) -> Result<bool, Box<dyn std::error::Error>> {
 /// The start-up banner: every route, and for each route whose secret was generated for this
 /// run, the variable to export and a ready-to-paste signed `curl`.
 pub fn print_banner(base: &str, routes: &[RouteSpec]) {
-    println!("webhook receiver listening on {base}");
+    print!("{}", banner(base, routes));
+}
+
+/// The text of [`print_banner`].
+pub fn banner(base: &str, routes: &[RouteSpec]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("webhook receiver listening on {base}\n");
     for route in routes {
-        println!("  POST {base}{}", route.path());
+        let _ = writeln!(out, "  POST {base}{}", route.path());
     }
     for route in routes {
         if route.generated.is_empty() {
             continue;
         }
         let vars: Vec<&str> = route.generated.iter().map(|(v, _)| v.as_str()).collect();
-        println!(
+        let _ = writeln!(
+            out,
             "\n# {}: {} {} unset; generated for this run:",
             route.name,
             vars.join(" and "),
@@ -738,13 +754,20 @@ pub fn print_banner(base: &str, routes: &[RouteSpec]) {
         );
         for (var, value) in &route.generated {
             if route.name != "sendgrid" {
-                println!("export {var}='{value}'");
+                let _ = writeln!(out, "export {var}='{value}'");
             }
         }
-        if let Some(line) = route.curl(base) {
-            println!("{line}");
+        if route.partly_configured {
+            // Its command would carry a delivery made with the configured secret.
+            let _ = writeln!(
+                out,
+                "# no test command: the route's other secret is configured (set both, or neither)"
+            );
+        } else if let Some(line) = route.curl(base) {
+            let _ = writeln!(out, "{line}");
         }
     }
+    out
 }
 
 /// The Redis store named by `REDIS_URL`, when set (the example receivers share it).

@@ -193,3 +193,53 @@ async fn a_rejection_the_handler_answers_for_is_still_the_answer() {
         typed_behind_the_layer_at("/swallow", &fixture.receiver, &fixture.deliveries).await;
     fixture.check(&answers, runs);
 }
+
+/// The example's start-up banner prints a signed test command only for a route whose
+/// secrets were all generated for the run: `sealed-email` with one of its two secrets
+/// configured prints none, since its command would carry a delivery signed (or sealed) with
+/// the configured one, usable by whoever reads the log.
+#[test]
+fn the_banner_prints_no_command_made_with_a_configured_secret() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+    for (secret, key) in [
+        (Some(SECRET), None),
+        (None, Some(KEY)),
+        (None, None),
+        (Some(SECRET), Some(KEY)),
+    ] {
+        let lookup = |name: &str| match name {
+            "SEALED_EMAIL_WEBHOOK_SECRET" => secret.map(str::to_owned),
+            routes::SEALED_KEY_VAR => key.map(str::to_owned),
+            other => env(other),
+        };
+        let routes = routes::routes(&lookup, "http://localhost").unwrap();
+        let text = routes::banner("http://localhost", &routes);
+        let section = text
+            .split("\n\n# ")
+            .find(|s| s.starts_with("sealed-email:"));
+        let case = format!("secret {:?}, key {:?}", secret.is_some(), key.is_some());
+        match (secret, key) {
+            (Some(_), Some(_)) => assert!(section.is_none(), "{case}: {text}"),
+            (None, None) => {
+                let section = section.unwrap();
+                assert!(section.contains("curl "), "{case}: {section}");
+            }
+            _ => {
+                let section = section.unwrap();
+                assert!(!section.contains("curl "), "{case}: {section}");
+                assert!(section.contains("no test command"), "{case}: {section}");
+            }
+        }
+        // Never a configured secret in the banner.
+        assert!(
+            !text.contains(&SECRET[6..]) && !text.contains(KEY),
+            "{case}"
+        );
+        // Every other route generated its secret: each prints its command.
+        let commands = text.lines().filter(|l| l.starts_with("curl ")).count();
+        let expected = routes.iter().filter(|r| !r.generated.is_empty()).count()
+            - usize::from(secret.is_some() != key.is_some());
+        assert_eq!(commands, expected, "{case}: {text}");
+    }
+}

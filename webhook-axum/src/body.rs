@@ -178,12 +178,8 @@ pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, Ver
             grow(buffer, data.len(), limit);
             buffer.extend_from_slice(&data);
         } else if let Some(kept) = first.take() {
-            // Sized for the whole body when its length is known (hyper's size hint: what is
-            // still to come of the declared length), else for these two frames; never beyond
-            // the limit.
             let rest = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
-            let wanted = (read + data.len()).saturating_add(rest);
-            let mut copy = Vec::with_capacity(wanted.min(limit));
+            let mut copy = Vec::with_capacity(first_capacity(read + data.len(), rest, limit));
             copy.extend_from_slice(&kept);
             copy.extend_from_slice(&data);
             buffer = Some(copy);
@@ -197,6 +193,19 @@ pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, Ver
         (None, Some(first)) => first,
         (None, None) => Bytes::new(),
     })
+}
+
+/// How far ahead of what has arrived the copy is sized from a declared length: a sender that
+/// declares the limit and then stalls after two small frames holds this much, not the limit.
+const DECLARED_AHEAD: usize = 64 * 1024;
+
+/// The copy's first capacity, once `read` bytes have arrived and `rest` more are declared
+/// (hyper's size hint: what is still to come of the declared length): the whole body when it
+/// is declared and within [`DECLARED_AHEAD`] of what arrived, else that far ahead (growth
+/// doubles from there); never beyond the limit.
+fn first_capacity(read: usize, rest: usize, limit: usize) -> usize {
+    read.saturating_add(rest.min(DECLARED_AHEAD.max(read)))
+        .min(limit)
 }
 
 /// Make room in `buffer` for `more` bytes: double its capacity (amortised growth), but never
@@ -305,6 +314,24 @@ mod tests {
                 "{frames:?}"
             );
         }
+    }
+
+    /// The copy is sized from the declared length, but at most 64 KiB (or as much as has
+    /// arrived) ahead of what has arrived: a sender that declares the limit and stalls after
+    /// two small frames does not hold the limit's worth of memory.
+    #[test]
+    fn the_copy_is_sized_ahead_by_at_most_what_arrived_or_64_kib() {
+        use super::first_capacity;
+        const KIB: usize = 1024;
+        // Declared and near: the whole body at once.
+        assert_eq!(first_capacity(2, 10, 1_000), 12);
+        assert_eq!(first_capacity(10 * KIB, 60 * KIB, 1024 * KIB), 70 * KIB);
+        // Declared far ahead: 64 KiB ahead, or as far as what arrived.
+        assert_eq!(first_capacity(2, 1024 * KIB, 1024 * KIB), 2 + 64 * KIB);
+        assert_eq!(first_capacity(200 * KIB, 800 * KIB, 1024 * KIB), 400 * KIB);
+        // Never beyond the limit; nothing declared, the two frames.
+        assert_eq!(first_capacity(900, usize::MAX, 1_000), 1_000);
+        assert_eq!(first_capacity(7, 0, 1_000), 7);
     }
 
     /// Trailers are not body: skipped.

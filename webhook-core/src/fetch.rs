@@ -253,7 +253,9 @@ impl CertificateFetcher for HttpsFetcher {
                 .get(&url)
                 .send()
                 .await
-                .map_err(|e| FetchError::new("request failed").with_source(e))?;
+                // The address is logged beside the error, as its cache shows it (a key set's
+                // without its query): reqwest's error would repeat it whole.
+                .map_err(|e| FetchError::new("request failed").with_source(e.without_url()))?;
             if response.status() != reqwest::StatusCode::OK {
                 return Err(FetchError::new(format!(
                     "answered {} instead of 200",
@@ -267,11 +269,9 @@ impl CertificateFetcher for HttpsFetcher {
                 return Err(FetchError::new("document too large"));
             }
             let mut body = Vec::new();
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| FetchError::new("reading the answer failed").with_source(e))?
-            {
+            while let Some(chunk) = response.chunk().await.map_err(|e| {
+                FetchError::new("reading the answer failed").with_source(e.without_url())
+            })? {
                 if body.len() + chunk.len() > max_bytes {
                     return Err(FetchError::new("document too large"));
                 }

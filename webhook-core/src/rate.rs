@@ -210,13 +210,35 @@ impl std::str::FromStr for RateLimit {
 /// governor's clock: the receiver's clock, read through [`Clock::monotonic`](crate::Clock::monotonic)
 /// (the operating system's monotonic clock for [`SystemClock`](crate::SystemClock)), so that a
 /// wall clock stepped back does not stall every source's budget.
+///
+/// Readings are held to a century past the first one: governor counts time since its first
+/// reading in u64 nanoseconds (about 584 years, less the burst's span that
+/// [`RateLimit::quota`] leaves a century for) and panics past it, which a clock set by a
+/// test (or a custom [`Clock`](crate::Clock) whose readings jump) could otherwise reach.
+/// Beyond that century the limiter's time stands still.
 #[derive(Clone)]
-struct InjectedClock(SharedClock);
+struct InjectedClock {
+    clock: SharedClock,
+    /// The first reading.
+    origin: Duration,
+}
+
+/// How far past its first reading the limiter's clock runs.
+const CLOCK_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+impl InjectedClock {
+    fn new(clock: SharedClock) -> Self {
+        let origin = clock.monotonic();
+        Self { clock, origin }
+    }
+}
 
 impl GovernorClock for InjectedClock {
     type Instant = Duration;
     fn now(&self) -> Duration {
-        self.0.monotonic()
+        self.clock
+            .monotonic()
+            .min(self.origin.saturating_add(CLOCK_SPAN))
     }
 }
 
@@ -488,7 +510,7 @@ impl fmt::Debug for Limiter {
 impl Limiter {
     pub(crate) fn new(limit: &RateLimit, clock: SharedClock) -> Result<Self, ConfigError> {
         let quota = limit.quota()?;
-        let clock = InjectedClock(clock);
+        let clock = InjectedClock::new(clock);
         let mut seed = [0u8; 16];
         rand_core::OsRng.fill_bytes(&mut seed);
         let (k0, k1) = seed.split_at(8);
@@ -635,6 +657,30 @@ mod tests {
         assert_eq!(err.retry_after_secs(), Some(1));
         clock.advance(Duration::from_millis(500));
         assert!(limiter.check(ip).is_ok());
+    }
+
+    /// governor counts time since its first reading in u64 nanoseconds and panics past 584
+    /// years: a clock that jumps further (set by a test, or a custom clock) is held to a
+    /// century past the limiter's first reading, and checks go on.
+    #[test]
+    fn a_clock_that_jumps_centuries_does_not_panic() {
+        let ip = Some("192.0.2.1".parse().unwrap());
+        for jump in [
+            Duration::from_secs(700 * 365 * 24 * 3600),
+            Duration::from_millis(u64::MAX),
+        ] {
+            let clock = FixedClock::at_secs(1_000);
+            let limiter = Limiter::new(&RateLimit::per_second(1), Arc::new(clock.clone())).unwrap();
+            assert!(limiter.check(ip).is_ok());
+            assert!(limiter.check(ip).is_err());
+            clock.advance(jump);
+            // A century on, the source's budget is back; the limiter's time then stands.
+            assert!(limiter.check(ip).is_ok(), "{jump:?}");
+            assert!(limiter.check(ip).is_err(), "{jump:?}");
+            clock.set_ms(i64::MAX);
+            assert!(limiter.check(ip).is_err(), "{jump:?}");
+            assert!(limiter.check(Some("198.51.100.1".parse().unwrap())).is_ok());
+        }
     }
 
     #[test]

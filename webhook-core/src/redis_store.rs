@@ -375,7 +375,8 @@ impl RedisStore {
     /// As [`RedisStoreBuilder::connect`], or a value that is not Unicode.
     pub async fn from_env(var: &str) -> Result<Option<Self>, ConfigError> {
         match std::env::var(var) {
-            Ok(url) => Self::connect(&url)
+            // The URL may carry a password: zeroized once read.
+            Ok(url) => Self::connect(&zeroize::Zeroizing::new(url))
                 .await
                 .map(Some)
                 .map_err(|e| ConfigError::new(format!("`{var}`: {e}"))),

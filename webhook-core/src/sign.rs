@@ -139,9 +139,20 @@ pub fn random_message_id() -> String {
 
 /// The headers a signer produced, in the order a sender would send them.
 ///
-/// `Debug` shows header names only: the values include signatures.
+/// `Debug` shows header names only: the values include signatures, and for API keys and
+/// Basic auth the credential itself, so they are zeroized when the headers are dropped
+/// (not the copies [`into_vec`](Self::into_vec) hands out).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SignedHeaders(Vec<(String, String)>);
+
+impl Drop for SignedHeaders {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        for (_, value) in &mut self.0 {
+            value.zeroize();
+        }
+    }
+}
 
 impl SignedHeaders {
     pub(crate) fn new() -> Self {
@@ -166,10 +177,10 @@ impl SignedHeaders {
         SignedHeadersIter(self.0.iter())
     }
 
-    /// The headers as owned pairs.
+    /// The headers as owned pairs (yours to zeroize, where they carry a credential).
     #[must_use]
-    pub fn into_vec(self) -> Vec<(String, String)> {
-        self.0
+    pub fn into_vec(mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.0)
     }
 
     /// Add these headers to a request view.

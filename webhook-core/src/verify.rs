@@ -196,8 +196,9 @@ fn longest(windows: impl Iterator<Item = Option<Duration>>) -> Option<Duration> 
 
 /// What a verifier proved about a request.
 ///
-/// `Debug` shows the scheme, key id, message id and timestamp; the replay token is a digest
-/// and is shown only as present or absent.
+/// `Debug` shows the scheme, key id, message id, timestamp and tenant. The subject (a Basic
+/// auth user name, half of a credential, or a token's `sub`) and the replay token (a digest)
+/// are shown only as present or absent: read [`subject`](Self::subject) to log it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proof {
     scheme: Cow<'static, str>,
@@ -351,7 +352,7 @@ impl fmt::Debug for Proof {
             .field("key_id", &self.key_id)
             .field("message_id", &self.message_id)
             .field("timestamp_ms", &self.timestamp_ms)
-            .field("subject", &self.subject)
+            .field("subject", &self.subject.is_some())
             .field("tenant", &self.tenant)
             .field("replay_token", &self.replay.is_some())
             .finish()

@@ -5,7 +5,10 @@
 //! hex HMAC-SHA256 of `{timestamp}{token}` with the account's HTTP webhook signing key. The
 //! body itself is not signed, so this scheme proves only that Mailgun produced the
 //! timestamp/token pair: keep the freshness check, and dedupe by `token` (the proof's message
-//! id), which Mailgun recommends caching.
+//! id), which Mailgun recommends caching. Since nothing separates the two in the signed
+//! bytes, the timestamp must have ten digits (Unix seconds from 2001 to 2286): otherwise a
+//! digit moved from the token to the timestamp, or back, would sign the same bytes under
+//! another token, a new message id for the replay store (401 `malformed_header`).
 //!
 //! `multipart/form-data` posts (RFC 7578), which a route's `forward()` action sends for a
 //! message with attachments ("Receiving Messages via HTTP"), carry the same three fields as
@@ -329,6 +332,9 @@ fn decode_tag(text: &str) -> Option<Vec<u8>> {
     hex::decode(text.trim()).ok().filter(|s| s.len() == 32)
 }
 
+/// The digits of every timestamp Mailgun signs (Unix seconds from 2001-09-09 to 2286-11-20).
+const TIMESTAMP_DIGITS: usize = 10;
+
 fn tag(key: &[u8], timestamp: &str, token: &str) -> crate::scheme::hmac::Tag {
     let mut mac = MacState::new(HmacAlgorithm::Sha256, key);
     mac.update(timestamp.as_bytes());
@@ -356,6 +362,15 @@ impl Verifier for Mailgun {
             return Err(VerifyError::invalid_signature().with_message("invalid field `token`"));
         }
         let ts_ms = TimeFormat::UnixSeconds.parse_ms("signature.timestamp", &timestamp)?;
+        // `{timestamp}{token}` has no separator: a digit moved between the two signs the same
+        // bytes under another token, which the replay store would take for a new delivery.
+        // Ten digits (2001 to 2286, every time Mailgun has signed) leave no digit to move.
+        if timestamp.len() != TIMESTAMP_DIGITS {
+            return Err(VerifyError::malformed_header(
+                "signature.timestamp",
+                "not a ten-digit Unix time",
+            ));
+        }
         let now = self.freshness.now_ms();
         // Each candidate is compared with every active key; `parent-signature` only when it
         // is accepted and `signature` matched no key.
@@ -389,7 +404,8 @@ impl Verifier for Mailgun {
 }
 
 /// The `signature` object Mailgun puts in a JSON webhook body, for `timestamp` (Unix seconds)
-/// and a fresh random token: the signer twin of [`verifier`].
+/// and a fresh random token: the signer twin of [`verifier`], which accepts only ten-digit
+/// timestamps (2001-09-09 to 2286-11-20), as Mailgun signs.
 ///
 /// ```
 /// use webhook_core::{Secret, Verifier, WebhookRequest, provider::mailgun};

@@ -398,6 +398,9 @@ pub fn is_signing_cert_url(url: &str) -> bool {
         && path.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// Longest region name [`is_fetchable_cert_url`] reads.
+const MAX_REGION: usize = 32;
+
 /// Whether `url` is an address [`verifier_fetching`] fetches: [`is_signing_cert_url`], a
 /// region as AWS names them (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`:
 /// two letters, words, a number), and the path `/SimpleNotificationService-<32 hex digits>.pem`
@@ -417,6 +420,11 @@ pub fn is_fetchable_cert_url(url: &str) -> bool {
     }) else {
         return false;
     };
+    // AWS's longest region names have about fifteen letters: a longer one (in an
+    // unauthenticated message) is refused before it is split.
+    if region.len() > MAX_REGION {
+        return false;
+    }
     let words: Vec<&str> = region.split('-').collect();
     let region_ok = match words.as_slice() {
         [area, middle @ .., number] => {

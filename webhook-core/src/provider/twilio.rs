@@ -1,6 +1,8 @@
 //! Twilio: `X-Twilio-Signature: <base64>` of HMAC-SHA1 with the account's auth token over
 //!
-//! - form posts: the full URL followed by every form parameter, names sorted, as `name‖value`;
+//! - form posts: the full URL followed by every form parameter, names sorted, as `name‖value`
+//!   (at most 1024 parameters: a form with more is refused, 401 `invalid_signature`, before
+//!   any is copied);
 //! - JSON posts: the full URL alone, which carries a `bodySHA256=<hex>` query parameter that
 //!   must equal the SHA-256 of the raw body.
 //!
@@ -27,7 +29,7 @@ use subtle::ConstantTimeEq;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::scheme::hmac::{MacState, sorted_form_params};
+use crate::scheme::hmac::{MacState, TOO_MANY_FORM_PARAMS, sorted_form_params};
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::{
     ConfigError, Freshness, HmacAlgorithm, KeyRing, Proof, Secret, Verifier, VerifyError,
@@ -166,7 +168,9 @@ impl Verifier for Twilio {
         let body_hash = body_param(url);
         let form = match body_hash {
             Some(_) => None,
-            None => Some(sorted_form_params(request.body())),
+            None => Some(sorted_form_params(request.body()).ok_or_else(|| {
+                VerifyError::invalid_signature().with_message(TOO_MANY_FORM_PARAMS)
+            })?),
         };
         let variant = port_variant(url);
         let urls = std::iter::once(url).chain(variant.as_deref());
@@ -237,7 +241,10 @@ impl Signer for TwilioSigner {
             .ok_or_else(|| SignError::new("twilio signs the url: set it"))?;
         let form = match body_param(url) {
             Some(_) => None,
-            None => Some(sorted_form_params(message.body())),
+            None => Some(
+                sorted_form_params(message.body())
+                    .ok_or_else(|| SignError::new(TOO_MANY_FORM_PARAMS))?,
+            ),
         };
         let sig = tag(self.secret.expose_secret(), url, form.as_deref());
         let mut headers = SignedHeaders::new();

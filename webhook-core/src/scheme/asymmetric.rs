@@ -18,11 +18,12 @@ use keys::{KeyKind, PrivateMaterial, PublicMaterial};
 pub use keys::{PrivateKey, PublicKey, PublicKeyRing};
 
 use crate::clock::{self, SharedClock};
-use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
+use crate::error::{ConfigError, VerifyError};
 use crate::freshness::Freshness;
 use crate::request::WebhookRequest;
 use crate::scheme::hmac::{
-    Encoding, Layout, Part, SignatureFormat, TimestampSource, for_each_signature_entry,
+    ContentError, Encoding, Layout, Part, SignatureFormat, TimestampSource,
+    for_each_signature_entry,
 };
 use crate::sign::{Outgoing, SignError, SignedHeaders, Signer};
 use crate::verify::{Proof, Verifier};
@@ -310,7 +311,7 @@ impl AsymmetricScheme {
         url: Option<&str>,
         timestamp: Option<&str>,
         message_id: Option<&str>,
-    ) -> Result<Vec<u8>, Cow<'static, str>> {
+    ) -> Result<Vec<u8>, ContentError> {
         let content = self
             .layout
             .content(body, method, url, timestamp, message_id)?;
@@ -517,7 +518,7 @@ impl Verifier for AsymmetricVerifier {
                 timestamp.map(|(text, _)| text),
                 message_id,
             )
-            .map_err(|why| VerifyError::new(VerifyErrorKind::NotConfigured).with_message(why))?;
+            .map_err(VerifyError::from)?;
         let prepared = Prepared::new(scheme.algorithm, content);
         let now = self.freshness.now_ms();
         let key = self
@@ -623,7 +624,7 @@ impl AsymmetricSigner {
                 timestamp,
                 message_id,
             )
-            .map_err(SignError::new)?;
+            .map_err(|why| SignError::new(why.message()))?;
         Ok(scheme
             .layout
             .encoding

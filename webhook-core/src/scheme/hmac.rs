@@ -94,7 +94,8 @@ pub enum Part {
     /// The method, e.g. `POST`.
     Method,
     /// The form-encoded body's parameters: names sorted, and for each name its distinct values
-    /// sorted, written as `name‖value` with no separators (Twilio, Mandrill).
+    /// sorted, written as `name‖value` with no separators (Twilio, Mandrill). A body of more
+    /// than 1024 parameters is refused (401 `invalid_signature`) before any is read.
     SortedFormParams,
     /// Fixed text, e.g. a separator `.` or a version `v0:`.
     Literal(Cow<'static, str>),
@@ -400,14 +401,12 @@ impl Layout {
         url: Option<&'c str>,
         timestamp: Option<&'c str>,
         message_id: Option<&'c str>,
-    ) -> Result<Content<'c>, Cow<'static, str>> {
+    ) -> Result<Content<'c>, ContentError> {
         if self.signs_url() && url.is_none() {
-            return Err(Cow::Borrowed(
-                "the public url of this endpoint is not configured",
-            ));
+            return Err(ContentError::NoUrl);
         }
         let form = if self.content.contains(&Part::SortedFormParams) {
-            Some(sorted_form_params(body))
+            Some(sorted_form_params(body).ok_or(ContentError::TooManyFormParams)?)
         } else {
             None
         };
@@ -752,6 +751,37 @@ impl Candidates {
 }
 
 /// What the signed content is built from.
+/// Why the signed content could not be laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContentError {
+    /// The scheme signs the URL and the endpoint's public URL is not configured.
+    NoUrl,
+    /// The form has more than [`MAX_FORM_PARAMS`] parameters.
+    TooManyFormParams,
+}
+
+impl ContentError {
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Self::NoUrl => "the public url of this endpoint is not configured",
+            Self::TooManyFormParams => TOO_MANY_FORM_PARAMS,
+        }
+    }
+}
+
+impl From<ContentError> for VerifyError {
+    fn from(error: ContentError) -> Self {
+        match error {
+            ContentError::NoUrl => {
+                VerifyError::new(VerifyErrorKind::NotConfigured).with_message(error.message())
+            }
+            ContentError::TooManyFormParams => {
+                VerifyError::invalid_signature().with_message(error.message())
+            }
+        }
+    }
+}
+
 pub(crate) struct Content<'c> {
     body: &'c [u8],
     method: &'c str,
@@ -761,14 +791,29 @@ pub(crate) struct Content<'c> {
     form: Option<Vec<(String, String)>>,
 }
 
-/// Form parameters sorted by name, each name's distinct values sorted (Twilio's rule).
-pub(crate) fn sorted_form_params(body: &[u8]) -> Vec<(String, String)> {
+/// Most parameters a signed form may have (Twilio's have a few dozen): a body of a million
+/// empty `a&` pairs would otherwise be copied and sorted, fifty times its size in memory,
+/// before any signature is checked.
+pub(crate) const MAX_FORM_PARAMS: usize = 1024;
+
+/// Why a form's parameters were not read.
+pub(crate) const TOO_MANY_FORM_PARAMS: &str =
+    "more form parameters than a signed form may have (1024)";
+
+/// Form parameters sorted by name, each name's distinct values sorted (Twilio's rule);
+/// `None` when the body has more than [`MAX_FORM_PARAMS`] (counted by their separators,
+/// before anything is copied).
+pub(crate) fn sorted_form_params(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let separators = body.iter().filter(|&&b| b == b'&').count();
+    if separators >= MAX_FORM_PARAMS {
+        return None;
+    }
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     pairs.sort();
     pairs.dedup();
-    pairs
+    Some(pairs)
 }
 
 /// An HMAC in progress, for whichever hash the scheme uses.
@@ -914,7 +959,7 @@ impl Verifier for HmacVerifier {
                 timestamp.map(|(text, _)| text),
                 message_id,
             )
-            .map_err(|why| VerifyError::new(VerifyErrorKind::NotConfigured).with_message(why))?;
+            .map_err(VerifyError::from)?;
         let now = self.freshness.now_ms();
         let mut matched = None;
         // With a message id, the proof's token is the tag under the first active key,
@@ -1005,7 +1050,7 @@ impl HmacSigner {
                 timestamp,
                 message_id,
             )
-            .map_err(SignError::new)?;
+            .map_err(|why| SignError::new(why.message()))?;
         let mut mac = MacState::new(scheme.algorithm, self.secret.expose_secret());
         scheme.layout.write(&content, |bytes| mac.update(bytes));
         Ok(scheme.layout.encoding.encode(mac.finalize().as_slice()))

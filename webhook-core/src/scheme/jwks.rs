@@ -94,7 +94,8 @@ type Fetching = Pin<Box<dyn Future<Output = Result<usize, FetchError>> + Send + 
 ///   token naming its key could meet more than 8, is refused (a failure, as above). Each
 ///   document fetched replaces the set whole: a key the issuer dropped stops verifying.
 /// - **`https` only.** [`build`](JwksCacheBuilder::build) refuses any other address, and one
-///   with a user name or password. [`HttpsFetcher`](crate::HttpsFetcher), the fetcher to
+///   with a user name or password (the address is logged; its query, which may carry an
+///   access token, is not: logs and `Debug` show it as `?…`). [`HttpsFetcher`](crate::HttpsFetcher), the fetcher to
 ///   use, bounds each fetch (5 seconds, 64 KiB, status 200, no redirects), so that a
 ///   delivery waits no longer than that.
 ///
@@ -209,7 +210,7 @@ enum Need {
 impl fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksCache")
-            .field("url", &self.inner.url)
+            .field("url", &ShownUrl(&self.inner.url))
             .field("keys", &self.len())
             .field("refresh_every", &self.inner.refresh_every)
             .field("min_refetch_interval", &self.inner.min_refetch_interval)
@@ -257,7 +258,7 @@ impl fmt::Debug for JwksCacheBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Only an address `build` accepts: a refused one may carry a password.
         f.debug_struct("JwksCacheBuilder")
-            .field("url", &self.url.as_deref().ok())
+            .field("url", &self.url.as_deref().ok().map(ShownUrl))
             .field("refresh_every", &self.refresh_every)
             .field("min_refetch_interval", &self.min_refetch_interval)
             .field("retry_after_failure", &self.retry_after_failure)
@@ -350,6 +351,26 @@ impl JwksCacheBuilder {
 
 /// `url`, if it is an address the cache may fetch: `https`, with a host, without a user name
 /// or password (it would be logged). The fragment is dropped.
+/// A key set's address as logs and `Debug` show it: without its query, which may carry an
+/// access token (`?api_key=…`), shown as `?…` when there is one.
+#[derive(Clone, Copy)]
+struct ShownUrl<'a>(&'a str);
+
+impl fmt::Display for ShownUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.split_once('?') {
+            Some((address, _)) => write!(f, "{address}?…"),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
+impl fmt::Debug for ShownUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
 fn checked_url(url: &str) -> Result<String, ConfigError> {
     // The parser's message never quotes the input.
     let mut parsed = reqwest::Url::parse(url)
@@ -364,7 +385,8 @@ fn checked_url(url: &str) -> Result<String, ConfigError> {
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(ConfigError::new(
-            "jwks url must not carry a user name or password: the address is logged",
+            "jwks url must not carry a user name or password: the address is logged (its \
+             query is not)",
         ));
     }
     parsed.set_fragment(None);
@@ -693,7 +715,7 @@ impl Inner {
         let age = now.saturating_sub(state.fetched_at);
         if age > self.max_stale {
             tracing::error!(
-                url = %self.url,
+                url = %ShownUrl(&self.url),
                 keys = keys.len(),
                 age_secs = age.as_secs(),
                 max_stale_secs = self.max_stale.as_secs(),
@@ -801,9 +823,11 @@ impl PendingFetch {
         // Wakes the deliveries waiting for this fetch.
         self.sender = None;
         match (&outcome, held) {
-            (Ok(count), _) => tracing::info!(url = %inner.url, keys = count, "jwks fetched"),
+            (Ok(count), _) => {
+                tracing::info!(url = %ShownUrl(&inner.url), keys = count, "jwks fetched")
+            }
             (Err(error), Some(held)) if overdue => tracing::error!(
-                url = %inner.url,
+                url = %ShownUrl(&inner.url),
                 %error,
                 keys = held,
                 age_secs = age.as_secs(),
@@ -814,13 +838,13 @@ impl PendingFetch {
                  once until a fetch succeeds)"
             ),
             (Err(error), Some(held)) => tracing::warn!(
-                url = %inner.url,
+                url = %ShownUrl(&inner.url),
                 %error,
                 keys = held,
                 "jwks not fetched; the keys fetched before stay in use"
             ),
             (Err(error), None) => tracing::error!(
-                url = %inner.url,
+                url = %ShownUrl(&inner.url),
                 %error,
                 "jwks not fetched; deliveries are refused (503) until a fetch succeeds"
             ),
@@ -843,7 +867,7 @@ impl Drop for PendingFetch {
         drop(state);
         if let Some(abandoned) = report {
             tracing::warn!(
-                url = %inner.url,
+                url = %ShownUrl(&inner.url),
                 abandoned,
                 "jwks fetch abandoned before it ended (dropped without a Tokio runtime to run \
                  it, or its runtime shut down); a later delivery fetches again (logged at most \

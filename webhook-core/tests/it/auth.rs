@@ -371,6 +371,12 @@ fn basic_utf8_credentials() {
     let v = BasicAuth::new([("jürgen", secret("pässwörd"))]).unwrap();
     let proof = with_header(&v, "authorization", basic("jürgen", "pässwörd").as_bytes()).unwrap();
     assert_eq!(proof.subject(), Some("jürgen"));
+    // Half of a credential: `Debug` says there is a subject, not which.
+    let debug = format!("{proof:?}");
+    assert!(
+        !debug.contains("jürgen") && debug.contains("subject: true"),
+        "{debug}"
+    );
 }
 
 #[test]

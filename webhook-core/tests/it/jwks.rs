@@ -1476,3 +1476,43 @@ async fn the_pipeline_fetches_after_admission_and_verifies_with_fetched_keys() {
     );
     assert_eq!(served.fetches(), 1);
 }
+
+/// A key set's address may carry an access token in its query (`?api_key=…`): it is fetched
+/// whole, but logs and `Debug` show the address without its query.
+#[tokio::test]
+async fn the_query_of_the_address_is_fetched_but_neither_logged_nor_shown() {
+    const WITH_QUERY: &str = "https://issuer.example/jwks.json?api_key=hunter2-query";
+    let served = Arc::new(Served::default());
+    served.serve(Err("connection refused"));
+    let clock = Arc::new(FixedClock::at_secs(NOW));
+    let builder = JwksCache::builder(WITH_QUERY, Fetcher(served.clone())).clock(clock.clone());
+    let shown = format!("{builder:?}");
+    let cache = builder.build().unwrap();
+    let verifier = JwtBearer::from_jwks_cache(cache.clone())
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(clock.clone());
+    let captured = Captured::default();
+    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::INFO, false));
+    let token = bearer(RSA.signer(), &clock);
+    assert_unknown_kid(deliver(&verifier, &token).await);
+    // Fetched whole, then the key set arrives and is logged.
+    assert_eq!(served.urls.lock().unwrap().as_slice(), [WITH_QUERY]);
+    served.serve(Ok(published(&[RSA])));
+    clock.advance(Duration::from_secs(60));
+    assert!(deliver(&verifier, &token).await.is_ok());
+    let logs = captured.text();
+    assert!(logs.contains("jwks fetched"), "{logs}");
+    for text in [
+        &logs,
+        &shown,
+        &format!("{cache:?}"),
+        &format!("{verifier:?}"),
+    ] {
+        assert!(
+            text.contains("https://issuer.example/jwks.json?…"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

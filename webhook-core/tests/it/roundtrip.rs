@@ -496,6 +496,65 @@ fn mailgun_round_trips_and_refuses_changes() {
     assert_eq!(check(&other), Err(VerifyErrorKind::InvalidSignature));
 }
 
+/// `{timestamp}{token}` has no separator: with the age check opened wide, a digit moved
+/// between the two would sign the same bytes under another token, a new message id for the
+/// replay store. Only ten-digit timestamps are read, so neither shift is accepted.
+#[test]
+fn mailgun_timestamp_digits_cannot_move_into_the_token() {
+    use hmac::{Hmac, Mac as _};
+    use std::time::Duration;
+    use webhook_core::VerifyErrorKind;
+    use webhook_core::provider::mailgun;
+    const KEY: &str = "mailgun-signing-key";
+    let sign = |timestamp: &str, token: &str| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+        mac.update(timestamp.as_bytes());
+        mac.update(token.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    };
+    let verifier = mailgun::verifier(Secret::from_text(KEY).unwrap())
+        .unwrap()
+        .freshness(
+            Freshness::new(Duration::MAX, Duration::MAX).with_clock(FixedClock::at_secs(NOW)),
+        );
+    let block = |timestamp: &str, token: &str, signature: &str| serde_json::json!({ "timestamp": timestamp, "token": token, "signature": signature });
+    let signature = sign("1700000000", "37c2d1e0a9f4b6");
+    assert_eq!(
+        verify_mailgun(
+            &verifier,
+            &block("1700000000", "37c2d1e0a9f4b6", &signature)
+        ),
+        Ok((
+            Some("default".to_owned()),
+            Some("37c2d1e0a9f4b6".to_owned())
+        ))
+    );
+    // The same signed bytes, split elsewhere: a token's digit moved into the timestamp, and
+    // the timestamp's last digit into the token.
+    for (timestamp, token) in [
+        ("17000000003", "7c2d1e0a9f4b6"),
+        ("170000000037", "c2d1e0a9f4b6"),
+        ("170000000", "037c2d1e0a9f4b6"),
+    ] {
+        assert_eq!(
+            format!("{timestamp}{token}"),
+            "170000000037c2d1e0a9f4b6",
+            "the same signed bytes"
+        );
+        assert_eq!(
+            verify_mailgun(&verifier, &block(timestamp, token, &signature)),
+            Err(VerifyErrorKind::MalformedHeader),
+            "{timestamp} / {token}"
+        );
+        // Refused for its length, not its signature: signed anew, it is still refused.
+        assert_eq!(
+            verify_mailgun(&verifier, &block(timestamp, token, &sign(timestamp, token))),
+            Err(VerifyErrorKind::MalformedHeader),
+            "{timestamp} / {token} signed"
+        );
+    }
+}
+
 /// Mailgun's signature is in the body, read before anything is authenticated: a body that is
 /// not JSON is 400, JSON without a readable signature object 401, a field given twice is
 /// refused, the event data is skipped however large, a timestamp may be an integer, and a
