@@ -91,6 +91,10 @@ pub enum Change {
     Unsealed,
     /// Sealed under another message id (the associated data) than the one it is sent with.
     SealedForAnotherId,
+    /// Sent with `Content-Encoding: gzip` (a coding the receiver does not read).
+    Gzip,
+    /// Sent with `Content-Encoding: identity` (no coding).
+    IdentityCoding,
 }
 
 /// The path of the route each runner mounts without configuration.
@@ -368,6 +372,26 @@ pub const CASES: &[Case] = &[
         true,
     ),
     bad(
+        "email with a content coding",
+        "email",
+        Change::Gzip,
+        415,
+        "unsupported_content_type",
+        true,
+    ),
+    Case {
+        change: Change::IdentityCoding,
+        ..ok("email with the identity coding", "email")
+    },
+    bad(
+        "github with a content coding",
+        "github",
+        Change::Gzip,
+        415,
+        "unsupported_content_type",
+        false,
+    ),
+    bad(
         "email too large",
         "email",
         Change::Oversize,
@@ -525,6 +549,11 @@ impl Case {
         .expect("route can sign");
         let mut headers: Vec<(String, String)> =
             vec![("content-type".into(), signed.content_type.into())];
+        match self.change {
+            Change::Gzip => headers.push(("content-encoding".into(), "gzip".into())),
+            Change::IdentityCoding => headers.push(("content-encoding".into(), "Identity".into())),
+            _ => {}
+        }
         let auth_names = [
             "signature",
             "authorization",

@@ -94,6 +94,29 @@ impl Clock for FixedClock {
 /// A shared clock handle.
 pub type SharedClock = Arc<dyn Clock>;
 
+/// A shared clock is a clock, so one handle can go to a setter that takes `impl Clock` and
+/// to one that takes a [`SharedClock`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use webhook_core::{Clock, FixedClock, Freshness, SharedClock};
+///
+/// let clock = FixedClock::at_secs(1_700_000_000);
+/// let shared: SharedClock = Arc::new(clock.clone());
+/// let freshness = Freshness::default().with_clock(shared.clone());
+/// assert_eq!(shared.now_ms(), 1_700_000_000_000);
+/// # let _ = freshness;
+/// ```
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now_ms(&self) -> i64 {
+        (**self).now_ms()
+    }
+
+    fn monotonic(&self) -> Duration {
+        (**self).monotonic()
+    }
+}
+
 pub(crate) fn system() -> SharedClock {
     Arc::new(SystemClock)
 }

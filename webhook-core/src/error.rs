@@ -28,13 +28,25 @@ impl ConfigError {
         }
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+    /// Attach the underlying cause (shown by [`Error::source`](StdError::source), not in
+    /// the message): for the errors of a verifier, store or tenant loader of your own.
+    ///
+    /// ```
+    /// use webhook_core::ConfigError;
+    /// let cause = std::io::Error::other("permission denied");
+    /// let error = ConfigError::custom("`SECRETS_FILE`: not readable").with_source(cause);
+    /// assert_eq!(error.to_string(), "`SECRETS_FILE`: not readable");
+    /// assert!(std::error::Error::source(&error).is_some());
+    /// ```
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());
         self
     }
 
     /// A configuration error with a message of the caller's; for verifiers and stores
-    /// implemented outside this crate.
+    /// implemented outside this crate. Name the variable, file or option at fault, never a
+    /// secret.
     pub fn custom(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(message)
     }

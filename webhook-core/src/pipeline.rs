@@ -677,7 +677,8 @@ impl Delivery {
     }
 
     /// Step 1, before reading the body: the declared `Content-Length` against the limit (413),
-    /// the content type (415), the source — allowlist, HTTPS — (403) and the rate limit (429).
+    /// the content type and any content coding other than `identity` (415), the source —
+    /// allowlist, HTTPS — (403) and the rate limit (429).
     ///
     /// `head` is the request view without its body (or with it); `https` says whether the
     /// connection itself is TLS.
@@ -699,6 +700,20 @@ impl Delivery {
             let message = format!("content type must be {}", inner.content_types.join(" or "));
             return Err(self.fail(
                 VerifyError::new(VerifyErrorKind::UnsupportedContentType).with_message(message),
+            ));
+        }
+        // A coded body (gzip, br…) is not what verifiers read, nor what the handler's
+        // decoder expects: refused, rather than checked as bytes nobody signed or parsed as
+        // JSON garbage after its claim (RFC 9110 §15.5.16). `identity` is no coding.
+        if head
+            .header_values("content-encoding")
+            .any(|coding| !is_identity_coding(coding))
+        {
+            return Err(self.fail(
+                VerifyError::new(VerifyErrorKind::UnsupportedContentType).with_message(
+                    "a content coding (Content-Encoding) is not accepted: send the body \
+                     unencoded",
+                ),
             ));
         }
         if head.peer().is_none() && self.s.receiver.reads_peer() {
@@ -1196,6 +1211,15 @@ impl Drop for Delivery {
             self.finish_as(Outcome::HandlerFailed);
         }
     }
+}
+
+/// Whether a `Content-Encoding` value names no coding: `identity`, any case, a list of only
+/// `identity`, or empty.
+fn is_identity_coding(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .all(|coding| coding.is_empty() || coding.eq_ignore_ascii_case(b"identity"))
 }
 
 /// Says once per process that requests reach a receiver whose checks read the peer's address

@@ -492,13 +492,14 @@ fn covers_a_whole_family(nets: &[ipnet::IpNet]) -> bool {
 }
 
 /// A configured content type's essence, lower-cased: `type/subtype` as RFC 9110 tokens,
-/// parameters dropped; `None` for anything else.
+/// parameters dropped; `None` for anything else, wildcards included (`application/*`,
+/// `*/*`: essences are compared as they stand, so a wildcard would match nothing).
 fn content_type_essence(value: &str) -> Option<String> {
     let essence = crate::request::essence(value);
     let token = |t: &str| {
         !t.is_empty()
             && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'+-.^_`|~".contains(&b))
     };
     let (kind, subtype) = essence.split_once('/')?;
     (token(kind) && token(subtype)).then(|| essence.to_ascii_lowercase())
@@ -590,6 +591,10 @@ impl ReceiverBuilder {
     /// assert!(receiver.accepts_content_type(Some("application/json")));
     /// assert!(!receiver.accepts_content_type(Some("text/plain")));
     /// assert!(Receiver::builder().verifier(verifier()?).content_type("json").build().is_err());
+    /// // Essences are compared as they stand: a wildcard would match nothing, so it is refused.
+    /// for wildcard in ["application/*+json", "*/*", "application/*"] {
+    ///     assert!(Receiver::builder().verifier(verifier()?).content_type(wildcard).build().is_err());
+    /// }
     /// # Ok::<(), webhook_core::ConfigError>(())
     /// ```
     pub fn content_type(mut self, essence: impl Into<String>) -> Self {
@@ -597,7 +602,8 @@ impl ReceiverBuilder {
         match content_type_essence(&essence) {
             Some(essence) => self.content_types.push(essence),
             None => self.fail(ConfigError::new(format!(
-                "content type `{}` is not `type/subtype` (e.g. `application/json`)",
+                "content type `{}` is not `type/subtype` (e.g. `application/json`; no \
+                 wildcards: list each type)",
                 essence.escape_debug()
             ))),
         }
@@ -973,7 +979,10 @@ impl ReceiverBuilder {
                         content_type_essence(item).ok_or_else(|| {
                             bad(
                                 &name,
-                                &format!("`{}` is not `type/subtype`", item.escape_debug()),
+                                &format!(
+                                    "`{}` is not `type/subtype` (no wildcards: list each type)",
+                                    item.escape_debug()
+                                ),
                             )
                         })
                     })
@@ -1506,6 +1515,7 @@ mod tests {
             ("H_PUBLIC_BASE_URL", "https://user@hooks.example"),
             ("H_PUBLIC_BASE_URL", "https://hooks.example/?a=1"),
             ("H_CONTENT_TYPES", "application/json, json"),
+            ("H_CONTENT_TYPES", "application/*+json"),
         ] {
             let lookup = move |n: &str| (n == name).then(|| value.to_owned());
             let error = Receiver::builder()

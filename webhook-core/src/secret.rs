@@ -440,6 +440,45 @@ impl From<Key> for KeyRing {
     }
 }
 
+/// The keys of a rotation, named: `github::verifier([new, old])`.
+///
+/// ```
+/// use webhook_core::{Key, KeyRing, Secret, provider::github};
+///
+/// let new = Key::new("2026-11", Secret::from_text("new secret")?);
+/// let old = Key::new("2026-05", Secret::from_text("old secret")?);
+/// let verifier = github::verifier([new.clone(), old.clone()])?;
+/// # let _ = verifier;
+/// assert_eq!(KeyRing::from(vec![new.clone(), old.clone()]).len(), 2);
+/// assert_eq!([new, old].into_iter().collect::<KeyRing>().len(), 2);
+/// # Ok::<(), webhook_core::ConfigError>(())
+/// ```
+impl<const N: usize> From<[Key; N]> for KeyRing {
+    fn from(keys: [Key; N]) -> Self {
+        keys.into_iter().collect()
+    }
+}
+
+impl From<Vec<Key>> for KeyRing {
+    fn from(keys: Vec<Key>) -> Self {
+        Self { keys }
+    }
+}
+
+impl FromIterator<Key> for KeyRing {
+    fn from_iter<I: IntoIterator<Item = Key>>(keys: I) -> Self {
+        Self {
+            keys: keys.into_iter().collect(),
+        }
+    }
+}
+
+impl Extend<Key> for KeyRing {
+    fn extend<I: IntoIterator<Item = Key>>(&mut self, keys: I) {
+        self.keys.extend(keys);
+    }
+}
+
 /// Decode key material written in base64, standard or URL-safe alphabet, padded or not. The
 /// alphabet and padding are read off the text, and the bytes are decoded once, into a buffer
 /// that is zeroized when dropped, failure included (no partly decoded copy is left behind).

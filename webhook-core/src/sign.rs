@@ -155,11 +155,37 @@ impl Drop for SignedHeaders {
 }
 
 impl SignedHeaders {
-    pub(crate) fn new() -> Self {
+    /// No headers yet (for a [`Signer`] of your own; [`push`](Self::push) adds them).
+    #[must_use]
+    pub fn new() -> Self {
         Self(Vec::new())
     }
 
-    pub(crate) fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+    /// Add a header, after those already there.
+    ///
+    /// ```
+    /// use webhook_core::{Outgoing, SignError, SignedHeaders, Signer};
+    ///
+    /// /// A sender that puts a fixed token in a header (see `ApiKeySigner` for a real one).
+    /// #[derive(Debug)]
+    /// struct Token(&'static str);
+    ///
+    /// impl Signer for Token {
+    ///     fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
+    ///         if message.body().is_empty() {
+    ///             return Err(SignError::new("nothing to send"));
+    ///         }
+    ///         let mut headers = SignedHeaders::new();
+    ///         headers.push("X-Token", self.0);
+    ///         Ok(headers)
+    ///     }
+    /// }
+    ///
+    /// let headers = Token("t0k3n").sign(&Outgoing::new(b"{}")).unwrap();
+    /// assert_eq!(headers.get("x-token"), Some("t0k3n"));
+    /// assert!(Token("t0k3n").sign(&Outgoing::new(b"")).is_err());
+    /// ```
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.0.push((name.into(), value.into()));
     }
 
@@ -252,7 +278,9 @@ pub struct SignError {
 }
 
 impl SignError {
-    pub(crate) fn new(message: impl Into<Cow<'static, str>>) -> Self {
+    /// An error with this message (for a [`Signer`] of your own). The message is shown to
+    /// whoever signs: name what is missing, never a secret.
+    pub fn new(message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             message: message.into(),
         }

@@ -173,6 +173,7 @@ impl<T: WebhookPayload> WebhookPayload for Box<T> {
 
 /// An event's own timestamp, as the body carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EventTimestamp {
     /// An integer: seconds since the Unix epoch.
     Unix(i64),

@@ -8,6 +8,7 @@
 
 mod asym;
 mod auth;
+mod auto_traits;
 mod decrypt;
 mod edge;
 #[cfg(feature = "fetch")]
