@@ -67,11 +67,13 @@ pub fn configure(config: &mut web::ServiceConfig, mounts: &[Mount]) {
             Kind::Raw => web::post().to(raw),
             Kind::Email => web::post().to(email),
         };
+        // The middleware wraps the POST route only (`Route::wrap`), so another method is
+        // answered 405 by actix-web without running the pipeline (on the resource, it would
+        // wrap the resource's 405 service too, and a GET would be answered 401).
         config.service(
             web::resource(mount.path.as_str())
                 .app_data(web::Data::new(mount.receiver.clone()))
-                .wrap(VerifyWebhook::new(mount.receiver.clone()))
-                .route(handler),
+                .route(handler.wrap(VerifyWebhook::new(mount.receiver.clone()))),
         );
     }
 }

@@ -42,8 +42,11 @@ pub fn app(routes: &[RouteSpec]) -> Router {
             Kind::Raw => post(raw),
             Kind::Email => post(email),
         };
+        // `route_layer`: the layer wraps the POST handler only, so another method is
+        // answered 405 by axum without running the pipeline (`layer` would wrap the 405
+        // fallback too, and a GET would be answered 401).
         let method = method
-            .layer(VerifyWebhookLayer::new(route.receiver.clone()))
+            .route_layer(VerifyWebhookLayer::new(route.receiver.clone()))
             .with_state(route.receiver.clone());
         app = app.route(&route.path(), method);
     }

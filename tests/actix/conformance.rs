@@ -57,3 +57,27 @@ async fn run_table(routes: &[routes::RouteSpec]) {
         case.check(status, &headers, &body);
     }
 }
+
+/// Only POST runs the pipeline: the example wraps the POST route, so another method is
+/// answered 405 by actix-web, without a rejection counted or the source's rate limit spent.
+#[actix_web::test]
+async fn other_methods_are_405_without_running_the_pipeline() {
+    let routes = routes::routes(&env, "http://localhost").unwrap();
+    let mounts = actix_app::mounts(&routes);
+    let app =
+        test::init_service(App::new().configure(|config| actix_app::configure(config, &mounts)))
+            .await;
+    for method in ["GET", "HEAD", "PUT", "OPTIONS", "DELETE"] {
+        let request = test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri("/webhooks/github")
+            .insert_header(("host", "localhost"))
+            .peer_addr("127.0.0.1:50000".parse().unwrap())
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status().as_u16(), 405, "{method}");
+    }
+    for route in &routes {
+        assert_eq!(route.receiver.stats().rejected_total(), 0, "{}", route.name);
+    }
+}

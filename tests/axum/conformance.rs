@@ -243,3 +243,28 @@ fn the_banner_prints_no_command_made_with_a_configured_secret() {
         assert_eq!(commands, expected, "{case}: {text}");
     }
 }
+
+/// Only POST runs the pipeline: the example mounts the layer with `route_layer`, so another
+/// method is answered 405 by axum, without a rejection counted or the source's rate limit
+/// spent.
+#[tokio::test]
+async fn other_methods_are_405_without_running_the_pipeline() {
+    let routes = routes::routes(&env, "http://localhost").unwrap();
+    let app = axum_app::app(&routes);
+    for method in ["GET", "HEAD", "PUT", "OPTIONS", "DELETE"] {
+        let mut request = Request::builder()
+            .method(method)
+            .uri("/webhooks/github")
+            .header("host", "localhost")
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 50_000))));
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method}");
+    }
+    for route in &routes {
+        assert_eq!(route.receiver.stats().rejected_total(), 0, "{}", route.name);
+    }
+}

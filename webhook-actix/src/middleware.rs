@@ -36,6 +36,12 @@ use crate::request::{Authenticated, authenticate};
 /// `Transfer-Encoding`). The middleware carries its own
 /// [`Receiver`]; no `app_data` is needed.
 ///
+/// Wrap the route (`web::post().to(handler).wrap(..)`, actix-web 4.1 and later) rather than
+/// the resource: a request of another method (a `GET` from a monitor, a `HEAD`) is then
+/// answered 405 by actix-web. Wrapped around the resource, the middleware wraps the
+/// resource's 405 service too: such requests would run the pipeline, spend the source's
+/// rate limit and be answered 401.
+///
 /// # actix-web's own body extractors
 ///
 /// actix-web's extractors apply limits of their own, lower than a receiver's default 1 MiB
@@ -74,8 +80,7 @@ use crate::request::{Authenticated, authenticate};
 ///     .build()?;
 /// let app = App::new().service(
 ///     web::resource("/webhooks/email")
-///         .wrap(VerifyWebhook::new(receiver))
-///         .route(web::post().to(on_delivery)),
+///         .route(web::post().to(on_delivery).wrap(VerifyWebhook::new(receiver))),
 /// );
 /// # Ok::<(), webhook_core::ConfigError>(())
 /// ```

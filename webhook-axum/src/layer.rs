@@ -18,6 +18,11 @@ use crate::VerifyWebhook;
 /// is handed on as verified — unchanged, or its plaintext when the receiver decrypts (with
 /// `Content-Length` and `Content-Type` set for the plaintext, and no `Transfer-Encoding`).
 ///
+/// Mount it with `route_layer` (on the `Router` or on `post(handler)`): it then wraps the
+/// routes' handlers only, and a request of another method (a `GET` from a monitor, a
+/// `HEAD`) is answered 405 by axum. `layer` would wrap axum's 405 and 404 fallbacks too:
+/// such requests would run the pipeline, spend the source's rate limit and be answered 401.
+///
 /// # Examples
 ///
 /// ```
@@ -30,7 +35,7 @@ use crate::VerifyWebhook;
 ///     .build()?;
 /// let app: Router = Router::new()
 ///     .route("/webhooks/email", post(|hook: Verified| async move { hook.body().len().to_string() }))
-///     .layer(VerifyWebhookLayer::new(receiver.clone()))
+///     .route_layer(VerifyWebhookLayer::new(receiver.clone()))
 ///     .with_state(receiver);
 /// # Ok::<(), webhook_core::ConfigError>(())
 /// ```
