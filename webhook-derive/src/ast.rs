@@ -123,8 +123,15 @@ impl<'a> Container<'a> {
                             Fields::Named(_) => Style::Struct,
                             Fields::Unnamed(f) if f.unnamed.len() == 1 => Style::Newtype,
                             Fields::Unnamed(f) => {
+                                // Spanned by the parentheses' contents, or by the variant's
+                                // name when they are empty (`V()`).
+                                let at: &dyn quote::ToTokens = if f.unnamed.is_empty() {
+                                    &variant.ident
+                                } else {
+                                    &f.unnamed
+                                };
                                 cx.error_spanned_by(
-                                    &f.unnamed,
+                                    at,
                                     "a tuple variant carries exactly one payload type, e.g. `Bounced(Bounce)`",
                                 );
                                 Style::Newtype

@@ -102,6 +102,19 @@ fn path_name(meta: &ParseNestedMeta<'_>) -> String {
 }
 
 /// Skip the value of an attribute we do not understand (`= expr` or `(...)`).
+/// A flag (`other`, `deny_unknown_fields`) given a value (`other = true`): said so, and the
+/// value skipped, rather than a parser's "expected `,`".
+fn no_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<()> {
+    if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`{name}` takes no value: write `{name}`"),
+        );
+        skip_value(meta)?;
+    }
+    Ok(())
+}
+
 fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(Token![=]) {
         meta.value()?.parse::<Expr>()?;
@@ -240,6 +253,7 @@ pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute], position: Position) -> C
                 set_once(cx, meta, &mut rename_all, rule);
             }
         } else if event && meta.path.is_ident(DENY_UNKNOWN_FIELDS) {
+            no_value(cx, meta, DENY_UNKNOWN_FIELDS)?;
             set_once(cx, meta, &mut deny, ());
         } else if meta.path.is_ident(CRATE) {
             let lit: LitStr = meta.value()?.parse()?;
@@ -355,6 +369,7 @@ pub(crate) fn variant(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
             }
             out.aliases.push(lit);
         } else if meta.path.is_ident(OTHER) {
+            no_value(cx, meta, OTHER)?;
             let ident = meta.path.get_ident().cloned();
             if let Some(ident) = ident {
                 set_once(cx, meta, &mut out.other, ident);
@@ -545,7 +560,20 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 }
                 RuleKind::OneOf(values)
             }
-            CUSTOM => RuleKind::Custom(meta.value()?.parse()?),
+            CUSTOM => {
+                let value = meta.value()?;
+                if value.peek(LitStr) {
+                    let lit: LitStr = value.parse()?;
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "write `custom = {}`: the function's path, not a string",
+                            lit.value()
+                        ),
+                    ));
+                }
+                RuleKind::Custom(value.parse()?)
+            }
             _ => return unknown(cx, meta, Position::Field),
         };
         if matches!(

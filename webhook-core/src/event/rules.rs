@@ -373,21 +373,26 @@ pub trait ViaPayload {
     /// The field's type.
     type Field: ?Sized;
     /// Run the payload rules of `value` below `path`.
-    fn validate_payload(
+    fn __webhook_validate_payload(
         &self,
         value: &Self::Field,
         path: &FieldPath<'_>,
         errors: &mut ValidationErrors,
     );
     /// The field's schema: its payloads' schema.
-    fn payload_schema(&self) -> Option<serde_json::Value>;
+    fn __webhook_payload_schema(&self) -> Option<serde_json::Value>;
 }
 impl<T: NestedRule + ?Sized> ViaPayload for &PayloadOf<T> {
     type Field = T;
-    fn validate_payload(&self, value: &T, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
+    fn __webhook_validate_payload(
+        &self,
+        value: &T,
+        path: &FieldPath<'_>,
+        errors: &mut ValidationErrors,
+    ) {
         value.validate_nested(path, errors);
     }
-    fn payload_schema(&self) -> Option<serde_json::Value> {
+    fn __webhook_payload_schema(&self) -> Option<serde_json::Value> {
         Some(T::nested_schema())
     }
 }
@@ -397,7 +402,7 @@ pub trait ViaNoPayload {
     /// The field's type.
     type Field: ?Sized;
     /// Nothing to run.
-    fn validate_payload(
+    fn __webhook_validate_payload(
         &self,
         value: &Self::Field,
         path: &FieldPath<'_>,
@@ -406,7 +411,7 @@ pub trait ViaNoPayload {
         let _ = (value, path, errors);
     }
     /// `None`: the field's schema is its type's [`FieldSchema`](super::schema::FieldSchema).
-    fn payload_schema(&self) -> Option<serde_json::Value> {
+    fn __webhook_payload_schema(&self) -> Option<serde_json::Value> {
         None
     }
 }
@@ -1049,41 +1054,41 @@ mod tests {
         let root = FieldPath::root();
         let at = root.field("f");
         let mut errors = ValidationErrors::new();
-        (&&PayloadOf::<Failing>::new()).validate_payload(&Failing, &at, &mut errors);
-        (&&PayloadOf::<Option<Box<Failing>>>::new()).validate_payload(
+        (&&PayloadOf::<Failing>::new()).__webhook_validate_payload(&Failing, &at, &mut errors);
+        (&&PayloadOf::<Option<Box<Failing>>>::new()).__webhook_validate_payload(
             &Some(Box::new(Failing)),
             &at,
             &mut errors,
         );
-        (&&PayloadOf::<Vec<Failing>>::new()).validate_payload(
+        (&&PayloadOf::<Vec<Failing>>::new()).__webhook_validate_payload(
             &vec![Failing, Failing],
             &at,
             &mut errors,
         );
-        (&&PayloadOf::<[Failing; 1]>::new()).validate_payload(&[Failing], &at, &mut errors);
+        (&&PayloadOf::<[Failing; 1]>::new()).__webhook_validate_payload(&[Failing], &at, &mut errors);
         let map = BTreeMap::from([("SECRET".to_owned(), vec![Failing])]);
-        (&&PayloadOf::<BTreeMap<String, Vec<Failing>>>::new()).validate_payload(
+        (&&PayloadOf::<BTreeMap<String, Vec<Failing>>>::new()).__webhook_validate_payload(
             &map,
             &at,
             &mut errors,
         );
-        (&&PayloadOf::<Option<Failing>>::new()).validate_payload(&None, &at, &mut errors);
+        (&&PayloadOf::<Option<Failing>>::new()).__webhook_validate_payload(&None, &at, &mut errors);
         assert_eq!(
             errors.to_string(),
             "f.x: fails; f.x: fails; f[0].x: fails; f[1].x: fails; f[0].x: fails; f.*[0].x: fails"
         );
         let mut none = ValidationErrors::new();
-        (&&PayloadOf::<String>::new()).validate_payload(&"x".to_owned(), &at, &mut none);
-        (&&PayloadOf::<HashSet<u8>>::new()).validate_payload(&HashSet::new(), &at, &mut none);
-        (&&PayloadOf::<(Failing, u8)>::new()).validate_payload(&(Failing, 1), &at, &mut none);
+        (&&PayloadOf::<String>::new()).__webhook_validate_payload(&"x".to_owned(), &at, &mut none);
+        (&&PayloadOf::<HashSet<u8>>::new()).__webhook_validate_payload(&HashSet::new(), &at, &mut none);
+        (&&PayloadOf::<(Failing, u8)>::new()).__webhook_validate_payload(&(Failing, 1), &at, &mut none);
         assert!(none.is_empty());
-        assert_eq!((&&PayloadOf::<String>::new()).payload_schema(), None);
+        assert_eq!((&&PayloadOf::<String>::new()).__webhook_payload_schema(), None);
         assert_eq!(
-            (&&PayloadOf::<VecDeque<Failing>>::new()).payload_schema(),
+            (&&PayloadOf::<VecDeque<Failing>>::new()).__webhook_payload_schema(),
             Some(serde_json::json!({ "type": "array", "items": { "type": "object" } }))
         );
         assert_eq!(
-            (&&PayloadOf::<HashMap<String, Failing>>::new()).payload_schema(),
+            (&&PayloadOf::<HashMap<String, Failing>>::new()).__webhook_payload_schema(),
             Some(serde_json::json!({
                 "type": "object", "additionalProperties": { "type": "object" }
             }))

@@ -131,7 +131,7 @@ pub fn nullable(schema: Value) -> Value {
 }
 
 /// Probe for a field type's schema, falling back to `true` for types without [`FieldSchema`]
-/// (autoref specialization: call as `(&SchemaOf::<T>::new()).schema()` with both
+/// (autoref specialization: call as `(&SchemaOf::<T>::new()).__webhook_schema()` with both
 /// [`ViaFieldSchema`] and [`ViaFallback`] in scope).
 #[derive(Debug)]
 pub struct SchemaOf<T: ?Sized>(PhantomData<fn() -> Box<T>>);
@@ -153,15 +153,15 @@ impl<T: ?Sized> Default for SchemaOf<T> {
 /// The preferred probe: the type's own [`FieldSchema`].
 pub trait ViaFieldSchema {
     /// The schema.
-    fn schema(&self) -> Value;
+    fn __webhook_schema(&self) -> Value;
     /// Whether a missing field is accepted.
-    fn optional(&self) -> bool;
+    fn __webhook_optional(&self) -> bool;
 }
 impl<T: FieldSchema + ?Sized> ViaFieldSchema for SchemaOf<T> {
-    fn schema(&self) -> Value {
+    fn __webhook_schema(&self) -> Value {
         T::field_schema()
     }
-    fn optional(&self) -> bool {
+    fn __webhook_optional(&self) -> bool {
         T::OPTIONAL
     }
 }
@@ -169,15 +169,15 @@ impl<T: FieldSchema + ?Sized> ViaFieldSchema for SchemaOf<T> {
 /// The fallback probe: anything, required.
 pub trait ViaFallback {
     /// `true`.
-    fn schema(&self) -> Value;
+    fn __webhook_schema(&self) -> Value;
     /// `false`.
-    fn optional(&self) -> bool;
+    fn __webhook_optional(&self) -> bool;
 }
 impl<T: ?Sized> ViaFallback for &SchemaOf<T> {
-    fn schema(&self) -> Value {
+    fn __webhook_schema(&self) -> Value {
         Value::Bool(true)
     }
-    fn optional(&self) -> bool {
+    fn __webhook_optional(&self) -> bool {
         false
     }
 }
@@ -472,11 +472,11 @@ mod tests {
     fn probe_falls_back() {
         struct Opaque;
         let probe = SchemaOf::<Opaque>::new();
-        assert_eq!((&probe).schema(), Value::Bool(true));
-        assert!(!(&probe).optional());
+        assert_eq!((&probe).__webhook_schema(), Value::Bool(true));
+        assert!(!(&probe).__webhook_optional());
         let probe = SchemaOf::<Option<u8>>::new();
-        assert!((&probe).optional());
-        assert_eq!((&probe).schema()["type"], json!(["integer", "null"]));
+        assert!((&probe).__webhook_optional());
+        assert_eq!((&probe).__webhook_schema()["type"], json!(["integer", "null"]));
     }
 
     #[test]

@@ -118,8 +118,12 @@ pub(crate) fn expand(
                 let closed = attrs.deny_unknown_fields || variant_closed;
                 let deny = (attrs.deny_unknown_fields && !variant_closed)
                     .then(|| quote!(#[serde(deny_unknown_fields)]));
+                // A field keyed like the tag reads it already (a second arm for the key would
+                // be an unreachable pattern in the user's crate).
+                let tag_is_a_field =
+                    |tag: &syn::LitStr| variant.fields.iter().any(|f| f.key == tag.value());
                 let tag_field = match (internal_tag, closed) {
-                    (Some(tag), true) => quote! {
+                    (Some(tag), true) if !tag_is_a_field(tag) => quote! {
                         #[serde(rename = #tag, default)]
                         __webhook_tag: #private::Option<#private::serde::de::IgnoredAny>,
                     },
@@ -190,7 +194,7 @@ pub(crate) fn expand(
             let vident = variant.ident;
             if catch_all_shape(variant) == Some(true) {
                 type_arms.push(quote! {
-                    Self::#vident { event_type, .. } => ::core::convert::AsRef::<str>::as_ref(event_type),
+                    Self::#vident { event_type, .. } => ::core::convert::AsRef::<::core::primitive::str>::as_ref(event_type),
                 });
                 (
                     quote!(#private::CatchAll::Keep),
@@ -211,7 +215,7 @@ pub(crate) fn expand(
     let is_catch_all = catch_all.map(|variant| {
         let vident = variant.ident;
         quote! {
-            fn is_catch_all(&self) -> bool {
+            fn is_catch_all(&self) -> ::core::primitive::bool {
                 ::core::matches!(self, Self::#vident { .. })
             }
         }
@@ -261,19 +265,19 @@ pub(crate) fn expand(
                 const TAGGING: #private::Tagging = #tagging;
                 const CATCH_ALL: #private::CatchAll = #catch_all_kind;
 
-                fn variant_index(__event_type: &str) -> #private::Option<usize> {
+                fn variant_index(__event_type: &::core::primitive::str) -> #private::Option<::core::primitive::usize> {
                     match __event_type {
                         #(#index_arms)*
                         _ => #private::None,
                     }
                 }
 
-                fn is_unit(__index: usize) -> bool {
+                fn is_unit(__index: ::core::primitive::usize) -> ::core::primitive::bool {
                     #is_unit
                 }
 
                 fn deserialize_variant<'de, __D: #private::serde::Deserializer<'de>>(
-                    __index: usize,
+                    __index: ::core::primitive::usize,
                     __deserializer: __D,
                 ) -> #private::Result<Self, __D::Error> {
                     match __index {
@@ -304,11 +308,11 @@ pub(crate) fn expand(
 
             #[automatically_derived]
             impl #private::WebhookEvent for #ident {
-                fn event_types() -> &'static [&'static str] {
+                fn event_types() -> &'static [&'static ::core::primitive::str] {
                     &[#(#canonical),*]
                 }
 
-                fn event_type(&self) -> &str {
+                fn event_type(&self) -> &::core::primitive::str {
                     match self {
                         #(#type_arms)*
                     }

@@ -139,7 +139,7 @@ pub(crate) fn validate(
                 #[allow(unused_imports)]
                 use #private::rules::{ViaNoPayload as _, ViaPayload as _};
                 (&&#private::rules::PayloadOf::<#inner>::new())
-                    .validate_payload(#value, #payload_path, __errors);
+                    .__webhook_validate_payload(#value, #payload_path, __errors);
             }
         }
     });
@@ -181,14 +181,14 @@ pub(crate) fn schema(
             {
                 #[allow(unused_imports)]
                 use #private::rules::{ViaNoPayload as _, ViaPayload as _};
-                match (&&#private::rules::PayloadOf::<#ty>::new()).payload_schema() {
+                match (&&#private::rules::PayloadOf::<#ty>::new()).__webhook_payload_schema() {
                     #private::Some(__payload) => __payload,
-                    #private::None => (&__probe).schema(),
+                    #private::None => (&__probe).__webhook_schema(),
                 }
             }
         }
     } else {
-        quote!((&__probe).schema())
+        quote!((&__probe).__webhook_schema())
     };
     let keywords = field.attrs.rules.iter().map(|rule| {
         let schema = quote!(#private::schema);
@@ -222,7 +222,7 @@ pub(crate) fn schema(
             #[allow(unused_imports)]
             use #private::{ViaFallback as _, ViaFieldSchema as _};
             let __probe = #private::SchemaOf::<#ty>::new();
-            let __optional: bool = #written_option || (&__probe).optional();
+            let __optional: ::core::primitive::bool = #written_option || (&__probe).__webhook_optional();
             #[allow(unused_mut)]
             let mut __s: #private::serde_json::Value = #base;
             #(#keywords)*

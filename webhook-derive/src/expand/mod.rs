@@ -52,8 +52,8 @@ fn stub(input: &DeriveInput, derive: Derive, private: &TokenStream) -> TokenStre
     let body = match derive {
         Derive::Event => quote! {
             impl #impl_generics #private::WebhookEvent for #ident #ty_generics #where_clause {
-                fn event_types() -> &'static [&'static str] { ::core::unreachable!() }
-                fn event_type(&self) -> &str { ::core::unreachable!() }
+                fn event_types() -> &'static [&'static ::core::primitive::str] { ::core::unreachable!() }
+                fn event_type(&self) -> &::core::primitive::str { ::core::unreachable!() }
                 fn decode(_: &#private::WebhookRequest<'_>) -> #private::Result<Self, #private::DecodeError> {
                     ::core::unreachable!()
                 }
