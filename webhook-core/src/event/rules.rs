@@ -1065,7 +1065,11 @@ mod tests {
             &at,
             &mut errors,
         );
-        (&&PayloadOf::<[Failing; 1]>::new()).__webhook_validate_payload(&[Failing], &at, &mut errors);
+        (&&PayloadOf::<[Failing; 1]>::new()).__webhook_validate_payload(
+            &[Failing],
+            &at,
+            &mut errors,
+        );
         let map = BTreeMap::from([("SECRET".to_owned(), vec![Failing])]);
         (&&PayloadOf::<BTreeMap<String, Vec<Failing>>>::new()).__webhook_validate_payload(
             &map,
@@ -1079,10 +1083,21 @@ mod tests {
         );
         let mut none = ValidationErrors::new();
         (&&PayloadOf::<String>::new()).__webhook_validate_payload(&"x".to_owned(), &at, &mut none);
-        (&&PayloadOf::<HashSet<u8>>::new()).__webhook_validate_payload(&HashSet::new(), &at, &mut none);
-        (&&PayloadOf::<(Failing, u8)>::new()).__webhook_validate_payload(&(Failing, 1), &at, &mut none);
+        (&&PayloadOf::<HashSet<u8>>::new()).__webhook_validate_payload(
+            &HashSet::new(),
+            &at,
+            &mut none,
+        );
+        (&&PayloadOf::<(Failing, u8)>::new()).__webhook_validate_payload(
+            &(Failing, 1),
+            &at,
+            &mut none,
+        );
         assert!(none.is_empty());
-        assert_eq!((&&PayloadOf::<String>::new()).__webhook_payload_schema(), None);
+        assert_eq!(
+            (&&PayloadOf::<String>::new()).__webhook_payload_schema(),
+            None
+        );
         assert_eq!(
             (&&PayloadOf::<VecDeque<Failing>>::new()).__webhook_payload_schema(),
             Some(serde_json::json!({ "type": "array", "items": { "type": "object" } }))

@@ -476,7 +476,10 @@ mod tests {
         assert!(!(&probe).__webhook_optional());
         let probe = SchemaOf::<Option<u8>>::new();
         assert!((&probe).__webhook_optional());
-        assert_eq!((&probe).__webhook_schema()["type"], json!(["integer", "null"]));
+        assert_eq!(
+            (&probe).__webhook_schema()["type"],
+            json!(["integer", "null"])
+        );
     }
 
     #[test]
