@@ -157,14 +157,14 @@ async fn run() {
     let app = Router::new()
         .route(
             "/webhooks/email",
-            post(email_handler).layer(VerifyWebhookLayer::new(receiver.clone())),
+            post(email_handler).route_layer(VerifyWebhookLayer::new(receiver.clone())),
         )
         .route("/plain", post(plain_handler))
         .route("/diagnostic/bytes", post(bytes_handler))
         .route("/diagnostic/typed", post(typed_handler))
         .route(
             "/diagnostic/email-without-store",
-            post(email_handler).layer(VerifyWebhookLayer::new(
+            post(email_handler).route_layer(VerifyWebhookLayer::new(
                 Receiver::builder()
                     .verifier(StandardWebhooks::new(secret.clone()).unwrap())
                     .without_replay_protection()
@@ -174,11 +174,12 @@ async fn run() {
         )
         .route(
             "/webhooks/verified",
-            post(verified_handler).layer(VerifyWebhookLayer::new(receiver.clone())),
+            post(verified_handler).route_layer(VerifyWebhookLayer::new(receiver.clone())),
         )
         .route(
             "/diagnostic/verified-then-typed",
-            post(verified_then_typed_handler).layer(VerifyWebhookLayer::new(receiver.clone())),
+            post(verified_then_typed_handler)
+                .route_layer(VerifyWebhookLayer::new(receiver.clone())),
         )
         .with_state(receiver.clone());
     if std::env::var("BENCH_MODE").as_deref() == Ok("inproc") {

@@ -174,7 +174,7 @@ pub fn app(receiver: Receiver, inbox: Inbox) -> Router {
     Router::new().route(
         "/webhooks/ses",
         post(ses)
-            .layer(VerifyWebhookLayer::new(receiver.clone()))
+            .route_layer(VerifyWebhookLayer::new(receiver.clone()))
             .with_state(AppState { receiver, inbox }),
     )
 }

@@ -56,8 +56,7 @@
 //!     .build()?;
 //! let app = test::init_service(App::new().service(
 //!     web::resource("/webhooks/email")
-//!         .wrap(VerifyWebhook::new(receiver))
-//!         .route(web::post().to(on_delivery)),
+//!         .route(web::post().to(on_delivery).wrap(VerifyWebhook::new(receiver))),
 //! ))
 //! .await;
 //!

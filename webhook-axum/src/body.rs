@@ -201,8 +201,9 @@ const DECLARED_AHEAD: usize = 64 * 1024;
 
 /// The copy's first capacity, once `read` bytes have arrived and `rest` more are declared
 /// (hyper's size hint: what is still to come of the declared length): the whole body when it
-/// is declared and within [`DECLARED_AHEAD`] of what arrived, else that far ahead (growth
-/// doubles from there); never beyond the limit.
+/// is declared and no further ahead of what arrived than [`DECLARED_AHEAD`] or what arrived
+/// (whichever is more), else that far ahead (growth doubles from there); never beyond the
+/// limit.
 fn first_capacity(read: usize, rest: usize, limit: usize) -> usize {
     read.saturating_add(rest.min(DECLARED_AHEAD.max(read)))
         .min(limit)

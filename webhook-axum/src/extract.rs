@@ -24,7 +24,7 @@ use crate::service::Layered;
 ///
 /// - Succeeds with the event.
 /// - Rejects with 413 when the body exceeds the receiver's limit or axum's
-///   `DefaultBodyLimit`; 415 for a content type the receiver does not accept; 403 for a
+///   `DefaultBodyLimit`; 415 for a content type the receiver does not accept (or a `Content-Encoding`); 403 for a
 ///   source not allowed or HTTP where HTTPS is required; 429 (+ `Retry-After`) when the
 ///   source is rate limited; 401 for missing, malformed or wrong credentials or signatures
 ///   and stale timestamps (+ `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`)

@@ -99,7 +99,8 @@ pub enum VerifyErrorKind {
     HttpsRequired,
     /// The body exceeds the configured limit (413).
     BodyTooLarge,
-    /// The content type is not one the route accepts (415).
+    /// The content type is not one the route accepts, or the body has a content coding
+    /// (`Content-Encoding` other than `identity`) (415).
     UnsupportedContentType,
     /// The body cannot be decoded: bad JSON or form data, bad encoding (400).
     MalformedBody,

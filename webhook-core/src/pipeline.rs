@@ -2,7 +2,7 @@
 //! order, each cheap before the next is expensive, and nothing unauthenticated reaches a store.
 //!
 //! 1. [`admit`](Delivery::admit), before the body is read: declared length (413), content type
-//!    (415), source — allowlist and HTTPS (403) — and rate limit (429);
+//!    and content coding (415), source — allowlist and HTTPS (403) — and rate limit (429);
 //! 2. [`authenticate`](Delivery::authenticate) the raw body with the verifier (401; freshness
 //!    is checked inside verifiers);
 //!    then [`decrypt`](Delivery::decrypt) the body when the receiver has a decryptor (400;

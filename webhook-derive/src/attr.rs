@@ -101,7 +101,6 @@ fn path_name(meta: &ParseNestedMeta<'_>) -> String {
         .map_or_else(|| quote::quote!(#(meta.path)).to_string(), Ident::to_string)
 }
 
-/// Skip the value of an attribute we do not understand (`= expr` or `(...)`).
 /// A flag (`other`, `deny_unknown_fields`) given a value (`other = true`): said so, and the
 /// value skipped, rather than a parser's "expected `,`".
 fn no_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<()> {
@@ -115,6 +114,7 @@ fn no_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<()
     Ok(())
 }
 
+/// Skip the value of an attribute we do not understand (`= expr` or `(...)`).
 fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(Token![=]) {
         meta.value()?.parse::<Expr>()?;

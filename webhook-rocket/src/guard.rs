@@ -25,7 +25,7 @@ use crate::fairing::{Attached, Slot};
 ///
 /// - Succeeds with the event and the [`Proof`].
 /// - Rejects with 413 when the body exceeds the receiver's limit or rocket's data limit `webhook`;
-///   415 for a content type the receiver does not accept; 403 for a source not allowed or HTTP
+///   415 for a content type the receiver does not accept (or a `Content-Encoding`); 403 for a source not allowed or HTTP
 ///   where HTTPS is required; 429 (+ `Retry-After`) when the source is rate limited; 401 for
 ///   missing, malformed or wrong credentials or signatures and stale timestamps (+
 ///   `WWW-Authenticate` for Basic/Bearer); 409 (+ `Retry-After`) while the same delivery is in

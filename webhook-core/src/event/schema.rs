@@ -418,7 +418,12 @@ pub fn event_set(
                         props.insert(tag.to_owned(), name);
                     }
                     match map.get_mut("required") {
-                        Some(Value::Array(required)) => required.insert(0, Value::from(tag)),
+                        // A field keyed like the tag is listed already.
+                        Some(Value::Array(required)) => {
+                            if !required.iter().any(|r| r.as_str() == Some(tag)) {
+                                required.insert(0, Value::from(tag));
+                            }
+                        }
                         _ => {
                             map.insert("required".to_owned(), json!([tag]));
                         }

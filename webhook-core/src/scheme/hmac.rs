@@ -750,7 +750,6 @@ impl Candidates {
     }
 }
 
-/// What the signed content is built from.
 /// Why the signed content could not be laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ContentError {
@@ -782,6 +781,7 @@ impl From<ContentError> for VerifyError {
     }
 }
 
+/// What the signed content is built from.
 pub(crate) struct Content<'c> {
     body: &'c [u8],
     method: &'c str,
@@ -801,11 +801,14 @@ pub(crate) const TOO_MANY_FORM_PARAMS: &str =
     "more form parameters than a signed form may have (1024)";
 
 /// Form parameters sorted by name, each name's distinct values sorted (Twilio's rule);
-/// `None` when the body has more than [`MAX_FORM_PARAMS`] (counted by their separators,
-/// before anything is copied).
+/// `None` when the body has more than [`MAX_FORM_PARAMS`] (counted in place, as the parser
+/// reads them: the non-empty runs between `&`s, before anything is copied).
 pub(crate) fn sorted_form_params(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let separators = body.iter().filter(|&&b| b == b'&').count();
-    if separators >= MAX_FORM_PARAMS {
+    let params = body
+        .split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .count();
+    if params > MAX_FORM_PARAMS {
         return None;
     }
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(body)

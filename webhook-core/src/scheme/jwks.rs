@@ -349,8 +349,6 @@ impl JwksCacheBuilder {
     }
 }
 
-/// `url`, if it is an address the cache may fetch: `https`, with a host, without a user name
-/// or password (it would be logged). The fragment is dropped.
 /// A key set's address as logs and `Debug` show it: without its query, which may carry an
 /// access token (`?api_key=…`), shown as `?…` when there is one.
 #[derive(Clone, Copy)]
@@ -371,6 +369,8 @@ impl fmt::Debug for ShownUrl<'_> {
     }
 }
 
+/// `url`, if it is an address the cache may fetch: `https`, with a host, without a user name
+/// or password (it would be logged; its query is not). The fragment is dropped.
 fn checked_url(url: &str) -> Result<String, ConfigError> {
     // The parser's message never quotes the input.
     let mut parsed = reqwest::Url::parse(url)

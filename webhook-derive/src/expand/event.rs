@@ -120,8 +120,13 @@ pub(crate) fn expand(
                     .then(|| quote!(#[serde(deny_unknown_fields)]));
                 // A field keyed like the tag reads it already (a second arm for the key would
                 // be an unreachable pattern in the user's crate).
-                let tag_is_a_field =
-                    |tag: &syn::LitStr| variant.fields.iter().any(|f| f.key == tag.value());
+                let tag_is_a_field = |tag: &syn::LitStr| {
+                    variant.fields.iter().any(|f| {
+                        f.key == tag.value()
+                            && f.attrs.serde.skip.is_none()
+                            && !f.attrs.serde.flatten
+                    })
+                };
                 let tag_field = match (internal_tag, closed) {
                     (Some(tag), true) if !tag_is_a_field(tag) => quote! {
                         #[serde(rename = #tag, default)]

@@ -458,8 +458,19 @@ mod tag_field {
     #[derive(Debug, WebhookEvent)]
     #[webhook(tag = "type", deny_unknown_fields)]
     enum T {
-        A { r#type: String, n: u8 },
-        B { n: u8 },
+        A {
+            r#type: String,
+            n: u8,
+        },
+        B {
+            n: u8,
+        },
+        // Skipped: the field does not read the tag, which stays known.
+        C {
+            #[serde(skip)]
+            r#type: String,
+            n: u8,
+        },
     }
 
     pub(super) fn run() {
@@ -471,6 +482,26 @@ mod tag_field {
         assert!(matches!(decode(br#"{"type":"B","n":2}"#), Ok(T::B { n: 2 })));
         assert!(decode(br#"{"type":"A","n":1,"x":0}"#).is_err());
         assert!(decode(br#"{"type":"B","n":1,"x":0}"#).is_err());
+        match decode(br#"{"type":"C","n":3}"#) {
+            Ok(T::C { r#type, n }) => assert_eq!((r#type.as_str(), n), ("", 3)),
+            other => panic!("{other:?}"),
+        }
+        // Each branch lists a required key once (JSON Schema wants them unique).
+        let schema = T::json_schema();
+        let text = schema.to_string();
+        for branch in schema["oneOf"].as_array().expect(&text) {
+            let required: Vec<&str> = branch["required"]
+                .as_array()
+                .expect(&text)
+                .iter()
+                .map(|r| r.as_str().unwrap())
+                .collect();
+            let mut unique = required.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), required.len(), "{text}");
+            assert!(required.contains(&"type"), "{text}");
+        }
     }
 }
 
