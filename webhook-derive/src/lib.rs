@@ -49,7 +49,9 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// On a variant: `rename = "email.sent"`, any number of `alias = "…"`, and `other` for the
 /// catch-all: a unit variant (drops the unknown event) or `Other { event_type: String,
-/// payload: serde_json::Value }` (keeps its name and JSON; its fields take no rules; the name
+/// payload: serde_json::Value }` (keeps its name and JSON; `event_type` may be any type built
+/// `From<String>` that reads as `AsRef<str>`, such as `Box<str>`, and `payload` any type built
+/// `From<serde_json::Value>`; its fields take no rules; the name
 /// it keeps must be what a body's event id may be, visible ASCII of 1 to 256 bytes without
 /// surrounding spaces, else 422 at the tag). Without
 /// a catch-all an unknown type is rejected with `UnknownEventType` (422). `event_type()` is a

@@ -2,7 +2,7 @@
 //! hidden serde struct for struct variants), validation, id/timestamp access and the schema.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::fields;
@@ -198,12 +198,42 @@ pub(crate) fn expand(
         Some(variant) => {
             let vident = variant.ident;
             if catch_all_shape(variant) == Some(true) {
+                // Built with `From` and read with `AsRef<str>`, so `Box<str>` or `Arc<str>`
+                // keep the name too; a type that cannot be is an error at the user's field
+                // type.
+                let field = |name: &str| {
+                    variant
+                        .fields
+                        .iter()
+                        .find(|f| f.member.to_token_stream().to_string() == name)
+                        .map(|f| f.ty)
+                };
+                let read = field("event_type").map_or_else(
+                    || quote!(::core::convert::AsRef::<::core::primitive::str>::as_ref(event_type)),
+                    |ty| quote_spanned! {ty.span()=>
+                        <#ty as ::core::convert::AsRef<::core::primitive::str>>::as_ref(event_type)
+                    },
+                );
                 type_arms.push(quote! {
-                    Self::#vident { event_type, .. } => ::core::convert::AsRef::<::core::primitive::str>::as_ref(event_type),
+                    Self::#vident { event_type, .. } => #read,
                 });
+                let event_type = field("event_type").map_or_else(
+                    || quote!(event_type),
+                    |ty| {
+                        quote_spanned! {ty.span()=>
+                            <#ty as ::core::convert::From<#private::String>>::from(event_type)
+                        }
+                    },
+                );
+                let payload = field("payload").map_or_else(
+                    || quote!(payload),
+                    |ty| quote_spanned! {ty.span()=>
+                        <#ty as ::core::convert::From<#private::serde_json::Value>>::from(payload)
+                    },
+                );
                 (
                     quote!(#private::CatchAll::Keep),
-                    quote!(#private::Some(Self::#vident { event_type, payload })),
+                    quote!(#private::Some(Self::#vident { event_type: #event_type, payload: #payload })),
                 )
             } else {
                 let name = &variant.name;

@@ -505,7 +505,36 @@ mod tag_field {
     }
 }
 
+// A keeping catch-all whose name is a `Box<str>`: built with `From`.
+mod catch_all_types {
+    use super::*;
+
+    #[derive(Debug, WebhookEvent)]
+    #[webhook(tag = "type")]
+    enum E {
+        A,
+        #[webhook(other)]
+        Other {
+            event_type: Box<str>,
+            payload: serde_json::Value,
+        },
+    }
+
+    pub(super) fn run() {
+        let decoded = E::decode(&webhook::WebhookRequest::new(br#"{"type":"z.z","k":1}"#));
+        assert_eq!(decoded.as_ref().map(WebhookEvent::event_type).ok(), Some("z.z"));
+        match decoded {
+            Ok(E::Other {
+                event_type,
+                payload,
+            }) => assert_eq!((&*event_type, &payload["k"]), ("z.z", &serde_json::json!(1))),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 fn main() {
+    catch_all_types::run();
     tag_field::run();
     local();
     blanket::run();
