@@ -11,7 +11,9 @@ use axum::routing::post;
 use serde::Deserialize;
 use webhook::axum::{Verified, VerifyWebhookLayer, WebhookRejection};
 use webhook::provider::sns::{self, MessageType, SnsVerifier};
-use webhook::{ConfigError, RateLimit, Receiver, WebhookEvent, WebhookPayload};
+use webhook::{
+    ConfigError, RateLimit, Receiver, ReceiverBuilder, SharedClock, WebhookEvent, WebhookPayload,
+};
 
 /// What the handler did with each verified message, for tests and the log: the last
 /// [`INBOX_LEN`] of each kind, so that a receiver left running keeps bounded memory.
@@ -97,6 +99,16 @@ pub struct SesBounce {
 /// its fetches only on what the limit lets through. SNS drops a message answered with any
 /// 4xx, so the limit's 429 and an in-flight copy's 409 are answered 503, which it retries.
 pub fn receiver(verifier: SnsVerifier) -> Result<Receiver, ConfigError> {
+    builder(verifier).build()
+}
+
+/// The same receiver with its rate limiter and store on `clock` (tests).
+#[allow(dead_code)] // used by the tests
+pub fn receiver_on(verifier: SnsVerifier, clock: SharedClock) -> Result<Receiver, ConfigError> {
+    builder(verifier).clock(clock).build()
+}
+
+fn builder(verifier: SnsVerifier) -> ReceiverBuilder {
     Receiver::builder()
         .route("ses")
         .verifier(verifier)
@@ -104,7 +116,6 @@ pub fn receiver(verifier: SnsVerifier) -> Result<Receiver, ConfigError> {
         .content_type("application/json")
         .rate_limit(RateLimit::per_second(50).burst(100))
         .retryable_as_503(true)
-        .build()
 }
 
 fn reply(message_type: MessageType, event_type: Option<&str>, id: &str) -> Response {

@@ -337,7 +337,7 @@ impl CertificateFetcher for HttpsFetcher {
 ///
 /// A receiver of SES notifications through SNS that fetches SNS's certificates:
 ///
-/// ```no_run
+/// ```
 /// use webhook_core::provider::sns;
 /// use webhook_core::{CertificateCache, HttpsFetcher, RateLimit, Receiver};
 ///

@@ -1004,7 +1004,7 @@ impl JwtBearer {
     ///
     /// Google Pub/Sub push, whose tokens Google signs with keys it rotates:
     ///
-    /// ```no_run
+    /// ```
     /// use webhook_core::{JwtBearer, Receiver};
     ///
     /// let verifier = JwtBearer::from_jwks_url("https://www.googleapis.com/oauth2/v3/certs")?

@@ -686,6 +686,20 @@ mod tests {
                 proptest::prop_assert!(query.split('&').any(|p| p == pair), "{} named {}", url, id);
             }
         }
+
+        /// A query with exactly one `t=<id>` pair, among others, names that id.
+        #[test]
+        fn the_query_names_its_one_tenant_pair(
+            path in "(/[a-z]{1,6}){0,3}",
+            before in "([a-su-z]{1,4}=[a-z]{0,4}&){0,3}",
+            id in "[a-z0-9._~-]{1,8}",
+            after in "(&[a-su-z]{1,4}=[a-z]{0,4}){0,3}",
+        ) {
+            proptest::prop_assume!(is_tenant_id(&id));
+            let url = format!("https://hooks.example{path}?{before}t={id}{after}");
+            let request = WebhookRequest::new(b"").with_url(&url);
+            proptest::prop_assert_eq!(Tenants::by_query("t").named(&request).ok(), Some(id.as_str()));
+        }
     }
 
     #[test]

@@ -10,19 +10,31 @@ use webhook_core::{
 const SECRET_TEXT: &str = "SECRETSECRETSECRET";
 const BODY: &[u8] = b"{\"card\":\"PAYLOADPAYLOAD\"}";
 
+/// The first bytes of `bytes` as a derived `Debug` of bytes writes them: `83, 69, 67, 82`.
+fn as_byte_list(bytes: &[u8]) -> String {
+    let list = format!("{:?}", &bytes[..bytes.len().min(6)]);
+    list.trim_matches(['[', ']']).to_owned()
+}
+
 fn assert_clean(what: &str, text: &str, signature: &str) {
-    assert!(
-        !text.contains(SECRET_TEXT),
-        "{what} leaks the secret: {text}"
-    );
-    assert!(
-        !text.contains("PAYLOADPAYLOAD"),
-        "{what} leaks the body: {text}"
-    );
+    // As text, and as the byte lists a derived `Debug` of the bytes would write.
+    for (leak, form) in [
+        ("the secret", SECRET_TEXT.to_owned()),
+        ("the secret", as_byte_list(SECRET_TEXT.as_bytes())),
+        ("the body", "PAYLOADPAYLOAD".to_owned()),
+        ("the body", as_byte_list(BODY)),
+    ] {
+        assert!(!text.contains(&form), "{what} leaks {leak}: {text}");
+    }
     if signature.len() > 8 {
         assert!(
             !text.contains(signature),
             "{what} leaks the signature: {text}"
+        );
+        let raw = hex::decode(signature).unwrap();
+        assert!(
+            !text.contains(&as_byte_list(&raw)),
+            "{what} leaks the signature's bytes: {text}"
         );
     }
 }
@@ -95,6 +107,12 @@ fn debug_and_display_leak_nothing() {
     }
     // The proof names the key that matched.
     assert_eq!(proof.key_id(), Some("k1"));
+    // What the redacting `Debug`s print, exactly.
+    assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
+    assert!(
+        format!("{request:?}").ends_with(&format!("body_len: {} }}", BODY.len())),
+        "{request:?}"
+    );
 }
 
 #[test]

@@ -9,25 +9,35 @@ const LEASE: Duration = Duration::from_secs(30);
 
 #[test]
 fn exactly_one_of_many_threads_wins_a_claim() {
+    const THREADS: usize = 8;
     let store = Arc::new(MemoryStore::new(10_000));
-    let winners: usize = (0..8)
+    // Every thread is started before any is joined, and they begin together.
+    let start = Arc::new(std::sync::Barrier::new(THREADS));
+    let threads: Vec<_> = (0..THREADS)
         .map(|_| {
             let store = Arc::clone(&store);
+            let start = Arc::clone(&start);
             std::thread::spawn(move || {
-                let mut won = 0;
+                start.wait();
+                let mut won = Vec::new();
                 for i in 0..500 {
                     let key = format!("k{i}");
                     let claim = futures_lite_block_on(store.claim(&key, LEASE)).unwrap();
                     if matches!(claim, Claim::New(_)) {
-                        won += 1;
+                        won.push(i);
                     }
                 }
                 won
             })
         })
-        .map(|t| t.join().unwrap())
-        .sum();
-    assert_eq!(winners, 500);
+        .collect();
+    let mut winners: Vec<usize> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    winners.sort_unstable();
+    // Each key won exactly once, whichever thread won it.
+    assert_eq!(winners, (0..500).collect::<Vec<_>>());
     assert_eq!(store.len(), 500);
 }
 
