@@ -183,6 +183,7 @@ impl fmt::Debug for RedisStore {
 pub struct RedisStoreBuilder {
     prefix: String,
     timeout: Duration,
+    connect_timeout: Option<Duration>,
     allow_eviction: bool,
 }
 
@@ -197,12 +198,31 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The longest a claim, a completion, a release, or connecting may wait for Redis
-    /// (default 1 s; connecting waits at most this long, then as long again at most while
-    /// the scripts load, which is best effort). Zero is taken as 1 ms.
+    /// The longest a claim, a completion or a release may wait for Redis (default 1 s), and
+    /// connecting too unless [`connect_timeout`](Self::connect_timeout) is set (the scripts
+    /// then load within one more timeout, best effort). Zero is taken as 1 ms.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The longest connecting may take at start-up: the connection, its `PING` and the
+    /// eviction check together (default: the [`timeout`](Self::timeout)). For a Redis that
+    /// answers each call quickly once connected but takes longer to reach (TLS, another
+    /// network) than a delivery should wait for a call. Zero is taken as 1 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_core::RedisStore;
+    /// let builder = RedisStore::builder()
+    ///     .timeout(Duration::from_millis(250))
+    ///     .connect_timeout(Duration::from_secs(10));
+    /// assert!(format!("{builder:?}").contains("connect_timeout: Some(10s)"));
+    /// ```
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout.max(Duration::from_millis(1)));
         self
     }
 
@@ -242,6 +262,13 @@ impl RedisStoreBuilder {
             .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1);
         let timeout = self.timeout;
+        let connect_timeout = self.connect_timeout.unwrap_or(timeout);
+        // The first connection is made within the start-up deadline; later ones (after a
+        // call timed out) within the calls' timeout.
+        let first_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(connect_timeout))
+            .set_number_of_retries(1);
         let allow_eviction = self.allow_eviction;
         if self.prefix.contains(['{', '}']) {
             return Err(StoreError::new(
@@ -252,9 +279,9 @@ impl RedisStoreBuilder {
         let prefix = self.prefix;
         // One deadline for connecting, `PING` and the eviction check together.
         let connecting = async move {
-            let connection = within(timeout, async {
+            let connection = within(connect_timeout, async {
                 let mut connection =
-                    ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
+                    ConnectionManager::new_with_config(client.clone(), first_config).await?;
                 redis::cmd("PING")
                     .query_async::<String>(&mut connection)
                     .await?;
@@ -282,7 +309,7 @@ impl RedisStoreBuilder {
             store.check_eviction(allow_eviction).await?;
             Ok(store)
         };
-        let store = tokio::time::timeout(timeout, connecting)
+        let store = tokio::time::timeout(connect_timeout, connecting)
             .await
             .unwrap_or_else(|_| Err(StoreError::new("redis store: cannot connect: timed out")))?;
         // Best effort, after the connect deadline, in its own (one round trip, one timeout).
@@ -353,6 +380,7 @@ impl RedisStore {
         RedisStoreBuilder {
             prefix: "webhook:".to_owned(),
             timeout: Duration::from_secs(1),
+            connect_timeout: None,
             allow_eviction: false,
         }
     }

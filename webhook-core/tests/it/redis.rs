@@ -492,9 +492,12 @@ impl Proxy {
 
 /// A store under `prefix` that reaches Redis through `proxy`, with the given call timeout.
 async fn through(proxy: &Proxy, prefix: &str, timeout: Duration) -> RedisStore {
+    // The calls under test get the short timeout; connecting through the proxy, on a
+    // loaded machine, a generous one.
     RedisStore::builder()
         .prefix(prefix)
         .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
         .connect(&proxy.url)
         .await
         .unwrap()
@@ -769,7 +772,12 @@ async fn fake_redis(config: Config) -> String {
                         }
                     }
                     let reply = match args.first().map(String::as_str) {
-                        Some("PING") => "+PONG\r\n".to_owned(),
+                        Some("PING") => {
+                            if let Config::SlowPing(delay) = config {
+                                tokio::time::sleep(delay).await;
+                            }
+                            "+PONG\r\n".to_owned()
+                        }
                         Some("CONFIG") => config.reply(),
                         _ => "-ERR unknown command\r\n".to_owned(),
                     };
@@ -839,6 +847,8 @@ enum Config {
     Refused,
     /// A status where an array was expected.
     Garbled,
+    /// `noeviction`, with every `PING` answered this late (a Redis slow to reach).
+    SlowPing(Duration),
 }
 
 impl Config {
@@ -854,8 +864,28 @@ impl Config {
             ),
             Self::Refused => "-ERR unknown command 'CONFIG'\r\n".to_owned(),
             Self::Garbled => "+OK\r\n".to_owned(),
+            Self::SlowPing(_) => Self::Pairs("noeviction").reply(),
         }
     }
+}
+
+/// Connecting has a deadline of its own when one is set: a Redis slow to answer at start-up
+/// is still connected to, while the calls keep their shorter timeout.
+#[tokio::test]
+async fn connecting_waits_for_the_connect_timeout_not_the_call_timeout() {
+    let slow = fake_redis(Config::SlowPing(Duration::from_millis(400))).await;
+    let error = RedisStore::builder()
+        .timeout(Duration::from_millis(100))
+        .connect(&slow)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("timed out"), "{error}");
+    let store = RedisStore::builder()
+        .timeout(Duration::from_millis(100))
+        .connect_timeout(Duration::from_secs(10))
+        .connect(&slow)
+        .await;
+    assert!(store.is_ok(), "{:?}", store.err());
 }
 
 #[test]
