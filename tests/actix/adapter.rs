@@ -988,7 +988,7 @@ async fn decrypted_bodies_reach_every_extractor() {
 
 /// A verifier that signs the URL (Twilio's) on a receiver without a public base URL: the URL
 /// is built from `Host`, and a request without one is refused as the sender's fault (401
-/// `missing_header`), as in the other adapters.
+/// `missing_header`), one with two as `malformed_header`, as in the other adapters.
 #[actix_web::test]
 async fn the_signed_url_comes_from_the_host_and_needs_one() {
     use webhook::provider::twilio;
@@ -1027,4 +1027,15 @@ async fn the_signed_url_comes_from_the_host_and_needs_one() {
         let body: serde_json::Value = test::read_body_json(response).await;
         assert_eq!(body["error"], code, "{host:?}");
     }
+    // Two hosts (which actix-http's own HTTP/1.1 parser answers 400 before any handler):
+    // refused by the middleware too.
+    let mut two = request(Some("hooks.example"));
+    two.headers_mut().append(
+        actix_web::http::header::HOST,
+        actix_web::http::header::HeaderValue::from_static("other.example"),
+    );
+    let response = test::call_service(&app, two).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = test::read_body_json(response).await;
+    assert_eq!(body["error"], "malformed_header");
 }

@@ -126,22 +126,31 @@ pub(crate) async fn authenticate(
             return Err(reject(&mut delivery, error));
         }
     };
-    // The host: the first `Host` that is text, else (HTTP/2) the request's `:authority`. A
-    // request naming no usable host is refused (401), as in every adapter. (Over HTTP/1.1,
-    // actix-http itself answers a request without one `Host` with a 400 of its own first.)
-    let host = request
-        .headers()
-        .get_all(header::HOST)
-        .find_map(|h| std::str::from_utf8(h.as_bytes()).ok())
-        .or_else(|| {
-            (request.version() == actix_web::http::Version::HTTP_2)
-                .then(|| request.uri().authority().map(|a| a.as_str()))
-                .flatten()
-        });
-    let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let url = match receiver.signed_url(https, host, path_and_query) {
-        Ok(url) => url,
-        Err(error) => return Err(reject(&mut delivery, error)),
+    // Only for schemes that sign it. The host: the `Host`, else (HTTP/2) the request's
+    // `:authority`. A request naming no usable host, or more than one `Host`, is refused
+    // (401), as in every adapter. (Over HTTP/1.1, actix-http itself answers a request
+    // without exactly one `Host` with a 400 of its own first.)
+    let url = if receiver.signs_url() {
+        let host = match Receiver::host_field(
+            request
+                .headers()
+                .get_all(header::HOST)
+                .filter_map(|h| std::str::from_utf8(h.as_bytes()).ok()),
+        ) {
+            Ok(host) => host.or_else(|| {
+                (request.version() == actix_web::http::Version::HTTP_2)
+                    .then(|| request.uri().authority().map(|a| a.as_str()))
+                    .flatten()
+            }),
+            Err(error) => return Err(reject(&mut delivery, error)),
+        };
+        let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        match receiver.signed_url(https, host, path_and_query) {
+            Ok(url) => url,
+            Err(error) => return Err(reject(&mut delivery, error)),
+        }
+    } else {
+        None
     };
     head.set_body(&body);
     head.set_url(url.as_deref());

@@ -235,8 +235,8 @@ fn body_error(error: &axum::Error) -> VerifyError {
 }
 
 /// The URL the sender addressed, when the verifier signs one: the receiver's public base URL,
-/// else this server's scheme and the first `Host` that is text (HTTP/2: else the request's
-/// `:authority`), with the original path and query. A request naming no usable host is
+/// else this server's scheme and the `Host` (HTTP/2: else the request's `:authority`), with
+/// the original path and query. A request naming no usable host, or more than one `Host`, is
 /// refused (401), as in every adapter.
 fn request_url(
     receiver: &Receiver,
@@ -251,16 +251,18 @@ fn request_url(
         .get::<OriginalUri>()
         .map_or(&parts.uri, |OriginalUri(uri)| uri);
     let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let host = parts
-        .headers
-        .get_all(http::header::HOST)
-        .iter()
-        .find_map(|h| std::str::from_utf8(h.as_bytes()).ok())
-        .or_else(|| {
-            (parts.version == http::Version::HTTP_2)
-                .then(|| uri.authority().map(http::uri::Authority::as_str))
-                .flatten()
-        });
+    let host = Receiver::host_field(
+        parts
+            .headers
+            .get_all(http::header::HOST)
+            .iter()
+            .filter_map(|h| std::str::from_utf8(h.as_bytes()).ok()),
+    )?
+    .or_else(|| {
+        (parts.version == http::Version::HTTP_2)
+            .then(|| uri.authority().map(http::uri::Authority::as_str))
+            .flatten()
+    });
     receiver.signed_url(https, host, path_and_query)
 }
 

@@ -294,6 +294,35 @@ impl Receiver {
         self.inner.signs_url
     }
 
+    /// The request's host from the text values of its `Host` field lines (adapters pass
+    /// those that are UTF-8; rocket drops the others before anyone sees them), for
+    /// [`signed_url`](Self::signed_url): `None` without one. A request with several is
+    /// refused, as HTTP/1.1 requires (RFC 9112 §3.2): each reader of it could take another
+    /// for the URL the sender addressed.
+    ///
+    /// ```
+    /// use webhook_core::{Receiver, VerifyErrorKind};
+    ///
+    /// assert_eq!(Receiver::host_field(["example.com"]).unwrap(), Some("example.com"));
+    /// assert_eq!(Receiver::host_field([]).unwrap(), None);
+    /// let two = Receiver::host_field(["example.com", "attacker.test"]);
+    /// assert_eq!(two.unwrap_err().kind(), VerifyErrorKind::MalformedHeader);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// 401 `malformed_header` when the field is repeated.
+    pub fn host_field<'a>(
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Option<&'a str>, VerifyError> {
+        let mut values = values.into_iter();
+        let host = values.next();
+        if values.next().is_some() {
+            return Err(VerifyError::malformed_header("host", "repeated"));
+        }
+        Ok(host)
+    }
+
     /// The URL a verifier signs, as an adapter builds it: `Ok(None)` when the verifier signs
     /// no URL; else [`request_url`](Self::request_url)'s, and when there is none (no public
     /// base URL, and the request names no usable host) the request is refused: 401

@@ -298,10 +298,13 @@ async fn receive<A: Accept>(
         .map_err(|e| fail(&delivery, e))?;
     let body = read_body(request, data, &mut delivery).await?;
     // Only for schemes that sign it. The host: the `Host` header, else (HTTP/2, where it
-    // travels as `:authority`) the request's own authority.
+    // travels as `:authority`) the request's own authority. A request with more than one
+    // `Host` is refused (401), as in every adapter.
     let url = if receiver.signs_url() {
         let authority = request.host().map(ToString::to_string);
-        let host = request.headers().get_one("host").or(authority.as_deref());
+        let host = Receiver::host_field(request.headers().get("host"))
+            .map_err(|error| reject(&mut delivery, error))?
+            .or(authority.as_deref());
         receiver
             .signed_url(https, host, &request.uri().to_string())
             .map_err(|error| reject(&mut delivery, error))?

@@ -47,9 +47,9 @@ async fn the_tls_listeners_marker_proves_https() {
 }
 
 /// A verifier that signs the URL (Twilio's) on a receiver without a public base URL: the URL
-/// is built from the first `Host` that is text; a request without a usable host is refused
-/// as the sender's fault (401), not the receiver's (500); and a header value that is not
-/// UTF-8 is not seen at all, as in rocket, which drops such values.
+/// is built from the `Host` that is text; a request without a usable host, or with two, is
+/// refused as the sender's fault (401), not the receiver's (500); and a header value that is
+/// not UTF-8 is not seen at all, as in rocket, which drops such values.
 #[tokio::test]
 async fn the_signed_url_comes_from_the_host_and_needs_one() {
     use axum::http::HeaderValue;
@@ -119,6 +119,14 @@ async fn the_signed_url_comes_from_the_host_and_needs_one() {
         send(&[b"hooks example"], None).await,
         (StatusCode::UNAUTHORIZED, Some("malformed_header".into()))
     );
+    // Two hosts, even the same one twice: HTTP/1.1 forbids it, and the URL is ambiguous.
+    let same: &[u8] = b"hooks.example";
+    for hosts in [&[same, b"other.example"], &[same, same]] {
+        assert_eq!(
+            send(hosts, None).await,
+            (StatusCode::UNAUTHORIZED, Some("malformed_header".into()))
+        );
+    }
     // A second signature header: refused as repeated when it is text, unseen when not.
     assert_eq!(
         send(&[b"hooks.example"], Some(b"AAAA")).await,

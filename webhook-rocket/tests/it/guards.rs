@@ -427,4 +427,23 @@ async fn the_signed_url_comes_from_the_host_and_needs_one() {
         (status, body["error"].as_str()),
         (401, Some("malformed_header"))
     );
+    // Two hosts: HTTP/1.1 forbids it, and the URL is ambiguous.
+    let mut request = client
+        .post("/ok?a=1")
+        .header(Header::new(
+            "content-type",
+            "application/x-www-form-urlencoded",
+        ))
+        .header(Header::new("host", "hooks.example"))
+        .header(Header::new("host", "other.example"))
+        .remote(SocketAddr::from(([127, 0, 0, 1], 50_000)))
+        .body(form);
+    for (name, value) in signed.iter() {
+        request = request.header(Header::new(name.to_owned(), value.to_owned()));
+    }
+    let (status, body, _) = answer(request, "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("malformed_header"))
+    );
 }
