@@ -454,10 +454,9 @@ type DigestMap<V> = HashMap<Key, V, BuildHasherDefault<DigestHasher>>;
 /// Claims in flight live in a small map of their own, so claiming, completing and releasing
 /// touch hot memory. Processed keys live in a log in completion order (key and expiry, 24
 /// bytes each, appended at the back and expired from the front) with a compact index over
-/// it: a hash table of 8-byte entries, a log position and 32 bits of the key's digest. The
-/// index is a third of the size a map of keys would be, so under load it mostly stays in
-/// cache; a new delivery's lookup reads the index alone, and the one access it makes to a
-/// large structure is the append at the log's end.
+/// it: a hash table of 4-byte log positions. The index is a fifth of the size a map of keys
+/// would be, so under load it mostly stays in cache, and the one access a new delivery makes
+/// to a large structure is the append at the log's end.
 // Aligned to two cache lines, so that cores working on neighbouring shards do not contend.
 #[repr(align(128))]
 struct Shard {
@@ -471,10 +470,8 @@ struct Shard {
     /// The expiry of `log[0]` (`i64::MAX` when the log is empty), kept here so that the
     /// check made by every operation reads this hot struct rather than the log's far end.
     front_at: i64,
-    /// The live log entries' sequence numbers (modulo 2³²), each with its key's tag, hashed
-    /// by the tag: looking up a new key, and rehashing as the index grows, read only the
-    /// index, never the log.
-    index: HashTable<Slot>,
+    /// Sequence numbers (modulo 2³²) of the live log entries, hashed by their key.
+    index: HashTable<u32>,
     /// When to drop expired leases from `flight` next (monotonic): the earliest lease expiry,
     /// at most once a second. An expired lease is free at once whatever this says — a claim checks
     /// the time — so this only reclaims the memory of claims whose holder never finished.
@@ -491,29 +488,6 @@ struct Shard {
     /// How many times a full shard was swept whole ([`make_room`](Self::make_room)).
     #[cfg(test)]
     full_sweeps: usize,
-}
-
-/// An index entry: a log entry's sequence number and 32 bits of its key.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    seq: u32,
-    tag: u32,
-}
-
-impl Key {
-    /// 32 bits of the digest, kept in the index beside each log position: a lookup compares
-    /// them before it reads the log, so a key not in the index (every new delivery's) costs
-    /// no read of the log, where keys are far apart in memory.
-    fn tag(self) -> u32 {
-        // The first word's high half; the shard is picked by the second word.
-        u32::try_from(self.0 >> 32).unwrap_or(0)
-    }
-}
-
-/// The index's hash of a tag: the tag's low bits pick the bucket and its high bits make the
-/// table's 7-bit control byte (both uniform: the tag is part of a keyed digest).
-fn slot_hash(tag: u32) -> u64 {
-    u64::from(tag) | (u64::from(tag) << 32)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -824,18 +798,18 @@ impl Shard {
 
     /// Until when `key` counts as processed, if it is in the index.
     fn done_until(&self, key: Key) -> Option<i64> {
-        let (log, base, tag) = (&self.log, self.base, key.tag());
-        let slot = self.index.find(slot_hash(tag), |s| {
-            s.tag == tag && Self::entry(log, base, s.seq).is_some_and(|e| e.key == key)
+        let (log, base) = (&self.log, self.base);
+        let seq = self.index.find(key.0, |&seq| {
+            Self::entry(log, base, seq).is_some_and(|e| e.key == key)
         })?;
-        Self::entry(log, base, slot.seq).map(|e| e.at)
+        Self::entry(log, base, *seq).map(|e| e.at)
     }
 
     /// Record `key` as processed until `at` (replacing an earlier record of it).
     fn mark_done(&mut self, key: Key, at: i64, per_shard: usize) {
-        let (log, base, tag) = (&self.log, self.base, key.tag());
-        if let Ok(entry) = self.index.find_entry(slot_hash(tag), |s| {
-            s.tag == tag && Self::entry(log, base, s.seq).is_some_and(|e| e.key == key)
+        let (log, base) = (&self.log, self.base);
+        if let Ok(entry) = self.index.find_entry(key.0, |&seq| {
+            Self::entry(log, base, seq).is_some_and(|e| e.key == key)
         }) {
             entry.remove();
         }
@@ -846,8 +820,10 @@ impl Shard {
             self.front_at = at;
         }
         self.log.push_back(Expiry { at, key });
-        self.index
-            .insert_unique(slot_hash(tag), Slot { seq, tag }, |s| slot_hash(s.tag));
+        let (log, base) = (&self.log, self.base);
+        self.index.insert_unique(key.0, seq, |&seq| {
+            Self::entry(log, base, seq).map_or(0, |e| e.key.0)
+        });
         self.frees_at(at.saturating_add(1));
         self.compact(per_shard);
     }
@@ -883,10 +859,7 @@ impl Shard {
                 break;
             }
             let seq = self.base;
-            if let Ok(entry) = self
-                .index
-                .find_entry(slot_hash(front.key.tag()), |s| s.seq == seq)
-            {
+            if let Ok(entry) = self.index.find_entry(front.key.0, |&s| s == seq) {
                 entry.remove();
             }
             self.log.pop_front();
@@ -940,19 +913,17 @@ impl Shard {
             .enumerate()
             .filter(|(i, e)| {
                 let seq = base.wrapping_add(u32::try_from(*i).unwrap_or(u32::MAX));
-                index
-                    .find(slot_hash(e.key.tag()), |s| s.seq == seq)
-                    .is_some()
-                    && keep(e)
+                index.find(e.key.0, |&s| s == seq).is_some() && keep(e)
             })
             .map(|(_, e)| *e)
             .collect();
         self.index.clear();
         self.base = 0;
         for (i, e) in live.iter().enumerate() {
-            let (seq, tag) = (u32::try_from(i).unwrap_or(u32::MAX), e.key.tag());
-            self.index
-                .insert_unique(slot_hash(tag), Slot { seq, tag }, |s| slot_hash(s.tag));
+            let seq = u32::try_from(i).unwrap_or(u32::MAX);
+            self.index.insert_unique(e.key.0, seq, |&seq| {
+                Self::entry(&live, 0, seq).map_or(0, |e| e.key.0)
+            });
         }
         self.front_at = live.front().map_or(i64::MAX, |e| e.at);
         self.log = live;
@@ -1103,26 +1074,20 @@ mod tests {
         assert!(matches!(store.claim_now(&keys[0], lease), Ok(Claim::Done)));
     }
 
-    /// The index grows from a shard sized for one key to a thousand keys (rehashing each
-    /// time; a few dozen keys share their tag, the high half of their first word, in fours,
-    /// so they share a hash too): every key is still found with its own expiry, and a key
-    /// never marked is not, even one that shares a marked key's tag or its whole first word.
+    /// The index grows from a shard sized for one key to a thousand keys (rehashing from the
+    /// log each time; a few dozen keys share the low half of their first word, in fours):
+    /// every key is still found with its own expiry, and a key never marked is not.
     #[test]
     fn the_index_grows_without_losing_keys() {
         let mut shard = Shard::with_capacity(1);
         let key = |i: u64| {
-            let high = if i % 25 < 4 {
-                0xfeed_0000 + i / 25
-            } else {
-                i + 1
-            };
-            Key((high << 32) | i, i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            let low = if i % 25 < 4 { 0xfeed_0000 + i / 25 } else { i };
+            Key(((i + 1) << 32) | low, i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
         };
         for i in 0..1000 {
             shard.mark_done(key(i), 1_000 + i64::try_from(i).unwrap(), 4096);
         }
         assert!(shard.index.capacity() >= 1000);
-        assert_eq!(key(0).tag(), key(1).tag());
         for i in 0..1000 {
             assert_eq!(
                 shard.done_until(key(i)),
@@ -1131,8 +1096,9 @@ mod tests {
             );
         }
         assert_eq!(shard.done_until(key(1000)), None);
-        let Key(first, second) = key(2);
-        assert_eq!(shard.done_until(Key(first ^ (1 << 20), second)), None);
+        // Keys that share a marked key's first word, or its hash's high bits, are not it.
+        let Key(first, second) = key(4);
+        assert_eq!(shard.done_until(Key(first ^ (1 << 40), second)), None);
         assert_eq!(shard.done_until(Key(first, second ^ 1)), None);
         // A key marked again keeps one live entry, with its new expiry.
         shard.mark_done(key(1), 9_000, 4096);
