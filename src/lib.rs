@@ -51,8 +51,9 @@
 //! - Signed timestamps must fall within a tolerance bounded separately in the past and the
 //!   future (5 minutes each by default), by an injected clock.
 //! - Secrets never print: `Secret` has a redacted `Debug`, no `Display`, no `PartialEq`, and is
-//!   zeroized on drop. Errors, logs and `Debug` output never contain a secret, a signature or
-//!   a payload byte.
+//!   zeroized on drop. Errors, logs and `Debug` output never contain a secret or a signature;
+//!   of the payload, only the event type and event id (visible ASCII, at most 256 bytes)
+//!   appear, in the delivery's span and in a duplicate's answer.
 //! - Every rejection maps to one status of one table ([`VerifyErrorKind::status`]), with a
 //!   small JSON body (`{"error":"invalid_signature","message":"…"}`).
 //! - Fail closed: an unreachable replay store (503), or a key ring whose every key has expired

@@ -50,9 +50,10 @@
 //!
 //! Signatures are checked over the raw bytes as received, in constant time, against every
 //! active key; signed timestamps within a tolerance bounded separately in the past and the
-//! future; headers parsed with bounds and without panics; no secret, signature or payload
-//! byte in any `Debug`, `Display`, error or log line; failures closed (an unreachable store
-//! refuses the delivery).
+//! future; headers parsed with bounds and without panics; no secret or signature in any
+//! `Debug`, `Display`, error or log line, and of the payload only the event type and event id
+//! (visible ASCII, at most 256 bytes: the delivery's span, a duplicate's answer); failures
+//! closed (an unreachable store refuses the delivery).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;

@@ -1695,6 +1695,17 @@ mod tests {
                 .build()
                 .is_err()
         );
+        // Mailgun signs a timestamp and a token but not the body: only the token's claim
+        // refuses a captured signature carrying other event data.
+        let mailgun = crate::provider::mailgun::verifier(Secret::random(24)).unwrap();
+        assert!(crate::Verifier::requires_replay_store(&mailgun));
+        let error = Receiver::builder()
+            .verifier(mailgun)
+            .without_replay_protection()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("safe only with a replay store"), "{error}");
         // Static credentials give a store nothing to refuse copies by: they may go without.
         let key = crate::ApiKey::new("x-api-key", [Secret::from_text("key").unwrap()]).unwrap();
         assert!(

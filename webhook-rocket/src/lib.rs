@@ -89,8 +89,8 @@
 //!
 //! The adapter does no parsing, crypto or time logic of its own: it builds the request view,
 //! reads the body with a bound, and calls the core pipeline, whose rejections never echo a
-//! secret, a signature or a payload byte. Guards never forward a failed request to another
-//! route.
+//! secret or a signature, nor of the payload more than a duplicate's event type and id.
+//! Guards never forward a failed request to another route.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod fairing;

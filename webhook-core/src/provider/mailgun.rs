@@ -5,7 +5,9 @@
 //! hex HMAC-SHA256 of `{timestamp}{token}` with the account's HTTP webhook signing key. The
 //! body itself is not signed, so this scheme proves only that Mailgun produced the
 //! timestamp/token pair: keep the freshness check, and dedupe by `token` (the proof's message
-//! id), which Mailgun recommends caching. Since nothing separates the two in the signed
+//! id), which Mailgun recommends caching. A receiver with this verifier therefore needs a
+//! replay store ([`Verifier::requires_replay_store`]): without one, a signature seen once (in
+//! a log, a proxy, an error report) would carry any other `event-data` for five minutes. Since nothing separates the two in the signed
 //! bytes, the timestamp must have ten digits (Unix seconds from 2001 to 2286): otherwise a
 //! digit moved from the token to the timestamp, or back, would sign the same bytes under
 //! another token, a new message id for the replay store (401 `malformed_header`).
@@ -345,6 +347,12 @@ fn tag(key: &[u8], timestamp: &str, token: &str) -> crate::scheme::hmac::Tag {
 impl Verifier for Mailgun {
     fn signs_url(&self) -> bool {
         false
+    }
+
+    /// The body is not signed: a captured timestamp, token and signature carry any
+    /// `event-data` while they are fresh, and only the claim on the token refuses them.
+    fn requires_replay_store(&self) -> bool {
+        true
     }
 
     fn freshness_window(&self) -> Option<std::time::Duration> {

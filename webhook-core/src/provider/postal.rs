@@ -175,10 +175,19 @@ impl Verifier for PostalVerifier {
     }
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
-        if self.allow_sha1
-            && request.header(SIGNATURE_256_HEADER).is_none()
-            && request.header(SIGNATURE_HEADER).is_some()
-        {
+        let legacy_only = request.header(SIGNATURE_256_HEADER).is_none()
+            && request.header(SIGNATURE_HEADER).is_some();
+        if legacy_only && !self.allow_sha1 {
+            // Said plainly, so that the operator of an older Postal server finds the switch.
+            return Err(
+                VerifyError::missing_header(SIGNATURE_256_HEADER).with_message(
+                    "missing header `x-postal-signature-256`: only the legacy SHA-1 \
+                 `x-postal-signature` was sent (a Postal server older than its SHA-256 \
+                 signature; `PostalVerifier::allow_legacy_sha1` accepts it)",
+                ),
+            );
+        }
+        if legacy_only {
             // The token of the SHA-256 path (its digest of the body), so that stripping
             // the `-256` header from a processed delivery does not make it new.
             let digest = Sha256::digest(request.body());

@@ -22,6 +22,13 @@ pub fn scheme() -> HmacScheme {
 /// [`Secret::from_whsec`](crate::Secret::from_whsec) could verify no delivery, so it is
 /// refused here.
 ///
+/// Timestamps are checked both ways, 5 minutes by default: Stripe's own libraries refuse
+/// only old ones, so a receiver whose clock runs more than 5 minutes slow refuses Stripe's
+/// deliveries here (401 `timestamp_in_future`) where they would pass. Keep the clock
+/// synchronised, or widen the future side with
+/// [`HmacVerifier::freshness`](crate::HmacVerifier::freshness) and
+/// [`Freshness::new`](crate::Freshness::new).
+///
 /// ```
 /// use webhook_core::Secret;
 /// use webhook_core::provider::stripe;

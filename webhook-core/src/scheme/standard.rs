@@ -164,7 +164,9 @@ impl StandardWebhooks {
     /// A verifier for these keys. The key is the base64-decoded bytes after `whsec_`: build
     /// each with [`Secret::from_whsec`] (or [`Secret::from_env_whsec`]), or pass the
     /// `whsec_…` text as it is ([`Secret::from_env`], [`Secret::from_text`]) — a key whose
-    /// bytes start with `whsec_` is decoded here, as the Svix libraries do.
+    /// bytes start with `whsec_` is decoded here, as the Svix libraries do. A secret copied
+    /// without its prefix is the same base64: build it with [`Secret::from_base64`]. Given
+    /// as text, it would be used as the bytes of its characters, and verify no delivery.
     ///
     /// ```
     /// use webhook_core::{Secret, StandardWebhooks};

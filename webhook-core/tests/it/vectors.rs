@@ -549,3 +549,118 @@ fn mailersend_test_ping_verifier_accepts_the_ping_alone() {
         Err(VerifyErrorKind::InvalidSignature)
     );
 }
+
+/// Vectors from the providers' SDK test suites that the shared file names but does not give:
+/// Square's body with `>` and `<` (square-python-sdk and its siblings: not HTML-escaped
+/// before signing), and Twilio's repeated parameters (`Digits` twice, each value signed once,
+/// in order) and its URL signed with the default port `:443` (twilio-python
+/// `tests/unit/test_request_validator.py`). Each fails with one byte of its input changed.
+#[test]
+fn sdk_vectors_beyond_the_shared_file() {
+    let square_body = br#"{"data":{"type":"webhooks","id":">id<"}}"#;
+    let square_headers = [(
+        "x-square-hmacsha256-signature".to_owned(),
+        "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=".to_owned(),
+    )];
+    let square = square::verifier(Secret::from_text("signature-key").unwrap()).unwrap();
+    let square_check = |url: &str, body: &[u8]| {
+        square.verify(
+            &WebhookRequest::new(body)
+                .with_headers(&square_headers)
+                .with_url(url),
+        )
+    };
+    square_check("https://webhook.site/webhooks", square_body).unwrap();
+    let escaped = br#"{"data":{"type":"webhooks","id":"&gt;id&lt;"}}"#;
+    for (url, body) in [
+        ("https://webhook.site/webhooks", &escaped[..]),
+        ("https://webhook.site/webhook", &square_body[..]),
+    ] {
+        let error = square_check(url, body).unwrap_err();
+        assert_eq!(error.kind(), VerifyErrorKind::InvalidSignature);
+    }
+
+    let twilio = twilio::verifier(Secret::from_text("12345").unwrap()).unwrap();
+    let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    let canonical = "CallSid=CA1234567890ABCDE&Digits=1234&From=%2B14158675309&To=%2B18005551212\
+                     &Caller=%2B14158675309";
+    let repeated = "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234";
+    let twilio_check = |form: &str, signature: &str| {
+        let headers = [
+            ("X-Twilio-Signature".to_owned(), signature.to_owned()),
+            (
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+        ];
+        twilio
+            .verify(
+                &WebhookRequest::new(form.as_bytes())
+                    .with_headers(&headers)
+                    .with_url(url),
+            )
+            .map(drop)
+    };
+    twilio_check(repeated, "IK+Dwps556ElfBT0I3Rgjkr1wJU=").unwrap();
+    // The SDK sorts a repeated parameter's values: the order they arrive in does not matter.
+    twilio_check(
+        "Digits=1234&Sid=CA123&Digits=5678&SidAccount=AC123",
+        "IK+Dwps556ElfBT0I3Rgjkr1wJU=",
+    )
+    .unwrap();
+    twilio_check(canonical, "kvajT1Ptam85bY51eRf/AJRuM3w=").unwrap();
+    for (form, signature) in [
+        (
+            "Sid=CA123&SidAccount=AC123&Digits=5678",
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU=",
+        ),
+        (
+            "Sid=CA123&SidAccount=AC124&Digits=5678&Digits=1234",
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU=",
+        ),
+        (canonical, "kvajT1Ptam85bY51eRf/AJRuM3x="),
+    ] {
+        let error = twilio_check(form, signature).unwrap_err();
+        assert_eq!(error.kind(), VerifyErrorKind::InvalidSignature, "{form}");
+    }
+}
+
+/// The shared file's MailerSend rows through the verifiers a receiver uses: the third-party
+/// `activity.sent` row through `mailersend::verifier`, and the `webhook.test` ping, signed
+/// with the public test secret, through `test_ping_verifier` alone, deduplicated by the
+/// ping's one id.
+#[test]
+fn mailersend_rows_through_the_receivers_verifiers() {
+    let rows: Vec<Value> = rows()
+        .into_iter()
+        .filter(|row| s(row, "provider") == "mailersend")
+        .collect();
+    let sent = rows
+        .iter()
+        .find(|row| s(row, "body").contains("activity.sent"))
+        .unwrap();
+    let ping = rows
+        .iter()
+        .find(|row| s(row, "body").contains("webhook.test"))
+        .unwrap();
+    let request = |row: &Value| (body_for(row), headers_of(row));
+
+    let (body, headers) = request(sent);
+    let own = mailersend::verifier(secret(sent)).unwrap();
+    own.verify(&WebhookRequest::new(&body).with_headers(&headers))
+        .unwrap();
+    let error = mailersend::test_ping_verifier()
+        .verify(&WebhookRequest::new(&body).with_headers(&headers))
+        .unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::InvalidSignature);
+
+    let (body, headers) = request(ping);
+    let proof = mailersend::test_ping_verifier()
+        .verify(&WebhookRequest::new(&body).with_headers(&headers))
+        .unwrap();
+    assert_eq!(proof.message_id(), Some(mailersend::PING_ID));
+    let error = own
+        .verify(&WebhookRequest::new(&body).with_headers(&headers))
+        .unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::InvalidSignature);
+}
