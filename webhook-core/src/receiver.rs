@@ -298,7 +298,8 @@ impl Receiver {
     /// those that are UTF-8; rocket drops the others before anyone sees them), for
     /// [`signed_url`](Self::signed_url): `None` without one. A request with several is
     /// refused, as HTTP/1.1 requires (RFC 9112 §3.2): each reader of it could take another
-    /// for the URL the sender addressed.
+    /// for the URL the sender addressed. Adapters ask this whenever the verifier signs the
+    /// URL, with a public base URL set too (the request is malformed either way).
     ///
     /// ```
     /// use webhook_core::{Receiver, VerifyErrorKind};
@@ -1226,9 +1227,9 @@ impl ReceiverBuilder {
         if matches!(self.store, StoreChoice::Disabled) && verifier.requires_replay_store() {
             return Err(ConfigError::new(format!(
                 "receiver `{}`: its verifier is safe only with a replay store (a scheme that signs \
-                 no timestamp, whose copies nothing else would ever refuse; one that binds the \
-                 body too weakly to stand alone; or a `Tenants` registry, whose tenants may need \
-                 one); remove `without_replay_protection`",
+                 no timestamp, whose copies nothing else would ever refuse; one that does not \
+                 sign the body, or binds it too weakly to stand alone; or a `Tenants` registry, \
+                 whose tenants may need one); remove `without_replay_protection`",
                 self.route
             )));
         }

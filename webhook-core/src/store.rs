@@ -390,7 +390,9 @@ pub(crate) fn late_success() {
 const PRESIZE_PER_SHARD: usize = 1 << 10;
 
 /// The in-memory replay and idempotency store: bounded, with expiry, O(1) per operation
-/// amortised (a full shard is walked once before it refuses a claim), concurrent (64 independently locked shards, so growing one never stalls many requests).
+/// amortised for keys that share one retention (a full shard is walked once before it
+/// refuses a claim; receivers with different retentions sharing one store can make a full
+/// shard walk more often), concurrent (64 independently locked shards, so growing one never stalls many requests).
 ///
 /// Each key lives until its lease or its retention expires. Keys are spread over the shards
 /// by a keyed hash, each shard holding a 64th of the capacity: when a key's shard is full of

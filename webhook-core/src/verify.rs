@@ -63,8 +63,9 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
     /// (`ApiKey`, `BasicAuth`) answer `false`, as a store has nothing per delivery to refuse
     /// their copies by. PayPal's verifier answers `true` with a window: its CRC-32 binds the
     /// body so weakly that a different body can carry a captured signature, so the claim on
-    /// the signed delivery id is part of its security. So does Mailgun's, which signs a
-    /// timestamp and a token but not the body.
+    /// the signed delivery id is part of its security. So do Mailgun's, which signs a
+    /// timestamp and a token but not the body, and an `HmacScheme` or `AsymmetricScheme`
+    /// whose content has a timestamp but not [`Part::Body`](crate::Part::Body).
     ///
     /// ```
     /// use webhook_core::provider::github;

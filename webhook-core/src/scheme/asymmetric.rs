@@ -497,6 +497,10 @@ impl Verifier for AsymmetricVerifier {
             .then(|| self.freshness.window())
     }
 
+    fn requires_replay_store(&self) -> bool {
+        self.scheme.layout.needs_replay_store()
+    }
+
     fn signs_url(&self) -> bool {
         self.scheme.layout.signs_url()
     }

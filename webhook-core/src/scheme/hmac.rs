@@ -393,6 +393,15 @@ impl Layout {
             .any(|part| matches!(part, Part::Url | Part::UrlDecoding(_)))
     }
 
+    /// Whether a verifier of this layout is safe only with a replay store: it signs no
+    /// timestamp (nothing else would ever refuse a copy), or it does not sign the raw body
+    /// (`Part::SortedFormParams` binds it loosely; without either, not at all), so a captured
+    /// signature can carry another body while it is fresh, and only the claim on its key
+    /// refuses it.
+    pub(crate) fn needs_replay_store(&self) -> bool {
+        !self.has_timestamp() || !self.content.iter().any(|part| matches!(part, Part::Body))
+    }
+
     /// What the signed content is built from.
     pub(crate) fn content<'c>(
         &self,
@@ -940,6 +949,10 @@ impl Verifier for HmacVerifier {
             .then(|| self.freshness.window())
     }
 
+    fn requires_replay_store(&self) -> bool {
+        self.scheme.layout.needs_replay_store()
+    }
+
     fn signs_url(&self) -> bool {
         self.scheme.layout.signs_url()
     }
@@ -1073,6 +1086,38 @@ impl Signer for HmacSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scheme with a timestamp may go without a replay store only when it signs the raw
+    /// body: signing the URL, the message id or the form's parameters instead lets a
+    /// captured signature carry another body while it is fresh.
+    #[test]
+    fn a_scheme_that_does_not_sign_the_body_needs_a_store() {
+        let with = |content: Vec<Part>, timestamp: bool| {
+            let signs_id = content.contains(&Part::MessageId);
+            let mut scheme =
+                HmacScheme::new("custom", HmacAlgorithm::Sha256, "x-signature").content(content);
+            if signs_id {
+                scheme = scheme.message_id_header("x-id");
+            }
+            if timestamp {
+                scheme = scheme.timestamp(TimestampSource::Header(
+                    Cow::Borrowed("x-timestamp"),
+                    TimeFormat::UnixSeconds,
+                ));
+            }
+            scheme
+                .verifier(crate::Secret::from_text("key").unwrap())
+                .unwrap()
+                .requires_replay_store()
+        };
+        let ts = || Part::Timestamp;
+        assert!(!with(vec![ts(), Part::lit("."), Part::Body], true));
+        assert!(!with(vec![Part::Method, Part::Url, Part::Body, ts()], true));
+        assert!(with(vec![ts(), Part::Url], true));
+        assert!(with(vec![ts(), Part::MessageId], true));
+        assert!(with(vec![ts(), Part::SortedFormParams], true));
+        assert!(with(vec![Part::Body], false));
+    }
 
     fn decoding(url: &str) -> String {
         let mut out = Vec::new();

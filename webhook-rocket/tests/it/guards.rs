@@ -384,7 +384,7 @@ async fn the_guards_get_the_decrypted_body() {
 
 /// A verifier that signs the URL (Twilio's) on a receiver without a public base URL: the URL
 /// is built from `Host`, and a request without one is refused as the sender's fault (401
-/// `missing_header`), as in the other adapters.
+/// `missing_header`), one with two as `malformed_header`, as in the other adapters.
 #[rocket::async_test]
 async fn the_signed_url_comes_from_the_host_and_needs_one() {
     use webhook_core::provider::twilio;
