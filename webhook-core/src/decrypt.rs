@@ -31,7 +31,9 @@ pub trait Decryptor: fmt::Debug + Send + Sync + 'static {
     /// `MalformedBody` (400) for an envelope that cannot be read or a body that no key
     /// decrypts; `KeyUnavailable` (503 with `Retry-After`) for a body naming a key the
     /// receiver does not have (yet); `NotConfigured` (500) when every key has expired. The
-    /// message names the envelope's part at fault, never a byte of the body or a key.
+    /// message names the envelope's part at fault, never a byte of the body or a key. A
+    /// plaintext longer than the receiver's body limit is refused by the pipeline (413), as
+    /// the sealed body would have been.
     fn decrypt(&self, request: &WebhookRequest<'_>, now_ms: i64) -> Result<Vec<u8>, VerifyError>;
 
     /// The content type of the plaintext, given to the framework's own extractors behind a

@@ -832,7 +832,9 @@ impl Delivery {
     ///
     /// `MalformedBody` (400) for a body that cannot be decrypted; `KeyUnavailable` (503, with
     /// `Retry-After`) for one sealed with a key the receiver does not have yet;
-    /// `NotConfigured` (500) before authentication or when every decryption key has expired.
+    /// `NotConfigured` (500) before authentication or when every decryption key has expired;
+    /// `BodyTooLarge` (413) for a plaintext longer than the body limit (a decryptor of the
+    /// application's own that expands).
     pub fn decrypt(
         &mut self,
         request: &WebhookRequest<'_>,
@@ -845,6 +847,12 @@ impl Delivery {
             return Err(self.fail(not_authenticated()));
         }
         match decryptor.decrypt(request, inner.clock.now_ms()) {
+            // A decryptor of the application's own may expand (decompress): the plaintext is
+            // held to the body limit as the sealed body was.
+            Ok(plaintext) if plaintext.len() > inner.body_limit => {
+                let limit = inner.body_limit;
+                Err(self.fail(VerifyError::body_too_large(limit)))
+            }
             Ok(plaintext) => {
                 self.s.decrypted = true;
                 if inner.event_type.is_some() {

@@ -868,6 +868,8 @@ impl ReceiverBuilder {
 
     /// Decrypt bodies after authentication and before the claim (the signature covers the
     /// body as sent): the handler decodes the plaintext. See [`Aes256GcmDecryptor`](crate::Aes256GcmDecryptor).
+    /// The verifier must sign the body ([`Verifier::signs_body`]), or
+    /// [`build`](Self::build) fails: only that signature binds the plaintext to its delivery.
     ///
     /// ```
     /// use webhook_core::{Aes256GcmDecryptor, Envelope, Receiver, Secret, StandardWebhooks};
@@ -1128,7 +1130,8 @@ impl ReceiverBuilder {
     /// signs no timestamp or that requires one; a store given with
     /// [`replay_shared`](Self::replay_shared) to a receiver left at the default route name; a
     /// malformed environment variable; a public base URL that is not `http(s)://host[/prefix]`;
-    /// a decryptor's plaintext content type that is not a header value.
+    /// a decryptor's plaintext content type that is not a header value; a decryptor beside a
+    /// verifier whose signature does not cover the body ([`Verifier::signs_body`]).
     pub fn build(self) -> Result<Receiver, ConfigError> {
         if let Some(error) = self.error {
             return Err(error);
@@ -1250,6 +1253,14 @@ impl ReceiverBuilder {
             return Err(ConfigError::new(
                 "receiver: the decryptor's plaintext content type must be visible ASCII",
             ));
+        }
+        if self.decryptor.is_some() && !verifier.signs_body() {
+            return Err(ConfigError::new(format!(
+                "receiver `{}`: a decryptor needs a verifier whose signature covers the body \
+                 (`Verifier::signs_body`): otherwise nothing binds the plaintext to the \
+                 delivery, and an old sealed body could ride on a newer signature",
+                self.route
+            )));
         }
         let signs_url = verifier.signs_url();
         Ok(Receiver {

@@ -79,6 +79,33 @@ pub trait Verifier: fmt::Debug + Send + Sync + 'static {
         self.freshness_window().is_none()
     }
 
+    /// Whether every signature this verifier accepts covers the body as received, byte for
+    /// byte. A receiver that decrypts payloads
+    /// ([`ReceiverBuilder::decryptor`](crate::ReceiverBuilder::decryptor)) needs such a
+    /// verifier: only the signature over the ciphertext binds the plaintext to the delivery,
+    /// so that an old sealed body cannot ride on a newer signature.
+    /// [`ReceiverBuilder::build`](crate::ReceiverBuilder::build) refuses a decryptor beside a
+    /// verifier that answers `false`.
+    ///
+    /// The default is `false`, which fails closed: a verifier of the application's own that
+    /// signs the body says so. The built-in schemes answer `true` when their signed content
+    /// holds the raw body (Standard Webhooks, GitHub, Stripe, Slack, the public-key schemes,
+    /// JWTs with a body-digest claim…) and `false` for static credentials (`ApiKey`,
+    /// `BasicAuth`), Mailgun (a timestamp and a token), PayPal (a CRC-32 of the body), signed
+    /// form parameters (Twilio, Mandrill, Paddle Classic), SNS (the message's fields) and a
+    /// `Tenants` registry (its verifiers are not known when the receiver is built).
+    ///
+    /// ```
+    /// use webhook_core::provider::mailgun;
+    /// use webhook_core::{Secret, StandardWebhooks, Verifier};
+    /// assert!(StandardWebhooks::new(Secret::random(24))?.signs_body());
+    /// assert!(!mailgun::verifier(Secret::random(24))?.signs_body());
+    /// # Ok::<(), webhook_core::ConfigError>(())
+    /// ```
+    fn signs_body(&self) -> bool {
+        false
+    }
+
     /// Work to await before [`verify`](Self::verify) can judge `request`: fetching a signing
     /// certificate the request names and the verifier has not seen yet (the SNS and PayPal
     /// verifiers built with a `CertificateCache`, feature `fetch`). `None`, the default, when
@@ -158,6 +185,9 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
     fn requires_replay_store(&self) -> bool {
         (**self).requires_replay_store()
     }
+    fn signs_body(&self) -> bool {
+        (**self).signs_body()
+    }
 }
 
 impl<V: Verifier + ?Sized> Verifier for Arc<V> {
@@ -178,6 +208,9 @@ impl<V: Verifier + ?Sized> Verifier for Arc<V> {
     }
     fn requires_replay_store(&self) -> bool {
         (**self).requires_replay_store()
+    }
+    fn signs_body(&self) -> bool {
+        (**self).signs_body()
     }
 }
 
@@ -473,6 +506,11 @@ impl Verifier for AnyOf {
         self.verifiers.iter().any(|v| v.requires_replay_store())
     }
 
+    /// Every member's signature covers the body (whichever member accepts a request).
+    fn signs_body(&self) -> bool {
+        !self.verifiers.is_empty() && self.verifiers.iter().all(|v| v.signs_body())
+    }
+
     fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {
         fetch_all(self.verifiers.iter(), request)
     }
@@ -528,6 +566,11 @@ impl Verifier for AllOf {
 
     fn requires_replay_store(&self) -> bool {
         self.verifiers.iter().any(|v| v.requires_replay_store())
+    }
+
+    /// One member's signature covering the body binds it: every member must accept.
+    fn signs_body(&self) -> bool {
+        self.verifiers.iter().any(|v| v.signs_body())
     }
 
     fn fetch_keys(&self, request: &WebhookRequest<'_>) -> Option<KeyFetch> {

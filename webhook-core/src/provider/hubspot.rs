@@ -144,6 +144,11 @@ impl Verifier for HubSpotLegacy {
         matches!(self.version, Legacy::V2)
     }
 
+    /// Both versions hash the body (with the length extension that `verify` guards against).
+    fn signs_body(&self) -> bool {
+        true
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         let expected_version = match self.version {
             Legacy::V1 => "v1",

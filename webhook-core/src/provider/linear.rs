@@ -53,6 +53,11 @@ impl Verifier for Linear {
         false
     }
 
+    /// The HMAC is over the body.
+    fn signs_body(&self) -> bool {
+        true
+    }
+
     fn freshness_window(&self) -> Option<std::time::Duration> {
         Some(self.freshness.window())
     }

@@ -168,6 +168,11 @@ impl Verifier for PostalVerifier {
         false
     }
 
+    /// The RSA signature is over the body.
+    fn signs_body(&self) -> bool {
+        true
+    }
+
     fn freshness_window(&self) -> Option<std::time::Duration> {
         self.sha256
             .freshness_window()

@@ -501,6 +501,10 @@ impl Verifier for AsymmetricVerifier {
         self.scheme.layout.needs_replay_store()
     }
 
+    fn signs_body(&self) -> bool {
+        self.scheme.layout.signs_body()
+    }
+
     fn signs_url(&self) -> bool {
         self.scheme.layout.signs_url()
     }

@@ -399,7 +399,12 @@ impl Layout {
     /// signature can carry another body while it is fresh, and only the claim on its key
     /// refuses it.
     pub(crate) fn needs_replay_store(&self) -> bool {
-        !self.has_timestamp() || !self.content.iter().any(|part| matches!(part, Part::Body))
+        !self.has_timestamp() || !self.signs_body()
+    }
+
+    /// Whether the signed content holds the raw body.
+    pub(crate) fn signs_body(&self) -> bool {
+        self.content.iter().any(|part| matches!(part, Part::Body))
     }
 
     /// What the signed content is built from.
@@ -951,6 +956,10 @@ impl Verifier for HmacVerifier {
 
     fn requires_replay_store(&self) -> bool {
         self.scheme.layout.needs_replay_store()
+    }
+
+    fn signs_body(&self) -> bool {
+        self.scheme.layout.signs_body()
     }
 
     fn signs_url(&self) -> bool {

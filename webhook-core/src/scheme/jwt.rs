@@ -1670,6 +1670,11 @@ impl Verifier for JwtBearer {
         false
     }
 
+    /// Only with a body-digest claim: otherwise the token says nothing of the body.
+    fn signs_body(&self) -> bool {
+        self.body_digest_claim.is_some()
+    }
+
     /// The body-digest claim cannot be a registered claim: under `jti` every delivery of one
     /// body would share a message id (two `{}` pings would be one delivery); under the
     /// others every token would be refused.

@@ -225,6 +225,11 @@ impl Verifier for StandardWebhooks {
         self.inner.freshness_window()
     }
 
+    /// `{id}.{timestamp}.{body}`.
+    fn signs_body(&self) -> bool {
+        true
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         self.inner.verify(request)
     }

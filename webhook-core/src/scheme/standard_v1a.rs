@@ -112,6 +112,11 @@ impl Verifier for StandardWebhooksV1a {
         self.inner.freshness_window()
     }
 
+    /// `{id}.{timestamp}.{body}`.
+    fn signs_body(&self) -> bool {
+        true
+    }
+
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
         self.inner.verify(request)
     }

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use webhook_core::{
     Aes256GcmDecryptor, Aes256GcmSealer, Decryptor, Envelope, FixedClock, Freshness, Key, KeyRing,
-    Outgoing, Receiver, Secret, Signer as _, StandardWebhooks, StandardWebhooksSigner,
+    Outgoing, Receiver, Secret, Signer as _, StandardWebhooks, StandardWebhooksSigner, VerifyError,
     VerifyErrorKind, WebhookRequest,
 };
 
@@ -563,5 +563,92 @@ fn a_plaintext_content_type_that_is_no_header_value_is_refused() {
             .build()
             .unwrap_err();
         assert!(e.to_string().contains("plaintext content type"), "{e}");
+    }
+}
+
+/// Only a signature over the body binds the plaintext to its delivery: a decryptor beside a
+/// verifier whose signature does not cover the body (static credentials, Mailgun's token,
+/// PayPal's CRC-32, an `AnyOf` with one such member) fails the receiver's build; beside one
+/// that does (an `AllOf` with one such member too) it builds.
+#[test]
+fn a_decryptor_needs_a_verifier_that_signs_the_body() {
+    use webhook_core::provider::{github, mailgun};
+    use webhook_core::{AllOf, AnyOf, ApiKey, BasicAuth, Verifier};
+    let decryptor = || Aes256GcmDecryptor::new(Secret::random(32), Envelope::binary()).unwrap();
+    let standard = || StandardWebhooks::new(Secret::random(24)).unwrap();
+    let api_key = || ApiKey::new("x-api-key", [Secret::from_text("key").unwrap()]).unwrap();
+    let build = |verifier: Box<dyn Verifier>| {
+        Receiver::builder()
+            .verifier(verifier)
+            .decryptor(decryptor())
+            .build()
+    };
+    for refused in [
+        Box::new(api_key()) as Box<dyn Verifier>,
+        Box::new(BasicAuth::new([("user", Secret::from_text("pass").unwrap())]).unwrap()),
+        Box::new(mailgun::verifier(Secret::random(24)).unwrap()),
+        Box::new(AnyOf::new().or(standard()).or(api_key())),
+    ] {
+        assert!(!refused.signs_body());
+        let error = build(refused).unwrap_err().to_string();
+        assert!(error.contains("signature covers the body"), "{error}");
+    }
+    for accepted in [
+        Box::new(standard()) as Box<dyn Verifier>,
+        Box::new(github::verifier(Secret::random(24)).unwrap()),
+        Box::new(AllOf::new().and(standard()).and(api_key())),
+        Box::new(
+            AnyOf::new()
+                .or(standard())
+                .or(github::verifier(Secret::random(24)).unwrap()),
+        ),
+    ] {
+        assert!(accepted.signs_body());
+        assert!(build(accepted).unwrap().decrypts());
+    }
+    assert!(!AnyOf::new().signs_body());
+}
+
+/// A decryptor of the application's own that expands (decompresses) cannot hand on more than
+/// the body limit: the plaintext is refused with 413, and nothing is claimed.
+#[tokio::test]
+async fn a_plaintext_longer_than_the_body_limit_is_refused() {
+    #[derive(Debug)]
+    struct Expanding(usize);
+    impl webhook_core::Decryptor for Expanding {
+        fn decrypt(&self, _: &WebhookRequest<'_>, _: i64) -> Result<Vec<u8>, VerifyError> {
+            Ok(vec![b' '; self.0])
+        }
+    }
+    let secret = Secret::random(24);
+    for (len, expanded) in [(64, false), (65, true)] {
+        let receiver = Receiver::builder()
+            .verifier(StandardWebhooks::new(secret.clone()).unwrap())
+            .decryptor(Expanding(len))
+            .max_body_bytes(64)
+            .build()
+            .unwrap();
+        let body = b"sealed".to_vec();
+        let headers = StandardWebhooksSigner::new(secret.clone())
+            .sign(&Outgoing::new(&body).id("msg_1"))
+            .unwrap()
+            .into_vec();
+        let request = WebhookRequest::new(&body).with_headers(&headers);
+        let mut delivery = receiver.delivery();
+        delivery.admit(&request, false).unwrap();
+        delivery.authenticate(&request).unwrap();
+        match delivery.decrypt(&request) {
+            Ok(plaintext) => {
+                assert!(!expanded);
+                assert_eq!(plaintext.map(|p| p.len()), Some(len));
+            }
+            Err(error) => {
+                assert!(expanded);
+                assert_eq!(
+                    (error.kind(), error.status()),
+                    (VerifyErrorKind::BodyTooLarge, 413)
+                );
+            }
+        }
     }
 }
