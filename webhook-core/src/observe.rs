@@ -71,6 +71,42 @@ pub(crate) struct Counters {
     handler_failures: AtomicU64,
     handed_on: AtomicU64,
     rejected: [AtomicU64; KINDS.len()],
+    /// WARN lines left for refusals the rate limiter does not stand in front of.
+    admission_lines: LineBudget,
+}
+
+/// At most [`ADMISSION_LINES_PER_SECOND`] WARN lines a second (per receiver) for refusals
+/// made before the rate limiter is asked (413, 415, 403): a flood of them from sources the
+/// allowlist refuses, or with a content type the route does not take, is never answered
+/// 429, and would otherwise write one line per request. Past the budget they are logged at
+/// DEBUG; the counters and the span still show every one.
+#[derive(Debug, Default)]
+struct LineBudget {
+    /// The second (since the first line) the count is for.
+    second: AtomicU64,
+    used: AtomicU64,
+}
+
+const ADMISSION_LINES_PER_SECOND: u64 = 10;
+
+impl LineBudget {
+    fn take(&self) -> bool {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let second = START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs();
+        let seen = self.second.load(Ordering::Relaxed);
+        if seen != second
+            && self
+                .second
+                .compare_exchange(seen, second, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.used.store(0, Ordering::Relaxed);
+        }
+        self.used.fetch_add(1, Ordering::Relaxed) < ADMISSION_LINES_PER_SECOND
+    }
 }
 
 impl Counters {
@@ -181,6 +217,16 @@ pub(crate) fn finish(span: &Span, counters: &Counters, outcome: Outcome, latency
                 // The limiter is what stands between a flood and everything after it, the
                 // logs included: one line per refused request would let the flood fill them.
                 // The counters and the span still show every one.
+                tracing::debug!(parent: span, reason = kind.code(), "webhook delivery rejected");
+            } else if matches!(
+                kind,
+                VerifyErrorKind::BodyTooLarge
+                    | VerifyErrorKind::UnsupportedContentType
+                    | VerifyErrorKind::SourceNotAllowed
+                    | VerifyErrorKind::HttpsRequired
+            ) && !counters.admission_lines.take()
+            {
+                // Refused before the limiter is asked: no 429 ever slows these down.
                 tracing::debug!(parent: span, reason = kind.code(), "webhook delivery rejected");
             } else {
                 tracing::warn!(parent: span, reason = kind.code(), "webhook delivery rejected");

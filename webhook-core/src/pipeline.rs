@@ -920,11 +920,16 @@ impl Delivery {
 
     /// A source that sent an authenticated delivery the handler processed keeps its own rate
     /// budget however full the limiter's table is (a flood of new addresses cannot sign).
-    /// Only once processed (finished as accepted): a captured delivery replayed from many
-    /// addresses is a duplicate each time — behind a layer, perhaps only by the event's own
-    /// id, which the handler's extractor claims — and earns none of them a place.
+    /// Only once processed (finished as accepted) and only for a delivery that held a claim
+    /// in the replay store: a captured delivery replayed from many addresses is a duplicate
+    /// each time — behind a layer, perhaps only by the event's own id, which the handler's
+    /// extractor claims — and earns none of them a place. A delivery nothing deduplicates
+    /// (no store, static credentials) could be replayed from every address it likes, so it
+    /// earns none either.
     fn trust_source(&self) {
-        if let Some(limiter) = &self.s.receiver.inner.limiter {
+        if let Some(limiter) = &self.s.receiver.inner.limiter
+            && !self.s.leases.is_empty()
+        {
             limiter.trust(self.s.client);
         }
     }
@@ -1381,5 +1386,34 @@ mod tests {
         layer.adopt(&slot);
         block_on(layer.finish(true));
         assert!(!limiter.is_trusted(ip("203.0.113.6")));
+    }
+
+    /// Without a replay store nothing tells a copy from the original: a processed delivery
+    /// earns its source no trust, or a captured one replayed from many addresses would earn
+    /// each of them a place.
+    #[test]
+    fn a_delivery_nothing_deduplicates_earns_no_trust() {
+        let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+        let secret = Secret::from_bytes(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
+        let verifier = StandardWebhooks::new(secret.clone())
+            .unwrap()
+            .freshness(Freshness::default().with_shared_clock(clock.clone()));
+        let receiver = Receiver::builder()
+            .verifier(verifier)
+            .clock(clock.clone())
+            .rate_limit(RateLimit::per_second(100))
+            .without_replay_protection()
+            .build()
+            .unwrap();
+        let limiter = receiver.inner.limiter.as_ref().unwrap();
+        let headers = StandardWebhooksSigner::new(secret)
+            .clock(clock)
+            .sign(&Outgoing::new(b"{}").id("msg_1"))
+            .unwrap()
+            .into_vec();
+        for from in ["198.51.100.1", "203.0.113.5"] {
+            assert!(deliver(&receiver, &headers, from));
+            assert!(!limiter.is_trusted(Some(from.parse().unwrap())), "{from}");
+        }
     }
 }

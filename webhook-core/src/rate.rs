@@ -34,7 +34,9 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 /// sources share 64 overflow budgets, chosen by their network (`/24`, or `/48` for IPv6), so a
 /// flood from one network drains one of them. A source that has sent an authenticated
 /// delivery its handler processed (not a copy of a processed one: a copy replayed from other
-/// addresses earns them nothing) is kept apart (up to a quarter of `max_sources`, at most 16 384, the least
+/// addresses earns them nothing; and only one the replay store claimed, as without a store
+/// nothing tells a copy apart) is kept apart (64 at most of one network, up to a quarter of
+/// `max_sources`, at most 16 384, the least
 /// recently seen leaving first) and is never forgotten for being idle: a provider keeps its
 /// own budget through a flood of new addresses, which cannot sign. Requests whose source is
 /// unknown share a budget of their own: no peer address, or behind a trusted proxy a
@@ -330,9 +332,16 @@ struct Sources {
 /// Sources whose authenticated delivery was processed ([`Limiter::trust`]). A flood cannot get in
 /// (it cannot sign), and an entry is not forgotten for being idle, so a provider that sends
 /// once an hour keeps its own budget while a flood of new addresses fills the table and
-/// drains the overflow budgets. Bounded: when full, the source seen least recently leaves.
+/// drains the overflow budgets. Bounded: when full, the source seen least recently leaves;
+/// and one network holds at most as many places here as in the table, so that a sender
+/// whose deliveries are processed (a tenant signing with its own secret) cannot multiply
+/// its budget by rotating through its network's addresses, nor push every other trusted
+/// source out.
 struct Trusted {
     entries: HashMap<Key, TrustedEntry>,
+    /// How many entries each network has.
+    networks: HashMap<Net, usize>,
+    per_network: usize,
     /// Every use, oldest first, as `(key, tick)`: an item whose tick is no longer its entry's
     /// `seen` is stale and skipped. The least recently seen entry is found by popping the
     /// front (amortised O(1), where a scan of the entries would hold the lock for a pass over
@@ -372,6 +381,17 @@ impl Trusted {
         self.entries.get_mut(&key)
     }
 
+    /// Whether `key`'s network has all the places it may have.
+    fn network_full(&self, key: Key) -> bool {
+        match key {
+            Key::Source(ip) => self
+                .networks
+                .get(&network(ip))
+                .is_some_and(|held| *held >= self.per_network),
+            Key::Unknown => true,
+        }
+    }
+
     /// Add `key` with `state`, the least recently seen entry leaving when full.
     fn insert(&mut self, key: Key, state: InMemoryState) {
         while self.entries.len() >= self.cap {
@@ -380,7 +400,18 @@ impl Trusted {
             };
             if self.entries.get(&oldest).is_some_and(|e| e.seen == tick) {
                 self.entries.remove(&oldest);
+                if let Key::Source(ip) = oldest
+                    && let Some(held) = self.networks.get_mut(&network(ip))
+                {
+                    *held = held.saturating_sub(1);
+                    if *held == 0 {
+                        self.networks.remove(&network(ip));
+                    }
+                }
             }
+        }
+        if let Key::Source(ip) = key {
+            *self.networks.entry(network(ip)).or_insert(0) += 1;
         }
         self.tick = self.tick.wrapping_add(1);
         let seen = self.tick;
@@ -521,6 +552,8 @@ impl Limiter {
         let network_full = Arc::new(AtomicBool::new(false));
         let trusted = Arc::new(Mutex::new(Trusted {
             entries: HashMap::new(),
+            networks: HashMap::new(),
+            per_network: (limit.max_sources / 4).clamp(1, MAX_PER_NETWORK),
             order: VecDeque::new(),
             tick: 0,
             cap: (limit.max_sources / 4).clamp(1, MAX_TRUSTED),
@@ -569,7 +602,9 @@ impl Limiter {
             return;
         }
         let mut trusted = Trusted::lock(&self.trusted);
-        if trusted.touch(key).is_some() {
+        if trusted.touch(key).is_some() || trusted.network_full(key) {
+            // Trusted already; or its network has its share of trusted places, and the
+            // source keeps its place in the table (with its network's) instead.
             return;
         }
         // Its state moves over from the table (so trusting it gives it no fresh budget), and
@@ -902,7 +937,7 @@ mod tests {
         let clock = FixedClock::at_secs(1_000);
         let limit = RateLimit::per_minute(60).max_sources(8);
         let limiter = Limiter::new(&limit, Arc::new(clock)).unwrap();
-        let ip = |n: u8| Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)));
+        let ip = |n: u8| Some(IpAddr::V4(Ipv4Addr::new(192, 0, n, 1)));
         limiter.trust(ip(1));
         limiter.trust(ip(2));
         let _ = limiter.check(ip(1));
@@ -917,6 +952,35 @@ mod tests {
         assert_eq!(Trusted::lock(&limiter.trusted).entries.len(), 2);
     }
 
+    /// One network has at most its share of trusted places (as of the table's): a sender
+    /// whose deliveries are processed, rotating through its network's addresses, has the
+    /// rest of them counted in the table as before, and cannot push other networks' trusted
+    /// sources out.
+    #[test]
+    fn one_network_has_at_most_its_share_of_trusted_places() {
+        let clock = FixedClock::at_secs(1_000);
+        let limit = RateLimit::per_minute(60).max_sources(1024);
+        let limiter = Limiter::new(&limit, Arc::new(clock)).unwrap();
+        let provider = Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)));
+        limiter.trust(provider);
+        for n in 1..=200u8 {
+            let rotating = Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, n)));
+            let _ = limiter.check(rotating);
+            limiter.trust(rotating);
+        }
+        let trusted = Trusted::lock(&limiter.trusted);
+        // max_sources 1024: 256 trusted places, 64 a network.
+        assert_eq!(trusted.entries.len(), 65);
+        assert!(trusted.entries.contains_key(&source_key(provider)));
+        let rotating = trusted
+            .entries
+            .keys()
+            .filter(|key| matches!(key, Key::Source(IpAddr::V4(v4)) if v4.octets()[..3] == [198, 51, 100]))
+            .count();
+        assert_eq!(rotating, 64);
+        assert_eq!(trusted.networks.values().sum::<usize>(), 65);
+    }
+
     /// Least recently seen first, through many uses: the queue of uses stays bounded and
     /// eviction follows the last use of each source, not its first.
     #[test]
@@ -924,7 +988,7 @@ mod tests {
         let clock = FixedClock::at_secs(1_000);
         let limit = RateLimit::per_second(1_000_000).max_sources(16);
         let limiter = Limiter::new(&limit, Arc::new(clock)).unwrap();
-        let ip = |n: u8| Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)));
+        let ip = |n: u8| Some(IpAddr::V4(Ipv4Addr::new(192, 0, n, 1)));
         for n in 1..=4 {
             limiter.trust(ip(n));
         }

@@ -1337,3 +1337,36 @@ fn requests_without_a_peer_are_said_once_to_a_receiver_that_reads_it() {
     assert_eq!(logs.matches("carry no peer address").count(), 1, "{logs}");
     assert!(logs.contains("ERROR") && logs.contains("into_make_service_with_connect_info"));
 }
+
+/// Refusals made before the rate limiter is asked (here 403 for a source outside the
+/// allowlist) are never slowed by a 429: a flood of them writes at most ten WARN lines a
+/// second, the rest at DEBUG, while the counters show every one.
+#[test]
+fn a_flood_refused_before_the_rate_limit_writes_few_warn_lines() {
+    let captured = Captured::default();
+    let subscriber = captured.subscriber(tracing::Level::WARN, false);
+    let rig = Rig::new();
+    let receiver = rig
+        .builder()
+        .allow_sources(["10.0.0.0/8"])
+        .rate_limit(RateLimit::per_second(1))
+        .build()
+        .unwrap();
+    let outsider = std::net::SocketAddr::from(([203, 0, 113, 9], 40_000));
+    let started = std::time::Instant::now();
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..500 {
+            let request = WebhookRequest::new(BODY).with_peer(outsider);
+            let error = receiver.delivery().admit(&request, false).unwrap_err();
+            assert_eq!(error.kind(), VerifyErrorKind::SourceNotAllowed);
+        }
+    });
+    // Ten a second: the loop may cross a second's boundary or two on a slow machine.
+    let allowed = 10 * (usize::try_from(started.elapsed().as_secs()).unwrap() + 2);
+    let lines = captured.text().matches("webhook delivery rejected").count();
+    assert!((1..=allowed).contains(&lines), "{lines} lines");
+    assert_eq!(
+        receiver.stats().rejected(VerifyErrorKind::SourceNotAllowed),
+        500
+    );
+}
