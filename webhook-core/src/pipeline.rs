@@ -1332,32 +1332,39 @@ mod tests {
         fresh
     }
 
-    /// Only a processed delivery makes its source trusted by the rate limiter: authenticating
-    /// and claiming are not enough, and a copy replayed from other addresses earns them
-    /// nothing, even one only its event id shows to be a copy.
-    #[test]
-    fn only_a_processed_delivery_makes_its_source_trusted() {
+    /// A rate-limited receiver on a fixed clock, made by `build` from its builder, and a
+    /// function signing a delivery of `{}` with an id for it.
+    fn limited(
+        build: impl FnOnce(crate::ReceiverBuilder) -> crate::ReceiverBuilder,
+    ) -> (Receiver, impl Fn(&str) -> Vec<(String, String)>) {
         let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
         let secret = Secret::from_bytes(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
         let verifier = StandardWebhooks::new(secret.clone())
             .unwrap()
             .freshness(Freshness::default().with_shared_clock(clock.clone()));
-        let receiver = Receiver::builder()
-            .route("trust")
+        let builder = Receiver::builder()
             .verifier(verifier)
             .clock(clock.clone())
-            .rate_limit(RateLimit::per_second(100))
-            .build()
-            .unwrap();
-        let limiter = receiver.inner.limiter.as_ref().unwrap();
-        let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
+            .rate_limit(RateLimit::per_second(100));
+        let receiver = build(builder).build().unwrap();
         let signer = StandardWebhooksSigner::new(secret).clock(clock);
-        let sign = |id: &str| {
+        let sign = move |id: &str| {
             signer
                 .sign(&Outgoing::new(b"{}").id(id))
                 .unwrap()
                 .into_vec()
         };
+        (receiver, sign)
+    }
+
+    /// Only a processed delivery makes its source trusted by the rate limiter: authenticating
+    /// and claiming are not enough, and a copy replayed from other addresses earns them
+    /// nothing, even one only its event id shows to be a copy.
+    #[test]
+    fn only_a_processed_delivery_makes_its_source_trusted() {
+        let (receiver, sign) = limited(|b| b.route("trust"));
+        let limiter = receiver.inner.limiter.as_ref().unwrap();
+        let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
         // Admitted, authenticated and claimed (fresh).
         let claimed = |headers: &[(String, String)], from: &str| {
             let (delivery, fresh) = open(&receiver, headers, from);
@@ -1393,24 +1400,9 @@ mod tests {
     /// each of them a place.
     #[test]
     fn a_delivery_nothing_deduplicates_earns_no_trust() {
-        let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
-        let secret = Secret::from_bytes(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
-        let verifier = StandardWebhooks::new(secret.clone())
-            .unwrap()
-            .freshness(Freshness::default().with_shared_clock(clock.clone()));
-        let receiver = Receiver::builder()
-            .verifier(verifier)
-            .clock(clock.clone())
-            .rate_limit(RateLimit::per_second(100))
-            .without_replay_protection()
-            .build()
-            .unwrap();
+        let (receiver, sign) = limited(crate::ReceiverBuilder::without_replay_protection);
         let limiter = receiver.inner.limiter.as_ref().unwrap();
-        let headers = StandardWebhooksSigner::new(secret)
-            .clock(clock)
-            .sign(&Outgoing::new(b"{}").id("msg_1"))
-            .unwrap()
-            .into_vec();
+        let headers = sign("msg_1");
         for from in ["198.51.100.1", "203.0.113.5"] {
             assert!(deliver(&receiver, &headers, from));
             assert!(!limiter.is_trusted(Some(from.parse().unwrap())), "{from}");
