@@ -81,7 +81,9 @@ pub struct RouteSpec {
 
 /// The envelope of the `sealed-email` route: a JSON object with the base64 of the 12-byte
 /// nonce and of `ciphertext ‖ tag`, the Standard Webhooks message id as associated data (so a
-/// sealed body cannot be replayed under another delivery's id).
+/// sealed body cannot be replayed under another delivery's id). The id is read from the
+/// `webhook-id` header: a sender using Svix's `svix-id` names would need an envelope reading
+/// that header instead.
 pub fn sealed_envelope() -> Envelope {
     Envelope::json("/ciphertext", "/nonce").associated_data_header("webhook-id")
 }

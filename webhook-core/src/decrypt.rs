@@ -554,7 +554,9 @@ impl Decryptor for Aes256GcmDecryptor {
         let mut named = false;
         let mut named_expired = false;
         // One buffer for every try: a failed try leaves it as it was (aes-gcm checks the tag
-        // before it decrypts), and it is copied afresh anyway.
+        // before it decrypts), and it is copied afresh anyway. On success the plaintext
+        // leaves it for the handler, whose copies nothing wipes: the wrapper only clears
+        // what a failed try left (ciphertext), not the plaintext.
         let mut buffer = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
         for key in self.ring.keys() {
             let is_named = opened.key_id.as_deref().is_none_or(|id| key.id() == id);
@@ -606,6 +608,9 @@ impl Decryptor for Aes256GcmDecryptor {
 
 /// The sender's twin of [`Aes256GcmDecryptor`]: seals a plaintext in an [`Envelope`] with a
 /// fresh random nonce, for tests and for apps that send sealed webhooks.
+///
+/// Nonces are 96 random bits, so one key should seal at most 2³² bodies (NIST SP 800-38D's
+/// bound for random nonces): rotate the key well before that.
 ///
 /// A JSON envelope is written with the fields at its pointers (objects made along the way),
 /// the key id at its key-id pointer and the associated data at its pointer; for header
@@ -661,7 +666,7 @@ impl Aes256GcmSealer {
     /// # Errors
     ///
     /// Associated data for an envelope that has no source for it; a plaintext beyond
-    /// AES-GCM's limit (64 GiB).
+    /// AES-GCM's limit (64 GiB); the OS's random source failing.
     pub fn seal(&self, plaintext: &[u8], associated_data: &[u8]) -> Result<Vec<u8>, SignError> {
         if self.envelope.aad == Source::None && !associated_data.is_empty() {
             // The receiver would authenticate none, and no key would open the body.
@@ -670,7 +675,9 @@ impl Aes256GcmSealer {
             ));
         }
         let mut nonce = [0_u8; NONCE_LEN];
-        OsRng.fill_bytes(&mut nonce);
+        OsRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|_| SignError::new("AES-256-GCM: the OS gave no random bytes for a nonce"))?;
         let mut buffer = Zeroizing::new(plaintext.to_vec());
         let cipher = cipher_for(&self.key)
             .map_err(|_| SignError::new("AES-256-GCM: the key is not 32 bytes"))?;
