@@ -82,9 +82,10 @@ pub(crate) struct Counters {
 /// DEBUG; the counters and the span still show every one.
 #[derive(Debug, Default)]
 struct LineBudget {
-    /// The second (since the first line) the count is for.
-    second: AtomicU64,
-    used: AtomicU64,
+    /// The second the count is for (since the process's first use), in the high half, and
+    /// the lines taken in it, in the low half: one word, so that threads racing over a
+    /// second's boundary neither reset the count twice nor lose what others took.
+    state: AtomicU64,
 }
 
 const ADMISSION_LINES_PER_SECOND: u64 = 10;
@@ -95,17 +96,21 @@ impl LineBudget {
         let second = START
             .get_or_init(std::time::Instant::now)
             .elapsed()
-            .as_secs();
-        let seen = self.second.load(Ordering::Relaxed);
-        if seen != second
-            && self
-                .second
-                .compare_exchange(seen, second, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            self.used.store(0, Ordering::Relaxed);
-        }
-        self.used.fetch_add(1, Ordering::Relaxed) < ADMISSION_LINES_PER_SECOND
+            .as_secs()
+            .min(u64::from(u32::MAX));
+        self.state
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
+                let (seen, used) = (state >> 32, state & u64::from(u32::MAX));
+                if second > seen {
+                    Some(second << 32 | 1)
+                } else if second == seen && used < ADMISSION_LINES_PER_SECOND {
+                    Some(state + 1)
+                } else {
+                    // Spent, or a reading older than the count's second: no line.
+                    None
+                }
+            })
+            .is_ok()
     }
 }
 

@@ -924,11 +924,19 @@ impl Delivery {
     /// in the replay store: a captured delivery replayed from many addresses is a duplicate
     /// each time — behind a layer, perhaps only by the event's own id, which the handler's
     /// extractor claims — and earns none of them a place. A delivery nothing deduplicates
-    /// (no store, static credentials) could be replayed from every address it likes, so it
-    /// earns none either.
+    /// (no store), or deduplicated by a key its sender did not sign (an event id in a body
+    /// sent with static credentials), could be replayed or varied from every address it
+    /// likes, so it earns none either.
     fn trust_source(&self) {
+        // The key claimed must be one the sender signed: a message id, a signature, or an
+        // event id inside a signed body (not one a holder of static credentials makes up).
+        let signed_key = match &self.s.key {
+            Some(DedupeKey::MessageId(_) | DedupeKey::Signature(_)) => true,
+            _ => self.s.receiver.inner.verifier.signs_body(),
+        };
         if let Some(limiter) = &self.s.receiver.inner.limiter
             && !self.s.leases.is_empty()
+            && signed_key
         {
             limiter.trust(self.s.client);
         }
@@ -1407,5 +1415,31 @@ mod tests {
             assert!(deliver(&receiver, &headers, from));
             assert!(!limiter.is_trusted(Some(from.parse().unwrap())), "{from}");
         }
+    }
+
+    /// With static credentials, a delivery claimed by an event id its sender made up (the
+    /// body is not signed) earns no trust: whoever holds the key could send new ids from
+    /// every address.
+    #[test]
+    fn an_event_id_nobody_signed_earns_no_trust() {
+        let key = crate::ApiKey::new("x-api-key", [Secret::from_text("key").unwrap()]).unwrap();
+        let receiver = Receiver::builder()
+            .verifier(key)
+            .rate_limit(RateLimit::per_second(100))
+            .build()
+            .unwrap();
+        let limiter = receiver.inner.limiter.as_ref().unwrap();
+        let from: IpAddr = "198.51.100.1".parse().unwrap();
+        let headers = [("x-api-key".to_owned(), "key".to_owned())];
+        let request = WebhookRequest::new(b"{}")
+            .with_headers(&headers)
+            .with_peer(SocketAddr::new(from, 40_000));
+        let mut delivery = receiver.delivery();
+        delivery.admit(&request, false).unwrap();
+        delivery.authenticate(&request).unwrap();
+        assert!(block_on(delivery.claim(Some("evt_made_up"))).unwrap());
+        block_on(delivery.finish(true));
+        assert!(!limiter.is_trusted(Some(from)));
+        assert_eq!(receiver.stats().accepted, 1);
     }
 }

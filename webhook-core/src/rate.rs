@@ -27,7 +27,8 @@ use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 /// allowance. A network (`/24`, or `/48` for IPv6: what one holder commonly has whole) has at
 /// most 64 sources in the table (a quarter of it, if smaller); its further sources share the
 /// network's overflow budget, so rotating through a network's addresses multiplies its
-/// allowance by 64 at most, and cannot fill the table.
+/// allowance by 64 at most, and cannot fill the table (by 128 for a network whose
+/// deliveries are processed: its trusted sources, 64 at most, leave their table places).
 /// The limiter tracks at most [`max_sources`](Self::max_sources) sources, so memory stays
 /// bounded under a flood from many addresses. When the table is full, or a network's places
 /// are taken, idle sources (whose budget is full again) are forgotten (at most once a second); a source in the table keeps its own budget, and new
@@ -553,7 +554,8 @@ impl Limiter {
         let trusted = Arc::new(Mutex::new(Trusted {
             entries: HashMap::new(),
             networks: HashMap::new(),
-            per_network: (limit.max_sources / 4).clamp(1, MAX_PER_NETWORK),
+            // A quarter of the trusted places at most, so one network never has them all.
+            per_network: (limit.max_sources / 16).clamp(1, MAX_PER_NETWORK),
             order: VecDeque::new(),
             tick: 0,
             cap: (limit.max_sources / 4).clamp(1, MAX_TRUSTED),

@@ -106,11 +106,6 @@ impl Verifier for TestPing {
         false
     }
 
-    /// The HMAC is over the body.
-    fn signs_body(&self) -> bool {
-        true
-    }
-
     fn freshness_window(&self) -> Option<Duration> {
         self.inner.as_ref().and_then(Verifier::freshness_window)
     }

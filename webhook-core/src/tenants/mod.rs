@@ -103,9 +103,10 @@ enum TenantFrom {
 ///   known tenant's failed signature, so a client can tell which ids exist.
 /// - **Tenants share the receiver's limits**: its rate limit is per source address, not per
 ///   tenant, and its replay store's capacity is shared by all of them.
-/// - **Tenants share the receiver's decryptor**: a receiver that decrypts opens every
-///   tenant's bodies with the same key ring, so a sender holding that key can read another
-///   tenant's sealed bodies. Seal per tenant on a receiver of its own.
+/// - **No decryptor**: a receiver with a `Tenants` verifier cannot decrypt payloads
+///   ([`Verifier::signs_body`] is `false`: which tenants' schemes sign the body is not known
+///   when the receiver is built), and one decryptor would open every tenant's bodies with one
+///   key ring anyway. Seal per tenant on a receiver of its own.
 /// - **[`Proof::tenant`](crate::Proof::tenant) is the tenant that verified the delivery.**
 ///   Read it, not the path or query again: a query naming the parameter twice, or with
 ///   escapes (`t%65nant`), is refused here, but another parser may read the URL otherwise.

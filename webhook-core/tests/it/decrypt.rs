@@ -572,7 +572,7 @@ fn a_plaintext_content_type_that_is_no_header_value_is_refused() {
 /// that does (an `AllOf` with one such member too) it builds.
 #[test]
 fn a_decryptor_needs_a_verifier_that_signs_the_body() {
-    use webhook_core::provider::{github, mailgun};
+    use webhook_core::provider::{github, mailersend, mailgun};
     use webhook_core::{AllOf, AnyOf, ApiKey, BasicAuth, Verifier};
     let decryptor = || Aes256GcmDecryptor::new(Secret::random(32), Envelope::binary()).unwrap();
     let standard = || StandardWebhooks::new(Secret::random(24)).unwrap();
@@ -588,6 +588,12 @@ fn a_decryptor_needs_a_verifier_that_signs_the_body() {
         Box::new(BasicAuth::new([("user", Secret::from_text("pass").unwrap())]).unwrap()),
         Box::new(mailgun::verifier(Secret::random(24)).unwrap()),
         Box::new(AnyOf::new().or(standard()).or(api_key())),
+        // MailerSend's test ping is signed with a secret anyone can read.
+        Box::new(
+            AnyOf::new()
+                .or(mailersend::verifier(Secret::from_text("own").unwrap()).unwrap())
+                .or(mailersend::test_ping_verifier()),
+        ),
     ] {
         assert!(!refused.signs_body());
         let error = build(refused).unwrap_err().to_string();
