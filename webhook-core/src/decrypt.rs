@@ -14,6 +14,7 @@ use rand_core::{OsRng, RngCore as _};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use crate::clock::{self, SharedClock};
 use crate::error::{ConfigError, VerifyError, VerifyErrorKind};
 use crate::request::WebhookRequest;
 use crate::secret::{Key, KeyRing, every_key_expired};
@@ -612,6 +613,10 @@ impl Decryptor for Aes256GcmDecryptor {
 /// Nonces are 96 random bits, so one key should seal at most 2³² bodies (NIST SP 800-38D's
 /// bound for random nonces): rotate the key well before that.
 ///
+/// A key past its [expiry](Key::expires_at) seals nothing: the receiver would refuse the body,
+/// so [`seal`](Self::seal) says so at once (the time is read from the system clock, or the one
+/// given to [`with_clock`](Self::with_clock)).
+///
 /// A JSON envelope is written with the fields at its pointers (objects made along the way),
 /// the key id at its key-id pointer and the associated data at its pointer; for header
 /// sources, the caller sends the headers (the key id is [`Key::id`], the associated data the
@@ -629,6 +634,7 @@ impl Decryptor for Aes256GcmDecryptor {
 pub struct Aes256GcmSealer {
     key: Key,
     envelope: Envelope,
+    clock: SharedClock,
 }
 
 impl fmt::Debug for Aes256GcmSealer {
@@ -656,7 +662,18 @@ impl Aes256GcmSealer {
             ));
         }
         cipher_for(&key)?;
-        Ok(Self { key, envelope })
+        Ok(Self {
+            key,
+            envelope,
+            clock: clock::system(),
+        })
+    }
+
+    /// Read the time from `clock` (tests) when checking the key's expiry.
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The body that carries `plaintext`, authenticated with `associated_data` (pass what the
@@ -665,9 +682,16 @@ impl Aes256GcmSealer {
     ///
     /// # Errors
     ///
-    /// Associated data for an envelope that has no source for it; a plaintext beyond
-    /// AES-GCM's limit (64 GiB); the OS's random source failing.
+    /// A key past its expiry; associated data for an envelope that has no source for it; a
+    /// plaintext beyond AES-GCM's limit (64 GiB); the OS's random source failing.
     pub fn seal(&self, plaintext: &[u8], associated_data: &[u8]) -> Result<Vec<u8>, SignError> {
+        if !self.key.is_active(self.clock.now_ms()) {
+            // The receiver tries no expired key: the body would be refused there.
+            return Err(SignError::new(format!(
+                "AES-256-GCM: key `{}` has expired",
+                self.key.id()
+            )));
+        }
         if self.envelope.aad == Source::None && !associated_data.is_empty() {
             // The receiver would authenticate none, and no key would open the body.
             return Err(SignError::new(

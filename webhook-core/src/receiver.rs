@@ -552,9 +552,10 @@ impl ReceiverBuilder {
     ///
     /// Receivers that share a store must each be named, or two left at the default would
     /// answer each other's deliveries as duplicates: `build` refuses a store given with
-    /// [`replay_shared`](Self::replay_shared) on a receiver left at the default name. (A store
-    /// given with [`replay`](Self::replay) may be shared too, e.g. one Redis by several
-    /// applications: name their routes, or give each store its own key prefix.)
+    /// [`replay_shared`](Self::replay_shared), or a networked one (a
+    /// [`RedisStore`](crate::RedisStore), which several applications may reach:
+    /// [`ReplayStore::is_shared`]), on a receiver left at the default name. Applications
+    /// sharing one Redis also keep apart by the store's key prefix.
     pub fn route(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.route = name.into();
         self.route_set = true;
@@ -1128,7 +1129,8 @@ impl ReceiverBuilder {
     /// limit, lease or retention; a retention shorter than the verifier's freshness window;
     /// a content type that is not `type/subtype`; no replay store for a verifier whose scheme
     /// signs no timestamp or that requires one; a store given with
-    /// [`replay_shared`](Self::replay_shared) to a receiver left at the default route name; a
+    /// [`replay_shared`](Self::replay_shared), or a networked one
+    /// ([`ReplayStore::is_shared`]), to a receiver left at the default route name; a
     /// malformed environment variable; a public base URL that is not `http(s)://host[/prefix]`;
     /// a decryptor's plaintext content type that is not a header value; a decryptor beside a
     /// verifier whose signature does not cover the body ([`Verifier::signs_body`]).
@@ -1220,11 +1222,16 @@ impl ReceiverBuilder {
             .rate
             .map(|limit| Limiter::new(&limit, Arc::clone(&self.clock)))
             .transpose()?;
-        if self.shared_store && !self.route_set {
+        let store_is_shared = match &self.store {
+            StoreChoice::Custom(store) => self.shared_store || store.is_shared(),
+            _ => false,
+        };
+        if store_is_shared && !self.route_set {
             return Err(ConfigError::new(
-                "receiver: name the route (`route(..)`) of a receiver given a shared store: \
-                 receivers sharing a store keep their deliveries apart by it, and two left at \
-                 the default name would answer each other's deliveries as duplicates",
+                "receiver: name the route (`route(..)`) of a receiver given a shared store \
+                 (`replay_shared`, or a networked store such as Redis): receivers sharing a \
+                 store keep their deliveries apart by it, and two left at the default name \
+                 would answer each other's deliveries as duplicates",
             ));
         }
         if matches!(self.store, StoreChoice::Disabled) && verifier.requires_replay_store() {

@@ -3,21 +3,23 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_core::{OsRng, RngCore};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
+use redis::{Client, ErrorKind, Script, ServerErrorKind};
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use crate::error::ConfigError;
 use crate::store::{Claim, LeaseToken, ReplayStore, StoreError, StoreFuture};
 
-/// Takes the key when it is free (`l:<token>` for the lease); otherwise answers `d` (done) or
-/// the lease's remaining milliseconds. A claim whose token is among the key's tombstones
+/// Takes the key when it is free (`l:<token>` for the lease); otherwise answers done (`d:` and
+/// the token of the claim that completed it; `d` alone as written by earlier versions) or the
+/// lease's remaining milliseconds. A claim whose token is among the key's tombstones
 /// (`KEYS[2]`, see [`ABANDON`]) arrived after its own release and takes nothing (`3`). One
 /// script, so the check and the write are atomic.
 const CLAIM: &str = r"
@@ -29,23 +31,28 @@ if not v then
   redis.call('SET', KEYS[1], 'l:' .. ARGV[1], 'PX', ARGV[2])
   return {0, 0}
 end
-if v == 'd' then
+if string.sub(v, 1, 1) == 'd' then
   return {1, 0}
 end
 return {2, redis.call('PTTL', KEYS[1])}
 ";
 
-/// Marks the key done for the retention unless it is done already: whether this token still
-/// holds it (`1`), nobody does (`1`: the lease expired and no one took the key over), or
-/// another holder took it over after this token's lease expired (`2`: a success is a fact;
-/// that holder's claim ends here, and its release or completion later finds no lease of its
-/// own). A key already done keeps its record (`0`).
+/// Marks the key done (`d:<token>`) for the retention unless it is done already: whether this
+/// token still holds it (`1`), nobody does (`1`: the lease expired and no one took the key
+/// over), or another holder took it over after this token's lease expired (`2`: a success is
+/// a fact; that holder's claim ends here, and its release or completion later finds no lease
+/// of its own). A key already done keeps its record: done by this token (`0`: a completion
+/// tried again after an answer was lost), or by another claim (`3`: a copy was processed
+/// after this token's lease expired, so both handlers ran).
 const COMPLETE: &str = r"
 local v = redis.call('GET', KEYS[1])
-if v == 'd' then
+if v == 'd:' .. ARGV[1] then
   return 0
 end
-redis.call('SET', KEYS[1], 'd', 'PX', ARGV[2])
+if v and string.sub(v, 1, 1) == 'd' then
+  return 3
+end
+redis.call('SET', KEYS[1], 'd:' .. ARGV[1], 'PX', ARGV[2])
 if (not v) or v == 'l:' .. ARGV[1] then
   return 1
 end
@@ -82,7 +89,7 @@ return 0
 /// Each delivery key is one Redis string under a prefix (`webhook:` unless changed), named by
 /// the SHA-256 of the key, so that a long message id does not make a long Redis key and no id
 /// is stored in the clear. Its value is `l:<token>` while a lease holds it, with the lease as
-/// its expiry, and `d` once done, with the retention as its expiry: Redis expires both, and
+/// its expiry, and `d:<token>` once done, with the retention as its expiry: Redis expires both, and
 /// the store needs no sweeping. A claim whose answer was lost leaves its token in a set of
 /// tombstones next to the key, for its lease and at least 20 minutes, which that claim
 /// respects if it arrives late.
@@ -100,15 +107,20 @@ return 0
 ///
 /// Every call waits at most the store's timeout (1 s unless changed); a store that cannot
 /// answer in time, or at all, refuses the delivery with 503 and `Retry-After` (fail closed).
-/// A call that timed out drops the connection it used, and the next call opens a new one, so
-/// a connection whose peer vanished without closing it (a failover, a network partition) is
-/// not waited on again. A claim that failed is released in the background with its own
+/// A call that timed out, or that met a primary demoted by a failover (`READONLY`,
+/// `MASTERDOWN`), drops the connection it used, and a new one is opened in the background
+/// (within the [connect timeout](RedisStoreBuilder::connect_timeout), tried again with a
+/// growing pause while it fails): a connection whose peer vanished without closing it, or
+/// that reaches a server no longer taking writes, is not used again, and calls meanwhile wait
+/// for the new one within their own timeout. A claim that failed is released in the background with its own
 /// token, in case Redis took it before the answer was lost; as that release may travel on a
 /// new connection and reach Redis before the claim does, it leaves a tombstone that the late
 /// claim respects, so a lost answer does not hold a key for the rest of its lease. A delivery whose handler failed
 /// waits for its release (so the sender's immediate retry finds the key free); a release
 /// from a dropped lease runs in the background; one that cannot reach Redis is lost and the
-/// lease expires instead.
+/// lease expires instead. A completion that fails is tried again in the background for up to
+/// a minute (an error is logged if it never lands: once the lease has expired, a copy would
+/// be processed again).
 ///
 /// # What Redis must guarantee
 ///
@@ -154,10 +166,14 @@ struct Inner {
     client: Client,
     config: ConnectionManagerConfig,
     /// The connection in use, with a number that changes each time it is replaced, so that
-    /// several calls timing out on one connection replace it once.
-    connection: Mutex<(u64, ConnectionManager)>,
+    /// several calls failing on one connection replace it once; `None` while a new one is
+    /// being opened in the background ([`RedisStore::replace_connection`]).
+    connection: watch::Sender<(u64, Option<ConnectionManager>)>,
     prefix: String,
     timeout: Duration,
+    /// How long opening a connection may take (the builder's connect timeout, or the timeout).
+    connect_timeout: Duration,
+    allow_eviction: bool,
     claim: Script,
     complete: Script,
     release: Script,
@@ -257,15 +273,12 @@ impl RedisStoreBuilder {
                 "redis store: the URL is not a redis:// or redis+unix:// URL this build supports",
             )
         })?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1);
         let timeout = self.timeout;
         let connect_timeout = self.connect_timeout.unwrap_or(timeout);
-        // The first connection is made within the start-up deadline; later ones (after a
-        // call timed out) within the calls' timeout.
-        let first_config = ConnectionManagerConfig::new()
+        // Connecting (at start-up, and in the background after a failure) may take the
+        // connect timeout, its `PING` and eviction check included; each call is cut off at
+        // the timeout by the store itself ([`within`]).
+        let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(connect_timeout))
             .set_number_of_retries(1);
@@ -281,7 +294,7 @@ impl RedisStoreBuilder {
         let connecting = async move {
             let connection = within(connect_timeout, async {
                 let mut connection =
-                    ConnectionManager::new_with_config(client.clone(), first_config).await?;
+                    ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
                 redis::cmd("PING")
                     .query_async::<String>(&mut connection)
                     .await?;
@@ -295,9 +308,11 @@ impl RedisStoreBuilder {
                 inner: Arc::new(Inner {
                     client,
                     config,
-                    connection: Mutex::new((0, connection)),
+                    connection: watch::Sender::new((0, Some(connection))),
                     prefix,
                     timeout,
+                    connect_timeout,
+                    allow_eviction,
                     claim: Script::new(CLAIM),
                     complete: Script::new(COMPLETE),
                     release: Script::new(RELEASE),
@@ -306,7 +321,7 @@ impl RedisStoreBuilder {
                     tokens: AtomicU64::new(0),
                 }),
             };
-            store.check_eviction(allow_eviction).await?;
+            store.check_eviction().await?;
             Ok(store)
         };
         let store = tokio::time::timeout(connect_timeout, connecting)
@@ -325,6 +340,20 @@ struct Failure {
 }
 
 impl Failure {
+    /// Whether the connection the call used should be dropped for a new one: it went silent,
+    /// or it reaches a server that no longer takes writes (a primary demoted by a failover
+    /// keeps its clients connected and answers every write `READONLY`; one cut off from its
+    /// replicas answers `MASTERDOWN`), where a new connection reaches the new primary.
+    fn needs_new_connection(&self) -> bool {
+        self.timed_out
+            || self.source.as_ref().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    ErrorKind::Server(ServerErrorKind::ReadOnly | ServerErrorKind::MasterDown)
+                )
+            })
+    }
+
     fn prefixed(self, what: &'static str) -> StoreError {
         let message = if self.timed_out {
             format!("{what}: timed out")
@@ -358,6 +387,19 @@ async fn within<T>(
             source: None,
         }),
     }
+}
+
+/// `call`, waiting at most `timeout` (its own failures as they are).
+async fn within_deadline<T>(
+    timeout: Duration,
+    call: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or(Err(Failure {
+            timed_out: true,
+            source: None,
+        }))
 }
 
 /// The longest expiry written: 100 years. Redis refuses an expiry that overflows its clock
@@ -396,7 +438,7 @@ impl RedisStore {
     }
 
     /// Connect to the Redis named by the environment variable `var` (e.g. `REDIS_URL`), if it
-    /// is set: `Ok(None)` when it is not.
+    /// is set: `Ok(None)` when it is not (logged at INFO, naming the variable).
     ///
     /// # Errors
     ///
@@ -408,7 +450,12 @@ impl RedisStore {
                 .await
                 .map(Some)
                 .map_err(|e| ConfigError::new(format!("`{var}`: {e}"))),
-            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotPresent) => {
+                // Said once at start-up: a replica left without its variable would keep its
+                // own memory store, and a copy sent to another replica would be processed.
+                tracing::info!(var, "redis store: not set; no Redis store");
+                Ok(None)
+            }
             Err(std::env::VarError::NotUnicode(_)) => {
                 Err(ConfigError::new(format!("`{var}` is not Unicode")))
             }
@@ -459,94 +506,100 @@ impl RedisStore {
     /// Refuse a Redis that may evict keys (see the type's docs), unless allowed. A Redis
     /// that does not let clients read its configuration (some managed services) is trusted,
     /// with a warning.
-    async fn check_eviction(&self, allow: bool) -> Result<(), StoreError> {
-        // A map (RESP3) or a flat list of pairs (RESP2): both read as a map.
-        let answer: Result<std::collections::HashMap<String, String>, Failure> = self
-            .call(async |mut connection| {
-                redis::cmd("CONFIG")
-                    .arg("GET")
-                    .arg("maxmemory-policy")
-                    .query_async(&mut connection)
-                    .await
-            })
-            .await;
-        let policy = match answer {
-            Ok(map) => map.get("maxmemory-policy").cloned(),
-            // The server refused the command (disabled, or no permission): it cannot be read.
-            Err(Failure {
-                source: Some(e), ..
-            }) if e.code().is_some() => None,
-            Err(e) => return Err(e.prefixed("redis store: cannot read maxmemory-policy")),
-        };
-        match policy.as_deref() {
-            Some("noeviction") => Ok(()),
-            Some(policy) if allow => {
-                tracing::warn!(
-                    policy,
-                    "redis store: Redis may evict processed deliveries under memory pressure"
-                );
-                Ok(())
-            }
-            Some(policy) => Err(StoreError::new(format!(
-                "redis store: Redis's maxmemory-policy is {policy}, which may evict processed \
-                 deliveries and let them be replayed; set it to noeviction (or allow eviction \
-                 explicitly)"
-            ))),
-            None => {
-                tracing::warn!(
-                    "redis store: cannot read Redis's maxmemory-policy; it must be noeviction"
-                );
-                Ok(())
-            }
-        }
+    async fn check_eviction(&self) -> Result<(), StoreError> {
+        let answer = self.call(eviction_policy).await;
+        judge_eviction(answer, self.inner.allow_eviction)
     }
 
-    /// Run `call` on the current connection, waiting at most the timeout. A timeout
-    /// replaces the connection (once, however many calls timed out on it).
+    /// Run `call` on the current connection, waiting at most the timeout (for the connection
+    /// too, while a new one is being opened). A call that timed out, or that met a server
+    /// that no longer takes writes, replaces the connection (once, however many calls failed
+    /// on it).
     async fn call<T, F>(&self, call: F) -> Result<T, Failure>
     where
         F: AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
     {
-        let (generation, connection) = self
-            .inner
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let result = within(self.inner.timeout, call(connection)).await;
-        if let Err(Failure {
-            timed_out: true, ..
-        }) = &result
-        {
-            self.replace_connection(generation);
+        let mut current = self.inner.connection.subscribe();
+        let result = within_deadline(self.inner.timeout, async {
+            let (generation, connection) = {
+                let ready = current
+                    .wait_for(|(_, connection)| connection.is_some())
+                    .await
+                    .map_err(|_| Failure {
+                        timed_out: false,
+                        source: None,
+                    })?;
+                ready.clone()
+            };
+            let Some(connection) = connection else {
+                return Err(Failure {
+                    timed_out: false,
+                    source: None,
+                });
+            };
+            let result = call(connection).await.map_err(|e| Failure {
+                timed_out: e.is_timeout(),
+                source: Some(e),
+            });
+            Ok((generation, result))
+        })
+        .await;
+        match result {
+            Ok((generation, result)) => {
+                if let Err(failure) = &result
+                    && failure.needs_new_connection()
+                {
+                    self.replace_connection(generation);
+                }
+                result
+            }
+            Err(failure) => {
+                // Timed out: on the connection in use, which is replaced, or waiting for a new
+                // one, which is already being opened.
+                let generation = current.borrow().0;
+                self.replace_connection(generation);
+                Err(failure)
+            }
         }
-        result
     }
 
+    /// Drop the connection numbered `generation` (unless it is gone already) and open a new
+    /// one in the background: calls wait for it, each within its own timeout. Opening may take
+    /// the connect timeout; an attempt that fails, or that finds a server which may evict keys
+    /// (see the type's docs), is tried again after a pause (0.1 s, doubling up to 5 s) for as
+    /// long as the store exists.
     fn replace_connection(&self, generation: u64) {
-        let mut current = self
-            .inner
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if current.0 != generation {
-            return; // another call replaced it already
-        }
-        // Lazy: nothing is awaited (or blocks) under the lock.
-        match ConnectionManager::new_lazy_with_config(
-            self.inner.client.clone(),
-            self.inner.config.clone(),
-        ) {
-            Ok(fresh) => {
-                *current = (generation.wrapping_add(1), fresh);
-                tracing::debug!(
-                    "redis store: a call timed out; the next call opens a new connection"
-                );
+        let replaced = self.inner.connection.send_if_modified(|current| {
+            if current.0 != generation || current.1.is_none() {
+                return false; // another call replaced it already
             }
-            Err(e) => {
-                tracing::warn!(error = ?e.kind(), "redis store: cannot make a new connection")
-            }
+            *current = (generation.wrapping_add(1), None);
+            true
+        });
+        if !replaced {
+            return;
         }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // Not reached from a call (they run in a runtime); a lazy connection then, opened by
+            // the first call that uses it.
+            if let Ok(fresh) = ConnectionManager::new_lazy_with_config(
+                self.inner.client.clone(),
+                self.inner.config.clone(),
+            ) {
+                self.install(generation.wrapping_add(1), fresh);
+            }
+            return;
+        };
+        tracing::debug!("redis store: a call failed on its connection; opening a new one");
+        runtime.spawn(reconnect(
+            Arc::downgrade(&self.inner),
+            generation.wrapping_add(1),
+        ));
+    }
+
+    /// Put `connection` in use, if the store still waits for connection `generation`.
+    fn install(&self, generation: u64, connection: ConnectionManager) {
+        install(&self.inner, generation, connection);
     }
 
     /// The Redis key of a delivery key: the prefix, then the key's digest as a Redis Cluster
@@ -603,6 +656,126 @@ impl RedisStore {
             .call(async |mut connection| call.invoke_async(&mut connection).await)
             .await?;
         Ok(freed == 1)
+    }
+}
+
+/// `CONFIG GET maxmemory-policy` on `connection`: a map (RESP3) or a flat list of pairs
+/// (RESP2), both read as a map.
+async fn eviction_policy(
+    mut connection: ConnectionManager,
+) -> redis::RedisResult<std::collections::HashMap<String, String>> {
+    redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query_async(&mut connection)
+        .await
+}
+
+/// Whether a server whose `CONFIG GET maxmemory-policy` answered `answer` may be used.
+fn judge_eviction(
+    answer: Result<std::collections::HashMap<String, String>, Failure>,
+    allow: bool,
+) -> Result<(), StoreError> {
+    let policy = match answer {
+        Ok(map) => map.get("maxmemory-policy").cloned(),
+        // The server refused the command (disabled, renamed, or not permitted to this user):
+        // it cannot be read. Any other refusal (still loading, a demoted primary) says
+        // nothing about the policy, and is an error like a failed connection.
+        Err(Failure {
+            source: Some(e), ..
+        }) if matches!(
+            e.kind(),
+            ErrorKind::Server(ServerErrorKind::NoPerm | ServerErrorKind::ResponseError)
+        ) =>
+        {
+            None
+        }
+        Err(e) => return Err(e.prefixed("redis store: cannot read maxmemory-policy")),
+    };
+    match policy.as_deref() {
+        Some("noeviction") => Ok(()),
+        Some(policy) if allow => {
+            tracing::warn!(
+                policy,
+                "redis store: Redis may evict processed deliveries under memory pressure"
+            );
+            Ok(())
+        }
+        Some(policy) => Err(StoreError::new(format!(
+            "redis store: Redis's maxmemory-policy is {policy}, which may evict processed \
+             deliveries and let them be replayed; set it to noeviction (or allow eviction \
+             explicitly)"
+        ))),
+        None => {
+            tracing::warn!(
+                "redis store: cannot read Redis's maxmemory-policy; it must be noeviction"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Put `connection` in use, if the store still waits for connection `generation`.
+fn install(inner: &Inner, generation: u64, connection: ConnectionManager) {
+    inner.connection.send_if_modified(|current| {
+        if current.0 != generation || current.1.is_some() {
+            return false;
+        }
+        current.1 = Some(connection);
+        true
+    });
+}
+
+/// How long a completion handed over by [`ReplayStore::complete_abandoned`] is tried for.
+const COMPLETION_TRIES_FOR: Duration = Duration::from_secs(60);
+
+/// The first pause between two attempts to open a connection (or to complete a claim), and
+/// the longest.
+const RECONNECT_PAUSE: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
+
+/// Open connection `generation` for the store `inner`, if it still exists, trying again
+/// after a pause until one connects to a server this store may use.
+async fn reconnect(inner: Weak<Inner>, generation: u64) {
+    let mut pause = RECONNECT_PAUSE.0;
+    loop {
+        let Some(store) = inner.upgrade() else {
+            return;
+        };
+        let (client, config) = (store.client.clone(), store.config.clone());
+        let (connect_timeout, allow) = (store.connect_timeout, store.allow_eviction);
+        drop(store); // not kept alive by an attempt
+        let attempt = within(connect_timeout, async {
+            let mut connection = ConnectionManager::new_with_config(client, config).await?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await?;
+            Ok(connection)
+        })
+        .await;
+        let failure = match attempt {
+            Ok(connection) => {
+                // A failover may have promoted a server configured otherwise.
+                let policy = within(connect_timeout, eviction_policy(connection.clone())).await;
+                match judge_eviction(policy, allow) {
+                    Ok(()) => {
+                        if let Some(store) = inner.upgrade() {
+                            install(&store, generation, connection);
+                            tracing::debug!("redis store: connected again");
+                        }
+                        return;
+                    }
+                    Err(e) => e,
+                }
+            }
+            Err(e) => e.prefixed("redis store: cannot connect"),
+        };
+        tracing::warn!(
+            error = %failure,
+            retry_in_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+            "redis store: no connection; deliveries are refused (503) until one is made"
+        );
+        tokio::time::sleep(pause).await;
+        pause = pause.saturating_mul(2).min(RECONNECT_PAUSE.1);
     }
 }
 
@@ -698,13 +871,13 @@ impl ReplayStore for RedisStore {
         Box::pin(async move {
             let mut call = self.inner.complete.key(self.redis_key(key));
             call.arg(token.get()).arg(expiry_ms(retention));
-            // 0: the key was done already (another holder succeeded first); as with the
-            // memory store, that is not an error.
+            // 0 or 3: the key was done already (by this claim, or by a copy processed after its
+            // lease expired); as with the memory store, that is not an error.
             let outcome: i64 = self
                 .call(async |mut connection| call.invoke_async(&mut connection).await)
                 .await
                 .map_err(|e| e.prefixed("redis store: completion failed"))?;
-            if outcome == 2 {
+            if outcome == 2 || outcome == 3 {
                 crate::store::late_success();
             }
             Ok(())
@@ -718,8 +891,11 @@ impl ReplayStore for RedisStore {
     }
 
     fn complete_abandoned(&self, key: &str, token: LeaseToken, retention: Duration) {
-        // Called from `Drop`: the completion goes on in the runtime. Outside one, or if
-        // Redis does not answer, the lease expires, and the sender's retry is processed.
+        // Called from `Drop`, or after a completion failed: the handler succeeded, so the
+        // completion goes on in the runtime, tried again while Redis refuses it (for up to
+        // a minute: completing stays right after the lease has expired, and until it lands a
+        // copy of the delivery would be processed). Outside a runtime, or if Redis never
+        // answers, the lease expires, and a copy sent after it is processed again.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::debug!(
                 "redis store: no runtime to complete a claim on; its lease will expire"
@@ -728,14 +904,34 @@ impl ReplayStore for RedisStore {
         };
         let (store, key) = (self.clone(), key.to_owned());
         runtime.spawn(async move {
-            if let Err(e) = store.complete(&key, token, retention).await {
-                tracing::warn!(error = %e, "redis store: completion failed; the lease will expire");
+            let started = tokio::time::Instant::now();
+            let mut pause = RECONNECT_PAUSE.0;
+            loop {
+                match store.complete(&key, token, retention).await {
+                    Ok(()) => return,
+                    Err(e) if started.elapsed() + pause > COMPLETION_TRIES_FOR => {
+                        tracing::error!(
+                            error = %e,
+                            "redis store: a processed delivery could not be marked done; once \
+                             its lease expires, a copy of it is processed again"
+                        );
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "redis store: completion failed; trying again");
+                    }
+                }
+                tokio::time::sleep(pause).await;
+                pause = pause.saturating_mul(2).min(RECONNECT_PAUSE.1);
             }
         });
     }
 
     fn release_wait<'a>(&'a self, key: &'a str, token: LeaseToken) -> StoreFuture<'a, ()> {
         Box::pin(async move { self.release_and_wait(key, token).await.map(|_| ()) })
+    }
+    fn is_shared(&self) -> bool {
+        true
     }
 }
 

@@ -200,6 +200,14 @@ pub trait ReplayStore: fmt::Debug + Send + Sync + 'static {
         self.release(key, token);
     }
 
+    /// Whether this store may be shared beyond the process (a networked store such as
+    /// [`RedisStore`](crate::RedisStore), which other applications can reach too): a receiver
+    /// given one must name its route, or two applications left at the default name would
+    /// answer each other's deliveries as duplicates. The default is `false`.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     /// [`claim`](Self::claim)'s answer, for a store that has it without waiting (the
     /// in-process [`MemoryStore`]): the pipeline asks this first and skips making and
     /// polling a boxed future. `None`, the default, means "ask `claim`".
@@ -241,6 +249,9 @@ impl<T: ReplayStore + ?Sized> ReplayStore for Arc<T> {
     }
     fn complete_abandoned(&self, key: &str, token: LeaseToken, retention: Duration) {
         (**self).complete_abandoned(key, token, retention);
+    }
+    fn is_shared(&self) -> bool {
+        (**self).is_shared()
     }
     fn claim_ready(&self, key: &str, lease: Duration) -> Option<Result<Claim, StoreError>> {
         (**self).claim_ready(key, lease)

@@ -233,6 +233,17 @@ fn key_rotation_ids_and_expiry() {
         (e.kind(), e.status()),
         (VerifyErrorKind::NotConfigured, 500)
     );
+
+    // The sealer refuses a key past its expiry rather than seal a body no receiver opens.
+    let clock = FixedClock::at_secs(1_799_999_999);
+    let sealer = Aes256GcmSealer::new(old.clone().expires_at(cutoff), Envelope::binary())
+        .unwrap()
+        .with_clock(std::sync::Arc::new(clock.clone()));
+    let sealed = sealer.seal(b"{}", b"").unwrap();
+    assert!(d.decrypt(&WebhookRequest::new(&sealed), before).is_ok());
+    clock.advance(Duration::from_secs(1));
+    let e = sealer.seal(b"{}", b"").unwrap_err();
+    assert!(e.to_string().contains("key `2026-10` has expired"), "{e}");
 }
 
 #[test]

@@ -205,6 +205,45 @@ async fn a_success_by_an_expired_holder_marks_the_key_done() {
     assert!(ttl > 300_000 && ttl <= 600_000, "{ttl}");
 }
 
+/// As in the memory store, a success that comes after a copy was processed says both
+/// handlers may have run; a completion tried again by the claim that made it says nothing.
+#[tokio::test]
+async fn a_success_after_a_copy_was_processed_is_warned_about() {
+    use crate::pipeline::Captured;
+    let captured = Captured::default();
+    let _logs = tracing::subscriber::set_default(captured.subscriber(tracing::Level::WARN, false));
+    let store = store(&prefix()).await;
+    let slow = token(
+        store
+            .claim("msg_overtaken", Duration::from_millis(150))
+            .await
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let copy = token(store.claim("msg_overtaken", LEASE).await.unwrap());
+    store
+        .complete("msg_overtaken", copy, RETENTION)
+        .await
+        .unwrap();
+    // The copy's completion, tried again (its first answer lost): already done by it.
+    store
+        .complete("msg_overtaken", copy, RETENTION)
+        .await
+        .unwrap();
+    assert_eq!(captured.text(), "", "one handler has run so far");
+    store
+        .complete("msg_overtaken", slow, RETENTION)
+        .await
+        .unwrap();
+    let text = captured.text();
+    assert_eq!(text.matches("both may have run").count(), 1, "{text}");
+    assert!(!text.contains("msg_overtaken"), "no key in the log: {text}");
+    assert_eq!(
+        store.claim("msg_overtaken", LEASE).await.unwrap(),
+        Claim::Done
+    );
+}
+
 /// Redis's time, in Unix milliseconds.
 async fn redis_now_ms(connection: &mut redis::aio::MultiplexedConnection) -> i64 {
     let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(connection).await.unwrap();
@@ -324,6 +363,21 @@ async fn an_unreachable_redis_fails_closed() {
     let error = webhook_core::VerifyError::from(error);
     assert_eq!(error.status(), 503);
     assert!(error.retry_after().is_some());
+}
+
+/// A Redis store may be reached by other applications: a receiver left at the default route
+/// name is refused, as with `replay_shared`.
+#[tokio::test]
+async fn a_redis_store_needs_a_named_route() {
+    let rig = Rig::new();
+    let verifier = webhook_core::StandardWebhooks::new(webhook_core::Secret::random(24)).unwrap();
+    let error = Receiver::builder()
+        .verifier(verifier)
+        .replay(store(&prefix()).await)
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("name the route"), "{error}");
+    assert!(rig.builder().replay(store(&prefix()).await).build().is_ok());
 }
 
 #[tokio::test]
@@ -752,11 +806,34 @@ async fn a_server_that_never_answers_is_refused_within_the_timeout() {
 /// A minimal RESP server: `PING` → `PONG`, `CONFIG GET maxmemory-policy` → `config`,
 /// anything else → an error (as a server with a command disabled answers).
 async fn fake_redis(config: Config) -> String {
+    fake_redis_with(config, Scripts::Refused).await
+}
+
+/// How the fake server answers a script (`EVALSHA`), by the connection it arrives on.
+#[derive(Clone, Copy, PartialEq)]
+enum Scripts {
+    /// An error, as for any unknown command.
+    Refused,
+    /// `-READONLY` on the first connection (a primary demoted by a failover); a new claim's
+    /// answer on the others.
+    ReadOnlyOnFirst,
+    /// No answer at all on the first connection (a peer gone silent); a new claim's answer
+    /// on the others.
+    SilentOnFirst,
+}
+
+/// [`fake_redis`], answering scripts as `scripts` says; connections are counted in `opened`.
+async fn fake_redis_counted(
+    config: Config,
+    scripts: Scripts,
+    opened: Arc<std::sync::atomic::AtomicU64>,
+) -> String {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
+            let number = opened.fetch_add(1, Ordering::SeqCst) + 1;
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
                 let mut lines = BufReader::new(read).lines();
@@ -779,6 +856,15 @@ async fn fake_redis(config: Config) -> String {
                             "+PONG\r\n".to_owned()
                         }
                         Some("CONFIG") => config.reply(),
+                        Some("EVALSHA") => match (scripts, number) {
+                            (Scripts::Refused, _) => "-ERR unknown command\r\n".to_owned(),
+                            (Scripts::ReadOnlyOnFirst, 1) => {
+                                "-READONLY You can't write against a read only replica.\r\n"
+                                    .to_owned()
+                            }
+                            (Scripts::SilentOnFirst, 1) => continue,
+                            _ => "*2\r\n:0\r\n:0\r\n".to_owned(),
+                        },
                         _ => "-ERR unknown command\r\n".to_owned(),
                     };
                     if write.write_all(reply.as_bytes()).await.is_err() {
@@ -789,6 +875,72 @@ async fn fake_redis(config: Config) -> String {
         }
     });
     format!("redis://{addr}")
+}
+
+async fn fake_redis_with(config: Config, scripts: Scripts) -> String {
+    fake_redis_counted(config, scripts, Arc::default()).await
+}
+
+/// A primary demoted by a failover keeps its clients connected and refuses every write with
+/// `READONLY`: the store answers 503 once, then opens a new connection (to the new primary).
+#[tokio::test]
+async fn a_demoted_primary_is_left_for_a_new_connection() {
+    let opened = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let url = fake_redis_counted(
+        Config::Pairs("noeviction"),
+        Scripts::ReadOnlyOnFirst,
+        Arc::clone(&opened),
+    )
+    .await;
+    let store = RedisStore::builder()
+        .timeout(Duration::from_secs(5))
+        .connect(&url)
+        .await
+        .unwrap();
+    let error = hang_guard(store.claim("msg_ro", LEASE)).await.unwrap_err();
+    assert!(error.to_string().contains("ReadOnly"), "{error}");
+    assert_eq!(webhook_core::VerifyError::from(error).status(), 503);
+    let retry = hang_guard(store.claim("msg_ro", LEASE)).await.unwrap();
+    assert!(matches!(retry, Claim::New(_)), "{retry:?}");
+    assert_eq!(opened.load(Ordering::SeqCst), 2);
+}
+
+/// After a call times out, the new connection is opened in the background within the
+/// connect timeout, not each call's: a Redis slow to reach (here, 400 ms per `PING`) behind a
+/// 100 ms call timeout is connected to again, and calls wait for it rather than each opening
+/// a connection of its own.
+#[tokio::test]
+async fn a_slow_reconnect_is_waited_for_not_restarted_by_every_call() {
+    let opened = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let url = fake_redis_counted(
+        Config::SlowPing(Duration::from_millis(400)),
+        Scripts::SilentOnFirst,
+        Arc::clone(&opened),
+    )
+    .await;
+    let store = RedisStore::builder()
+        .timeout(Duration::from_millis(100))
+        .connect_timeout(Duration::from_secs(10))
+        .connect(&url)
+        .await
+        .unwrap();
+    let error = hang_guard(store.claim("msg_slow", LEASE))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("timed out"), "{error}");
+    // Calls made while the new connection is being opened time out (503) without opening
+    // another; once it is open, they succeed.
+    assert!(
+        eventually(async || {
+            matches!(
+                hang_guard(store.claim("msg_slow", LEASE)).await,
+                Ok(Claim::New(_))
+            )
+        })
+        .await,
+        "the store never connected again"
+    );
+    assert_eq!(opened.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
