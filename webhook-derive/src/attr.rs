@@ -87,6 +87,9 @@ pub(crate) struct SerdeContainer {
 pub(crate) struct SerdeField {
     pub(crate) rename: Option<String>,
     pub(crate) default: bool,
+    /// Read by a function of the application's (`with`, `deserialize_with`): its JSON shape
+    /// is the function's, and serde requires it even as an `Option` unless `default`.
+    pub(crate) with: bool,
     pub(crate) skip: Option<Span>,
     pub(crate) flatten: bool,
 }
@@ -650,6 +653,9 @@ fn serde_field(attrs: &[Attribute]) -> SerdeField {
             out.rename = deserialize_name(meta)?;
         } else if meta.path.is_ident(DEFAULT) {
             out.default = true;
+            return Ok(false);
+        } else if meta.path.is_ident("with") || meta.path.is_ident("deserialize_with") {
+            out.with = true;
             return Ok(false);
         } else if meta.path.is_ident(SKIP) || meta.path.is_ident(SKIP_DESERIALIZING) {
             out.skip = Some(meta.path.span());

@@ -73,7 +73,16 @@ pub(crate) fn check(cx: &Ctxt, container: &Container<'_>) {
                 }
             }
         }
-        Data::Struct(fields) => fields.iter().for_each(|f| check_field(cx, f)),
+        Data::Struct(fields) => fields.iter().for_each(|f| {
+            attr::refuse_serde(cx, &f.original.attrs, |key| {
+                (key == ALIAS).then(|| {
+                    "`#[serde(alias)]` is not supported on a payload's field: the schema and the \
+                     event id path know the field by one name; use `rename`"
+                        .to_owned()
+                })
+            });
+            check_field(cx, f);
+        }),
     }
 }
 
@@ -364,6 +373,12 @@ fn kind(ty: &Type) -> Kind {
     }
 }
 
+/// Whether the type's spelling shows a `HashSet` or `BTreeSet` (behind `Option`, `Box` or `&`).
+fn is_set(ty: &Type) -> bool {
+    last_segment(unwrap_type(ty))
+        .is_some_and(|seg| seg.ident == "HashSet" || seg.ident == "BTreeSet")
+}
+
 /// Whether the type's spelling shows text, a number, `bool` or `char` (behind `Option`, `Box`
 /// or `&`): no payload rules can be inside.
 pub(crate) fn is_scalar(ty: &Type) -> bool {
@@ -390,6 +405,17 @@ fn check_rule(cx: &Ctxt, field: &Field<'_>, rule: &Rule) {
         ),
         RuleKind::Custom(_) => (true, ""),
     };
+    if let RuleKind::Length { .. } = rule.kind
+        && is_set(field.ty)
+    {
+        cx.error_spanned_by(
+            &rule.keyword,
+            "`length` cannot apply to a set: serde merges a list's repeated items into one \
+             before the rule could count them, while the schema's `minItems`/`maxItems` count \
+             the list as sent; use a `Vec`, or `non_empty`",
+        );
+        return;
+    }
     if !fits {
         let ty = field
             .ty

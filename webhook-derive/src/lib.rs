@@ -71,7 +71,8 @@ use syn::{DeriveInput, parse_macro_input};
 /// as an array (which serde alone reads as the fields in order) is refused with 422.
 ///
 /// On a field: `email` (an ASCII address of at most 254 characters, as JSON Schema's `email`
-/// format), `url`, `length(min = 1, max = 64)` (or one bound alone), `range(min = 0, max =
+/// format), `url`, `length(min = 1, max = 64)` (or one bound alone; not on a set, whose
+/// repeated items serde merges before the rule could count them), `range(min = 0, max =
 /// 100)`, or one bound alone, `range(min = 1)` or `range(max = 100)` (inclusive; on any
 /// primitive number, `i128`/`u128` included; an `f32` field is compared with the bounds
 /// rounded to `f32`),

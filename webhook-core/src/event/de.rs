@@ -315,7 +315,14 @@ pub fn decode<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>) -> Resul
             let event = match target {
                 Target::Variant(index) => deserialize_body::<E>(index, body, &root)?,
                 Target::CatchAll(name) => {
-                    let payload = parse_value(body)?;
+                    let payload = if E::CATCH_ALL == CatchAll::Keep {
+                        parse_value(body)?
+                    } else {
+                        // Checked as JSON, and kept nowhere.
+                        serde_json::from_str::<IgnoredAny>(body)
+                            .map_err(|e| json_error(&e, None, &root))?;
+                        Value::Null
+                    };
                     catch_all::<E>(name, payload)?
                 }
             };
@@ -347,7 +354,9 @@ pub fn peek_event_type<E: Dispatch + WebhookEvent>(request: &WebhookRequest<'_>)
 }
 
 /// The body as text: JSON is UTF-8 (RFC 8259 §8.1), checked once here for the whole body,
-/// so a member no field reads cannot carry bytes a field read would refuse.
+/// so a member no field reads cannot carry raw bytes a field read would refuse. (An escaped
+/// lone surrogate, `"\ud800"`, is another matter: serde_json refuses it in a string it
+/// reads and skips it in a member it does not, so an unread member may hold one.)
 fn utf8(body: &[u8]) -> Result<&str, DecodeError> {
     std::str::from_utf8(body).map_err(|_| DecodeError::malformed_body())
 }
@@ -509,6 +518,9 @@ fn push_key(path: &mut String, key: &str) {
     }
 }
 
+/// serde_json's message for a number beyond every float.
+const OUT_OF_RANGE: &str = "number out of range";
+
 /// A type's `json_schema` function.
 type SchemaFn = fn() -> Value;
 
@@ -522,7 +534,9 @@ fn json_error(
     tracked: Option<(&serde_path_to_error::Path, SchemaFn)>,
     base: &FieldPath<'_>,
 ) -> DecodeError {
-    if !err.is_data() {
+    // serde_json counts a number too large for any float (`1e400`) as a syntax error; it is
+    // valid JSON, refused by the field that reads it (422), as a value out of a type's range is.
+    if !err.is_data() && !err.to_string().starts_with(OUT_OF_RANGE) {
         return DecodeError::malformed_body();
     }
     let mut path = base.to_string();
@@ -648,6 +662,9 @@ fn sanitize(text: &str) -> (Option<&str>, String) {
             };
         }
     }
+    if text.starts_with(OUT_OF_RANGE) {
+        return (None, OUT_OF_RANGE.to_owned());
+    }
     for (prefix, label) in [
         ("invalid type", "invalid type"),
         ("invalid value", "invalid value"),
@@ -668,6 +685,8 @@ fn sanitize(text: &str) -> (Option<&str>, String) {
 enum Scalar {
     String(String),
     Integer(i64),
+    /// An integer above `i64::MAX` (an id may be any `u64`).
+    Unsigned(u64),
     Other,
 }
 
@@ -708,7 +727,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         Ok(self.leaf(Scalar::Integer(v)))
     }
     fn visit_u64<Er: de::Error>(self, v: u64) -> Result<Self::Value, Er> {
-        Ok(self.leaf(i64::try_from(v).map_or(Scalar::Other, Scalar::Integer)))
+        Ok(self.leaf(i64::try_from(v).map_or(Scalar::Unsigned(v), Scalar::Integer)))
     }
     fn visit_f64<Er: de::Error>(self, _: f64) -> Result<Self::Value, Er> {
         Ok(self.leaf(Scalar::Other))
@@ -806,6 +825,7 @@ pub fn event_id_at(
         Some(Scalar::String(s)) if is_event_id(&s) => Ok(Some(s)),
         Some(Scalar::String(_)) => Err(DecodeError::field(path.join("."), NOT_AN_ID)),
         Some(Scalar::Integer(n)) => Ok(Some(n.to_string())),
+        Some(Scalar::Unsigned(n)) => Ok(Some(n.to_string())),
         Some(Scalar::Other) => Err(DecodeError::field(
             path.join("."),
             "invalid type, expected a string or an integer",
@@ -827,6 +847,10 @@ pub fn event_timestamp_at(
         None => Ok(None),
         Some(Scalar::String(s)) => Ok(Some(EventTimestamp::Text(s))),
         Some(Scalar::Integer(n)) => Ok(Some(EventTimestamp::Unix(n))),
+        Some(Scalar::Unsigned(_)) => Err(DecodeError::field(
+            path.join("."),
+            "out of range for a unix timestamp",
+        )),
         Some(Scalar::Other) => Err(DecodeError::field(
             path.join("."),
             "invalid type, expected a string or an integer",
@@ -916,6 +940,14 @@ mod tests {
         );
         assert_eq!(read_path(body, &["n"]).ok(), Some(Some(Scalar::Integer(7))));
         assert_eq!(read_path(body, &["f"]).ok(), Some(Some(Scalar::Other)));
+        // Every u64 is an id, past i64 too; it is no timestamp.
+        let big = br#"{"id":18446744073709551615}"#;
+        let request = WebhookRequest::new(big);
+        assert_eq!(
+            event_id_at(&request, &["id"]).ok(),
+            Some(Some("18446744073709551615".to_owned()))
+        );
+        assert!(event_timestamp_at(&request, &["id"]).is_err());
         assert_eq!(read_path(body, &["a", "zz"]).ok(), Some(None));
         assert_eq!(read_path(body, &["n", "deeper"]).ok(), Some(None));
         assert!(read_path(b"{nope", &["a"]).is_err());

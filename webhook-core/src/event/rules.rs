@@ -437,9 +437,11 @@ const MAX_EMAIL: usize = 254;
 
 /// Whether `text` is an email address as JSON Schema's `email` format means it (RFC 5321, so
 /// ASCII: `josé@example.com` is an `idn-email`, and refused): `local@domain` by the
-/// `email_address` crate's local-part and domain grammar (no display name), with a domain that
-/// is a valid host name or address literal, and at most 254 characters in all. Allocates
-/// nothing.
+/// `email_address` crate's local-part and domain grammar (no display name; RFC 5321's empty
+/// quoted local part `""` too), with a domain that is a valid host name or an address
+/// literal (`[192.0.2.1]`, `[IPv6:…]`, the tag in any case), and at most 254 characters in
+/// all, RFC 5321's limit for a path, which the exported schema states as `maxLength` beside
+/// the format (the format alone does not bound the length). Allocates nothing.
 #[must_use]
 pub fn is_email(text: &str) -> bool {
     if !text.is_ascii() || text.len() > MAX_EMAIL {
@@ -448,11 +450,15 @@ pub fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.rsplit_once('@') else {
         return false;
     };
-    if !email_address::EmailAddress::is_valid_local_part(local) {
+    if local != "\"\"" && !email_address::EmailAddress::is_valid_local_part(local) {
         return false;
     }
     if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
-        return match literal.strip_prefix("IPv6:") {
+        let v6 = literal
+            .split_at_checked(5)
+            .filter(|(tag, _)| tag.eq_ignore_ascii_case("IPv6:"))
+            .map(|(_, address)| address);
+        return match v6 {
             Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
             None => literal.parse::<std::net::Ipv4Addr>().is_ok(),
         };
@@ -852,6 +858,18 @@ mod tests {
         assert!(is_email(&longest));
         let longer = format!("{longest}d");
         assert!(!is_email(&longer));
+        // RFC 5321's empty quoted local part, and an address literal's tag in any case.
+        for ok in [
+            "\"\"@example.com",
+            "a@[IPv6:::1]",
+            "a@[ipv6:::1]",
+            "a@[192.0.2.1]",
+        ] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in ["a@[ipv6:192.0.2.1]", "a@[IPv7:::1]", "a@[::1]"] {
+            assert!(!is_email(bad), "{bad}");
+        }
         let mut errors = ValidationErrors::new();
         email(longer.as_str(), &FieldPath::root(), &mut errors);
         email("josé@example.com", &FieldPath::root(), &mut errors);

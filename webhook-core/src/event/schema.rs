@@ -197,34 +197,61 @@ fn number(bound: f64) -> Value {
     serde_json::Number::from_f64(bound).map_or(Value::Null, Value::Number)
 }
 
-/// Add `"format": format` (for `email` and `url`).
+/// Add `"format": format` (for `email` and `url`); for `email`, also `"maxLength": 254`
+/// (RFC 5321's limit, which the `email` rule enforces and the format alone does not).
 pub fn format(schema: &mut Value, format: &str) {
     if let Some(map) = object(schema) {
         map.insert("format".to_owned(), Value::from(format));
+        if format == "email" {
+            narrow(map, "maxLength", Value::from(254_u32), Bound::Upper);
+        }
     }
 }
 
-/// Add the length bounds with the keywords of the field type (`minLength`, `minItems`, …).
+/// Add the length bounds with the keywords of the field type (`minLength`, `minItems`, …),
+/// narrowing any the type has already (a fixed-size array's) rather than widening them.
 pub fn length(schema: &mut Value, keywords: (&str, &str), min: Option<usize>, max: Option<usize>) {
     if let Some(map) = object(schema) {
         if let Some(min) = min {
-            map.insert(keywords.0.to_owned(), Value::from(min));
+            narrow(map, keywords.0, Value::from(min), Bound::Lower);
         }
         if let Some(max) = max {
-            map.insert(keywords.1.to_owned(), Value::from(max));
+            narrow(map, keywords.1, Value::from(max), Bound::Upper);
         }
     }
 }
 
-/// Add `minimum` / `maximum`.
+/// Add `minimum` / `maximum`, narrowing the bounds of the field's type (`u8`'s 0 and 255)
+/// rather than replacing them: `range(max = 1000)` on a `u8` still tops out at 255, as
+/// decoding does.
 pub fn range(schema: &mut Value, min: Option<f64>, max: Option<f64>) {
     if let Some(map) = object(schema) {
         if let Some(min) = min {
-            map.insert("minimum".to_owned(), number(min));
+            narrow(map, "minimum", number(min), Bound::Lower);
         }
         if let Some(max) = max {
-            map.insert("maximum".to_owned(), number(max));
+            narrow(map, "maximum", number(max), Bound::Upper);
         }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Bound {
+    Lower,
+    Upper,
+}
+
+/// Set `key` to `new` unless the bound already there is at least as tight.
+fn narrow(map: &mut Map<String, Value>, key: &str, new: Value, bound: Bound) {
+    let tighter = match (map.get(key).and_then(Value::as_f64), new.as_f64()) {
+        (Some(old), Some(new)) => match bound {
+            Bound::Lower => new > old,
+            Bound::Upper => new < old,
+        },
+        _ => true,
+    };
+    if tighter {
+        map.insert(key.to_owned(), new);
     }
 }
 

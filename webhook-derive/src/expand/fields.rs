@@ -175,7 +175,11 @@ pub(crate) fn schema(
     }
     // The payloads' schema for a field that holds payloads, `nested` or not (see `validate`,
     // whose `nested` call alone reports a field that holds none).
-    let base = if nested || may_hold_payload(field) {
+    let with = field.attrs.serde.with;
+    let base = if with {
+        // Whatever the application's function reads: any value, as far as the schema knows.
+        quote!(#private::serde_json::Value::Bool(true))
+    } else if nested || may_hold_payload(field) {
         let (ty, _) = unboxed(ty);
         quote! {
             {
@@ -222,7 +226,7 @@ pub(crate) fn schema(
             #[allow(unused_imports)]
             use #private::{ViaFallback as _, ViaFieldSchema as _};
             let __probe = #private::SchemaOf::<#ty>::new();
-            let __optional: ::core::primitive::bool = #written_option || (&__probe).__webhook_optional();
+            let __optional: ::core::primitive::bool = !#with && (#written_option || (&__probe).__webhook_optional());
             #[allow(unused_mut)]
             let mut __s: #private::serde_json::Value = #base;
             #(#keywords)*

@@ -191,6 +191,15 @@ fn shape_errors_name_the_path_and_never_the_value() {
         422,
         "data.links[1]: invalid type, expected an object",
     );
+    // A number beyond every float is valid JSON: the field that reads it refuses it (422).
+    fails(
+        r#"{"type":"a","data":{"id":1e400,"to":"x@y.z","links":[]}}"#,
+        V,
+        422,
+        "data.id: number out of range",
+    );
+    // Unread, it is skipped as any member is.
+    assert!(decode(r#"{"type":"a","data":{"id":1,"to":"x@y.z","links":[],"n":1e400}}"#).is_ok());
     // content before tag takes the buffered path: same answers
     fails(
         r#"{"data":{"id":true,"to":"x@y.z","links":[]},"type":"a"}"#,

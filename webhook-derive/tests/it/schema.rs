@@ -79,7 +79,7 @@ fn email_schema_shape() {
     let data = &clicked["properties"]["data"];
     assert_eq!(
         data["properties"]["recipient"],
-        json!({"type": "string", "format": "email"})
+        json!({"type": "string", "format": "email", "maxLength": 254})
     );
     assert_eq!(
         data["properties"]["url"],
@@ -104,6 +104,11 @@ fn email_corpus() -> Vec<Value> {
     let mut corpus = vec![
         json!({"event_type": "email.sent", "data": {"message_id": "m", "recipient": "a@example.com", "timestamp": "t"}}),
         json!({"event_type": "email.sent", "data": {"message_id": "m", "recipient": "not an email", "timestamp": "t"}}),
+        // RFC 5321's empty quoted local part; an IPv6 literal's tag in any case; a 64-octet
+        // local part with a 199-octet domain (264 in all: the format alone allows it).
+        json!({"event_type": "email.sent", "data": {"message_id": "m", "recipient": "\"\"@example.com", "timestamp": "t"}}),
+        json!({"event_type": "email.sent", "data": {"message_id": "m", "recipient": "a@[ipv6:::1]", "timestamp": "t"}}),
+        json!({"event_type": "email.sent", "data": {"message_id": "m", "recipient": format!("{}@{}.{}.{}.example", "a".repeat(64), "b".repeat(63), "c".repeat(63), "d".repeat(63)), "timestamp": "t"}}),
         json!({"event_type": "email.sent", "data": {"message_id": "m", "timestamp": "t"}}),
         json!({"event_type": "email.sent", "data": {"message_id": 1, "recipient": "a@example.com", "timestamp": "t"}}),
         json!({"event_type": "email.sent"}),
@@ -464,6 +469,16 @@ pub enum Wide {
         #[webhook(range(max = 1_000_000))]
         unsigned: u128,
     },
+    /// A rule wider than its type: the schema keeps the type's bound, as decoding does.
+    #[webhook(rename = "narrow")]
+    Narrow {
+        #[webhook(range(max = 1000))]
+        small: u8,
+        #[webhook(range(min = -5))]
+        count: u32,
+        #[webhook(range(min = 10, max = 20))]
+        inside: u8,
+    },
 }
 
 #[test]
@@ -487,6 +502,21 @@ fn wide_integers_agree_on_their_corpus() {
         accepted,
         [true, true, false, false, false, false, false, false, false]
     );
+    let narrow: Vec<bool> = [
+        json!({"type": "narrow", "small": 255, "count": 0, "inside": 10}),
+        json!({"type": "narrow", "small": 0, "count": 7, "inside": 20}),
+        json!({"type": "narrow", "small": 256, "count": 0, "inside": 10}),
+        json!({"type": "narrow", "small": 300, "count": 0, "inside": 10}),
+        json!({"type": "narrow", "small": 1, "count": -1, "inside": 10}),
+        json!({"type": "narrow", "small": 1, "count": 0, "inside": 9}),
+        json!({"type": "narrow", "small": 1, "count": 0, "inside": 21}),
+    ]
+    .iter()
+    .map(|payload| agree::<Wide>(&validator, payload))
+    .collect();
+    assert_eq!(narrow, [true, true, false, false, false, false, false]);
+    let schema = Wide::json_schema().to_string();
+    assert!(schema.contains(r#""maximum":255"#), "{schema}");
 }
 
 /// A tree as deep as JSON decoding allows (63 levels of an object and a list each inside the
@@ -526,4 +556,45 @@ fn the_deepest_tree_json_allows_decodes_on_a_workers_stack() {
             Err(MalformedBody)
         ]
     );
+}
+
+fn number_from_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    text.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
+/// A field read by a function of the application's: serde requires it, `Option` or not,
+/// unless it has a default, and its shape is the function's (any value, to the schema).
+#[derive(Debug, webhook::WebhookEvent)]
+#[webhook(tag = "type")]
+pub enum ReadByFunction {
+    #[webhook(rename = "count")]
+    Count {
+        #[serde(deserialize_with = "number_from_text")]
+        required: Option<u64>,
+        #[serde(default, deserialize_with = "number_from_text")]
+        optional: Option<u64>,
+    },
+}
+
+#[test]
+fn fields_read_by_a_function_are_required_unless_defaulted() {
+    let schema = ReadByFunction::json_schema();
+    let validator = validator(&schema);
+    let accepted: Vec<bool> = [
+        json!({"type": "count", "required": "7"}),
+        json!({"type": "count", "required": "7", "optional": "8"}),
+        json!({"type": "count"}),
+        json!({"type": "count", "optional": "8"}),
+    ]
+    .iter()
+    .map(|payload| agree::<ReadByFunction>(&validator, payload))
+    .collect();
+    assert_eq!(accepted, [true, true, false, false]);
+    let body = br#"{"type":"count","required":"7","optional":"8"}"#;
+    let ReadByFunction::Count { required, optional } =
+        ReadByFunction::decode(&WebhookRequest::new(body)).unwrap();
+    assert_eq!((required, optional), (Some(7), Some(8)));
+    let text = schema.to_string();
+    assert!(text.contains(r#""required":true"#), "{text}");
 }

@@ -12,6 +12,12 @@ enum Events {
         flag: Option<bool>,
         #[webhook(nested)]
         label: String,
+        #[webhook(length(min = 2))]
+        tags: std::collections::HashSet<String>,
+        #[webhook(length(max = 2))]
+        names: Option<std::collections::BTreeSet<String>>,
+        #[webhook(non_empty)]
+        kinds: std::collections::BTreeSet<String>,
     },
 }
 

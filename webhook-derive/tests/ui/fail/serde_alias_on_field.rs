@@ -14,4 +14,11 @@ enum Events {
     },
 }
 
+// The same for a payload's field: an id path may lead into it.
+#[derive(serde::Deserialize, webhook::WebhookPayload)]
+struct Bounce {
+    #[serde(alias = "msg_id")]
+    message_id: String,
+}
+
 fn main() {}
