@@ -156,15 +156,22 @@ async fn a_handler_error_releases_the_claim() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
+/// The panic goes on (no response, as without the middleware), after the claim's release
+/// was waited for: the retry is processed, on a store whose background release would not
+/// have landed.
 #[actix_web::test]
 async fn a_panicking_handler_releases_the_claim() {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
+    let receiver = builder()
+        .replay(crate::cases::SlowRelease::default())
+        .build()
+        .unwrap();
     let app = Rc::new(
         test::init_service(
             App::new().service(
                 web::resource("/hook")
-                    .wrap(VerifyWebhook::new(receiver()))
+                    .wrap(VerifyWebhook::new(receiver.clone()))
                     .route(web::post().to(move |_: Verified| {
                         let n = counted.fetch_add(1, Ordering::SeqCst);
                         async move {
@@ -184,6 +191,7 @@ async fn a_panicking_handler_releases_the_claim() {
     let retry = signed("/hook", "msg_3", &body, "127.0.0.1").to_request();
     assert_eq!(test::call_service(&*app, retry).await.status(), 204);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(receiver.stats().handler_failures, 1);
 }
 
 #[actix_web::test]
@@ -1038,4 +1046,14 @@ async fn the_signed_url_comes_from_the_host_and_needs_one() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = test::read_body_json(response).await;
     assert_eq!(body["error"], "malformed_header");
+}
+
+/// `Webhook<E>`'s `Debug` shows the event's type, no payload.
+#[actix_web::test]
+async fn the_extractors_debug_shows_no_payload() {
+    use webhook::WebhookEvent as _;
+    let body = br#"{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{"message_id":"m_debug","recipient":"a@example.com","timestamp":"2024-05-01T12:00:00Z"}}"#;
+    let event = crate::email::EmailEvent::decode(&webhook::WebhookRequest::new(body)).unwrap();
+    let shown = format!("{:?}", webhook::actix::Webhook(event));
+    assert_eq!(shown, r#"Webhook { event_type: "email.delivered", .. }"#);
 }

@@ -268,3 +268,13 @@ async fn other_methods_are_405_without_running_the_pipeline() {
         assert_eq!(route.receiver.stats().rejected_total(), 0, "{}", route.name);
     }
 }
+
+/// `Webhook<E>`'s `Debug` shows the event's type, no payload.
+#[test]
+fn the_extractors_debug_shows_no_payload() {
+    use webhook::WebhookEvent as _;
+    let body = br#"{"event_type":"email.delivered","timestamp":"2024-05-01T12:00:00Z","data":{"message_id":"m_debug","recipient":"a@example.com","timestamp":"2024-05-01T12:00:00Z"}}"#;
+    let event = crate::email::EmailEvent::decode(&webhook::WebhookRequest::new(body)).unwrap();
+    let shown = format!("{:?}", webhook::axum::Webhook(event));
+    assert_eq!(shown, r#"Webhook { event_type: "email.delivered", .. }"#);
+}

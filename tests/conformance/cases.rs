@@ -627,6 +627,19 @@ impl Case {
                 String::from_utf8_lossy(body)
             )
         });
+        // Rejections and duplicates alike are JSON, and say so.
+        let content_type = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.as_str());
+        if self.code.is_some() || self.change == Change::Twice {
+            assert_eq!(
+                content_type.map(|v| v.split(';').next().unwrap_or(v).trim()),
+                Some("application/json"),
+                "{}: content-type",
+                self.name
+            );
+        }
         match self.code {
             Some(code) => {
                 assert_eq!(json["error"], code, "{}", self.name);

@@ -123,6 +123,12 @@ fn swallowing_probe(
     }
 }
 
+/// A handler that answers with the guard's `Debug` output.
+#[rocket::post("/debug", data = "<hook>")]
+fn debug_probe(hook: webhook::rocket::Webhook<crate::email::EmailEvent>) -> String {
+    format!("{hook:?}")
+}
+
 /// `requests` in order to `/hook`, whose handler takes the typed event through the guard and
 /// answers 204: each answer, and how often the handler ran.
 async fn typed_through_the_guard(
@@ -148,7 +154,10 @@ async fn typed_through_the_guard_at(
         .manage(receiver.clone())
         .manage(std::sync::atomic::AtomicUsize::new(0))
         .attach(webhook::rocket::WebhookFairing)
-        .mount("/", rocket::routes![typed_probe, swallowing_probe]);
+        .mount(
+            "/",
+            rocket::routes![typed_probe, swallowing_probe, debug_probe],
+        );
     let client = rocket::local::asynchronous::Client::tracked(rocket)
         .await
         .unwrap();
@@ -171,6 +180,25 @@ async fn typed_through_the_guard_at(
         .unwrap()
         .load(std::sync::atomic::Ordering::SeqCst);
     (answers, runs)
+}
+
+/// The guard's `Debug` shows the event's type and the proof, no payload (as axum's and
+/// actix-web's `Webhook` show the type only).
+#[rocket::async_test]
+async fn the_guards_debug_shows_no_payload() {
+    let fixture = crate::cases::EventIdDuplicate::new("m_debug_shows_type");
+    let first = fixture.requests().into_iter().take(1).collect::<Vec<_>>();
+    let body = String::from_utf8(first[0].1.clone()).unwrap();
+    assert!(body.contains("a@example.com"), "{body}");
+    let (answers, _) = typed_through_the_guard_at("/debug", &fixture.receiver, &first).await;
+    let shown = String::from_utf8(answers[0].1.clone()).unwrap();
+    assert_eq!(answers[0].0, 200, "{shown}");
+    assert!(
+        shown.contains(r#"event_type: "email.delivered""#),
+        "{shown}"
+    );
+    assert!(!shown.contains("a@example.com"), "{shown}");
+    assert!(!shown.contains("m_debug_shows_type"), "{shown}");
 }
 
 /// As in axum and actix-web: the same event again with a new signature is a duplicate by

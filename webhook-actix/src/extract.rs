@@ -82,8 +82,19 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, WebhookRejection>>>>;
 ///     .route("/webhooks/ping", web::post().to(on_ping));
 /// # Ok::<(), webhook_core::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the event's type, not the event: payload stays out of logs (print the
+/// event itself, `webhook.0`, where that is wanted).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Webhook<E>(pub E);
+
+impl<E: WebhookEvent> fmt::Debug for Webhook<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("event_type", &self.0.event_type())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Extracts the raw body, verified and deduplicated, with what the verifier proved — for
 /// handlers that decode by themselves.

@@ -14,6 +14,7 @@ use actix_web::dev::{
 use actix_web::http::header;
 use actix_web::web::{Data, FormConfig, JsonConfig, PayloadConfig};
 use actix_web::{Error, HttpMessage as _};
+use futures_util::FutureExt as _;
 use tracing::Instrument as _;
 use webhook_core::{LeaseSlot, Proof, Receiver, VerifyError, VerifyErrorKind, WebhookRequest};
 
@@ -198,7 +199,18 @@ where
                 slot: slot.clone(),
             });
             let span = delivery.span().clone();
-            let result = service.call(request).instrument(span).await;
+            let called = AssertUnwindSafe(service.call(request).instrument(span));
+            let result = match called.catch_unwind().await {
+                Ok(result) => result,
+                Err(panic) => {
+                    // The handler panicked: its claims are released, and the release waited
+                    // for (so the sender's retry is processed, on a networked store too),
+                    // before the panic goes on as it would without the middleware.
+                    delivery.adopt(&slot);
+                    delivery.finish(false).await;
+                    std::panic::resume_unwind(panic);
+                }
+            };
             match (settle(delivery, &slot, &result).await, result) {
                 (Some(rejection), Ok(response)) => {
                     let (request, _) = response.into_parts();

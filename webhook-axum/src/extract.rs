@@ -53,8 +53,19 @@ use crate::service::Layered;
 /// response: 2xx counts in `accepted` and earns the source trust, anything else counts in
 /// `handler_failures`. The same holds for [`Verified`]. Put the layer on the route when the
 /// outcome matters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the event's type, not the event: payload stays out of logs (print the
+/// event itself, `webhook.0`, where that is wanted).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Webhook<E>(pub E);
+
+impl<E: WebhookEvent> fmt::Debug for Webhook<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("event_type", &self.0.event_type())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Extracts the raw body, verified and deduplicated, with what the verifier proved — for
 /// handlers that decode by themselves.

@@ -1,5 +1,6 @@
 //! [`VerifyWebhook`], the service of [`VerifyWebhookLayer`](crate::VerifyWebhookLayer).
 
+use std::panic::AssertUnwindSafe;
 use std::task::{Context, Poll};
 
 use axum::RequestExt as _;
@@ -7,6 +8,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http::request::Parts;
 use tower_service::Service;
 use tracing::Instrument as _;
@@ -82,7 +84,17 @@ where
                 }
                 Err(response) => return Ok(response),
             };
-            let result = call.instrument(span).await;
+            let result = match AssertUnwindSafe(call.instrument(span)).catch_unwind().await {
+                Ok(result) => result,
+                Err(panic) => {
+                    // The handler panicked: its claims are released, and the release waited
+                    // for (so the sender's retry is processed, on a networked store too),
+                    // before the panic goes on to the server as it would without the layer.
+                    delivery.adopt(&slot);
+                    delivery.finish(false).await;
+                    std::panic::resume_unwind(panic);
+                }
+            };
             delivery.adopt(&slot);
             if let Some(error) = delivery.take_rejection() {
                 // `Webhook<E>` refused the delivery. A handler that took the rejection as a

@@ -51,7 +51,7 @@ impl Reply {
     pub fn from_error(error: &VerifyError) -> Self {
         let mut reply = Self::json(error.status(), error.to_json());
         for (name, value) in error.response_headers() {
-            reply.headers.push((name.into(), value));
+            reply.push_header(name.into(), value);
         }
         reply
     }
@@ -73,15 +73,42 @@ impl Reply {
         Self::json(200, body.to_string())
     }
 
-    /// Add a header.
+    /// Add a header. A name that is not an HTTP token, or a value holding anything but
+    /// visible ASCII, spaces and tabs (a line break, a control character, non-ASCII text), is
+    /// left out, so that every adapter sends the same headers (each framework would refuse,
+    /// or pass on, such a value its own way).
+    ///
+    /// ```
+    /// use webhook_core::Reply;
+    /// let reply = Reply::json(401, "{}")
+    ///     .with_header("x-reason", "expired")
+    ///     .with_header("x-city", "Zürich")
+    ///     .with_header("x-split", "a\r\nb");
+    /// assert_eq!(reply.headers().len(), 2); // content-type and x-reason
+    /// ```
     #[must_use]
     pub fn with_header(
         mut self,
         name: impl Into<Cow<'static, str>>,
         value: impl Into<String>,
     ) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.push_header(name.into(), value.into());
         self
+    }
+
+    fn push_header(&mut self, name: Cow<'static, str>, value: String) {
+        let token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        let text = value
+            .bytes()
+            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+        if token && text {
+            self.headers.push((name, value));
+        } else {
+            tracing::debug!("a reply header that is not a valid HTTP header was left out");
+        }
     }
 
     /// The status code.
@@ -277,7 +304,7 @@ impl Receiver {
                             .iter()
                             .any(|(n, _)| n.eq_ignore_ascii_case(name))
                         {
-                            reply.headers.push((name.into(), value));
+                            reply.push_header(name.into(), value);
                         }
                     }
                 }

@@ -56,8 +56,10 @@ pub(crate) struct Attached;
 /// - An accepted delivery's idempotency claim is completed when the response is 2xx and
 ///   released otherwise — a handler error, a handler answering with a
 ///   [`WebhookRejection`](crate::WebhookRejection) (its reason is recorded), or a panic
-///   (rocket answers 500) — so the sender's retry is processed again. A request that never
-///   gets a response releases its claim when rocket drops it.
+///   (rocket answers 500) — so the sender's retry is processed again. Rocket runs each
+///   request to its end in a task of its own, even when the client has gone away: the
+///   handler finishes, and its outcome completes or releases the claim as above. (Should a
+///   request's state be dropped before its response, its claim is released then.)
 ///
 /// Without the fairing a rocket whose routes take the guards does not launch: the guards'
 /// sentinels abort it, with an error log. (A guard also checks at each request and refuses

@@ -77,12 +77,14 @@ impl<E> Deref for Webhook<E> {
     }
 }
 
-impl<E: fmt::Debug> fmt::Debug for Webhook<E> {
+/// Shows the event's type and the proof, not the event: payload stays out of logs (print
+/// [`event`](Self::event) where that is wanted).
+impl<E: WebhookEvent> fmt::Debug for Webhook<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Webhook")
-            .field("event", &self.event)
+            .field("event_type", &self.event.event_type())
             .field("proof", &self.proof)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

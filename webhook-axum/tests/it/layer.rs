@@ -185,10 +185,45 @@ async fn boom(_: Verified) -> StatusCode {
     panic!("handler bug")
 }
 
+/// A store whose fire-and-forget release never lands (a networked store's background release
+/// may not have landed when the sender retries); a release that is waited for does.
+#[derive(Debug, Default)]
+struct SlowRelease(webhook_core::MemoryStore);
+
+impl webhook_core::ReplayStore for SlowRelease {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> webhook_core::StoreFuture<'a, webhook_core::Claim> {
+        self.0.claim(key, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: webhook_core::LeaseToken,
+        retention: Duration,
+    ) -> webhook_core::StoreFuture<'a, ()> {
+        self.0.complete(key, token, retention)
+    }
+    fn release(&self, _: &str, _: webhook_core::LeaseToken) {}
+    fn release_wait<'a>(
+        &'a self,
+        key: &'a str,
+        token: webhook_core::LeaseToken,
+    ) -> webhook_core::StoreFuture<'a, ()> {
+        self.0.release(key, token);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// The panic goes on to the server (no response, as without the layer), after the claim's
+/// release was waited for: the retry is processed, on a store whose background release
+/// would not have landed.
 #[tokio::test]
 async fn a_panicking_handler_releases_the_claim() {
     let rig = Rig::new();
-    let receiver = rig.receiver(|b| b);
+    let receiver = rig.receiver(|b| b.replay(SlowRelease::default()));
     let panicking: Router = Router::new()
         .route("/hook", post(boom))
         .layer(VerifyWebhookLayer::new(receiver.clone()))
@@ -203,6 +238,7 @@ async fn a_panicking_handler_releases_the_claim() {
         StatusCode::OK
     );
     assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(receiver.stats().handler_failures, 1);
 }
 
 #[tokio::test]
