@@ -105,11 +105,13 @@ return 0
 /// millisecond), and Redis keeps a key until its clock is past the key's expiry time. The
 /// retention runs on Redis's clock from the completion, not on the receiver's.
 ///
-/// Every call waits at most the store's timeout (1 s unless changed); a store that cannot
-/// answer in time, or at all, refuses the delivery with 503 and `Retry-After` (fail closed).
+/// Every call waits at most the store's timeout (1 s unless changed) for Redis's answer, and
+/// while a connection is being replaced, at most as long again for the new connection; a
+/// store that cannot answer in time, or at all, refuses the delivery with 503 and
+/// `Retry-After` (fail closed).
 /// A call that timed out, or that met a primary demoted by a failover (`READONLY`,
 /// `MASTERDOWN`), drops the connection it used, and a new one is opened in the background
-/// (within the [connect timeout](RedisStoreBuilder::connect_timeout), tried again with a
+/// (each step within the [connect timeout](RedisStoreBuilder::connect_timeout), tried again with a
 /// growing pause while it fails): a connection whose peer vanished without closing it, or
 /// that reaches a server no longer taking writes, is not used again, and calls meanwhile wait
 /// for the new one within their own timeout. A claim that failed is released in the background with its own
@@ -137,9 +139,11 @@ return 0
 /// where that window matters.
 ///
 /// The connection is a [`ConnectionManager`]: one multiplexed connection, reconnected when
-/// Redis closes it. Make the store in a Tokio runtime that runs as long as the receiver (in
-/// actix-web, the main system's runtime, as the example receiver does): the connection's
-/// background task runs there. Cheap to clone.
+/// Redis closes it. Make the store, and use it, in Tokio runtimes that run as long as the
+/// receiver (in actix-web, the main system's runtime, as the example receiver does): the
+/// connection's background task runs in the runtime that opened it (a replacement, in the
+/// runtime of the call that needed it; should that runtime stop while the replacement is
+/// being opened, the next call opens another). Cheap to clone.
 ///
 /// # Examples
 ///
@@ -167,13 +171,15 @@ struct Inner {
     config: ConnectionManagerConfig,
     /// The connection in use, with a number that changes each time it is replaced, so that
     /// several calls failing on one connection replace it once; `None` while a new one is
-    /// being opened in the background ([`RedisStore::replace_connection`]).
+    /// being opened in the background ([`RedisStore::open_connection`]).
     connection: watch::Sender<(u64, Option<ConnectionManager>)>,
     prefix: String,
     timeout: Duration,
     /// How long opening a connection may take (the builder's connect timeout, or the timeout).
     connect_timeout: Duration,
     allow_eviction: bool,
+    /// A new connection is being opened in the background ([`reconnect`]).
+    opening: std::sync::atomic::AtomicBool,
     claim: Script,
     complete: Script,
     release: Script,
@@ -223,10 +229,13 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The longest connecting may take at start-up: the connection, its `PING` and the
-    /// eviction check together (default: the [`timeout`](Self::timeout)). For a Redis that
-    /// answers each call quickly once connected but takes longer to reach (TLS, another
-    /// network) than a delivery should wait for a call. Zero is taken as 1 ms.
+    /// The longest connecting may take: at start-up, the connection, its `PING` and the
+    /// eviction check together; when a connection is replaced in the background, the
+    /// connection and its `PING`, then the eviction check, each (default: the
+    /// [`timeout`](Self::timeout)). For a Redis that answers each call quickly once connected
+    /// but takes longer to reach (TLS, another network) than a delivery should wait for a
+    /// call. Calls keep their own timeout; a release or a completion made in the background
+    /// may wait for a connection being replaced too. Zero is taken as 1 ms.
     ///
     /// ```
     /// use std::time::Duration;
@@ -313,6 +322,7 @@ impl RedisStoreBuilder {
                     timeout,
                     connect_timeout,
                     allow_eviction,
+                    opening: std::sync::atomic::AtomicBool::new(false),
                     claim: Script::new(CLAIM),
                     complete: Script::new(COMPLETE),
                     release: Script::new(RELEASE),
@@ -341,16 +351,18 @@ struct Failure {
 
 impl Failure {
     /// Whether the connection the call used should be dropped for a new one: it went silent,
-    /// or it reaches a server that no longer takes writes (a primary demoted by a failover
-    /// keeps its clients connected and answers every write `READONLY`; one cut off from its
-    /// replicas answers `MASTERDOWN`), where a new connection reaches the new primary.
+    /// or it reaches a server that no longer takes writes, where a new connection (through the
+    /// same address, moved by the failover) reaches the new primary: a primary demoted by a
+    /// failover keeps its clients connected and answers every write `READONLY` (inside a
+    /// script, Redis 6 and earlier wrap it in an `ERR`), and a replica that lost its primary
+    /// answers `MASTERDOWN`.
     fn needs_new_connection(&self) -> bool {
         self.timed_out
             || self.source.as_ref().is_some_and(|e| {
                 matches!(
                     e.kind(),
                     ErrorKind::Server(ServerErrorKind::ReadOnly | ServerErrorKind::MasterDown)
-                )
+                ) || e.detail().is_some_and(|detail| detail.contains("READONLY"))
             })
     }
 
@@ -475,12 +487,34 @@ impl RedisStore {
     }
 
     async fn release_key(&self, key: String, token: LeaseToken) -> Result<bool, Failure> {
+        self.release_key_within(self.inner.timeout, key, token)
+            .await
+    }
+
+    async fn release_key_within(
+        &self,
+        deadline: Duration,
+        key: String,
+        token: LeaseToken,
+    ) -> Result<bool, Failure> {
         let mut call = self.inner.release.key(key);
         call.arg(token.get());
         let freed: i64 = self
-            .call(async |mut connection| call.invoke_async(&mut connection).await)
+            .call_within(deadline, async |mut connection| {
+                call.invoke_async(&mut connection).await
+            })
             .await?;
         Ok(freed == 1)
+    }
+
+    /// How long a call made in the background may wait: for a new connection being opened
+    /// (often what made the call necessary: a claim whose answer was lost to a silent
+    /// connection), then for its answer.
+    fn background_deadline(&self) -> Duration {
+        self.inner
+            .connect_timeout
+            .saturating_mul(2)
+            .saturating_add(self.inner.timeout)
     }
 
     /// Load the scripts into Redis's script cache, in one round trip, so that each call runs
@@ -511,67 +545,76 @@ impl RedisStore {
         judge_eviction(answer, self.inner.allow_eviction)
     }
 
-    /// Run `call` on the current connection, waiting at most the timeout (for the connection
-    /// too, while a new one is being opened). A call that timed out, or that met a server
-    /// that no longer takes writes, replaces the connection (once, however many calls failed
-    /// on it).
+    /// Run `call` on the current connection, waiting at most the timeout for its answer (and,
+    /// while a new connection is being opened, at most the timeout for that first). A call
+    /// that timed out on its connection, or that met a server that no longer takes writes,
+    /// replaces the connection (once, however many calls failed on it).
     async fn call<T, F>(&self, call: F) -> Result<T, Failure>
     where
         F: AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
     {
+        self.call_within(self.inner.timeout, call).await
+    }
+
+    /// [`call`](Self::call), waiting at most `wait` for a connection.
+    async fn call_within<T, F>(&self, wait: Duration, call: F) -> Result<T, Failure>
+    where
+        F: AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
+    {
         let mut current = self.inner.connection.subscribe();
-        let result = within_deadline(self.inner.timeout, async {
-            let (generation, connection) = {
-                let ready = current
-                    .wait_for(|(_, connection)| connection.is_some())
-                    .await
-                    .map_err(|_| Failure {
-                        timed_out: false,
-                        source: None,
-                    })?;
-                ready.clone()
-            };
-            let Some(connection) = connection else {
+        let ready = within_deadline(wait, async {
+            current
+                .wait_for(|(_, connection)| connection.is_some())
+                .await
+                .map(|ready| ready.clone())
+                .map_err(|_| Failure {
+                    timed_out: false,
+                    source: None,
+                })
+        })
+        .await;
+        let (generation, connection) = match ready {
+            Ok((generation, Some(connection))) => (generation, connection),
+            Ok((_, None)) => {
                 return Err(Failure {
                     timed_out: false,
                     source: None,
                 });
-            };
-            let result = call(connection).await.map_err(|e| Failure {
-                timed_out: e.is_timeout(),
-                source: Some(e),
-            });
-            Ok((generation, result))
-        })
-        .await;
-        match result {
-            Ok((generation, result)) => {
-                if let Err(failure) = &result
-                    && failure.needs_new_connection()
-                {
-                    self.replace_connection(generation);
-                }
-                result
             }
             Err(failure) => {
-                // Timed out: on the connection in use, which is replaced, or waiting for a new
-                // one, which is already being opened.
+                // No connection came in time: one is opened unless that is under way already
+                // (its opening may have ended with the runtime it ran in).
                 let generation = current.borrow().0;
-                self.replace_connection(generation);
-                Err(failure)
+                self.open_connection(generation, Replace::OnlyIfNone);
+                return Err(failure);
             }
+        };
+        // The answer gets the whole timeout, so that a timeout says the connection is silent.
+        let result = within(self.inner.timeout, call(connection)).await;
+        if let Err(failure) = &result
+            && failure.needs_new_connection()
+        {
+            self.open_connection(generation, Replace::Current);
         }
+        result
     }
 
-    /// Drop the connection numbered `generation` (unless it is gone already) and open a new
-    /// one in the background: calls wait for it, each within its own timeout. Opening may take
-    /// the connect timeout; an attempt that fails, or that finds a server which may evict keys
-    /// (see the type's docs), is tried again after a pause (0.1 s, doubling up to 5 s) for as
-    /// long as the store exists.
-    fn replace_connection(&self, generation: u64) {
+    /// Drop the connection numbered `generation`, if it is still the current one, and open a
+    /// new one in the background: calls wait for it, each within its own timeout. While no
+    /// connection is current and none is being opened, one is opened (all that
+    /// [`Replace::OnlyIfNone`] allows). Opening takes up to the
+    /// connect timeout for connecting and `PING`, and as long again for the eviction check; an
+    /// attempt that fails, or that finds a server which may evict keys (see the type's docs),
+    /// is tried again after a pause (0.1 s, doubling up to 5 s) for as long as the store exists.
+    fn open_connection(&self, generation: u64, replace: Replace) {
+        let opening = &self.inner.opening;
         let replaced = self.inner.connection.send_if_modified(|current| {
-            if current.0 != generation || current.1.is_none() {
-                return false; // another call replaced it already
+            let keep = match &current.1 {
+                Some(_) => replace == Replace::OnlyIfNone,
+                None => opening.load(Ordering::Acquire),
+            };
+            if current.0 != generation || keep {
+                return false; // replaced already, being opened, or to be kept
             }
             *current = (generation.wrapping_add(1), None);
             true
@@ -579,9 +622,11 @@ impl RedisStore {
         if !replaced {
             return;
         }
+        opening.store(true, Ordering::Release);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             // Not reached from a call (they run in a runtime); a lazy connection then, opened by
             // the first call that uses it.
+            opening.store(false, Ordering::Release);
             if let Ok(fresh) = ConnectionManager::new_lazy_with_config(
                 self.inner.client.clone(),
                 self.inner.config.clone(),
@@ -628,9 +673,10 @@ impl RedisStore {
         };
         let store = self.clone();
         runtime.spawn(async move {
+            let deadline = store.background_deadline();
             let result = match abandoned {
-                Some(lease) => store.abandon_key(key, token, lease).await,
-                None => store.release_key(key, token).await,
+                Some(lease) => store.abandon_key(deadline, key, token, lease).await,
+                None => store.release_key_within(deadline, key, token).await,
             };
             if let Err(e) = result {
                 let e = e.prefixed("redis store: release failed; the lease will expire");
@@ -641,6 +687,7 @@ impl RedisStore {
 
     async fn abandon_key(
         &self,
+        deadline: Duration,
         key: String,
         token: LeaseToken,
         lease: Duration,
@@ -653,7 +700,9 @@ impl RedisStore {
             .arg(token.get())
             .arg(expiry_ms(keep));
         let freed: i64 = self
-            .call(async |mut connection| call.invoke_async(&mut connection).await)
+            .call_within(deadline, async |mut connection| {
+                call.invoke_async(&mut connection).await
+            })
             .await?;
         Ok(freed == 1)
     }
@@ -726,6 +775,15 @@ fn install(inner: &Inner, generation: u64, connection: ConnectionManager) {
     });
 }
 
+/// What [`RedisStore::open_connection`] may do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replace {
+    /// Drop the current connection (it failed a call) for a new one.
+    Current,
+    /// Open one only if there is none (a call waited for one in vain).
+    OnlyIfNone,
+}
+
 /// How long a completion handed over by [`ReplayStore::complete_abandoned`] is tried for.
 const COMPLETION_TRIES_FOR: Duration = Duration::from_secs(60);
 
@@ -736,6 +794,17 @@ const RECONNECT_PAUSE: (Duration, Duration) = (Duration::from_millis(100), Durat
 /// Open connection `generation` for the store `inner`, if it still exists, trying again
 /// after a pause until one connects to a server this store may use.
 async fn reconnect(inner: Weak<Inner>, generation: u64) {
+    // However this ends (installed, the store dropped, or this task dropped with the runtime
+    // it ran in), the next call left without a connection may start another.
+    struct Opening(Weak<Inner>);
+    impl Drop for Opening {
+        fn drop(&mut self) {
+            if let Some(inner) = self.0.upgrade() {
+                inner.opening.store(false, Ordering::Release);
+            }
+        }
+    }
+    let _opening = Opening(inner.clone());
     let mut pause = RECONNECT_PAUSE.0;
     loop {
         let Some(store) = inner.upgrade() else {

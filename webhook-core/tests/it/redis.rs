@@ -777,7 +777,7 @@ async fn a_connection_gone_silent_is_replaced_after_one_timeout() {
         .unwrap_err();
     assert!(error.to_string().contains("timed out"), "{error}");
     assert_eq!(webhook_core::VerifyError::from(error).status(), 503);
-    // The silent connection is not used again: the next call opens a new one and succeeds.
+    // The silent connection is not used again: a new one is opened, and the next call succeeds.
     token(store.claim("msg_after", LEASE).await.unwrap());
     assert!(proxy.accepted.load(Ordering::SeqCst) > connections);
 }
@@ -902,6 +902,41 @@ async fn a_demoted_primary_is_left_for_a_new_connection() {
     assert_eq!(webhook_core::VerifyError::from(error).status(), 503);
     let retry = hang_guard(store.claim("msg_ro", LEASE)).await.unwrap();
     assert!(matches!(retry, Claim::New(_)), "{retry:?}");
+    assert_eq!(opened.load(Ordering::SeqCst), 2);
+}
+
+/// Calls that time out on a silent connection after it was replaced leave the new one alone:
+/// only the connection a call used is replaced.
+#[tokio::test]
+async fn a_late_timeout_does_not_replace_the_new_connection() {
+    let opened = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let url = fake_redis_counted(
+        Config::Pairs("noeviction"),
+        Scripts::SilentOnFirst,
+        Arc::clone(&opened),
+    )
+    .await;
+    let store = RedisStore::builder()
+        .timeout(Duration::from_millis(300))
+        .connect_timeout(Duration::from_secs(10))
+        .connect(&url)
+        .await
+        .unwrap();
+    let early = hang_guard(store.claim("msg_early", LEASE));
+    let late = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        hang_guard(store.claim("msg_late", LEASE)).await
+    };
+    let (early, late) = tokio::join!(early, late);
+    assert!(early.unwrap_err().to_string().contains("timed out"));
+    // The late call was made on the silent connection too, unless the new one was ready.
+    if let Err(error) = late {
+        assert!(error.to_string().contains("timed out"), "{error}");
+    }
+    assert!(matches!(
+        hang_guard(store.claim("msg_after", LEASE)).await,
+        Ok(Claim::New(_))
+    ));
     assert_eq!(opened.load(Ordering::SeqCst), 2);
 }
 

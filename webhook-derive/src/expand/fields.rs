@@ -194,7 +194,10 @@ pub(crate) fn schema(
     } else {
         quote!((&__probe).__webhook_schema())
     };
-    let keywords = field.attrs.rules.iter().map(|rule| {
+    // A field read by a function of the application's: its rules check the value the function
+    // made, and say nothing of the JSON sent.
+    let rules: &[_] = if with { &[] } else { &field.attrs.rules };
+    let keywords = rules.iter().map(|rule| {
         let schema = quote!(#private::schema);
         match &rule.kind {
             RuleKind::Email => quote!(#schema::format(&mut __s, "email");),
