@@ -109,8 +109,8 @@ return 0
 /// while a connection is being replaced, at most as long again for the new connection; a
 /// store that cannot answer in time, or at all, refuses the delivery with 503 and
 /// `Retry-After` (fail closed).
-/// A call that timed out, or that met a primary demoted by a failover (`READONLY`,
-/// `MASTERDOWN`), drops the connection it used, and a new one is opened in the background
+/// A call that timed out, or that met a server no longer taking writes (`READONLY` from a
+/// primary demoted by a failover, `MASTERDOWN`), drops the connection it used, and a new one is opened in the background
 /// (each step within the [connect timeout](RedisStoreBuilder::connect_timeout), tried again with a
 /// growing pause while it fails): a connection whose peer vanished without closing it, or
 /// that reaches a server no longer taking writes, is not used again, and calls meanwhile wait
