@@ -631,7 +631,7 @@ impl RedisStore {
                 self.inner.client.clone(),
                 self.inner.config.clone(),
             ) {
-                self.install(generation.wrapping_add(1), fresh);
+                install(&self.inner, generation.wrapping_add(1), fresh);
             }
             return;
         };
@@ -640,11 +640,6 @@ impl RedisStore {
             Arc::downgrade(&self.inner),
             generation.wrapping_add(1),
         ));
-    }
-
-    /// Put `connection` in use, if the store still waits for connection `generation`.
-    fn install(&self, generation: u64, connection: ConnectionManager) {
-        install(&self.inner, generation, connection);
     }
 
     /// The Redis key of a delivery key: the prefix, then the key's digest as a Redis Cluster
