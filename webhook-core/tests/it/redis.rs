@@ -881,22 +881,34 @@ async fn fake_redis_with(config: Config, scripts: Scripts) -> String {
     fake_redis_counted(config, scripts, Arc::default()).await
 }
 
+/// A store on a [`fake_redis_counted`] server answering as `config` and `scripts` say, with
+/// the call timeout `timeout` (connecting within 10 s), and the count of connections opened.
+async fn counted_store(
+    config: Config,
+    scripts: Scripts,
+    timeout: Duration,
+) -> (RedisStore, Arc<std::sync::atomic::AtomicU64>) {
+    let opened = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let url = fake_redis_counted(config, scripts, Arc::clone(&opened)).await;
+    let store = RedisStore::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .connect(&url)
+        .await
+        .unwrap();
+    (store, opened)
+}
+
 /// A primary demoted by a failover keeps its clients connected and refuses every write with
 /// `READONLY`: the store answers 503 once, then opens a new connection (to the new primary).
 #[tokio::test]
 async fn a_demoted_primary_is_left_for_a_new_connection() {
-    let opened = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let url = fake_redis_counted(
+    let (store, opened) = counted_store(
         Config::Pairs("noeviction"),
         Scripts::ReadOnlyOnFirst,
-        Arc::clone(&opened),
+        Duration::from_secs(5),
     )
     .await;
-    let store = RedisStore::builder()
-        .timeout(Duration::from_secs(5))
-        .connect(&url)
-        .await
-        .unwrap();
     let error = hang_guard(store.claim("msg_ro", LEASE)).await.unwrap_err();
     assert!(error.to_string().contains("ReadOnly"), "{error}");
     assert_eq!(webhook_core::VerifyError::from(error).status(), 503);
@@ -909,19 +921,12 @@ async fn a_demoted_primary_is_left_for_a_new_connection() {
 /// only the connection a call used is replaced.
 #[tokio::test]
 async fn a_late_timeout_does_not_replace_the_new_connection() {
-    let opened = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let url = fake_redis_counted(
+    let (store, opened) = counted_store(
         Config::Pairs("noeviction"),
         Scripts::SilentOnFirst,
-        Arc::clone(&opened),
+        Duration::from_millis(300),
     )
     .await;
-    let store = RedisStore::builder()
-        .timeout(Duration::from_millis(300))
-        .connect_timeout(Duration::from_secs(10))
-        .connect(&url)
-        .await
-        .unwrap();
     let early = hang_guard(store.claim("msg_early", LEASE));
     let late = async {
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -946,19 +951,12 @@ async fn a_late_timeout_does_not_replace_the_new_connection() {
 /// a connection of its own.
 #[tokio::test]
 async fn a_slow_reconnect_is_waited_for_not_restarted_by_every_call() {
-    let opened = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let url = fake_redis_counted(
+    let (store, opened) = counted_store(
         Config::SlowPing(Duration::from_millis(400)),
         Scripts::SilentOnFirst,
-        Arc::clone(&opened),
+        Duration::from_millis(100),
     )
     .await;
-    let store = RedisStore::builder()
-        .timeout(Duration::from_millis(100))
-        .connect_timeout(Duration::from_secs(10))
-        .connect(&url)
-        .await
-        .unwrap();
     let error = hang_guard(store.claim("msg_slow", LEASE))
         .await
         .unwrap_err();
