@@ -324,7 +324,7 @@ struct Sources {
     /// Sources whose authenticated delivery was processed: counted here, apart from the table.
     trusted: Arc<Mutex<Trusted>>,
     unknown: InMemoryState,
-    overflow: [InMemoryState; OVERFLOW_BUCKETS],
+    overflow: Arc<[InMemoryState; OVERFLOW_BUCKETS]>,
     max: usize,
     /// SipHash keys for choosing an overflow budget, random per limiter.
     seed: (u64, u64),
@@ -441,6 +441,31 @@ impl Sources {
     }
 }
 
+/// Fresh SipHash keys from the OS; should `rand_core`'s source fail, the standard library's
+/// own random hash keys instead (as the replay store does), rather than a panic.
+fn random_seed() -> (u64, u64) {
+    let mut seed = [0u8; 16];
+    if rand_core::OsRng.try_fill_bytes(&mut seed).is_ok() {
+        let (k0, k1) = seed.split_at(8);
+        let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or([0; 8]));
+        return (word(k0), word(k1));
+    }
+    use std::hash::BuildHasher as _;
+    let state = std::hash::RandomState::new();
+    (state.hash_one(0u8), state.hash_one(1u8))
+}
+
+/// A state holding what `from` holds now (governor's states are not `Clone`).
+fn copy_state(from: &InMemoryState) -> InMemoryState {
+    let copy = InMemoryState::default();
+    // Read without writing: a decision that is an error leaves the state as it was.
+    let held = from.measure_and_replace(&NotKeyed::NonKey, Err::<((), Nanos), _>);
+    if let Err(Some(tat)) = held {
+        let _ = copy.measure_and_replace(&NotKeyed::NonKey, |_| Ok::<_, ()>(((), tat)));
+    }
+    copy
+}
+
 impl StateStore for Sources {
     type Key = Key;
 
@@ -521,10 +546,11 @@ pub(crate) struct Limiter {
     networks: Networks,
     network_full: Arc<AtomicBool>,
     trusted: Arc<Mutex<Trusted>>,
+    /// The overflow budgets (shared with the state store).
+    overflow: Arc<[InMemoryState; OVERFLOW_BUCKETS]>,
     clock: InjectedClock,
     max_sources: usize,
     /// The keys of [`overflow_index`] (the same as the table's).
-    #[cfg_attr(not(test), allow(dead_code))]
     seed: (u64, u64),
     /// When idle sources were last forgotten, in milliseconds of the monotonic clock.
     last_sweep_ms: AtomicU64,
@@ -543,14 +569,11 @@ impl Limiter {
     pub(crate) fn new(limit: &RateLimit, clock: SharedClock) -> Result<Self, ConfigError> {
         let quota = limit.quota()?;
         let clock = InjectedClock::new(clock);
-        let mut seed = [0u8; 16];
-        rand_core::OsRng.fill_bytes(&mut seed);
-        let (k0, k1) = seed.split_at(8);
-        let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or([0; 8]));
-        let seed = (word(k0), word(k1));
+        let seed = random_seed();
         let table = Arc::new(HashMapStateStore::default());
         let networks = Networks::default();
         let network_full = Arc::new(AtomicBool::new(false));
+        let overflow = Arc::new(std::array::from_fn(|_| InMemoryState::default()));
         let trusted = Arc::new(Mutex::new(Trusted {
             entries: HashMap::new(),
             networks: HashMap::new(),
@@ -567,7 +590,7 @@ impl Limiter {
             per_network: (limit.max_sources / 4).clamp(1, MAX_PER_NETWORK),
             trusted: Arc::clone(&trusted),
             unknown: InMemoryState::default(),
-            overflow: std::array::from_fn(|_| InMemoryState::default()),
+            overflow: Arc::clone(&overflow),
             max: limit.max_sources,
             seed,
         };
@@ -577,6 +600,7 @@ impl Limiter {
             networks,
             network_full,
             trusted,
+            overflow,
             clock,
             max_sources: limit.max_sources,
             seed,
@@ -625,7 +649,18 @@ impl Limiter {
             }
         }
         drop(table);
-        trusted.insert(key, state.unwrap_or_default());
+        // Not in the table, it was counted in its network's overflow budget (the table or
+        // its network's places were full): it starts from that budget as it stands.
+        let state = match (state, key) {
+            (Some(state), _) => state,
+            (None, Key::Source(ip)) => self
+                .overflow
+                .get(overflow_index(self.seed, ip))
+                .map(copy_state)
+                .unwrap_or_default(),
+            (None, Key::Unknown) => InMemoryState::default(),
+        };
+        trusted.insert(key, state);
     }
 
     /// The table is full: forget idle sources, at most once a second.
@@ -931,6 +966,29 @@ mod tests {
         let _ = limiter.check(spent);
         limiter.trust(spent);
         assert!(limiter.check(spent).is_err());
+
+        // Nor from an overflow budget: a source counted in one (the table full) starts from
+        // that budget as it stands.
+        let limiter = Limiter::new(&limit, Arc::new(clock.clone())).unwrap();
+        for i in 0..8u32 {
+            let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i << 8)));
+            assert!(limiter.check(Some(ip)).is_ok());
+        }
+        assert_eq!(limiter.len(), 8);
+        let newcomer = Some("192.0.2.77".parse().unwrap());
+        assert!(limiter.check(newcomer).is_ok());
+        assert!(limiter.check(newcomer).is_ok());
+        assert!(
+            limiter.check(newcomer).is_err(),
+            "its overflow budget is spent"
+        );
+        limiter.trust(newcomer);
+        assert!(limiter.is_trusted(newcomer));
+        assert!(limiter.check(newcomer).is_err(), "no fresh budget");
+        // Its own budget from then on: a second later it has one request again.
+        clock.advance(Duration::from_secs(1));
+        assert!(limiter.check(newcomer).is_ok());
+        assert!(limiter.check(newcomer).is_err());
     }
 
     /// The trusted sources are bounded: past the cap, the one seen least recently leaves.

@@ -408,7 +408,9 @@ const PRESIZE_PER_SHARD: usize = 1 << 10;
 /// Each key lives until its lease or its retention expires. Keys are spread over the shards
 /// by a keyed hash, each shard holding a 64th of the capacity: when a key's shard is full of
 /// live keys, a new claim in it is refused with a [`StoreError`] (503) rather than evicting a
-/// key still inside its retention — evicting one would reopen a replay window. Size the
+/// key still inside its retention — evicting one would reopen a replay window. A success is
+/// never refused: a handler that outlived its lease, its claim's place taken meanwhile, is
+/// recorded done even in a full shard (over its capacity by that key until it expires). Size the
 /// capacity with room to spare over the deliveries expected within the retention. Cheap to clone;
 /// clones share the data.
 ///
@@ -695,7 +697,13 @@ impl MemoryStore {
                     wall,
                     mono: self.mono(),
                 };
-                shard.make_room(now, self.inner.per_shard)?;
+                // A success is a fact: it is recorded in a full shard too, one entry over
+                // the shard's capacity until it expires (only a handler that outlived its
+                // lease gets here, its claim's place taken meanwhile). Refused, the key would
+                // be free, and a copy processed again.
+                if shard.make_room(now, self.inner.per_shard).is_err() {
+                    tracing::debug!("a late success recorded in a full replay store shard");
+                }
             }
         }
         shard.mark_done(
@@ -1023,6 +1031,41 @@ mod tests {
                 .complete_now(key, token, Duration::from_secs(retention))
                 .unwrap();
         }
+    }
+
+    /// A handler that outlived its lease, in a shard filled meanwhile by another claim: its
+    /// success is still recorded (a copy is a duplicate, not processed again), the other
+    /// claim stays its holder's, and the shard, over its capacity by that entry, takes no
+    /// new key until room is made.
+    #[test]
+    fn a_late_success_is_recorded_in_a_full_shard() {
+        let clock = FixedClock::at_secs(1_000_000);
+        let store = MemoryStore::with_clock(SHARDS, Arc::new(clock.clone()));
+        let (_, keys) = same_shard_keys(&store);
+        let lease = Duration::from_secs(30);
+        let Ok(Claim::New(late)) = store.claim_now(&keys[0], Duration::from_secs(1)) else {
+            panic!("fresh key")
+        };
+        clock.advance(Duration::from_secs(2));
+        let Ok(Claim::New(other)) = store.claim_now(&keys[1], lease) else {
+            panic!("the expired claim makes room")
+        };
+        assert!(store.claim_now(&keys[2], lease).is_err(), "one key a shard");
+        store
+            .complete_now(&keys[0], late, Duration::from_secs(600))
+            .unwrap();
+        assert_eq!(store.claim_now(&keys[0], lease).unwrap(), Claim::Done);
+        assert!(matches!(
+            store.claim_now(&keys[1], lease),
+            Ok(Claim::InFlight { .. })
+        ));
+        store.release_now(&keys[1], other);
+        assert!(store.claim_now(&keys[2], lease).is_err(), "still full");
+        clock.advance(Duration::from_secs(601));
+        assert!(matches!(
+            store.claim_now(&keys[2], lease),
+            Ok(Claim::New(_))
+        ));
     }
 
     /// A store shared by receivers with different retentions: expired keys queued behind a

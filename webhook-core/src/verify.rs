@@ -367,10 +367,14 @@ impl Proof {
         })
     }
 
-    /// Fill what `self` lacks from `other` and join the scheme names (for [`AllOf`]).
+    /// Fill what `self` lacks from `other`, and join the scheme names and the key ids
+    /// (for [`AllOf`]: each member proved the request with one of its keys).
     fn merge(mut self, other: Self) -> Self {
         self.scheme = Cow::Owned(format!("{}+{}", self.scheme, other.scheme));
-        self.key_id = self.key_id.or(other.key_id);
+        self.key_id = match (self.key_id, other.key_id) {
+            (Some(first), Some(second)) => Some(Cow::Owned(format!("{first}+{second}"))),
+            (first, second) => first.or(second),
+        };
         self.message_id = self.message_id.or(other.message_id);
         self.timestamp_ms = self.timestamp_ms.or(other.timestamp_ms);
         self.subject = self.subject.or(other.subject);
@@ -521,7 +525,9 @@ impl Verifier for AnyOf {
 }
 
 /// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
-/// signature. The proofs are merged; the first failure is returned.
+/// signature. The proofs are merged: scheme names and matched key ids are joined with `+` in
+/// the members' order (`api-key+github`, `key-0+default`), and the rest is taken from the first
+/// member that has it. The first failure is returned.
 #[derive(Debug, Default)]
 pub struct AllOf {
     verifiers: Vec<Box<dyn Verifier>>,

@@ -223,17 +223,7 @@ impl AsymmetricScheme {
         }
         for key in keys.keys() {
             self.check_key(key.id(), key.material().kind())?;
-            if let Some(bits) = key.material().rsa_bits()
-                && bits < self.min_rsa_bits
-            {
-                return Err(ConfigError::new(format!(
-                    "scheme `{}`: RSA key `{}` has {bits} bits; at least {} are accepted \
-                     (`allow_rsa_1024` admits 1024-bit keys of a legacy sender)",
-                    self.name,
-                    key.id(),
-                    self.min_rsa_bits
-                )));
-            }
+            self.check_rsa_bits(key.id(), key.material().rsa_bits())?;
         }
         Ok(AsymmetricVerifier {
             scheme: Arc::new(self),
@@ -242,14 +232,29 @@ impl AsymmetricScheme {
         })
     }
 
+    /// Refuse an RSA key shorter than the scheme accepts.
+    fn check_rsa_bits(&self, id: &str, bits: Option<usize>) -> Result<(), ConfigError> {
+        match bits {
+            Some(bits) if bits < self.min_rsa_bits => Err(ConfigError::new(format!(
+                "scheme `{}`: RSA key `{id}` has {bits} bits; at least {} are accepted \
+                 (`allow_rsa_1024` admits 1024-bit keys of a legacy sender)",
+                self.name, self.min_rsa_bits
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// A signer using `key`, reading the system clock for unset timestamps.
     ///
     /// # Errors
     ///
-    /// A key of another type than the algorithm's, or an inconsistent scheme.
+    /// A key of another type than the algorithm's, an RSA key shorter than the scheme's
+    /// verifier accepts (2048 bits, 1024 with [`allow_rsa_1024`](Self::allow_rsa_1024)), or an
+    /// inconsistent scheme.
     pub fn signer(self, key: PrivateKey) -> Result<AsymmetricSigner, ConfigError> {
         self.layout.check(&self.name)?;
         self.check_key("signing", key.kind())?;
+        self.check_rsa_bits("signing", key.public_key().material().rsa_bits())?;
         Ok(AsymmetricSigner {
             scheme: Arc::new(self),
             key,
@@ -274,14 +279,14 @@ impl AsymmetricScheme {
     }
 
     /// Decode the entries into signatures of this algorithm; undecodable ones are skipped,
-    /// and a signature repeated is kept once.
-    ///
-    /// # Errors
-    ///
-    /// More than [`MAX_CANDIDATES`] distinct signatures: 401, none of them checked.
-    fn decode_entries(&self, entries: &[&str]) -> Result<Vec<Candidate>, VerifyError> {
+    /// a signature repeated is kept once, and entries after the first [`MAX_CANDIDATES`]
+    /// distinct signatures are not read.
+    fn decode_entries(&self, entries: &[&str]) -> Vec<Candidate> {
         let mut candidates: Vec<Candidate> = Vec::new();
         for text in entries {
+            if candidates.len() == MAX_CANDIDATES {
+                break;
+            }
             let Some(candidate) = self
                 .layout
                 .encoding
@@ -290,17 +295,11 @@ impl AsymmetricScheme {
             else {
                 continue;
             };
-            if candidates.contains(&candidate) {
-                continue;
+            if !candidates.contains(&candidate) {
+                candidates.push(candidate);
             }
-            if candidates.len() == MAX_CANDIDATES {
-                return Err(VerifyError::invalid_signature().with_message(format!(
-                    "more than {MAX_CANDIDATES} distinct signatures: none is checked"
-                )));
-            }
-            candidates.push(candidate);
         }
-        Ok(candidates)
+        candidates
     }
 
     /// The signed content, as one buffer (the asymmetric algorithms sign a whole message).
@@ -514,7 +513,7 @@ impl Verifier for AsymmetricVerifier {
         let (entries, ts_in_sig) = scheme.read_entries(request)?;
         let timestamp = scheme.layout.read_timestamp(request, ts_in_sig)?;
         let message_id = scheme.layout.read_message_id(request)?;
-        let candidates = scheme.decode_entries(&entries)?;
+        let candidates = scheme.decode_entries(&entries);
         if candidates.is_empty() {
             return Err(VerifyError::invalid_signature());
         }

@@ -605,12 +605,21 @@ impl HmacScheme {
     }
 
     /// A signer using `secret`, reading the system clock for unset timestamps.
+    ///
+    /// A scheme that no verifier can be built for (a signed timestamp with no source…) makes
+    /// every [`sign`](Signer::sign) fail, saying why, rather than sign what nothing accepts.
     #[must_use]
     pub fn signer(self, secret: Secret) -> HmacSigner {
+        let inconsistent = self
+            .layout
+            .check(&self.name)
+            .err()
+            .map(|error| error.to_string());
         HmacSigner {
             scheme: Arc::new(self),
             secret,
             clock: clock::system(),
+            inconsistent,
         }
     }
 
@@ -1002,9 +1011,10 @@ impl Verifier for HmacVerifier {
             if first_tag.is_none() {
                 first_tag = Some(tag);
             }
-            if hit {
+            // Every active key is tried, even after a match: how long a valid request takes
+            // does not tell which key of the ring signed it.
+            if hit && matched.is_none() {
                 matched = Some(key);
-                break;
             }
         }
         let key = matched.ok_or_else(VerifyError::invalid_signature)?;
@@ -1038,6 +1048,8 @@ pub struct HmacSigner {
     scheme: Arc<HmacScheme>,
     secret: Secret,
     clock: SharedClock,
+    /// Why the scheme cannot be verified, when it cannot: every `sign` fails with it.
+    inconsistent: Option<String>,
 }
 
 impl fmt::Debug for HmacSigner {
@@ -1084,6 +1096,9 @@ impl HmacSigner {
 
 impl Signer for HmacSigner {
     fn sign(&self, message: &Outgoing<'_>) -> Result<SignedHeaders, SignError> {
+        if let Some(why) = &self.inconsistent {
+            return Err(SignError::new(format!("hmac signer: {why}")));
+        }
         self.scheme
             .layout
             .signed_headers(message, self.clock.now_ms(), |timestamp, id| {

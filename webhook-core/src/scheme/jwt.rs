@@ -192,6 +192,10 @@ impl fmt::Display for JwtAlgorithm {
 /// Smallest RSA modulus accepted, in bits.
 const MIN_RSA_BITS: usize = 2048;
 
+/// Longest RSA modulus accepted, for a signer as for a verifier (the `rsa` crate's limit
+/// for public keys).
+const MAX_RSA_BITS: usize = 4096;
+
 /// The shortest HMAC key `alg` may be used with: its hash's size (RFC 7518 §3.2), so that a
 /// captured token cannot be brute-forced back to the key.
 fn min_hmac_key_len(alg: JwtAlgorithm) -> usize {
@@ -1940,7 +1944,7 @@ impl JwtSigner {
         Self::checked(
             key,
             JwtAlgorithm::Rs256,
-            "jwt signing key is not an rsa private key pem",
+            "jwt signing key is not an rsa private key of 2048 to 4096 bits",
         )
     }
 
@@ -1982,7 +1986,7 @@ impl JwtSigner {
         let fits = if algorithm.family() == Family::Rsa {
             // Parse rather than sign: an RSA signature is slow in debug builds.
             RsaPrivateKey::from_pkcs1_der(key.as_bytes())
-                .is_ok_and(|k| k.n().bits() >= MIN_RSA_BITS)
+                .is_ok_and(|k| (MIN_RSA_BITS..=MAX_RSA_BITS).contains(&k.n().bits()))
         } else {
             // Signing once proves the key fits the algorithm, at start-up rather than per
             // delivery.

@@ -221,22 +221,47 @@ impl Signal {
 }
 
 /// Waits for another delivery's call to end.
-struct Wait(Arc<Signal>);
+struct Wait {
+    signal: Arc<Signal>,
+    /// Where this wait's waker is in the signal's list, once registered: each wait has one
+    /// place, so a crowd waiting on one call costs O(1) per poll, not a scan of the crowd.
+    /// (The list only grows until `finish` takes it, after which `done` answers first.)
+    slot: Option<usize>,
+}
+
+impl Wait {
+    fn new(signal: Arc<Signal>) -> Self {
+        Self { signal, slot: None }
+    }
+}
 
 impl Future for Wait {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0.done.load(Ordering::Acquire) {
+        let this = self.get_mut();
+        if this.signal.done.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
-        let mut wakers = self.0.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut wakers = this
+            .signal
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         // Checked again under the lock `finish` takes, so no wake-up falls in between.
-        if self.0.done.load(Ordering::Acquire) {
+        if this.signal.done.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
-        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            wakers.push(cx.waker().clone());
+        match this.slot.and_then(|slot| wakers.get_mut(slot)) {
+            Some(waker) => {
+                if !waker.will_wake(cx.waker()) {
+                    waker.clone_from(cx.waker());
+                }
+            }
+            None => {
+                this.slot = Some(wakers.len());
+                wakers.push(cx.waker().clone());
+            }
         }
         Poll::Pending
     }
@@ -298,7 +323,7 @@ impl Loading {
             let (signal, loading, tenant) =
                 (Arc::clone(signal), Arc::clone(self), tenant.to_owned());
             return Some(Box::pin(async move {
-                Wait(Arc::clone(&signal)).await;
+                Wait::new(Arc::clone(&signal)).await;
                 if signal.again.load(Ordering::Acquire)
                     && let Some(call) = loading.fetch(&tenant, registry)
                 {

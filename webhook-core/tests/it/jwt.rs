@@ -1841,6 +1841,12 @@ fn rsa_keys_larger_than_4096_bits_are_refused_saying_why() {
     });
     let document = json!({ "keys": [big_jwk] }).to_string();
     assert!(JwtKey::from_jwks(&document).is_err());
+
+    // A signer is held to the same bounds: no verifier could accept its tokens.
+    let big_private = include_bytes!("../fixtures/auth/rsa8192-private.pem");
+    let error = JwtSigner::rsa_pem(big_private).err().unwrap();
+    assert!(error.to_string().contains("2048 to 4096 bits"), "{error}");
+    assert!(JwtSigner::rsa_pem(RSA_PRIVATE).is_ok());
 }
 
 /// The body's digest cannot be carried in a registered claim: under `jti` two deliveries of

@@ -573,6 +573,9 @@ fn the_tenant_survives_all_of() {
         .unwrap();
     assert_eq!(proof.tenant(), Some("acme"));
     assert_eq!(proof.message_id(), Some("msg_1"));
+    // Each member's key is named, in order, as the schemes are.
+    assert_eq!(proof.scheme(), "api-key+standard-webhooks-v1");
+    assert_eq!(proof.key_id(), Some("key-0+default"));
 }
 
 /// A proof naming a tenant that is not a tenant id (a verifier of the application's) cannot
