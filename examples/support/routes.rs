@@ -166,9 +166,15 @@ fn route(
     base_url: &str,
     store: Option<std::sync::Arc<dyn webhook::ReplayStore>>,
 ) -> Result<RouteSpec, ConfigError> {
+    // Senders that sign no timestamp: a captured delivery verifies forever, and only the
+    // store's memory of its key refuses a copy, so keys are kept three days
+    // (`WEBHOOK_RETENTION_SECS` overrides).
+    let mut builder = Receiver::builder().route(name);
+    if ["github", "shopify", "twilio"].contains(&name) {
+        builder = builder.retention(std::time::Duration::from_secs(3 * 24 * 3600));
+    }
     // Duplicates are answered before anything is decoded: this names their event type.
-    let mut builder = Receiver::builder()
-        .route(name)
+    let mut builder = builder
         .env_with("WEBHOOK", lookup)
         .event_type_from(|request| summarize(request, &webhook::Proof::new("")).ok()?.0);
     if let Some(store) = store {

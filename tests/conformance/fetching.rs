@@ -102,7 +102,7 @@ pub fn assert_unavailable(served: &Served, answers: &[Answer]) {
     };
     assert_eq!(served.fetches(), 1, "the adapter awaited the fetch");
     assert_eq!(*status, 503, "{reply}");
-    assert_eq!(retry_after.as_deref(), Some("60"));
+    assert_eq!(retry_after.as_deref(), Some("15"));
     assert!(reply.contains("key_unavailable"), "{reply}");
 }
 

@@ -8,7 +8,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::scheme::asymmetric::fetched_certificate_key;
 use crate::{
@@ -55,6 +55,10 @@ pub(crate) fn run_to_end<T: Send + 'static>(
 /// `JwksCacheBuilder::fetch_deadline`). It is timed by a thread of its own, which ends with the
 /// fetch: the runtime the fetch runs on needs no timers, and none is needed at all.
 pub const FETCH_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long an address whose fetch failed is not fetched again, by default: under the 20 s
+/// SNS waits between its retries.
+const DEFAULT_RETRY_AFTER_FAILURE: Duration = Duration::from_secs(15);
 
 /// `fetch`, ended as failed once `deadline` has passed.
 pub(crate) fn within_deadline(fetch: FetchFuture, deadline: Duration) -> FetchFuture {
@@ -283,7 +287,9 @@ impl CertificateFetcher for HttpsFetcher {
 }
 
 /// Signing certificates by address, fetched on first use (feature `fetch`). Cheap to clone
-/// (clones share the certificates); give one to each verifier, or share one.
+/// (clones share the certificates and the minute's fetches). Give each provider's verifiers
+/// a cache of their own: PayPal's certificate addresses need nothing secret to name, so
+/// with a cache shared with an SNS verifier anyone could spend the fetches SNS needs.
 ///
 /// Amazon SNS and PayPal sign with the key of a certificate whose address travels with each
 /// message (`SigningCertURL`, `PAYPAL-CERT-URL`), and move to a new certificate from time to
@@ -310,18 +316,26 @@ impl CertificateFetcher for HttpsFetcher {
 ///   and its certificate (or its failure) is recorded for the deliveries after it. Without
 ///   a runtime, the fetch runs inside the future of the delivery that started it; dropped,
 ///   that fetch is abandoned (logged at WARN, at most once a minute) and still counts toward
-///   the minute's fetches. A fetch that fails is not retried for a minute
-///   ([`CertificateCacheBuilder::retry_after_failure`]), and at most ten fetches start in
+///   the minute's fetches. A fetch that fails is not retried for 15 seconds
+///   ([`CertificateCacheBuilder::retry_after_failure`]: less than the 20 s SNS waits
+///   between its retries, so each retry finds a new fetch), and at most ten fetches start in
 ///   any minute ([`CertificateCacheBuilder::fetches_per_minute`]): a flood of messages naming
 ///   made-up addresses costs the provider's server a few requests a minute, not one each.
 /// - A delivery whose certificate could not be fetched is answered 503 `key_unavailable`
-///   with `Retry-After`, so that the sender retries it (SNS and PayPal retry a 5xx), and the
-///   fetch's failure is logged at ERROR with the address.
+///   with `Retry-After`, so that the sender retries it (SNS and PayPal retry a 5xx; SNS by
+///   default only 3 times, 20 s apart, over about a minute, after which the message is
+///   lost), and the fetch's failure is logged at ERROR with the address.
 /// - The cache holds at most 32 certificates and failures
 ///   ([`CertificateCacheBuilder::capacity`]). A certificate just fetched replaces a failure
 ///   first, then an expired certificate, then one that no delivery was verified with, then
 ///   the one that verified a delivery longest ago; a failure replaces only another failure
 ///   or an expired certificate.
+///
+/// A held certificate is used until its validity ends: it is not fetched again meanwhile, so a
+/// certificate the provider withdraws early stays trusted until the process restarts. Its
+/// subject is not checked: TLS to the provider's own host is what proves the document (a
+/// fetcher of your own, or a mirror behind [`HttpsFetcher::with_root_certificates`], must be
+/// trusted as much).
 ///
 /// What the budget cannot tell apart: a new certificate's address from a made-up one, until
 /// it has fetched it. Someone who knows a topic ARN your SNS route accepts (or, for PayPal,
@@ -375,10 +389,10 @@ struct Inner {
 struct State {
     entries: HashMap<String, Entry>,
     /// When the fetches of the last minute started.
-    started: VecDeque<Instant>,
+    started: VecDeque<Duration>,
     /// Until when "fetches are spent" is not logged again: once per spent window, however
     /// many requests name addresses not held meanwhile (their senders choose them).
-    quiet_until: Option<Instant>,
+    quiet_until: Option<Duration>,
     /// Fetches abandoned before they ended, for a log line at most once a minute.
     abandoned: AbandonedFetches,
 }
@@ -388,7 +402,7 @@ enum Entry {
         key: Box<PublicKey>,
         not_after_ms: i64,
         /// When it fetched, or last verified a delivery.
-        used: Instant,
+        used: Duration,
         /// Whether it has verified a delivery: certificates no delivery proved itself with
         /// are given up first.
         verified: bool,
@@ -397,7 +411,7 @@ enum Entry {
         done: tokio::sync::watch::Receiver<()>,
     },
     Failed {
-        until: Instant,
+        until: Duration,
     },
 }
 
@@ -448,15 +462,18 @@ impl CertificateCacheBuilder {
         self
     }
 
-    /// How long an address whose fetch failed is not fetched again (1 minute by default, at
-    /// most a day), and the `Retry-After` of the 503 meanwhile.
+    /// How long an address whose fetch failed is not fetched again (15 s by default, at most
+    /// a day), and the `Retry-After` of the 503 meanwhile. Keep it under the delay between
+    /// the provider's retries (SNS retries an HTTPS delivery 3 times by default, 20 s apart,
+    /// then drops it, whatever `Retry-After` says): each retry then finds a new fetch.
     #[must_use]
     pub fn retry_after_failure(mut self, delay: Duration) -> Self {
         self.retry_after_failure = delay.min(Duration::from_secs(24 * 60 * 60));
         self
     }
 
-    /// The clock that decides whether a certificate is valid (the system clock by default).
+    /// The clock that decides whether a certificate is valid, and times the hold-back after a
+    /// failure and the minute's fetches (its monotonic reading); the system clock by default.
     #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
@@ -495,7 +512,7 @@ impl CertificateCache {
             clock: Arc::new(SystemClock),
             capacity: 32,
             fetches_per_minute: 10,
-            retry_after_failure: Duration::from_secs(60),
+            retry_after_failure: DEFAULT_RETRY_AFTER_FAILURE,
             fetch_deadline: FETCH_DEADLINE,
         }
     }
@@ -522,7 +539,7 @@ impl CertificateCache {
     /// certificate is held, when its last fetch failed within the hold-back delay, or when
     /// this minute's fetches are spent; a wait for it when it is being fetched.
     pub(crate) fn prefetch(&self, url: &str) -> Option<KeyFetch> {
-        let now = Instant::now();
+        let now = self.inner.clock.monotonic();
         let wall_ms = self.inner.clock.now_ms();
         let mut state = self.inner.lock();
         match state.entries.get(url) {
@@ -540,7 +557,7 @@ impl CertificateCache {
         while state
             .started
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+            .is_some_and(|t| now.saturating_sub(*t) >= Duration::from_secs(60))
         {
             state.started.pop_front();
         }
@@ -550,7 +567,7 @@ impl CertificateCache {
                 let frees = state
                     .started
                     .front()
-                    .map_or(now, |t| *t + Duration::from_secs(60));
+                    .map_or(now, |t| t.saturating_add(Duration::from_secs(60)));
                 state.quiet_until = Some(frees);
                 tracing::warn!(
                     "signing certificate not fetched: this minute's fetches are spent (logged \
@@ -597,8 +614,9 @@ impl CertificateCache {
     /// The certificate at `url` verified a delivery: it is in use (only a verified delivery
     /// counts, so that unverified requests cannot keep a certificate of their choice held).
     pub(crate) fn verified(&self, url: &str) {
+        let now = self.inner.clock.monotonic();
         if let Some(Entry::Ready { used, verified, .. }) = self.inner.lock().entries.get_mut(url) {
-            *used = Instant::now();
+            *used = now;
             *verified = true;
         }
     }
@@ -620,7 +638,7 @@ fn evict_one(
     entries: &mut HashMap<String, Entry>,
     keep: &str,
     valid_too: bool,
-    now: Instant,
+    now: Duration,
     wall_ms: i64,
 ) -> bool {
     // Lower ranks go first; within a rank, the smaller second member.
@@ -628,7 +646,7 @@ fn evict_one(
         .iter()
         .filter(|(url, _)| url.as_str() != keep)
         .filter_map(|(url, entry)| match entry {
-            Entry::Failed { until } => Some(((0u8, until.saturating_duration_since(now)), url)),
+            Entry::Failed { until } => Some(((0u8, until.saturating_sub(now)), url)),
             Entry::Ready {
                 not_after_ms,
                 used,
@@ -641,7 +659,13 @@ fn evict_one(
                     (false, false) => 2,
                     (false, true) => 3,
                 };
-                Some(((rank, Duration::MAX - now.duration_since(*used)), url))
+                Some((
+                    (
+                        rank,
+                        Duration::MAX.saturating_sub(now.saturating_sub(*used)),
+                    ),
+                    url,
+                ))
             }
             Entry::Pending { .. } => None,
         })
@@ -674,16 +698,17 @@ impl PendingFetch {
                 Entry::Ready {
                     key: Box::new(key),
                     not_after_ms,
-                    used: Instant::now(),
+                    used: inner.clock.monotonic(),
                     verified: false,
                 }
             }
             Err(error) => {
                 tracing::error!(url = %self.url, %error, "signing certificate not fetched");
                 Entry::Failed {
-                    until: Instant::now()
-                        .checked_add(inner.retry_after_failure)
-                        .unwrap_or_else(Instant::now),
+                    until: inner
+                        .clock
+                        .monotonic()
+                        .saturating_add(inner.retry_after_failure),
                 }
             }
         };
@@ -705,7 +730,7 @@ impl PendingFetch {
                 &mut state.entries,
                 &self.url,
                 valid_too,
-                Instant::now(),
+                inner.clock.monotonic(),
                 now_ms,
             );
         }

@@ -780,7 +780,8 @@ impl ReceiverBuilder {
     /// A verifier whose scheme signs no timestamp (GitHub, Shopify, Twilio, Postal, Paddle
     /// Classic…; its `freshness_window` is `None`) gives a copy no age to be refused by: a
     /// copy is refused only while its key is remembered, so set this to how long that must
-    /// be (hours or days), with a store that holds that many deliveries.
+    /// be (hours or days), with a store that holds that many deliveries; built without it,
+    /// such a receiver logs a warning at start-up.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
         self.retention_from = None;
@@ -1217,6 +1218,21 @@ impl ReceiverBuilder {
                 retention.as_secs(),
                 window.as_secs()
             )));
+        }
+        if window.is_none()
+            && self.retention.is_none()
+            && !matches!(self.store, StoreChoice::Disabled)
+            && (verifier.signs_body() || verifier.requires_replay_store())
+        {
+            // Said once, at start-up: a captured delivery of such a scheme verifies forever,
+            // and only the store's memory of its key refuses it.
+            tracing::warn!(
+                route = %self.route,
+                retention_secs = retention.as_secs(),
+                "the verifier signs no timestamp: a copy of a delivery is refused only while \
+                 its key is retained; set the receiver's retention to as long as a captured \
+                 delivery must be refused (days)"
+            );
         }
         if let Some(url) = &self.public_base_url {
             check_public_base_url(url)

@@ -15,7 +15,8 @@
 //! `multipart/form-data` posts (RFC 7578), which a route's `forward()` action sends for a
 //! message with attachments ("Receiving Messages via HTTP"), carry the same three fields as
 //! parts of the form: they are read in place, copying the three values and nothing else
-//! (attachments, the parts with a `filename`, and every other field are skipped unread).
+//! (attachments, the parts with a `filename`, and every other field are skipped unread; an
+//! attachment named like one of the three is refused, below).
 //! The reading is strict, as every byte of it is unauthenticated:
 //!
 //! - the boundary is the `Content-Type`'s `boundary` parameter (any case), a token or a
@@ -29,8 +30,9 @@
 //!   without a blank line after its headers or without one `Content-Disposition: form-data`
 //!   with a `name`, a folded or unreadable header, text after a delimiter) is 400
 //!   `malformed_body`, as a body that is not JSON is;
-//! - a field missing, or given twice (which one would the application read?), is 401
-//!   `missing_credentials`, as a JSON body without one `signature` object is;
+//! - a field missing, given twice, or given as a file (an attachment under its name: which
+//!   one would the application read?), is 401 `missing_credentials`, as a JSON body without
+//!   one `signature` object is;
 //! - a value is read as it stands, up to the line break before the next delimiter, and at
 //!   most as long as Mailgun's values can be (32 bytes for the timestamp, 256 for the token,
 //!   128 for the signature) and UTF-8: any other is refused as the same value in JSON would
@@ -188,7 +190,7 @@ struct Fields {
 /// in place by [`multipart::fields`]. A body that is not JSON is 400 `malformed_body` (as an
 /// SNS body that is not JSON is); JSON without one readable `signature` object (another
 /// shape, the field given twice), and a form or multipart body with a signature field
-/// missing or given twice, is 401 `missing_credentials`. A repeated `Content-Type` is
+/// missing or given twice (or, multipart, as a file), is 401 `missing_credentials`. A repeated `Content-Type` is
 /// ambiguous (form or JSON): 401 `malformed_header`.
 fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
     let missing = || {
@@ -552,7 +554,8 @@ mod multipart {
     ///
     /// 401 `malformed_header` when the `boundary` parameter is missing, repeated or invalid,
     /// or the parameters cannot be read; 400 `malformed_body` when the body is not
-    /// multipart; 401 `missing_credentials` when a field is missing or given twice; 401
+    /// multipart; 401 `missing_credentials` when a field is missing, given twice or given as
+    /// a file; 401
     /// `malformed_header` (timestamp) or `invalid_signature` (token, signature) when a
     /// value is too long or not UTF-8.
     pub(super) fn fields(content_type: &[u8], body: &[u8]) -> Result<Fields, VerifyError> {
@@ -773,12 +776,17 @@ mod multipart {
             }
         }
         let name = name.ok_or_else(|| malformed("multipart part without a name"))?;
-        if file {
-            return Ok(None);
-        }
-        Ok(Field::ALL
+        let field = Field::ALL
             .into_iter()
-            .find(|field| name.is(field.name().as_bytes())))
+            .find(|field| name.is(field.name().as_bytes()));
+        match field {
+            // An attachment under a signature field's name: an application that reads fields
+            // by name could read it in place of the signed field.
+            Some(field) if file => Err(VerifyError::new(VerifyErrorKind::MissingCredentials)
+                .with_message(format!("field `{}` given as a file", field.name()))),
+            _ if file => Ok(None),
+            field => Ok(field),
+        }
     }
 
     /// A parameter's value: a token, or a quoted-string between its quotes, escapes kept.
@@ -917,8 +925,15 @@ mod multipart {
             assert_eq!(name("form-data; name=\"token\""), Ok(Some("token")));
             assert_eq!(name(" FORM-DATA ;NAME = \"t\\o\\ken\""), Ok(Some("token")));
             assert_eq!(name("form-data; name=signature"), Ok(Some("signature")));
-            assert_eq!(name("form-data; name=\"token\"; filename=\"a\""), Ok(None));
-            assert_eq!(name("form-data; filename*=utf-8''a; name=token"), Ok(None));
+            assert_eq!(
+                name("form-data; name=\"token\"; filename=\"a\""),
+                Err(VerifyErrorKind::MissingCredentials)
+            );
+            assert_eq!(
+                name("form-data; filename*=utf-8''a; name=token"),
+                Err(VerifyErrorKind::MissingCredentials)
+            );
+            assert_eq!(name("form-data; name=\"report\"; filename=\"a\""), Ok(None));
             assert_eq!(name("form-data; name=\"tokens\""), Ok(None));
             assert_eq!(name("form-data; name=\"Token\""), Ok(None));
             assert_eq!(

@@ -11,7 +11,8 @@
 //! - the body is a form whose field names are lowercase ASCII letters, digits and `_`, each
 //!   at most once (401 otherwise). PHP reads other names differently (`a[]` becomes an array,
 //!   `123` an integer key, a repeated name keeps its last value), so this verifier would not
-//!   compute the string Paddle signed; Paddle's own fields all have plain names.
+//!   compute the string Paddle signed; Paddle's own fields all have plain names. A name or
+//!   value that does not decode to UTF-8 is a malformed body (400).
 //! - `p_signature` verifies with one of the keys (401).
 //!
 //! Classic signs no timestamp and no delivery id of its own: the proof's message id is the
@@ -142,10 +143,10 @@ fn fields(body: &[u8]) -> Result<BTreeMap<String, String>, VerifyError> {
             ),
             None => (pair, &b""[..]),
         };
+        // A form that does not decode is a malformed body (400), as the status table has it.
         let (Some(name), Some(value)) = (form_text(name), form_text(value)) else {
-            return Err(
-                VerifyError::invalid_signature().with_message("a form field that is not UTF-8")
-            );
+            return Err(VerifyError::new(VerifyErrorKind::MalformedBody)
+                .with_message("a form field that is not UTF-8"));
         };
         if fields.len() >= MAX_FIELDS {
             return Err(VerifyError::invalid_signature()

@@ -415,7 +415,6 @@ impl Verifier for PayPalVerifier {
                     VerifyError::invalid_signature()
                 })?;
                 let (key, replay) = verifier.verify_content(content, signature, now)?;
-                cache.verified(cert_url);
                 (key.id().to_owned(), replay)
             }
         };
@@ -424,6 +423,11 @@ impl Verifier for PayPalVerifier {
         let digest: [u8; 32] = sha2::Sha256::digest(request.body()).into();
         self.pins
             .check(transmission_id, digest, now, now.saturating_add(window))?;
+        // Only a delivery that passed every check keeps its certificate in use.
+        #[cfg(feature = "fetch")]
+        if let Keys::Fetched(cache) = &self.keys {
+            cache.verified(cert_url);
+        }
         Ok(Proof::new("paypal")
             .with_key_id(key_id)
             .with_message_id(transmission_id)

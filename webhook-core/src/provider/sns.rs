@@ -36,7 +36,9 @@
 //!    topic ARN. With fetched certificates one difference remains: only a message of an
 //!    accepted topic causes a fetch, so the first message naming a genuine certificate not
 //!    held yet is answered 401 (fetched, then refused) for an accepted topic and 503 for
-//!    another, once per certificate.
+//!    another, once per certificate; and a message naming an address not held is answered
+//!    after a fetch's round trip for an accepted topic, at once for another. A topic ARN is
+//!    no secret (it is in every message), so this hides nothing that matters.
 //! 4. The signature verifies (401 otherwise) with the key of one of two kinds of certificate:
 //!    - **fetched** ([`verifier_fetching`], feature `fetch`): the certificate `SigningCertURL`
 //!      names, fetched over HTTPS the first time that address is seen and kept in a
@@ -785,15 +787,20 @@ impl Verifier for SnsVerifier {
                 (key.id().to_owned(), replay)
             }
             #[cfg(feature = "fetch")]
-            Keys::Fetched(cache) => {
+            Keys::Fetched(_) => {
                 let key = fetched.ok_or_else(VerifyError::invalid_signature)?;
                 let verifier = fetched_verifier(version, key)?;
                 let (key, replay) = verifier.verify_content(content, signature, now)?;
-                cache.verified(cert_url);
                 (key.id().to_owned(), replay)
             }
         };
         self.freshness.check_ms_at(ts_ms, now)?;
+        // Only a delivery that passed every check keeps its certificate in use: a stale
+        // copy, however genuine its signature, must not hold a certificate of its choice.
+        #[cfg(feature = "fetch")]
+        if let Keys::Fetched(cache) = &self.keys {
+            cache.verified(cert_url);
+        }
         Ok(Proof::new("sns")
             .with_key_id(key_id)
             .with_message_id(message_id)

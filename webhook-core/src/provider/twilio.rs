@@ -16,8 +16,10 @@
 //! captured one signed post can move bytes between a parameter's name and its value or
 //! between parameters (`Body=hi&From=+1`, signed as `BodyhiFrom+1`, verifies as the single
 //! parameter `Body=hiFrom+1`). The delivery's key is its signature, so with a replay store
-//! such a copy is a duplicate of the original and never reaches the handler; the verifier is
-//! therefore refused on a receiver built
+//! such a copy is a duplicate of the original and never reaches the handler while the store
+//! retains that key: 10 minutes by default, so set
+//! [`retention`](crate::ReceiverBuilder::retention) to as long as a captured post must be
+//! refused (days). The verifier is refused on a receiver built
 //! [`without_replay_protection`](crate::ReceiverBuilder::without_replay_protection)
 //! ([`Verifier::requires_replay_store`]).
 

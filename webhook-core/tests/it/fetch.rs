@@ -174,7 +174,7 @@ async fn sns_fetches_the_certificate_a_message_names_once_then_verifies_with_it(
     let error = verifier.verify(&request).unwrap_err();
     assert_eq!(error.kind(), VerifyErrorKind::KeyUnavailable);
     assert_eq!(error.status(), 503);
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(60)));
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(15)));
 
     verifier.fetch_keys(&request).expect("a fetch").await;
     let proof = verifier.verify(&request).unwrap();
@@ -436,7 +436,7 @@ async fn a_failed_fetch_answers_503_and_is_not_retried_within_the_delay() {
     verifier.fetch_keys(&request).expect("a fetch").await;
     let error = verifier.verify(&request).unwrap_err();
     assert_eq!(error.kind(), VerifyErrorKind::KeyUnavailable);
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(60)));
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(15)));
     assert!(
         !error.to_string().contains("500"),
         "the fetch's failure is logged, not told to the sender"
@@ -455,6 +455,34 @@ async fn a_failed_fetch_answers_503_and_is_not_retried_within_the_delay() {
     assert_eq!(verifier.verify(&request).unwrap_err().status(), 503);
     served.serve(SNS_CERT_URL, Ok(fixture("fetch/signing-cert.pem")));
     verifier.fetch_keys(&request).expect("a fetch again").await;
+    assert!(verifier.verify(&request).is_ok());
+    assert_eq!(served.fetches(), 2);
+}
+
+/// SNS retries a 503 three times, 20 s apart, then drops the message: with the default
+/// hold-back after a failed fetch (15 s, on the cache's clock), its first retry fetches the
+/// certificate again, and verifies.
+#[tokio::test]
+async fn an_sns_retry_after_a_failed_fetch_fetches_again() {
+    let served = Served::with(SNS_CERT_URL, Err("answered 500 instead of 200"));
+    let time = FixedClock::at_ms(NOW_MS);
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(Arc::new(time.clone()))
+        .build();
+    let verifier = sns_verifier(cache);
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    let error = verifier.verify(&request).unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(15)));
+    served.serve(SNS_CERT_URL, Ok(fixture("fetch/signing-cert.pem")));
+    time.advance(Duration::from_secs(14));
+    assert!(verifier.fetch_keys(&request).is_none(), "held back");
+    time.advance(Duration::from_secs(6));
+    verifier
+        .fetch_keys(&request)
+        .expect("SNS's retry fetches")
+        .await;
     assert!(verifier.verify(&request).is_ok());
     assert_eq!(served.fetches(), 2);
 }
@@ -769,8 +797,9 @@ async fn the_fetches_of_several_members_are_awaited_together() {
     }
 }
 
-#[tokio::test]
-async fn capacity_bounds_the_certificates_held() {
+/// Three SNS certificate addresses, each served the signing certificate, and a cache with room
+/// for two of them on a clock the test moves.
+fn three_certificates_two_places() -> (Vec<String>, FixedClock, CertificateCache) {
     let served = Arc::new(Served::default());
     let urls: Vec<String> = (0..3)
         .map(|n| {
@@ -780,10 +809,17 @@ async fn capacity_bounds_the_certificates_held() {
     for url in &urls {
         served.serve(url, Ok(fixture("fetch/signing-cert.pem")));
     }
-    let cache = CertificateCache::builder(Fetcher(served.clone()))
-        .clock(clock(NOW_MS))
+    let time = FixedClock::at_ms(NOW_MS);
+    let cache = CertificateCache::builder(Fetcher(served))
+        .clock(Arc::new(time.clone()))
         .capacity(2)
         .build();
+    (urls, time, cache)
+}
+
+#[tokio::test]
+async fn capacity_bounds_the_certificates_held() {
+    let (urls, time, cache) = three_certificates_two_places();
     let verifier = sns_verifier(cache.clone());
     let requests: Vec<String> = urls
         .iter()
@@ -794,18 +830,48 @@ async fn capacity_bounds_the_certificates_held() {
     for n in 0..2 {
         verifier.fetch_keys(&request(n)).expect("a fetch").await;
         assert!(verifier.verify(&request(n)).is_ok());
-        // A little apart, so that "used longest ago" is one of them.
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        // A little apart on the cache's clock, so that "used longest ago" is one of them.
+        time.advance(Duration::from_millis(2));
     }
     // The first is used again: the second is now the one used longest ago.
     assert!(verifier.verify(&request(0)).is_ok());
-    tokio::time::sleep(Duration::from_millis(2)).await;
+    time.advance(Duration::from_millis(2));
     verifier.fetch_keys(&request(2)).expect("a fetch").await;
     assert_eq!(cache.len(), 2);
     assert_eq!(verifier.verify(&request(1)).unwrap_err().status(), 503);
     assert!(verifier.verify(&request(0)).is_ok());
     assert!(verifier.verify(&request(2)).is_ok());
     assert!(format!("{cache:?}").contains("capacity: 2"));
+}
+
+/// A genuine but stale message (a replay) is refused after its signature verified, and does
+/// not count as a delivery the certificate verified: with the cache full, the certificate
+/// only it used is the one given up, not the one a fresh delivery used earlier.
+#[tokio::test]
+async fn a_stale_message_does_not_keep_its_certificate_in_use() {
+    let (urls, time, cache) = three_certificates_two_places();
+    let verifier = sns_verifier(cache.clone());
+    // The same cache, two hours on: every message is stale to it.
+    let late = sns::verifier_fetching(cache.clone(), [TOPIC])
+        .unwrap()
+        .freshness(sns::default_freshness().with_clock(FixedClock::at_ms(NOW_MS + 7_200_000)));
+    let bodies: Vec<String> = (0..3)
+        .map(|n| sns_body(&urls[n], TOPIC, &format!("m-{n}")))
+        .collect();
+    let request = |n: usize| WebhookRequest::new(bodies[n].as_bytes());
+    for n in 0..2 {
+        verifier.fetch_keys(&request(n)).expect("a fetch").await;
+        time.advance(Duration::from_millis(2));
+    }
+    assert!(verifier.verify(&request(1)).is_ok());
+    time.advance(Duration::from_millis(2));
+    let stale = late.verify(&request(0)).unwrap_err();
+    assert_eq!(stale.kind(), VerifyErrorKind::TimestampTooOld);
+    time.advance(Duration::from_millis(2));
+    verifier.fetch_keys(&request(2)).expect("a fetch").await;
+    assert_eq!(cache.len(), 2);
+    assert!(verifier.verify(&request(1)).is_ok(), "the one in use stays");
+    assert_eq!(verifier.verify(&request(0)).unwrap_err().status(), 503);
 }
 
 #[tokio::test]
@@ -981,7 +1047,7 @@ async fn an_unfetched_certificate_is_counted_and_answered_503() {
         reply
             .headers()
             .iter()
-            .any(|(name, value)| name.eq_ignore_ascii_case("retry-after") && value == "60")
+            .any(|(name, value)| name.eq_ignore_ascii_case("retry-after") && value == "15")
     );
     assert_eq!(
         receiver.stats().rejected(VerifyErrorKind::KeyUnavailable),

@@ -1,7 +1,7 @@
 //! Mailgun's `multipart/form-data` posts (a route's `forward()` of a message with
 //! attachments): `timestamp`, `token` and `signature` are read from the form's parts, in
 //! place and strictly; attachments and other fields are skipped; the form is refused when it
-//! is not multipart (400), when a field is missing or given twice (401), and when the
+//! is not multipart (400), when a field is missing, given twice or given as a file (401), and when the
 //! `Content-Type` names no usable boundary (401).
 
 use std::sync::LazyLock;
@@ -61,6 +61,20 @@ impl Fixture {
                 Err(error.kind())
             }
         }
+    }
+
+    /// `parts` as a multipart body, refused 401 `missing_credentials` (`step` says which
+    /// case): the error's text.
+    fn missing_credentials(&self, parts: &[Vec<u8>], step: &str) -> String {
+        let body = multipart(BOUNDARY, parts);
+        let request = WebhookRequest::new(&body).with_header("content-type", CONTENT_TYPE);
+        let error = self.verifier.verify(&request).unwrap_err();
+        assert_eq!(
+            (error.status(), error.code()),
+            (401, "missing_credentials"),
+            "{step}"
+        );
+        error.to_string()
     }
 
     fn genuine(&self) -> Result<Option<String>, VerifyErrorKind> {
@@ -149,14 +163,36 @@ fn a_forwarded_message_with_attachments_verifies_by_its_token() {
         file("attachment-1", "report.bin", &attachment(2 << 20)),
         f.fields().remove(0),
         f.fields().remove(1),
-        // An attachment named like a field is an attachment: skipped, not a second token.
-        file("token", "token.txt", b"not the token"),
         f.fields().remove(2),
         file("attachment-2", "notes.txt", &attachment(64 << 10)),
         field("content-id-map", "{}"),
     ];
     let body = multipart(BOUNDARY, &parts);
     assert_eq!(f.check(CONTENT_TYPE, &body), f.genuine());
+}
+
+/// An attachment named like a signature field (Mailgun names its attachments
+/// `attachment-<n>`) is refused, before or after the field: an application reading the form's
+/// fields by name could read it in place of the signed one.
+#[test]
+fn an_attachment_named_like_a_signature_field_is_refused() {
+    let f = Fixture::new();
+    for name in ["timestamp", "token", "signature"] {
+        for before in [true, false] {
+            let mut parts = f.fields();
+            let impostor = file(name, "x.txt", b"not the field");
+            if before {
+                parts.insert(0, impostor);
+            } else {
+                parts.push(impostor);
+            }
+            let error = f.missing_credentials(&parts, name);
+            assert!(
+                error.ends_with(&format!("`{name}` given as a file")),
+                "{error}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -354,13 +390,10 @@ fn a_missing_field_is_missing_credentials() {
             Err(VerifyErrorKind::MissingCredentials),
             "{name} missing"
         );
-        // Given as an attachment only: still missing.
+        // Given as an attachment only: refused as such.
         parts.push(file(name, "f.txt", f.fields()[at].as_slice()));
-        let body = multipart(BOUNDARY, &parts);
-        let request = WebhookRequest::new(&body).with_header("content-type", CONTENT_TYPE);
-        let error = f.verifier.verify(&request).unwrap_err();
-        assert_eq!((error.status(), error.code()), (401, "missing_credentials"));
-        assert_eq!(error.to_string(), format!("missing field `{name}`"));
+        let error = f.missing_credentials(&parts, name);
+        assert_eq!(error, format!("field `{name}` given as a file"));
     }
     // Named in another case: another field.
     let mut parts = f.fields();
@@ -393,15 +426,8 @@ fn a_field_given_twice_is_refused() {
                     parts[at] = twin;
                     parts.push(genuine);
                 }
-                let body = multipart(BOUNDARY, &parts);
-                let request = WebhookRequest::new(&body).with_header("content-type", CONTENT_TYPE);
-                let error = f.verifier.verify(&request).unwrap_err();
-                assert_eq!(
-                    (error.status(), error.code()),
-                    (401, "missing_credentials"),
-                    "field {at}"
-                );
-                assert!(error.to_string().ends_with("given twice"), "{error}");
+                let error = f.missing_credentials(&parts, &format!("field {at}"));
+                assert!(error.ends_with("given twice"), "{error}");
             }
         }
     }

@@ -1370,3 +1370,55 @@ fn a_flood_refused_before_the_rate_limit_writes_few_warn_lines() {
         500
     );
 }
+
+/// A receiver whose verifier signs no timestamp, built with the default retention, warns at
+/// start-up (naming its route) that a copy is refused only while its key is retained; one
+/// given a retention, one whose verifier signs a timestamp, and an API key's do not.
+#[test]
+fn no_signed_timestamp_and_the_default_retention_warn_at_start_up() {
+    use webhook_core::provider::github;
+    use webhook_core::{ApiKey, Secret, StandardWebhooks};
+    let secret = || Secret::from_text("a-test-secret-of-some-length").unwrap();
+    let warned = |build: &dyn Fn() -> Receiver| {
+        let captured = Captured::default();
+        let subscriber = captured.subscriber(tracing::Level::WARN, false);
+        tracing::subscriber::with_default(subscriber, build);
+        captured.text()
+    };
+    let text = warned(&|| {
+        Receiver::builder()
+            .route("gh")
+            .verifier(github::scheme().verifier(secret()).unwrap())
+            .build()
+            .unwrap()
+    });
+    assert!(text.contains("signs no timestamp"), "{text}");
+    assert!(text.contains("route=gh"), "{text}");
+    assert!(text.contains("retention_secs=600"), "{text}");
+    assert!(!text.contains("a-test-secret"), "{text}");
+    let quiet = [
+        warned(&|| {
+            Receiver::builder()
+                .verifier(github::scheme().verifier(secret()).unwrap())
+                .retention(Duration::from_secs(3 * 24 * 3600))
+                .build()
+                .unwrap()
+        }),
+        warned(&|| {
+            Receiver::builder()
+                .verifier(StandardWebhooks::new(secret()).unwrap())
+                .build()
+                .unwrap()
+        }),
+        // An API key signs nothing: no key of its would refuse a copy either way.
+        warned(&|| {
+            Receiver::builder()
+                .verifier(ApiKey::bearer([secret()]).unwrap())
+                .build()
+                .unwrap()
+        }),
+    ];
+    for text in quiet {
+        assert!(text.is_empty(), "{text}");
+    }
+}
