@@ -60,6 +60,9 @@ pub const FETCH_DEADLINE: Duration = Duration::from_secs(10);
 /// SNS waits between its retries.
 const DEFAULT_RETRY_AFTER_FAILURE: Duration = Duration::from_secs(15);
 
+/// How long a held certificate is trusted before its address is fetched again, by default.
+const DEFAULT_REFRESH_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// `fetch`, ended as failed once `deadline` has passed.
 pub(crate) fn within_deadline(fetch: FetchFuture, deadline: Duration) -> FetchFuture {
     let (expired_tx, expired) = tokio::sync::oneshot::channel::<()>();
@@ -139,6 +142,7 @@ pub trait CertificateFetcher: fmt::Debug + Send + Sync + 'static {
 pub struct FetchError {
     message: Cow<'static, str>,
     source: Option<BoxError>,
+    gone: bool,
 }
 
 impl FetchError {
@@ -147,7 +151,24 @@ impl FetchError {
         Self {
             message: message.into(),
             source: None,
+            gone: false,
         }
+    }
+
+    /// The server answered that the document does not exist (404, 410): a certificate held
+    /// from that address is withdrawn, and no longer trusted. [`HttpsFetcher`] says so for
+    /// those statuses; a fetcher of your own should too.
+    pub fn gone(message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            gone: true,
+            ..Self::new(message)
+        }
+    }
+
+    /// Whether the server answered that the document does not exist ([`gone`](Self::gone)).
+    #[must_use]
+    pub fn is_gone(&self) -> bool {
+        self.gone
     }
 
     /// Attach the underlying cause.
@@ -162,6 +183,7 @@ impl fmt::Debug for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FetchError")
             .field("message", &self.message)
+            .field("gone", &self.gone)
             .finish_non_exhaustive()
     }
 }
@@ -261,10 +283,17 @@ impl CertificateFetcher for HttpsFetcher {
                 // without its query): reqwest's error would repeat it whole.
                 .map_err(|e| FetchError::new("request failed").with_source(e.without_url()))?;
             if response.status() != reqwest::StatusCode::OK {
-                return Err(FetchError::new(format!(
-                    "answered {} instead of 200",
-                    response.status().as_u16()
-                )));
+                let message = format!("answered {} instead of 200", response.status().as_u16());
+                return Err(
+                    if matches!(
+                        response.status(),
+                        reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::GONE
+                    ) {
+                        FetchError::gone(message)
+                    } else {
+                        FetchError::new(message)
+                    },
+                );
             }
             if response
                 .content_length()
@@ -331,9 +360,11 @@ impl CertificateFetcher for HttpsFetcher {
 ///   the one that verified a delivery longest ago; a failure replaces only another failure
 ///   or an expired certificate.
 ///
-/// A held certificate is used until its validity ends: it is not fetched again meanwhile, so a
-/// certificate the provider withdraws early stays trusted until the process restarts. Its
-/// subject is not checked: TLS to the provider's own host is what proves the document (a
+/// A held certificate is used for a day ([`CertificateCacheBuilder::refresh_after`]), then
+/// its address is fetched again by the next delivery that names it: a certificate found
+/// there replaces it; an answer that nothing is there (404, 410) or not a certificate
+/// removes it, so a certificate the provider withdraws stops being trusted within a day;
+/// a failure to reach the provider keeps it. Its subject is not checked: TLS to the provider's own host is what proves the document (a
 /// fetcher of your own, or a mirror behind [`HttpsFetcher::with_root_certificates`], must be
 /// trusted as much).
 ///
@@ -381,6 +412,7 @@ struct Inner {
     capacity: usize,
     fetches_per_minute: usize,
     retry_after_failure: Duration,
+    refresh_after: Duration,
     fetch_deadline: Duration,
     state: Mutex<State>,
 }
@@ -406,6 +438,10 @@ enum Entry {
         /// Whether it has verified a delivery: certificates no delivery proved itself with
         /// are given up first.
         verified: bool,
+        /// When its address is to be fetched again (monotonic).
+        refresh_at: Duration,
+        /// A refetch is in flight (deliveries meanwhile use this certificate).
+        refreshing: bool,
     },
     Pending {
         done: tokio::sync::watch::Receiver<()>,
@@ -423,6 +459,7 @@ impl fmt::Debug for CertificateCache {
             .field("capacity", &self.inner.capacity)
             .field("fetches_per_minute", &self.inner.fetches_per_minute)
             .field("retry_after_failure", &self.inner.retry_after_failure)
+            .field("refresh_after", &self.inner.refresh_after)
             .field("fetch_deadline", &self.inner.fetch_deadline)
             .finish_non_exhaustive()
     }
@@ -436,6 +473,7 @@ pub struct CertificateCacheBuilder {
     capacity: usize,
     fetches_per_minute: usize,
     retry_after_failure: Duration,
+    refresh_after: Duration,
     fetch_deadline: Duration,
 }
 
@@ -472,6 +510,19 @@ impl CertificateCacheBuilder {
         self
     }
 
+    /// How long a held certificate is used before its address is fetched again (a day by
+    /// default; at least a minute). The refetch is made by the first delivery that names
+    /// the address after that, which waits for it; deliveries meanwhile use the certificate
+    /// held. What it finds replaces the certificate; an answer that the document does not
+    /// exist ([`FetchError::gone`]: 404, 410) or is not a valid certificate removes it (the
+    /// provider withdrew it); any other failure keeps it, and the address is fetched again
+    /// after [`retry_after_failure`](Self::retry_after_failure).
+    #[must_use]
+    pub fn refresh_after(mut self, after: Duration) -> Self {
+        self.refresh_after = after.max(Duration::from_secs(60));
+        self
+    }
+
     /// The clock that decides whether a certificate is valid, and times the hold-back after a
     /// failure and the minute's fetches (its monotonic reading); the system clock by default.
     #[must_use]
@@ -490,6 +541,7 @@ impl CertificateCacheBuilder {
                 capacity: self.capacity,
                 fetches_per_minute: self.fetches_per_minute,
                 retry_after_failure: self.retry_after_failure,
+                refresh_after: self.refresh_after,
                 fetch_deadline: self.fetch_deadline,
                 state: Mutex::default(),
             }),
@@ -513,6 +565,7 @@ impl CertificateCache {
             capacity: 32,
             fetches_per_minute: 10,
             retry_after_failure: DEFAULT_RETRY_AFTER_FAILURE,
+            refresh_after: DEFAULT_REFRESH_AFTER,
             fetch_deadline: FETCH_DEADLINE,
         }
     }
@@ -542,8 +595,20 @@ impl CertificateCache {
         let now = self.inner.clock.monotonic();
         let wall_ms = self.inner.clock.now_ms();
         let mut state = self.inner.lock();
+        // A held certificate due to be fetched again: refetched while it stays in use.
+        let mut refresh = false;
         match state.entries.get(url) {
-            Some(Entry::Ready { not_after_ms, .. }) if wall_ms < *not_after_ms => return None,
+            Some(Entry::Ready {
+                not_after_ms,
+                refresh_at,
+                refreshing,
+                ..
+            }) if wall_ms < *not_after_ms => {
+                if *refreshing || now < *refresh_at {
+                    return None;
+                }
+                refresh = true;
+            }
             Some(Entry::Pending { done }) => {
                 let mut done = done.clone();
                 return Some(Box::pin(async move {
@@ -578,9 +643,14 @@ impl CertificateCache {
         }
         state.started.push_back(now);
         let (sender, done) = tokio::sync::watch::channel(());
-        state
-            .entries
-            .insert(url.to_owned(), Entry::Pending { done });
+        match state.entries.get_mut(url) {
+            Some(Entry::Ready { refreshing, .. }) if refresh => *refreshing = true,
+            _ => {
+                state
+                    .entries
+                    .insert(url.to_owned(), Entry::Pending { done });
+            }
+        }
         drop(state);
         let mut pending = PendingFetch {
             cache: self.clone(),
@@ -686,20 +756,87 @@ struct PendingFetch {
 }
 
 impl PendingFetch {
+    /// When the fetch refetched a certificate held, record what it found and say so: the
+    /// certificate found replaces it (its use so far kept); an address that no longer holds
+    /// it (gone, or not a certificate) removes it; another failure keeps it, to be fetched
+    /// again after the hold-back. `false` when no certificate is held (a first fetch).
+    fn refreshed(&self, fetched: &Result<(PublicKey, i64), FetchError>, now: Duration) -> bool {
+        let inner = &self.cache.inner;
+        let mut state = inner.lock();
+        let Some(Entry::Ready {
+            key,
+            not_after_ms,
+            used,
+            refresh_at,
+            refreshing,
+            ..
+        }) = state.entries.get_mut(&self.url)
+        else {
+            return false;
+        };
+        *refreshing = false;
+        match fetched {
+            Ok((found, found_not_after_ms)) => {
+                if found.id() != key.id() {
+                    tracing::info!(
+                        url = %self.url,
+                        key_id = found.id(),
+                        "signing certificate fetched again: another certificate, which replaces it"
+                    );
+                }
+                **key = found.clone();
+                *not_after_ms = *found_not_after_ms;
+                *used = (*used).max(now);
+                *refresh_at = now.saturating_add(inner.refresh_after);
+            }
+            Err(error) if error.is_gone() => {
+                state.entries.remove(&self.url);
+                drop(state);
+                tracing::error!(
+                    url = %self.url,
+                    %error,
+                    "signing certificate withdrawn: its address no longer holds it, so it is no \
+                     longer trusted"
+                );
+            }
+            Err(error) => {
+                *refresh_at = now.saturating_add(inner.retry_after_failure);
+                drop(state);
+                tracing::warn!(
+                    url = %self.url,
+                    %error,
+                    "signing certificate not fetched again: the one held is kept"
+                );
+            }
+        }
+        true
+    }
+
     fn finish(&mut self, fetched: Result<Vec<u8>, FetchError>) {
         let inner = &self.cache.inner;
         let now_ms = inner.clock.now_ms();
-        let entry = match fetched.and_then(|document| {
-            fetched_certificate_key(&document, now_ms)
-                .map_err(|e| FetchError::new("not a valid certificate").with_source(e))
-        }) {
+        let now = inner.clock.monotonic();
+        let fetched = fetched.and_then(|document| {
+            fetched_certificate_key(&document, now_ms).map_err(|e| {
+                // An answer, and not a certificate: what the address holds is withdrawn too.
+                FetchError::gone("not a valid certificate").with_source(e)
+            })
+        });
+        // A refetch of a certificate held: it stays unless the address no longer holds it.
+        if self.refreshed(&fetched, now) {
+            self.sender = None;
+            return;
+        }
+        let entry = match fetched {
             Ok((key, not_after_ms)) => {
                 tracing::info!(url = %self.url, key_id = key.id(), "signing certificate fetched");
                 Entry::Ready {
                     key: Box::new(key),
                     not_after_ms,
-                    used: inner.clock.monotonic(),
+                    used: now,
                     verified: false,
+                    refresh_at: now.saturating_add(inner.refresh_after),
+                    refreshing: false,
                 }
             }
             Err(error) => {
@@ -752,8 +889,13 @@ impl Drop for PendingFetch {
         }
         let now = self.cache.inner.clock.monotonic();
         let mut state = self.cache.inner.lock();
-        if matches!(state.entries.get(&self.url), Some(Entry::Pending { .. })) {
-            state.entries.remove(&self.url);
+        match state.entries.get_mut(&self.url) {
+            Some(Entry::Pending { .. }) => {
+                state.entries.remove(&self.url);
+            }
+            // An abandoned refetch: the certificate held stays, due again.
+            Some(Entry::Ready { refreshing, .. }) => *refreshing = false,
+            _ => {}
         }
         let report = state.abandoned.count(now);
         drop(state);

@@ -96,7 +96,7 @@ impl CertificateFetcher for Fetcher {
             match document {
                 Some(Ok(bytes)) => Ok(bytes),
                 Some(Err(message)) => Err(FetchError::new(message)),
-                None => Err(FetchError::new("answered 404 instead of 200")),
+                None => Err(FetchError::gone("answered 404 instead of 200")),
             }
         })
     }
@@ -457,6 +457,69 @@ async fn a_failed_fetch_answers_503_and_is_not_retried_within_the_delay() {
     verifier.fetch_keys(&request).expect("a fetch again").await;
     assert!(verifier.verify(&request).is_ok());
     assert_eq!(served.fetches(), 2);
+}
+
+/// A held certificate is fetched again after a day, by the next delivery that names it, while
+/// deliveries meanwhile use it without waiting; then what the address holds decides: the
+/// certificate again keeps it; a failure to reach the provider keeps it, to be fetched again
+/// after the hold-back; an answer that nothing is there (404) withdraws it.
+#[tokio::test]
+async fn a_held_certificate_is_fetched_again_after_a_day() {
+    let served = served_signing_cert();
+    let time = FixedClock::at_ms(NOW_MS);
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(Arc::new(time.clone()))
+        .build();
+    assert!(format!("{cache:?}").contains("refresh_after: 86400s"));
+    let verifier = sns_verifier(cache.clone());
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    assert!(verifier.verify(&request).is_ok());
+    time.advance(Duration::from_secs(24 * 3600 - 1));
+    assert!(verifier.fetch_keys(&request).is_none(), "not due yet");
+    time.advance(Duration::from_secs(1));
+
+    // Due: one refetch, while other deliveries use the certificate held.
+    let gate = served.hold();
+    let refetch = tokio::spawn(verifier.fetch_keys(&request).expect("a refetch"));
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while served.fetches() < 2 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the refetch starts");
+    assert!(
+        verifier.fetch_keys(&request).is_none(),
+        "one refetch at a time"
+    );
+    assert!(verifier.verify(&request).is_ok(), "the held one meanwhile");
+    gate.add_permits(1);
+    refetch.await.unwrap();
+    *served.gate.lock().unwrap() = None;
+    assert!(verifier.verify(&request).is_ok());
+    assert!(
+        verifier.fetch_keys(&request).is_none(),
+        "due again in a day"
+    );
+
+    // A day on, the provider cannot be reached: kept, fetched again after the hold-back.
+    served.serve(SNS_CERT_URL, Err("request failed"));
+    time.advance(Duration::from_secs(24 * 3600));
+    verifier.fetch_keys(&request).expect("a refetch").await;
+    assert_eq!(served.fetches(), 3);
+    assert!(verifier.verify(&request).is_ok(), "kept");
+    assert!(verifier.fetch_keys(&request).is_none(), "held back");
+    time.advance(Duration::from_secs(15));
+
+    // Withdrawn: the address answers 404, and the certificate is no longer trusted.
+    served.documents.lock().unwrap().remove(SNS_CERT_URL);
+    verifier.fetch_keys(&request).expect("a refetch").await;
+    assert_eq!(served.fetches(), 4);
+    assert_eq!(cache.len(), 0);
+    let error = verifier.verify(&request).unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::KeyUnavailable);
 }
 
 /// SNS retries a 503 three times, 20 s apart, then drops the message: with the default
@@ -1205,11 +1268,17 @@ async fn https_fetcher_refuses_errors_redirects_large_documents_and_plain_http()
         let document = fetcher.fetch(&url(path)).await.unwrap();
         assert_eq!(document.len(), HttpsFetcher::MAX_BYTES, "{path}");
     }
-    let error = fetcher.fetch(&url("/gone.pem")).await.unwrap_err();
-    assert!(error.to_string().contains("410"), "{error}");
-    // A redirect is not followed.
+    // Nothing there (410, 404): the document is gone, which withdraws a certificate held.
+    for (path, status) in [("/gone.pem", "410"), ("/nothing.pem", "404")] {
+        let error = fetcher.fetch(&url(path)).await.unwrap_err();
+        assert!(error.to_string().contains(status), "{error}");
+        assert!(error.is_gone(), "{path}");
+        assert!(format!("{error:?}").contains("gone: true"), "{error:?}");
+    }
+    // A redirect is not followed, and says nothing of the document.
     let error = fetcher.fetch(&url("/moved.pem")).await.unwrap_err();
     assert!(error.to_string().contains("302"), "{error}");
+    assert!(!error.is_gone());
     let error = fetcher
         .fetch(&format!("http://127.0.0.1:{}/limit.pem", addr.port()))
         .await
