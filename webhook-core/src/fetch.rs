@@ -361,10 +361,10 @@ impl CertificateFetcher for HttpsFetcher {
 ///   or an expired certificate.
 ///
 /// A held certificate is used for a day ([`CertificateCacheBuilder::refresh_after`]), then
-/// its address is fetched again by the next delivery that names it: a certificate found
-/// there replaces it; an answer that nothing is there (404, 410) or not a certificate
-/// removes it, so a certificate the provider withdraws stops being trusted within a day;
-/// a failure to reach the provider keeps it. Its subject is not checked: TLS to the provider's own host is what proves the document (a
+/// its address is fetched again by the next delivery that names it, whatever the minute's
+/// budget: a certificate found there replaces it; an answer that nothing is there (404, 410)
+/// removes it, so a certificate the provider withdraws stops being trusted within a day of
+/// use; any other failure keeps it. Its subject is not checked: TLS to the provider's own host is what proves the document (a
 /// fetcher of your own, or a mirror behind [`HttpsFetcher::with_root_certificates`], must be
 /// trusted as much).
 ///
@@ -513,10 +513,12 @@ impl CertificateCacheBuilder {
     /// How long a held certificate is used before its address is fetched again (a day by
     /// default; at least a minute). The refetch is made by the first delivery that names
     /// the address after that, which waits for it; deliveries meanwhile use the certificate
-    /// held. What it finds replaces the certificate; an answer that the document does not
-    /// exist ([`FetchError::gone`]: 404, 410) or is not a valid certificate removes it (the
-    /// provider withdrew it); any other failure keeps it, and the address is fetched again
-    /// after [`retry_after_failure`](Self::retry_after_failure).
+    /// held. Refetches are outside the minute's budget (made-up addresses cannot hold them
+    /// off), bounded by the certificates held. What it finds replaces the certificate; an
+    /// answer that the document does not exist ([`FetchError::gone`]: 404, 410) removes it
+    /// (the provider withdrew it); any other failure, a document that is not a valid
+    /// certificate included, keeps it, and the address is fetched again after
+    /// [`retry_after_failure`](Self::retry_after_failure).
     #[must_use]
     pub fn refresh_after(mut self, after: Duration) -> Self {
         self.refresh_after = after.max(Duration::from_secs(60));
@@ -598,13 +600,15 @@ impl CertificateCache {
         // A held certificate due to be fetched again: refetched while it stays in use.
         let mut refresh = false;
         match state.entries.get(url) {
+            // One fetch per address: a refetch in flight is waited for by nobody (the
+            // certificate held serves meanwhile, or, expired meanwhile, is answered 503).
+            Some(Entry::Ready { refreshing, .. }) if *refreshing => return None,
             Some(Entry::Ready {
                 not_after_ms,
                 refresh_at,
-                refreshing,
                 ..
             }) if wall_ms < *not_after_ms => {
-                if *refreshing || now < *refresh_at {
+                if now < *refresh_at {
                     return None;
                 }
                 refresh = true;
@@ -626,7 +630,10 @@ impl CertificateCache {
         {
             state.started.pop_front();
         }
-        if state.started.len() >= self.inner.fetches_per_minute {
+        // A refetch is outside the minute's budget, so that made-up addresses cannot keep a
+        // withdrawn certificate trusted: refetches are bounded by the certificates held, each
+        // at most once per hold-back.
+        if !refresh && state.started.len() >= self.inner.fetches_per_minute {
             if state.quiet_until.is_none_or(|until| now >= until) {
                 // The window frees its first slot a minute after its oldest fetch started.
                 let frees = state
@@ -641,7 +648,9 @@ impl CertificateCache {
             }
             return None;
         }
-        state.started.push_back(now);
+        if !refresh {
+            state.started.push_back(now);
+        }
         let (sender, done) = tokio::sync::watch::channel(());
         match state.entries.get_mut(url) {
             Some(Entry::Ready { refreshing, .. }) if refresh => *refreshing = true,
@@ -656,6 +665,7 @@ impl CertificateCache {
             cache: self.clone(),
             url: url.to_owned(),
             sender: Some(sender),
+            refresh,
         };
         let fetch = run_to_end(async move {
             let inner = &pending.cache.inner;
@@ -717,6 +727,10 @@ fn evict_one(
         .filter(|(url, _)| url.as_str() != keep)
         .filter_map(|(url, entry)| match entry {
             Entry::Failed { until } => Some(((0u8, until.saturating_sub(now)), url)),
+            // Being fetched again: its fetch records what it finds there.
+            Entry::Ready {
+                refreshing: true, ..
+            } => None,
             Entry::Ready {
                 not_after_ms,
                 used,
@@ -753,6 +767,8 @@ struct PendingFetch {
     cache: CertificateCache,
     url: String,
     sender: Option<tokio::sync::watch::Sender<()>>,
+    /// A refetch of a certificate held (marked `refreshing`), not a first fetch.
+    refresh: bool,
 }
 
 impl PendingFetch {
@@ -761,21 +777,28 @@ impl PendingFetch {
     /// it (gone, or not a certificate) removes it; another failure keeps it, to be fetched
     /// again after the hold-back. `false` when no certificate is held (a first fetch).
     fn refreshed(&self, fetched: &Result<(PublicKey, i64), FetchError>, now: Duration) -> bool {
+        if !self.refresh {
+            return false;
+        }
         let inner = &self.cache.inner;
         let mut state = inner.lock();
         let Some(Entry::Ready {
             key,
             not_after_ms,
-            used,
+            verified,
             refresh_at,
             refreshing,
             ..
         }) = state.entries.get_mut(&self.url)
         else {
+            // Gone meanwhile (it could not be evicted while refetched, so it was never
+            // put back): what was fetched is recorded as a first fetch is.
             return false;
         };
         *refreshing = false;
         match fetched {
+            // Its use is kept (an unverified request may ask for the refetch, so it is not a
+            // use); another certificate has verified nothing yet.
             Ok((found, found_not_after_ms)) => {
                 if found.id() != key.id() {
                     tracing::info!(
@@ -783,10 +806,10 @@ impl PendingFetch {
                         key_id = found.id(),
                         "signing certificate fetched again: another certificate, which replaces it"
                     );
+                    *verified = false;
                 }
                 **key = found.clone();
                 *not_after_ms = *found_not_after_ms;
-                *used = (*used).max(now);
                 *refresh_at = now.saturating_add(inner.refresh_after);
             }
             Err(error) if error.is_gone() => {
@@ -816,11 +839,11 @@ impl PendingFetch {
         let inner = &self.cache.inner;
         let now_ms = inner.clock.now_ms();
         let now = inner.clock.monotonic();
+        // A document that is not a usable certificate (an error page, a clock skewed against
+        // its validity) withdraws nothing: only the server's word that nothing is there does.
         let fetched = fetched.and_then(|document| {
-            fetched_certificate_key(&document, now_ms).map_err(|e| {
-                // An answer, and not a certificate: what the address holds is withdrawn too.
-                FetchError::gone("not a valid certificate").with_source(e)
-            })
+            fetched_certificate_key(&document, now_ms)
+                .map_err(|e| FetchError::new("not a valid certificate").with_source(e))
         });
         // A refetch of a certificate held: it stays unless the address no longer holds it.
         if self.refreshed(&fetched, now) {
@@ -890,11 +913,11 @@ impl Drop for PendingFetch {
         let now = self.cache.inner.clock.monotonic();
         let mut state = self.cache.inner.lock();
         match state.entries.get_mut(&self.url) {
-            Some(Entry::Pending { .. }) => {
+            Some(Entry::Pending { .. }) if !self.refresh => {
                 state.entries.remove(&self.url);
             }
             // An abandoned refetch: the certificate held stays, due again.
-            Some(Entry::Ready { refreshing, .. }) => *refreshing = false,
+            Some(Entry::Ready { refreshing, .. }) if self.refresh => *refreshing = false,
             _ => {}
         }
         let report = state.abandoned.count(now);

@@ -781,7 +781,9 @@ impl ReceiverBuilder {
     /// Classic…; its `freshness_window` is `None`) gives a copy no age to be refused by: a
     /// copy is refused only while its key is remembered, so set this to how long that must
     /// be (hours or days), with a store that holds that many deliveries; built without it,
-    /// such a receiver logs a warning at start-up.
+    /// such a receiver logs a warning at start-up. (Not one whose verifier has a window of
+    /// its own while some deliveries it accepts carry no timestamp: an `AnyOf` of GitHub
+    /// and Standard Webhooks, or `Tenants` mixing such schemes. Set it there too.)
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
         self.retention_from = None;

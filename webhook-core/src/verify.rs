@@ -367,14 +367,10 @@ impl Proof {
         })
     }
 
-    /// Fill what `self` lacks from `other`, and join the scheme names and the key ids
-    /// (for [`AllOf`]: each member proved the request with one of its keys).
+    /// Fill what `self` lacks from `other`, and join the scheme names (for [`AllOf`], which
+    /// joins the key ids itself).
     fn merge(mut self, other: Self) -> Self {
         self.scheme = Cow::Owned(format!("{}+{}", self.scheme, other.scheme));
-        self.key_id = match (self.key_id, other.key_id) {
-            (Some(first), Some(second)) => Some(Cow::Owned(format!("{first}+{second}"))),
-            (first, second) => first.or(second),
-        };
         self.message_id = self.message_id.or(other.message_id);
         self.timestamp_ms = self.timestamp_ms.or(other.timestamp_ms);
         self.subject = self.subject.or(other.subject);
@@ -526,8 +522,8 @@ impl Verifier for AnyOf {
 
 /// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
 /// signature. The proofs are merged: scheme names and matched key ids are joined with `+` in
-/// the members' order (`api-key+github`, `key-0+default`), and the rest is taken from the first
-/// member that has it. The first failure is returned.
+/// the members' order (`api-key+github`, `key-0+default`; `-` for a member that names no key,
+/// as Basic auth: `-+default`), and the rest is taken from the first member that has it. The first failure is returned.
 #[derive(Debug, Default)]
 pub struct AllOf {
     verifiers: Vec<Box<dyn Verifier>>,
@@ -556,8 +552,20 @@ impl Verifier for AllOf {
             VerifyError::new(VerifyErrorKind::NotConfigured).with_message("no verifier configured")
         })?;
         let mut proof = first.verify(request)?;
+        let mut key_ids = vec![proof.key_id.take()];
         for verifier in verifiers {
-            proof = proof.merge(verifier.verify(request)?);
+            let mut next = verifier.verify(request)?;
+            key_ids.push(next.key_id.take());
+            proof = proof.merge(next);
+        }
+        // Each member's key id in order, `-` for a member that names none; none when no
+        // member names one.
+        if key_ids.iter().any(Option::is_some) {
+            let joined: Vec<&str> = key_ids
+                .iter()
+                .map(|id| id.as_deref().unwrap_or("-"))
+                .collect();
+            proof.key_id = Some(Cow::Owned(joined.join("+")));
         }
         Ok(proof)
     }

@@ -255,7 +255,7 @@ impl fmt::Debug for PaddleClassicSigner {
 ///
 /// # Errors
 ///
-/// The key is not RSA.
+/// The key is not RSA of at least 2048 bits.
 pub fn signer(key: PrivateKey) -> Result<PaddleClassicSigner, ConfigError> {
     Ok(PaddleClassicSigner {
         inner: scheme().signer(key)?,

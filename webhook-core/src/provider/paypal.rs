@@ -484,8 +484,8 @@ impl fmt::Debug for PayPalSigner {
 ///
 /// # Errors
 ///
-/// The key is not RSA, the URL is not a PayPal certificate address ([`is_cert_url`]), or the
-/// webhook id is not one [`verifier`] accepts.
+/// The key is not RSA of at least 2048 bits, the URL is not a PayPal certificate address
+/// ([`is_cert_url`]), or the webhook id is not one [`verifier`] accepts.
 pub fn signer(
     key: PrivateKey,
     cert_url: &str,

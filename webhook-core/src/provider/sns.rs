@@ -969,7 +969,7 @@ impl fmt::Debug for SnsSigner {
 ///
 /// # Errors
 ///
-/// The key is not RSA, or the URL is not an SNS certificate address
+/// The key is not RSA of at least 2048 bits, or the URL is not an SNS certificate address
 /// ([`is_signing_cert_url`]).
 pub fn signer(key: PrivateKey, signing_cert_url: &str) -> Result<SnsSigner, ConfigError> {
     if !is_signing_cert_url(signing_cert_url) {

@@ -1204,7 +1204,20 @@ mod tests {
         let secret = Secret::from_text("s").unwrap();
         let no_ts = HmacScheme::new("x", HmacAlgorithm::Sha256, "sig")
             .content([Part::Timestamp, Part::Body]);
-        assert!(no_ts.verifier(secret.clone()).is_err());
+        assert!(no_ts.clone().verifier(secret.clone()).is_err());
+        // Its signer signs nothing that no verifier could accept: every `sign` fails, saying why.
+        let error = no_ts
+            .signer(secret.clone())
+            .sign(&crate::Outgoing::new(b"{}"))
+            .unwrap_err();
+        assert!(error.to_string().starts_with("hmac signer: "), "{error}");
+        assert!(error.to_string().contains("timestamp"), "{error}");
+        let good = HmacScheme::new("x", HmacAlgorithm::Sha256, "sig").content([Part::Body]);
+        assert!(
+            good.signer(secret.clone())
+                .sign(&crate::Outgoing::new(b"{}"))
+                .is_ok()
+        );
         let no_id = HmacScheme::new("x", HmacAlgorithm::Sha256, "sig").content([Part::MessageId]);
         assert!(no_id.verifier(secret.clone()).is_err());
         assert!(

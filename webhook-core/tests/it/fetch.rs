@@ -460,15 +460,17 @@ async fn a_failed_fetch_answers_503_and_is_not_retried_within_the_delay() {
 }
 
 /// A held certificate is fetched again after a day, by the next delivery that names it, while
-/// deliveries meanwhile use it without waiting; then what the address holds decides: the
-/// certificate again keeps it; a failure to reach the provider keeps it, to be fetched again
-/// after the hold-back; an answer that nothing is there (404) withdraws it.
+/// deliveries meanwhile use it without waiting, and whatever the minute's budget; then what
+/// the address holds decides: the certificate again keeps it; a failure to reach the
+/// provider keeps it, to be fetched again after the hold-back; an answer that nothing is
+/// there (404) withdraws it.
 #[tokio::test]
 async fn a_held_certificate_is_fetched_again_after_a_day() {
     let served = served_signing_cert();
     let time = FixedClock::at_ms(NOW_MS);
     let cache = CertificateCache::builder(Fetcher(served.clone()))
         .clock(Arc::new(time.clone()))
+        .fetches_per_minute(2)
         .build();
     assert!(format!("{cache:?}").contains("refresh_after: 86400s"));
     let verifier = sns_verifier(cache.clone());
@@ -504,11 +506,30 @@ async fn a_held_certificate_is_fetched_again_after_a_day() {
         "due again in a day"
     );
 
-    // A day on, the provider cannot be reached: kept, fetched again after the hold-back.
-    served.serve(SNS_CERT_URL, Err("request failed"));
+    // A day on, made-up addresses have spent the minute's fetches; the provider cannot be
+    // reached: still fetched again, kept, and fetched again after the hold-back.
     time.advance(Duration::from_secs(24 * 3600));
+    for n in 1..=2 {
+        let url =
+            format!("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{n:032x}.pem");
+        let made_up = sns_body(&url, TOPIC, "m-x");
+        let made_up = WebhookRequest::new(made_up.as_bytes());
+        verifier.fetch_keys(&made_up).expect("a fetch").await;
+    }
+    let url = format!(
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{:032x}.pem",
+        3
+    );
+    let spent = sns_body(&url, TOPIC, "m-y");
+    assert!(
+        verifier
+            .fetch_keys(&WebhookRequest::new(spent.as_bytes()))
+            .is_none(),
+        "spent"
+    );
+    served.serve(SNS_CERT_URL, Err("request failed"));
     verifier.fetch_keys(&request).expect("a refetch").await;
-    assert_eq!(served.fetches(), 3);
+    assert_eq!(served.fetches(), 5);
     assert!(verifier.verify(&request).is_ok(), "kept");
     assert!(verifier.fetch_keys(&request).is_none(), "held back");
     time.advance(Duration::from_secs(15));
@@ -516,10 +537,49 @@ async fn a_held_certificate_is_fetched_again_after_a_day() {
     // Withdrawn: the address answers 404, and the certificate is no longer trusted.
     served.documents.lock().unwrap().remove(SNS_CERT_URL);
     verifier.fetch_keys(&request).expect("a refetch").await;
-    assert_eq!(served.fetches(), 4);
+    assert_eq!(served.fetches(), 6);
     assert_eq!(cache.len(), 0);
     let error = verifier.verify(&request).unwrap_err();
     assert_eq!(error.kind(), VerifyErrorKind::KeyUnavailable);
+}
+
+/// A refetch that finds another certificate at the address replaces the one held (messages
+/// signed with the old key are refused from then on), and one that finds a document that is
+/// not a certificate keeps the one held.
+#[tokio::test]
+async fn a_refetch_replaces_the_certificate_and_keeps_it_on_a_bad_document() {
+    let served = served_signing_cert();
+    let time = FixedClock::at_ms(NOW_MS);
+    let cache = CertificateCache::builder(Fetcher(served.clone()))
+        .clock(Arc::new(time.clone()))
+        .refresh_after(Duration::from_secs(3600))
+        .build();
+    let verifier = sns_verifier(cache.clone());
+    let body = sns_body(SNS_CERT_URL, TOPIC, "m-1");
+    let request = WebhookRequest::new(body.as_bytes());
+    verifier.fetch_keys(&request).expect("a fetch").await;
+    let held = verifier
+        .verify(&request)
+        .unwrap()
+        .key_id()
+        .unwrap()
+        .to_owned();
+
+    served.serve(SNS_CERT_URL, Ok(b"<html>maintenance</html>".to_vec()));
+    time.advance(Duration::from_secs(3600));
+    verifier.fetch_keys(&request).expect("a refetch").await;
+    assert_eq!(
+        verifier.verify(&request).unwrap().key_id(),
+        Some(held.as_str())
+    );
+
+    served.serve(SNS_CERT_URL, Ok(fixture("fetch/other-signing-cert.pem")));
+    time.advance(Duration::from_secs(15));
+    verifier.fetch_keys(&request).expect("a refetch").await;
+    assert_eq!(served.fetches(), 3);
+    assert_eq!(cache.len(), 1);
+    let error = verifier.verify(&request).unwrap_err();
+    assert_eq!(error.kind(), VerifyErrorKind::InvalidSignature);
 }
 
 /// SNS retries a 503 three times, 20 s apart, then drops the message: with the default

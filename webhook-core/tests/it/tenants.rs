@@ -1090,3 +1090,36 @@ async fn a_loaded_tenants_own_key_is_fetched_for_the_delivery_that_loaded_it() {
     let proof = delivery.authenticate(&request).unwrap();
     assert_eq!(proof.tenant(), Some("acme"));
 }
+
+/// `AllOf` names each member's key in the members' order, `-` for a member that names none,
+/// and no key at all when no member names one.
+#[test]
+fn all_of_names_each_members_key_in_order() {
+    #[derive(Debug)]
+    struct Keyless;
+    impl Verifier for Keyless {
+        fn verify(&self, _: &WebhookRequest<'_>) -> Result<Proof, VerifyError> {
+            Ok(Proof::new("keyless"))
+        }
+        fn signs_url(&self) -> bool {
+            false
+        }
+    }
+    let key = || ApiKey::new("x-platform-key", [Secret::from_text("platform").unwrap()]).unwrap();
+    let headers = vec![("x-platform-key".to_owned(), "platform".to_owned())];
+    let request = posted("https://example.com/w/acme", &headers);
+    let proof = AllOf::new()
+        .and(Keyless)
+        .and(key())
+        .and(Keyless)
+        .verify(&request)
+        .unwrap();
+    assert_eq!(proof.scheme(), "keyless+api-key+keyless");
+    assert_eq!(proof.key_id(), Some("-+key-0+-"));
+    let proof = AllOf::new()
+        .and(Keyless)
+        .and(Keyless)
+        .verify(&request)
+        .unwrap();
+    assert_eq!(proof.key_id(), None);
+}
