@@ -364,9 +364,9 @@ impl CertificateFetcher for HttpsFetcher {
 /// its address is fetched again by the next delivery that names it, whatever the minute's
 /// budget: a certificate found there replaces it; an answer that nothing is there (404, 410)
 /// removes it, so a certificate the provider withdraws stops being trusted within a day of
-/// use; any other failure keeps it. Its subject is not checked: TLS to the provider's own host is what proves the document (a
-/// fetcher of your own, or a mirror behind [`HttpsFetcher::with_root_certificates`], must be
-/// trusted as much).
+/// use; any other failure keeps it. Its subject is not checked: TLS to the provider's own
+/// host is what proves the document (a fetcher of your own, or a mirror behind
+/// [`HttpsFetcher::with_root_certificates`], must be trusted as much).
 ///
 /// What the budget cannot tell apart: a new certificate's address from a made-up one, until
 /// it has fetched it. Someone who knows a topic ARN your SNS route accepts (or, for PayPal,

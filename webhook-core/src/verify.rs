@@ -523,7 +523,8 @@ impl Verifier for AnyOf {
 /// Accepts a request only when every one of its verifiers accepts it, e.g. Basic auth *and* a
 /// signature. The proofs are merged: scheme names and matched key ids are joined with `+` in
 /// the members' order (`api-key+github`, `key-0+default`; `-` for a member that names no key,
-/// as Basic auth: `-+default`), and the rest is taken from the first member that has it. The first failure is returned.
+/// as Basic auth: `-+default`), and the rest is taken from the first member that has it.
+/// The first failure is returned.
 #[derive(Debug, Default)]
 pub struct AllOf {
     verifiers: Vec<Box<dyn Verifier>>,

@@ -190,8 +190,8 @@ struct Fields {
 /// in place by [`multipart::fields`]. A body that is not JSON is 400 `malformed_body` (as an
 /// SNS body that is not JSON is); JSON without one readable `signature` object (another
 /// shape, the field given twice), and a form or multipart body with a signature field
-/// missing or given twice (or, multipart, as a file), is 401 `missing_credentials`. A repeated `Content-Type` is
-/// ambiguous (form or JSON): 401 `malformed_header`.
+/// missing or given twice (or, multipart, as a file), is 401 `missing_credentials`. A
+/// repeated `Content-Type` is ambiguous (form or JSON): 401 `malformed_header`.
 fn fields(request: &WebhookRequest<'_>) -> Result<Fields, VerifyError> {
     let missing = || {
         VerifyError::new(VerifyErrorKind::MissingCredentials)
